@@ -1,0 +1,116 @@
+/**
+ * The engine seam: a Broker moves publications between nodes and keeps history streams; a
+ * PresenceManager keeps who is subscribed where. Implementations live beside this file
+ * (`memory/`, later `redis/`, `nats/`) and never see a client or a socket: a broker delivers to
+ * the `BrokerEventHandler` the node gives it, and the node fans out locally.
+ *
+ * Every method here is async (returns a Promise), whatever the implementation, so callers never
+ * branch on the engine in use. The shared contract suite in `test/contract/` pins the semantics.
+ */
+import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
+
+/** History retention of one channel. Both numbers > 0 enable history; otherwise it is off. */
+export interface HistoryRetention {
+  /** Maximum publications kept (`history_size`). */
+  size: number;
+  /** Publications expire this long after they were added (`history_ttl`), in ms. */
+  ttlMs: number;
+  /** Stream meta (epoch, top offset) expires this long after the last publish or read, in ms. */
+  metaTtlMs: number;
+}
+
+export interface PublishOptions {
+  /** Keep the publication in the channel stream; absent means PUB/SUB only (no offset). */
+  history?: HistoryRetention;
+  /** Publisher info, for client-side publishes. */
+  clientInfo?: ClientInfo;
+  tags?: Record<string, string>;
+  /** Deduplicate within `idempotentResultTtlMs` (default 5 min): a repeat returns the first result. */
+  idempotencyKey?: string;
+  idempotentResultTtlMs?: number;
+  /** Subscribers that negotiated deltas receive a fossil delta against the previous publication. */
+  useDelta?: boolean;
+  /** Entire-state channels: suppress when version <= last version in the same `versionEpoch`. */
+  version?: number;
+  versionEpoch?: string;
+}
+
+export interface PublishResult {
+  /** Position the publication took; offset 0 and the stream epoch (or "") without history. */
+  position: StreamPosition;
+  /** True when idempotency or versioning suppressed the publish (nothing was broadcast). */
+  suppressed: boolean;
+}
+
+export interface HistoryFilter {
+  /** Read after (or, with `reverse`, before) this position. */
+  since?: StreamPosition;
+  /** 0 = position only; -1 = everything available; N = at most N publications. */
+  limit: number;
+  /** Newest first. */
+  reverse?: boolean;
+}
+
+export interface HistoryOptions {
+  filter: HistoryFilter;
+  /** Refreshes (or creates) the stream meta with this TTL; 0 keeps the broker default. */
+  metaTtlMs?: number;
+}
+
+export interface HistoryResult {
+  publications: Publication[];
+  /** Top of the stream: last offset and epoch. Reading creates the meta (and epoch) if missing. */
+  position: StreamPosition;
+}
+
+/** What a broker calls when something arrives for a channel this node subscribed to. */
+export interface BrokerEventHandler {
+  /**
+   * A publication. `position` is its stream position (offset 0 without history). `prevPub` is
+   * the previous publication in the stream when the publish asked for deltas.
+   */
+  handlePublication(channel: string, pub: Publication, position: StreamPosition, useDelta: boolean, prevPub: Publication | undefined): void;
+  handleJoin(channel: string, info: ClientInfo): void;
+  handleLeave(channel: string, info: ClientInfo): void;
+  /** Node-to-node control message (multi-node engines). */
+  handleControl(data: Uint8Array): void;
+}
+
+export interface Broker {
+  /** Starts delivering to `handler`. Called once before any other method. */
+  run(handler: BrokerEventHandler): Promise<void>;
+  /** This node wants the channel's publications, joins and leaves. Idempotent. */
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  /**
+   * Publishes `data` into `channel`. With `history`, the publication is appended to the stream
+   * and gets the next offset; delivery to subscribers happens after the append, in offset order.
+   * Delivery is at most once.
+   */
+  publish(channel: string, data: Uint8Array, opts: PublishOptions): Promise<PublishResult>;
+  publishJoin(channel: string, info: ClientInfo): Promise<void>;
+  publishLeave(channel: string, info: ClientInfo): Promise<void>;
+  /** Sends a control message to every node, or only to `toNode` when given. */
+  publishControl(data: Uint8Array, toNode?: string): Promise<void>;
+  /** Reads the channel stream. See `HistoryFilter` for `limit` semantics. */
+  history(channel: string, opts: HistoryOptions): Promise<HistoryResult>;
+  /** Drops the publications but keeps the top position and epoch. */
+  removeHistory(channel: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PresenceStats {
+  numClients: number;
+  /** Unique users; all anonymous connections count as one user `""`. */
+  numUsers: number;
+}
+
+export interface PresenceManager {
+  /** Map of client ID to ClientInfo for everyone present in the channel. */
+  presence(channel: string): Promise<Record<string, ClientInfo>>;
+  presenceStats(channel: string): Promise<PresenceStats>;
+  /** Adds or refreshes an entry. Engines with TTLs expire entries not refreshed in time. */
+  addPresence(channel: string, clientId: string, info: ClientInfo): Promise<void>;
+  removePresence(channel: string, clientId: string, userId: string): Promise<void>;
+  close(): Promise<void>;
+}
