@@ -1,0 +1,127 @@
+/**
+ * The connect command (bidirectional) and the connect request of unidirectional transports.
+ *
+ * Order, as Centrifugo: ask the connecting hook for credentials → enforce the per-user connection
+ * limit → reject an expiry already in the past (110) → establish server-side subscriptions (with
+ * recovery from the client's `subs`) → reply (or the `connect` push on unidirectional transports)
+ * → release publications buffered during those subscribes, and publish joins.
+ */
+import { DisconnectError, ReplyError, disconnects, errors } from '../../protocol/errors.js';
+import type { ConnectRequest, ConnectResult, SubscribeResult } from '../../protocol/types.js';
+import type { ConnectReply } from '../events.js';
+import type { Session } from './session.js';
+import { establishSubscription, goLive, type PendingSubscription } from './subscribe.js';
+
+/** Connect over a bidirectional transport: answers with a Reply (or an error reply). */
+export async function handleConnect(s: Session, id: number, req: ConnectRequest): Promise<void> {
+  let result: { result: ConnectResult; pending: PendingSubscription[] };
+  try {
+    result = await connect(s, req);
+  } catch (e) {
+    // An error reply leaves the connection unusable; the stale timer closes it later.
+    if (e instanceof ReplyError) s.unusable = true;
+    throw e;
+  }
+  s.sendReply({ id, kind: 'connect', result: result.result });
+  finishConnect(s, result.pending);
+}
+
+/** Connect over a unidirectional transport: errors become disconnects (spec §2.4). */
+export async function handleUnidirectionalConnect(s: Session, req: ConnectRequest): Promise<void> {
+  let result: { result: ConnectResult; pending: PendingSubscription[] };
+  try {
+    result = await connect(s, req);
+  } catch (e) {
+    if (e instanceof ReplyError) throw new DisconnectError(s.node.options.uniConnectErrorToDisconnect(e.code));
+    throw e;
+  }
+  s.sendPush({ kind: 'connect', connect: result.result });
+  finishConnect(s, result.pending);
+}
+
+async function connect(s: Session, req: ConnectRequest): Promise<{ result: ConnectResult; pending: PendingSubscription[] }> {
+  const node = s.node;
+  const o = node.options;
+  s.clientName = req.name ?? '';
+  s.clientVersion = req.version ?? '';
+  const reply: ConnectReply = await node.hooks.connecting({
+    client: s,
+    token: req.token ?? '',
+    data: req.data,
+    name: s.clientName,
+    version: s.clientVersion,
+    subs: req.subs ?? {},
+    httpHeaders: s.request.headers,
+  });
+  if (s.status === 'closed') throw new DisconnectError(disconnects.connectionClosed);
+
+  if (o.userConnectionLimit > 0 && reply.user !== '' && node.hub.userConnectionCount(reply.user) >= o.userConnectionLimit) {
+    throw new DisconnectError(disconnects.connectionLimit);
+  }
+  const nowSec = Math.floor(Date.now() / 1000);
+  let ttl = 0;
+  if (reply.expireAt > 0) {
+    ttl = reply.expireAt - nowSec;
+    if (ttl <= 0) throw errors.expired();
+  }
+
+  s.user = reply.user;
+  s.connInfo = reply.info;
+  s.meta = reply.meta;
+  s.expireAt = reply.expireAt;
+  s.clientSideRefresh = reply.clientSideRefresh;
+
+  const channels = Object.keys(reply.subscriptions);
+  if (channels.length > o.channelLimit) throw new DisconnectError(disconnects.channelLimit);
+
+  s.status = 'connected';
+  node.hub.addSession(s);
+
+  // Server-side subscriptions are established concurrently; any failure aborts the connect.
+  const pending: PendingSubscription[] = [];
+  const subResults: Record<string, SubscribeResult> = {};
+  try {
+    await Promise.all(
+      channels.map(async (ch) => {
+        const clientView = req.subs?.[ch];
+        const p = await establishSubscription(s, ch, reply.subscriptions[ch]!, {
+          serverSide: true,
+          clientSideRefresh: false,
+          recover: clientView?.recover === true,
+          offset: clientView?.offset ?? 0,
+          epoch: clientView?.epoch ?? '',
+          delta: clientView?.delta ?? '',
+          rejectUnrecovered: false,
+        });
+        pending.push(p);
+        subResults[ch] = p.result;
+      }),
+    );
+  } catch (e) {
+    s.status = 'connecting';
+    node.hub.removeSession(s);
+    for (const p of pending) await node.removeSessionSubscription(s, p.sub, false);
+    throw e;
+  }
+
+  const result: ConnectResult = { client: s.clientId, version: o.version };
+  if (reply.clientSideRefresh && reply.expireAt > 0) {
+    result.expires = true;
+    result.ttl = ttl;
+  }
+  if (reply.data !== undefined) result.data = reply.data;
+  if (channels.length > 0) result.subs = subResults;
+  if (o.pingIntervalMs > 0 && s.transport.pingStyle === 'app') {
+    result.ping = Math.round(o.pingIntervalMs / 1000);
+    if (s.pongExpected()) result.pong = true;
+  }
+  if (s.sessionId !== '') result.session = s.sessionId;
+  if (s.transport.emulation) result.node = o.nodeId;
+  if (o.connectIncludeServerTime) result.time = Date.now();
+  return { result, pending };
+}
+
+function finishConnect(s: Session, pending: PendingSubscription[]): void {
+  s.startTimers();
+  for (const p of pending) goLive(s, p);
+}

@@ -1,0 +1,316 @@
+/**
+ * A client connection's session: the state machine connecting → connected → closed, ping/pong and
+ * expiry timers, the bounded writer, and command dispatch. Command handlers live in the sibling
+ * files (`connect.ts`, `subscribe.ts`, `commands.ts`); this file owns lifecycle and delivery.
+ *
+ * Commands of one connection are processed one at a time, in arrival order, so replies keep the
+ * command order (Centrifugo's default `client.concurrency: 0`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Codec } from '../../protocol/codec.js';
+import { ProtocolDecodeError } from '../../protocol/codec.js';
+import { DisconnectError, ReplyError, disconnects, type Disconnect } from '../../protocol/errors.js';
+import type { Command, ConnectRequest, Push, Reply } from '../../protocol/types.js';
+import type { ClientContext } from '../events.js';
+import type { Node } from '../node.js';
+import { PreparedPush } from '../prepared.js';
+import type { Transport } from '../transport.js';
+import { Writer, type WriterOwner } from './writer.js';
+import { ChannelSubscription } from './subscription.js';
+import { handleConnect, handleUnidirectionalConnect } from './connect.js';
+import { handleCommand } from './commands.js';
+import { UnsubscribeCode } from '../../protocol/codes.js';
+import type { StreamPosition } from '../../protocol/types.js';
+
+export type SessionStatus = 'connecting' | 'connected' | 'closed';
+
+/** Per-request facts a transport knows about the HTTP request that opened the connection. */
+export interface SessionRequestInfo {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export class Session implements ClientContext, WriterOwner {
+  readonly clientId = randomUUID();
+  /** Session ID for unidirectional and emulation transports (the `/emulation` endpoint routes by it). */
+  readonly sessionId: string;
+  status: SessionStatus = 'connecting';
+  /** A failed connect leaves the connection unusable: any further command is 3501. */
+  unusable = false;
+  user = '';
+  connInfo: Uint8Array | undefined;
+  meta: Uint8Array | undefined;
+  /** Unix seconds; 0 = never. */
+  expireAt = 0;
+  clientSideRefresh = false;
+  clientName = '';
+  clientVersion = '';
+  readonly subs = new Map<string, ChannelSubscription>();
+  readonly writer: Writer;
+
+  private chain: Promise<void> = Promise.resolve();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pongTimer: NodeJS.Timeout | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private expireTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private awaitingPong = false;
+
+  constructor(
+    readonly node: Node,
+    readonly transport: Transport,
+    readonly codec: Codec,
+    readonly request: SessionRequestInfo,
+  ) {
+    const o = node.options;
+    this.sessionId = transport.emulation || transport.unidirectional ? randomUUID() : '';
+    this.writer = new Writer(transport, { maxQueueBytes: o.queueMaxSize, maxMessagesInFrame: o.maxMessagesInFrame }, this);
+    if (o.staleCloseDelayMs > 0) {
+      this.staleTimer = setTimeout(() => {
+        if (this.status !== 'connected') this.close(disconnects.stale);
+      }, o.staleCloseDelayMs);
+    }
+    node.hub.addPending(this);
+  }
+
+  get transportCaps() {
+    return this.transport;
+  }
+
+  isSubscribed(channel: string): boolean {
+    const s = this.subs.get(channel);
+    return s !== undefined && s.live;
+  }
+
+  clientInfo(chanInfo?: Uint8Array) {
+    return { user: this.user, client: this.clientId, connInfo: this.connInfo, chanInfo };
+  }
+
+  // ------------------------------------------------------------ input
+
+  /** A frame from a bidirectional transport: one or more encoded commands. */
+  handleFrame(frame: Uint8Array): void {
+    if (this.status === 'closed') return;
+    let cmds: Command[];
+    try {
+      cmds = this.codec.decodeCommands(frame, this.node.options.maxCommandSize);
+    } catch (e) {
+      if (!(e instanceof ProtocolDecodeError)) this.node.log.error({ err: e, client: this.clientId }, 'decode failed');
+      this.node.log.info({ client: this.clientId, reason: (e as Error).message }, 'malformed frame, disconnecting');
+      this.close(disconnects.badRequest);
+      return;
+    }
+    for (const cmd of cmds) this.chain = this.chain.then(() => this.process(cmd));
+  }
+
+  /** Already decoded commands (the `/emulation` endpoint). */
+  handleCommands(cmds: Command[]): void {
+    for (const cmd of cmds) this.chain = this.chain.then(() => this.process(cmd));
+  }
+
+  /** Unidirectional transports: the connect request arrives once, outside any Command. */
+  connectUnidirectional(req: ConnectRequest): Promise<void> {
+    const p = this.chain.then(() => this.guard(() => handleUnidirectionalConnect(this, req)));
+    this.chain = p;
+    return p;
+  }
+
+  private async process(cmd: Command): Promise<void> {
+    if (this.status === 'closed') return;
+    if (cmd.kind === 'pong') {
+      if (this.status !== 'connected' || !this.awaitingPong) {
+        this.close(disconnects.badRequest);
+        return;
+      }
+      this.awaitingPong = false;
+      if (this.pongTimer) clearTimeout(this.pongTimer);
+      return;
+    }
+    if (this.unusable || (cmd.kind === 'connect') === (this.status === 'connected')) {
+      // A command before connect, a second connect, or anything after a failed connect.
+      this.close(disconnects.badRequest);
+      return;
+    }
+    await this.guard(async () => {
+      if (cmd.kind === 'connect') await handleConnect(this, cmd.id, cmd.req);
+      else await handleCommand(this, cmd);
+    }, cmd.id);
+  }
+
+  /** Runs a handler, turning thrown protocol errors into an error reply or a disconnect. */
+  private async guard(fn: () => Promise<void>, replyId = 0): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      if (this.status === 'closed') return;
+      if (e instanceof DisconnectError) {
+        this.close(e.disconnect);
+      } else if (e instanceof ReplyError && replyId > 0) {
+        this.sendReply({ id: replyId, kind: 'error', error: e.toProtocol() });
+      } else if (e instanceof ReplyError) {
+        this.close(disconnects.badRequest);
+      } else {
+        this.node.log.error({ err: e, client: this.clientId }, 'command failed');
+        if (replyId > 0) this.sendReply({ id: replyId, kind: 'error', error: { code: 100, message: 'internal server error', temporary: true } });
+        else this.close(disconnects.internal);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ output
+
+  sendReply(reply: Reply): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.codec.encodeReply(reply);
+    } catch {
+      this.close(disconnects.inappropriateProtocol);
+      return;
+    }
+    this.writer.enqueue(bytes);
+  }
+
+  /** Sends an async push in the framing of this transport (Reply.push or a bare Push). */
+  sendPush(push: Push): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.transport.unidirectional ? this.codec.encodePush(push) : this.codec.encodeReply({ id: 0, kind: 'push', push });
+    } catch {
+      this.close(disconnects.inappropriateProtocol);
+      return;
+    }
+    this.writer.enqueue(bytes);
+  }
+
+  /** Queues bytes of a broadcast push; `undefined` means the variant could not be encoded. */
+  sendPrepared(prepared: PreparedPush): void {
+    const bytes = prepared.bytesFor(this.codec, this.transport.unidirectional);
+    if (bytes === undefined) this.close(disconnects.inappropriateProtocol);
+    else this.writer.enqueue(bytes);
+  }
+
+  onWriterOverflow(): void {
+    this.node.log.info({ client: this.clientId, user: this.user }, 'client queue overflow, disconnecting slow client');
+    this.close(disconnects.slow);
+  }
+
+  /**
+   * A publication for a channel this connection is subscribed to. Applies buffering during an
+   * in-flight subscribe and the positioning checks.
+   */
+  deliverPublication(channel: string, prepared: PreparedPush, position: StreamPosition): void {
+    const sub = this.subs.get(channel);
+    if (sub === undefined) return;
+    if (!sub.live) {
+      sub.buffer?.push({ prepared, position });
+      return;
+    }
+    const verdict = sub.advance(position);
+    if (verdict === 'deliver') this.sendPrepared(prepared);
+    else if (verdict === 'gap') this.insufficientState(sub);
+  }
+
+  /** Join/leave pushes go only to subscriptions that asked for them. */
+  deliverJoinLeave(channel: string, prepared: PreparedPush): void {
+    const sub = this.subs.get(channel);
+    if (sub !== undefined && sub.live && sub.options.pushJoinLeave) this.sendPrepared(prepared);
+  }
+
+  /** Lost continuity: client-side subscriptions get unsubscribe 2500, server-side ones 3010. */
+  insufficientState(sub: ChannelSubscription): void {
+    if (sub.serverSide) {
+      this.close(disconnects.insufficientState);
+      return;
+    }
+    const c = UnsubscribeCode.insufficientState;
+    void this.node.removeSessionSubscription(this, sub, false);
+    this.sendPush({ kind: 'unsubscribe', channel: sub.channel, code: c.code, reason: c.reason });
+  }
+
+  // ------------------------------------------------------------ timers
+
+  /** Starts pings and expiry checks once connected. */
+  startTimers(): void {
+    if (this.staleTimer) clearTimeout(this.staleTimer);
+    this.staleTimer = undefined;
+    const o = this.node.options;
+    if (o.pingIntervalMs > 0 && this.transport.pingStyle === 'app') {
+      // The first ping lands at a random point in [interval/2, interval) to spread the load.
+      const first = o.pingIntervalMs / 2 + Math.random() * (o.pingIntervalMs / 2);
+      this.pingTimer = setTimeout(() => this.ping(), first);
+    }
+    this.scheduleExpire();
+    if (o.presenceUpdateIntervalMs > 0) {
+      this.tickTimer = setInterval(() => this.node.sessionTick(this), o.presenceUpdateIntervalMs);
+    }
+  }
+
+  private ping(): void {
+    if (this.status !== 'connected') return;
+    const o = this.node.options;
+    // An empty Reply and an empty Push encode alike (`{}` in JSON, one 0x00 byte in Protobuf),
+    // so the same ping serves bidirectional and unidirectional transports.
+    this.writer.enqueue(this.codec.encodeReply(PING_REPLY));
+    if (this.pongExpected()) {
+      this.awaitingPong = true;
+      this.pongTimer = setTimeout(() => {
+        if (this.awaitingPong) this.close(disconnects.noPong);
+      }, o.pongTimeoutMs);
+    }
+    this.pingTimer = setTimeout(() => this.ping(), o.pingIntervalMs);
+  }
+
+  pongExpected(): boolean {
+    return !this.transport.unidirectional && this.node.options.pongTimeoutMs > 0;
+  }
+
+  /** (Re)arms the connection expiry: without a refresh, close with 3005 after the grace delay. */
+  scheduleExpire(): void {
+    if (this.expireTimer) clearTimeout(this.expireTimer);
+    this.expireTimer = undefined;
+    if (this.expireAt <= 0) return;
+    const delay = Math.max(0, this.expireAt * 1000 - Date.now()) + this.node.options.expiredCloseDelayMs;
+    // setTimeout caps at 2^31-1 ms (~24.8 days); longer expiries re-arm when that fires.
+    this.expireTimer = setTimeout(() => {
+      if (this.expireAt > 0 && this.expireAt * 1000 <= Date.now()) this.close(disconnects.expired);
+      else this.scheduleExpire();
+    }, Math.min(delay, 2 ** 31 - 1));
+  }
+
+  // ------------------------------------------------------------ close
+
+  /**
+   * Closes the connection with a disconnect. Idempotent. Queued messages are flushed first except
+   * for 3008 slow (the queue is the problem) and 3000 (the peer is gone).
+   */
+  close(d: Disconnect): void {
+    if (this.status === 'closed') return;
+    this.status = 'closed';
+    for (const t of [this.pingTimer, this.pongTimer, this.staleTimer, this.expireTimer]) if (t) clearTimeout(t);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    const flush = d.code !== disconnects.slow.code && d.code !== disconnects.connectionClosed.code;
+    if (flush && !this.transport.closeFrameDisconnect) {
+      this.sendPushUnchecked({ kind: 'disconnect', code: d.code, reason: d.reason });
+    }
+    this.writer.close(flush);
+    if (d.code !== disconnects.connectionClosed.code) this.transport.close(d);
+    this.node.onSessionClosed(this, d);
+  }
+
+  /** The peer went away (socket closed, request aborted). */
+  onTransportClosed(): void {
+    this.close(disconnects.connectionClosed);
+  }
+
+  private sendPushUnchecked(push: Push): void {
+    try {
+      const bytes = this.transport.unidirectional ? this.codec.encodePush(push) : this.codec.encodeReply({ id: 0, kind: 'push', push });
+      this.writer.enqueue(bytes);
+    } catch {
+      // A disconnect push always encodes; nothing useful to do if it does not.
+    }
+  }
+}
+
+const PING_REPLY: Reply = { id: 0, kind: 'ping' };
+
+export { ChannelSubscription };

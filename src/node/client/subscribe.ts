@@ -1,0 +1,192 @@
+/**
+ * Subscribing a connection to a channel: the client `subscribe` command, server-side
+ * subscriptions at connect, and server API subscribes. All three share `establishSubscription`
+ * (register, read the stream position, recover) and `goLive` (merge what arrived meanwhile).
+ *
+ * While a subscribe is in flight, publications for the channel are buffered on the subscription.
+ * After the reply is queued, the buffer is replayed through the positioning checks, so the client
+ * sees the reply first, then every publication exactly once and in order (spec §5.4).
+ */
+import { DisconnectError, disconnects, errors } from '../../protocol/errors.js';
+import type { Publication, SubscribeRequest, SubscribeResult } from '../../protocol/types.js';
+import type { SubscriptionOptions } from '../events.js';
+import type { Session } from './session.js';
+import { ChannelSubscription } from './subscription.js';
+import { recover } from '../recovery.js';
+
+export interface EstablishParams {
+  serverSide: boolean;
+  clientSideRefresh: boolean;
+  recover: boolean;
+  offset: number;
+  epoch: string;
+  delta: string;
+  /** SubscribeRequest flag bit 2: answer 112 instead of `recovered: false`. */
+  rejectUnrecovered: boolean;
+}
+
+export interface PendingSubscription {
+  sub: ChannelSubscription;
+  result: SubscribeResult;
+}
+
+const FLAG_REJECT_UNRECOVERED = 2;
+
+/** The client `subscribe` command. */
+export async function handleSubscribe(s: Session, id: number, req: SubscribeRequest): Promise<void> {
+  const node = s.node;
+  const channel = req.channel;
+  if (channel === '') throw new DisconnectError(disconnects.badRequest);
+  if (req.delta !== undefined && req.delta !== '' && req.delta !== 'fossil') throw new DisconnectError(disconnects.badRequest);
+  if (s.subs.has(channel)) throw errors.alreadySubscribed();
+  if (s.subs.size >= node.options.channelLimit) throw errors.limitExceeded();
+
+  const reply = await node.hooks.subscribing({
+    client: s,
+    channel,
+    token: req.token ?? '',
+    data: req.data,
+    positioned: req.positioned === true,
+    recoverable: req.recoverable === true,
+    joinLeave: req.joinLeave === true,
+  });
+  if (s.status !== 'connected') return;
+  // The hook awaited: another subscribe to the same channel may have won meanwhile.
+  if (s.subs.has(channel)) throw errors.alreadySubscribed();
+  if (s.subs.size >= node.options.channelLimit) throw errors.limitExceeded();
+  if (reply.options.expireAt > 0 && reply.options.expireAt <= Math.floor(Date.now() / 1000)) throw errors.expired();
+
+  const pending = await establishSubscription(s, channel, reply.options, {
+    serverSide: false,
+    clientSideRefresh: reply.clientSideRefresh,
+    recover: req.recover === true,
+    offset: req.offset ?? 0,
+    epoch: req.epoch ?? '',
+    delta: req.delta ?? '',
+    rejectUnrecovered: ((req.flag ?? 0) & FLAG_REJECT_UNRECOVERED) !== 0,
+  });
+  if (s.status !== 'connected') return;
+  s.sendReply({ id, kind: 'subscribe', result: pending.result });
+  goLive(s, pending);
+}
+
+/**
+ * Registers the subscription (hub + broker), reads the stream position and recovers missed
+ * publications when asked. Publications arriving meanwhile are buffered on the subscription.
+ */
+export async function establishSubscription(s: Session, channel: string, options: SubscriptionOptions, p: EstablishParams): Promise<PendingSubscription> {
+  const node = s.node;
+  const sub = new ChannelSubscription(channel, options, p.serverSide, p.clientSideRefresh);
+  s.subs.set(channel, sub);
+  try {
+    await node.addSessionSubscription(s, sub);
+    const result: SubscribeResult = {};
+    if (p.clientSideRefresh && options.expireAt > 0) {
+      result.expires = true;
+      result.ttl = Math.max(0, options.expireAt - Math.floor(Date.now() / 1000));
+    }
+    if (options.data !== undefined) result.data = options.data;
+    if (sub.positioned) {
+      result.positioned = true;
+      if (options.enableRecovery) result.recoverable = true;
+      if (options.enableRecovery && p.recover) {
+        const r = await recover(node, channel, options, p.offset, p.epoch);
+        result.wasRecovering = true;
+        if (!r.recovered && p.rejectUnrecovered) throw errors.unrecoverablePosition();
+        result.recovered = r.recovered;
+        result.epoch = r.position.epoch;
+        if (r.recovered) {
+          result.offset = p.offset;
+          if (r.publications.length > 0) result.publications = r.publications;
+        } else {
+          // Not recovered: no publications, the client starts over from the current top.
+          result.offset = r.position.offset;
+        }
+        sub.offset = r.position.offset;
+        sub.epoch = r.position.epoch;
+      } else {
+        const top = await node.streamTop(channel, options.historyMetaTtlMs);
+        result.epoch = top.epoch;
+        result.offset = top.offset;
+        sub.offset = top.offset;
+        sub.epoch = top.epoch;
+      }
+      sub.positionCheckedAt = Date.now();
+    }
+    if (p.delta === 'fossil' && options.allowedDeltaTypes.includes('fossil')) {
+      sub.delta = true;
+      result.delta = true;
+    }
+    if (options.emitPresence) await node.presenceManager.addPresence(channel, s.clientId, s.clientInfo(options.chanInfo));
+    stripUndefinedPublications(result);
+    return { sub, result };
+  } catch (e) {
+    await node.removeSessionSubscription(s, sub, false);
+    throw e;
+  }
+}
+
+function stripUndefinedPublications(r: SubscribeResult): void {
+  if (r.publications !== undefined && r.publications.length === 0) delete r.publications;
+}
+
+/** Marks the subscription live, replays buffered publications and announces the join. */
+export function goLive(s: Session, p: PendingSubscription): void {
+  const sub = p.sub;
+  if (s.subs.get(sub.channel) !== sub) return;
+  sub.live = true;
+  const buffered = sub.buffer ?? [];
+  sub.buffer = null;
+  for (const b of buffered) {
+    const verdict = sub.advance(b.position);
+    if (verdict === 'deliver') s.sendPrepared(b.prepared);
+    else if (verdict === 'gap') {
+      s.insufficientState(sub);
+      return;
+    }
+  }
+  if (sub.options.emitJoinLeave) {
+    void s.node.broker.publishJoin(sub.channel, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {
+      s.node.log.error({ err, channel: sub.channel }, 'publish join failed');
+    });
+  }
+}
+
+/** The client `unsubscribe` command. Unknown channels are acknowledged too. */
+export async function handleUnsubscribe(s: Session, id: number, channel: string): Promise<void> {
+  if (channel === '') throw new DisconnectError(disconnects.badRequest);
+  const sub = s.subs.get(channel);
+  if (sub !== undefined) await s.node.removeSessionSubscription(s, sub, true);
+  s.sendReply({ id, kind: 'unsubscribe' });
+}
+
+/**
+ * Server API subscribe: adds a server-side subscription to a live connection and tells the client
+ * with a `subscribe` push. `since` recovers from a position (server API `recover_since`).
+ */
+export async function serverSubscribe(s: Session, channel: string, options: SubscriptionOptions, since: { offset: number; epoch: string } | undefined): Promise<void> {
+  if (s.status !== 'connected' || s.subs.has(channel)) return;
+  if (s.subs.size >= s.node.options.channelLimit) {
+    s.close(disconnects.channelLimit);
+    return;
+  }
+  const pending = await establishSubscription(s, channel, options, {
+    serverSide: true,
+    clientSideRefresh: false,
+    recover: since !== undefined,
+    offset: since?.offset ?? 0,
+    epoch: since?.epoch ?? '',
+    delta: '',
+    rejectUnrecovered: false,
+  });
+  if (s.status !== 'connected') return;
+  const r = pending.result;
+  s.sendPush({
+    kind: 'subscribe',
+    channel,
+    sub: { recoverable: r.recoverable, epoch: r.epoch, offset: r.offset, positioned: r.positioned, data: r.data },
+  });
+  // Recovered publications travel as ordinary pushes after the subscribe push.
+  for (const pub of r.publications ?? []) s.sendPush({ kind: 'pub', channel, pub: pub satisfies Publication });
+  goLive(s, pending);
+}

@@ -1,0 +1,98 @@
+/**
+ * Per-connection outgoing queue, bounded in bytes, flushed once per event-loop turn.
+ *
+ * Everything queued for a connection during one turn (a burst of publications, a reply and the
+ * pushes after it) leaves in as few transport frames as possible: up to `maxMessagesInFrame`
+ * messages per frame. The flush runs from one shared `setImmediate` for all connections, so
+ * enqueueing allocates no closure or timer per message.
+ *
+ * The bound covers what is queued here plus what the transport has buffered but not yet handed
+ * to the kernel. Going over it means the client reads slower than we publish: the connection is
+ * closed with 3008 slow, and memory never grows past the bound.
+ */
+import type { Transport } from '../transport.js';
+
+export interface WriterOptions {
+  /** Queue limit in bytes (`client.queue_max_size`, default 1 MiB). */
+  maxQueueBytes: number;
+  /** Messages joined into one transport frame at most (default 16). */
+  maxMessagesInFrame: number;
+}
+
+/** Called when the limit is exceeded; the owner closes the connection with 3008. */
+export interface WriterOwner {
+  onWriterOverflow(): void;
+}
+
+const pending: Writer[] = [];
+let flushScheduled = false;
+
+function flushAll(): void {
+  flushScheduled = false;
+  // Writers enqueued while flushing (a transport write that triggers more pushes) are picked up
+  // by the loop because `pending.length` is re-read each iteration.
+  for (let i = 0; i < pending.length; i++) pending[i]!.flush();
+  pending.length = 0;
+}
+
+export class Writer {
+  private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly opts: WriterOptions,
+    private readonly owner: WriterOwner,
+  ) {}
+
+  /** Queues one encoded message. Returns false when the writer is closed or overflowed. */
+  enqueue(msg: Uint8Array): boolean {
+    if (this.closed) return false;
+    const size = msg.byteLength;
+    if (this.queuedBytes + size + this.transport.bufferedBytes() > this.opts.maxQueueBytes) {
+      this.closed = true;
+      this.queue.length = 0;
+      this.queuedBytes = 0;
+      this.owner.onWriterOverflow();
+      return false;
+    }
+    this.queue.push(msg);
+    this.queuedBytes += size;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      pending.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushAll);
+      }
+    }
+    return true;
+  }
+
+  /** Writes everything queued now. Safe to call at any time; a no-op when empty. */
+  flush(): void {
+    this.scheduled = false;
+    const n = this.queue.length;
+    if (n === 0 || this.closed) return;
+    const q = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    const step = this.opts.maxMessagesInFrame;
+    for (let i = 0; i < n; i += step) this.transport.write(q, i, Math.min(n, i + step));
+  }
+
+  /** Stops accepting messages. With `flush`, what is queued is written first. */
+  close(flush: boolean): void {
+    if (this.closed) return;
+    if (flush) this.flush();
+    this.closed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Extension points of the node: typed Event → Reply pairs. The node is mechanics only (sessions,
+ * fan-out, recovery); every policy decision — who may connect, subscribe, publish, read history —
+ * is made by a `NodeHooks` implementation (`src/rules/` plugs JWTs and namespaces in here).
+ * A hook rejects by throwing `ReplyError` (answered as an error reply) or `DisconnectError`
+ * (the connection is closed with that code).
+ */
+import type { TransportCapabilities } from './transport.js';
+import type { ClientInfo, SubscribeRequest } from '../protocol/types.js';
+import type { HistoryRetention, PublishOptions } from '../engine/types.js';
+
+/** The connection a hook is asked about. */
+export interface ClientContext {
+  readonly clientId: string;
+  /** User ID; `""` when anonymous or not yet authenticated. */
+  readonly user: string;
+  readonly transport: TransportCapabilities;
+  /** Connection info (raw JSON or bytes) from the token or a proxy. */
+  readonly connInfo: Uint8Array | undefined;
+  /** Server-only connection metadata from the token `meta` claim. */
+  readonly meta: Uint8Array | undefined;
+  /** True while the connection is subscribed to the channel (for `_for_subscriber` permissions). */
+  isSubscribed(channel: string): boolean;
+}
+
+/** How a subscription behaves once allowed. Built by the subscribe hook from channel options. */
+export interface SubscriptionOptions {
+  /** Add the connection to channel presence. */
+  emitPresence: boolean;
+  /** Publish join/leave events for this subscriber. */
+  emitJoinLeave: boolean;
+  /** Deliver join/leave events of others to this subscriber. */
+  pushJoinLeave: boolean;
+  /** Stream positioning: the server tracks offsets and detects gaps. */
+  enablePositioning: boolean;
+  /** Recovery of missed publications on resubscribe (implies positioning). */
+  enableRecovery: boolean;
+  recoveryMode: 'stream' | 'cache';
+  /** Channel info for ClientInfo.chan_info. */
+  chanInfo?: Uint8Array;
+  /** Custom data returned in SubscribeResult.data. */
+  data?: Uint8Array;
+  /** Unix seconds; 0 = the subscription never expires. */
+  expireAt: number;
+  /** Delta types the channel allows (`["fossil"]` or empty). */
+  allowedDeltaTypes: readonly string[];
+  /** Stream meta TTL for history reads on this channel, ms (0 = broker default). */
+  historyMetaTtlMs: number;
+}
+
+export interface ConnectEvent {
+  readonly client: ClientContext;
+  readonly token: string;
+  readonly data: Uint8Array | undefined;
+  readonly name: string;
+  readonly version: string;
+  /** The client's `subs` map: server-side subscriptions it knows about (for recovery). */
+  readonly subs: Readonly<Record<string, SubscribeRequest>>;
+  /** Request headers of the HTTP request that opened the connection, lower-cased. */
+  readonly httpHeaders: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface ConnectReply {
+  user: string;
+  /** Unix seconds; 0 = never expires. */
+  expireAt: number;
+  info?: Uint8Array;
+  meta?: Uint8Array;
+  /** Returned in ConnectResult.data. */
+  data?: Uint8Array;
+  /** Server-side subscriptions to establish before the connect reply. */
+  subscriptions: Record<string, SubscriptionOptions>;
+  /** The client refreshes its own token (ConnectResult.expires/ttl are sent). */
+  clientSideRefresh: boolean;
+}
+
+export interface SubscribeEvent {
+  readonly client: ClientContext;
+  readonly channel: string;
+  readonly token: string;
+  readonly data: Uint8Array | undefined;
+  /** Flags the client asked for; the hook decides whether they are honoured. */
+  readonly positioned: boolean;
+  readonly recoverable: boolean;
+  readonly joinLeave: boolean;
+}
+
+export interface SubscribeReply {
+  options: SubscriptionOptions;
+  /** The client refreshes the subscription token itself (SubscribeResult.expires/ttl are sent). */
+  clientSideRefresh: boolean;
+}
+
+export interface PublishEvent {
+  readonly client: ClientContext;
+  readonly channel: string;
+  readonly data: Uint8Array;
+}
+
+export interface PublishReply {
+  /** How to publish: history retention, tags, delta. Client info is added by the node. */
+  options: PublishOptions;
+}
+
+export interface ChannelEvent {
+  readonly client: ClientContext;
+  readonly channel: string;
+}
+
+export interface HistoryReply {
+  /** Stream meta TTL to refresh on read, ms (0 = broker default). */
+  historyMetaTtlMs: number;
+}
+
+export interface RefreshEvent {
+  readonly client: ClientContext;
+  readonly token: string;
+}
+
+export interface RefreshReply {
+  /** Unix seconds; 0 = never expires. */
+  expireAt: number;
+  info?: Uint8Array;
+  meta?: Uint8Array;
+}
+
+export interface SubRefreshEvent {
+  readonly client: ClientContext;
+  readonly channel: string;
+  readonly token: string;
+}
+
+export interface SubRefreshReply {
+  /** Unix seconds; 0 = never expires. */
+  expireAt: number;
+  chanInfo?: Uint8Array;
+}
+
+export interface RpcEvent {
+  readonly client: ClientContext;
+  readonly method: string;
+  readonly data: Uint8Array | undefined;
+}
+
+export interface RpcReply {
+  data?: Uint8Array;
+}
+
+/** Policy plugged into the node. All methods may throw ReplyError or DisconnectError. */
+export interface NodeHooks {
+  connecting(e: ConnectEvent): Promise<ConnectReply>;
+  subscribing(e: SubscribeEvent): Promise<SubscribeReply>;
+  publishing(e: PublishEvent): Promise<PublishReply>;
+  history(e: ChannelEvent): Promise<HistoryReply>;
+  presence(e: ChannelEvent): Promise<void>;
+  presenceStats(e: ChannelEvent): Promise<void>;
+  refreshing(e: RefreshEvent): Promise<RefreshReply>;
+  subRefreshing(e: SubRefreshEvent): Promise<SubRefreshReply>;
+  /** Absent: RPC answers 108 not available. */
+  rpc?(e: RpcEvent): Promise<RpcReply>;
+}
+
+export type { ClientInfo, HistoryRetention };
