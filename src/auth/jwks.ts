@@ -1,0 +1,96 @@
+/**
+ * Verification keys from a remote JWKS endpoint (`jwksPublicEndpoint`), selected by the token's `kid`.
+ *
+ * Key selection is jose's: a JWK is a candidate when its `kid` equals the token's, its `kty` fits
+ * the token's algorithm family (RSA for RS/PS, EC with the matching curve for ES, OKP/Ed25519 for
+ * EdDSA), its `alg` (if present) equals the token's `alg`, and its `use` (if present) is "sig".
+ * Symmetric (`oct`) keys are never used: HS* algorithms are not in the allowed list.
+ *
+ * Caching: the whole key set is kept for 1 hour (Centrifugo's documented TTL). A `kid` missing
+ * from the cached set triggers a refetch (that is how newly rotated-in keys are picked up), at most
+ * once per `cooldownMs` so a stream of tokens with random `kid`s cannot hammer the endpoint.
+ * Concurrent refetches are coalesced by jose. Each HTTP attempt has a 1 s timeout and a failed
+ * attempt (network error, timeout, non-200) is retried once, as Centrifugo does.
+ */
+import { compactVerify, createRemoteJWKSet, customFetch, type FetchImplementation } from 'jose';
+import { InvalidTokenError } from './errors.js';
+import { toInvalid } from './keys.js';
+
+/** Algorithms accepted with JWKS keys. `Ed25519` is the newer (RFC 9864) name of EdDSA over Ed25519. */
+export const JWKS_ALGS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA', 'Ed25519',
+] as const;
+
+export const JWKS_CACHE_MAX_AGE_MS = 60 * 60 * 1000;
+export const JWKS_FETCH_TIMEOUT_MS = 1000;
+export const JWKS_FETCH_ATTEMPTS = 2;
+/** Minimum spacing between refetches caused by unknown `kid`s. */
+export const JWKS_DEFAULT_COOLDOWN_MS = 1000;
+
+export interface JwksOptions {
+  /** See JWKS_DEFAULT_COOLDOWN_MS; 0 = refetch on every unknown kid (Centrifugo's behaviour). */
+  cooldownMs?: number;
+}
+
+export class JwksKeySource {
+  private readonly keySet: ReturnType<typeof createRemoteJWKSet>;
+  /** Aborts in-flight fetches on close(). */
+  private readonly lifetime = new AbortController();
+
+  /** Throws (configuration error) when `endpoint` is not an http(s) URL. */
+  constructor(endpoint: string, opts: JwksOptions = {}) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new Error(`jwksPublicEndpoint: invalid URL ${JSON.stringify(endpoint)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`jwksPublicEndpoint: must be an http:// or https:// URL, got ${JSON.stringify(endpoint)}`);
+    }
+    this.keySet = createRemoteJWKSet(url, {
+      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
+      // jose's own deadline covers all attempts; the per-attempt 1 s deadline is in retryingFetch.
+      timeoutDuration: JWKS_FETCH_TIMEOUT_MS * JWKS_FETCH_ATTEMPTS + 500,
+      cooldownDuration: opts.cooldownMs ?? JWKS_DEFAULT_COOLDOWN_MS,
+      [customFetch]: this.retryingFetch,
+    });
+  }
+
+  /** Verifies the token's signature with the JWK named by its `kid`; throws InvalidTokenError otherwise. */
+  async verify(token: string, kid: unknown): Promise<void> {
+    if (this.lifetime.signal.aborted) throw new InvalidTokenError('token verifier is closed');
+    // Centrifugo looks keys up by kid only; a kid-less token is not matched against "any key".
+    if (typeof kid !== 'string' || kid === '') throw new InvalidTokenError('"kid" header is required with JWKS');
+    try {
+      await compactVerify(token, this.keySet, { algorithms: [...JWKS_ALGS] });
+    } catch (err) {
+      throw toInvalid(err);
+    }
+  }
+
+  /** Aborts in-flight fetches; later verifications fail. */
+  close(): void {
+    this.lifetime.abort();
+  }
+
+  private readonly retryingFetch: FetchImplementation = async (url, init) => {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < JWKS_FETCH_ATTEMPTS; attempt++) {
+      const signal = AbortSignal.any([init.signal, this.lifetime.signal, AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS)]);
+      try {
+        const response = await fetch(url, { ...init, signal });
+        if (response.status === 200) return response;
+        // Drain so the connection can be reused, then retry.
+        await response.body?.cancel();
+        lastError = new Error(`JWKS endpoint answered HTTP ${response.status}`);
+      } catch (err) {
+        lastError = err;
+      }
+      if (init.signal.aborted || this.lifetime.signal.aborted) break;
+    }
+    throw lastError;
+  };
+}

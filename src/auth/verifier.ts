@@ -1,0 +1,249 @@
+/**
+ * Connection and subscription JWT verification (Centrifugo `client.token` / `client.subscription_token`).
+ *
+ * Check order, per token (mirrors Centrifugo so the same token gets the same verdict):
+ *   1. parse (3 base64url parts, JSON object header and payload) and type-check registered claims
+ *   2. audience / issuer (only when configured)
+ *   3. signature (skipped with insecureSkipSignatureVerify)
+ *   4. connection tokens: a non-empty `channel` claim is invalid
+ *   5. `exp` / `nbf` ⇒ TokenExpiredError
+ *   6. decode the remaining claims (subscription tokens: `channel` required)
+ * Every failure other than step 5 is an InvalidTokenError.
+ *
+ * A verified-token cache (LRU, keyed by the token string) makes repeat presentations of the same
+ * token (reconnect storms, every tab of a user) skip parsing and signature checks. An entry is
+ * honoured until the token's `exp` (after that the hit answers TokenExpiredError, as a fresh check
+ * would) and never beyond the lifetime of the key that verified it.
+ */
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { LRUCache } from 'lru-cache';
+import {
+  buildConnectClaims,
+  buildSubscriptionClaims,
+  cloneConnectClaims,
+  cloneSubscriptionClaims,
+  hasChannelClaim,
+  readRegisteredClaims,
+  type ConnectTokenClaims,
+  type Payload,
+  type RegisteredClaims,
+  type SubscriptionTokenClaims,
+} from './claims.js';
+import { InvalidTokenError, TokenExpiredError } from './errors.js';
+import { JWKS_CACHE_MAX_AGE_MS, JwksKeySource } from './jwks.js';
+import { StaticKeys } from './keys.js';
+
+export type { ConnectTokenClaims, ServerSubOptions, SubscribeOverride, SubscriptionTokenClaims } from './claims.js';
+export { InvalidTokenError, TokenExpiredError } from './errors.js';
+
+export interface TokenVerifierOptions {
+  /** HMAC secret for HS256/384/512. Empty/absent = HMAC tokens rejected. */
+  hmacSecretKey?: string;
+  /** Secret in use before the last rotation; tried when the current one does not match. */
+  hmacPreviousSecretKey?: string;
+  /** Unix seconds after which the previous secret is no longer accepted. Absent/0 = no limit. */
+  hmacPreviousSecretKeyValidUntil?: number;
+  /** PEM public key for RS256/384/512 (and PS*). At least 2048 bits. */
+  rsaPublicKey?: string;
+  /** PEM public key for ES256/384/512; the curve must match the algorithm (P-256/P-384/P-521). */
+  ecdsaPublicKey?: string;
+  /** When set, HMAC/RSA/ECDSA keys are not used; keys by `kid`; cache 1h, fetch timeout 1s. */
+  jwksPublicEndpoint?: string;
+  /** Required `aud` (exact match against any element of the claim). Exclusive with audienceRegex. */
+  audience?: string;
+  /** Required `aud` pattern (unanchored search, like Go's regexp; `(?P<name>…)` is accepted). */
+  audienceRegex?: string;
+  /** Required `iss` (exact). Exclusive with issuerRegex. */
+  issuer?: string;
+  /** Required `iss` pattern (unanchored search). */
+  issuerRegex?: string;
+  /** Claim holding the user ID; default "sub"; must match ^[a-zA-Z_]+$ (constructor throws otherwise). */
+  userIdClaim?: string;
+  /**
+   * Development only: accept tokens without checking signatures (any `alg`, including `none`).
+   * Claims, audience, issuer and expiry are still checked.
+   */
+  insecureSkipSignatureVerify?: boolean;
+  /** Verified-token cache size (entries); 0 disables. Default 10000. Entries live until the token's exp. */
+  cacheSize?: number;
+}
+
+/** Test seams; not part of the configuration surface. */
+export interface TokenVerifierInternals {
+  /** Wall clock in ms (default Date.now). Drives exp/nbf, previous-key validity and cache expiry. */
+  now?: () => number;
+  /** Minimum spacing of JWKS refetches caused by unknown `kid`s (default 1000 ms). */
+  jwksCooldownMs?: number;
+}
+
+const USER_ID_CLAIM = /^[a-zA-Z_]+$/;
+const DEFAULT_CACHE_SIZE = 10_000;
+/**
+ * Tokens longer than this are verified every time instead of being cached, so the cache's memory
+ * stays bounded by roughly size × 16 KiB even if the application mints huge tokens (big `info`/`subs`).
+ */
+const MAX_CACHED_TOKEN_LENGTH = 16 * 1024;
+
+type CacheEntry =
+  | { kind: 'connect'; claims: ConnectTokenClaims; exp: number | undefined; reuseUntilMs: number }
+  | { kind: 'subscription'; claims: SubscriptionTokenClaims; exp: number | undefined; reuseUntilMs: number };
+
+/** Result of steps 1–3. */
+interface Checked {
+  payload: Payload;
+  reg: RegisteredClaims;
+  /** Until when a cache may reuse this verification (key lifetime), ms. */
+  reuseUntilMs: number;
+}
+
+/** Go regexp syntax for named groups is `(?P<name>…)`; JavaScript wants `(?<name>…)`. */
+function compileRegex(option: string, source: string): RegExp {
+  try {
+    return new RegExp(source.replace(/\(\?P</g, '(?<'));
+  } catch (err) {
+    throw new Error(`${option}: invalid regular expression: ${(err as Error).message}`);
+  }
+}
+
+export class TokenVerifier {
+  private readonly userIdClaim: string;
+  private readonly audience: string | undefined;
+  private readonly audienceRe: RegExp | undefined;
+  private readonly issuer: string | undefined;
+  private readonly issuerRe: RegExp | undefined;
+  private readonly skipSignature: boolean;
+  private readonly staticKeys: StaticKeys | undefined;
+  private readonly jwks: JwksKeySource | undefined;
+  private readonly cache: LRUCache<string, CacheEntry> | undefined;
+  private readonly now: () => number;
+
+  /** Throws on invalid configuration (bad userIdClaim, PEM, regex, JWKS URL, conflicting options). */
+  constructor(opts: TokenVerifierOptions, internals: TokenVerifierInternals = {}) {
+    this.now = internals.now ?? Date.now;
+    this.userIdClaim = opts.userIdClaim || 'sub';
+    if (!USER_ID_CLAIM.test(this.userIdClaim)) {
+      throw new Error(`userIdClaim must match ${USER_ID_CLAIM.source}, got ${JSON.stringify(this.userIdClaim)}`);
+    }
+    if (opts.audience && opts.audienceRegex) throw new Error('audience and audienceRegex are mutually exclusive');
+    if (opts.issuer && opts.issuerRegex) throw new Error('issuer and issuerRegex are mutually exclusive');
+    this.audience = opts.audience || undefined;
+    this.issuer = opts.issuer || undefined;
+    this.audienceRe = opts.audienceRegex ? compileRegex('audienceRegex', opts.audienceRegex) : undefined;
+    this.issuerRe = opts.issuerRegex ? compileRegex('issuerRegex', opts.issuerRegex) : undefined;
+    this.skipSignature = opts.insecureSkipSignatureVerify === true;
+    if (opts.jwksPublicEndpoint) {
+      const jwksOpts = internals.jwksCooldownMs === undefined ? {} : { cooldownMs: internals.jwksCooldownMs };
+      this.jwks = new JwksKeySource(opts.jwksPublicEndpoint, jwksOpts);
+    } else {
+      this.staticKeys = new StaticKeys(opts);
+    }
+    const size = opts.cacheSize ?? DEFAULT_CACHE_SIZE;
+    if (!Number.isInteger(size) || size < 0) throw new Error(`cacheSize must be a non-negative integer, got ${size}`);
+    this.cache = size > 0 ? new LRUCache<string, CacheEntry>({ max: size }) : undefined;
+  }
+
+  async verifyConnectToken(token: string): Promise<ConnectTokenClaims> {
+    const key = `c.${token}`;
+    const hit = this.cached(key);
+    if (hit?.kind === 'connect') return cloneConnectClaims(hit.claims);
+
+    const checked = await this.check(token);
+    if (hasChannelClaim(checked.payload)) {
+      throw new InvalidTokenError('connection token must not contain a "channel" claim');
+    }
+    this.checkTime(checked.reg);
+    const claims = buildConnectClaims(checked.payload, checked.reg);
+    this.store(key, { kind: 'connect', claims, exp: checked.reg.exp, reuseUntilMs: checked.reuseUntilMs });
+    return cloneConnectClaims(claims);
+  }
+
+  async verifySubscriptionToken(token: string): Promise<SubscriptionTokenClaims> {
+    const key = `s.${token}`;
+    const hit = this.cached(key);
+    if (hit?.kind === 'subscription') return cloneSubscriptionClaims(hit.claims);
+
+    const checked = await this.check(token);
+    this.checkTime(checked.reg);
+    const claims = buildSubscriptionClaims(checked.payload, checked.reg);
+    this.store(key, { kind: 'subscription', claims, exp: checked.reg.exp, reuseUntilMs: checked.reuseUntilMs });
+    return cloneSubscriptionClaims(claims);
+  }
+
+  /** Stops JWKS fetches and drops cached verifications. Verification keeps working for static keys. */
+  close(): void {
+    this.jwks?.close();
+    this.cache?.clear();
+  }
+
+  /**
+   * Cache lookup. A hit past the token's `exp` throws TokenExpiredError; a hit past the verifying
+   * key's lifetime is dropped so the token is checked afresh (and then fails on its signature).
+   */
+  private cached(key: string): CacheEntry | undefined {
+    const entry = this.cache?.get(key);
+    if (entry === undefined) return undefined;
+    if (this.now() >= entry.reuseUntilMs) {
+      this.cache?.delete(key);
+      return undefined;
+    }
+    if (entry.exp !== undefined && this.now() / 1000 >= entry.exp) {
+      this.cache?.delete(key);
+      throw new TokenExpiredError();
+    }
+    return entry;
+  }
+
+  private store(key: string, entry: CacheEntry): void {
+    if (key.length <= MAX_CACHED_TOKEN_LENGTH) this.cache?.set(key, entry);
+  }
+
+  /** Steps 1–3: parse, audience/issuer, signature. */
+  private async check(token: string): Promise<Checked> {
+    if (typeof token !== 'string' || token === '') throw new InvalidTokenError('empty token');
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let payload: Payload;
+    try {
+      if (token.split('.').length !== 3) throw new Error('not a compact JWS (expected three dot-separated parts)');
+      header = decodeProtectedHeader(token);
+      payload = decodeJwt(token);
+    } catch (err) {
+      throw new InvalidTokenError(`malformed token: ${(err as Error).message}`, { cause: err });
+    }
+    const reg = readRegisteredClaims(payload, this.userIdClaim);
+    this.checkAudienceAndIssuer(reg);
+
+    if (this.skipSignature) return { payload, reg, reuseUntilMs: Infinity };
+    const alg = header.alg;
+    if (typeof alg !== 'string' || alg === '') throw new InvalidTokenError('missing "alg" header');
+    // Unsigned tokens are refused explicitly, whatever keys are configured.
+    if (alg.toLowerCase() === 'none') throw new InvalidTokenError('unsigned tokens (alg "none") are not accepted');
+    if (this.jwks) {
+      await this.jwks.verify(token, header.kid);
+      // A cached verification must not outlive the key set it was checked against.
+      return { payload, reg, reuseUntilMs: this.now() + JWKS_CACHE_MAX_AGE_MS };
+    }
+    const { keyValidUntilMs } = await (this.staticKeys as StaticKeys).verify(token, alg, this.now());
+    return { payload, reg, reuseUntilMs: keyValidUntilMs };
+  }
+
+  private checkAudienceAndIssuer(reg: RegisteredClaims): void {
+    if (this.audience !== undefined && !reg.aud.includes(this.audience)) {
+      throw new InvalidTokenError('audience mismatch');
+    }
+    const audRe = this.audienceRe;
+    if (audRe !== undefined && !reg.aud.some((a) => audRe.test(a))) {
+      throw new InvalidTokenError('audience does not match audienceRegex');
+    }
+    if (this.issuer !== undefined && reg.iss !== this.issuer) throw new InvalidTokenError('issuer mismatch');
+    if (this.issuerRe !== undefined && !this.issuerRe.test(reg.iss)) {
+      throw new InvalidTokenError('issuer does not match issuerRegex');
+    }
+  }
+
+  /** No leeway: expired when now ≥ exp, not yet valid when now < nbf (RFC 7519 §4.1.4–4.1.5). */
+  private checkTime(reg: RegisteredClaims): void {
+    const nowSec = this.now() / 1000;
+    if (reg.exp !== undefined && nowSec >= reg.exp) throw new TokenExpiredError('token expired');
+    if (reg.nbf !== undefined && nowSec < reg.nbf) throw new TokenExpiredError('token not valid yet (nbf)');
+  }
+}
