@@ -1,0 +1,142 @@
+/**
+ * The server HTTP API endpoint (spec §7.1, §7.3): `POST {prefix}/<method>` with a JSON body, and
+ * the legacy `POST {prefix}` with newline-separated `{"method", "params"}` commands.
+ *
+ * Statuses: 405 non-POST, 401 missing or wrong key, 404 unknown method, 413 body over the limit,
+ * 400 malformed JSON, 503 while shutting down; otherwise 200 with `{"result":…}` or
+ * `{"error":{code,message}}`. In transport error mode (`http_api.error_mode: transport` or the
+ * `X-Centrifugo-Error-Mode: transport` header) errors use the mapped HTTP status and the body
+ * `{"code","message"}`.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { apiErrorHttpStatus } from '../protocol/codes.js';
+import { ProtocolDecodeError } from '../protocol/codec.js';
+import { readBody, BodyTooLargeError } from '../http/body.js';
+import { LEGACY_METHOD_IDS, METHODS, errorObject, type ApiContext } from './methods.js';
+import { apiBadRequest, asObject, parseApiJson, toJsonText, type Obj } from './json.js';
+
+export interface ApiHttpOptions {
+  /** `http_api.key`; with an empty key and `insecure` off every request is 401. */
+  key: string;
+  insecure: boolean;
+  /** `transport` or "" (errors in the body). */
+  errorMode: string;
+  /** Largest accepted request body, bytes. */
+  maxBodySize: number;
+  /** URL prefix, `/api` by default. */
+  prefix: string;
+}
+
+export class ApiHttpHandler {
+  private readonly keyBuf: Buffer;
+
+  constructor(
+    private readonly ctx: ApiContext,
+    private readonly opts: ApiHttpOptions,
+  ) {
+    this.keyBuf = Buffer.from(opts.key);
+  }
+
+  /** True when this handler serves the path. */
+  matches(path: string): boolean {
+    return path === this.opts.prefix || path.startsWith(this.opts.prefix + '/');
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (req.method !== 'POST') return plain(res, 405, 'method not allowed');
+    if (!this.authorized(req)) return plain(res, 401, 'unauthorized');
+    if (this.ctx.node.isShuttingDown) return plain(res, 503, 'shutting down');
+    const legacy = path === this.opts.prefix || path === this.opts.prefix + '/';
+    const methodName = legacy ? '' : path.slice(this.opts.prefix.length + 1);
+    if (!legacy && METHODS[methodName] === undefined) return plain(res, 404, 'method not found');
+    let body: string;
+    try {
+      body = (await readBody(req, this.opts.maxBodySize)).toString('utf8');
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) return plain(res, 413, 'request body too large');
+      return plain(res, 500, 'body read error');
+    }
+    if (legacy) return this.handleLegacy(res, body);
+    let parsed: Obj;
+    try {
+      parsed = asObject(parseApiJson(body === '' ? '{}' : body));
+    } catch {
+      return plain(res, 400, 'bad request');
+    }
+    const transportMode = this.opts.errorMode === 'transport' || String(req.headers['x-centrifugo-error-mode'] ?? '').toLowerCase() === 'transport';
+    try {
+      const result = await METHODS[methodName]!(this.ctx, parsed);
+      json(res, 200, `{"result":${toJsonText(result)}}`);
+    } catch (e) {
+      const eo = errorObject(e);
+      if (eo.code === 100) this.ctx.node.log.error({ err: e, method: methodName }, 'api call failed');
+      if (transportMode) json(res, apiErrorHttpStatus(eo.code), toJsonText(eo));
+      else json(res, 200, `{"error":${toJsonText(eo)}}`);
+    }
+  }
+
+  private async handleLegacy(res: ServerResponse, body: string): Promise<void> {
+    if (body.trim() === '') return plain(res, 400, 'bad request');
+    let commands: Obj[];
+    try {
+      commands = body
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => asObject(parseApiJson(l)));
+    } catch (e) {
+      if (e instanceof ProtocolDecodeError || e instanceof Error) return plain(res, 400, 'bad request');
+      throw e;
+    }
+    const lines: string[] = [];
+    for (const c of commands) {
+      const id = typeof c.id === 'number' ? c.id : 0;
+      const head = id > 0 ? `{"id":${id},` : '{';
+      try {
+        const name = legacyMethodName(c.method);
+        const m = METHODS[name];
+        if (m === undefined) throw apiBadRequest(`unknown method`);
+        const result = await m(this.ctx, asObject(c.params, 'params'));
+        lines.push(`${head}"result":${toJsonText(result)}}`);
+      } catch (e) {
+        lines.push(`${head}"error":${toJsonText(errorObject(e))}}`);
+      }
+    }
+    json(res, 200, lines.join('\n'));
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (this.opts.insecure) return true;
+    if (this.keyBuf.length === 0) return false;
+    let given = headerString(req.headers['x-api-key']);
+    if (given === '') {
+      const auth = headerString(req.headers.authorization);
+      const m = /^apikey\s+(.+)$/i.exec(auth);
+      if (m) given = m[1]!.trim();
+    }
+    if (given === '') given = new URL(req.url ?? '/', 'http://localhost').searchParams.get('api_key') ?? '';
+    const g = Buffer.from(given);
+    return g.length === this.keyBuf.length && timingSafeEqual(g, this.keyBuf);
+  }
+}
+
+function legacyMethodName(m: unknown): string {
+  if (typeof m === 'number') return LEGACY_METHOD_IDS[m] ?? '';
+  if (typeof m === 'string') return m.toLowerCase();
+  return '';
+}
+
+function headerString(v: string | string[] | undefined): string {
+  if (v === undefined) return '';
+  return Array.isArray(v) ? (v[0] ?? '') : v;
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) + 1 });
+  res.end(text + '\n');
+}
+
+function json(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}

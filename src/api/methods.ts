@@ -1,0 +1,272 @@
+/**
+ * Server API methods (spec §7.2). Each takes the decoded request object and returns the result
+ * object, or throws a ReplyError with an API error code. The server API bypasses channel
+ * permissions: it may publish to and read any configured namespace.
+ */
+import { ApiErrorCode } from '../protocol/codes.js';
+import { ReplyError, disconnects, type Disconnect } from '../protocol/errors.js';
+import type { Publication } from '../protocol/types.js';
+import type { Node } from '../node/node.js';
+import { checkDataFormat, type ChannelRules } from '../rules/channels.js';
+import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
+import type { PublishOptions } from '../engine/types.js';
+import { globToRegExp } from '../util/glob.js';
+import { JsonBytes, apiBadRequest, asObject, bool, boolValue, int, payload, position, str, strList, strMap, type Obj } from './json.js';
+
+export interface ApiContext {
+  readonly node: Node;
+  /** Current channel rules (replaced on SIGHUP). */
+  rules(): ChannelRules;
+}
+
+export type ApiMethod = (ctx: ApiContext, req: Obj) => Promise<Obj>;
+
+const err = (e: { code: number; message: string }) => new ReplyError(e.code, e.message);
+
+function resolve(ctx: ApiContext, channel: string) {
+  if (channel === '') throw apiBadRequest('channel required');
+  try {
+    return ctx.rules().resolve(channel);
+  } catch {
+    throw err(ApiErrorCode.unknownChannel);
+  }
+}
+
+async function publishOne(ctx: ApiContext, channel: string, req: Obj): Promise<Obj> {
+  const r = resolve(ctx, channel);
+  const rules = ctx.rules();
+  const data = payload(req, 'data') ?? new Uint8Array(0);
+  try {
+    checkDataFormat(rules.dataFormat(r.options), data);
+  } catch {
+    throw apiBadRequest('invalid data');
+  }
+  const opts: PublishOptions = {};
+  const history = rules.historyRetention(r.options);
+  if (history !== undefined && !bool(req, 'skip_history')) opts.history = history;
+  const tags = strMap(req, 'tags');
+  if (tags !== undefined) opts.tags = tags;
+  const key = str(req, 'idempotency_key');
+  if (key !== '') opts.idempotencyKey = key;
+  if (bool(req, 'delta') || r.options.delta_publish) opts.useDelta = true;
+  const version = int(req, 'version');
+  if (version > 0) {
+    opts.version = version;
+    opts.versionEpoch = str(req, 'version_epoch');
+  }
+  let res;
+  try {
+    res = await ctx.node.publish(channel, data, opts);
+  } catch (e) {
+    ctx.node.log.error({ err: e, channel }, 'publish failed');
+    throw err(ApiErrorCode.internal);
+  }
+  return opts.history !== undefined ? { offset: res.position.offset, epoch: res.position.epoch } : {};
+}
+
+const publish: ApiMethod = (ctx, req) => publishOne(ctx, str(req, 'channel'), req);
+
+const broadcast: ApiMethod = async (ctx, req) => {
+  const channels = strList(req, 'channels');
+  if (channels.length === 0) throw apiBadRequest('channels required');
+  const responses = await Promise.all(
+    channels.map(async (ch) => {
+      try {
+        return { result: await publishOne(ctx, ch, req) };
+      } catch (e) {
+        return { error: errorObject(e) };
+      }
+    }),
+  );
+  return { responses };
+};
+
+function target(req: Obj) {
+  const user = str(req, 'user');
+  if (user === '') throw apiBadRequest('user required');
+  return { user, client: str(req, 'client'), session: str(req, 'session') };
+}
+
+const subscribe: ApiMethod = async (ctx, req) => {
+  const t = target(req);
+  const channel = str(req, 'channel');
+  const r = resolve(ctx, channel);
+  const ov = asObject(req.override, 'override');
+  const options = buildSubscriptionOptions(ctx.rules(), r.options, NOTHING_ASKED, {
+    chanInfo: payload(req, 'info'),
+    data: payload(req, 'data'),
+    expireAt: int(req, 'expire_at'),
+    override: {
+      presence: boolValue(ov, 'presence'),
+      joinLeave: boolValue(ov, 'join_leave'),
+      forcePushJoinLeave: boolValue(ov, 'force_push_join_leave'),
+      forceRecovery: boolValue(ov, 'force_recovery'),
+      forcePositioning: boolValue(ov, 'force_positioning'),
+    },
+  });
+  await ctx.node.subscribeUser(t, channel, options, position(req, 'recover_since'));
+  return {};
+};
+
+const unsubscribe: ApiMethod = async (ctx, req) => {
+  const t = target(req);
+  await ctx.node.unsubscribeUser(t, str(req, 'channel'));
+  return {};
+};
+
+const disconnect: ApiMethod = async (ctx, req) => {
+  const t = target(req);
+  let d: Disconnect = disconnects.forceNoReconnect;
+  if (req.disconnect !== undefined && req.disconnect !== null) {
+    const o = asObject(req.disconnect, 'disconnect');
+    const code = int(o, 'code');
+    if (code !== 0) d = { code, reason: str(o, 'reason') };
+  }
+  ctx.node.disconnectUser(t, d, strList(req, 'whitelist'));
+  return {};
+};
+
+const refresh: ApiMethod = async (ctx, req) => {
+  const t = target(req);
+  ctx.node.refreshUser(t, bool(req, 'expired'), int(req, 'expire_at'), payload(req, 'info'));
+  return {};
+};
+
+const presence: ApiMethod = async (ctx, req) => {
+  const channel = str(req, 'channel');
+  const r = resolve(ctx, channel);
+  if (!r.options.presence) throw err(ApiErrorCode.notAvailable);
+  const p = await ctx.node.presenceManager.presence(channel);
+  const out: Obj = {};
+  for (const [id, info] of Object.entries(p)) {
+    out[id] = { user: info.user, client: info.client, conn_info: info.connInfo && new JsonBytes(info.connInfo), chan_info: info.chanInfo && new JsonBytes(info.chanInfo) };
+  }
+  return { presence: out };
+};
+
+const presenceStats: ApiMethod = async (ctx, req) => {
+  const channel = str(req, 'channel');
+  const r = resolve(ctx, channel);
+  if (!r.options.presence) throw err(ApiErrorCode.notAvailable);
+  const s = await ctx.node.presenceManager.presenceStats(channel);
+  return { num_clients: s.numClients, num_users: s.numUsers };
+};
+
+function historyEnabled(ctx: ApiContext, channel: string) {
+  const r = resolve(ctx, channel);
+  if (ctx.rules().historyRetention(r.options) === undefined) throw err(ApiErrorCode.notAvailable);
+  return r;
+}
+
+export function publicationJson(p: Publication): Obj {
+  const out: Obj = { data: new JsonBytes(p.data) };
+  if (p.info !== undefined) {
+    out.info = { user: p.info.user, client: p.info.client, conn_info: p.info.connInfo && new JsonBytes(p.info.connInfo), chan_info: p.info.chanInfo && new JsonBytes(p.info.chanInfo) };
+  }
+  if (p.offset) out.offset = p.offset;
+  if (p.tags !== undefined && Object.keys(p.tags).length > 0) out.tags = p.tags;
+  return out;
+}
+
+const history: ApiMethod = async (ctx, req) => {
+  const channel = str(req, 'channel');
+  const r = historyEnabled(ctx, channel);
+  const since = position(req, 'since');
+  const reverse = bool(req, 'reverse');
+  if (reverse && since !== undefined && since.offset === 0) throw apiBadRequest('reverse with since.offset 0');
+  const h = await ctx.node.history(channel, { since, limit: int(req, 'limit'), reverse }, ctx.rules().metaTtlMs(r.options));
+  if (since !== undefined && since.epoch !== '' && since.epoch !== h.position.epoch) throw err(ApiErrorCode.unrecoverablePosition);
+  const out: Obj = { publications: h.publications.map(publicationJson), epoch: h.position.epoch };
+  if (h.position.offset) out.offset = h.position.offset;
+  return out;
+};
+
+const historyRemove: ApiMethod = async (ctx, req) => {
+  const channel = str(req, 'channel');
+  historyEnabled(ctx, channel);
+  await ctx.node.broker.removeHistory(channel);
+  return {};
+};
+
+const channels: ApiMethod = async (ctx, req) => {
+  const pattern = str(req, 'pattern');
+  const re = pattern === '' ? undefined : globToRegExp(pattern);
+  const out: Obj = {};
+  for (const [name, n] of ctx.node.channels()) if (re === undefined || re.test(name)) out[name] = { num_clients: n };
+  return { channels: out };
+};
+
+const info: ApiMethod = async (ctx) => {
+  const i = ctx.node.info();
+  return {
+    nodes: [{ uid: i.uid, name: i.name, version: i.version, num_clients: i.numClients, num_users: i.numUsers, num_subs: i.numSubs, num_channels: i.numChannels, uptime: i.uptime }],
+  };
+};
+
+const rpc: ApiMethod = async (_ctx, req) => {
+  if (str(req, 'method') === '') throw apiBadRequest('method required');
+  // No server-side RPC extensions are registered (as Centrifugo OSS).
+  throw err(ApiErrorCode.notFound);
+};
+
+const batch: ApiMethod = async (ctx, req) => {
+  const commands = req.commands;
+  if (!Array.isArray(commands)) throw apiBadRequest('commands must be an array');
+  const run = async (c: unknown): Promise<Obj> => {
+    try {
+      const o = asObject(c, 'command');
+      const entries = Object.entries(o).filter(([, v]) => v !== null && v !== undefined);
+      if (entries.length === 0) throw apiBadRequest('empty command');
+      const [name, params] = entries[0]!;
+      const m = METHODS[name];
+      if (m === undefined || name === 'batch') throw apiBadRequest(`unknown method ${name}`);
+      return { [name]: await m(ctx, asObject(params, name)) };
+    } catch (e) {
+      return { error: errorObject(e) };
+    }
+  };
+  const replies: Obj[] = [];
+  if (bool(req, 'parallel')) replies.push(...(await Promise.all(commands.map(run))));
+  else for (const c of commands) replies.push(await run(c));
+  return { replies };
+};
+
+export function errorObject(e: unknown): { code: number; message: string } {
+  if (e instanceof ReplyError) return { code: e.code, message: e.message };
+  return { code: ApiErrorCode.internal.code, message: ApiErrorCode.internal.message };
+}
+
+/** Every method by its name in the URL (`/api/<name>`) and in the legacy `{method}` field. */
+export const METHODS: Readonly<Record<string, ApiMethod>> = {
+  publish,
+  broadcast,
+  subscribe,
+  unsubscribe,
+  disconnect,
+  refresh,
+  presence,
+  presence_stats: presenceStats,
+  history,
+  history_remove: historyRemove,
+  channels,
+  info,
+  rpc,
+  batch,
+};
+
+/** Legacy numeric method IDs (the `Command.MethodType` enum of the v3/v4 API). */
+export const LEGACY_METHOD_IDS: Readonly<Record<number, string>> = {
+  0: 'publish',
+  1: 'broadcast',
+  2: 'unsubscribe',
+  3: 'disconnect',
+  4: 'presence',
+  5: 'presence_stats',
+  6: 'history',
+  7: 'history_remove',
+  8: 'channels',
+  9: 'info',
+  10: 'rpc',
+  11: 'subscribe',
+  12: 'refresh',
+};

@@ -1,0 +1,205 @@
+/**
+ * The composition root: the only module that knows every other one. It turns the loaded config
+ * into small option objects, builds the engine, the policy, the node, the transports and the HTTP
+ * listeners, and owns start, stop and reload.
+ */
+import { hostname } from 'node:os';
+import type { Config } from '../config/schema.js';
+import { MemoryBroker } from '../engine/memory/broker.js';
+import { MemoryPresenceManager } from '../engine/memory/presence.js';
+import type { Broker, PresenceManager } from '../engine/types.js';
+import { Node, type NodeOptions } from '../node/node.js';
+import { jsonCodec } from '../protocol/json/codec.js';
+import { protobufCodec } from '../protocol/protobuf/codec.js';
+import { TokenVerifier } from '../auth/verifier.js';
+import { ChannelRules } from '../rules/channels.js';
+import { CentrifugoPolicy } from '../rules/hooks.js';
+import { WebSocketHandler } from '../transport/websocket.js';
+import { ApiHttpHandler } from '../api/http.js';
+import { HttpListener } from '../http/server.js';
+import { OriginChecker } from '../util/origin.js';
+import type { Logger } from '../util/logger.js';
+import { disconnects } from '../protocol/errors.js';
+import { uniDisconnectMapper } from './uni-disconnect.js';
+import { tokenVerifierOptions } from './token-options.js';
+import { VERSION } from './version.js';
+
+/** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
+export const API_MAX_BODY_SIZE = 10 * 1024 * 1024;
+/** Replies and pushes joined into one transport frame at most (Centrifugo's default). */
+const MAX_MESSAGES_IN_FRAME = 16;
+
+export interface AppAddress {
+  /** Port of the external listener (clients). */
+  port: number;
+  /** Port of the internal listener (API, health) — the same as `port` without `internal_port`. */
+  internalPort: number;
+}
+
+export class App {
+  readonly node: Node;
+  private readonly policy: CentrifugoPolicy;
+  private readonly external: HttpListener;
+  private readonly internal: HttpListener | undefined;
+  private readonly ws: WebSocketHandler | undefined;
+  private verifiers: TokenVerifier[];
+  private stopped = false;
+
+  constructor(
+    private config: Readonly<Config>,
+    readonly log: Logger,
+    engine?: { broker: Broker; presence: PresenceManager },
+  ) {
+    const c = config.client;
+    const { broker, presence } = engine ?? createEngine(config);
+    const rules = new ChannelRules(config.channel);
+    const [connTokens, subTokens] = this.buildVerifiers(config);
+    this.verifiers = [connTokens, subTokens];
+    this.policy = new CentrifugoPolicy(
+      rules,
+      connTokens,
+      subTokens,
+      {
+        insecure: c.insecure,
+        allowAnonymousConnectWithoutToken: c.allow_anonymous_connect_without_token,
+        disallowAnonymousConnectionTokens: c.disallow_anonymous_connection_tokens,
+        userIdHttpHeader: c.user_id_http_header,
+        personalChannel: {
+          enabled: c.subscribe_to_user_personal_channel.enabled,
+          namespace: c.subscribe_to_user_personal_channel.personal_channel_namespace,
+          singleConnection: c.subscribe_to_user_personal_channel.single_connection,
+        },
+        rpcPing: { enabled: config.rpc.ping.enabled, method: config.rpc.ping.method },
+      },
+      (user, keep) => this.node.disconnectUser({ user }, disconnects.connectionLimit, [keep]),
+    );
+    this.node = new Node(nodeOptions(config), broker, presence, this.policy, log);
+
+    this.external = new HttpListener(log);
+    const separateInternal = config.http_server.internal_port !== '' && config.http_server.internal_port !== String(config.http_server.port);
+    this.internal = separateInternal ? new HttpListener(log) : undefined;
+    const internal = this.internal ?? this.external;
+
+    const origins = new OriginChecker(c.allowed_origins);
+    if (!config.websocket.disabled) {
+      const w = config.websocket;
+      this.ws = new WebSocketHandler(this.node, { json: jsonCodec, protobuf: protobufCodec }, origins, {
+        messageSizeLimit: w.message_size_limit,
+        compression: w.compression,
+        compressionLevel: w.compression_level,
+        compressionMinSize: w.compression_min_size,
+        pingIntervalMs: c.ping_interval > 0 ? c.ping_interval : 25_000,
+      });
+      const handler = this.ws;
+      this.external.upgrade(w.handler_prefix, (req, socket, head) => handler.handleUpgrade(req, socket, head));
+    }
+
+    if (!config.http_api.disabled) {
+      const a = config.http_api;
+      const api = new ApiHttpHandler(
+        { node: this.node, rules: () => this.policy.channelRules },
+        { key: a.key, insecure: a.insecure, errorMode: a.error_mode, maxBodySize: API_MAX_BODY_SIZE, prefix: a.handler_prefix },
+      );
+      (a.external ? this.external : internal).route(a.handler_prefix, (req, res, path) => api.handle(req, res, path), true);
+    }
+    if (config.health.enabled) {
+      internal.route(config.health.handler_prefix, (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{}');
+      });
+    }
+  }
+
+  private buildVerifiers(config: Readonly<Config>): [TokenVerifier, TokenVerifier] {
+    const conn = new TokenVerifier(tokenVerifierOptions(config, 'connection'));
+    const sub = config.client.subscription_token.enabled ? new TokenVerifier(tokenVerifierOptions(config, 'subscription')) : conn;
+    return [conn, sub];
+  }
+
+  async start(): Promise<AppAddress> {
+    this.warnInsecure();
+    await this.node.start();
+    const hs = this.config.http_server;
+    const ext = await this.external.listen(hs.port, hs.address);
+    let internalPort = ext.port;
+    if (this.internal !== undefined) {
+      const a = await this.internal.listen(Number(hs.internal_port), hs.internal_address);
+      internalPort = a.port;
+    }
+    return { port: ext.port, internalPort };
+  }
+
+  /**
+   * Applies a reloaded config (SIGHUP): token verifiers and channel options. Listeners, engines
+   * and transports keep the settings they started with.
+   */
+  reload(config: Readonly<Config>): void {
+    const rules = new ChannelRules(config.channel);
+    const [conn, sub] = this.buildVerifiers(config);
+    this.policy.reload(rules, conn, sub);
+    for (const v of this.verifiers) v.close();
+    this.verifiers = [conn, sub];
+    this.config = config;
+  }
+
+  /**
+   * Graceful stop: stop accepting, disconnect clients with 3001, close engines and listeners.
+   * Connections still open after `timeoutMs` are dropped.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const listeners = [this.external, ...(this.internal ? [this.internal] : [])];
+    const closing = Promise.all(listeners.map((l) => l.close()));
+    await this.node.shutdown();
+    this.ws?.close();
+    for (const v of this.verifiers) v.close();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([closing, deadline]);
+    if (timer) clearTimeout(timer);
+    for (const l of listeners) l.destroy();
+  }
+
+  private warnInsecure(): void {
+    const c = this.config;
+    if (c.client.allowed_origins.includes('*')) this.log.warn('client.allowed_origins contains "*": any web page may connect with your users\' credentials');
+    if (c.client.insecure) this.log.warn('INSECURE client mode (client.insecure): no authentication, every permission check passes');
+    if (c.http_api.insecure) this.log.warn('INSECURE HTTP API mode (http_api.insecure): the server API accepts requests without a key');
+    if (c.client.insecure_skip_token_signature_verify) this.log.warn('INSECURE: token signatures are not verified (client.insecure_skip_token_signature_verify)');
+    if (!c.http_api.insecure && !c.http_api.disabled && c.http_api.key === '') this.log.warn('http_api.key is empty: every server API request will be rejected with 401');
+  }
+}
+
+function createEngine(config: Readonly<Config>): { broker: Broker; presence: PresenceManager } {
+  if (config.engine.type !== 'memory') throw new Error(`engine.type: "${config.engine.type}" is not supported yet; use "memory"`);
+  return {
+    broker: new MemoryBroker({ historyMetaTtlMs: config.channel.history_meta_ttl }),
+    presence: new MemoryPresenceManager(),
+  };
+}
+
+function nodeOptions(config: Readonly<Config>): NodeOptions {
+  const c = config.client;
+  return {
+    nodeId: Node.newId(),
+    name: config.node.name !== '' ? config.node.name : `${hostname()}_${config.http_server.port}`,
+    version: `${VERSION} Rotor`,
+    pingIntervalMs: Math.max(0, c.ping_interval),
+    pongTimeoutMs: Math.max(0, c.pong_timeout),
+    staleCloseDelayMs: c.stale_close_delay,
+    expiredCloseDelayMs: c.expired_close_delay,
+    expiredSubCloseDelayMs: c.expired_sub_close_delay,
+    presenceUpdateIntervalMs: c.presence_update_interval,
+    channelPositionCheckDelayMs: c.channel_position_check_delay,
+    channelLimit: c.channel_limit,
+    userConnectionLimit: c.user_connection_limit,
+    queueMaxSize: c.queue_max_size,
+    maxMessagesInFrame: MAX_MESSAGES_IN_FRAME,
+    maxCommandSize: config.websocket.message_size_limit,
+    historyMaxPublicationLimit: c.history_max_publication_limit,
+    recoveryMaxPublicationLimit: c.recovery_max_publication_limit,
+    connectIncludeServerTime: c.connect_include_server_time,
+    uniConnectErrorToDisconnect: uniDisconnectMapper(c.connect_code_to_unidirectional_disconnect),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * HTTP listeners. One `node:http` server per port (external, and internal when
+ * `http_server.internal_port` is set). Routes are exact paths, matched in registration order;
+ * `prefix` routes match the path and everything below it. This module mounts the handlers it is
+ * given and knows nothing of what they do.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../util/logger.js';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, path: string) => void | Promise<void>;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+interface Route {
+  path: string;
+  prefix: boolean;
+  handler: RequestHandler;
+}
+
+export class HttpListener {
+  readonly server: Server;
+  private readonly routes: Route[] = [];
+  private readonly upgrades = new Map<string, UpgradeHandler>();
+
+  constructor(private readonly log: Logger) {
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  route(path: string, handler: RequestHandler, prefix = false): void {
+    this.routes.push({ path, prefix, handler });
+  }
+
+  upgrade(path: string, handler: UpgradeHandler): void {
+    this.upgrades.set(path, handler);
+  }
+
+  get hasRoutes(): boolean {
+    return this.routes.length > 0 || this.upgrades.size > 0;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = pathOf(req);
+    const r = this.routes.find((x) => x.path === path || (x.prefix && (path.startsWith(x.path.endsWith('/') ? x.path : x.path + '/') || path === x.path)));
+    if (r === undefined) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('404 page not found\n');
+      return;
+    }
+    Promise.resolve()
+      .then(() => r.handler(req, res, path))
+      .catch((err: unknown) => {
+        this.log.error({ err, path }, 'request handler failed');
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end('internal server error\n');
+        } else res.destroy();
+      });
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const h = this.upgrades.get(pathOf(req));
+    if (h === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    h(req, socket, head);
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host === '' ? undefined : host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting connections and ends idle keep-alive ones. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  /** Drops every remaining connection (the end of a graceful shutdown). */
+  destroy(): void {
+    this.server.closeAllConnections();
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}

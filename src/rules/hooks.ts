@@ -1,0 +1,257 @@
+/**
+ * Centrifugo's policy as `NodeHooks`: JWT authentication, channel namespaces and the permission
+ * decision order of spec §3.1 and §4.3. The node calls these; they throw ReplyError or
+ * DisconnectError to reject.
+ */
+import { TokenExpiredError, InvalidTokenError, type TokenVerifier, type ServerSubOptions } from '../auth/verifier.js';
+import { DisconnectError, disconnects, errors } from '../protocol/errors.js';
+import type {
+  ChannelEvent, ClientContext, ConnectEvent, ConnectReply, HistoryReply, NodeHooks, PublishEvent, PublishReply,
+  RefreshEvent, RefreshReply, RpcEvent, RpcReply, SubRefreshEvent, SubRefreshReply, SubscribeEvent, SubscribeReply, SubscriptionOptions,
+} from '../node/events.js';
+import { checkDataFormat, type ChannelRules, type NamespaceOptions, type ResolvedChannel } from './channels.js';
+import { buildSubscriptionOptions, NOTHING_ASKED } from './subscription-options.js';
+
+export interface PolicyOptions {
+  /** `client.insecure`: no auth, every permission check passes, token expiry ignored. */
+  insecure: boolean;
+  allowAnonymousConnectWithoutToken: boolean;
+  disallowAnonymousConnectionTokens: boolean;
+  /** `client.user_id_http_header`: trust this request header as the user ID ("" = off). */
+  userIdHttpHeader: string;
+  personalChannel: { enabled: boolean; namespace: string; singleConnection: boolean };
+  rpcPing: { enabled: boolean; method: string };
+}
+
+/** Closes other connections of a user (personal channel `single_connection`). */
+export type DisconnectOthers = (user: string, keepClient: string) => void;
+
+export class CentrifugoPolicy implements NodeHooks {
+  rpc?: (e: RpcEvent) => Promise<RpcReply>;
+
+  constructor(
+    private rules: ChannelRules,
+    private connectTokens: TokenVerifier,
+    private subTokens: TokenVerifier,
+    private readonly opts: PolicyOptions,
+    private readonly disconnectOthers: DisconnectOthers,
+  ) {
+    if (opts.rpcPing.enabled) {
+      const method = opts.rpcPing.method;
+      this.rpc = async (e: RpcEvent): Promise<RpcReply> => {
+        if (e.method !== method) throw errors.methodNotFound();
+        return {};
+      };
+    }
+  }
+
+  /** SIGHUP: swap channel rules and token verifiers; connections keep running. */
+  reload(rules: ChannelRules, connectTokens: TokenVerifier, subTokens: TokenVerifier): void {
+    this.rules = rules;
+    this.connectTokens = connectTokens;
+    this.subTokens = subTokens;
+  }
+
+  get channelRules(): ChannelRules {
+    return this.rules;
+  }
+
+  async connecting(e: ConnectEvent): Promise<ConnectReply> {
+    const reply: ConnectReply = { user: '', expireAt: 0, subscriptions: {}, clientSideRefresh: true };
+    if (e.token !== '') {
+      const claims = await this.verify(() => this.connectTokens.verifyConnectToken(e.token), 'connect');
+      if (claims.user === '' && this.opts.disallowAnonymousConnectionTokens) throw new DisconnectError(disconnects.permissionDenied);
+      reply.user = claims.user;
+      reply.expireAt = this.opts.insecure ? 0 : claims.expireAt;
+      if (claims.info !== undefined) reply.info = claims.info;
+      if (claims.meta !== undefined) reply.meta = claims.meta;
+      if (claims.subs !== undefined) {
+        for (const [ch, so] of Object.entries(claims.subs)) reply.subscriptions[ch] = this.serverSideOptions(ch, so);
+      } else {
+        for (const ch of claims.channels) reply.subscriptions[ch] = this.serverSideOptions(ch, {});
+      }
+    } else if (this.opts.allowAnonymousConnectWithoutToken || this.opts.insecure) {
+      reply.user = '';
+    } else if (this.opts.userIdHttpHeader !== '' && headerValue(e.httpHeaders[this.opts.userIdHttpHeader.toLowerCase()]) !== '') {
+      reply.user = headerValue(e.httpHeaders[this.opts.userIdHttpHeader.toLowerCase()]);
+    } else {
+      // No credentials at all.
+      throw new DisconnectError(disconnects.badRequest);
+    }
+
+    const pc = this.opts.personalChannel;
+    if (pc.enabled && reply.user !== '') {
+      const ch = this.rules.personalChannel(reply.user, pc.namespace);
+      if (reply.subscriptions[ch] === undefined) reply.subscriptions[ch] = this.serverSideOptions(ch, {});
+      if (pc.singleConnection) this.disconnectOthers(reply.user, e.client.clientId);
+    }
+
+    // Channels the client lists in `subs` are honoured only where it could subscribe anyway.
+    for (const ch of Object.keys(e.subs)) {
+      if (reply.subscriptions[ch] !== undefined) continue;
+      const opts = this.clientListedSub(ch, reply.user);
+      if (opts !== undefined) reply.subscriptions[ch] = opts;
+    }
+    return reply;
+  }
+
+  private serverSideOptions(channel: string, so: ServerSubOptions): SubscriptionOptions {
+    const r = this.rules.resolve(channel);
+    return buildSubscriptionOptions(this.rules, r.options, NOTHING_ASKED, {
+      chanInfo: so.info,
+      data: so.data,
+      override: so.override,
+      expireAt: so.expireAt ?? 0,
+    });
+  }
+
+  private clientListedSub(channel: string, user: string): SubscriptionOptions | undefined {
+    if (channel === '' || this.rules.isPrivate(channel)) return undefined;
+    let r: ResolvedChannel;
+    try {
+      r = this.rules.resolve(channel);
+      this.rules.validateName(r, channel, true);
+    } catch {
+      return undefined;
+    }
+    const ns = r.options;
+    if (ns.subscribe_proxy_enabled) return undefined;
+    const userLimited = this.rules.isUserLimited(r, channel);
+    const ok =
+      (userLimited && this.rules.userAllowed(channel, user)) ||
+      (!userLimited && ns.allow_subscribe_for_client && (user !== '' || ns.allow_subscribe_for_anonymous)) ||
+      this.opts.insecure;
+    return ok ? buildSubscriptionOptions(this.rules, ns, NOTHING_ASKED) : undefined;
+  }
+
+  async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
+    const r = this.rules.resolve(e.channel);
+    this.rules.validateName(r, e.channel, true);
+    const ns = r.options;
+    const asks = {
+      positioned: e.positioned,
+      recoverable: e.recoverable,
+      joinLeave: e.joinLeave,
+      historyAllowed: this.historyAllowed(e.client, e.channel, ns),
+      presenceAllowed: this.presenceAllowed(e.client, e.channel, ns),
+    };
+    if (this.rules.isPrivate(e.channel) && e.token === '') throw errors.permissionDenied();
+    if (e.token !== '') {
+      const c = await this.verify(() => this.subTokens.verifySubscriptionToken(e.token), 'subscribe');
+      if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
+        throw new DisconnectError(disconnects.invalidToken);
+      }
+      const options = buildSubscriptionOptions(this.rules, ns, asks, { chanInfo: c.info, data: c.data, override: c.override, expireAt: c.expireAt });
+      return { options, clientSideRefresh: c.expireAt > 0 };
+    }
+    const user = e.client.user;
+    const userLimited = this.rules.isUserLimited(r, e.channel);
+    let allowed = false;
+    if (userLimited && this.rules.userAllowed(e.channel, user)) allowed = true;
+    else if (!userLimited && ns.subscribe_proxy_enabled) throw errors.notAvailable();
+    else if (!userLimited && ns.allow_subscribe_for_client && (user !== '' || ns.allow_subscribe_for_anonymous)) allowed = true;
+    else if (this.opts.insecure) allowed = true;
+    if (!allowed) throw errors.permissionDenied();
+    return { options: buildSubscriptionOptions(this.rules, ns, asks), clientSideRefresh: false };
+  }
+
+  async publishing(e: PublishEvent): Promise<PublishReply> {
+    const r = this.rules.resolve(e.channel);
+    this.rules.validateName(r, e.channel, false);
+    const ns = r.options;
+    checkDataFormat(this.rules.dataFormat(ns), e.data);
+    if (ns.publish_proxy_enabled) throw errors.notAvailable();
+    const anonOk = e.client.user !== '' || ns.allow_publish_for_anonymous;
+    const allowed =
+      (ns.allow_publish_for_client && anonOk) || (ns.allow_publish_for_subscriber && anonOk && e.client.isSubscribed(e.channel)) || this.opts.insecure;
+    if (!allowed) throw errors.permissionDenied();
+    const history = this.rules.historyRetention(ns);
+    return { options: { ...(history !== undefined ? { history } : {}), useDelta: ns.delta_publish } };
+  }
+
+  async history(e: ChannelEvent): Promise<HistoryReply> {
+    const r = this.rules.resolve(e.channel);
+    this.rules.validateName(r, e.channel, false);
+    if (this.rules.historyRetention(r.options) === undefined) throw errors.notAvailable();
+    if (!this.historyAllowed(e.client, e.channel, r.options)) throw errors.permissionDenied();
+    return { historyMetaTtlMs: this.rules.metaTtlMs(r.options) };
+  }
+
+  async presence(e: ChannelEvent): Promise<void> {
+    const r = this.rules.resolve(e.channel);
+    this.rules.validateName(r, e.channel, false);
+    if (!r.options.presence) throw errors.notAvailable();
+    if (!this.presenceAllowed(e.client, e.channel, r.options)) throw errors.permissionDenied();
+  }
+
+  presenceStats(e: ChannelEvent): Promise<void> {
+    return this.presence(e);
+  }
+
+  async refreshing(e: RefreshEvent): Promise<RefreshReply> {
+    let claims;
+    try {
+      claims = await this.connectTokens.verifyConnectToken(e.token);
+    } catch (err) {
+      if (err instanceof TokenExpiredError) throw new DisconnectError(disconnects.expired);
+      if (err instanceof InvalidTokenError) throw new DisconnectError(disconnects.invalidToken);
+      throw err;
+    }
+    if (claims.user !== e.client.user) throw new DisconnectError(disconnects.invalidToken);
+    const out: RefreshReply = { expireAt: this.opts.insecure ? 0 : claims.expireAt };
+    if (claims.info !== undefined) out.info = claims.info;
+    if (claims.meta !== undefined) out.meta = claims.meta;
+    return out;
+  }
+
+  async subRefreshing(e: SubRefreshEvent): Promise<SubRefreshReply> {
+    let c;
+    try {
+      c = await this.subTokens.verifySubscriptionToken(e.token);
+    } catch (err) {
+      // Centrifugo acknowledges an expired token here (a library quirk); Rotor answers 109 so the
+      // SDK fetches a fresh token instead of silently losing the expiry.
+      if (err instanceof TokenExpiredError) throw errors.tokenExpired();
+      if (err instanceof InvalidTokenError) throw new DisconnectError(disconnects.invalidToken);
+      throw err;
+    }
+    if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
+      throw new DisconnectError(disconnects.invalidToken);
+    }
+    const out: SubRefreshReply = { expireAt: c.expireAt };
+    if (c.info !== undefined) out.chanInfo = c.info;
+    return out;
+  }
+
+  private historyAllowed(c: ClientContext, channel: string, ns: NamespaceOptions): boolean {
+    const anonOk = c.user !== '' || ns.allow_history_for_anonymous;
+    return (ns.allow_history_for_client && anonOk) || (ns.allow_history_for_subscriber && anonOk && c.isSubscribed(channel)) || this.opts.insecure;
+  }
+
+  private presenceAllowed(c: ClientContext, channel: string, ns: NamespaceOptions): boolean {
+    const anonOk = c.user !== '' || ns.allow_presence_for_anonymous;
+    return (ns.allow_presence_for_client && anonOk) || (ns.allow_presence_for_subscriber && anonOk && c.isSubscribed(channel)) || this.opts.insecure;
+  }
+
+  /**
+   * Token verification errors, mapped: expired → 109; invalid connection token → 3500;
+   * invalid subscription token → 103.
+   */
+  private async verify<T>(fn: () => Promise<T>, what: 'connect' | 'subscribe'): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof TokenExpiredError) throw errors.tokenExpired();
+      if (err instanceof InvalidTokenError) {
+        if (what === 'connect') throw new DisconnectError(disconnects.invalidToken);
+        throw errors.permissionDenied();
+      }
+      throw err;
+    }
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string {
+  if (v === undefined) return '';
+  return Array.isArray(v) ? (v[0] ?? '') : v;
+}

@@ -1,0 +1,59 @@
+/**
+ * Builds a subscription's mechanics (`SubscriptionOptions`) from namespace options, token or API
+ * overrides, and what the client asked for (spec §4.3 "Then:" and §5.4).
+ */
+import type { SubscriptionOptions } from '../node/events.js';
+import type { ChannelRules, NamespaceOptions } from './channels.js';
+
+/** BoolValue overrides from a token's `subs`/`override` or the server API `override`. */
+export interface OptionOverride {
+  presence?: boolean;
+  joinLeave?: boolean;
+  forcePushJoinLeave?: boolean;
+  forceRecovery?: boolean;
+  forcePositioning?: boolean;
+}
+
+export interface ClientAsks {
+  positioned: boolean;
+  recoverable: boolean;
+  joinLeave: boolean;
+  /** The connection may read history (unlocks client-requested positioning/recovery). */
+  historyAllowed: boolean;
+  /** The connection may read presence (unlocks client-requested join/leave pushes). */
+  presenceAllowed: boolean;
+}
+
+export const NOTHING_ASKED: ClientAsks = { positioned: false, recoverable: false, joinLeave: false, historyAllowed: false, presenceAllowed: false };
+
+export interface Extras {
+  chanInfo?: Uint8Array;
+  data?: Uint8Array;
+  /** Unix seconds; 0 = never. */
+  expireAt?: number;
+  override?: OptionOverride;
+}
+
+export function buildSubscriptionOptions(rules: ChannelRules, ns: NamespaceOptions, asks: ClientAsks, extras: Extras = {}): SubscriptionOptions {
+  const ov = extras.override ?? {};
+  const hasHistory = rules.historyRetention(ns) !== undefined;
+  const emitPresence = ov.presence ?? ns.presence;
+  const emitJoinLeave = ov.joinLeave ?? ns.join_leave;
+  const pushJoinLeave = (ov.forcePushJoinLeave ?? ns.force_push_join_leave) || (asks.joinLeave && emitJoinLeave && asks.presenceAllowed);
+  const enableRecovery = hasHistory && ((ov.forceRecovery ?? ns.force_recovery) || (asks.recoverable && (ns.allow_recovery || asks.historyAllowed)));
+  const enablePositioning = hasHistory && (enableRecovery || (ov.forcePositioning ?? ns.force_positioning) || (asks.positioned && (ns.allow_positioning || asks.historyAllowed)));
+  const out: SubscriptionOptions = {
+    emitPresence,
+    emitJoinLeave,
+    pushJoinLeave,
+    enablePositioning,
+    enableRecovery,
+    recoveryMode: ns.force_recovery_mode === 'cache' ? 'cache' : 'stream',
+    expireAt: extras.expireAt ?? 0,
+    allowedDeltaTypes: ns.allowed_delta_types,
+    historyMetaTtlMs: rules.metaTtlMs(ns),
+  };
+  if (extras.chanInfo !== undefined) out.chanInfo = extras.chanInfo;
+  if (extras.data !== undefined) out.data = extras.data;
+  return out;
+}

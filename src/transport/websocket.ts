@@ -1,0 +1,143 @@
+/**
+ * The bidirectional WebSocket transport (`/connection/websocket`). JSON over text frames (several
+ * replies per frame joined by `\n`), Protobuf over binary frames (varint-delimited) when the
+ * client offers the `centrifuge-protobuf` subprotocol or passes `?format=protobuf` /
+ * `?cf_protocol=protobuf`. Disconnects are close frames carrying the code and reason.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Codec } from '../protocol/codec.js';
+import type { Disconnect } from '../protocol/errors.js';
+import type { ProtocolName } from '../protocol/types.js';
+import type { Node } from '../node/node.js';
+import { Session } from '../node/client/session.js';
+import type { Transport } from '../node/transport.js';
+import type { OriginChecker } from '../util/origin.js';
+import { rejectUpgrade, requestUrl } from './shared/http.js';
+
+export interface WebSocketOptions {
+  /** Largest inbound message, bytes (`websocket.message_size_limit`, 65536). ws closes with 1009 above it. */
+  messageSizeLimit: number;
+  /** permessage-deflate, off by default (CPU and memory cost). */
+  compression: boolean;
+  compressionLevel: number;
+  compressionMinSize: number;
+  /** Native ping frame interval for `?cf_ws_frame_ping_pong=true`, ms. */
+  pingIntervalMs: number;
+}
+
+const BINARY = { binary: true } as const;
+const TEXT = { binary: false } as const;
+const NEWLINE = Buffer.from('\n');
+/** How long a closing connection may take to answer our close frame before it is cut, ms. */
+const CLOSE_GRACE_MS = 5000;
+
+class WebSocketTransport implements Transport {
+  readonly name = 'websocket';
+  readonly unidirectional = false;
+  readonly emulation = false;
+  readonly closeFrameDisconnect = true;
+  private readonly sendOpts: typeof BINARY | typeof TEXT;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly protocol: ProtocolName,
+    readonly pingStyle: 'app' | 'native',
+  ) {
+    this.sendOpts = protocol === 'protobuf' ? BINARY : TEXT;
+  }
+
+  write(messages: readonly Uint8Array[], start: number, end: number): void {
+    if (this.ws.readyState !== 1) return;
+    if (end - start === 1) {
+      this.ws.send(messages[start]!, this.sendOpts);
+      return;
+    }
+    const parts: Uint8Array[] = [];
+    for (let i = start; i < end; i++) {
+      if (this.protocol === 'json' && i > start) parts.push(NEWLINE);
+      parts.push(messages[i]!);
+    }
+    this.ws.send(Buffer.concat(parts), this.sendOpts);
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(d: Disconnect): void {
+    if (this.ws.readyState === 1) {
+      this.ws.close(d.code, d.reason);
+      setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    } else {
+      this.ws.terminate();
+    }
+  }
+}
+
+export class WebSocketHandler {
+  private readonly wss: WebSocketServer;
+
+  constructor(
+    private readonly node: Node,
+    private readonly codecs: Record<ProtocolName, Codec>,
+    private readonly origins: OriginChecker,
+    private readonly opts: WebSocketOptions,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.messageSizeLimit,
+      clientTracking: false,
+      perMessageDeflate: opts.compression ? { zlibDeflateOptions: { level: opts.compressionLevel }, threshold: opts.compressionMinSize } : false,
+      handleProtocols: (protocols) => {
+        if (protocols.has('centrifuge-protobuf')) return 'centrifuge-protobuf';
+        if (protocols.has('centrifuge-json')) return 'centrifuge-json';
+        return false;
+      },
+    });
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.origins.allowed(req.headers.origin)) {
+      this.node.log.info({ origin: req.headers.origin }, 'request Origin is not allowed');
+      rejectUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
+    if (this.node.isShuttingDown) {
+      rejectUpgrade(socket, 503, 'Service Unavailable');
+      return;
+    }
+    const url = requestUrl(req);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '');
+    const q = url.searchParams;
+    const protobuf = offered.split(',').some((p) => p.trim() === 'centrifuge-protobuf') || q.get('format') === 'protobuf' || q.get('cf_protocol') === 'protobuf';
+    const nativePing = q.get('cf_ws_frame_ping_pong') === 'true';
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, protobuf ? 'protobuf' : 'json', nativePing));
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage, protocol: ProtocolName, nativePing: boolean): void {
+    const transport = new WebSocketTransport(ws, protocol, nativePing ? 'native' : 'app');
+    const session = new Session(this.node, transport, this.codecs[protocol], { headers: req.headers });
+    let pinger: NodeJS.Timeout | undefined;
+    if (nativePing && this.opts.pingIntervalMs > 0) {
+      let alive = true;
+      ws.on('pong', () => (alive = true));
+      pinger = setInterval(() => {
+        if (!alive) ws.terminate();
+        alive = false;
+        ws.ping();
+      }, this.opts.pingIntervalMs);
+    }
+    ws.on('message', (data: Buffer) => session.handleFrame(data));
+    ws.on('error', (err) => this.node.log.debug({ err, client: session.clientId }, 'websocket error'));
+    ws.on('close', () => {
+      if (pinger) clearInterval(pinger);
+      session.onTransportClosed();
+    });
+  }
+
+  close(): void {
+    this.wss.close();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Starts a real Rotor server on a free port for a test: the full App (memory engine, HTTP
+ * listeners, WebSocket transport) built from a config object given in file form.
+ */
+import { SignJWT } from 'jose';
+import { configSchema, type ConfigInput } from '../../src/config/schema.js';
+import { App } from '../../src/app/app.js';
+import type { Logger } from '../../src/util/logger.js';
+
+export const SECRET = 'test-hmac-secret';
+export const API_KEY = 'test-api-key';
+
+export interface TestServer {
+  app: App;
+  port: number;
+  wsUrl: string;
+  httpUrl: string;
+  /** Logged error lines (tests can assert nothing unexpected was logged). */
+  errors: unknown[];
+  api(method: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) {
+      out[k] = deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>);
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** A typical test config: HMAC tokens, API key, a `chat` namespace open to clients. */
+export const BASE_CONFIG: ConfigInput = {
+  http_server: { port: 0 },
+  client: { token: { hmac_secret_key: SECRET }, allowed_origins: ['http://allowed.example'] },
+  http_api: { key: API_KEY },
+  health: { enabled: true },
+};
+
+export async function startServer(overrides: ConfigInput = {}): Promise<TestServer> {
+  const config = configSchema.parse(deepMerge(BASE_CONFIG as Record<string, unknown>, overrides as Record<string, unknown>));
+  const errors: unknown[] = [];
+  const noop = () => {};
+  const log: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
+  const app = new App(config, log);
+  const { port } = await app.start();
+  const httpUrl = `http://127.0.0.1:${port}`;
+  return {
+    app,
+    port,
+    wsUrl: `ws://127.0.0.1:${port}/connection/websocket`,
+    httpUrl,
+    errors,
+    async api(method, body, headers = {}) {
+      const res = await fetch(`${httpUrl}/api/${method}`, {
+        method: 'POST',
+        headers: { 'X-API-Key': API_KEY, ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* plain-text answers (401, 404, 400) stay strings */
+      }
+      return { status: res.status, body: parsed };
+    },
+    stop: () => app.stop(2000),
+  };
+}
+
+/** HS256 connection token. `ttl` seconds; omit for no `exp`. */
+export async function connToken(user: string, claims: Record<string, unknown> = {}, ttl?: number, secret = SECRET): Promise<string> {
+  const jwt = new SignJWT({ sub: user, ...claims }).setProtectedHeader({ alg: 'HS256' });
+  if (ttl !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + ttl);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+/** HS256 subscription token for `channel`. */
+export async function subToken(user: string, channel: string, claims: Record<string, unknown> = {}, ttl?: number): Promise<string> {
+  return connToken(user, { channel, ...claims }, ttl);
+}
