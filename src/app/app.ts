@@ -18,6 +18,7 @@ import { WebSocketHandler } from '../transport/websocket.js';
 import { ApiHttpHandler } from '../api/http.js';
 import { HttpListener } from '../http/server.js';
 import { OriginChecker } from '../util/origin.js';
+import { Admission } from '../transport/shared/admission.js';
 import type { Logger } from '../util/logger.js';
 import { disconnects } from '../protocol/errors.js';
 import { uniDisconnectMapper } from './uni-disconnect.js';
@@ -81,9 +82,10 @@ export class App {
     const internal = this.internal ?? this.external;
 
     const origins = new OriginChecker(c.allowed_origins);
+    const admission = new Admission(c.connection_limit, c.connection_rate_limit, () => this.node.hub.numConnections);
     if (!config.websocket.disabled) {
       const w = config.websocket;
-      this.ws = new WebSocketHandler(this.node, { json: jsonCodec, protobuf: protobufCodec }, origins, {
+      this.ws = new WebSocketHandler(this.node, { json: jsonCodec, protobuf: protobufCodec }, origins, admission, {
         messageSizeLimit: w.message_size_limit,
         compression: w.compression,
         compressionLevel: w.compression_level,

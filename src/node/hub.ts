@@ -109,6 +109,10 @@ export class Hub {
     return this.channels.get(channel)?.size ?? 0;
   }
 
+  /** Open connections, authenticated or not. */
+  get numConnections(): number {
+    return this.sessions.size + this.pendingSessions.size;
+  }
   get numClients(): number {
     return this.sessions.size;
   }

@@ -15,6 +15,7 @@ import { Session } from '../node/client/session.js';
 import type { Transport } from '../node/transport.js';
 import type { OriginChecker } from '../util/origin.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
+import type { Admission } from './shared/admission.js';
 
 export interface WebSocketOptions {
   /** Largest inbound message, bytes (`websocket.message_size_limit`, 65536). ws closes with 1009 above it. */
@@ -83,6 +84,7 @@ export class WebSocketHandler {
     private readonly node: Node,
     private readonly codecs: Record<ProtocolName, Codec>,
     private readonly origins: OriginChecker,
+    private readonly admission: Admission,
     private readonly opts: WebSocketOptions,
   ) {
     this.wss = new WebSocketServer({
@@ -104,8 +106,10 @@ export class WebSocketHandler {
       rejectUpgrade(socket, 403, 'Forbidden');
       return;
     }
-    if (this.node.isShuttingDown) {
-      rejectUpgrade(socket, 503, 'Service Unavailable');
+    const refused = this.node.isShuttingDown ? 'shutting down' : this.admission.check();
+    if (refused !== undefined) {
+      this.node.log.info({ reason: refused }, 'connection refused');
+      rejectUpgrade(socket, 503, refused);
       return;
     }
     const url = requestUrl(req);

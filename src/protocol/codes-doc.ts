@@ -1,0 +1,52 @@
+/**
+ * Renders `docs/errors.md` from the code tables, so the document cannot drift from what the
+ * server sends (a unit test compares the two; `npm run docs` rewrites the file).
+ */
+import { ApiErrorCode, DisconnectCode, ErrorCode, UnsubscribeCode } from './codes.js';
+
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
+export function renderErrorsMarkdown(): string {
+  const out: string[] = [];
+  out.push('# Error, disconnect and unsubscribe codes', '');
+  out.push('<!-- Generated from src/protocol/codes.ts by `npm run docs`. Do not edit by hand. -->', '');
+  out.push('Rotor sends exactly the codes Centrifugo v6 sends; the official SDKs decide what to do (retry,');
+  out.push('resubscribe, reconnect, give up) from them.', '');
+  out.push('## Client error codes', '');
+  out.push('Sent in a reply to a command: `{"id":N,"error":{"code":C,"message":"…"}}`. Temporary errors are');
+  out.push('retried by the SDKs. Codes 0–399 are reserved; applications and proxies use 400–1999.', '');
+  out.push('| code | message | temporary | when |', '| --- | --- | --- | --- |');
+  for (const e of Object.values(ErrorCode)) out.push(`| ${e.code} | ${e.message} | ${e.temporary ? 'yes' : 'no'} | ${esc(e.doc)} |`);
+  out.push('', '## Disconnect codes', '');
+  out.push('On WebSocket a disconnect is the close frame (code and reason). Other transports receive a');
+  out.push('`disconnect` push before the stream ends. 3000–3499 and 4000–4499 make SDKs reconnect;');
+  out.push('3500–3999 and 4500–4999 are final. Applications use 4000–4999.', '');
+  out.push('| code | reason | reconnect | when |', '| --- | --- | --- | --- |');
+  for (const d of Object.values(DisconnectCode)) out.push(`| ${d.code} | ${d.reason} | ${d.reconnect ? 'yes' : 'no'} | ${esc(d.doc)} |`);
+  out.push('', '## Unsubscribe codes', '');
+  out.push('Sent in an `unsubscribe` push. Codes from 2500 make SDKs resubscribe.', '');
+  out.push('| code | reason | resubscribe | when |', '| --- | --- | --- | --- |');
+  for (const u of Object.values(UnsubscribeCode)) out.push(`| ${u.code} | ${u.reason} | ${u.resubscribe ? 'yes' : 'no'} | ${esc(u.doc)} |`);
+  out.push('', '## Server API error codes', '');
+  out.push('In `{"error":{"code","message"}}` of an API reply (HTTP 200). In transport error mode');
+  out.push('(`http_api.error_mode: transport` or the `X-Centrifugo-Error-Mode: transport` header) the HTTP');
+  out.push('status below is used instead and the body is `{"code","message"}`.', '');
+  out.push('| code | message | HTTP status (transport mode) | when |', '| --- | --- | --- | --- |');
+  for (const a of Object.values(ApiErrorCode)) out.push(`| ${a.code} | ${a.message} | ${a.httpStatus} | ${esc(a.doc)} |`);
+  out.push('', '## Server API HTTP statuses', '');
+  out.push('| status | when |', '| --- | --- |');
+  for (const [s, why] of HTTP_STATUSES) out.push(`| ${s} | ${why} |`);
+  out.push('');
+  return out.join('\n');
+}
+
+/** Statuses of the server HTTP API outside transport error mode (src/api/http.ts). */
+export const HTTP_STATUSES: readonly (readonly [number, string])[] = [
+  [200, 'The call was processed; the body holds `result` or `error`.'],
+  [400, 'The body is not valid JSON (or is empty on the legacy `/api` endpoint).'],
+  [401, 'Missing or wrong API key (`X-API-Key`, `Authorization: apikey <key>` or `?api_key=`).'],
+  [404, 'Unknown method in `/api/<method>`.'],
+  [405, 'Not a POST request.'],
+  [413, 'Body larger than 10 MiB.'],
+  [503, 'The node is shutting down.'],
+];
