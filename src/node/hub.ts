@@ -66,10 +66,11 @@ export class Hub {
     return true;
   }
 
-  broadcastPublication(channel: string, pub: Publication, position: StreamPosition): void {
+  /** `prev` is the previous stream publication when the publish asked for deltas. */
+  broadcastPublication(channel: string, pub: Publication, position: StreamPosition, prev?: Publication): void {
     const set = this.channels.get(channel);
     if (set === undefined) return;
-    const prepared = new PreparedPush({ kind: 'pub', channel, pub });
+    const prepared = new PreparedPush({ kind: 'pub', channel, pub }, prev);
     for (const s of set) s.deliverPublication(channel, prepared, position);
   }
 

@@ -92,8 +92,8 @@ export class Node implements BrokerEventHandler {
 
   // ------------------------------------------------------------ broker deliveries
 
-  handlePublication(channel: string, pub: Publication, position: StreamPosition): void {
-    this.hub.broadcastPublication(channel, pub, position);
+  handlePublication(channel: string, pub: Publication, position: StreamPosition, useDelta: boolean, prevPub: Publication | undefined): void {
+    this.hub.broadcastPublication(channel, pub, position, useDelta ? prevPub : undefined);
   }
   handleJoin(channel: string, info: ClientInfo): void {
     this.hub.broadcastJoinLeave(channel, 'join', info);

@@ -204,9 +204,30 @@ export class Session implements ClientContext, WriterOwner {
       sub.buffer?.push({ prepared, position });
       return;
     }
+    this.deliverToSub(sub, prepared, position);
+  }
+
+  /** Positioning check, then the plain or delta form of the publication. */
+  deliverToSub(sub: ChannelSubscription, prepared: PreparedPush, position: StreamPosition): void {
+    const before = sub.offset;
     const verdict = sub.advance(position);
-    if (verdict === 'deliver') this.sendPrepared(prepared);
-    else if (verdict === 'gap') this.insufficientState(sub);
+    if (verdict === 'gap') {
+      this.insufficientState(sub);
+      return;
+    }
+    if (verdict === 'skip') return;
+    if (!sub.delta) {
+      this.sendPrepared(prepared);
+      return;
+    }
+    // A delta applies only on top of the previous publication the client holds.
+    const hasPrev = sub.deltaReady && sub.positioned && prepared.prev !== undefined && prepared.prev.offset === before;
+    const bytes = prepared.deltaBytesFor(this.codec, this.transport.unidirectional, hasPrev);
+    if (bytes === undefined) this.close(disconnects.inappropriateProtocol);
+    else {
+      sub.deltaReady = true;
+      this.writer.enqueue(bytes);
+    }
   }
 
   /** Join/leave pushes go only to subscriptions that asked for them. */

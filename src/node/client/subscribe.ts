@@ -13,6 +13,7 @@ import type { SubscriptionOptions } from '../events.js';
 import type { Session } from './session.js';
 import { ChannelSubscription } from './subscription.js';
 import { recover } from '../recovery.js';
+import { toDeltaFullForm } from '../prepared.js';
 
 export interface EstablishParams {
   serverSide: boolean;
@@ -116,6 +117,12 @@ export async function establishSubscription(s: Session, channel: string, options
     if (p.delta === 'fossil' && options.allowedDeltaTypes.includes('fossil')) {
       sub.delta = true;
       result.delta = true;
+      // The SDK decodes every publication of a delta subscription, recovered ones included; on
+      // JSON they carry their payload as a JSON string. The last one is the next delta's base.
+      if (result.publications !== undefined && result.publications.length > 0) {
+        if (s.codec.name === 'json') result.publications = toDeltaFullForm(result.publications);
+        sub.deltaReady = true;
+      }
     }
     if (options.emitPresence) await node.presenceManager.addPresence(channel, s.clientId, s.clientInfo(options.chanInfo));
     stripUndefinedPublications(result);
@@ -138,12 +145,8 @@ export function goLive(s: Session, p: PendingSubscription): void {
   const buffered = sub.buffer ?? [];
   sub.buffer = null;
   for (const b of buffered) {
-    const verdict = sub.advance(b.position);
-    if (verdict === 'deliver') s.sendPrepared(b.prepared);
-    else if (verdict === 'gap') {
-      s.insufficientState(sub);
-      return;
-    }
+    s.deliverToSub(sub, b.prepared, b.position);
+    if (s.subs.get(sub.channel) !== sub || s.status === 'closed') return;
   }
   if (sub.options.emitJoinLeave) {
     void s.node.broker.publishJoin(sub.channel, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {

@@ -25,6 +25,8 @@ export class ChannelSubscription {
   positionCheckedAt = 0;
   /** Delta compression negotiated for this subscription. */
   delta = false;
+  /** The client holds the previous publication's data, so the next one may be a delta. */
+  deltaReady = false;
 
   constructor(
     readonly channel: string,
