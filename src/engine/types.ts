@@ -13,7 +13,8 @@ import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.
 export interface HistoryRetention {
   /** Maximum publications kept (`history_size`). */
   size: number;
-  /** Publications expire this long after they were added (`history_ttl`), in ms. */
+  /** The whole stream expires this long after its last publish (`history_ttl`), in ms. The top
+   * position and epoch survive until the meta TTL runs out. */
   ttlMs: number;
   /** Stream meta (epoch, top offset) expires this long after the last publish or read, in ms. */
   metaTtlMs: number;
@@ -36,7 +37,10 @@ export interface PublishOptions {
 }
 
 export interface PublishResult {
-  /** Position the publication took; offset 0 and the stream epoch (or "") without history. */
+  /**
+   * Position the publication took; `{offset: 0, epoch: ""}` without history. A suppressed publish
+   * returns the cached position (idempotency) or the current top (version).
+   */
   position: StreamPosition;
   /** True when idempotency or versioning suppressed the publish (nothing was broadcast). */
   suppressed: boolean;
@@ -45,9 +49,9 @@ export interface PublishResult {
 export interface HistoryFilter {
   /** Read after (or, with `reverse`, before) this position. */
   since?: StreamPosition;
-  /** 0 = position only; -1 = everything available; N = at most N publications. */
+  /** 0 = position only (`since` ignored); negative = everything available; N = at most N. */
   limit: number;
-  /** Newest first. */
+  /** Newest first. With `since.offset` 0 it reads from the top (callers reject that with 107). */
   reverse?: boolean;
 }
 
@@ -63,7 +67,10 @@ export interface HistoryResult {
   position: StreamPosition;
 }
 
-/** What a broker calls when something arrives for a channel this node subscribed to. */
+/**
+ * What a broker calls when something arrives for a channel this node subscribed to. Handlers
+ * must not throw: delivery is fire-and-forget for the broker.
+ */
 export interface BrokerEventHandler {
   /**
    * A publication. `position` is its stream position (offset 0 without history). `prevPub` is
@@ -85,14 +92,19 @@ export interface Broker {
   /**
    * Publishes `data` into `channel`. With `history`, the publication is appended to the stream
    * and gets the next offset; delivery to subscribers happens after the append, in offset order.
-   * Delivery is at most once.
+   * Delivery is at most once. The broker takes ownership of `data`: nobody writes to those bytes
+   * after publishing. `version` suppression applies only with history.
    */
   publish(channel: string, data: Uint8Array, opts: PublishOptions): Promise<PublishResult>;
   publishJoin(channel: string, info: ClientInfo): Promise<void>;
   publishLeave(channel: string, info: ClientInfo): Promise<void>;
   /** Sends a control message to every node, or only to `toNode` when given. */
   publishControl(data: Uint8Array, toNode?: string): Promise<void>;
-  /** Reads the channel stream. See `HistoryFilter` for `limit` semantics. */
+  /**
+   * Reads the channel stream. See `HistoryFilter` for `limit` semantics. A `since.epoch` that is
+   * non-empty and differs from the stream's gives no publications and the current position; the
+   * caller maps that to error 112.
+   */
   history(channel: string, opts: HistoryOptions): Promise<HistoryResult>;
   /** Drops the publications but keeps the top position and epoch. */
   removeHistory(channel: string): Promise<void>;
