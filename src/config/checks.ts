@@ -1,0 +1,186 @@
+/**
+ * Checks that span several options, run after the schema has parsed and defaulted everything.
+ * Each problem names the key path it is about, as the schema errors do.
+ */
+import { formatDuration } from './duration.js';
+import type { ConfigIssue } from './errors.js';
+import type { ChannelOptions, Config } from './schema.js';
+
+export interface CheckResult {
+  readonly errors: ConfigIssue[];
+  readonly warnings: string[];
+}
+
+const NAME_RE = /^[-a-zA-Z0-9_.]{2,}$/;
+const USER_ID_CLAIM_RE = /^[a-zA-Z_]+$/;
+const PROXY_ENDPOINT_RE = /^(https?|grpc):\/\//;
+
+/**
+ * Compiles a regex written for Go's RE2 as JavaScript would use it. Go spells named groups
+ * `(?P<name>…)`; JavaScript wants `(?<name>…)`. Returns the error text, or undefined when valid.
+ */
+export function regexError(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern.replace(/\(\?P</g, '(?<'));
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+class Collector implements CheckResult {
+  readonly errors: ConfigIssue[] = [];
+  readonly warnings: string[] = [];
+  error(path: string, message: string): void {
+    this.errors.push({ path, message });
+  }
+}
+
+type ProxyKind = 'subscribe' | 'publish' | 'sub_refresh' | 'subscribe_stream';
+
+function checkProxyRef(c: Collector, config: Config, path: string, kind: string, name: string, defaultEndpoint: string): void {
+  if (name === 'default') {
+    if (defaultEndpoint === '') c.warnings.push(`${path}: ${kind} proxy enabled but the default proxy has no endpoint configured`);
+    return;
+  }
+  if (!config.proxies.some((p) => p.name === name)) c.error(path, `proxy "${name}" is not defined in proxies`);
+}
+
+function checkChannelOptions(c: Collector, config: Config, opts: ChannelOptions, p: string): void {
+  const historyOn = opts.history_size > 0 && opts.history_ttl > 0;
+  if ((opts.history_size > 0) !== (opts.history_ttl > 0)) {
+    c.error(`${p}.history_size`, 'history_size and history_ttl must be both set or both zero');
+  }
+  const metaTtl = opts.history_meta_ttl > 0 ? opts.history_meta_ttl : config.channel.history_meta_ttl;
+  if (opts.history_ttl > metaTtl) {
+    const where = opts.history_meta_ttl > 0 ? `${p}.history_meta_ttl` : 'channel.history_meta_ttl';
+    c.error(
+      `${p}.history_meta_ttl`,
+      `must be >= history_ttl (${where} is ${formatDuration(metaTtl)}, history_ttl is ${formatDuration(opts.history_ttl)})`,
+    );
+  }
+  if (opts.force_recovery && !historyOn) c.error(`${p}.force_recovery`, 'requires history (history_size and history_ttl)');
+  if (opts.auto_cache_recover && !(opts.force_recovery && opts.force_recovery_mode === 'cache')) {
+    c.error(`${p}.auto_cache_recover`, 'requires force_recovery with force_recovery_mode "cache"');
+  }
+  if (opts.channel_regex !== '') {
+    const err = regexError(opts.channel_regex);
+    if (err !== undefined) c.error(`${p}.channel_regex`, `invalid regular expression: ${err}`);
+  }
+  for (const t of opts.allowed_delta_types) {
+    if (t !== 'fossil') c.error(`${p}.allowed_delta_types`, `unknown delta type "${t}" (only "fossil" is supported)`);
+  }
+  if (opts.subscribe_stream_proxy_enabled && (opts.subscribe_proxy_enabled || opts.publish_proxy_enabled || opts.sub_refresh_proxy_enabled)) {
+    c.error(
+      `${p}.subscribe_stream_proxy_enabled`,
+      'cannot be combined with subscribe_proxy_enabled, publish_proxy_enabled or sub_refresh_proxy_enabled',
+    );
+  }
+  const kinds: ProxyKind[] = ['subscribe', 'publish', 'sub_refresh', 'subscribe_stream'];
+  for (const kind of kinds) {
+    if (opts[`${kind}_proxy_enabled`]) {
+      const name = opts[`${kind}_proxy_name`];
+      checkProxyRef(c, config, `${p}.${kind}_proxy_name`, kind, name, config.channel.proxy[kind].endpoint);
+    }
+  }
+}
+
+function checkNames(c: Collector, items: readonly { name: string }[], listPath: string, what: string, re = NAME_RE): void {
+  const seen = new Set<string>();
+  items.forEach((it, i) => {
+    if (!re.test(it.name)) c.error(`${listPath}[${i}].name`, `${what} name ${JSON.stringify(it.name)} must match ${String(re)}`);
+    else if (seen.has(it.name)) c.error(`${listPath}[${i}].name`, `duplicate ${what} name "${it.name}"`);
+    seen.add(it.name);
+  });
+}
+
+function checkToken(c: Collector, t: Config['client']['token'], p: string): void {
+  if (t.audience !== '' && t.audience_regex !== '') c.error(`${p}.audience_regex`, `cannot be used together with ${p}.audience`);
+  if (t.issuer !== '' && t.issuer_regex !== '') c.error(`${p}.issuer_regex`, `cannot be used together with ${p}.issuer`);
+  for (const key of ['audience_regex', 'issuer_regex'] as const) {
+    const err = t[key] === '' ? undefined : regexError(t[key]);
+    if (err !== undefined) c.error(`${p}.${key}`, `invalid regular expression: ${err}`);
+  }
+  if (t.user_id_claim !== '' && !USER_ID_CLAIM_RE.test(t.user_id_claim)) {
+    c.error(`${p}.user_id_claim`, `must match ${String(USER_ID_CLAIM_RE)}`);
+  }
+}
+
+function checkClient(c: Collector, config: Config): void {
+  const { ping_interval: ping, pong_timeout: pong } = config.client;
+  if (ping === 0) c.error('client.ping_interval', 'must be positive (use -1 to disable pings)');
+  if (pong === 0) c.error('client.pong_timeout', 'must be positive (use -1 to disable the pong check)');
+  if (ping > 0 && pong > 0 && ping <= pong) {
+    c.error(
+      'client.ping_interval',
+      `must be greater than client.pong_timeout (${formatDuration(ping)} <= ${formatDuration(pong)})`,
+    );
+  }
+  checkToken(c, config.client.token, 'client.token');
+  checkToken(c, config.client.subscription_token, 'client.subscription_token');
+  for (const kind of ['connect', 'refresh'] as const) {
+    const proxy = config.client.proxy[kind];
+    if (proxy.enabled && proxy.endpoint === '') {
+      c.error(`client.proxy.${kind}.endpoint`, `required when client.proxy.${kind}.enabled is true`);
+    }
+  }
+  const personal = config.client.subscribe_to_user_personal_channel;
+  if (personal.enabled) {
+    let opts: ChannelOptions | undefined = config.channel.without_namespace;
+    if (personal.personal_channel_namespace !== '') {
+      opts = config.channel.namespaces.find((ns) => ns.name === personal.personal_channel_namespace);
+      if (opts === undefined) {
+        c.error(
+          'client.subscribe_to_user_personal_channel.personal_channel_namespace',
+          `namespace "${personal.personal_channel_namespace}" is not defined in channel.namespaces`,
+        );
+      }
+    }
+    if (opts !== undefined && personal.single_connection && !opts.presence) {
+      c.error('client.subscribe_to_user_personal_channel.single_connection', 'requires presence in the personal channel namespace');
+    }
+  }
+}
+
+function checkProxies(c: Collector, config: Config): void {
+  checkNames(c, config.proxies, 'proxies', 'proxy');
+  config.proxies.forEach((p, i) => {
+    if (p.name === 'default') c.error(`proxies[${i}].name`, 'the name "default" is reserved for channel.proxy.* and rpc.proxy');
+    if (p.endpoint === '') c.error(`proxies[${i}].endpoint`, 'required');
+  });
+  const all: { path: string; endpoint: string }[] = [
+    ...config.proxies.map((p, i) => ({ path: `proxies[${i}].endpoint`, endpoint: p.endpoint })),
+    ...Object.entries(config.channel.proxy).map(([k, p]) => ({ path: `channel.proxy.${k}.endpoint`, endpoint: p.endpoint })),
+    { path: 'rpc.proxy.endpoint', endpoint: config.rpc.proxy.endpoint },
+    { path: 'client.proxy.connect.endpoint', endpoint: config.client.proxy.connect.endpoint },
+    { path: 'client.proxy.refresh.endpoint', endpoint: config.client.proxy.refresh.endpoint },
+  ];
+  for (const { path, endpoint } of all) {
+    if (endpoint !== '' && !PROXY_ENDPOINT_RE.test(endpoint)) {
+      c.error(path, `must start with http://, https:// or grpc://, got ${JSON.stringify(endpoint)}`);
+    }
+  }
+}
+
+/** All cross-field checks; `errors` make the config invalid, `warnings` are only logged. */
+export function crossChecks(config: Config): CheckResult {
+  const c = new Collector();
+  checkClient(c, config);
+  checkProxies(c, config);
+  checkChannelOptions(c, config, config.channel.without_namespace, 'channel.without_namespace');
+  checkNames(c, config.channel.namespaces, 'channel.namespaces', 'namespace');
+  config.channel.namespaces.forEach((ns, i) => checkChannelOptions(c, config, ns, `channel.namespaces[${i}]`));
+  checkNames(c, config.rpc.namespaces, 'rpc.namespaces', 'rpc namespace');
+  const rpcRefs = [
+    { opts: config.rpc.without_namespace, path: 'rpc.without_namespace' },
+    ...config.rpc.namespaces.map((ns, i) => ({ opts: ns, path: `rpc.namespaces[${i}]` })),
+  ];
+  for (const { opts, path } of rpcRefs) {
+    if (opts.proxy_enabled) checkProxyRef(c, config, `${path}.proxy_name`, 'rpc', opts.proxy_name, config.rpc.proxy.endpoint);
+  }
+  if (config.admin.enabled && !config.admin.insecure) {
+    if (config.admin.password === '') c.error('admin.password', 'required when admin.enabled is true (or set admin.insecure)');
+    if (config.admin.secret === '') c.error('admin.secret', 'required when admin.enabled is true (or set admin.insecure)');
+  }
+  return c;
+}

@@ -1,0 +1,106 @@
+/**
+ * Markdown reference of every option, generated from the schema. docs/config.md is this
+ * output; test/unit/config/docs.test.ts fails when the file and the schema disagree.
+ */
+import { configOptions, documentedEnvName, type OptionInfo } from './describe.js';
+
+export const REGENERATE_COMMAND = 'npm run docs';
+
+const INTRO = `# Rotor configuration reference
+
+<!-- Generated from src/config/schema/*.ts by \`rotor configdoc --markdown\`; do not edit by hand.
+     Regenerate with: ${REGENERATE_COMMAND} -->
+
+Rotor reads the Centrifugo v6 configuration layout. Sources, lowest priority first:
+
+1. defaults (the tables below);
+2. the config file (\`-c/--config\`, default \`config.json\`; JSON, YAML or TOML by extension; a
+   missing default file is fine, a missing file given with \`-c\` is an error);
+3. environment variables: \`CENTRIFUGO_\` + the upper-cased key with \`.\` replaced by \`_\`
+   (\`CENTRIFUGO_HTTP_SERVER_PORT\`). The same names with the prefix \`ROTOR_\` are also read and win
+   over \`CENTRIFUGO_\`. Empty values are ignored. Booleans: \`true\`/\`false\`/\`1\`/\`0\`; string lists:
+   space-separated; lists of objects and maps: JSON. Items of named lists can be changed one option at
+   a time, e.g. \`CENTRIFUGO_CHANNEL_NAMESPACES_<NAME>_PRESENCE=true\` (\`<NAME>\` is the item name upper
+   cased, \`.\` and \`-\` replaced by \`_\`; the item must exist in the file or the list's own variable);
+4. command-line flags of the root command (\`rotor --help\`).
+
+Durations are written as Go-style strings (\`"500ms"\`, \`"25s"\`, \`"1m30s"\`, \`"720h"\`) or as a number
+of seconds. Unknown keys and unknown \`CENTRIFUGO_*\` variables are reported as warnings with the
+nearest valid name; invalid values stop the server with an error naming the key.
+On SIGHUP the configuration is read again; token settings and channel/RPC options are applied
+without a restart.
+
+Run \`rotor defaultconfig --dry-run\` for a full config file with every default and \`rotor defaultenv\`
+for the same as environment variables.
+`;
+
+function code(text: string): string {
+  return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function typeName(o: OptionInfo): string {
+  switch (o.meta.kind) {
+    case 'enum':
+      return (o.meta.values ?? []).map((v) => code(JSON.stringify(v))).join(' \\| ');
+    case 'list':
+      return 'object[]';
+    case 'map':
+      return 'map[string]string';
+    case 'json':
+      return 'object (free-form)';
+    case 'duration':
+      return o.meta.disableable === true ? 'duration (-1 = off)' : 'duration';
+    default:
+      return o.meta.kind;
+  }
+}
+
+function defaultText(o: OptionInfo): string {
+  const d = o.meta.default;
+  if (o.meta.kind === 'object') return '';
+  if (o.list !== undefined && o.itemPath === o.list.itemKey) return '';
+  if (d === undefined) return '';
+  if (typeof d === 'string') return o.meta.kind === 'duration' ? code(d) : code(JSON.stringify(d));
+  return code(JSON.stringify(d));
+}
+
+function row(o: OptionInfo): string {
+  const env = documentedEnvName(o);
+  const cells = [code(o.path), typeName(o), defaultText(o), env === undefined ? '' : code(env), cell(o.meta.doc)];
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** The whole reference as Markdown (stable output: no dates, schema order). */
+export function configMarkdown(): string {
+  const options = configOptions();
+  const sections = new Map<string, OptionInfo[]>();
+  const topLevel: OptionInfo[] = [];
+  for (const o of options) {
+    const [section] = o.path.split(/[.[]/);
+    if (section === undefined) continue;
+    if (o.path === section && o.meta.kind !== 'object' && o.meta.kind !== 'list') {
+      topLevel.push(o);
+      continue;
+    }
+    const rows = sections.get(section) ?? [];
+    rows.push(o);
+    sections.set(section, rows);
+  }
+  const out: string[] = [INTRO, '## Sections', ''];
+  for (const name of sections.keys()) out.push(`- [\`${name}\`](#${name})`);
+  if (topLevel.length > 0) out.push('- [Top-level options](#top-level-options)');
+  out.push('');
+  const header = ['| Key | Type | Default | Env | Description |', '| --- | --- | --- | --- | --- |'];
+  for (const [name, rows] of sections) {
+    const head = rows[0];
+    out.push(`## ${name}`, '');
+    if (head !== undefined && head.path === name) out.push(head.meta.doc, '');
+    out.push(...header, ...rows.filter((r) => r.path !== name || r.meta.kind === 'list').map(row), '');
+  }
+  if (topLevel.length > 0) out.push('## Top-level options', '', ...header, ...topLevel.map(row), '');
+  return out.join('\n');
+}

@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, validateConfig } from '../../../src/config/index.js';
+
+/** The issues a raw config produces, as `path: message` strings ([] when valid). */
+function problems(raw: Record<string, unknown>): string[] {
+  try {
+    validateConfig(raw);
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+}
+
+const ns = (opts: Record<string, unknown>) => ({ channel: { namespaces: [{ name: 'ns', ...opts }] } });
+
+test('checks - ping_interval must exceed pong_timeout; -1 disables either', () => {
+  assert.deepEqual(problems({ client: { ping_interval: '5s', pong_timeout: '5s' } }), [
+    'client.ping_interval: must be greater than client.pong_timeout (5s <= 5s)',
+  ]);
+  assert.deepEqual(problems({ client: { ping_interval: -1, pong_timeout: '30s' } }), []);
+  assert.deepEqual(problems({ client: { ping_interval: '10s', pong_timeout: -1 } }), []);
+  assert.deepEqual(problems({ client: { ping_interval: 0 } }), ['client.ping_interval: must be positive (use -1 to disable pings)']);
+});
+
+test('checks - history_size and history_ttl are both set or both zero', () => {
+  assert.deepEqual(problems(ns({ history_size: 10 })), [
+    'channel.namespaces[0].history_size: history_size and history_ttl must be both set or both zero',
+  ]);
+  assert.deepEqual(problems({ channel: { without_namespace: { history_ttl: '10s' } } }), [
+    'channel.without_namespace.history_size: history_size and history_ttl must be both set or both zero',
+  ]);
+  assert.deepEqual(problems(ns({ history_size: 10, history_ttl: '10s' })), []);
+});
+
+test('checks - history_meta_ttl must be >= history_ttl (own or global)', () => {
+  assert.deepEqual(problems(ns({ history_size: 1, history_ttl: '2h', history_meta_ttl: '1h' })), [
+    'channel.namespaces[0].history_meta_ttl: must be >= history_ttl (channel.namespaces[0].history_meta_ttl is 1h, history_ttl is 2h)',
+  ]);
+  assert.deepEqual(problems({ channel: { history_meta_ttl: '1h', namespaces: [{ name: 'ns', history_size: 1, history_ttl: '2h' }] } }), [
+    'channel.namespaces[0].history_meta_ttl: must be >= history_ttl (channel.history_meta_ttl is 1h, history_ttl is 2h)',
+  ]);
+});
+
+test('checks - recovery options need history', () => {
+  assert.deepEqual(problems(ns({ force_recovery: true })), ['channel.namespaces[0].force_recovery: requires history (history_size and history_ttl)']);
+  assert.deepEqual(problems(ns({ history_size: 1, history_ttl: '1s', force_recovery: true, auto_cache_recover: true })), [
+    'channel.namespaces[0].auto_cache_recover: requires force_recovery with force_recovery_mode "cache"',
+  ]);
+  assert.deepEqual(
+    problems(ns({ history_size: 1, history_ttl: '1s', force_recovery: true, force_recovery_mode: 'cache', auto_cache_recover: true })),
+    [],
+  );
+});
+
+test('checks - namespace names: pattern and uniqueness', () => {
+  assert.deepEqual(problems({ channel: { namespaces: [{ name: 'a' }, { name: 'ok.name-1_x' }, { name: 'ok.name-1_x' }, { name: 'bad name' }] } }), [
+    'channel.namespaces[0].name: namespace name "a" must match /^[-a-zA-Z0-9_.]{2,}$/',
+    'channel.namespaces[2].name: duplicate namespace name "ok.name-1_x"',
+    'channel.namespaces[3].name: namespace name "bad name" must match /^[-a-zA-Z0-9_.]{2,}$/',
+  ]);
+  assert.deepEqual(problems({ channel: { namespaces: [{ presence: true }] } }), [
+    'channel.namespaces[0].name: namespace name "" must match /^[-a-zA-Z0-9_.]{2,}$/',
+  ]);
+  assert.deepEqual(problems({ rpc: { namespaces: [{ name: 'rp' }, { name: 'rp' }] } }), ['rpc.namespaces[1].name: duplicate rpc namespace name "rp"']);
+});
+
+test('checks - channel_regex must compile (Go named groups accepted)', () => {
+  assert.match(problems(ns({ channel_regex: '^[a-z' }))[0] ?? '', /^channel\.namespaces\[0\]\.channel_regex: invalid regular expression/);
+  assert.deepEqual(problems(ns({ channel_regex: '^(?P<id>[0-9]+)$' })), []);
+});
+
+test('checks - audience/issuer and their regex variants are exclusive', () => {
+  assert.deepEqual(problems({ client: { token: { audience: 'a', audience_regex: 'a.*', issuer: 'i', issuer_regex: 'i.*' } } }), [
+    'client.token.audience_regex: cannot be used together with client.token.audience',
+    'client.token.issuer_regex: cannot be used together with client.token.issuer',
+  ]);
+  assert.deepEqual(problems({ client: { subscription_token: { enabled: true, audience: 'a', audience_regex: 'b' } } }), [
+    'client.subscription_token.audience_regex: cannot be used together with client.subscription_token.audience',
+  ]);
+  assert.deepEqual(problems({ client: { token: { user_id_claim: 'user-id' } } }), ['client.token.user_id_claim: must match /^[a-zA-Z_]+$/']);
+});
+
+test('checks - proxies: names, endpoints and references', () => {
+  assert.deepEqual(problems({ proxies: [{ name: 'default', endpoint: 'http://x' }, { name: 'p2', endpoint: 'ftp://x' }, { name: 'p3' }] }), [
+    'proxies[0].name: the name "default" is reserved for channel.proxy.* and rpc.proxy',
+    'proxies[2].endpoint: required',
+    'proxies[1].endpoint: must start with http://, https:// or grpc://, got "ftp://x"',
+  ]);
+  assert.deepEqual(problems(ns({ subscribe_proxy_enabled: true, subscribe_proxy_name: 'nope' })), [
+    'channel.namespaces[0].subscribe_proxy_name: proxy "nope" is not defined in proxies',
+  ]);
+  const ok = validateConfig({ ...ns({ publish_proxy_enabled: true }) });
+  assert.deepEqual(ok.warnings, ['channel.namespaces[0].publish_proxy_name: publish proxy enabled but the default proxy has no endpoint configured']);
+  assert.deepEqual(problems(ns({ subscribe_stream_proxy_enabled: true, publish_proxy_enabled: true })).slice(0, 1), [
+    'channel.namespaces[0].subscribe_stream_proxy_enabled: cannot be combined with subscribe_proxy_enabled, publish_proxy_enabled or sub_refresh_proxy_enabled',
+  ]);
+  assert.deepEqual(problems({ client: { proxy: { connect: { enabled: true } } } }), [
+    'client.proxy.connect.endpoint: required when client.proxy.connect.enabled is true',
+  ]);
+});
+
+test('checks - personal channel namespace and admin credentials', () => {
+  assert.deepEqual(problems({ client: { subscribe_to_user_personal_channel: { enabled: true, personal_channel_namespace: 'personal' } } }), [
+    'client.subscribe_to_user_personal_channel.personal_channel_namespace: namespace "personal" is not defined in channel.namespaces',
+  ]);
+  assert.deepEqual(
+    problems({
+      client: { subscribe_to_user_personal_channel: { enabled: true, personal_channel_namespace: 'personal', single_connection: true } },
+      channel: { namespaces: [{ name: 'personal' }] },
+    }),
+    ['client.subscribe_to_user_personal_channel.single_connection: requires presence in the personal channel namespace'],
+  );
+  assert.deepEqual(problems({ admin: { enabled: true } }), [
+    'admin.password: required when admin.enabled is true (or set admin.insecure)',
+    'admin.secret: required when admin.enabled is true (or set admin.insecure)',
+  ]);
+  assert.deepEqual(problems({ admin: { enabled: true, insecure: true } }), []);
+});
+
+test('checks - delta types', () => {
+  assert.deepEqual(problems(ns({ allowed_delta_types: ['fossil', 'xdelta'] })), [
+    'channel.namespaces[0].allowed_delta_types: unknown delta type "xdelta" (only "fossil" is supported)',
+  ]);
+});
