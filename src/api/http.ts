@@ -83,7 +83,7 @@ export class ApiHttpHandler {
       commands = body
         .split('\n')
         .filter((l) => l.trim() !== '')
-        .map((l) => asObject(parseApiJson(l)));
+        .map((l) => asObject(parseApiJson(l, true)));
     } catch (e) {
       if (e instanceof ProtocolDecodeError || e instanceof Error) return plain(res, 400, 'bad request');
       throw e;

@@ -11,14 +11,21 @@ import { ApiErrorCode } from '../protocol/codes.js';
 /** Keys whose values are payloads kept verbatim. `params` is RPC's payload. */
 const RAW_KEYS = new Set(['data', 'info', 'params']);
 
-export function parseApiJson(text: string): unknown {
-  return parseJsonWithRaw(text, (key) => RAW_KEYS.has(key));
+/**
+ * Parses an API request. In the legacy `/api` format the top-level `params` holds the method's
+ * request object, so there it is parsed, and only nested payload keys stay raw.
+ */
+export function parseApiJson(text: string, legacy = false): unknown {
+  return parseJsonWithRaw(text, (key, depth) => RAW_KEYS.has(key) && !(legacy && key === 'params' && depth === 0));
 }
 
 export class ApiError extends ReplyError {}
 
+/** 107 bad request. `why` is kept for logs; the wire message is Centrifugo's plain one. */
 export function apiBadRequest(why?: string): ApiError {
-  return new ApiError(ApiErrorCode.badRequest.code, why ? `${ApiErrorCode.badRequest.message}: ${why}` : ApiErrorCode.badRequest.message);
+  const e = new ApiError(ApiErrorCode.badRequest.code, ApiErrorCode.badRequest.message);
+  if (why !== undefined) e.cause = why;
+  return e;
 }
 
 /** Payload bytes to embed in a JSON reply: raw JSON when valid, else marked for base64. */

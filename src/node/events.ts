@@ -72,6 +72,11 @@ export interface ConnectReply {
   subscriptions: Record<string, SubscriptionOptions>;
   /** The client refreshes its own token (ConnectResult.expires/ttl are sent). */
   clientSideRefresh: boolean;
+  /**
+   * Server-side channels that came from the connection token. A refreshed token listing other
+   * channels makes the client reconnect (3010) so the new set takes effect.
+   */
+  tokenChannels?: string[];
 }
 
 export interface SubscribeEvent {
@@ -120,6 +125,8 @@ export interface RefreshEvent {
 export interface RefreshReply {
   /** Unix seconds; 0 = never expires. */
   expireAt: number;
+  /** Server-side channels of the new token; compared with the connect-time ones. */
+  tokenChannels?: string[];
   info?: Uint8Array;
   meta?: Uint8Array;
 }

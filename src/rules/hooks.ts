@@ -70,6 +70,7 @@ export class CentrifugoPolicy implements NodeHooks {
       } else {
         for (const ch of claims.channels) reply.subscriptions[ch] = this.serverSideOptions(ch, {});
       }
+      reply.tokenChannels = Object.keys(reply.subscriptions);
     } else if (this.opts.allowAnonymousConnectWithoutToken || this.opts.insecure) {
       reply.user = '';
     } else if (this.opts.userIdHttpHeader !== '' && headerValue(e.httpHeaders[this.opts.userIdHttpHeader.toLowerCase()]) !== '') {
@@ -132,8 +133,9 @@ export class CentrifugoPolicy implements NodeHooks {
       positioned: e.positioned,
       recoverable: e.recoverable,
       joinLeave: e.joinLeave,
-      historyAllowed: this.historyAllowed(e.client, e.channel, ns),
-      presenceAllowed: this.presenceAllowed(e.client, e.channel, ns),
+      // The connection is becoming a subscriber: `_for_subscriber` permissions count for it.
+      historyAllowed: this.historyAllowed(e.client, e.channel, ns, true),
+      presenceAllowed: this.presenceAllowed(e.client, e.channel, ns, true),
     };
     if (this.rules.isPrivate(e.channel) && e.token === '') throw errors.permissionDenied();
     if (e.token !== '') {
@@ -198,7 +200,10 @@ export class CentrifugoPolicy implements NodeHooks {
       throw err;
     }
     if (claims.user !== e.client.user) throw new DisconnectError(disconnects.invalidToken);
-    const out: RefreshReply = { expireAt: this.opts.insecure ? 0 : claims.expireAt };
+    const out: RefreshReply = {
+      expireAt: this.opts.insecure ? 0 : claims.expireAt,
+      tokenChannels: claims.subs !== undefined ? Object.keys(claims.subs) : claims.channels,
+    };
     if (claims.info !== undefined) out.info = claims.info;
     if (claims.meta !== undefined) out.meta = claims.meta;
     return out;
@@ -223,14 +228,16 @@ export class CentrifugoPolicy implements NodeHooks {
     return out;
   }
 
-  private historyAllowed(c: ClientContext, channel: string, ns: NamespaceOptions): boolean {
+  private historyAllowed(c: ClientContext, channel: string, ns: NamespaceOptions, subscribing = false): boolean {
     const anonOk = c.user !== '' || ns.allow_history_for_anonymous;
-    return (ns.allow_history_for_client && anonOk) || (ns.allow_history_for_subscriber && anonOk && c.isSubscribed(channel)) || this.opts.insecure;
+    const subscriber = subscribing || c.isSubscribed(channel);
+    return (ns.allow_history_for_client && anonOk) || (ns.allow_history_for_subscriber && anonOk && subscriber) || this.opts.insecure;
   }
 
-  private presenceAllowed(c: ClientContext, channel: string, ns: NamespaceOptions): boolean {
+  private presenceAllowed(c: ClientContext, channel: string, ns: NamespaceOptions, subscribing = false): boolean {
     const anonOk = c.user !== '' || ns.allow_presence_for_anonymous;
-    return (ns.allow_presence_for_client && anonOk) || (ns.allow_presence_for_subscriber && anonOk && c.isSubscribed(channel)) || this.opts.insecure;
+    const subscriber = subscribing || c.isSubscribed(channel);
+    return (ns.allow_presence_for_client && anonOk) || (ns.allow_presence_for_subscriber && anonOk && subscriber) || this.opts.insecure;
   }
 
   /**

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Codec } from '../protocol/codec.js';
-import type { Disconnect } from '../protocol/errors.js';
+import { disconnects, type Disconnect } from '../protocol/errors.js';
 import type { ProtocolName } from '../protocol/types.js';
 import type { Node } from '../node/node.js';
 import { Session } from '../node/client/session.js';
@@ -106,7 +106,12 @@ export class WebSocketHandler {
       rejectUpgrade(socket, 403, 'Forbidden');
       return;
     }
-    const refused = this.node.isShuttingDown ? 'shutting down' : this.admission.check();
+    if (this.node.isShuttingDown) {
+      // As Centrifugo: accept, then close at once with 3001 so the SDK reconnects elsewhere.
+      this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(disconnects.shutdown.code, disconnects.shutdown.reason));
+      return;
+    }
+    const refused = this.admission.check();
     if (refused !== undefined) {
       this.node.log.info({ reason: refused }, 'connection refused');
       rejectUpgrade(socket, 503, refused);

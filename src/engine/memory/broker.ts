@@ -34,7 +34,7 @@ export const DEFAULT_IDEMPOTENT_RESULT_TTL_MS = 5 * 60 * 1000;
 export const DEFAULT_SWEEP_INTERVAL_MS = 1000;
 
 export interface MemoryBrokerOptions {
-  /** Clock in ms since the Unix epoch; used for TTLs and `Publication.time`. Default `Date.now`. */
+  /** Clock in ms since the Unix epoch, for TTLs. Default `Date.now`. */
   now?: () => number;
   /**
    * Meta TTL used when a call passes none (`history` with `metaTtlMs` 0 or absent, or a publish
@@ -198,7 +198,7 @@ export class MemoryBroker implements Broker {
 
   private publishNoHistory(channel: string, data: Uint8Array, opts: PublishOptions, now: number): PublishResult {
     if (this.handler !== undefined && this.subscribed.has(channel)) {
-      const pub: Publication = { data, offset: 0, time: now };
+      const pub: Publication = { data, offset: 0 };
       if (opts.clientInfo !== undefined) pub.info = opts.clientInfo;
       if (opts.tags !== undefined) pub.tags = opts.tags;
       this.handler.handlePublication(channel, pub, { offset: 0, epoch: '' }, opts.useDelta === true, undefined);

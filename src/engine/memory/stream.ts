@@ -57,7 +57,8 @@ export class MemoryStream {
    */
   append(data: Uint8Array, info: ClientInfo | undefined, tags: Record<string, string> | undefined, time: number, size: number): Publication {
     if (size !== this.capacity) this.resize(size);
-    const pub: Publication = { data, offset: ++this.top, time };
+    // `time` is not stored: Centrifugo leaves Publication.time unset for stream publications.
+    const pub: Publication = { data, offset: ++this.top };
     if (info !== undefined) pub.info = Object.freeze({ ...info });
     if (tags !== undefined) pub.tags = Object.freeze({ ...tags });
     Object.freeze(pub);

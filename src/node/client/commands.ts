@@ -97,6 +97,9 @@ async function handleRefresh(s: Session, id: number, token: string): Promise<voi
   const r = await s.node.hooks.refreshing({ client: s, token });
   const nowSec = Math.floor(Date.now() / 1000);
   if (r.expireAt > 0 && r.expireAt <= nowSec) throw new DisconnectError(disconnects.expired);
+  if (r.tokenChannels !== undefined && !sameChannels(s.tokenChannels, r.tokenChannels)) {
+    throw new DisconnectError(disconnects.insufficientState);
+  }
   s.expireAt = r.expireAt;
   if (r.info !== undefined) s.connInfo = r.info;
   if (r.meta !== undefined) s.meta = r.meta;
@@ -104,7 +107,7 @@ async function handleRefresh(s: Session, id: number, token: string): Promise<voi
   s.sendReply({
     id,
     kind: 'refresh',
-    result: r.expireAt > 0 ? { client: s.clientId, version: s.node.options.version, expires: true, ttl: r.expireAt - nowSec } : { client: s.clientId, version: s.node.options.version },
+    result: r.expireAt > 0 ? { expires: true, ttl: r.expireAt - nowSec } : {},
   });
 }
 
@@ -121,6 +124,12 @@ async function handleSubRefresh(s: Session, id: number, req: SubRefreshRequest):
   sub.expireAt = r.expireAt;
   if (r.chanInfo !== undefined) sub.options = { ...sub.options, chanInfo: r.chanInfo };
   s.sendReply({ id, kind: 'sub_refresh', result: r.expireAt > 0 ? { expires: true, ttl: r.expireAt - nowSec } : {} });
+}
+
+function sameChannels(sorted: readonly string[], other: readonly string[]): boolean {
+  if (sorted.length !== other.length) return false;
+  const o = [...other].sort();
+  return sorted.every((c, i) => c === o[i]);
 }
 
 export { ReplyError };

@@ -70,6 +70,7 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
   s.meta = reply.meta;
   s.expireAt = reply.expireAt;
   s.clientSideRefresh = reply.clientSideRefresh;
+  s.tokenChannels = [...(reply.tokenChannels ?? [])].sort();
 
   const channels = Object.keys(reply.subscriptions);
   if (channels.length > o.channelLimit) throw new DisconnectError(disconnects.channelLimit);

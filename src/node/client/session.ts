@@ -42,6 +42,8 @@ export class Session implements ClientContext, WriterOwner {
   /** Unix seconds; 0 = never. */
   expireAt = 0;
   clientSideRefresh = false;
+  /** Server-side channels from the connection token (sorted), for refresh comparisons. */
+  tokenChannels: string[] = [];
   clientName = '';
   clientVersion = '';
   readonly subs = new Map<string, ChannelSubscription>();

@@ -31,7 +31,7 @@ function flushAll(): void {
   flushScheduled = false;
   // Writers enqueued while flushing (a transport write that triggers more pushes) are picked up
   // by the loop because `pending.length` is re-read each iteration.
-  for (let i = 0; i < pending.length; i++) pending[i]!.flush();
+  for (let i = 0; i < pending.length; i++) pending[i]!.flushScheduled();
   pending.length = 0;
 }
 
@@ -60,6 +60,13 @@ export class Writer {
     }
     this.queue.push(msg);
     this.queuedBytes += size;
+    // A burst within one turn (a batch or broadcast API call) would otherwise pile up here and
+    // count against the limit although the client reads fine: past a quarter of the limit the
+    // queue goes to the transport now, where a reading client's kernel buffer absorbs it.
+    if (this.queuedBytes >= this.opts.maxQueueBytes / 4) {
+      this.flush();
+      return true;
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       pending.push(this);
@@ -73,7 +80,6 @@ export class Writer {
 
   /** Writes everything queued now. Safe to call at any time; a no-op when empty. */
   flush(): void {
-    this.scheduled = false;
     const n = this.queue.length;
     if (n === 0 || this.closed) return;
     const q = this.queue;
@@ -81,6 +87,12 @@ export class Writer {
     this.queuedBytes = 0;
     const step = this.opts.maxMessagesInFrame;
     for (let i = 0; i < n; i += step) this.transport.write(q, i, Math.min(n, i + step));
+  }
+
+  /** The shared end-of-turn flush. */
+  flushScheduled(): void {
+    this.scheduled = false;
+    this.flush();
   }
 
   /** Stops accepting messages. With `flush`, what is queued is written first. */

@@ -19,14 +19,14 @@ function setup(opts: { sweepIntervalMs?: number; historyMetaTtlMs?: number } = {
   return { clock, broker, rec };
 }
 
-test('delivery happens before publish settles, with time from the injected clock', async () => {
+test('delivery happens before publish settles', async () => {
   const { clock, broker, rec } = setup();
   await broker.run(rec);
   await broker.subscribe('ch');
   const p = broker.publish('ch', bytes('a'), { history: H });
   assert.equal(rec.publications('ch').length, 1, 'delivered synchronously inside publish');
   await p;
-  assert.equal(rec.publications('ch')[0].pub.time, clock.t);
+  assert.equal(rec.publications('ch')[0].pub.time, undefined);
   await broker.close();
 });
 

@@ -1,0 +1,499 @@
+/**
+ * Server HTTP API statuses and error replies (spec §7.1–§7.3, §2.5), plus payload fidelity of
+ * published data as seen by a raw WebSocket subscriber (§1.5, §7.1).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, connToken, API_KEY, type TestServer } from '../helpers/server.js';
+import { RawClient } from '../helpers/raw-ws.js';
+import { API_MAX_BODY_SIZE } from '../../src/app/app.js';
+import { ApiErrorCode } from '../../src/protocol/codes.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+
+const NAMESPACES: ConfigInput = {
+  channel: {
+    namespaces: [
+      { name: 'chat', allow_subscribe_for_client: true },
+      { name: 'other', allow_subscribe_for_client: true },
+      { name: 'hist', allow_subscribe_for_client: true, history_size: 10, history_ttl: '300s' },
+    ],
+  },
+};
+
+async function withServer(overrides: ConfigInput, fn: (srv: TestServer) => Promise<void>): Promise<void> {
+  const srv = await startServer({ ...NAMESPACES, ...overrides });
+  try {
+    await fn(srv);
+  } finally {
+    await srv.stop();
+  }
+}
+
+interface RawResponse {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+async function post(srv: TestServer, path: string, body: string, headers: Record<string, string> = {}, method = 'POST'): Promise<RawResponse> {
+  const res = await fetch(`${srv.httpUrl}${path}`, { method, headers, ...(method === 'GET' ? {} : { body }) });
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+}
+
+async function subscriber(srv: TestServer, channel: string, user = '42'): Promise<RawClient> {
+  const c = await RawClient.open(srv.wsUrl);
+  const rep = await c.connect(await connToken(user));
+  assert.equal(typeof rep.connect?.client, 'string');
+  c.send({ id: 2, subscribe: { channel } });
+  assert.deepEqual(await c.next((m) => m.id === 2), { id: 2, subscribe: {} });
+  return c;
+}
+
+const PUBLISH = JSON.stringify({ channel: 'chat:a', data: { x: 1 } });
+
+// ---------------------------------------------------------------- auth and statuses
+
+test('no API key → 401', async () => {
+  await withServer({}, async (srv) => {
+    const r = await post(srv, '/api/publish', PUBLISH);
+    assert.equal(r.status, 401);
+  });
+});
+
+test('wrong API key → 401', async () => {
+  await withServer({}, async (srv) => {
+    assert.equal((await post(srv, '/api/publish', PUBLISH, { 'X-API-Key': 'wrong' })).status, 401);
+    assert.equal((await post(srv, '/api/publish', PUBLISH, { Authorization: 'apikey wrong' })).status, 401);
+    assert.equal((await post(srv, '/api/publish?api_key=wrong', PUBLISH)).status, 401);
+  });
+});
+
+test('empty configured key rejects every request with 401', async () => {
+  await withServer({ http_api: { key: '' } }, async (srv) => {
+    assert.equal((await post(srv, '/api/publish', PUBLISH, { 'X-API-Key': '' })).status, 401);
+    assert.equal((await post(srv, '/api/publish', PUBLISH)).status, 401);
+  });
+});
+
+test('Authorization: apikey KEY works (scheme case-insensitive)', async () => {
+  await withServer({}, async (srv) => {
+    const r = await post(srv, '/api/publish', PUBLISH, { Authorization: `apikey ${API_KEY}` });
+    assert.deepEqual([r.status, JSON.parse(r.text)], [200, { result: {} }]);
+    const r2 = await post(srv, '/api/publish', PUBLISH, { Authorization: `ApiKey ${API_KEY}` });
+    assert.deepEqual([r2.status, JSON.parse(r2.text)], [200, { result: {} }]);
+  });
+});
+
+test('?api_key= works', async () => {
+  await withServer({}, async (srv) => {
+    const r = await post(srv, `/api/publish?api_key=${encodeURIComponent(API_KEY)}`, PUBLISH);
+    assert.deepEqual([r.status, JSON.parse(r.text)], [200, { result: {} }]);
+  });
+});
+
+test('http_api.insecure: true → no key needed', async () => {
+  await withServer({ http_api: { insecure: true } }, async (srv) => {
+    const r = await post(srv, '/api/publish', PUBLISH);
+    assert.deepEqual([r.status, JSON.parse(r.text)], [200, { result: {} }]);
+  });
+});
+
+test('GET → 405', async () => {
+  await withServer({}, async (srv) => {
+    const r = await post(srv, '/api/publish', '', { 'X-API-Key': API_KEY }, 'GET');
+    assert.equal(r.status, 405);
+  });
+});
+
+test('unknown method /api/foo → 404', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('foo', {});
+    assert.equal(r.status, 404);
+  });
+});
+
+test('malformed JSON → 400', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('publish', '{"channel":"chat:a","data":');
+    assert.equal(r.status, 400);
+  });
+});
+
+test('a JSON array body is not a request → 400', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('publish', '[{"channel":"chat:a","data":{}}]');
+    assert.equal(r.status, 400);
+  });
+});
+
+test('publish with empty channel → 200 with error 107', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('publish', { channel: '', data: { x: 1 } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.error?.code, ApiErrorCode.badRequest.code, JSON.stringify(r.body));
+    assert.equal(typeof r.body.error.message, 'string');
+    assert.equal(r.body.result, undefined);
+  });
+});
+
+test('publish without data → 200 with error 107', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('publish', { channel: 'chat:a' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.error?.code, ApiErrorCode.badRequest.code, JSON.stringify(r.body));
+  });
+});
+
+test('publish to an unknown namespace → 200 with error 102', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('publish', { channel: 'nope:a', data: { x: 1 } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.error?.code, ApiErrorCode.unknownChannel.code, JSON.stringify(r.body));
+  });
+});
+
+test('X-Centrifugo-Error-Mode: transport → HTTP 400 {code:107} and 404 {code:102}', async () => {
+  await withServer({}, async (srv) => {
+    const h = { 'X-Centrifugo-Error-Mode': 'transport' };
+    const bad = await srv.api('publish', { channel: '', data: { x: 1 } }, h);
+    assert.equal(bad.status, ApiErrorCode.badRequest.httpStatus);
+    assert.equal(bad.body.code, ApiErrorCode.badRequest.code, JSON.stringify(bad.body));
+    assert.equal(typeof bad.body.message, 'string');
+    assert.equal(bad.body.error, undefined, 'no {error} envelope in transport mode');
+    const unknown = await srv.api('publish', { channel: 'nope:a', data: { x: 1 } }, h);
+    assert.equal(unknown.status, ApiErrorCode.unknownChannel.httpStatus);
+    assert.equal(unknown.body.code, ApiErrorCode.unknownChannel.code);
+    // Success is unchanged.
+    assert.deepEqual(await srv.api('publish', { channel: 'chat:a', data: { x: 1 } }, h), { status: 200, body: { result: {} } });
+  });
+});
+
+test("http_api.error_mode: 'transport' in config → mapped HTTP statuses", async () => {
+  await withServer({ http_api: { error_mode: 'transport' } }, async (srv) => {
+    const bad = await srv.api('publish', { channel: '', data: { x: 1 } });
+    assert.equal(bad.status, ApiErrorCode.badRequest.httpStatus);
+    assert.equal(bad.body.code, ApiErrorCode.badRequest.code);
+    const unknown = await srv.api('publish', { channel: 'nope:a', data: { x: 1 } });
+    assert.equal(unknown.status, ApiErrorCode.unknownChannel.httpStatus);
+    assert.equal(unknown.body.code, ApiErrorCode.unknownChannel.code);
+    const noHistory = await srv.api('history', { channel: 'chat:a' });
+    assert.equal(noHistory.status, ApiErrorCode.notAvailable.httpStatus);
+    assert.equal(noHistory.body.code, ApiErrorCode.notAvailable.code);
+  });
+});
+
+test('body over the API limit → 413', async () => {
+  await withServer({}, async (srv) => {
+    const pad = 'x'.repeat(API_MAX_BODY_SIZE);
+    const r = await post(srv, '/api/publish', `{"channel":"chat:a","data":{"p":"${pad}"}}`, { 'X-API-Key': API_KEY });
+    assert.equal(r.status, 413);
+    // The server is fine afterwards.
+    assert.deepEqual(await srv.api('publish', { channel: 'chat:a', data: { x: 1 } }), { status: 200, body: { result: {} } });
+  });
+});
+
+// ---------------------------------------------------------------- broadcast and batch
+
+test('broadcast without channels → error 107', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('broadcast', { channels: [], data: { x: 1 } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.error?.code, ApiErrorCode.badRequest.code, JSON.stringify(r.body));
+    const r2 = await srv.api('broadcast', { data: { x: 1 } });
+    assert.equal(r2.body.error?.code, ApiErrorCode.badRequest.code);
+  });
+});
+
+test('broadcast with one bad channel → per-item error, others published', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const r = await srv.api('broadcast', { channels: ['chat:a', 'nope:b', ''], data: { x: 1 } });
+    assert.equal(r.status, 200);
+    const responses = r.body.result?.responses;
+    assert.equal(responses?.length, 3, JSON.stringify(r.body));
+    assert.deepEqual(responses[0], { result: {} });
+    assert.equal(responses[1].error?.code, ApiErrorCode.unknownChannel.code);
+    assert.equal(responses[1].result, undefined);
+    assert.equal(responses[2].error?.code, ApiErrorCode.badRequest.code);
+    const push = await c.next((m) => m.push?.pub !== undefined);
+    assert.equal(push.push.channel, 'chat:a');
+    assert.deepEqual(push.push.pub.data, { x: 1 });
+    c.close();
+  });
+});
+
+for (const parallel of [false, true]) {
+  test(`batch (${parallel ? 'parallel' : 'sequential'}): replies per command, null command → item error 107`, async () => {
+    await withServer({}, async (srv) => {
+      const c = await subscriber(srv, 'chat:a');
+      const r = await srv.api('batch', {
+        parallel,
+        commands: [
+          { publish: { channel: 'chat:a', data: { n: 1 } } },
+          null,
+          { publish: { channel: 'nope:a', data: { n: 2 } } },
+          { presence_stats: { channel: 'chat:a' } },
+          { publish: { channel: 'chat:a', data: { n: 3 } } },
+        ],
+      });
+      assert.equal(r.status, 200);
+      const replies = r.body.result?.replies;
+      assert.equal(replies?.length, 5, JSON.stringify(r.body));
+      assert.deepEqual(replies[0], { publish: {} });
+      assert.equal(replies[1].error?.code, ApiErrorCode.badRequest.code);
+      assert.equal(replies[2].error?.code, ApiErrorCode.unknownChannel.code);
+      assert.equal(replies[3].error?.code, ApiErrorCode.notAvailable.code);
+      assert.deepEqual(replies[4], { publish: {} });
+      await c.next((m) => m.push?.pub?.data?.n === 3);
+      const got = c
+        .messages()
+        .filter((m) => m.push?.pub)
+        .map((m) => m.push.pub.data.n)
+        .sort();
+      assert.deepEqual(got, [1, 3]);
+      c.close();
+    });
+  });
+}
+
+test('transport error mode does not apply to batch/broadcast item errors (still HTTP 200)', async () => {
+  await withServer({}, async (srv) => {
+    const h = { 'X-Centrifugo-Error-Mode': 'transport' };
+    const b = await srv.api('batch', { commands: [{ publish: { channel: 'nope:a', data: { x: 1 } } }] }, h);
+    assert.equal(b.status, 200);
+    assert.equal(b.body.result?.replies?.[0]?.error?.code, ApiErrorCode.unknownChannel.code, JSON.stringify(b.body));
+    const bc = await srv.api('broadcast', { channels: ['nope:a'], data: { x: 1 } }, h);
+    assert.equal(bc.status, 200);
+    assert.equal(bc.body.result?.responses?.[0]?.error?.code, ApiErrorCode.unknownChannel.code, JSON.stringify(bc.body));
+  });
+});
+
+// ---------------------------------------------------------------- history
+
+test('history API on a channel without history → error 108', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('history', { channel: 'chat:a', limit: 10 });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.error?.code, ApiErrorCode.notAvailable.code, JSON.stringify(r.body));
+    const rm = await srv.api('history_remove', { channel: 'chat:a' });
+    assert.equal(rm.body.error?.code, ApiErrorCode.notAvailable.code);
+  });
+});
+
+test('history with a since epoch that does not match → error 112', async () => {
+  await withServer({}, async (srv) => {
+    const p = await srv.api('publish', { channel: 'hist:a', data: { n: 1 } });
+    assert.equal(p.body.result?.offset, 1, JSON.stringify(p.body));
+    const epoch = p.body.result.epoch;
+    assert.equal(typeof epoch, 'string');
+    const other = epoch === 'xxxxxxxx' ? 'yyyyyyyy' : 'xxxxxxxx';
+    const r = await srv.api('history', { channel: 'hist:a', limit: -1, since: { offset: 0, epoch: other } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.error?.code, ApiErrorCode.unrecoverablePosition.code, JSON.stringify(r.body));
+    // Transport mode maps 112 to 416.
+    const t = await srv.api('history', { channel: 'hist:a', limit: -1, since: { offset: 0, epoch: other } }, { 'X-Centrifugo-Error-Mode': 'transport' });
+    assert.equal(t.status, ApiErrorCode.unrecoverablePosition.httpStatus);
+    assert.equal(t.body.code, ApiErrorCode.unrecoverablePosition.code);
+    // The matching epoch works.
+    const ok = await srv.api('history', { channel: 'hist:a', limit: -1, since: { offset: 0, epoch } });
+    assert.equal(ok.body.result?.publications?.length, 1, JSON.stringify(ok.body));
+  });
+});
+
+test('history with limit 0 → stream position only', async () => {
+  await withServer({}, async (srv) => {
+    await srv.api('publish', { channel: 'hist:a', data: { n: 1 } });
+    const p = await srv.api('publish', { channel: 'hist:a', data: { n: 2 } });
+    const r = await srv.api('history', { channel: 'hist:a', limit: 0 });
+    assert.equal(r.status, 200);
+    const res = r.body.result;
+    assert.ok(res, JSON.stringify(r.body));
+    assert.deepEqual(res.publications ?? [], []);
+    assert.equal(res.offset, 2);
+    assert.equal(res.epoch, p.body.result.epoch);
+  });
+});
+
+test('history with reverse and since.offset 0 → error 107', async () => {
+  await withServer({}, async (srv) => {
+    await srv.api('publish', { channel: 'hist:a', data: { n: 1 } });
+    const r = await srv.api('history', { channel: 'hist:a', limit: 10, reverse: true, since: { offset: 0, epoch: '' } });
+    assert.equal(r.body.error?.code, ApiErrorCode.badRequest.code, JSON.stringify(r.body));
+  });
+});
+
+test('presence / presence_stats on a channel without presence → error 108', async () => {
+  await withServer({}, async (srv) => {
+    for (const m of ['presence', 'presence_stats']) {
+      const r = await srv.api(m, { channel: 'chat:a' });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.error?.code, ApiErrorCode.notAvailable.code, `${m}: ${JSON.stringify(r.body)}`);
+    }
+  });
+});
+
+test('rpc without server-side RPC extensions → error 104', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('rpc', { method: 'anything', params: { x: 1 } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.error?.code, ApiErrorCode.notFound.code, JSON.stringify(r.body));
+    const t = await srv.api('rpc', { method: 'anything', params: {} }, { 'X-Centrifugo-Error-Mode': 'transport' });
+    assert.equal(t.status, ApiErrorCode.notFound.httpStatus);
+  });
+});
+
+test('user-targeted methods without user → error 107', async () => {
+  await withServer({}, async (srv) => {
+    for (const [m, body] of [
+      ['subscribe', { channel: 'chat:a' }],
+      ['unsubscribe', { channel: 'chat:a' }],
+      ['disconnect', {}],
+      ['refresh', {}],
+    ] as const) {
+      const r = await srv.api(m, body);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.error?.code, ApiErrorCode.badRequest.code, `${m}: ${JSON.stringify(r.body)}`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------- legacy /api
+
+
+test('legacy POST /api: newline-separated commands (string and numeric method) → newline-separated replies with ids', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const body = [
+      '{"id":1,"method":"publish","params":{"channel":"chat:a","data":{"n":1}}}',
+      '{"id":2,"method":0,"params":{"channel":"chat:a","data":{"n":2}}}',
+    ].join('\n');
+    const r = await post(srv, '/api', body, { 'X-API-Key': API_KEY });
+    assert.equal(r.status, 200);
+    const lines = r.text.split('\n').filter((l) => l !== '');
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l)),
+      [
+        { id: 1, result: {} },
+        { id: 2, result: {} },
+      ],
+    );
+    await c.next((m) => m.push?.pub?.data?.n === 2);
+    assert.deepEqual(
+      c.messages().filter((m) => m.push?.pub).map((m) => m.push.pub.data.n),
+      [1, 2],
+    );
+    c.close();
+  });
+});
+
+test('legacy POST /api: errors are per command', async () => {
+  await withServer({}, async (srv) => {
+    const body = ['{"id":1,"method":"publish","params":{"channel":"nope:a","data":{}}}', '{"id":2,"method":"info","params":{}}'].join('\n');
+    const r = await post(srv, '/api', body, { 'X-API-Key': API_KEY });
+    assert.equal(r.status, 200);
+    const [a, b] = r.text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    assert.equal(a.id, 1);
+    assert.equal(a.error?.code, ApiErrorCode.unknownChannel.code);
+    assert.equal(b.id, 2);
+    assert.ok(Array.isArray(b.result?.nodes));
+  });
+});
+
+test('legacy POST /api with an empty body → 400', async () => {
+  await withServer({}, async (srv) => {
+    assert.equal((await post(srv, '/api', '', { 'X-API-Key': API_KEY })).status, 400);
+  });
+});
+
+test('legacy POST /api needs the key too → 401', async () => {
+  await withServer({}, async (srv) => {
+    assert.equal((await post(srv, '/api', '{"method":"info","params":{}}')).status, 401);
+  });
+});
+
+// ---------------------------------------------------------------- misc endpoints and results
+
+test('/health → 200 {}', async () => {
+  await withServer({}, async (srv) => {
+    const r = await post(srv, '/health', '', {}, 'GET');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.text), {});
+  });
+});
+
+test('info result shape', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const r = await srv.api('info', {});
+    assert.equal(r.status, 200);
+    const nodes = r.body.result?.nodes;
+    assert.equal(nodes?.length, 1, JSON.stringify(r.body));
+    const n = nodes[0];
+    assert.equal(typeof n.uid, 'string');
+    assert.ok(n.uid.length > 0);
+    assert.equal(typeof n.name, 'string');
+    assert.equal(typeof n.version, 'string');
+    assert.equal(n.num_clients, 1);
+    assert.equal(n.num_users, 1);
+    assert.equal(n.num_channels, 1);
+    assert.equal(n.num_subs, 1);
+    assert.equal(typeof (n.uptime ?? 0), 'number');
+    c.close();
+  });
+});
+
+test('channels with a pattern', async () => {
+  await withServer({}, async (srv) => {
+    const a = await subscriber(srv, 'chat:a', '1');
+    const b = await subscriber(srv, 'chat:b', '2');
+    const b2 = await subscriber(srv, 'chat:b', '3');
+    const o = await subscriber(srv, 'other:c', '4');
+    const r = await srv.api('channels', { pattern: 'chat:*' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { result: { channels: { 'chat:a': { num_clients: 1 }, 'chat:b': { num_clients: 2 } } } });
+    const all = await srv.api('channels', {});
+    assert.deepEqual(Object.keys(all.body.result.channels).sort(), ['chat:a', 'chat:b', 'other:c']);
+    for (const c of [a, b, b2, o]) c.close();
+  });
+});
+
+test('publish with b64data delivers the decoded bytes', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const json = '{"from":"b64"}';
+    const r = await srv.api('publish', { channel: 'chat:a', b64data: Buffer.from(json).toString('base64') });
+    assert.deepEqual(r, { status: 200, body: { result: {} } });
+    await c.next((m) => m.push?.pub !== undefined);
+    assert.ok(
+      c.frames.some((f) => f.includes(`"data":${json}`)),
+      c.frames.join('\n'),
+    );
+    c.close();
+  });
+});
+
+test('publish data bytes are preserved exactly (big integer, number formatting, escapes, spaces)', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const data = '{"n":12345678901234567890, "f":1.50, "e":1e400, "u":"\\u00e9", "a":[ 1 ,2 ]}';
+    const r = await srv.api('publish', `{"channel":"chat:a","data":${data}}`);
+    assert.deepEqual(r, { status: 200, body: { result: {} } });
+    await c.next((m) => m.push?.pub !== undefined);
+    const frame = c.frames.find((f) => f.includes('"pub"'));
+    assert.ok(frame?.includes(`"data":${data}`), `byte-identical payload expected, got ${frame}`);
+    c.close();
+  });
+});
+
+test(
+  'publication push carries no `time` field (§1.4: not populated for stream subscriptions)',
+  async () => {
+    await withServer({}, async (srv) => {
+      const c = await subscriber(srv, 'chat:a');
+      await srv.api('publish', { channel: 'chat:a', data: { x: 1 } });
+      const push = await c.next((m) => m.push?.pub !== undefined);
+      assert.deepEqual(push, { push: { channel: 'chat:a', pub: { data: { x: 1 } } } });
+      c.close();
+    });
+  },
+);
