@@ -84,3 +84,13 @@ export async function connToken(user: string, claims: Record<string, unknown> = 
 export async function subToken(user: string, channel: string, claims: Record<string, unknown> = {}, ttl?: number): Promise<string> {
   return connToken(user, { channel, ...claims }, ttl);
 }
+
+/** Runs `fn` against a fresh server and always stops it. */
+export async function withServer(overrides: ConfigInput, fn: (srv: TestServer) => Promise<void>): Promise<void> {
+  const srv = await startServer(overrides);
+  try {
+    await fn(srv);
+  } finally {
+    await srv.stop();
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connToken, API_KEY, type TestServer } from '../helpers/server.js';
+import { startServer, connToken, API_KEY, type TestServer, withServer as withServerBase } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import { API_MAX_BODY_SIZE } from '../../src/app/app.js';
 import { ApiErrorCode } from '../../src/protocol/codes.js';
@@ -20,14 +20,7 @@ const NAMESPACES: ConfigInput = {
   },
 };
 
-async function withServer(overrides: ConfigInput, fn: (srv: TestServer) => Promise<void>): Promise<void> {
-  const srv = await startServer({ ...NAMESPACES, ...overrides });
-  try {
-    await fn(srv);
-  } finally {
-    await srv.stop();
-  }
-}
+const withServer = (overrides: ConfigInput, fn: (srv: TestServer) => Promise<void>) => withServerBase({ ...NAMESPACES, ...overrides }, fn);
 
 interface RawResponse {
   status: number;

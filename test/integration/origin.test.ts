@@ -5,19 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connToken, type TestServer } from '../helpers/server.js';
+import { startServer, connToken, type TestServer, withServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import { upgradeStatus } from '../helpers/error-paths.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 
-async function withServer(overrides: ConfigInput, fn: (srv: TestServer) => Promise<void>): Promise<void> {
-  const srv = await startServer(overrides);
-  try {
-    await fn(srv);
-  } finally {
-    await srv.stop();
-  }
-}
 
 /** Opens with the given Origin (or none) and runs a connect, proving the socket is usable. */
 async function connectsWith(srv: TestServer, origin?: string): Promise<void> {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { startServer, connToken, subToken, SECRET, type TestServer } from '../helpers/server.js';
+import { startServer, connToken, subToken, SECRET, type TestServer, withServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import { closedWithin } from '../helpers/error-paths.js';
 import { DisconnectCode, ErrorCode } from '../../src/protocol/codes.js';
@@ -30,14 +30,6 @@ function merge(extra: ConfigInput): ConfigInput {
   return { ...NAMESPACES, ...extra };
 }
 
-async function withServer(overrides: ConfigInput, fn: (srv: TestServer) => Promise<void>): Promise<void> {
-  const srv = await startServer(overrides);
-  try {
-    await fn(srv);
-  } finally {
-    await srv.stop();
-  }
-}
 
 async function connected(srv: TestServer, token: string): Promise<{ c: RawClient; rep: any }> {
   const c = await RawClient.open(srv.wsUrl);

@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connToken, API_KEY, type TestServer } from '../helpers/server.js';
+import { startServer, connToken, API_KEY, type TestServer, withServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import { closedWithin } from '../helpers/error-paths.js';
 import { until } from '../helpers/wait.js';
@@ -23,14 +23,6 @@ function config(extra: ConfigInput = {}, namespaces: Record<string, unknown>[] =
   };
 }
 
-async function withServer(overrides: ConfigInput, fn: (srv: TestServer) => Promise<void>): Promise<void> {
-  const srv = await startServer(overrides);
-  try {
-    await fn(srv);
-  } finally {
-    await srv.stop();
-  }
-}
 
 async function connected(srv: TestServer, user = '42'): Promise<{ c: RawClient; client: string }> {
   const c = await RawClient.open(srv.wsUrl);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connToken, type TestServer } from '../helpers/server.js';
+import { startServer, connToken, type TestServer, withServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import { closedWithin, frameWhere, nextPb, allPbReplies, pbFrame, within } from '../helpers/error-paths.js';
 import { DisconnectCode, ErrorCode } from '../../src/protocol/codes.js';
@@ -20,14 +20,6 @@ const CHAT: ConfigInput = {
 const closeOf = (d: { code: number; reason: string }) => ({ code: d.code, reason: d.reason });
 const errorOf = (e: { code: number; message: string }) => ({ code: e.code, message: e.message });
 
-async function withServer(overrides: ConfigInput, fn: (srv: TestServer) => Promise<void>): Promise<void> {
-  const srv = await startServer(overrides);
-  try {
-    await fn(srv);
-  } finally {
-    await srv.stop();
-  }
-}
 
 async function connected(srv: TestServer, user = '42', query = ''): Promise<{ c: RawClient; rep: any }> {
   const c = await RawClient.open(srv.wsUrl + query);
