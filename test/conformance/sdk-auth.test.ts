@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connToken, subToken } from '../helpers/server.js';
-import { apiOk, deferred, withServer } from '../helpers/sdk.js';
+import { apiOk, deferred, withServer, within } from '../helpers/sdk.js';
 
 /** Long enough for a token with a 3 s ttl to expire and be enforced after a 1 s delay. */
 const EXPIRY_WAIT_MS = 12_000;
@@ -72,7 +72,7 @@ test('connection refresh: the SDK refreshes a short-lived token and the connecti
     await ctl.connect();
     const { events } = await a.subscribe('chat:r');
 
-    await refreshed.promise;
+    await within(refreshed.promise, 'the SDK asking for a new token', EXPIRY_WAIT_MS);
     const closed = await ctl.events.next('connecting', (c) => c.code !== 0, EXPIRY_WAIT_MS);
     assert.equal(closed.code, 3005, 'control connection closed as expired');
 
@@ -239,7 +239,7 @@ test('subscription token refresh: sub_refresh keeps the subscription past the ol
       },
     });
 
-    await refreshed.promise;
+    await within(refreshed.promise, 'the SDK asking for a new token', EXPIRY_WAIT_MS);
     const expired = await c.events.next('subscribing', (x) => x.code !== 0, EXPIRY_WAIT_MS);
     assert.equal(expired.code, 2501);
     assert.equal(expired.reason, 'subscription expired');
@@ -371,29 +371,30 @@ test('connection refresh with a token for another user: disconnected with 3500',
 test(
   'connection refresh with changed channels claim: 3010, then the reconnect applies the new server-side subscriptions',
   async () => {
-  await withServer(CONFIG, async (_srv, sdk) => {
-    let calls = 0;
-    const asked = deferred();
-    const a = sdk.client({
-      token: await connToken('alice', { channels: ['chat:old'] }, 2),
-      getToken: async () => {
-        calls++;
-        asked.resolve();
-        return connToken('alice', { channels: ['chat:new'] }, 3600);
-      },
+    await withServer(CONFIG, async (_srv, sdk) => {
+      let calls = 0;
+      const asked = deferred();
+      const a = sdk.client({
+        token: await connToken('alice', { channels: ['chat:old'] }, 2),
+        getToken: async () => {
+          calls++;
+          asked.resolve();
+          return connToken('alice', { channels: ['chat:new'] }, 3600);
+        },
+      });
+      const first = await a.connect();
+      assert.equal((await a.events.next('subscribed')).channel, 'chat:old');
+      await within(asked.promise, 'the SDK asking for a new token', EXPIRY_WAIT_MS);
+      const c = await a.events.next('connecting', (x) => x.code !== 0);
+      assert.equal(c.code, 3010);
+      const again = await a.events.next('connected');
+      assert.notEqual(again.client, first.client);
+      assert.equal((await a.events.next('subscribed')).channel, 'chat:new');
+      assert.equal((await a.events.next('unsubscribed')).channel, 'chat:old');
+      assert.equal(calls, 1);
     });
-    const first = await a.connect();
-    assert.equal((await a.events.next('subscribed')).channel, 'chat:old');
-    await asked.promise;
-    const c = await a.events.next('connecting', (x) => x.code !== 0);
-    assert.equal(c.code, 3010);
-    const again = await a.events.next('connected');
-    assert.notEqual(again.client, first.client);
-    assert.equal((await a.events.next('subscribed')).channel, 'chat:new');
-    assert.equal((await a.events.next('unsubscribed')).channel, 'chat:old');
-    assert.equal(calls, 1);
-  });
-});
+  },
+);
 
 test('client.user_connection_limit: a connection over the limit is refused with 3504', async () => {
   await withServer({ ...CONFIG, client: { ...CONFIG.client, user_connection_limit: 1 } }, async (_srv, sdk) => {

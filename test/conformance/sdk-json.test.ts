@@ -534,25 +534,26 @@ test(
   'tags filter: only publications with matching tags are delivered',
   { todo: 'not implemented yet: publication tags filter (Centrifugo v6.4 `allow_tags_filter` + SubscribeRequest.tf)' },
   async () => {
-  await withServer(EXTRA, async (srv, sdk) => {
-    const a = sdk.client({ token: await connToken('alice') });
-    await a.connect();
-    const { events } = await a.subscribe('tags:1', { tagsFilter: { key: 'ticker', cmp: 'in', vals: ['BTC', 'ETH'] } });
-    await apiOk(srv, 'publish', { channel: 'tags:1', data: { n: 1 }, tags: { ticker: 'DOGE' } });
-    await apiOk(srv, 'publish', { channel: 'tags:1', data: { n: 2 }, tags: { ticker: 'ETH' } });
-    await apiOk(srv, 'publish', { channel: 'tags:1', data: { n: 3 } });
-    await apiOk(srv, 'publish', { channel: 'tags:1', data: { n: 4 }, tags: { ticker: 'BTC' } });
-    const p1 = await events.next('publication');
-    const p2 = await events.next('publication');
-    assert.deepEqual([p1.data, p2.data], [{ n: 2 }, { n: 4 }]);
-    assert.deepEqual(p1.tags, { ticker: 'ETH' });
-    assert.equal(events.count('publication'), 2);
-    // Without allow_tags_filter the filter is a bad request (107).
-    const s = a.newSub('room:nofilter', { tagsFilter: { key: 'a', cmp: 'eq', val: 'b' } });
-    s.sub.subscribe();
-    assert.equal((await s.events.next('unsubscribed')).code, 107);
-  });
-});
+    await withServer(EXTRA, async (srv, sdk) => {
+      const a = sdk.client({ token: await connToken('alice') });
+      await a.connect();
+      const { events } = await a.subscribe('tags:1', { tagsFilter: { key: 'ticker', cmp: 'in', vals: ['BTC', 'ETH'] } });
+      await apiOk(srv, 'publish', { channel: 'tags:1', data: { n: 1 }, tags: { ticker: 'DOGE' } });
+      await apiOk(srv, 'publish', { channel: 'tags:1', data: { n: 2 }, tags: { ticker: 'ETH' } });
+      await apiOk(srv, 'publish', { channel: 'tags:1', data: { n: 3 } });
+      await apiOk(srv, 'publish', { channel: 'tags:1', data: { n: 4 }, tags: { ticker: 'BTC' } });
+      const p1 = await events.next('publication');
+      const p2 = await events.next('publication');
+      assert.deepEqual([p1.data, p2.data], [{ n: 2 }, { n: 4 }]);
+      assert.deepEqual(p1.tags, { ticker: 'ETH' });
+      assert.equal(events.count('publication'), 2);
+      // Without allow_tags_filter the filter is a bad request (107).
+      const s = a.newSub('room:nofilter', { tagsFilter: { key: 'a', cmp: 'eq', val: 'b' } });
+      s.sub.subscribe();
+      assert.equal((await s.events.next('unsubscribed')).code, 107);
+    });
+  },
+);
 
 test('client.channel_limit: subscribing beyond it is rejected with 106', async () => {
   await withServer(EXTRA, async (_srv, sdk) => {

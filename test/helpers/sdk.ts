@@ -19,6 +19,9 @@ export type SdkClient = JsonCentrifuge;
 /** Default bound for every wait in these tests. */
 export const WAIT_MS = 5000;
 
+/** Safety net: a test body (after server start) never runs longer than this. */
+const TEST_BODY_MS = 60_000;
+
 interface Entry {
   name: string;
   ctx: any;
@@ -187,10 +190,15 @@ export async function withServer(
 ): Promise<void> {
   const srv = await startServer(overrides);
   const sdk = new SdkPool(srv, codec);
+  let timer: NodeJS.Timeout | undefined;
+  const overall = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`test body did not finish within ${TEST_BODY_MS} ms`)), TEST_BODY_MS);
+  });
   try {
-    await fn(srv, sdk);
+    await Promise.race([fn(srv, sdk), overall]);
     assert.deepEqual(srv.errors, [], 'the server logged no errors');
   } finally {
+    clearTimeout(timer);
     sdk.closeAll();
     await srv.stop();
   }
@@ -227,6 +235,23 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** Awaits `p` for at most `timeoutMs`, failing with a message naming `what`. */
+export function within<T>(p: Promise<T>, what: string, timeoutMs = WAIT_MS): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** Bytes of an SDK protobuf `data` field (Uint8Array/Buffer) as a Buffer. */
