@@ -9,16 +9,12 @@ import { MemoryBroker } from '../engine/memory/broker.js';
 import { MemoryPresenceManager } from '../engine/memory/presence.js';
 import type { Broker, PresenceManager } from '../engine/types.js';
 import { Node, type NodeOptions } from '../node/node.js';
-import { jsonCodec } from '../protocol/json/codec.js';
-import { protobufCodec } from '../protocol/protobuf/codec.js';
 import { TokenVerifier } from '../auth/verifier.js';
 import { ChannelRules } from '../rules/channels.js';
 import { CentrifugoPolicy } from '../rules/hooks.js';
-import { WebSocketHandler } from '../transport/websocket.js';
 import { ApiHttpHandler } from '../api/http.js';
 import { HttpListener } from '../http/server.js';
-import { OriginChecker } from '../util/origin.js';
-import { Admission } from '../transport/shared/admission.js';
+import { mountTransports, type MountedTransports } from './transports.js';
 import type { Logger } from '../util/logger.js';
 import { disconnects } from '../protocol/errors.js';
 import { uniDisconnectMapper } from './uni-disconnect.js';
@@ -42,7 +38,7 @@ export class App {
   private readonly policy: CentrifugoPolicy;
   private readonly external: HttpListener;
   private readonly internal: HttpListener | undefined;
-  private readonly ws: WebSocketHandler | undefined;
+  private readonly transports: MountedTransports;
   private verifiers: TokenVerifier[];
   private stopped = false;
 
@@ -81,20 +77,7 @@ export class App {
     this.internal = separateInternal ? new HttpListener(log) : undefined;
     const internal = this.internal ?? this.external;
 
-    const origins = new OriginChecker(c.allowed_origins);
-    const admission = new Admission(c.connection_limit, c.connection_rate_limit, () => this.node.hub.numConnections);
-    if (!config.websocket.disabled) {
-      const w = config.websocket;
-      this.ws = new WebSocketHandler(this.node, { json: jsonCodec, protobuf: protobufCodec }, origins, admission, {
-        messageSizeLimit: w.message_size_limit,
-        compression: w.compression,
-        compressionLevel: w.compression_level,
-        compressionMinSize: w.compression_min_size,
-        pingIntervalMs: c.ping_interval > 0 ? c.ping_interval : 25_000,
-      });
-      const handler = this.ws;
-      this.external.upgrade(w.handler_prefix, (req, socket, head) => handler.handleUpgrade(req, socket, head));
-    }
+    this.transports = mountTransports(config, this.node, this.external);
 
     if (!config.http_api.disabled) {
       const a = config.http_api;
@@ -154,7 +137,7 @@ export class App {
     const listeners = [this.external, ...(this.internal ? [this.internal] : [])];
     const closing = Promise.all(listeners.map((l) => l.close()));
     await this.node.shutdown();
-    this.ws?.close();
+    this.transports.close();
     for (const v of this.verifiers) v.close();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
@@ -165,7 +148,6 @@ export class App {
 
   private warnInsecure(): void {
     const c = this.config;
-    if (c.client.allowed_origins.includes('*')) this.log.warn('client.allowed_origins contains "*": any web page may connect with your users\' credentials');
     if (c.client.insecure) this.log.warn('INSECURE client mode (client.insecure): no authentication, every permission check passes');
     if (c.http_api.insecure) this.log.warn('INSECURE HTTP API mode (http_api.insecure): the server API accepts requests without a key');
     if (c.client.insecure_skip_token_signature_verify) this.log.warn('INSECURE: token signatures are not verified (client.insecure_skip_token_signature_verify)');

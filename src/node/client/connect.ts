@@ -32,6 +32,16 @@ export async function handleUnidirectionalConnect(s: Session, req: ConnectReques
   try {
     result = await connect(s, req);
   } catch (e) {
+    const toHttp = s.request.connectErrorToHttp;
+    if (toHttp !== undefined && (e instanceof ReplyError || e instanceof DisconnectError)) {
+      const code = e instanceof ReplyError ? e.code : e.disconnect.code;
+      const message = e instanceof ReplyError ? e.message : e.disconnect.reason;
+      // The transport answered with an HTTP status; end the session without writing to it.
+      if (toHttp(code, message)) {
+        s.close(disconnects.connectionClosed);
+        return;
+      }
+    }
     if (e instanceof ReplyError) throw new DisconnectError(s.node.options.uniConnectErrorToDisconnect(e.code));
     throw e;
   }

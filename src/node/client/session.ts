@@ -27,6 +27,12 @@ export type SessionStatus = 'connecting' | 'connected' | 'closed';
 /** Per-request facts a transport knows about the HTTP request that opened the connection. */
 export interface SessionRequestInfo {
   headers: Record<string, string | string[] | undefined>;
+  /**
+   * Unidirectional HTTP transports with `connect_code_to_http_response`: given a failed connect's
+   * code and message, answers the request with an HTTP status and returns true, or returns false
+   * to let the usual disconnect push go out.
+   */
+  connectErrorToHttp?: (code: number, message: string) => boolean;
 }
 
 export class Session implements ClientContext, WriterOwner {

@@ -1,0 +1,86 @@
+/**
+ * The `/emulation` endpoint (spec §8.5): commands for an http_stream or sse session, sent as a
+ * separate POST. JSON body `{"node","session","data":"<newline-delimited commands as a string>"}`,
+ * or with `Content-Type: application/octet-stream` a Protobuf EmulationRequest whose `data` holds
+ * varint-delimited commands. Answers 204 once the commands are handed to the session; replies go
+ * out over the session's stream.
+ *
+ * Routing goes through `EmulationRouter`, so a multi-node engine can forward a request for a
+ * session held by another node; the single-node router answers 404 for any other node.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Node } from '../node/node.js';
+import type { OriginChecker } from '../util/origin.js';
+import { decodeEmulationRequest } from '../protocol/protobuf/codec.js';
+import { BodyTooLargeError, readBody } from '../http/body.js';
+import { admitCors, plainError } from './shared/cors.js';
+
+export interface EmulationRequestData {
+  node: string;
+  session: string;
+  /** Encoded commands, in the session's protocol. */
+  data: Uint8Array;
+}
+
+/** Delivers emulation data to the node holding the session. Resolves false for an unknown node. */
+export interface EmulationRouter {
+  route(r: EmulationRequestData): Promise<boolean>;
+}
+
+/** Single-node routing: the session must live here. Unknown sessions are dropped silently. */
+export class LocalEmulationRouter implements EmulationRouter {
+  constructor(private readonly node: Node) {}
+
+  async route(r: EmulationRequestData): Promise<boolean> {
+    if (r.node !== this.node.options.nodeId) return false;
+    const s = this.node.hub.sessionBySessionId(r.session);
+    if (s !== undefined && s.transport.emulation) s.handleFrame(r.data);
+    return true;
+  }
+}
+
+export class EmulationHandler {
+  constructor(
+    private readonly router: EmulationRouter,
+    private readonly origins: OriginChecker,
+    private readonly maxRequestBodySize: number,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!admitCors(req, res, this.origins, 'POST, OPTIONS')) return;
+    if (req.method !== 'POST') return plainError(res, 405, 'method not allowed');
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.maxRequestBodySize);
+    } catch (e) {
+      return plainError(res, e instanceof BodyTooLargeError ? 413 : 400, 'bad request');
+    }
+    const r = String(req.headers['content-type'] ?? '').startsWith('application/octet-stream') ? decodeProto(body) : decodeJson(body);
+    if (r === undefined) return plainError(res, 400, 'bad request');
+    if (!(await this.router.route(r))) return plainError(res, 404, 'node not found');
+    res.writeHead(204);
+    res.end();
+  }
+}
+
+function decodeProto(body: Buffer): EmulationRequestData | undefined {
+  try {
+    const r = decodeEmulationRequest(body);
+    return { node: r.node, session: r.session, data: r.data };
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeJson(body: Buffer): EmulationRequestData | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o.node !== 'string' || typeof o.session !== 'string' || typeof o.data !== 'string') return undefined;
+  return { node: o.node, session: o.session, data: Buffer.from(o.data, 'utf8') };
+}

@@ -1,0 +1,131 @@
+/**
+ * Unidirectional WebSocket (`/connection/uni_websocket`, spec §8.6). The ConnectRequest comes in
+ * the `cf_connect` query parameter (malformed: HTTP 400 before the upgrade) or as the first text
+ * message (malformed: close 3501); later client messages are ignored. The server sends bare JSON
+ * Push objects, one per frame unless `join_push_messages` joins them with `\n`. Native WebSocket
+ * pings run next to the `{}` app pings; a disconnect is a disconnect push followed by a close
+ * frame with the same code.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Codec, ConnectRequestDecoder } from '../protocol/codec.js';
+import { disconnects, type Disconnect } from '../protocol/errors.js';
+import type { ConnectRequest } from '../protocol/types.js';
+import type { Node } from '../node/node.js';
+import { Session } from '../node/client/session.js';
+import type { Transport } from '../node/transport.js';
+import type { OriginChecker } from '../util/origin.js';
+import type { Admission } from './shared/admission.js';
+import { rejectUpgrade, requestUrl } from './shared/http.js';
+import { decodeConnect } from './shared/uni-connect.js';
+
+export interface UniWebSocketOptions {
+  messageSizeLimit: number;
+  joinPushMessages: boolean;
+  /** Native ping interval, ms; a peer silent for interval + pongTimeout is cut. 0 disables. */
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+}
+
+const TEXT = { binary: false } as const;
+const NEWLINE = Buffer.from('\n');
+const CLOSE_GRACE_MS = 5000;
+
+class UniWebSocketTransport implements Transport {
+  readonly name = 'uni_websocket';
+  readonly protocol = 'json' as const;
+  readonly unidirectional = true;
+  readonly emulation = false;
+  readonly pingStyle = 'app' as const;
+  readonly closeFrameDisconnect = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly join: boolean,
+  ) {}
+
+  write(messages: readonly Uint8Array[], start: number, end: number): void {
+    if (this.ws.readyState !== 1) return;
+    if (!this.join || end - start === 1) {
+      for (let i = start; i < end; i++) this.ws.send(messages[i]!, TEXT);
+      return;
+    }
+    const parts: Uint8Array[] = [];
+    for (let i = start; i < end; i++) {
+      if (i > start) parts.push(NEWLINE);
+      parts.push(messages[i]!);
+    }
+    this.ws.send(Buffer.concat(parts), TEXT);
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(d: Disconnect): void {
+    if (this.ws.readyState === 1) {
+      this.ws.close(d.code, d.reason);
+      setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    } else this.ws.terminate();
+  }
+}
+
+export class UniWebSocketHandler {
+  private readonly wss: WebSocketServer;
+
+  constructor(
+    private readonly node: Node,
+    private readonly codec: Codec & ConnectRequestDecoder,
+    private readonly origins: OriginChecker,
+    private readonly admission: Admission,
+    private readonly opts: UniWebSocketOptions,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.messageSizeLimit, clientTracking: false, perMessageDeflate: false });
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.origins.allowed(req.headers.origin)) return rejectUpgrade(socket, 403, 'request Origin is not allowed');
+    const refused = this.node.isShuttingDown ? 'shutting down' : this.admission.check();
+    if (refused !== undefined) return rejectUpgrade(socket, 503, refused);
+    const param = requestUrl(req).searchParams.get('cf_connect');
+    let connect: ConnectRequest | undefined;
+    if (param !== null) {
+      connect = decodeConnect(this.codec, Buffer.from(param, 'utf8'));
+      if (connect === undefined) return rejectUpgrade(socket, 400, 'malformed cf_connect');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, connect));
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage, connect: ConnectRequest | undefined): void {
+    const session = new Session(this.node, new UniWebSocketTransport(ws, this.opts.joinPushMessages), this.codec, { headers: req.headers });
+    let pinger: NodeJS.Timeout | undefined;
+    if (this.opts.pingIntervalMs > 0) {
+      let lastPong = Date.now();
+      const wait = this.opts.pingIntervalMs + this.opts.pongTimeoutMs;
+      ws.on('pong', () => (lastPong = Date.now()));
+      pinger = setInterval(() => {
+        if (Date.now() - lastPong > wait) ws.terminate();
+        else ws.ping();
+      }, this.opts.pingIntervalMs);
+    }
+    let connected = connect !== undefined;
+    if (connect !== undefined) void session.connectUnidirectional(connect);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (connected) return;
+      connected = true;
+      const req2 = isBinary ? undefined : decodeConnect(this.codec, data);
+      if (req2 === undefined) session.close(disconnects.badRequest);
+      else void session.connectUnidirectional(req2);
+    });
+    ws.on('error', (err) => this.node.log.debug({ err, client: session.clientId }, 'uni websocket error'));
+    ws.on('close', () => {
+      if (pinger) clearInterval(pinger);
+      session.onTransportClosed();
+    });
+  }
+
+  close(): void {
+    this.wss.close();
+  }
+}
