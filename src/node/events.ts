@@ -46,6 +46,8 @@ export interface SubscriptionOptions {
   allowedDeltaTypes: readonly string[];
   /** Stream meta TTL for history reads on this channel, ms (0 = broker default). */
   historyMetaTtlMs: number;
+  /** The client may send a publication tags filter (`allow_tags_filter`). */
+  allowTagsFilter?: boolean;
 }
 
 export interface ConnectEvent {

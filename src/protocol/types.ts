@@ -54,6 +54,20 @@ export interface ProtocolError {
 
 // ---------------------------------------------------------------- requests
 
+/**
+ * Publication tags filter (Centrifugo v6.4). A leaf (`op` "") compares the tag `key` with `cmp`
+ * (eq, neq, in, nin, ex, nex, sw, ew, ct, lt, lte, gt, gte) against `val`/`vals`; inner nodes
+ * combine `nodes` with `and`, `or` or `not`.
+ */
+export interface FilterNode {
+  op: string;
+  key: string;
+  cmp: string;
+  val: string;
+  vals: string[];
+  nodes: FilterNode[];
+}
+
 /** `subs` entry of a ConnectRequest: the client's view of its server-side subscriptions. */
 export interface SubscribeRequest {
   channel: string;
@@ -69,6 +83,8 @@ export interface SubscribeRequest {
   delta?: string;
   /** Feature bits: 1 = channel compaction (not supported), 2 = reject unrecovered (error 112). */
   flag?: number;
+  /** Tags filter; needs the namespace's `allow_tags_filter`. */
+  tf?: FilterNode;
 }
 
 export interface ConnectRequest {

@@ -41,6 +41,7 @@ export interface NamespaceOptions {
   readonly publication_data_format: string;
   readonly subscribe_proxy_enabled: boolean;
   readonly publish_proxy_enabled: boolean;
+  readonly allow_tags_filter: boolean;
 }
 
 export interface ChannelRulesOptions {

@@ -52,6 +52,7 @@ export function buildSubscriptionOptions(rules: ChannelRules, ns: NamespaceOptio
     expireAt: extras.expireAt ?? 0,
     allowedDeltaTypes: ns.allowed_delta_types,
     historyMetaTtlMs: rules.metaTtlMs(ns),
+    allowTagsFilter: ns.allow_tags_filter,
   };
   if (extras.chanInfo !== undefined) out.chanInfo = extras.chanInfo;
   if (extras.data !== undefined) out.data = extras.data;

@@ -532,7 +532,6 @@ test('fossil delta: the SDK reconstructs every publication from deltas', async (
 
 test(
   'tags filter: only publications with matching tags are delivered',
-  { todo: 'not implemented yet: publication tags filter (Centrifugo v6.4 `allow_tags_filter` + SubscribeRequest.tf)' },
   async () => {
     await withServer(EXTRA, async (srv, sdk) => {
       const a = sdk.client({ token: await connToken('alice') });

@@ -224,6 +224,7 @@ export class Session implements ClientContext, WriterOwner {
       return;
     }
     if (verdict === 'skip') return;
+    if (sub.filter !== undefined && prepared.push.kind === 'pub' && !sub.filter(prepared.push.pub.tags)) return;
     if (!sub.delta) {
       this.sendPrepared(prepared);
       return;

@@ -14,6 +14,7 @@ import type { Session } from './session.js';
 import { ChannelSubscription } from './subscription.js';
 import { recover } from '../recovery.js';
 import { toDeltaFullForm } from '../prepared.js';
+import { compileTagsFilter, type TagsPredicate } from '../tags-filter.js';
 
 export interface EstablishParams {
   serverSide: boolean;
@@ -24,6 +25,8 @@ export interface EstablishParams {
   delta: string;
   /** SubscribeRequest flag bit 2: answer 112 instead of `recovered: false`. */
   rejectUnrecovered: boolean;
+  /** Client tags filter, already validated. */
+  filter?: TagsPredicate;
 }
 
 export interface PendingSubscription {
@@ -41,6 +44,9 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
   if (req.delta !== undefined && req.delta !== '' && req.delta !== 'fossil') throw new DisconnectError(disconnects.badRequest);
   if (s.subs.has(channel)) throw errors.alreadySubscribed();
   if (s.subs.size >= node.options.channelLimit) throw errors.limitExceeded();
+  // Tags filters and deltas exclude each other; a malformed tree is a bad request.
+  if (req.tf !== undefined && req.delta !== undefined && req.delta !== '') throw errors.badRequest();
+  const filter = req.tf !== undefined ? compileTagsFilter(req.tf) : undefined;
 
   const reply = await node.hooks.subscribing({
     client: s,
@@ -56,6 +62,7 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
   if (s.subs.has(channel)) throw errors.alreadySubscribed();
   if (s.subs.size >= node.options.channelLimit) throw errors.limitExceeded();
   if (reply.options.expireAt > 0 && reply.options.expireAt <= Math.floor(Date.now() / 1000)) throw errors.expired();
+  if (filter !== undefined && reply.options.allowTagsFilter !== true) throw errors.badRequest();
 
   const pending = await establishSubscription(s, channel, reply.options, {
     serverSide: false,
@@ -65,6 +72,7 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
     epoch: req.epoch ?? '',
     delta: req.delta ?? '',
     rejectUnrecovered: ((req.flag ?? 0) & FLAG_REJECT_UNRECOVERED) !== 0,
+    filter,
   });
   if (s.status !== 'connected') return;
   s.sendReply({ id, kind: 'subscribe', result: pending.result });
@@ -78,6 +86,7 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
 export async function establishSubscription(s: Session, channel: string, options: SubscriptionOptions, p: EstablishParams): Promise<PendingSubscription> {
   const node = s.node;
   const sub = new ChannelSubscription(channel, options, p.serverSide, p.clientSideRefresh);
+  sub.filter = p.filter;
   s.subs.set(channel, sub);
   try {
     await node.addSessionSubscription(s, sub);
@@ -98,7 +107,9 @@ export async function establishSubscription(s: Session, channel: string, options
         result.epoch = r.position.epoch;
         if (r.recovered) {
           result.offset = p.offset;
-          if (r.publications.length > 0) result.publications = r.publications;
+          // Recovered publications the filter rejects are dropped; their offsets still count.
+          const pubs = p.filter === undefined ? r.publications : r.publications.filter((x) => p.filter!(x.tags));
+          if (pubs.length > 0) result.publications = pubs;
         } else {
           // Not recovered: no publications, the client starts over from the current top.
           result.offset = r.position.offset;

@@ -5,6 +5,7 @@
 import type { SubscriptionOptions } from '../events.js';
 import type { PreparedPush } from '../prepared.js';
 import type { StreamPosition } from '../../protocol/types.js';
+import type { TagsPredicate } from '../tags-filter.js';
 
 /** A publication that arrived while the subscribe command was still in flight. */
 export interface BufferedPublication {
@@ -27,6 +28,8 @@ export class ChannelSubscription {
   delta = false;
   /** The client holds the previous publication's data, so the next one may be a delta. */
   deltaReady = false;
+  /** Client tags filter; publications it rejects are skipped (positions still advance). */
+  filter: TagsPredicate | undefined;
 
   constructor(
     readonly channel: string,

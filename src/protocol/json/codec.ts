@@ -10,7 +10,7 @@
 import { ProtocolDecodeError, ProtocolEncodeError, type Codec, type ConnectRequestDecoder } from '../codec.js';
 import type {
   ClientInfo, Command, ConnectRequest, ConnectResult, HistoryRequest, Publication, PublishRequest, Push, RefreshRequest,
-  Reply, RpcRequest, SubRefreshRequest, SubscribePush, SubscribeRequest, SubscribeResult,
+  Reply, RpcRequest, SubRefreshRequest, SubscribePush, SubscribeRequest, SubscribeResult, FilterNode,
 } from '../types.js';
 import { isValidJson, parseJsonWithRaw, RawJson, type RawKeyPredicate } from './raw-json.js';
 
@@ -121,7 +121,24 @@ function subscribeRequest(o: Obj): SubscribeRequest {
   put(r, 'joinLeave', optBool(o, 'join_leave'));
   put(r, 'delta', optString(o, 'delta'));
   put(r, 'flag', optInt64(o, 'flag'));
+  const tf = optObj(o, 'tf');
+  if (tf !== undefined) r.tf = filterNode(tf, 'tf');
   return r;
+}
+
+function filterNode(o: Obj, where: string): FilterNode {
+  const vals = o.vals;
+  if (vals !== undefined && vals !== null && (!Array.isArray(vals) || vals.some((v) => !isString(v)))) fail(`${where}.vals: expected strings`);
+  const nodes = o.nodes;
+  if (nodes !== undefined && nodes !== null && (!Array.isArray(nodes) || nodes.some((n) => !isObj(n)))) fail(`${where}.nodes: expected objects`);
+  return {
+    op: optString(o, 'op') ?? '',
+    key: optString(o, 'key') ?? '',
+    cmp: optString(o, 'cmp') ?? '',
+    val: optString(o, 'val') ?? '',
+    vals: Array.isArray(vals) ? (vals as string[]) : [],
+    nodes: Array.isArray(nodes) ? (nodes as Obj[]).map((n, i) => filterNode(n, `${where}.nodes[${i}]`)) : [],
+  };
 }
 
 function connectRequest(o: Obj): ConnectRequest {

@@ -20,6 +20,7 @@ import type {
   RpcRequest,
   SubRefreshRequest,
   SubscribeRequest,
+  FilterNode,
 } from '../types.js';
 import { readUvarint32 } from '../varint.js';
 import { descriptor } from './descriptor.generated.js';
@@ -50,6 +51,15 @@ interface PbSubscribeRequest {
   joinLeave: boolean;
   delta: string;
   flag: Int64;
+  tf: PbFilterNode | null;
+}
+interface PbFilterNode {
+  op: string;
+  key: string;
+  cmp: string;
+  val: string;
+  vals: string[];
+  nodes: PbFilterNode[];
 }
 interface PbConnectRequest {
   token: string;
@@ -121,7 +131,12 @@ function subscribeRequest(m: PbSubscribeRequest): SubscribeRequest {
   put(r, 'joinLeave', m.joinLeave);
   put(r, 'delta', m.delta);
   put(r, 'flag', toNumber(m.flag));
+  if (m.tf) r.tf = filterNode(m.tf);
   return r;
+}
+
+function filterNode(m: PbFilterNode): FilterNode {
+  return { op: m.op, key: m.key, cmp: m.cmp, val: m.val, vals: [...(m.vals ?? [])], nodes: (m.nodes ?? []).map(filterNode) };
 }
 
 function connectRequest(m: PbConnectRequest): ConnectRequest {
