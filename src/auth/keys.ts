@@ -10,6 +10,9 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { compactVerify, errors as joseErrors } from 'jose';
+import { webcrypto } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
 import { InvalidTokenError } from './errors.js';
 
 export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
@@ -53,8 +56,8 @@ function parsePublicKey(option: string, pem: string, types: readonly string[]): 
 }
 
 export class StaticKeys {
-  private readonly hmacCurrent: Uint8Array | undefined;
-  private readonly hmacPrevious: Uint8Array | undefined;
+  private readonly hmacCurrent: HmacSecret | undefined;
+  private readonly hmacPrevious: HmacSecret | undefined;
   private readonly hmacPreviousUntilMs: number;
   private readonly rsa: KeyObject | undefined;
   private readonly ecdsa: KeyObject | undefined;
@@ -62,8 +65,8 @@ export class StaticKeys {
   /** Throws (a plain Error, a configuration problem) when a PEM key cannot be used at all. */
   constructor(opts: StaticKeyOptions) {
     // An empty secret counts as "not configured", as in Centrifugo.
-    this.hmacCurrent = opts.hmacSecretKey ? encoder.encode(opts.hmacSecretKey) : undefined;
-    this.hmacPrevious = opts.hmacPreviousSecretKey ? encoder.encode(opts.hmacPreviousSecretKey) : undefined;
+    this.hmacCurrent = opts.hmacSecretKey ? new HmacSecret(encoder.encode(opts.hmacSecretKey)) : undefined;
+    this.hmacPrevious = opts.hmacPreviousSecretKey ? new HmacSecret(encoder.encode(opts.hmacPreviousSecretKey)) : undefined;
     const until = opts.hmacPreviousSecretKeyValidUntil ?? 0;
     this.hmacPreviousUntilMs = until > 0 ? until * 1000 : Infinity;
     if (opts.rsaPublicKey) {
@@ -106,13 +109,13 @@ export class StaticKeys {
     }
     if (this.hmacCurrent) {
       try {
-        await verifyWith(token, this.hmacCurrent, HMAC_ALGS);
+        await verifyWith(token, this.hmacCurrent.resolver, HMAC_ALGS);
         return { keyValidUntilMs: Infinity };
       } catch (err) {
         if (!previousUsable || !isSignatureMismatch(err)) throw err;
       }
     }
-    await verifyWith(token, this.hmacPrevious as Uint8Array, HMAC_ALGS);
+    await verifyWith(token, (this.hmacPrevious as HmacSecret).resolver, HMAC_ALGS);
     return { keyValidUntilMs: this.hmacPreviousUntilMs };
   }
 }
@@ -125,8 +128,33 @@ function isSignatureMismatch(err: unknown): boolean {
   return err instanceof InvalidTokenError && err.cause instanceof joseErrors.JWSSignatureVerificationFailed;
 }
 
+/**
+ * An HMAC secret with its WebCrypto keys imported once per algorithm. Handing jose raw bytes makes
+ * it import a key on every verification, which dominated the cost of a JWT connect.
+ */
+class HmacSecret {
+  private readonly keys = new Map<string, Promise<CryptoKey>>();
+
+  constructor(private readonly secret: Uint8Array) {}
+
+  /** jose key resolver: the imported key for the token's (already allow-listed) `alg`. */
+  readonly resolver = (header: { alg?: string }): Promise<CryptoKey> => {
+    const alg = header.alg ?? '';
+    let k = this.keys.get(alg);
+    if (k === undefined) {
+      const hash = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' }[alg];
+      if (hash === undefined) return Promise.reject(new InvalidTokenError(`unsupported algorithm ${alg}`));
+      k = webcrypto.subtle.importKey('raw', this.secret, { name: 'HMAC', hash }, false, ['verify']);
+      this.keys.set(alg, k);
+    }
+    return k;
+  };
+}
+
+type KeyResolver = (header: { alg?: string }) => Promise<CryptoKey>;
+
 /** Runs jose's signature check restricted to `algs`, turning every failure into InvalidTokenError. */
-async function verifyWith(token: string, key: KeyObject | Uint8Array, algs: readonly string[]): Promise<void> {
+async function verifyWith(token: string, key: KeyObject | Uint8Array | KeyResolver, algs: readonly string[]): Promise<void> {
   try {
     await compactVerify(token, key, { algorithms: [...algs] });
   } catch (err) {

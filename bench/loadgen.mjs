@@ -1,0 +1,521 @@
+#!/usr/bin/env node
+/**
+ * Load generator, written with `ws`. Runs as a child of bench/run.mjs (pinned to its own core)
+ * and is driven over IPC; every command is answered with one message. Commands:
+ *
+ *  {cmd:'connect', target, url, protocol, n, channels, channelPrefix, secret, concurrency}
+ *     opens n connections. Rotor: connect command with a HS256 JWT (jose), then subscribe to
+ *     channel `${channelPrefix}${i % channels}`. Baseline: plain upgrade + one subscribe message.
+ *     → {ev:'connected', ok, failed, ms}
+ *  {cmd:'publish', apiUrl, apiKey, rate, warmupS, measureS, channels, channelPrefix, drainMs}
+ *     publishes at a fixed rate through POST /api/publish, payload
+ *     {"t":<publish time ms, high-res>,"s":<seq>,"m":<1 if measured>,"pad":"…"} (~100 bytes),
+ *     round-robin over the channels. Warm-up first (not counted), then
+ *     → {ev:'window-start'} … measured publications … all deliveries in (or drain timeout)
+ *     → {ev:'window-end', stats}
+ *  {cmd:'storm', target, url, n, concurrency, secret}
+ *     tokens signed and frames built beforehand; → window-start … n connects over raw TCP
+ *     (Rotor: upgrade + JWT connect command answered; baseline: upgrade done) → window-end
+ *     {connects, failed, ms}; then the storm sockets are destroyed.
+ *  {cmd:'autocannon', apiUrl, apiKey, channel, connections, durationS}
+ *     → window-start … autocannon POST /api/publish … → window-end {autocannon summary, deliveries}
+ *  {cmd:'close'} closes every connection → {ev:'closed'}
+ *
+ * Latency = receive time − the publish time carried in the payload, both taken in this process
+ * with performance.timeOrigin + performance.now(); recorded in µs in a perf_hooks histogram.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { createHistogram, performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { SignJWT } from 'jose';
+import { decodeRepliesPb, encodeCommandPb, PB_PING } from './lib/client-proto.mjs';
+
+const now = () => performance.timeOrigin + performance.now();
+const send = (m) => process.send(m);
+
+/** @type {Set<Conn>} */
+const conns = new Set();
+/** subscribers per channel index, for the expected-delivery count */
+let subsPerChannel = [];
+
+const st = {
+  hist: createHistogram(),
+  measuredRecv: 0,
+  warmRecv: 0,
+  otherRecv: 0,
+  maxSeqSeen: -1,
+  closedUnexpectedly: 0,
+  closeCodes: {},
+  pingsAnswered: 0,
+  parseErrors: 0,
+};
+function resetStats() {
+  st.hist = createHistogram();
+  st.measuredRecv = 0;
+  st.warmRecv = 0;
+  st.otherRecv = 0;
+  st.closedUnexpectedly = 0;
+  st.closeCodes = {};
+  st.pingsAnswered = 0;
+  st.parseErrors = 0;
+}
+
+function onPublication(data) {
+  if (data === null || typeof data !== 'object' || typeof data.t !== 'number') {
+    st.otherRecv++;
+    return;
+  }
+  if (data.m === 1) {
+    st.measuredRecv++;
+    const us = Math.round((now() - data.t) * 1000);
+    st.hist.record(us < 1 ? 1 : us);
+  } else if (data.m === 0) st.warmRecv++;
+  else st.otherRecv++;
+}
+
+async function signToken(secretKey, sub) {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+    .sign(secretKey);
+}
+
+class Conn {
+  /**
+   * @param {'rotor'|'baseline'} target
+   * @param {'json'|'protobuf'} protocol
+   */
+  constructor(target, protocol, url) {
+    this.target = target;
+    this.protocol = protocol;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.closing = false;
+    this.ws = new WebSocket(url, protocol === 'protobuf' ? ['centrifuge-protobuf'] : [], { perMessageDeflate: false });
+    this.ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    this.ws.on('error', () => {});
+    this.ws.on('close', (code) => {
+      conns.delete(this);
+      for (const p of this.pending.values()) p.reject(new Error(`closed ${code}`));
+      this.pending.clear();
+      if (!this.closing) {
+        st.closedUnexpectedly++;
+        st.closeCodes[code] = (st.closeCodes[code] ?? 0) + 1;
+      }
+    });
+    conns.add(this);
+  }
+
+  opened() {
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', resolve);
+      this.ws.once('close', (code) => reject(new Error(`closed before open ${code}`)));
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade status ${res.statusCode}`)));
+    });
+  }
+
+  /** Sends a command and resolves with its reply. `body` is e.g. {connect:{token}}. */
+  request(body) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.target === 'rotor' && this.protocol === 'protobuf') this.ws.send(encodeCommandPb({ id, ...body }));
+      else this.ws.send(JSON.stringify({ id, ...body }));
+    });
+  }
+
+  onReply(r) {
+    const p = this.pending.get(r.id);
+    if (p === undefined) return;
+    this.pending.delete(r.id);
+    if (r.error) p.reject(new Error(`error ${r.error.code} ${r.error.message}`));
+    else p.resolve(r);
+  }
+
+  onMessage(data, isBinary) {
+    if (isBinary) {
+      decodeRepliesPb(data, (r) => {
+        if (r === null) {
+          this.ws.send(PB_PING);
+          st.pingsAnswered++;
+        } else if (r.push) {
+          if (r.push.pub) {
+            let d;
+            try {
+              d = JSON.parse(Buffer.from(r.push.pub.data).toString('utf8'));
+            } catch {
+              st.parseErrors++;
+              return;
+            }
+            onPublication(d);
+          }
+        } else this.onReply(r);
+      });
+      return;
+    }
+    const text = data.toString('utf8');
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      const line = nl < 0 ? text.slice(start) : text.slice(start, nl);
+      if (line.length > 0) this.onJson(line);
+      if (nl < 0) break;
+      start = nl + 1;
+    }
+  }
+
+  onJson(line) {
+    if (line === '{}') {
+      this.ws.send('{}');
+      st.pingsAnswered++;
+      return;
+    }
+    let m;
+    try {
+      m = JSON.parse(line);
+    } catch {
+      st.parseErrors++;
+      return;
+    }
+    if (m.push !== undefined) {
+      if (m.push.pub !== undefined) onPublication(m.push.pub.data);
+    } else this.onReply(m);
+  }
+
+  close() {
+    this.closing = true;
+    this.ws.terminate();
+  }
+}
+
+/** Runs `total` tasks with at most `limit` in flight. */
+async function pool(total, limit, task) {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const errors = {};
+  async function worker() {
+    while (next < total) {
+      const i = next++;
+      try {
+        await task(i);
+        ok++;
+      } catch (err) {
+        failed++;
+        const k = String(err.message).slice(0, 80);
+        errors[k] = (errors[k] ?? 0) + 1;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, total) }, worker));
+  return { ok, failed, errors };
+}
+
+async function openOne(target, protocol, url, token, channel) {
+  const c = new Conn(target, protocol, url);
+  await c.opened();
+  if (target === 'rotor') {
+    await c.request({ connect: { token, name: 'bench' } });
+    if (channel !== undefined) await c.request({ subscribe: { channel } });
+  } else if (channel !== undefined) {
+    // The baseline only understands JSON text commands.
+    const id = c.nextId++;
+    await new Promise((resolve, reject) => {
+      c.pending.set(id, { resolve, reject });
+      c.ws.send(JSON.stringify({ id, subscribe: { channel } }));
+    });
+  }
+  return c;
+}
+
+async function connect(m) {
+  const secretKey = new TextEncoder().encode(m.secret);
+  const tokens = m.target === 'rotor' ? await Promise.all(Array.from({ length: m.n }, (_, i) => signToken(secretKey, `u${i}`))) : [];
+  subsPerChannel = new Array(m.channels).fill(0);
+  const t0 = now();
+  const r = await pool(m.n, m.concurrency ?? 200, async (i) => {
+    const ch = i % m.channels;
+    await openOne(m.target, m.protocol, m.url, tokens[i], `${m.channelPrefix}${ch}`);
+    subsPerChannel[ch]++;
+  });
+  return { ev: 'connected', ok: r.ok, failed: r.failed, errors: r.errors, ms: now() - t0, open: conns.size };
+}
+
+function makePublisher(m) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: m.maxSockets ?? 16 });
+  const api = new URL(m.apiUrl);
+  let inflight = 0;
+  let errors = 0;
+  let done = 0;
+  const idle = [];
+  // pad so that the data object is ~100 bytes
+  const pad = 'x'.repeat(Math.max(1, (m.payloadBytes ?? 100) - JSON.stringify({ t: now(), s: 100000, m: 1, pad: '' }).length));
+  function publish(seq, measured) {
+    const ch = seq % m.channels;
+    const data = { t: now(), s: seq, m: measured ? 1 : 0, pad };
+    const body = JSON.stringify({ channel: `${m.channelPrefix}${ch}`, data });
+    inflight++;
+    const req = http.request(
+      {
+        agent,
+        host: api.hostname,
+        port: api.port,
+        path: api.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': m.apiKey, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        if (res.statusCode !== 200) errors++;
+        res.resume();
+        res.on('end', finish);
+      },
+    );
+    req.on('error', () => {
+      errors++;
+      finish();
+    });
+    req.end(body);
+    return ch;
+  }
+  function finish() {
+    inflight--;
+    done++;
+    if (inflight === 0) while (idle.length) idle.shift()();
+  }
+  return {
+    publish,
+    get errors() {
+      return errors;
+    },
+    drained: () => (inflight === 0 ? Promise.resolve() : new Promise((r) => idle.push(r))),
+    destroy: () => agent.destroy(),
+  };
+}
+
+/** Publishes `count` messages at `rate`/s starting at seq `seq0`; resolves when all are sent. */
+function publishAtRate(pub, rate, count, seq0, measured, onSent) {
+  return new Promise((resolve) => {
+    const start = now();
+    let sent = 0;
+    const tickMs = Math.min(10, Math.max(1, 1000 / rate));
+    const tick = () => {
+      const due = Math.min(count, Math.floor(((now() - start) * rate) / 1000) + 1);
+      while (sent < due) onSent(pub.publish(seq0 + sent++, measured));
+      if (sent >= count) resolve();
+      else setTimeout(tick, tickMs);
+    };
+    tick();
+  });
+}
+
+async function waitFor(cond, timeoutMs) {
+  const deadline = now() + timeoutMs;
+  while (!cond() && now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return cond();
+}
+
+async function runPublish(m) {
+  resetStats();
+  const pub = makePublisher(m);
+  const warmCount = Math.round(m.rate * m.warmupS);
+  const measCount = Math.round(m.rate * m.measureS);
+  let warmExpected = 0;
+  await publishAtRate(pub, m.rate, warmCount, 0, false, (ch) => (warmExpected += subsPerChannel[ch]));
+  await pub.drained();
+  await waitFor(() => st.warmRecv >= warmExpected, m.drainMs);
+  // Settle a little so the warm-up's tail does not land in the window.
+  await new Promise((r) => setTimeout(r, 200));
+  const errorsBefore = pub.errors;
+  send({ ev: 'window-start' });
+  const t0 = now();
+  let expected = 0;
+  await publishAtRate(pub, m.rate, measCount, warmCount, true, (ch) => (expected += subsPerChannel[ch]));
+  const tPublished = now();
+  await pub.drained();
+  const complete = await waitFor(() => st.measuredRecv >= expected, m.drainMs);
+  const t1 = now();
+  send({ ev: 'window-end' });
+  pub.destroy();
+  const h = st.hist;
+  const ms = (v) => v / 1000;
+  return {
+    ev: 'result',
+    stats: {
+      published: measCount,
+      publishErrors: pub.errors - errorsBefore,
+      expected,
+      delivered: st.measuredRecv,
+      lost: Math.max(0, expected - st.measuredRecv),
+      complete,
+      windowMs: t1 - t0,
+      publishMs: tPublished - t0,
+      deliveredPerSec: st.measuredRecv / ((t1 - t0) / 1000),
+      latencyMs: {
+        p50: ms(h.percentile(50)),
+        p90: ms(h.percentile(90)),
+        p99: ms(h.percentile(99)),
+        max: ms(h.max),
+        mean: ms(h.mean),
+        count: h.count,
+      },
+      warmupExpected: warmExpected,
+      warmupDelivered: st.warmRecv,
+      closedUnexpectedly: st.closedUnexpectedly,
+      closeCodes: st.closeCodes,
+      pingsAnswered: st.pingsAnswered,
+      parseErrors: st.parseErrors,
+      openConnections: conns.size,
+    },
+  };
+}
+
+/**
+ * One storm connect over a raw TCP socket: a pre-built upgrade request, the 101 recognised by its
+ * status line, and for Rotor one masked text frame with the connect command, done when the first
+ * server frame (the connect reply) is complete. Far cheaper for the generator than a `ws` client,
+ * so the server and not the generator is what limits connects/s.
+ */
+function rawConnect(host, port, pathName, connectFrame) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host, port, noDelay: true });
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    sock.on('error', reject);
+    sock.on('close', () => reject(new Error('closed during connect')));
+    sock.on('connect', () => {
+      sock.write(
+        `GET ${pathName} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    sock.on('data', (d) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!buf.subarray(0, 13).toString('latin1').startsWith('HTTP/1.1 101')) {
+          sock.destroy();
+          return reject(new Error(`upgrade refused: ${buf.subarray(0, buf.indexOf('\r\n')).toString('latin1')}`));
+        }
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+        if (connectFrame === undefined) {
+          sock.removeAllListeners('close');
+          return resolve(sock);
+        }
+        sock.write(connectFrame);
+      }
+      // First server frame complete?
+      if (buf.length < 2) return;
+      let len = buf[1] & 0x7f;
+      let off = 2;
+      if (len === 126) {
+        if (buf.length < 4) return;
+        len = buf.readUInt16BE(2);
+        off = 4;
+      } else if (len === 127) {
+        if (buf.length < 10) return;
+        len = Number(buf.readBigUInt64BE(2));
+        off = 10;
+      }
+      if (buf.length < off + len) return;
+      const payload = buf.subarray(off, off + len).toString('utf8');
+      sock.removeAllListeners('close');
+      if ((buf[0] & 0x0f) === 8 || !payload.includes('"connect"')) {
+        sock.destroy();
+        return reject(new Error(`connect failed: ${payload.slice(0, 80)}`));
+      }
+      sock.removeAllListeners('data');
+      resolve(sock);
+    });
+  });
+}
+
+/** A masked (all-zero mask) client text frame. */
+function clientTextFrame(text) {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x81, 0x80 | n]) : n < 65536 ? Buffer.from([0x81, 0x80 | 126, n >> 8, n & 0xff]) : null;
+  if (head === null) throw new Error('frame too large');
+  return Buffer.concat([head, Buffer.alloc(4), payload]);
+}
+
+async function runStorm(m) {
+  resetStats();
+  const u = new URL(m.url);
+  const secretKey = new TextEncoder().encode(m.secret);
+  const frames =
+    m.target === 'rotor'
+      ? await Promise.all(
+          Array.from({ length: m.n }, async (_, i) => clientTextFrame(JSON.stringify({ id: 1, connect: { token: await signToken(secretKey, `storm${i}`), name: 'bench' } }))),
+        )
+      : [];
+  const socks = [];
+  send({ ev: 'window-start' });
+  const t0 = now();
+  const r = await pool(m.n, m.concurrency ?? 100, async (i) => {
+    socks.push(await rawConnect(u.hostname, Number(u.port), u.pathname, frames[i]));
+  });
+  const t1 = now();
+  send({ ev: 'window-end' });
+  for (const s of socks) s.destroy();
+  return {
+    ev: 'result',
+    stats: { attempted: m.n, connects: r.ok, failed: r.failed, errors: r.errors, ms: t1 - t0, connectsPerSec: r.ok / ((t1 - t0) / 1000) },
+  };
+}
+
+async function runAutocannon(m) {
+  const { default: autocannon } = await import('autocannon');
+  resetStats();
+  const body = JSON.stringify({ channel: m.channel, data: { s: 0, pad: 'x'.repeat(80) } });
+  send({ ev: 'window-start' });
+  const t0 = now();
+  const result = await autocannon({
+    url: m.apiUrl,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': m.apiKey },
+    body,
+    connections: m.connections ?? 32,
+    pipelining: 1,
+    duration: m.durationS,
+  });
+  const t1 = now();
+  // Let the fan-out of the last requests finish before closing the window.
+  const expectedPerReq = m.subscribers ?? 0;
+  await waitFor(() => st.otherRecv >= result.requests.total * expectedPerReq, 3000);
+  send({ ev: 'window-end' });
+  return {
+    ev: 'result',
+    stats: {
+      requests: result.requests.total,
+      reqPerSec: result.requests.average,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, mean: result.latency.average },
+      deliveries: st.otherRecv,
+      expectedDeliveries: result.requests.total * expectedPerReq,
+      ms: t1 - t0,
+    },
+  };
+}
+
+process.on('message', async (m) => {
+  try {
+    if (m.cmd === 'connect') send(await connect(m));
+    else if (m.cmd === 'publish') send(await runPublish(m));
+    else if (m.cmd === 'storm') send(await runStorm(m));
+    else if (m.cmd === 'autocannon') send(await runAutocannon(m));
+    else if (m.cmd === 'close') {
+      for (const c of [...conns]) c.close();
+      await waitFor(() => conns.size === 0, 5000);
+      send({ ev: 'closed' });
+    } else if (m.cmd === 'exit') process.exit(0);
+  } catch (err) {
+    send({ ev: 'error', message: String(err?.stack ?? err) });
+  }
+});
+send({ ev: 'ready' });

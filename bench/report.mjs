@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+/**
+ * Markdown rendering of bench results. `node bench/report.mjs [results.json]` regenerates
+ * docs/performance.md from bench/results/latest.json (or the given file).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function num(v, digits = 1) {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
+  const abs = Math.abs(v);
+  if (abs >= 10000) return Math.round(v).toLocaleString('en-US');
+  if (abs >= 100) return v.toFixed(Math.max(0, digits - 1));
+  return v.toFixed(digits);
+}
+const int = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
+function ratio(a, b) {
+  return typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null;
+}
+const x = (r) => (r === null ? '—' : `${r.toFixed(2)}×`);
+
+/** Rows: [label, getter, formatter, showRatio] */
+const ROWS = {
+  pubsub: [
+    ['Server CPU-µs per delivered message', (r) => r.cpuUsPerDelivery, (v) => num(v, 2), true],
+    ['Delivered msg/s', (r) => r.deliveredPerSec, int, true],
+    ['Latency p50 (ms)', (r) => r.latencyMs?.p50, (v) => num(v, 2), true],
+    ['Latency p99 (ms)', (r) => r.latencyMs?.p99, (v) => num(v, 2), true],
+    ['Latency max (ms)', (r) => r.latencyMs?.max, (v) => num(v, 2), true],
+    ['Lost messages (of expected)', (r) => (r.expected === undefined ? undefined : `${int(r.lost)} of ${int(r.expected)}`), (v) => v ?? '—', false],
+    ['RSS per connection (KB)', (r) => r.rssPerConnKB, (v) => num(v, 1), true],
+    ['Setup: connect+subscribe per s', (r) => r.setupConnectsPerSec, int, true],
+    ['Server CPU in window (% of a core)', (r) => r.window?.serverCpuPct, (v) => num(v, 0), true],
+    ['Generator CPU in window (% of a core)', (r) => r.window?.genCpuPct, (v) => num(v, 0), false],
+    ['Other processes in window (cores)', (r) => r.window?.otherCores, (v) => num(v, 2), false],
+    ['Unexpected disconnects', (r) => r.closedUnexpectedly, int, false],
+  ],
+  idle: [
+    ['Connections', (r) => r.connections, int, false],
+    ['RSS before connecting (MB)', (r) => r.rssStartMB, (v) => num(v, 1), true],
+    ['RSS after connecting (MB)', (r) => r.rssAfterConnectMB, (v) => num(v, 1), true],
+    ['RSS per connection (KB)', (r) => r.rssPerConnKB, (v) => num(v, 2), true],
+    ['Setup: connect+subscribe per s', (r) => r.setupConnectsPerSec, int, true],
+    ['Failed connects', (r) => r.connectFailed, int, false],
+  ],
+  storm: [
+    ['Connects per second', (r) => r.connectsPerSec, int, true],
+    ['Server CPU-µs per connect', (r) => r.cpuUsPerConnect, (v) => num(v, 1), true],
+    ['Connects done (failed)', (r) => (r.connects === undefined ? undefined : `${int(r.connects)} (${int(r.failed)})`), (v) => v ?? '—', false],
+    ['Server CPU in window (% of a core)', (r) => r.window?.serverCpuPct, (v) => num(v, 0), true],
+    ['Generator CPU in window (% of a core)', (r) => r.window?.genCpuPct, (v) => num(v, 0), false],
+    ['Other processes in window (cores)', (r) => r.window?.otherCores, (v) => num(v, 2), false],
+  ],
+  api: [
+    ['Publish requests/s', (r) => r.reqPerSec, int, true],
+    ['Server CPU-µs per request', (r) => r.cpuUsPerRequest, (v) => num(v, 1), true],
+    ['Request latency mean (ms)', (r) => r.latencyMs?.mean, (v) => num(v, 2), true],
+    ['Request latency p50 (ms, autocannon: 1 ms steps)', (r) => r.latencyMs?.p50, (v) => num(v, 0), true],
+    ['Request latency p99 (ms)', (r) => r.latencyMs?.p99, (v) => num(v, 0), true],
+    ['Request latency max (ms)', (r) => r.latencyMs?.max, (v) => num(v, 0), true],
+    ['Non-2xx / errors', (r) => (r.requests === undefined ? undefined : `${int(r.non2xx)} / ${int(r.errors)}`), (v) => v ?? '—', false],
+    ['Deliveries/s to subscribers', (r) => (r.subscribers ? r.deliveriesPerSec : undefined), int, true],
+    ['Deliveries received (expected)', (r) => (r.subscribers ? `${int(r.deliveries)} (${int(r.expectedDeliveries)})` : undefined), (v) => v ?? '—', false],
+    ['Server CPU in window (% of a core)', (r) => r.window?.serverCpuPct, (v) => num(v, 0), true],
+    ['Generator CPU in window (% of a core)', (r) => r.window?.genCpuPct, (v) => num(v, 0), false],
+    ['Other processes in window (cores)', (r) => r.window?.otherCores, (v) => num(v, 2), false],
+  ],
+};
+
+export function renderCaseTable(entry) {
+  const rotor = entry.results.rotor ?? {};
+  const base = entry.results.baseline ?? {};
+  const lines = [`**${entry.title}** (\`${entry.id}\`)`, '', '| Metric | Rotor | bare `ws` baseline | Rotor / baseline |', '|---|---:|---:|---:|'];
+  if (rotor.failed) lines.push(`| run failed (Rotor) | ${rotor.failed.replace(/\|/g, '\\|').slice(0, 200)} | | |`);
+  if (base.failed) lines.push(`| run failed (baseline) | | ${base.failed.replace(/\|/g, '\\|').slice(0, 200)} | |`);
+  for (const [label, get, fmt, showRatio] of ROWS[entry.kind]) {
+    const a = get(rotor);
+    const b = get(base);
+    if (a === undefined && b === undefined) continue;
+    lines.push(`| ${label} | ${fmt(a)} | ${fmt(b)} | ${showRatio ? x(ratio(a, b)) : ''} |`);
+  }
+  return lines.join('\n');
+}
+
+/** The issue's targets, evaluated against one run. */
+export function evaluateTargets(results) {
+  const c = results.cases;
+  const R = (id) => c[id]?.results?.rotor;
+  const B = (id) => c[id]?.results?.baseline;
+  const out = [];
+  const add = (target, value, ok) => out.push({ target, value, ok });
+  if (c['broadcast-json']) {
+    const cpu = ratio(R('broadcast-json')?.cpuUsPerDelivery, B('broadcast-json')?.cpuUsPerDelivery);
+    add('(a) JSON broadcast: CPU-µs per delivery ≤ 1.25× baseline', x(cpu), cpu !== null && cpu <= 1.25);
+    const p99 = ratio(R('broadcast-json')?.latencyMs?.p99, B('broadcast-json')?.latencyMs?.p99);
+    add('(a) JSON broadcast: p99 latency ≤ 1.25× baseline', x(p99), p99 !== null && p99 <= 1.25);
+    const lost = R('broadcast-json')?.lost;
+    add('(a) JSON broadcast: nothing lost', lost === undefined ? '—' : `${int(lost)} lost`, lost === 0);
+  }
+  if (c['broadcast-json'] && c['broadcast-protobuf']) {
+    const r = ratio(R('broadcast-protobuf')?.cpuUsPerDelivery, R('broadcast-json')?.cpuUsPerDelivery);
+    add('(a) Protobuf broadcast costs no more than JSON (Rotor Protobuf / Rotor JSON CPU-µs)', x(r), r !== null && r <= 1.0);
+    const lost = R('broadcast-protobuf')?.lost;
+    add('(a) Protobuf broadcast: nothing lost', lost === undefined ? '—' : `${int(lost)} lost`, lost === 0);
+  }
+  if (c.hot) {
+    const r = ratio(R('hot')?.cpuUsPerDelivery, B('hot')?.cpuUsPerDelivery);
+    add('(c) Hot channel: CPU-µs per delivery below baseline (batching)', x(r), r !== null && r < 1);
+  }
+  if (c.idle) {
+    const r = ratio(R('idle')?.rssPerConnKB, B('idle')?.rssPerConnKB);
+    add('(d) Idle RSS per connection ≤ 1.3× baseline', x(r), r !== null && r <= 1.3);
+  }
+  if (c.storm) {
+    const r = ratio(R('storm')?.connectsPerSec, B('storm')?.connectsPerSec);
+    add('(e) JWT connects/s ≥ 0.7× baseline upgrades/s', x(r), r !== null && r >= 0.7);
+  }
+  return out;
+}
+
+function busyness(results) {
+  let maxOther = 0;
+  let maxGen = 0;
+  for (const e of Object.values(results.cases))
+    for (const r of Object.values(e.results)) {
+      if (r.window) {
+        maxOther = Math.max(maxOther, r.window.otherCores);
+        if (e.kind === 'pubsub') maxGen = Math.max(maxGen, r.window.genCpuPct);
+      }
+    }
+  return { maxOther, maxGen };
+}
+
+export function renderMarkdown(results) {
+  const m = results.machine;
+  const { maxOther, maxGen } = busyness(results);
+  const busy = maxOther > 0.15;
+  const lines = [];
+  lines.push('# Performance');
+  lines.push('');
+  lines.push('<!-- Generated by `node bench/run.mjs` (bench/report.mjs) from bench/results/latest.json. Do not edit by hand. -->');
+  lines.push('');
+  if (busy || results.label) {
+    lines.push(
+      `> **${results.label || 'Preliminary'}.** ${busy ? `Other processes used up to ${num(maxOther, 2)} cores during measurement windows (the machine was shared: tests and builds were running), so CPU and latency figures are noisy. Re-run \`npm run bench\` on a quiet machine for figures to compare against the targets.` : ''}`,
+    );
+    lines.push('');
+  }
+  lines.push('Rotor against a bare `ws` broadcast server ([bench/baseline-server.mjs](../bench/baseline-server.mjs)), both driven by the same');
+  lines.push('load generator ([bench/loadgen.mjs](../bench/loadgen.mjs)) in the same run.');
+  lines.push('');
+  lines.push('## Run');
+  lines.push('');
+  lines.push(`- Command: \`${results.command}\` (\`npm run bench\`; one scenario: \`node bench/run.mjs broadcast|channels|hot|idle|storm|api\`)`);
+  lines.push(`- Date: ${results.startedAt} → ${results.finishedAt}`);
+  lines.push(`- Machine: ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, fd hard limit ${m.fdLimit}`);
+  lines.push(`- Rotor commit: ${m.commit || '?'}; load average at start ${m.loadavgStart}, at end ${m.loadavgEnd}`);
+  lines.push(
+    `- Server pinned to CPU ${results.settings.serverCpu}, load generator to CPU ${results.settings.generatorCpu} (\`taskset\`); warm-up ${results.settings.warmupS} s, measurement window ${results.settings.measureS} s${results.settings.scale !== 1 ? `; connection counts scaled ×${results.settings.scale}` : ''}`,
+  );
+  lines.push('');
+  lines.push('## How to read this');
+  lines.push('');
+  lines.push(
+    'Each table puts Rotor next to the bare `ws` baseline, a server that parses the publish request, builds one frame and `ws.send`s that same Buffer to every subscriber: what Node + `ws` can do at all. ' +
+      '**Server CPU-µs per delivered message** is the server process\'s user+system CPU time (`/proc/PID/stat`, all threads) over the measurement window divided by the messages the generator received in it; it includes the HTTP publish requests, so it is the full cost of getting one publication to one subscriber. Lower is better, and the ratio column is the one the targets are about. ' +
+      '**Latency** is receive time minus the publish time carried in the payload (both taken in the generator process, so no clock skew); it includes the HTTP API call, the fan-out and the generator\'s own queueing, and for a 5,000-subscriber broadcast p99 is essentially the time to write to all 5,000 sockets. ' +
+      '**Lost** counts expected deliveries (publications × subscribers of their channel) not received within 5 s after the last publish. ' +
+      '**RSS per connection** is (VmRSS after connecting and settling − VmRSS before) / connections; it includes garbage not yet collected. ' +
+      'The server runs on one core and the generator on the other: if the generator is near 100 % of its core, the generator and not the server limits throughput and latency. "Other processes" is the CPU used by anything else on the machine during the window; above ~0.1 cores figures are noisy.',
+  );
+  lines.push('');
+  lines.push('## Targets (issue #5)');
+  lines.push('');
+  lines.push('| Target | This run | Met |');
+  lines.push('|---|---:|:---:|');
+  for (const t of evaluateTargets(results)) lines.push(`| ${t.target} | ${t.value} | ${t.ok ? 'yes' : '**no**'} |`);
+  lines.push('');
+  if (maxGen > 90) {
+    lines.push(`Note: the load generator reached ${num(maxGen, 0)} % of its core in at least one pub/sub window; throughput and latency there are bounded by the generator as much as by the server.`);
+    lines.push('');
+  }
+  lines.push('## Scenarios');
+  lines.push('');
+  for (const e of Object.values(results.cases)) {
+    lines.push(renderCaseTable(e));
+    lines.push('');
+  }
+  lines.push('## Method');
+  lines.push('');
+  lines.push('- Rotor: `node dist/cli/main.js -c <tmp>/config.json` with the memory engine, an HMAC secret, an API key, `client.allowed_origins: []`, namespace `bench` with `allow_subscribe_for_client`, default `client.ping_interval`, log level `error`. Clients connect over `/connection/websocket` with a HS256 JWT (jose, distinct `sub` per connection, `exp` in one hour), then send a subscribe command; Protobuf clients use the `centrifuge-protobuf` subprotocol.');
+  lines.push('- Baseline: the same WebSocket path and publish API shape; a subscribe message adds the socket to the channel\'s Set; a publication is one pre-built JSON (or varint-delimited Protobuf) payload `ws.send` to each socket. App-level pings are answered.');
+  lines.push('- Publications go through `POST /api/publish` with `X-API-Key` from the generator, at a fixed rate (keep-alive agent, up to 16 sockets), with a ~100-byte JSON payload `{"t":<publish time, ms, high-res>,"s":<seq>,"m":1,"pad":"…"}`. A warm-up at the same rate precedes the window and is not counted.');
+  lines.push('- The generator parses every delivery (JSON lines, several per frame for Rotor; varint-delimited Protobuf Replies) and answers server pings.');
+  lines.push('- Connection storm: a raw-TCP client in the generator (pre-built upgrade request, one masked frame with the connect command), so the generator is not what limits the rate; tokens are signed before the window. Rotor\'s connect counts when the connect reply arrives, the baseline\'s when the 101 arrives. The connections stay open until the window ends.');
+  lines.push('- API throughput: `autocannon` (programmatic) inside the generator process, 32 connections, no pipelining, static body.');
+  lines.push('- Profiling: `node bench/run.mjs broadcast --profile` runs both servers under `--cpu-prof` (profiles in bench/results/profiles/) and prints the top 15 self-time functions of the measurement window.');
+  lines.push('');
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const file = process.argv[2] ?? path.join(ROOT, 'bench/results/latest.json');
+  const results = JSON.parse(readFileSync(file, 'utf8'));
+  writeFileSync(path.join(ROOT, 'docs/performance.md'), renderMarkdown(results));
+  console.error('wrote docs/performance.md');
+}

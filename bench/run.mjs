@@ -1,0 +1,402 @@
+#!/usr/bin/env node
+/**
+ * Rotor benchmark suite (issue #5). Runs every scenario against Rotor AND the bare `ws` baseline
+ * (bench/baseline-server.mjs), server pinned to CPU 0 and the load generator (bench/loadgen.mjs)
+ * to CPU 1, and reports server CPU-µs per delivered message (/proc/PID/stat), delivered msg/s,
+ * latency p50/p99/max, lost messages, RSS per connection, connects/s, with Rotor/baseline ratios.
+ *
+ *   node bench/run.mjs                     all scenarios → bench/results/latest.json + docs/performance.md
+ *   node bench/run.mjs broadcast           one group (broadcast | channels | hot | idle | storm | api)
+ *   node bench/run.mjs broadcast-json hot  individual cases work too
+ *   node bench/run.mjs broadcast --profile Rotor and baseline under --cpu-prof; prints top self-time functions
+ *
+ * Options: --measure S (window, default 10), --warmup S (default 3), --scale F (multiplies the
+ * connection counts, for smoke tests), --targets rotor,baseline, --write (write latest.json and
+ * docs/performance.md even for a partial run), --no-write, --label TEXT (shown in the report).
+ *
+ * Needs Linux (/proc, taskset), 2+ cores, `npm run build` done. Loopback only.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cpuMicros, rssBytes, sleep, spawnPinned, CLK_TCK } from './lib/proc.mjs';
+import { startServer, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
+import { summarizeProfile, formatProfile } from './lib/profile.mjs';
+import { renderMarkdown, renderCaseTable } from './report.mjs';
+
+// ------------------------------------------------------------------ scenarios
+
+export const CASES = {
+  'broadcast-json': {
+    group: 'broadcast',
+    kind: 'pubsub',
+    title: '(a) Broadcast, JSON — 5,000 subscribers on one channel, 10 publications/s (50k deliveries/s)',
+    protocol: 'json',
+    n: 5000,
+    channels: 1,
+    rate: 10,
+  },
+  'broadcast-protobuf': {
+    group: 'broadcast',
+    kind: 'pubsub',
+    title: '(a) Broadcast, Protobuf — 5,000 subscribers on one channel, 10 publications/s (50k deliveries/s)',
+    protocol: 'protobuf',
+    n: 5000,
+    channels: 1,
+    rate: 10,
+  },
+  channels: {
+    group: 'channels',
+    kind: 'pubsub',
+    title: '(b) Many channels — 1,000 channels × 5 subscribers, 1,000 publications/s round-robin (5k deliveries/s)',
+    protocol: 'json',
+    n: 5000,
+    channels: 1000,
+    rate: 1000,
+  },
+  hot: {
+    group: 'hot',
+    kind: 'pubsub',
+    title: '(c) Hot small channel — 100 subscribers, 1,000 publications/s (100k deliveries/s)',
+    protocol: 'json',
+    n: 100,
+    channels: 1,
+    rate: 1000,
+  },
+  idle: {
+    group: 'idle',
+    kind: 'idle',
+    title: '(d) Idle memory — 15,000 connections, each subscribed to its own channel',
+    protocol: 'json',
+    n: 15000,
+    channels: 15000,
+  },
+  storm: {
+    group: 'storm',
+    kind: 'storm',
+    title: '(e) Connection storm — 10,000 connects, 200 in flight (Rotor: WebSocket + JWT connect command; baseline: plain upgrade)',
+    protocol: 'json',
+    n: 10000,
+    concurrency: 200,
+  },
+  'api-nosubs': {
+    group: 'api',
+    kind: 'api',
+    title: '(f) API publish throughput (autocannon, 32 connections) — channel without subscribers',
+    subscribers: 0,
+    connections: 32,
+  },
+  'api-subs': {
+    group: 'api',
+    kind: 'api',
+    title: '(f) API publish throughput (autocannon, 32 connections) — channel with 10 subscribers',
+    protocol: 'json',
+    subscribers: 10,
+    connections: 32,
+  },
+};
+
+// ------------------------------------------------------------------ args
+
+const argv = process.argv.slice(2);
+const flags = new Set(argv.filter((a) => a.startsWith('--')));
+const optVal = (name, def) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : def;
+};
+const valueOpts = new Set(['--measure', '--warmup', '--scale', '--targets', '--label']);
+const positional = argv.filter((a, i) => !a.startsWith('--') && !valueOpts.has(argv[i - 1]));
+const MEASURE_S = Number(optVal('measure', '10'));
+const WARMUP_S = Number(optVal('warmup', '3'));
+const SCALE = Number(optVal('scale', '1'));
+const TARGETS = optVal('targets', 'baseline,rotor').split(',');
+const PROFILE = flags.has('--profile');
+const LABEL = optVal('label', '');
+const SERVER_CPU = 0;
+const GEN_CPU = 1;
+
+function selectCases() {
+  if (positional.length === 0 || positional.includes('all')) return Object.keys(CASES);
+  const out = [];
+  for (const p of positional) {
+    const matched = Object.keys(CASES).filter((k) => k === p || CASES[k].group === p);
+    if (matched.length === 0) {
+      console.error(`unknown scenario "${p}"; known: ${[...new Set(Object.values(CASES).map((c) => c.group))].join(', ')}, ${Object.keys(CASES).join(', ')}`);
+      process.exit(2);
+    }
+    for (const m of matched) if (!out.includes(m)) out.push(m);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ machine / noise
+
+function sh(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function machineInfo() {
+  const model = /Model name:\s*(.+)/.exec(sh('lscpu', []))?.[1]?.trim() ?? os.cpus()[0]?.model ?? '?';
+  return {
+    nproc: Number(sh('nproc', [])) || os.cpus().length,
+    cpuModel: model,
+    node: process.version,
+    kernel: os.release(),
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    fdLimit: sh('bash', ['-c', 'ulimit -Hn']),
+    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    loadavgStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  };
+}
+
+/** Busy jiffies of all CPUs, and of each CPU (user+nice+system+irq+softirq+steal). */
+function systemBusy() {
+  const out = {};
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    if (!line.startsWith('cpu')) continue;
+    const [name, ...v] = line.trim().split(/\s+/);
+    const n = v.map(Number);
+    out[name] = n[0] + n[1] + n[2] + n[5] + n[6] + n[7];
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ load generator driver
+
+class Gen {
+  constructor() {
+    this.child = spawnPinned(GEN_CPU, [process.execPath, path.join(ROOT, 'bench/loadgen.mjs')], { ipc: true, cwd: ROOT });
+    this.pid = this.child.pid;
+    this.handlers = [];
+    this.child.on('message', (m) => {
+      const h = this.handlers[0];
+      if (m.ev === 'error') {
+        this.handlers.shift();
+        h?.reject(new Error(`loadgen: ${m.message}`));
+      } else if (m.ev === 'window-start' || m.ev === 'window-end') h?.onWindow?.(m.ev);
+      else if (h && (h.until === undefined || h.until === m.ev)) {
+        this.handlers.shift();
+        h.resolve(m);
+      }
+    });
+    this.child.on('exit', (code) => {
+      for (const h of this.handlers.splice(0)) h.reject(new Error(`loadgen exited (${code}): ${this.child.stderrText.slice(-2000)}`));
+    });
+  }
+  ready() {
+    return new Promise((resolve, reject) => this.handlers.push({ resolve, reject, until: 'ready' }));
+  }
+  call(msg, onWindow) {
+    return new Promise((resolve, reject) => {
+      this.handlers.push({ resolve, reject, onWindow });
+      this.child.send(msg);
+    });
+  }
+  async exit() {
+    if (this.child.exitCode !== null) return;
+    const done = new Promise((r) => this.child.once('exit', r));
+    this.child.send({ cmd: 'exit' });
+    await Promise.race([done, sleep(3000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** Samples CPU of server and generator, system busy and monotonic time at a window edge. */
+function sampleEdge(server, gen) {
+  return {
+    hr: process.hrtime.bigint(),
+    serverCpuUs: cpuMicros(server.pid),
+    genCpuUs: cpuMicros(gen.pid),
+    sys: systemBusy(),
+  };
+}
+
+function windowStats(a, b) {
+  const secs = Number(b.hr - a.hr) / 1e9;
+  const serverCpuUs = b.serverCpuUs - a.serverCpuUs;
+  const genCpuUs = b.genCpuUs - a.genCpuUs;
+  const sysBusyUs = ((b.sys.cpu - a.sys.cpu) * 1e6) / CLK_TCK;
+  const otherCores = Math.max(0, (sysBusyUs - serverCpuUs - genCpuUs) / 1e6 / secs);
+  return {
+    seconds: secs,
+    serverCpuUs,
+    serverCpuPct: (100 * serverCpuUs) / 1e6 / secs,
+    genCpuPct: (100 * genCpuUs) / 1e6 / secs,
+    otherCores,
+    // hrtime is CLOCK_MONOTONIC in ns; V8 profile timestamps are the same clock in µs.
+    startUs: Number(a.hr / 1000n),
+    endUs: Number(b.hr / 1000n),
+  };
+}
+
+// ------------------------------------------------------------------ one case × one target
+
+async function runTarget(caseId, target) {
+  const c = CASES[caseId];
+  const n = Math.max(1, Math.round((c.n ?? 0) * SCALE));
+  const profileDir = PROFILE ? path.join(ROOT, 'bench/results/profiles') : undefined;
+  const profileName = `${target}-${caseId}-${Date.now()}.cpuprofile`;
+  const server = await startServer(target, { cpu: SERVER_CPU, profileDir, profileName });
+  const gen = new Gen();
+  const r = { target, pid: server.pid };
+  let win;
+  try {
+    await gen.ready();
+    await sleep(1000);
+    const rss0 = rssBytes(server.pid);
+    r.rssStartMB = rss0 / 2 ** 20;
+
+    const subscribers = c.kind === 'api' ? Math.round(c.subscribers * SCALE) : n;
+    if (c.kind !== 'storm' && subscribers > 0) {
+      const conn = await gen.call({
+        cmd: 'connect',
+        target,
+        url: server.wsUrl,
+        protocol: c.protocol ?? 'json',
+        n: subscribers,
+        channels: c.kind === 'api' ? 1 : Math.min(c.channels, subscribers),
+        channelPrefix: CHANNEL_PREFIX,
+        secret: SECRET,
+        concurrency: 200,
+      });
+      r.connections = conn.ok;
+      r.connectFailed = conn.failed;
+      if (conn.failed) r.connectErrors = conn.errors;
+      r.setupConnectsPerSec = conn.ok / (conn.ms / 1000);
+      await sleep(c.kind === 'idle' ? 5000 : 2000);
+      const rss1 = rssBytes(server.pid);
+      r.rssAfterConnectMB = rss1 / 2 ** 20;
+      r.rssPerConnKB = (rss1 - rss0) / 1024 / conn.ok;
+    }
+
+    let a;
+    const onWindow = (ev) => {
+      if (ev === 'window-start') a = sampleEdge(server, gen);
+      else win = windowStats(a, sampleEdge(server, gen));
+    };
+
+    if (c.kind === 'pubsub') {
+      const res = await gen.call(
+        {
+          cmd: 'publish',
+          apiUrl: server.apiUrl,
+          apiKey: API_KEY,
+          rate: c.rate,
+          warmupS: WARMUP_S,
+          measureS: MEASURE_S,
+          channels: Math.min(c.channels, n),
+          channelPrefix: CHANNEL_PREFIX,
+          drainMs: 5000,
+          payloadBytes: 100,
+        },
+        onWindow,
+      );
+      Object.assign(r, res.stats);
+      r.cpuUsPerDelivery = win.serverCpuUs / Math.max(1, res.stats.delivered);
+    } else if (c.kind === 'storm') {
+      const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, concurrency: c.concurrency, secret: SECRET }, onWindow);
+      Object.assign(r, res.stats);
+      r.cpuUsPerConnect = win.serverCpuUs / Math.max(1, res.stats.connects);
+    } else if (c.kind === 'api') {
+      const res = await gen.call(
+        {
+          cmd: 'autocannon',
+          apiUrl: server.apiUrl,
+          apiKey: API_KEY,
+          channel: `${CHANNEL_PREFIX}0`,
+          connections: c.connections,
+          durationS: MEASURE_S,
+          subscribers,
+        },
+        onWindow,
+      );
+      Object.assign(r, res.stats);
+      r.subscribers = subscribers;
+      r.cpuUsPerRequest = win.serverCpuUs / Math.max(1, res.stats.requests);
+      r.deliveriesPerSec = res.stats.deliveries / (win.seconds || 1);
+    }
+    if (win) r.window = win;
+
+    await gen.call({ cmd: 'close' });
+  } finally {
+    await gen.exit();
+    await server.stop();
+  }
+  if (PROFILE && server.profilePath) {
+    await sleep(300);
+    try {
+      const s = summarizeProfile(server.profilePath, { top: 15, window: win && { startUs: win.startUs, endUs: win.endUs }, root: ROOT });
+      r.profile = s;
+      console.log(`\n${formatProfile(s, `CPU profile, ${target} ${caseId} (${path.relative(ROOT, server.profilePath)})`)}\n`);
+    } catch (err) {
+      console.error(`could not read profile ${server.profilePath}: ${err.message}`);
+    }
+  }
+  return r;
+}
+
+// ------------------------------------------------------------------ main
+
+function ratio(a, b) {
+  return typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null;
+}
+
+async function main() {
+  const caseIds = selectCases();
+  const full = positional.length === 0 || positional.includes('all');
+  const machine = machineInfo();
+  const command = `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim();
+  const startedAt = new Date();
+  console.error(`Rotor bench: ${caseIds.join(', ')}; server on CPU ${SERVER_CPU}, generator on CPU ${GEN_CPU}; window ${MEASURE_S}s${PROFILE ? '; PROFILING (numbers include profiler overhead)' : ''}`);
+  const results = {
+    command,
+    label: LABEL,
+    profile: PROFILE,
+    startedAt: startedAt.toISOString(),
+    machine,
+    settings: { measureS: MEASURE_S, warmupS: WARMUP_S, scale: SCALE, serverCpu: SERVER_CPU, generatorCpu: GEN_CPU },
+    cases: {},
+  };
+  for (const id of caseIds) {
+    const entry = { id, ...CASES[id], results: {} };
+    for (const target of TARGETS) {
+      console.error(`\n== ${id} / ${target}`);
+      try {
+        entry.results[target] = await runTarget(id, target);
+      } catch (err) {
+        console.error(`   failed: ${err.stack ?? err}`);
+        entry.results[target] = { target, failed: String(err.message ?? err) };
+      }
+      await sleep(1000);
+    }
+    results.cases[id] = entry;
+    console.log(`\n${renderCaseTable(entry, results)}\n`);
+  }
+  results.finishedAt = new Date().toISOString();
+  results.machine.loadavgEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+  const outDir = path.join(ROOT, 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const write = (full || flags.has('--write')) && !flags.has('--no-write') && !PROFILE;
+  const file = write ? path.join(outDir, 'latest.json') : path.join(outDir, PROFILE ? 'last-profile.json' : 'last-partial.json');
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  console.error(`results: ${path.relative(ROOT, file)}`);
+  if (write) {
+    writeFileSync(path.join(ROOT, 'docs/performance.md'), renderMarkdown(results));
+    console.error('report: docs/performance.md');
+  }
+}
+
+export { ratio };
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
