@@ -69,6 +69,8 @@ export function mountTransports(config: Readonly<Config>, node: Node, external: 
     const h = new UniWebSocketHandler(node, jsonCodec, origins, admission, {
       messageSizeLimit: u.message_size_limit,
       joinPushMessages: u.join_push_messages,
+      disableDisconnectPush: u.disable_disconnect_push,
+      disableClosingHandshake: u.disable_closing_handshake,
       pingIntervalMs,
       pongTimeoutMs: c.pong_timeout > 0 ? c.pong_timeout : 0,
     });

@@ -23,6 +23,10 @@ import { decodeConnect } from './shared/uni-connect.js';
 export interface UniWebSocketOptions {
   messageSizeLimit: number;
   joinPushMessages: boolean;
+  /** No disconnect push before the close frame (the close frame already carries code and reason). */
+  disableDisconnectPush: boolean;
+  /** Drop the TCP connection after the disconnect push instead of sending a close frame. */
+  disableClosingHandshake: boolean;
   /** Native ping interval, ms; a peer silent for interval + pongTimeout is cut. 0 disables. */
   pingIntervalMs: number;
   pongTimeoutMs: number;
@@ -38,17 +42,38 @@ class UniWebSocketTransport implements Transport {
   readonly unidirectional = true;
   readonly emulation = false;
   readonly pingStyle = 'app' as const;
-  readonly closeFrameDisconnect = false;
+  readonly closeFrameDisconnect: boolean;
+  /** Without a closing handshake: sends still in flight, and whether close() waits on them. */
+  private inFlight = 0;
+  private terminateWhenSent = false;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly join: boolean,
-  ) {}
+    disableDisconnectPush: boolean,
+    private readonly noHandshake: boolean,
+  ) {
+    this.closeFrameDisconnect = disableDisconnectPush;
+  }
+
+  private readonly sent = (): void => {
+    if (--this.inFlight === 0 && this.terminateWhenSent) this.ws.terminate();
+  };
+
+  private send(data: Uint8Array): void {
+    if (!this.noHandshake) {
+      this.ws.send(data, TEXT);
+      return;
+    }
+    // Counted so close() can drop the connection only after the disconnect push went out.
+    this.inFlight++;
+    this.ws.send(data, TEXT, this.sent);
+  }
 
   write(messages: readonly Uint8Array[], start: number, end: number): void {
     if (this.ws.readyState !== 1) return;
     if (!this.join || end - start === 1) {
-      for (let i = start; i < end; i++) this.ws.send(messages[i]!, TEXT);
+      for (let i = start; i < end; i++) this.send(messages[i]!);
       return;
     }
     const parts: Uint8Array[] = [];
@@ -56,7 +81,7 @@ class UniWebSocketTransport implements Transport {
       if (i > start) parts.push(NEWLINE);
       parts.push(messages[i]!);
     }
-    this.ws.send(Buffer.concat(parts), TEXT);
+    this.send(Buffer.concat(parts));
   }
 
   bufferedBytes(): number {
@@ -64,6 +89,11 @@ class UniWebSocketTransport implements Transport {
   }
 
   close(d: Disconnect): void {
+    if (this.noHandshake && this.ws.readyState === 1) {
+      if (this.inFlight === 0) this.ws.terminate();
+      else this.terminateWhenSent = true;
+      return;
+    }
     if (this.ws.readyState === 1) {
       this.ws.close(d.code, d.reason);
       setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
@@ -98,7 +128,8 @@ export class UniWebSocketHandler {
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage, connect: ConnectRequest | undefined): void {
-    const session = new Session(this.node, new UniWebSocketTransport(ws, this.opts.joinPushMessages), this.codec, { headers: req.headers });
+    const transport = new UniWebSocketTransport(ws, this.opts.joinPushMessages, this.opts.disableDisconnectPush, this.opts.disableClosingHandshake);
+    const session = new Session(this.node, transport, this.codec, { headers: req.headers });
     let pinger: NodeJS.Timeout | undefined;
     if (this.opts.pingIntervalMs > 0) {
       let lastPong = Date.now();

@@ -37,7 +37,15 @@ function flushAll(): void {
 
 export class Writer {
   private queue: Uint8Array[] = [];
+  /** The other half of a double buffer: flushing swaps arrays instead of allocating one. */
+  private spare: Uint8Array[] = [];
   private queuedBytes = 0;
+  /**
+   * Transport-buffered bytes as of the last flush. Reading the live value on every message costs
+   * a socket getter per delivery; the sampled value is exact enough except at the limit, where
+   * the live value is read before deciding.
+   */
+  private transportBuffered = 0;
   private scheduled = false;
   private closed = false;
 
@@ -51,7 +59,8 @@ export class Writer {
   enqueue(msg: Uint8Array): boolean {
     if (this.closed) return false;
     const size = msg.byteLength;
-    if (this.queuedBytes + size + this.transport.bufferedBytes() > this.opts.maxQueueBytes) {
+    const max = this.opts.maxQueueBytes;
+    if (this.queuedBytes + size + this.transportBuffered > max && this.queuedBytes + size + (this.transportBuffered = this.transport.bufferedBytes()) > max) {
       this.closed = true;
       this.queue.length = 0;
       this.queuedBytes = 0;
@@ -83,10 +92,13 @@ export class Writer {
     const n = this.queue.length;
     if (n === 0 || this.closed) return;
     const q = this.queue;
-    this.queue = [];
+    this.queue = this.spare;
     this.queuedBytes = 0;
     const step = this.opts.maxMessagesInFrame;
     for (let i = 0; i < n; i += step) this.transport.write(q, i, Math.min(n, i + step));
+    q.length = 0;
+    this.spare = q;
+    this.transportBuffered = this.transport.bufferedBytes();
   }
 
   /** The shared end-of-turn flush. */

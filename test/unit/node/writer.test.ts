@@ -56,13 +56,17 @@ test('overflow counts transport-buffered bytes, drops the queue and reports once
   const t = new FakeTransport();
   let overflow = 0;
   const w = new Writer(t, { maxQueueBytes: 100, maxMessagesInFrame: 16 }, { onWriterOverflow: () => overflow++ });
+  // The transport backlog grows through our own writes; each flush samples it.
+  w.enqueue(msg('a'));
   t.buffered = 90;
+  await tick();
+  assert.deepEqual(t.frames, [['a']]);
   assert.equal(w.enqueue(msg('0123456789')), true);
   assert.equal(w.enqueue(msg('x')), false);
   assert.equal(w.enqueue(msg('y')), false);
   await tick();
   assert.equal(overflow, 1);
-  assert.deepEqual(t.frames, [], 'nothing queued is written after an overflow');
+  assert.deepEqual(t.frames, [['a']], 'nothing queued is written after an overflow');
   assert.equal(w.isClosed, true);
 });
 
@@ -79,4 +83,27 @@ test('close(flush=true) writes what is queued; close(false) drops it', async () 
   await tick();
   assert.deepEqual(t2.frames, []);
   assert.equal(w2.enqueue(msg('b')), false);
+});
+
+test('a backlog that drained since the last flush does not count (the live value decides at the limit)', async () => {
+  const t = new FakeTransport();
+  let overflow = 0;
+  const w = new Writer(t, { maxQueueBytes: 100, maxMessagesInFrame: 16 }, { onWriterOverflow: () => overflow++ });
+  w.enqueue(msg('a'));
+  t.buffered = 95;
+  await tick();
+  t.buffered = 0;
+  assert.equal(w.enqueue(msg('0123456789')), true);
+  assert.equal(overflow, 0);
+});
+
+test('flushing reuses its arrays: frames written in successive turns stay intact', async () => {
+  const t = new FakeTransport();
+  const w = new Writer(t, { maxQueueBytes: 1 << 20, maxMessagesInFrame: 16 }, { onWriterOverflow: () => {} });
+  for (let turn = 0; turn < 3; turn++) {
+    w.enqueue(msg(`t${turn}a`));
+    w.enqueue(msg(`t${turn}b`));
+    await tick();
+  }
+  assert.deepEqual(t.frames, [['t0a', 't0b'], ['t1a', 't1b'], ['t2a', 't2b']]);
 });
