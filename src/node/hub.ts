@@ -7,6 +7,7 @@
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import { PreparedPush } from './prepared.js';
 import type { Session } from './client/session.js';
+import type { ChannelSubscription } from './client/subscription.js';
 
 export class Hub {
   /** Connected (authenticated) sessions by client ID. */
@@ -15,8 +16,8 @@ export class Hub {
   private readonly pendingSessions = new Set<Session>();
   private readonly users = new Map<string, Set<Session>>();
   private readonly bySessionId = new Map<string, Session>();
-  /** Channel → subscribed sessions (client-side and server-side). */
-  private readonly channels = new Map<string, Set<Session>>();
+  /** Channel → its subscriptions on this node (client-side and server-side). */
+  private readonly channels = new Map<string, Set<ChannelSubscription>>();
   private numSubscriptions = 0;
 
   addPending(s: Session): void {
@@ -44,25 +45,25 @@ export class Hub {
     }
   }
 
-  /** Adds a subscriber. Returns true when it is the channel's first on this node. */
-  addSubscription(channel: string, s: Session): boolean {
-    let set = this.channels.get(channel);
+  /** Adds a subscription. Returns true when it is the channel's first on this node. */
+  addSubscription(sub: ChannelSubscription): boolean {
+    let set = this.channels.get(sub.channel);
     const first = set === undefined;
-    if (set === undefined) this.channels.set(channel, (set = new Set()));
-    if (!set.has(s)) {
-      set.add(s);
+    if (set === undefined) this.channels.set(sub.channel, (set = new Set()));
+    if (!set.has(sub)) {
+      set.add(sub);
       this.numSubscriptions++;
     }
     return first;
   }
 
-  /** Removes a subscriber. Returns true when the channel has no subscribers left on this node. */
-  removeSubscription(channel: string, s: Session): boolean {
-    const set = this.channels.get(channel);
+  /** Removes a subscription. Returns true when the channel has none left on this node. */
+  removeSubscription(sub: ChannelSubscription): boolean {
+    const set = this.channels.get(sub.channel);
     if (set === undefined) return false;
-    if (set.delete(s)) this.numSubscriptions--;
+    if (set.delete(sub)) this.numSubscriptions--;
     if (set.size > 0) return false;
-    this.channels.delete(channel);
+    this.channels.delete(sub.channel);
     return true;
   }
 
@@ -71,14 +72,15 @@ export class Hub {
     const set = this.channels.get(channel);
     if (set === undefined) return;
     const prepared = new PreparedPush({ kind: 'pub', channel, pub }, prev);
-    for (const s of set) s.deliverPublication(channel, prepared, position);
+    for (const sub of set) sub.session.deliverToSubscription(sub, prepared, position);
   }
 
   broadcastJoinLeave(channel: string, kind: 'join' | 'leave', info: ClientInfo): void {
     const set = this.channels.get(channel);
     if (set === undefined) return;
     const prepared = new PreparedPush({ kind, channel, info });
-    for (const s of set) s.deliverJoinLeave(channel, prepared);
+    // Join/leave pushes go only to subscriptions that asked for them.
+    for (const sub of set) if (sub.live && sub.options.pushJoinLeave) sub.session.sendPrepared(prepared);
   }
 
   userConnectionCount(user: string): number {

@@ -109,7 +109,7 @@ export class Node implements BrokerEventHandler {
 
   /** Registers a subscriber locally and subscribes the broker on the channel's first one. */
   async addSessionSubscription(s: Session, sub: ChannelSubscription): Promise<void> {
-    if (this.hub.addSubscription(sub.channel, s)) await this.broker.subscribe(sub.channel);
+    if (this.hub.addSubscription(sub)) await this.broker.subscribe(sub.channel);
   }
 
   /**
@@ -118,7 +118,7 @@ export class Node implements BrokerEventHandler {
    */
   async removeSessionSubscription(s: Session, sub: ChannelSubscription, emitLeave: boolean): Promise<void> {
     if (s.subs.get(sub.channel) === sub) s.subs.delete(sub.channel);
-    const last = this.hub.removeSubscription(sub.channel, s);
+    const last = this.hub.removeSubscription(sub);
     const tasks: Promise<unknown>[] = [];
     if (last) tasks.push(this.broker.unsubscribe(sub.channel));
     if (sub.options.emitPresence) tasks.push(this.presenceManager.removePresence(sub.channel, s.clientId, s.user));

@@ -122,6 +122,7 @@ async function handleSubRefresh(s: Session, id: number, req: SubRefreshRequest):
   const nowSec = Math.floor(Date.now() / 1000);
   if (r.expireAt > 0 && r.expireAt <= nowSec) throw errors.expired();
   sub.expireAt = r.expireAt;
+  if (r.expireAt > 0) s.ensureTick();
   if (r.chanInfo !== undefined) sub.options = { ...sub.options, chanInfo: r.chanInfo };
   s.sendReply({ id, kind: 'sub_refresh', result: r.expireAt > 0 ? { expires: true, ttl: r.expireAt - nowSec } : {} });
 }

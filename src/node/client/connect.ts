@@ -133,6 +133,7 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
 }
 
 function finishConnect(s: Session, pending: PendingSubscription[]): void {
+  s.releaseRequest();
   s.startTimers();
   for (const p of pending) goLive(s, p);
 }

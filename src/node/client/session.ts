@@ -67,7 +67,8 @@ export class Session implements ClientContext, WriterOwner {
     readonly node: Node,
     readonly transport: Transport,
     readonly codec: Codec,
-    readonly request: SessionRequestInfo,
+    /** Facts of the opening request; released after connect (see `releaseRequest`). */
+    public request: SessionRequestInfo,
   ) {
     const o = node.options;
     this.sessionId = transport.emulation || transport.unidirectional ? randomUUID() : '';
@@ -202,12 +203,10 @@ export class Session implements ClientContext, WriterOwner {
   }
 
   /**
-   * A publication for a channel this connection is subscribed to. Applies buffering during an
+   * A publication for one of this connection's subscriptions. Applies buffering during an
    * in-flight subscribe and the positioning checks.
    */
-  deliverPublication(channel: string, prepared: PreparedPush, position: StreamPosition): void {
-    const sub = this.subs.get(channel);
-    if (sub === undefined) return;
+  deliverToSubscription(sub: ChannelSubscription, prepared: PreparedPush, position: StreamPosition): void {
     if (!sub.live) {
       sub.buffer?.push({ prepared, position });
       return;
@@ -239,12 +238,6 @@ export class Session implements ClientContext, WriterOwner {
     }
   }
 
-  /** Join/leave pushes go only to subscriptions that asked for them. */
-  deliverJoinLeave(channel: string, prepared: PreparedPush): void {
-    const sub = this.subs.get(channel);
-    if (sub !== undefined && sub.live && sub.options.pushJoinLeave) this.sendPrepared(prepared);
-  }
-
   /** Lost continuity: client-side subscriptions get unsubscribe 2500, server-side ones 3010. */
   insufficientState(sub: ChannelSubscription): void {
     if (sub.serverSide) {
@@ -269,9 +262,21 @@ export class Session implements ClientContext, WriterOwner {
       this.pingTimer = setTimeout(() => this.ping(), first);
     }
     this.scheduleExpire();
-    if (o.presenceUpdateIntervalMs > 0) {
-      this.tickTimer = setInterval(() => this.node.sessionTick(this), o.presenceUpdateIntervalMs);
-    }
+  }
+
+  /**
+   * Starts the periodic tick (presence refresh, subscription expiry, position checks) the first
+   * time a subscription needs it; connections without such subscriptions carry no interval timer.
+   */
+  ensureTick(): void {
+    const interval = this.node.options.presenceUpdateIntervalMs;
+    if (this.tickTimer !== undefined || interval <= 0 || this.status === 'closed') return;
+    this.tickTimer = setInterval(() => this.node.sessionTick(this), interval);
+  }
+
+  /** Drops the opening request's headers once connect is decided: they can be kilobytes. */
+  releaseRequest(): void {
+    this.request = RELEASED_REQUEST;
   }
 
   private ping(): void {
@@ -342,5 +347,6 @@ export class Session implements ClientContext, WriterOwner {
 }
 
 const PING_REPLY: Reply = { id: 0, kind: 'ping' };
+const RELEASED_REQUEST: SessionRequestInfo = Object.freeze({ headers: Object.freeze({}) });
 
 export { ChannelSubscription };

@@ -85,7 +85,7 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
  */
 export async function establishSubscription(s: Session, channel: string, options: SubscriptionOptions, p: EstablishParams): Promise<PendingSubscription> {
   const node = s.node;
-  const sub = new ChannelSubscription(channel, options, p.serverSide, p.clientSideRefresh);
+  const sub = new ChannelSubscription(s, channel, options, p.serverSide, p.clientSideRefresh);
   sub.filter = p.filter;
   s.subs.set(channel, sub);
   try {
@@ -153,6 +153,7 @@ export function goLive(s: Session, p: PendingSubscription): void {
   const sub = p.sub;
   if (s.subs.get(sub.channel) !== sub) return;
   sub.live = true;
+  if (sub.options.emitPresence || sub.expireAt > 0 || sub.positioned) s.ensureTick();
   const buffered = sub.buffer ?? [];
   sub.buffer = null;
   for (const b of buffered) {

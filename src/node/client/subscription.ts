@@ -6,6 +6,7 @@ import type { SubscriptionOptions } from '../events.js';
 import type { PreparedPush } from '../prepared.js';
 import type { StreamPosition } from '../../protocol/types.js';
 import type { TagsPredicate } from '../tags-filter.js';
+import type { Session } from './session.js';
 
 /** A publication that arrived while the subscribe command was still in flight. */
 export interface BufferedPublication {
@@ -32,6 +33,8 @@ export class ChannelSubscription {
   filter: TagsPredicate | undefined;
 
   constructor(
+    /** The connection holding this subscription (the hub delivers through it). */
+    readonly session: Session,
     readonly channel: string,
     public options: SubscriptionOptions,
     /** Established by the server (token channels, personal channel, server API), not the client. */
