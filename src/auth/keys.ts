@@ -8,11 +8,8 @@
  * and a family with no configured key rejects its tokens outright. `none` and unknown algorithms
  * have no family and are always rejected here.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { compactVerify, errors as joseErrors } from 'jose';
-import { webcrypto } from 'node:crypto';
-
-type CryptoKey = webcrypto.CryptoKey;
 import { InvalidTokenError } from './errors.js';
 
 export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
@@ -83,7 +80,7 @@ export class StaticKeys {
    * when the algorithm is not allowed, no key is configured for it, or the signature is wrong.
    */
   async verify(token: string, alg: string, nowMs: number): Promise<SignatureCheck> {
-    if (isOneOf(HMAC_ALGS, alg)) return this.verifyHmac(token, nowMs);
+    if (isOneOf(HMAC_ALGS, alg)) return this.verifyHmac(token, alg, nowMs);
     if (isOneOf(RSA_ALGS, alg)) {
       if (!this.rsa) throw new InvalidTokenError(`algorithm ${alg} is disabled: no RSA public key configured`);
       await verifyWith(token, this.rsa, RSA_ALGS);
@@ -102,20 +99,20 @@ export class StaticKeys {
    * secret while its validity window is open. That lets tokens minted before a secret rotation
    * keep working until they are re-issued.
    */
-  private async verifyHmac(token: string, nowMs: number): Promise<SignatureCheck> {
+  private async verifyHmac(token: string, alg: (typeof HMAC_ALGS)[number], nowMs: number): Promise<SignatureCheck> {
     const previousUsable = this.hmacPrevious !== undefined && nowMs < this.hmacPreviousUntilMs;
     if (!this.hmacCurrent && !previousUsable) {
       throw new InvalidTokenError('HMAC algorithms are disabled: no HMAC secret configured');
     }
     if (this.hmacCurrent) {
       try {
-        await verifyWith(token, this.hmacCurrent.resolver, HMAC_ALGS);
+        this.hmacCurrent.verify(token, alg);
         return { keyValidUntilMs: Infinity };
       } catch (err) {
         if (!previousUsable || !isSignatureMismatch(err)) throw err;
       }
     }
-    await verifyWith(token, (this.hmacPrevious as HmacSecret).resolver, HMAC_ALGS);
+    (this.hmacPrevious as HmacSecret).verify(token, alg);
     return { keyValidUntilMs: this.hmacPreviousUntilMs };
   }
 }
@@ -129,32 +126,51 @@ function isSignatureMismatch(err: unknown): boolean {
 }
 
 /**
- * An HMAC secret with its WebCrypto keys imported once per algorithm. Handing jose raw bytes makes
- * it import a key on every verification, which dominated the cost of a JWT connect.
+ * An HMAC secret, verified synchronously with node:crypto. Going through jose and WebCrypto cost
+ * an async crypto job per connect, the largest single item of a JWT connect in the connection
+ * storm benchmark; HS256/384/512 verification itself is one HMAC and a constant-time compare.
+ * RSA, ECDSA and JWKS keys still go through jose.
  */
 class HmacSecret {
-  private readonly keys = new Map<string, Promise<CryptoKey>>();
+  private readonly key: KeyObject;
 
-  constructor(private readonly secret: Uint8Array) {}
+  constructor(secret: Uint8Array) {
+    this.key = createSecretKey(secret);
+  }
 
-  /** jose key resolver: the imported key for the token's (already allow-listed) `alg`. */
-  readonly resolver = (header: { alg?: string }): Promise<CryptoKey> => {
-    const alg = header.alg ?? '';
-    let k = this.keys.get(alg);
-    if (k === undefined) {
-      const hash = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' }[alg];
-      if (hash === undefined) return Promise.reject(new InvalidTokenError(`unsupported algorithm ${alg}`));
-      k = webcrypto.subtle.importKey('raw', this.secret, { name: 'HMAC', hash }, false, ['verify']);
-      this.keys.set(alg, k);
+  /** Throws InvalidTokenError; a wrong signature carries jose's verification-failed error as cause. */
+  verify(token: string, alg: (typeof HMAC_ALGS)[number]): void {
+    const first = token.indexOf('.');
+    const last = token.lastIndexOf('.');
+    if (first <= 0 || last <= first || token.indexOf('.', first + 1) !== last) throw new InvalidTokenError('malformed token');
+    const sigText = token.slice(last + 1);
+    // Only canonical base64url: a lenient decode would accept other spellings of a signature.
+    if (!BASE64URL.test(sigText)) throw new InvalidTokenError('malformed signature');
+    const header = decodeHeader(token.slice(0, first));
+    if (header === undefined) throw new InvalidTokenError('malformed header');
+    if (header.crit !== undefined || header.b64 !== undefined) throw new InvalidTokenError('unsupported "crit"/"b64" header parameters');
+    const expected = createHmac(HMAC_HASH[alg], this.key).update(token.slice(0, last)).digest();
+    const given = Buffer.from(sigText, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new InvalidTokenError('signature mismatch', { cause: new joseErrors.JWSSignatureVerificationFailed() });
     }
-    return k;
-  };
+  }
 }
 
-type KeyResolver = (header: { alg?: string }) => Promise<CryptoKey>;
+const HMAC_HASH = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' } as const;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+function decodeHeader(segment: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs jose's signature check restricted to `algs`, turning every failure into InvalidTokenError. */
-async function verifyWith(token: string, key: KeyObject | Uint8Array | KeyResolver, algs: readonly string[]): Promise<void> {
+async function verifyWith(token: string, key: KeyObject | Uint8Array, algs: readonly string[]): Promise<void> {
   try {
     await compactVerify(token, key, { algorithms: [...algs] });
   } catch (err) {

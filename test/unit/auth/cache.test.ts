@@ -1,15 +1,18 @@
 import { afterEach, beforeEach, describe, it, mock, type Mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidTokenError, TokenExpiredError, TokenVerifier, type TokenVerifierOptions } from '../../../src/auth/verifier.js';
-import { sign } from '../../fixtures/keys/index.js';
+import { ecKeys, sign } from '../../fixtures/keys/index.js';
 
 const START = 1_700_000_000;
 const SECRET = 'secret';
 
 /**
- * The cache is observed through the number of signature checks: jose verifies with WebCrypto's
- * `crypto.subtle.verify`, so a cache hit is a verification that did not call it.
+ * The cache is observed through the number of signature checks. ES256 tokens are verified by jose
+ * with WebCrypto's `crypto.subtle.verify`, so a cache hit is a verification that did not call it.
+ * (HMAC tokens are verified with node:crypto directly; the cache treats every family alike.)
  */
+const EC = ecKeys('cache');
+const OTHER_EC = ecKeys('cache-other');
 describe('verified-token cache', () => {
   let verifySpy: Mock<typeof crypto.subtle.verify>;
   let nowSec = START;
@@ -21,12 +24,12 @@ describe('verified-token cache', () => {
   afterEach(() => verifySpy.mock.restore());
 
   const make = (opts: TokenVerifierOptions = {}) =>
-    new TokenVerifier({ hmacSecretKey: SECRET, ...opts }, { now: () => nowSec * 1000 });
+    new TokenVerifier({ hmacSecretKey: SECRET, ecdsaPublicKey: EC.publicPem, ...opts }, { now: () => nowSec * 1000 });
   const checks = () => verifySpy.mock.callCount();
 
   it('serves a repeated token from the cache (default size)', async () => {
     const v = make();
-    const token = await sign({ sub: 'u', exp: START + 60, info: { a: 1 } }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u', exp: START + 60, info: { a: 1 } }, 'ES256', EC.privateKey);
     const first = await v.verifyConnectToken(token);
     const second = await v.verifyConnectToken(token);
     assert.deepEqual(second, first);
@@ -35,7 +38,7 @@ describe('verified-token cache', () => {
 
   it('cacheSize 0 disables the cache', async () => {
     const v = make({ cacheSize: 0 });
-    const token = await sign({ sub: 'u' }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u' }, 'ES256', EC.privateKey);
     await v.verifyConnectToken(token);
     await v.verifyConnectToken(token);
     assert.equal(checks(), 2);
@@ -43,7 +46,7 @@ describe('verified-token cache', () => {
 
   it('returns copies: mutating a result does not change later results', async () => {
     const v = make();
-    const token = await sign({ sub: 'u', channels: ['a'], info: 'x', subs: undefined }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u', channels: ['a'], info: 'x', subs: undefined }, 'ES256', EC.privateKey);
     const first = await v.verifyConnectToken(token);
     first.channels.push('evil');
     first.user = 'admin';
@@ -56,7 +59,7 @@ describe('verified-token cache', () => {
 
   it('a cached token past its exp answers TokenExpiredError', async () => {
     const v = make();
-    const token = await sign({ sub: 'u', exp: START + 10 }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u', exp: START + 10 }, 'ES256', EC.privateKey);
     await v.verifyConnectToken(token);
     nowSec = START + 9;
     await v.verifyConnectToken(token);
@@ -68,7 +71,7 @@ describe('verified-token cache', () => {
 
   it('expire_at beyond exp does not extend the cache entry', async () => {
     const v = make();
-    const token = await sign({ sub: 'u', exp: START + 10, expire_at: 0 }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u', exp: START + 10, expire_at: 0 }, 'ES256', EC.privateKey);
     assert.equal((await v.verifyConnectToken(token)).expireAt, 0);
     nowSec = START + 11;
     await assert.rejects(v.verifyConnectToken(token), TokenExpiredError);
@@ -76,7 +79,7 @@ describe('verified-token cache', () => {
 
   it('tokens without exp stay cached', async () => {
     const v = make();
-    const token = await sign({ sub: 'u' }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u' }, 'ES256', EC.privateKey);
     await v.verifyConnectToken(token);
     nowSec = START + 10 * 365 * 86400;
     await v.verifyConnectToken(token);
@@ -95,10 +98,10 @@ describe('verified-token cache', () => {
 
   it('keeps connection and subscription verdicts apart', async () => {
     const v = make();
-    const subToken = await sign({ sub: 'u', channel: 'c' }, 'HS256', SECRET);
+    const subToken = await sign({ sub: 'u', channel: 'c' }, 'ES256', EC.privateKey);
     assert.equal((await v.verifySubscriptionToken(subToken)).channel, 'c');
     await assert.rejects(v.verifyConnectToken(subToken), /channel/);
-    const connToken = await sign({ sub: 'u' }, 'HS256', SECRET);
+    const connToken = await sign({ sub: 'u' }, 'ES256', EC.privateKey);
     await v.verifyConnectToken(connToken);
     await assert.rejects(v.verifySubscriptionToken(connToken), /channel/);
     assert.equal((await v.verifySubscriptionToken(subToken)).channel, 'c');
@@ -106,7 +109,7 @@ describe('verified-token cache', () => {
 
   it('caches subscription tokens and returns copies', async () => {
     const v = make();
-    const token = await sign({ sub: 'u', channel: 'c', override: { presence: { value: true } } }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u', channel: 'c', override: { presence: { value: true } } }, 'ES256', EC.privateKey);
     const first = await v.verifySubscriptionToken(token);
     (first.override ?? {}).presence = false;
     const second = await v.verifySubscriptionToken(token);
@@ -116,7 +119,7 @@ describe('verified-token cache', () => {
 
   it('is bounded by cacheSize (LRU)', async () => {
     const v = make({ cacheSize: 2 });
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => sign({ sub }, 'HS256', SECRET)));
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => sign({ sub }, 'ES256', EC.privateKey)));
     for (const t of [a, b, c]) await v.verifyConnectToken(t);
     assert.equal(checks(), 3);
     await v.verifyConnectToken(c);
@@ -128,7 +131,7 @@ describe('verified-token cache', () => {
 
   it('does not cache very large tokens', async () => {
     const v = make();
-    const token = await sign({ sub: 'u', info: 'x'.repeat(20_000) }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u', info: 'x'.repeat(20_000) }, 'ES256', EC.privateKey);
     await v.verifyConnectToken(token);
     await v.verifyConnectToken(token);
     assert.equal(checks(), 2);
@@ -136,7 +139,7 @@ describe('verified-token cache', () => {
 
   it('does not cache failures', async () => {
     const v = make();
-    const token = await sign({ sub: 'u' }, 'HS256', 'wrong');
+    const token = await sign({ sub: 'u' }, 'ES256', OTHER_EC.privateKey);
     await assert.rejects(v.verifyConnectToken(token), InvalidTokenError);
     await assert.rejects(v.verifyConnectToken(token), InvalidTokenError);
     assert.equal(checks(), 2);
@@ -144,7 +147,7 @@ describe('verified-token cache', () => {
 
   it('close() drops cached verifications', async () => {
     const v = make();
-    const token = await sign({ sub: 'u' }, 'HS256', SECRET);
+    const token = await sign({ sub: 'u' }, 'ES256', EC.privateKey);
     await v.verifyConnectToken(token);
     v.close();
     await v.verifyConnectToken(token);
