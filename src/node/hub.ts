@@ -7,6 +7,7 @@
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import { PreparedPush } from './prepared.js';
 import type { Session } from './client/session.js';
+import { CompactMultiMap, isMany } from '../util/multimap.js';
 import type { ChannelSubscription } from './client/subscription.js';
 
 export class Hub {
@@ -14,10 +15,10 @@ export class Hub {
   private readonly sessions = new Map<string, Session>();
   /** Sessions not yet connected; kept so shutdown can close them too. */
   private readonly pendingSessions = new Set<Session>();
-  private readonly users = new Map<string, Set<Session>>();
+  private readonly users = new CompactMultiMap<string, Session>();
   private readonly bySessionId = new Map<string, Session>();
   /** Channel → its subscriptions on this node (client-side and server-side). */
-  private readonly channels = new Map<string, Set<ChannelSubscription>>();
+  private readonly channels = new CompactMultiMap<string, ChannelSubscription>();
   private numSubscriptions = 0;
 
   addPending(s: Session): void {
@@ -28,9 +29,7 @@ export class Hub {
   addSession(s: Session): void {
     this.pendingSessions.delete(s);
     this.sessions.set(s.clientId, s);
-    let set = this.users.get(s.user);
-    if (set === undefined) this.users.set(s.user, (set = new Set()));
-    set.add(s);
+    this.users.add(s.user, s);
   }
 
   removeSession(s: Session): void {
@@ -38,57 +37,49 @@ export class Hub {
     if (s.sessionId !== '') this.bySessionId.delete(s.sessionId);
     if (this.sessions.get(s.clientId) !== s) return;
     this.sessions.delete(s.clientId);
-    const set = this.users.get(s.user);
-    if (set !== undefined) {
-      set.delete(s);
-      if (set.size === 0) this.users.delete(s.user);
-    }
+    this.users.delete(s.user, s);
   }
 
   /** Adds a subscription. Returns true when it is the channel's first on this node. */
   addSubscription(sub: ChannelSubscription): boolean {
-    let set = this.channels.get(sub.channel);
-    const first = set === undefined;
-    if (set === undefined) this.channels.set(sub.channel, (set = new Set()));
-    if (!set.has(sub)) {
-      set.add(sub);
-      this.numSubscriptions++;
-    }
+    const first = !this.channels.has(sub.channel);
+    const before = this.channels.count(sub.channel);
+    this.channels.add(sub.channel, sub);
+    this.numSubscriptions += this.channels.count(sub.channel) - before;
     return first;
   }
 
   /** Removes a subscription. Returns true when the channel has none left on this node. */
   removeSubscription(sub: ChannelSubscription): boolean {
-    const set = this.channels.get(sub.channel);
-    if (set === undefined) return false;
-    if (set.delete(sub)) this.numSubscriptions--;
-    if (set.size > 0) return false;
-    this.channels.delete(sub.channel);
-    return true;
+    if (this.channels.delete(sub.channel, sub)) this.numSubscriptions--;
+    return !this.channels.has(sub.channel);
   }
 
   /** `prev` is the previous stream publication when the publish asked for deltas. */
   broadcastPublication(channel: string, pub: Publication, position: StreamPosition, prev?: Publication): void {
-    const set = this.channels.get(channel);
-    if (set === undefined) return;
+    const subs = this.channels.get(channel);
+    if (subs === undefined) return;
     const prepared = new PreparedPush({ kind: 'pub', channel, pub }, prev);
-    for (const sub of set) sub.session.deliverToSubscription(sub, prepared, position);
+    if (isMany(subs)) for (const sub of subs) sub.session.deliverToSubscription(sub, prepared, position);
+    else subs.session.deliverToSubscription(subs, prepared, position);
   }
 
   broadcastJoinLeave(channel: string, kind: 'join' | 'leave', info: ClientInfo): void {
-    const set = this.channels.get(channel);
-    if (set === undefined) return;
+    const subs = this.channels.get(channel);
+    if (subs === undefined) return;
     const prepared = new PreparedPush({ kind, channel, info });
     // Join/leave pushes go only to subscriptions that asked for them.
-    for (const sub of set) if (sub.live && sub.options.pushJoinLeave) sub.session.sendPrepared(prepared);
+    for (const sub of isMany(subs) ? subs : [subs]) if (sub.live && sub.options.pushJoinLeave) sub.session.sendPrepared(prepared);
   }
 
   userConnectionCount(user: string): number {
-    return this.users.get(user)?.size ?? 0;
+    return this.users.count(user);
   }
 
-  userSessions(user: string): ReadonlySet<Session> | undefined {
-    return this.users.get(user);
+  /** The user's connections on this node (a fresh array; not for hot paths). */
+  userSessions(user: string): Session[] {
+    const v = this.users.get(user);
+    return v === undefined ? [] : isMany(v) ? [...v] : [v];
   }
 
   session(clientId: string): Session | undefined {
@@ -109,7 +100,7 @@ export class Hub {
   }
 
   channelSubscriberCount(channel: string): number {
-    return this.channels.get(channel)?.size ?? 0;
+    return this.channels.count(channel);
   }
 
   /** Open connections, authenticated or not. */

@@ -153,10 +153,8 @@ export class Node implements BrokerEventHandler {
   }
 
   private targets(t: UserTarget): Session[] {
-    const set = this.hub.userSessions(t.user);
-    if (set === undefined) return [];
     const out: Session[] = [];
-    for (const s of set) {
+    for (const s of this.hub.userSessions(t.user)) {
       if (t.client && s.clientId !== t.client) continue;
       if (t.session && s.sessionId !== t.session) continue;
       out.push(s);
