@@ -18,6 +18,7 @@ import type { Session } from './client/session.js';
 import type { ChannelSubscription } from './client/subscription.js';
 import { serverSubscribe } from './client/subscribe.js';
 import { sessionTick } from './tick.js';
+import { PingWheel } from './ping-wheel.js';
 
 export interface NodeOptions {
   nodeId: string;
@@ -67,6 +68,8 @@ export interface NodeInfo {
 
 export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
+  /** Shared ping timer for every session; absent when pings are disabled. */
+  readonly pingWheel: PingWheel<Session> | undefined;
   private readonly startedAt = Date.now();
   private shuttingDown = false;
 
@@ -76,13 +79,16 @@ export class Node implements BrokerEventHandler {
     readonly presenceManager: PresenceManager,
     public hooks: NodeHooks,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
+  }
 
   static newId(): string {
     return randomUUID();
   }
 
   async start(): Promise<void> {
+    this.pingWheel?.start();
     await this.broker.run(this);
   }
 
@@ -222,6 +228,7 @@ export class Node implements BrokerEventHandler {
    */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
+    this.pingWheel?.stop();
     const all = this.hub.allSessions();
     const batch = 1000;
     for (let i = 0; i < all.length; i += batch) {

@@ -15,6 +15,7 @@ import type { ClientContext } from '../events.js';
 import type { Node } from '../node.js';
 import { PreparedPush } from '../prepared.js';
 import type { Transport } from '../transport.js';
+import type { PingTarget } from '../ping-wheel.js';
 import { Writer, type WriterOwner } from './writer.js';
 import { ChannelSubscription } from './subscription.js';
 import { handleConnect, handleUnidirectionalConnect } from './connect.js';
@@ -35,7 +36,7 @@ export interface SessionRequestInfo {
   connectErrorToHttp?: (code: number, message: string) => boolean;
 }
 
-export class Session implements ClientContext, WriterOwner {
+export class Session implements ClientContext, WriterOwner, PingTarget {
   readonly clientId = randomUUID();
   /** Session ID for unidirectional and emulation transports (the `/emulation` endpoint routes by it). */
   readonly sessionId: string;
@@ -56,12 +57,11 @@ export class Session implements ClientContext, WriterOwner {
   readonly writer: Writer;
 
   private chain: Promise<void> = Promise.resolve();
-  private pingTimer: NodeJS.Timeout | undefined;
-  private pongTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private expireTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
-  private awaitingPong = false;
+  /** A ping went out and its pong has not arrived (checked by the node's ping wheel). */
+  awaitingPong = false;
 
   constructor(
     readonly node: Node,
@@ -131,7 +131,6 @@ export class Session implements ClientContext, WriterOwner {
         return;
       }
       this.awaitingPong = false;
-      if (this.pongTimer) clearTimeout(this.pongTimer);
       return;
     }
     if (this.unusable || (cmd.kind === 'connect') === (this.status === 'connected')) {
@@ -255,12 +254,7 @@ export class Session implements ClientContext, WriterOwner {
   startTimers(): void {
     if (this.staleTimer) clearTimeout(this.staleTimer);
     this.staleTimer = undefined;
-    const o = this.node.options;
-    if (o.pingIntervalMs > 0 && this.transport.pingStyle === 'app') {
-      // The first ping lands at a random point in [interval/2, interval) to spread the load.
-      const first = o.pingIntervalMs / 2 + Math.random() * (o.pingIntervalMs / 2);
-      this.pingTimer = setTimeout(() => this.ping(), first);
-    }
+    if (this.transport.pingStyle === 'app') this.node.pingWheel?.add(this);
     this.scheduleExpire();
   }
 
@@ -279,19 +273,19 @@ export class Session implements ClientContext, WriterOwner {
     this.request = RELEASED_REQUEST;
   }
 
-  private ping(): void {
-    if (this.status !== 'connected') return;
-    const o = this.node.options;
+  /** Called by the ping wheel. Returns true when a pong is now expected. */
+  sendPing(): boolean {
+    if (this.status !== 'connected') return false;
     // An empty Reply and an empty Push encode alike (`{}` in JSON, one 0x00 byte in Protobuf),
     // so the same ping serves bidirectional and unidirectional transports.
     this.writer.enqueue(this.codec.encodeReply(PING_REPLY));
-    if (this.pongExpected()) {
-      this.awaitingPong = true;
-      this.pongTimer = setTimeout(() => {
-        if (this.awaitingPong) this.close(disconnects.noPong);
-      }, o.pongTimeoutMs);
-    }
-    this.pingTimer = setTimeout(() => this.ping(), o.pingIntervalMs);
+    if (!this.pongExpected()) return false;
+    this.awaitingPong = true;
+    return true;
+  }
+
+  pongTimedOut(): void {
+    this.close(disconnects.noPong);
   }
 
   pongExpected(): boolean {
@@ -320,7 +314,8 @@ export class Session implements ClientContext, WriterOwner {
   close(d: Disconnect): void {
     if (this.status === 'closed') return;
     this.status = 'closed';
-    for (const t of [this.pingTimer, this.pongTimer, this.staleTimer, this.expireTimer]) if (t) clearTimeout(t);
+    for (const t of [this.staleTimer, this.expireTimer]) if (t) clearTimeout(t);
+    this.node.pingWheel?.remove(this);
     if (this.tickTimer) clearInterval(this.tickTimer);
     const flush = d.code !== disconnects.slow.code && d.code !== disconnects.connectionClosed.code;
     if (flush && !this.transport.closeFrameDisconnect) {
