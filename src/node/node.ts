@@ -19,6 +19,7 @@ import type { ChannelSubscription } from './client/subscription.js';
 import { serverSubscribe } from './client/subscribe.js';
 import { sessionTick } from './tick.js';
 import { PingWheel } from './ping-wheel.js';
+import { DeadlineQueue } from '../util/deadline-queue.js';
 
 export interface NodeOptions {
   nodeId: string;
@@ -68,6 +69,8 @@ export interface NodeInfo {
 
 export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
+  /** Connection expiry deadlines of every session, one timer. */
+  readonly expiryQueue = new DeadlineQueue<Session>();
   /** Shared ping timer for every session; absent when pings are disabled. */
   readonly pingWheel: PingWheel<Session> | undefined;
   private readonly startedAt = Date.now();
@@ -229,6 +232,7 @@ export class Node implements BrokerEventHandler {
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
     this.pingWheel?.stop();
+    this.expiryQueue.clear();
     const all = this.hub.allSessions();
     const batch = 1000;
     for (let i = 0; i < all.length; i += batch) {

@@ -16,6 +16,7 @@ import type { Node } from '../node.js';
 import { PreparedPush } from '../prepared.js';
 import type { Transport } from '../transport.js';
 import type { PingTarget } from '../ping-wheel.js';
+import type { DeadlineTarget } from '../../util/deadline-queue.js';
 import { Writer, type WriterOwner } from './writer.js';
 import { ChannelSubscription } from './subscription.js';
 import { handleConnect, handleUnidirectionalConnect } from './connect.js';
@@ -36,7 +37,7 @@ export interface SessionRequestInfo {
   connectErrorToHttp?: (code: number, message: string) => boolean;
 }
 
-export class Session implements ClientContext, WriterOwner, PingTarget {
+export class Session implements ClientContext, WriterOwner, PingTarget, DeadlineTarget {
   readonly clientId = randomUUID();
   /** Session ID for unidirectional and emulation transports (the `/emulation` endpoint routes by it). */
   readonly sessionId: string;
@@ -58,7 +59,6 @@ export class Session implements ClientContext, WriterOwner, PingTarget {
 
   private chain: Promise<void> = Promise.resolve();
   private staleTimer: NodeJS.Timeout | undefined;
-  private expireTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   /** A ping went out and its pong has not arrived (checked by the node's ping wheel). */
   awaitingPong = false;
@@ -292,17 +292,24 @@ export class Session implements ClientContext, WriterOwner, PingTarget {
     return !this.transport.unidirectional && this.node.options.pongTimeoutMs > 0;
   }
 
-  /** (Re)arms the connection expiry: without a refresh, close with 3005 after the grace delay. */
+  /**
+   * (Re)arms the connection expiry on the node's deadline queue: without a refresh, the
+   * connection closes with 3005 `client.expired_close_delay` after it expired.
+   */
   scheduleExpire(): void {
-    if (this.expireTimer) clearTimeout(this.expireTimer);
-    this.expireTimer = undefined;
-    if (this.expireAt <= 0) return;
-    const delay = Math.max(0, this.expireAt * 1000 - Date.now()) + this.node.options.expiredCloseDelayMs;
-    // setTimeout caps at 2^31-1 ms (~24.8 days); longer expiries re-arm when that fires.
-    this.expireTimer = setTimeout(() => {
-      if (this.expireAt > 0 && this.expireAt * 1000 <= Date.now()) this.close(disconnects.expired);
-      else this.scheduleExpire();
-    }, Math.min(delay, 2 ** 31 - 1));
+    if (this.status === 'closed') return;
+    if (this.expireAt <= 0) this.node.expiryQueue.remove(this);
+    else this.node.expiryQueue.schedule(this, this.expireAt * 1000 + this.node.options.expiredCloseDelayMs);
+  }
+
+  /** Slot in the node's expiry queue (-1: none). */
+  deadlineSlot = -1;
+
+  /** Expiry queue callback: the connection expired and was not refreshed in time. */
+  onDeadline(nowMs: number): void {
+    if (this.status === 'closed' || this.expireAt <= 0) return;
+    if (this.expireAt * 1000 + this.node.options.expiredCloseDelayMs <= nowMs) this.close(disconnects.expired);
+    else this.scheduleExpire();
   }
 
   // ------------------------------------------------------------ close
@@ -314,8 +321,9 @@ export class Session implements ClientContext, WriterOwner, PingTarget {
   close(d: Disconnect): void {
     if (this.status === 'closed') return;
     this.status = 'closed';
-    for (const t of [this.staleTimer, this.expireTimer]) if (t) clearTimeout(t);
+    if (this.staleTimer) clearTimeout(this.staleTimer);
     this.node.pingWheel?.remove(this);
+    this.node.expiryQueue.remove(this);
     if (this.tickTimer) clearInterval(this.tickTimer);
     const flush = d.code !== disconnects.slow.code && d.code !== disconnects.connectionClosed.code;
     if (flush && !this.transport.closeFrameDisconnect) {

@@ -26,6 +26,9 @@ export class RawJson {
 export type RawKeyPredicate = (key: string, depth: number) => boolean;
 
 /** Deepest object/array nesting accepted (Go's encoding/json allows 10000; real payloads stay far below). */
+/** V8's minimum length for sliced strings (shorter slices are copied anyway). */
+const SLICED_STRING_MIN = 13;
+
 export const MAX_JSON_DEPTH = 1000;
 
 const neverRaw: RawKeyPredicate = () => false;
@@ -281,8 +284,12 @@ class Scanner {
   private parseString(): string {
     const start = this.pos;
     this.scanString();
-    // Escapes were validated by the scan, so JSON.parse cannot fail here.
-    return this.escaped ? (JSON.parse(this.text.slice(start, this.pos)) as string) : this.text.slice(start + 1, this.pos - 1);
+    // Escapes were validated by the scan, so JSON.parse cannot fail here. V8 turns a `slice` of 13
+    // or more characters into a view that keeps the whole source text alive; decoded values (a
+    // token, a channel name) can live as long as a connection, so those get a fresh flat string
+    // from JSON.parse instead of pinning the frame they came in.
+    if (this.escaped || this.pos - start - 2 >= SLICED_STRING_MIN) return JSON.parse(this.text.slice(start, this.pos)) as string;
+    return this.text.slice(start + 1, this.pos - 1);
   }
 
   /** Moves past a string starting at `pos` (on the opening quote), validating escapes. */
