@@ -20,6 +20,7 @@ import http from 'node:http';
 import { WebSocketServer } from 'ws';
 import pb from 'protobufjs/light.js';
 import { descriptor } from '../dist/protocol/protobuf/descriptor.generated.js';
+import { varintPrefixed } from './lib/client-proto.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -42,16 +43,6 @@ const BINARY = { binary: true };
 const PING_JSON = Buffer.from('{}');
 const PING_PB = Buffer.from([0]);
 
-function varintPrefixed(body) {
-  const head = [];
-  let n = body.length;
-  while (n > 0x7f) {
-    head.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  head.push(n);
-  return Buffer.concat([Buffer.from(head), body]);
-}
 
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/health') {

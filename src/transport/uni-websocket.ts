@@ -19,6 +19,7 @@ import type { OriginChecker } from '../util/origin.js';
 import type { Admission } from './shared/admission.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { decodeConnect } from './shared/uni-connect.js';
+import { closeWithDisconnect } from './shared/ws-close.js';
 
 export interface UniWebSocketOptions {
   messageSizeLimit: number;
@@ -34,7 +35,6 @@ export interface UniWebSocketOptions {
 
 const TEXT = { binary: false } as const;
 const NEWLINE = Buffer.from('\n');
-const CLOSE_GRACE_MS = 5000;
 
 class UniWebSocketTransport implements Transport {
   readonly name = 'uni_websocket';
@@ -94,10 +94,7 @@ class UniWebSocketTransport implements Transport {
       else this.terminateWhenSent = true;
       return;
     }
-    if (this.ws.readyState === 1) {
-      this.ws.close(d.code, d.reason);
-      setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
-    } else this.ws.terminate();
+    closeWithDisconnect(this.ws, d);
   }
 }
 

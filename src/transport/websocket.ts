@@ -15,6 +15,7 @@ import { Session } from '../node/client/session.js';
 import type { Transport } from '../node/transport.js';
 import type { OriginChecker } from '../util/origin.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
+import { closeWithDisconnect } from './shared/ws-close.js';
 import type { Admission } from './shared/admission.js';
 
 export interface WebSocketOptions {
@@ -31,8 +32,6 @@ export interface WebSocketOptions {
 const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
 const NEWLINE = Buffer.from('\n');
-/** How long a closing connection may take to answer our close frame before it is cut, ms. */
-const CLOSE_GRACE_MS = 5000;
 
 class WebSocketTransport implements Transport {
   readonly name = 'websocket';
@@ -68,13 +67,9 @@ class WebSocketTransport implements Transport {
   }
 
   close(d: Disconnect): void {
-    if (this.ws.readyState === 1) {
-      this.ws.close(d.code, d.reason);
-      setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
-    } else {
-      this.ws.terminate();
-    }
+    closeWithDisconnect(this.ws, d);
   }
+
 }
 
 export class WebSocketHandler {
