@@ -12,7 +12,9 @@
  *
  * Options: --measure S (window, default 10), --warmup S (default 3), --scale F (multiplies the
  * connection counts, for smoke tests), --targets rotor,baseline, --write (write latest.json and
- * docs/performance.md even for a partial run), --no-write, --label TEXT (shown in the report).
+ * docs/performance.md even for a partial run), --no-write, --label TEXT (shown in the report),
+ * --repeat N (run each case N times, Rotor and baseline alternating, and report the median of
+ * every figure; the single runs are kept in the JSON under `runs`).
  *
  * Needs Linux (/proc, taskset), 2+ cores, `npm run build` done. Loopback only.
  */
@@ -105,7 +107,7 @@ const optVal = (name, def) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : def;
 };
-const valueOpts = new Set(['--measure', '--warmup', '--scale', '--targets', '--label']);
+const valueOpts = new Set(['--measure', '--warmup', '--scale', '--targets', '--label', '--repeat']);
 const positional = argv.filter((a, i) => !a.startsWith('--') && !valueOpts.has(argv[i - 1]));
 const MEASURE_S = Number(optVal('measure', '10'));
 const WARMUP_S = Number(optVal('warmup', '3'));
@@ -342,6 +344,26 @@ async function runTarget(caseId, target) {
 
 // ------------------------------------------------------------------ main
 
+/** The element-wise median of several runs' results (numbers, one level of nested objects). */
+function medianResult(runs) {
+  const ok = runs.filter((r) => !r.failed);
+  if (ok.length === 0) return runs[0];
+  const med = (xs) => {
+    const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+    return s.length === 0 ? undefined : s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const merge = (objs) => {
+    const out = { ...objs[0] };
+    for (const key of Object.keys(objs[0])) {
+      const vals = objs.map((o) => o[key]);
+      if (typeof vals[0] === 'number') out[key] = med(vals) ?? vals[0];
+      else if (vals[0] && typeof vals[0] === 'object' && !Array.isArray(vals[0])) out[key] = merge(vals.map((v) => v ?? {}));
+    }
+    return out;
+  };
+  return { ...merge(ok), runs: ok.length, failedRuns: runs.length - ok.length };
+}
+
 function ratio(a, b) {
   return typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null;
 }
@@ -362,18 +384,24 @@ async function main() {
     settings: { measureS: MEASURE_S, warmupS: WARMUP_S, scale: SCALE, serverCpu: SERVER_CPU, generatorCpu: GEN_CPU },
     cases: {},
   };
+  const repeat = Math.max(1, Number(optVal('repeat', '1')) | 0);
+  results.settings.repeat = repeat;
   for (const id of caseIds) {
     const entry = { id, ...CASES[id], results: {} };
-    for (const target of TARGETS) {
-      console.error(`\n== ${id} / ${target}`);
-      try {
-        entry.results[target] = await runTarget(id, target);
-      } catch (err) {
-        console.error(`   failed: ${err.stack ?? err}`);
-        entry.results[target] = { target, failed: String(err.message ?? err) };
+    const runs = Object.fromEntries(TARGETS.map((t) => [t, []]));
+    for (let k = 0; k < repeat; k++) {
+      for (const target of TARGETS) {
+        console.error(`\n== ${id} / ${target}${repeat > 1 ? ` (run ${k + 1} of ${repeat})` : ''}`);
+        try {
+          runs[target].push(await runTarget(id, target));
+        } catch (err) {
+          console.error(`   failed: ${err.stack ?? err}`);
+          runs[target].push({ target, failed: String(err.message ?? err) });
+        }
+        await sleep(1000);
       }
-      await sleep(1000);
     }
+    for (const target of TARGETS) entry.results[target] = repeat === 1 ? runs[target][0] : medianResult(runs[target]);
     results.cases[id] = entry;
     console.log(`\n${renderCaseTable(entry, results)}\n`);
   }
