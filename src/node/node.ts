@@ -20,6 +20,7 @@ import { serverSubscribe } from './client/subscribe.js';
 import { sessionTick } from './tick.js';
 import { PingWheel } from './ping-wheel.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
+import type { WriterOptions } from './client/writer.js';
 
 export interface NodeOptions {
   nodeId: string;
@@ -69,6 +70,8 @@ export interface NodeInfo {
 
 export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
+  /** Writer limits, one object shared by every session. */
+  readonly writerOptions: WriterOptions;
   /** Connection expiry deadlines of every session, one timer. */
   readonly expiryQueue = new DeadlineQueue<Session>();
   /** Shared ping timer for every session; absent when pings are disabled. */
@@ -83,6 +86,7 @@ export class Node implements BrokerEventHandler {
     public hooks: NodeHooks,
     readonly log: Logger,
   ) {
+    this.writerOptions = Object.freeze({ maxQueueBytes: options.queueMaxSize, maxMessagesInFrame: options.maxMessagesInFrame });
     this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
   }
 
@@ -138,7 +142,7 @@ export class Node implements BrokerEventHandler {
 
   onSessionClosed(s: Session, d: Disconnect): void {
     this.hub.removeSession(s);
-    const subs = [...s.subs.values()];
+    const subs = s.subs.values();
     for (const sub of subs) void this.removeSessionSubscription(s, sub, true);
     if (d.code !== disconnects.connectionClosed.code) this.log.debug({ client: s.clientId, user: s.user, code: d.code, reason: d.reason }, 'client disconnected');
   }

@@ -13,7 +13,7 @@ export function sessionTick(node: Node, s: Session): void {
   if (s.status !== 'connected') return;
   const now = Date.now();
   const o = node.options;
-  for (const sub of [...s.subs.values()]) {
+  for (const sub of s.subs.values()) {
     if (!sub.live) continue;
     if (sub.expireAt > 0 && now > sub.expireAt * 1000 + o.expiredSubCloseDelayMs) {
       if (sub.serverSide) {

@@ -5,6 +5,7 @@
  */
 import { errors } from '../protocol/errors.js';
 import type { HistoryRetention } from '../engine/types.js';
+import type { SubscriptionOptions } from '../node/events.js';
 
 /** One namespace's options (or `channel.without_namespace`). Durations are ms. */
 export interface NamespaceOptions {
@@ -75,6 +76,8 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 export class ChannelRules {
   private readonly byName = new Map<string, CompiledNamespace>();
+  /** Shared subscription options per namespace and request bits (see buildSubscriptionOptions). */
+  private readonly shared = new Map<NamespaceOptions, SubscriptionOptions[]>();
   private readonly root: CompiledNamespace;
 
   constructor(readonly opts: ChannelRulesOptions) {
@@ -138,6 +141,13 @@ export class ChannelRules {
   /** Effective publication data format: the namespace's, else the global one. */
   dataFormat(options: NamespaceOptions): string {
     return options.publication_data_format !== '' ? options.publication_data_format : this.opts.publication_data_format;
+  }
+
+  /** The shared options object for `(ns, key)`, built once by `make`. */
+  sharedSubscriptionOptions(ns: NamespaceOptions, key: number, make: () => SubscriptionOptions): SubscriptionOptions {
+    let byKey = this.shared.get(ns);
+    if (byKey === undefined) this.shared.set(ns, (byKey = []));
+    return (byKey[key] ??= make());
   }
 
   /** Personal channel of a user: `#42` or `<namespace>:#42`. */

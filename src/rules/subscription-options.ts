@@ -34,7 +34,20 @@ export interface Extras {
   override?: OptionOverride;
 }
 
+/**
+ * Subscriptions without anything of their own (no channel info, data, expiry or override) share
+ * one frozen options object per namespace and client request: thousands of subscribers of a
+ * namespace then hold one object instead of one each.
+ */
 export function buildSubscriptionOptions(rules: ChannelRules, ns: NamespaceOptions, asks: ClientAsks, extras: Extras = {}): SubscriptionOptions {
+  if (extras.chanInfo === undefined && extras.data === undefined && !extras.expireAt && extras.override === undefined) {
+    const key = (asks.positioned ? 1 : 0) | (asks.recoverable ? 2 : 0) | (asks.joinLeave ? 4 : 0) | (asks.historyAllowed ? 8 : 0) | (asks.presenceAllowed ? 16 : 0);
+    return rules.sharedSubscriptionOptions(ns, key, () => Object.freeze(build(rules, ns, asks, extras)));
+  }
+  return build(rules, ns, asks, extras);
+}
+
+function build(rules: ChannelRules, ns: NamespaceOptions, asks: ClientAsks, extras: Extras): SubscriptionOptions {
   const ov = extras.override ?? {};
   const hasHistory = rules.historyRetention(ns) !== undefined;
   const emitPresence = ov.presence ?? ns.presence;

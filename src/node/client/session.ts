@@ -16,6 +16,7 @@ import type { Node } from '../node.js';
 import { PreparedPush } from '../prepared.js';
 import type { Transport } from '../transport.js';
 import type { PingTarget } from '../ping-wheel.js';
+import { SmallMap } from '../../util/small-map.js';
 import type { DeadlineTarget } from '../../util/deadline-queue.js';
 import { Writer, type WriterOwner } from './writer.js';
 import { ChannelSubscription } from './subscription.js';
@@ -54,7 +55,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   tokenChannels: string[] = [];
   clientName = '';
   clientVersion = '';
-  readonly subs = new Map<string, ChannelSubscription>();
+  readonly subs = new SmallMap<string, ChannelSubscription>();
   readonly writer: Writer;
 
   private chain: Promise<void> = Promise.resolve();
@@ -72,7 +73,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   ) {
     const o = node.options;
     this.sessionId = transport.emulation || transport.unidirectional ? randomUUID() : '';
-    this.writer = new Writer(transport, { maxQueueBytes: o.queueMaxSize, maxMessagesInFrame: o.maxMessagesInFrame }, this);
+    this.writer = new Writer(transport, node.writerOptions, this);
     if (o.staleCloseDelayMs > 0) {
       this.staleTimer = setTimeout(() => {
         if (this.status !== 'connected') this.close(disconnects.stale);
