@@ -126,6 +126,31 @@ export interface TestSub {
 }
 
 /** Every SDK client created through a pool is disconnected by `closeAll`. */
+/** Wraps an SDK client with event logs and awaitable connect/subscribe helpers. */
+export function wrapClient(c: SdkClient): TestClient {
+  const events = new EventLog(c as unknown as Emitter, CLIENT_EVENTS);
+  const newSub = (channel: string, subOpts?: SubscriptionOptions): TestSub => {
+    const sub = c.newSubscription(channel, subOpts);
+    return { sub, events: new EventLog(sub as unknown as Emitter, SUB_EVENTS) };
+  };
+  return {
+    c,
+    events,
+    async connect() {
+      const p = events.next('connected');
+      c.connect();
+      return p;
+    },
+    newSub,
+    async subscribe(channel, subOpts) {
+      const s = newSub(channel, subOpts);
+      const p = s.events.next('subscribed');
+      s.sub.subscribe();
+      return { ...s, subscribed: await p };
+    },
+  };
+}
+
 export class SdkPool {
   private clients: SdkClient[] = [];
 
@@ -144,27 +169,7 @@ export class SdkPool {
       ...opts,
     });
     this.clients.push(c);
-    const events = new EventLog(c as unknown as Emitter, CLIENT_EVENTS);
-    const newSub = (channel: string, subOpts?: SubscriptionOptions): TestSub => {
-      const sub = c.newSubscription(channel, subOpts);
-      return { sub, events: new EventLog(sub as unknown as Emitter, SUB_EVENTS) };
-    };
-    return {
-      c,
-      events,
-      async connect() {
-        const p = events.next('connected');
-        c.connect();
-        return p;
-      },
-      newSub,
-      async subscribe(channel, subOpts) {
-        const s = newSub(channel, subOpts);
-        const p = s.events.next('subscribed');
-        s.sub.subscribe();
-        return { ...s, subscribed: await p };
-      },
-    };
+    return wrapClient(c);
   }
 
   closeAll(): void {

@@ -10,18 +10,19 @@ import { ReadableStream } from 'node:stream/web';
 import WebSocket from 'ws';
 import { EventSource } from 'eventsource';
 import { Centrifuge as JsonCentrifuge } from 'centrifuge';
-import type { Options, SubscriptionOptions, TransportEndpoint } from 'centrifuge';
+import type { Options, TransportEndpoint } from 'centrifuge';
 import { Centrifuge as ProtobufCentrifuge } from 'centrifuge/build/protobuf';
 import pb from 'protobufjs/light.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { descriptor } from '../../src/protocol/protobuf/descriptor.generated.js';
 import { readUvarint32 } from '../../src/protocol/varint.js';
 import { startServer, type TestServer } from './server.js';
-import { CLIENT_EVENTS, EventLog, SUB_EVENTS, type Codec, type SdkClient, type TestClient, type TestSub } from './sdk.js';
+import { WAIT_MS, within, wrapClient, type Codec, type SdkClient, type TestClient } from './sdk.js';
+
+export { WAIT_MS, within };
 import { RawClient } from './raw-ws.js';
 
 /** Default bound for every wait in these tests. */
-export const WAIT_MS = 5000;
 /** Safety net: a test body never runs longer than this. */
 const TEST_BODY_MS = 60_000;
 
@@ -378,27 +379,7 @@ export class Kit {
       ...opts,
     });
     this.clients.push(c);
-    const events = new EventLog(c as any, CLIENT_EVENTS);
-    const newSub = (channel: string, subOpts?: SubscriptionOptions): TestSub => {
-      const sub = c.newSubscription(channel, subOpts);
-      return { sub, events: new EventLog(sub as any, SUB_EVENTS) };
-    };
-    return {
-      c,
-      events,
-      async connect() {
-        const p = events.next('connected');
-        c.connect();
-        return p;
-      },
-      newSub,
-      async subscribe(channel, subOpts) {
-        const s = newSub(channel, subOpts);
-        const p = s.events.next('subscribed');
-        s.sub.subscribe();
-        return { ...s, subscribed: await p };
-      },
-    };
+    return wrapClient(c);
   }
 
   async closeAll(): Promise<void> {
@@ -453,13 +434,3 @@ export async function until(check: () => boolean, what: string, timeoutMs = WAIT
   }
 }
 
-/** Awaits `p` for at most `timeoutMs`. */
-export function within<T>(p: Promise<T>, what: string, timeoutMs = WAIT_MS): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(t));
-}
