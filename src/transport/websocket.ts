@@ -16,6 +16,7 @@ import type { Transport } from '../node/transport.js';
 import type { OriginChecker } from '../util/origin.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { closeWithDisconnect } from './shared/ws-close.js';
+import { FrameCache, OPCODE_BINARY, OPCODE_TEXT } from './shared/ws-frame.js';
 import type { Admission } from './shared/admission.js';
 
 export interface WebSocketOptions {
@@ -33,23 +34,42 @@ const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
 const NEWLINE = Buffer.from('\n');
 
+/** Frame caches for this handler's connections, one per frame type. */
+interface Frames {
+  text: FrameCache;
+  binary: FrameCache;
+}
+
 class WebSocketTransport implements Transport {
   readonly name = 'websocket';
   readonly unidirectional = false;
   readonly emulation = false;
   readonly closeFrameDisconnect = true;
   private readonly sendOpts: typeof BINARY | typeof TEXT;
+  /**
+   * Set when no extension was negotiated: frames are then built once (shared across sockets) and
+   * written straight to the socket. ws writes every frame synchronously in that case, so our
+   * writes and its control frames (ping, close) never interleave mid-frame.
+   */
+  private readonly frames: FrameCache | undefined;
 
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Duplex,
     readonly protocol: ProtocolName,
     readonly pingStyle: 'app' | 'native',
+    frames: Frames,
   ) {
     this.sendOpts = protocol === 'protobuf' ? BINARY : TEXT;
+    this.frames = ws.extensions === '' ? (protocol === 'protobuf' ? frames.binary : frames.text) : undefined;
   }
 
   write(messages: readonly Uint8Array[], start: number, end: number): void {
     if (this.ws.readyState !== 1) return;
+    if (this.frames !== undefined) {
+      if (!this.socket.destroyed) this.socket.write(this.frames.frameFor(messages, start, end));
+      return;
+    }
     if (end - start === 1) {
       this.ws.send(messages[start]!, this.sendOpts);
       return;
@@ -74,6 +94,7 @@ class WebSocketTransport implements Transport {
 
 export class WebSocketHandler {
   private readonly wss: WebSocketServer;
+  private readonly frames: Frames = { text: new FrameCache(OPCODE_TEXT, true), binary: new FrameCache(OPCODE_BINARY, false) };
 
   constructor(
     private readonly node: Node,
@@ -117,11 +138,11 @@ export class WebSocketHandler {
     const q = url.searchParams;
     const protobuf = offered.split(',').some((p) => p.trim() === 'centrifuge-protobuf') || q.get('format') === 'protobuf' || q.get('cf_protocol') === 'protobuf';
     const nativePing = q.get('cf_ws_frame_ping_pong') === 'true';
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, protobuf ? 'protobuf' : 'json', nativePing));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req, protobuf ? 'protobuf' : 'json', nativePing));
   }
 
-  private onConnection(ws: WebSocket, req: IncomingMessage, protocol: ProtocolName, nativePing: boolean): void {
-    const transport = new WebSocketTransport(ws, protocol, nativePing ? 'native' : 'app');
+  private onConnection(ws: WebSocket, socket: Duplex, req: IncomingMessage, protocol: ProtocolName, nativePing: boolean): void {
+    const transport = new WebSocketTransport(ws, socket, protocol, nativePing ? 'native' : 'app', this.frames);
     const session = new Session(this.node, transport, this.codecs[protocol], { headers: req.headers });
     let pinger: NodeJS.Timeout | undefined;
     if (nativePing && this.opts.pingIntervalMs > 0) {
