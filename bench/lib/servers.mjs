@@ -38,7 +38,8 @@ export function rotorConfig(port) {
  */
 export async function startServer(target, { cpu, profileDir, profileName }) {
   const port = await freePort();
-  const nodeArgs = [];
+  // BENCH_ROTOR_NODE_ARGS: extra Node/V8 flags for the Rotor process only (experiments).
+  const nodeArgs = target === 'rotor' && process.env.BENCH_ROTOR_NODE_ARGS ? process.env.BENCH_ROTOR_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
   let profilePath;
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });

@@ -10,6 +10,7 @@
  */
 import { createHmac, createPublicKey, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { compactVerify, errors as joseErrors } from 'jose';
+import type { CompactJws } from './compact.js';
 import { InvalidTokenError } from './errors.js';
 
 export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
@@ -79,8 +80,8 @@ export class StaticKeys {
    * Verifies the signature of a compact JWS whose header `alg` is `alg`. Throws InvalidTokenError
    * when the algorithm is not allowed, no key is configured for it, or the signature is wrong.
    */
-  async verify(token: string, alg: string, nowMs: number): Promise<SignatureCheck> {
-    if (isOneOf(HMAC_ALGS, alg)) return this.verifyHmac(token, alg, nowMs);
+  async verify(token: string, jws: CompactJws, alg: string, nowMs: number): Promise<SignatureCheck> {
+    if (isOneOf(HMAC_ALGS, alg)) return this.verifyHmac(token, jws, alg, nowMs);
     if (isOneOf(RSA_ALGS, alg)) {
       if (!this.rsa) throw new InvalidTokenError(`algorithm ${alg} is disabled: no RSA public key configured`);
       await verifyWith(token, this.rsa, RSA_ALGS);
@@ -99,20 +100,20 @@ export class StaticKeys {
    * secret while its validity window is open. That lets tokens minted before a secret rotation
    * keep working until they are re-issued.
    */
-  private async verifyHmac(token: string, alg: (typeof HMAC_ALGS)[number], nowMs: number): Promise<SignatureCheck> {
+  private verifyHmac(token: string, jws: CompactJws, alg: (typeof HMAC_ALGS)[number], nowMs: number): SignatureCheck {
     const previousUsable = this.hmacPrevious !== undefined && nowMs < this.hmacPreviousUntilMs;
     if (!this.hmacCurrent && !previousUsable) {
       throw new InvalidTokenError('HMAC algorithms are disabled: no HMAC secret configured');
     }
     if (this.hmacCurrent) {
       try {
-        this.hmacCurrent.verify(token, alg);
+        this.hmacCurrent.verify(token, jws, alg);
         return { keyValidUntilMs: Infinity };
       } catch (err) {
         if (!previousUsable || !isSignatureMismatch(err)) throw err;
       }
     }
-    (this.hmacPrevious as HmacSecret).verify(token, alg);
+    (this.hmacPrevious as HmacSecret).verify(token, jws, alg);
     return { keyValidUntilMs: this.hmacPreviousUntilMs };
   }
 }
@@ -139,18 +140,12 @@ class HmacSecret {
   }
 
   /** Throws InvalidTokenError; a wrong signature carries jose's verification-failed error as cause. */
-  verify(token: string, alg: (typeof HMAC_ALGS)[number]): void {
-    const first = token.indexOf('.');
-    const last = token.lastIndexOf('.');
-    if (first <= 0 || last <= first || token.indexOf('.', first + 1) !== last) throw new InvalidTokenError('malformed token');
-    const sigText = token.slice(last + 1);
+  verify(token: string, jws: CompactJws, alg: (typeof HMAC_ALGS)[number]): void {
     // Only canonical base64url: a lenient decode would accept other spellings of a signature.
-    if (!BASE64URL.test(sigText)) throw new InvalidTokenError('malformed signature');
-    const header = decodeHeader(token.slice(0, first));
-    if (header === undefined) throw new InvalidTokenError('malformed header');
-    if (header.crit !== undefined || header.b64 !== undefined) throw new InvalidTokenError('unsupported "crit"/"b64" header parameters');
-    const expected = createHmac(HMAC_HASH[alg], this.key).update(token.slice(0, last)).digest();
-    const given = Buffer.from(sigText, 'base64url');
+    if (!BASE64URL.test(jws.signature)) throw new InvalidTokenError('malformed signature');
+    if (jws.header.crit !== undefined || jws.header.b64 !== undefined) throw new InvalidTokenError('unsupported "crit"/"b64" header parameters');
+    const expected = createHmac(HMAC_HASH[alg], this.key).update(token.slice(0, jws.signingInputEnd)).digest();
+    const given = Buffer.from(jws.signature, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new InvalidTokenError('signature mismatch', { cause: new joseErrors.JWSSignatureVerificationFailed() });
     }
@@ -159,15 +154,6 @@ class HmacSecret {
 
 const HMAC_HASH = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' } as const;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-function decodeHeader(segment: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Runs jose's signature check restricted to `algs`, turning every failure into InvalidTokenError. */
 async function verifyWith(token: string, key: KeyObject | Uint8Array, algs: readonly string[]): Promise<void> {

@@ -15,7 +15,6 @@
  * honoured until the token's `exp` (after that the hit answers TokenExpiredError, as a fresh check
  * would) and never beyond the lifetime of the key that verified it.
  */
-import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { LRUCache } from 'lru-cache';
 import {
   buildConnectClaims,
@@ -29,6 +28,7 @@ import {
   type RegisteredClaims,
   type SubscriptionTokenClaims,
 } from './claims.js';
+import { parseCompactJws, type CompactJws } from './compact.js';
 import { InvalidTokenError, TokenExpiredError } from './errors.js';
 import { JWKS_CACHE_MAX_AGE_MS, JwksKeySource } from './jwks.js';
 import { StaticKeys } from './keys.js';
@@ -200,15 +200,13 @@ export class TokenVerifier {
   /** Steps 1–3: parse, audience/issuer, signature. */
   private async check(token: string): Promise<Checked> {
     if (typeof token !== 'string' || token === '') throw new InvalidTokenError('empty token');
-    let header: ReturnType<typeof decodeProtectedHeader>;
-    let payload: Payload;
+    let jws: CompactJws;
     try {
-      if (token.split('.').length !== 3) throw new Error('not a compact JWS (expected three dot-separated parts)');
-      header = decodeProtectedHeader(token);
-      payload = decodeJwt(token);
+      jws = parseCompactJws(token);
     } catch (err) {
       throw new InvalidTokenError(`malformed token: ${(err as Error).message}`, { cause: err });
     }
+    const { header, payload } = jws;
     const reg = readRegisteredClaims(payload, this.userIdClaim);
     this.checkAudienceAndIssuer(reg);
 
@@ -222,7 +220,7 @@ export class TokenVerifier {
       // A cached verification must not outlive the key set it was checked against.
       return { payload, reg, reuseUntilMs: this.now() + JWKS_CACHE_MAX_AGE_MS };
     }
-    const { keyValidUntilMs } = await (this.staticKeys as StaticKeys).verify(token, alg, this.now());
+    const { keyValidUntilMs } = await (this.staticKeys as StaticKeys).verify(token, jws, alg, this.now());
     return { payload, reg, reuseUntilMs: keyValidUntilMs };
   }
 

@@ -72,7 +72,7 @@ export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
   /** Writer limits, one object shared by every session. */
   readonly writerOptions: WriterOptions;
-  /** Connection expiry deadlines of every session, one timer. */
+  /** Every session's one deadline (stale close before connect, expiry after), one timer. */
   readonly expiryQueue = new DeadlineQueue<Session>();
   /** Shared ping timer for every session; absent when pings are disabled. */
   readonly pingWheel: PingWheel<Session> | undefined;

@@ -17,6 +17,11 @@ export interface PingTarget {
   readonly awaitingPong: boolean;
   /** Called when the pong did not arrive in time. */
   pongTimedOut(): void;
+  /**
+   * The wheel's bookkeeping: the slot this target sits in, -1 when it is not on a wheel. Start
+   * it at -1 and leave it to the wheel. A field instead of a Map entry per connection.
+   */
+  pingSlot: number;
 }
 
 /** Ticks per interval; the resolution is interval / SLOTS, clamped to [10 ms, 1 s]. */
@@ -28,7 +33,7 @@ export class PingWheel<T extends PingTarget> {
   /** Sessions waiting for a pong, by the slot index at which the wait ends. */
   private readonly pongDue: Set<T>[];
   private readonly pongTicks: number;
-  private readonly slotOf = new Map<T, number>();
+  private count = 0;
   private cursor = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -53,22 +58,23 @@ export class PingWheel<T extends PingTarget> {
   }
 
   add(t: T): void {
-    if (this.slotOf.has(t)) return;
+    if (t.pingSlot >= 0) return;
     const i = Math.floor(Math.random() * this.slots.length);
     this.slots[i]!.add(t);
-    this.slotOf.set(t, i);
+    t.pingSlot = i;
+    this.count++;
   }
 
   remove(t: T): void {
-    const i = this.slotOf.get(t);
-    if (i === undefined) return;
-    this.slotOf.delete(t);
-    this.slots[i]!.delete(t);
+    const i = t.pingSlot;
+    if (i < 0 || !this.slots[i]!.delete(t)) return;
+    t.pingSlot = -1;
+    this.count--;
     // A pending pong check is left in place: it finds the session gone or no longer waiting.
   }
 
   get size(): number {
-    return this.slotOf.size;
+    return this.count;
   }
 
   private tick(): void {
@@ -76,7 +82,7 @@ export class PingWheel<T extends PingTarget> {
     this.cursor = (this.cursor + 1) % n;
     const due = this.pongDue[this.cursor]!;
     if (due.size > 0) {
-      for (const t of due) if (this.slotOf.has(t) && t.awaitingPong) t.pongTimedOut();
+      for (const t of due) if (t.pingSlot >= 0 && t.awaitingPong) t.pongTimedOut();
       due.clear();
     }
     const pongSlot = this.pongTicks > 0 ? this.pongDue[(this.cursor + this.pongTicks) % n]! : undefined;

@@ -33,6 +33,7 @@ export interface WebSocketOptions {
 const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
 const NEWLINE = Buffer.from('\n');
+const NO_QUERY = new URLSearchParams();
 
 /** Frame caches for this handler's connections, one per frame type. */
 interface Frames {
@@ -133,10 +134,10 @@ export class WebSocketHandler {
       rejectUpgrade(socket, 503, refused);
       return;
     }
-    const url = requestUrl(req);
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '');
-    const q = url.searchParams;
-    const protobuf = offered.split(',').some((p) => p.trim() === 'centrifuge-protobuf') || q.get('format') === 'protobuf' || q.get('cf_protocol') === 'protobuf';
+    const offered = req.headers['sec-websocket-protocol'];
+    // Most upgrades carry no query string: no URL object is built for them.
+    const q = req.url !== undefined && req.url.includes('?') ? requestUrl(req).searchParams : NO_QUERY;
+    const protobuf = (offered !== undefined && offered.split(',').some((p) => p.trim() === 'centrifuge-protobuf')) || q.get('format') === 'protobuf' || q.get('cf_protocol') === 'protobuf';
     const nativePing = q.get('cf_ws_frame_ping_pong') === 'true';
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req, protobuf ? 'protobuf' : 'json', nativePing));
   }

@@ -59,10 +59,10 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   readonly writer: Writer;
 
   private chain: Promise<void> = Promise.resolve();
-  private staleTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   /** A ping went out and its pong has not arrived (checked by the node's ping wheel). */
   awaitingPong = false;
+  pingSlot = -1;
 
   constructor(
     readonly node: Node,
@@ -74,11 +74,9 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     const o = node.options;
     this.sessionId = transport.emulation || transport.unidirectional ? randomUUID() : '';
     this.writer = new Writer(transport, node.writerOptions, this);
-    if (o.staleCloseDelayMs > 0) {
-      this.staleTimer = setTimeout(() => {
-        if (this.status !== 'connected') this.close(disconnects.stale);
-      }, o.staleCloseDelayMs);
-    }
+    // Until connect, the session's deadline is the stale close; connect replaces it with the
+    // expiry deadline or removes it. No timer per connection.
+    if (o.staleCloseDelayMs > 0) node.expiryQueue.schedule(this, Date.now() + o.staleCloseDelayMs);
     node.hub.addPending(this);
   }
 
@@ -253,8 +251,6 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
 
   /** Starts pings and expiry checks once connected. */
   startTimers(): void {
-    if (this.staleTimer) clearTimeout(this.staleTimer);
-    this.staleTimer = undefined;
     if (this.transport.pingStyle === 'app') this.node.pingWheel?.add(this);
     this.scheduleExpire();
   }
@@ -306,8 +302,16 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   /** Slot in the node's expiry queue (-1: none). */
   deadlineSlot = -1;
 
-  /** Expiry queue callback: the connection expired and was not refreshed in time. */
+  /**
+   * Deadline queue callback. Before connect: no connect command within
+   * `client.stale_close_delay` (3502 stale). After: the connection expired and was not refreshed
+   * in time (3005).
+   */
   onDeadline(nowMs: number): void {
+    if (this.status === 'connecting') {
+      this.close(disconnects.stale);
+      return;
+    }
     if (this.status === 'closed' || this.expireAt <= 0) return;
     if (this.expireAt * 1000 + this.node.options.expiredCloseDelayMs <= nowMs) this.close(disconnects.expired);
     else this.scheduleExpire();
@@ -322,7 +326,6 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   close(d: Disconnect): void {
     if (this.status === 'closed') return;
     this.status = 'closed';
-    if (this.staleTimer) clearTimeout(this.staleTimer);
     this.node.pingWheel?.remove(this);
     this.node.expiryQueue.remove(this);
     if (this.tickTimer) clearInterval(this.tickTimer);

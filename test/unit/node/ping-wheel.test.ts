@@ -5,6 +5,7 @@ import { PingWheel, type PingTarget } from '../../../src/node/ping-wheel.js';
 class Target implements PingTarget {
   pings = 0;
   awaitingPong = false;
+  pingSlot = -1;
   timedOut = 0;
   constructor(private readonly expectPong: boolean) {}
   sendPing(): boolean {

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCompactJws } from '../../../src/auth/compact.js';
+
+const seg = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+test('parseCompactJws: header, claims, signing input and signature from one split', () => {
+  const token = `${seg({ alg: 'HS256', typ: 'JWT' })}.${seg({ sub: 'u', info: { ü: 1 } })}.c2ln`;
+  const jws = parseCompactJws(token);
+  assert.deepEqual(jws.header, { alg: 'HS256', typ: 'JWT' });
+  assert.deepEqual(jws.payload, { sub: 'u', info: { ü: 1 } });
+  assert.equal(token.slice(0, jws.signingInputEnd), token.slice(0, token.lastIndexOf('.')));
+  assert.equal(jws.signature, 'c2ln');
+});
+
+test('parseCompactJws: every malformed shape is refused with a reason', () => {
+  const h = seg({ alg: 'HS256' });
+  const p = seg({ sub: 'u' });
+  const cases: Array<[string, RegExp]> = [
+    ['', /three dot-separated parts/],
+    ['abc', /three dot-separated parts/],
+    [`${h}.${p}`, /three dot-separated parts/],
+    [`${h}.${p}.s.x`, /three dot-separated parts/],
+    [`.${p}.s`, /header is not base64url/],
+    [`${h}..s`, /claims set is not base64url/],
+    [`${h}=.${p}.s`, /header is not base64url/],
+    [`${h}.${p.replace(/.$/, '+')}.s`, /claims set is not base64url/],
+    [`${Buffer.from('nope').toString('base64url')}.${p}.s`, /header is not JSON/],
+    [`${seg([1])}.${p}.s`, /header is not a JSON object/],
+    [`${h}.${seg('str')}.s`, /claims set is not a JSON object/],
+    [`${h}.${seg(null)}.s`, /claims set is not a JSON object/],
+  ];
+  for (const [token, reason] of cases) assert.throws(() => parseCompactJws(token), reason, JSON.stringify(token));
+});
