@@ -23,8 +23,8 @@ import { VERSION } from './version.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
 export const API_MAX_BODY_SIZE = 10 * 1024 * 1024;
-/** Replies and pushes joined into one transport frame at most (Centrifugo's default). */
-const MAX_MESSAGES_IN_FRAME = 16;
+/** `client.max_messages_in_frame: 0` means this (Centrifugo's default). */
+const DEFAULT_MAX_MESSAGES_IN_FRAME = 16;
 
 export interface AppAddress {
   /** Port of the external listener (clients). */
@@ -179,7 +179,9 @@ function nodeOptions(config: Readonly<Config>): NodeOptions {
     channelLimit: c.channel_limit,
     userConnectionLimit: c.user_connection_limit,
     queueMaxSize: c.queue_max_size,
-    maxMessagesInFrame: MAX_MESSAGES_IN_FRAME,
+    maxMessagesInFrame: c.max_messages_in_frame < 0 ? Infinity : c.max_messages_in_frame === 0 ? DEFAULT_MAX_MESSAGES_IN_FRAME : c.max_messages_in_frame,
+    writeDelayMs: c.write_delay,
+    replyWithoutQueue: c.reply_without_queue,
     maxCommandSize: config.websocket.message_size_limit,
     historyMaxPublicationLimit: c.history_max_publication_limit,
     recoveryMaxPublicationLimit: c.recovery_max_publication_limit,

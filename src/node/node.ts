@@ -20,7 +20,7 @@ import { serverSubscribe } from './client/subscribe.js';
 import { sessionTick } from './tick.js';
 import { PingWheel } from './ping-wheel.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
-import type { WriterOptions } from './client/writer.js';
+import { FlushScheduler, type WriterOptions } from './client/writer.js';
 
 export interface NodeOptions {
   nodeId: string;
@@ -38,7 +38,12 @@ export interface NodeOptions {
   channelLimit: number;
   userConnectionLimit: number;
   queueMaxSize: number;
+  /** Messages per transport frame at most; Infinity for no limit. */
   maxMessagesInFrame: number;
+  /** `client.write_delay`, ms; 0 flushes at the end of each event-loop turn. */
+  writeDelayMs: number;
+  /** `client.reply_without_queue`: replies skip the write queue (and the write delay). */
+  replyWithoutQueue: boolean;
   /** Largest single command accepted by codecs, bytes. */
   maxCommandSize: number;
   historyMaxPublicationLimit: number;
@@ -86,7 +91,11 @@ export class Node implements BrokerEventHandler {
     public hooks: NodeHooks,
     readonly log: Logger,
   ) {
-    this.writerOptions = Object.freeze({ maxQueueBytes: options.queueMaxSize, maxMessagesInFrame: options.maxMessagesInFrame });
+    this.writerOptions = Object.freeze({
+      maxQueueBytes: options.queueMaxSize,
+      maxMessagesInFrame: options.maxMessagesInFrame,
+      scheduler: new FlushScheduler(options.writeDelayMs),
+    });
     this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
   }
 

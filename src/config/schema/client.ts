@@ -74,6 +74,13 @@ export const clientSection = obj('Client connections: authentication, limits, ti
     'Maximum bytes queued for sending to one connection; a client this far behind is disconnected as slow.',
     1_048_576,
   ),
+  write_delay: dur(
+    'How long messages for one connection are collected before they are written, to send fewer and larger frames at high message rates. Adds up to this much latency; 0 writes at the end of each event-loop turn.',
+  ),
+  max_messages_in_frame: int('Most messages joined into one transport frame. -1 means no limit, 0 means the default.', 16, { min: -1 }),
+  reply_without_queue: bool(
+    'Writes command replies at once instead of through the write queue (so write_delay does not delay them). Pushes still wait.',
+  ),
   presence_update_interval: dur('How often presence entries of connected clients are refreshed (also when subscription expiry is checked).', '27s'),
   concurrency: int('How many commands of one connection may run in parallel. 0 processes them one at a time.'),
   channel_position_check_delay: dur('How often positioned subscriptions check their stream position.', '40s'),

@@ -173,7 +173,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.close(disconnects.inappropriateProtocol);
       return;
     }
-    this.writer.enqueue(bytes);
+    if (this.node.options.replyWithoutQueue) this.writer.writeNow(bytes);
+    else this.writer.enqueue(bytes);
   }
 
   /** Sends an async push in the framing of this transport (Reply.push or a bare Push). */

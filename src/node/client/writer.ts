@@ -1,9 +1,10 @@
 /**
- * Per-connection outgoing queue, bounded in bytes, flushed once per event-loop turn.
+ * Per-connection outgoing queue, bounded in bytes, flushed once per event-loop turn or, with a
+ * write delay, once per delay.
  *
- * Everything queued for a connection during one turn (a burst of publications, a reply and the
+ * Everything queued for a connection before its flush (a burst of publications, a reply and the
  * pushes after it) leaves in as few transport frames as possible: up to `maxMessagesInFrame`
- * messages per frame. The flush runs from one shared `setImmediate` for all connections, so
+ * messages per frame. Flushes run from a `FlushScheduler` shared by all connections of a node, so
  * enqueueing allocates no closure or timer per message.
  *
  * The bound covers what is queued here plus what the transport has buffered but not yet handed
@@ -15,8 +16,10 @@ import type { Transport } from '../transport.js';
 export interface WriterOptions {
   /** Queue limit in bytes (`client.queue_max_size`, default 1 MiB). */
   maxQueueBytes: number;
-  /** Messages joined into one transport frame at most (default 16). */
+  /** Messages joined into one transport frame at most (`client.max_messages_in_frame`, default 16). */
   maxMessagesInFrame: number;
+  /** Runs the flushes; one per node. */
+  scheduler: FlushScheduler;
 }
 
 /** Called when the limit is exceeded; the owner closes the connection with 3008. */
@@ -24,15 +27,38 @@ export interface WriterOwner {
   onWriterOverflow(): void;
 }
 
-const pending: Writer[] = [];
-let flushScheduled = false;
+/**
+ * One deferred flush for many writers. With `delayMs` 0 it runs at the end of the current turn
+ * (`setImmediate`); otherwise one timer per delay window (`client.write_delay`): a writer that
+ * gets its first message during the window is flushed when the window closes, so its messages wait
+ * at most `delayMs` and connections with traffic share one timer.
+ */
+export class FlushScheduler {
+  private pending: Writer[] = [];
+  private spare: Writer[] = [];
+  private armed = false;
+  private readonly run = (): void => this.flushAll();
 
-function flushAll(): void {
-  flushScheduled = false;
-  // Writers enqueued while flushing (a transport write that triggers more pushes) are picked up
-  // by the loop because `pending.length` is re-read each iteration.
-  for (let i = 0; i < pending.length; i++) pending[i]!.flushScheduled();
-  pending.length = 0;
+  constructor(readonly delayMs: number) {}
+
+  add(w: Writer): void {
+    this.pending.push(w);
+    if (this.armed) return;
+    this.armed = true;
+    // The timer does not hold the process open: live connections do that.
+    if (this.delayMs > 0) setTimeout(this.run, this.delayMs).unref();
+    else setImmediate(this.run);
+  }
+
+  private flushAll(): void {
+    this.armed = false;
+    const list = this.pending;
+    // Writers that enqueue during these flushes go to the next round.
+    this.pending = this.spare;
+    for (let i = 0; i < list.length; i++) list[i]!.flushScheduled();
+    list.length = 0;
+    this.spare = list;
+  }
 }
 
 export class Writer {
@@ -57,6 +83,23 @@ export class Writer {
 
   /** Queues one encoded message. Returns false when the writer is closed or overflowed. */
   enqueue(msg: Uint8Array): boolean {
+    if (!this.enqueueChecked(msg)) return false;
+    // A burst within one turn (a batch or broadcast API call) would otherwise pile up here and
+    // count against the limit although the client reads fine: past a quarter of the limit the
+    // queue goes to the transport now, where a reading client's kernel buffer absorbs it.
+    if (this.queuedBytes >= this.opts.maxQueueBytes / 4) {
+      this.flush();
+      return true;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.opts.scheduler.add(this);
+    }
+    return true;
+  }
+
+  /** Appends within the limit; on overflow closes the writer and tells the owner. */
+  private enqueueChecked(msg: Uint8Array): boolean {
     if (this.closed) return false;
     const size = msg.byteLength;
     const max = this.opts.maxQueueBytes;
@@ -69,21 +112,16 @@ export class Writer {
     }
     this.queue.push(msg);
     this.queuedBytes += size;
-    // A burst within one turn (a batch or broadcast API call) would otherwise pile up here and
-    // count against the limit although the client reads fine: past a quarter of the limit the
-    // queue goes to the transport now, where a reading client's kernel buffer absorbs it.
-    if (this.queuedBytes >= this.opts.maxQueueBytes / 4) {
-      this.flush();
-      return true;
-    }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      pending.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushAll);
-      }
-    }
+    return true;
+  }
+
+  /**
+   * Writes `msg` now, after anything already queued (`client.reply_without_queue`). Subject to
+   * the same limit as `enqueue`.
+   */
+  writeNow(msg: Uint8Array): boolean {
+    if (!this.enqueueChecked(msg)) return false;
+    this.flush();
     return true;
   }
 

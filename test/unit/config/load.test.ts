@@ -191,3 +191,14 @@ test('load - unset ${CENTRIFUGO_VAR_*} in a static header becomes empty with a w
   assert.deepEqual(config.proxies[0]?.http.static_headers, { 'x-token': '' });
   assert.deepEqual(warnings, ['proxies[0].http.static_headers.x-token: env var CENTRIFUGO_VAR_TOKEN is not set, using an empty string']);
 });
+
+test('load - write batching keys: defaults, Centrifugo spellings from env, and a bad value names its key', () => {
+  const { config } = loadConfig({});
+  assert.equal(config.client.write_delay, 0);
+  assert.equal(config.client.max_messages_in_frame, 16);
+  assert.equal(config.client.reply_without_queue, false);
+  const env = { CENTRIFUGO_CLIENT_WRITE_DELAY: '25ms', CENTRIFUGO_CLIENT_MAX_MESSAGES_IN_FRAME: '-1', CENTRIFUGO_CLIENT_REPLY_WITHOUT_QUEUE: 'true' };
+  const fromEnv = loadConfig({ env }).config.client;
+  assert.deepEqual([fromEnv.write_delay, fromEnv.max_messages_in_frame, fromEnv.reply_without_queue], [25, -1, true]);
+  assert.match(configError(() => loadConfig({ env: { CENTRIFUGO_CLIENT_MAX_MESSAGES_IN_FRAME: '-2' } })).message, /client\.max_messages_in_frame/);
+});
