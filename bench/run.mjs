@@ -77,9 +77,10 @@ export const CASES = {
   storm: {
     group: 'storm',
     kind: 'storm',
-    title: '(e) Connection storm — 10,000 connects, 200 in flight (Rotor: WebSocket + JWT connect command; baseline: plain upgrade)',
+    title: '(e) Connection storm — 10,000 connects, 200 in flight, after 3,000 warm-up connects (Rotor: WebSocket + JWT connect command; baseline: plain upgrade)',
     protocol: 'json',
     n: 10000,
+    warmup: 3000,
     concurrency: 200,
   },
   'api-nosubs': {
@@ -301,7 +302,7 @@ async function runTarget(caseId, target) {
       Object.assign(r, res.stats);
       r.cpuUsPerDelivery = win.serverCpuUs / Math.max(1, res.stats.delivered);
     } else if (c.kind === 'storm') {
-      const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, concurrency: c.concurrency, secret: SECRET }, onWindow);
+      const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, warmup: Math.round((c.warmup ?? 0) * SCALE), concurrency: c.concurrency, secret: SECRET }, onWindow);
       Object.assign(r, res.stats);
       r.cpuUsPerConnect = win.serverCpuUs / Math.max(1, res.stats.connects);
     } else if (c.kind === 'api') {
