@@ -16,7 +16,8 @@ import type { Transport } from '../node/transport.js';
 import type { OriginChecker } from '../util/origin.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { closeWithDisconnect } from './shared/ws-close.js';
-import { FrameCache, OPCODE_BINARY, OPCODE_TEXT } from './shared/ws-frame.js';
+import { frameCache, OPCODE_BINARY, OPCODE_TEXT } from './shared/ws-frame.js';
+import type { RunCache } from './shared/run-cache.js';
 import type { Admission } from './shared/admission.js';
 
 export interface WebSocketOptions {
@@ -37,8 +38,8 @@ const NO_QUERY = new URLSearchParams();
 
 /** Frame caches for this handler's connections, one per frame type. */
 interface Frames {
-  text: FrameCache;
-  binary: FrameCache;
+  text: RunCache;
+  binary: RunCache;
 }
 
 class WebSocketTransport implements Transport {
@@ -52,7 +53,7 @@ class WebSocketTransport implements Transport {
    * written straight to the socket. ws writes every frame synchronously in that case, so our
    * writes and its control frames (ping, close) never interleave mid-frame.
    */
-  private readonly frames: FrameCache | undefined;
+  private readonly frames: RunCache | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -68,7 +69,7 @@ class WebSocketTransport implements Transport {
   write(messages: readonly Uint8Array[], start: number, end: number): void {
     if (this.ws.readyState !== 1) return;
     if (this.frames !== undefined) {
-      if (!this.socket.destroyed) this.socket.write(this.frames.frameFor(messages, start, end));
+      if (!this.socket.destroyed) this.socket.write(this.frames.bytesFor(messages, start, end));
       return;
     }
     if (end - start === 1) {
@@ -95,7 +96,7 @@ class WebSocketTransport implements Transport {
 
 export class WebSocketHandler {
   private readonly wss: WebSocketServer;
-  private readonly frames: Frames = { text: new FrameCache(OPCODE_TEXT, true), binary: new FrameCache(OPCODE_BINARY, false) };
+  private readonly frames: Frames = { text: frameCache(OPCODE_TEXT, true), binary: frameCache(OPCODE_BINARY, false) };
 
   constructor(
     private readonly node: Node,

@@ -11,6 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { Disconnect } from '../../protocol/errors.js';
 import type { ProtocolName } from '../../protocol/types.js';
 import type { Transport } from '../../node/transport.js';
+import { RunCache } from './run-cache.js';
 
 export type StreamFraming = 'ndjson' | 'protobuf' | 'sse';
 
@@ -25,6 +26,28 @@ const NL = Buffer.from('\n');
 const SSE_PREFIX = Buffer.from('data: ');
 const SSE_SUFFIX = Buffer.from('\n\n');
 const SSE_START = Buffer.from('\r\n');
+
+/** Bytes of `messages[start..end)` in a framing; the same for every connection that uses it. */
+function framed(framing: StreamFraming, messages: readonly Uint8Array[], start: number, end: number): Buffer {
+  const parts: Uint8Array[] = [];
+  for (let i = start; i < end; i++) {
+    const m = messages[i]!;
+    if (framing === 'sse') parts.push(SSE_PREFIX, m, SSE_SUFFIX);
+    else if (framing === 'ndjson') parts.push(m, NL);
+    else parts.push(m);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * One body cache per framing for all streaming responses of the process: a broadcast writes the
+ * same framed bytes to every subscriber instead of concatenating them per response.
+ */
+const BODIES: Readonly<Record<StreamFraming, RunCache>> = {
+  ndjson: new RunCache((m, s, e) => framed('ndjson', m, s, e)),
+  protobuf: new RunCache((m, s, e) => framed('protobuf', m, s, e)),
+  sse: new RunCache((m, s, e) => framed('sse', m, s, e)),
+};
 
 export const STREAM_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'private, no-cache, no-store, must-revalidate, max-age=0',
@@ -72,14 +95,7 @@ export class ResponseTransport implements Transport {
   write(messages: readonly Uint8Array[], start: number, end: number): void {
     if (this.ended) return;
     if (!this.started) this.start();
-    const parts: Uint8Array[] = [];
-    for (let i = start; i < end; i++) {
-      const m = messages[i]!;
-      if (this.framing === 'sse') parts.push(SSE_PREFIX, m, SSE_SUFFIX);
-      else if (this.framing === 'ndjson') parts.push(m, NL);
-      else parts.push(m);
-    }
-    this.res.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    this.res.write(BODIES[this.framing].bytesFor(messages, start, end));
   }
 
   bufferedBytes(): number {

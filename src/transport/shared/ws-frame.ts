@@ -2,12 +2,11 @@
  * Server-to-client WebSocket frames built once and written as they are (RFC 6455 §5.2).
  *
  * A server frame is never masked, so without permessage-deflate the frame carrying a publication
- * is byte-for-byte the same for every subscriber. `FrameCache` remembers the last frame built
- * from a list of messages: a broadcast flushes its subscribers one after another with the same
- * encoded message (or the same run of messages, when pushes were batched in one turn), so each
- * frame is built once and the same Buffer goes to every socket. `ws.send` would build a header
- * per socket and write header and payload as two buffers.
+ * is byte-for-byte the same for every subscriber: with a `RunCache` it is built once and the
+ * same Buffer goes to every socket. `ws.send` would build a header per socket and write header
+ * and payload as two buffers.
  */
+import { RunCache } from './run-cache.js';
 
 export const OPCODE_TEXT = 0x1;
 export const OPCODE_BINARY = 0x2;
@@ -44,34 +43,7 @@ export function buildFrame(opcode: number, messages: readonly Uint8Array[], star
   return frame;
 }
 
-/**
- * The last frame built, keyed by the identity of the messages in it. Holds at most one frame and
- * the references of its messages (no more than `maxMessagesInFrame`), so memory stays constant.
- */
-export class FrameCache {
-  private readonly keys: Uint8Array[] = [];
-  private frame: Buffer | undefined;
-
-  constructor(
-    private readonly opcode: number,
-    private readonly joinLines: boolean,
-  ) {}
-
-  frameFor(messages: readonly Uint8Array[], start: number, end: number): Buffer {
-    const n = end - start;
-    const keys = this.keys;
-    if (this.frame !== undefined && keys.length === n) {
-      let same = true;
-      for (let i = 0; i < n; i++) {
-        if (keys[i] !== messages[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.frame;
-    }
-    keys.length = n;
-    for (let i = 0; i < n; i++) keys[i] = messages[start + i]!;
-    return (this.frame = buildFrame(this.opcode, messages, start, end, this.joinLines));
-  }
+/** A `RunCache` of whole frames for one frame type. */
+export function frameCache(opcode: number, joinLines: boolean): RunCache {
+  return new RunCache((messages, start, end) => buildFrame(opcode, messages, start, end, joinLines));
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFrame, FrameCache, OPCODE_BINARY, OPCODE_TEXT } from '../../../src/transport/shared/ws-frame.js';
+import { buildFrame, frameCache, OPCODE_BINARY, OPCODE_TEXT } from '../../../src/transport/shared/ws-frame.js';
 
 /** Reads server frames per RFC 6455 §5.2 (unmasked, final): what a client sees. */
 function parse(buf: Buffer): { data: Buffer; binary: boolean }[] {
@@ -57,18 +57,18 @@ test('buildFrame: 7-bit, 16-bit and 64-bit length forms at their boundaries', ()
   }
 });
 
-test('FrameCache: the same messages give the very same Buffer; different ones a new frame', () => {
-  const cache = new FrameCache(OPCODE_TEXT, true);
+test('frameCache: the same messages give the very same Buffer; different ones a new frame', () => {
+  const cache = frameCache(OPCODE_TEXT, true);
   const a = bytes('{"a":1}');
   const b = bytes('{"b":2}');
-  const f1 = cache.frameFor([a, b], 0, 2);
-  assert.equal(cache.frameFor([a, b], 0, 2), f1, 'identical run: shared frame');
-  assert.equal(cache.frameFor([b, a, b], 1, 3), f1, 'identity, not position, is the key');
-  const f2 = cache.frameFor([a], 0, 1);
+  const f1 = cache.bytesFor([a, b], 0, 2);
+  assert.equal(cache.bytesFor([a, b], 0, 2), f1, 'identical run: shared frame');
+  assert.equal(cache.bytesFor([b, a, b], 1, 3), f1, 'identity, not position, is the key');
+  const f2 = cache.bytesFor([a], 0, 1);
   assert.notEqual(f2, f1);
   assert.equal(parse(f2)[0]!.data.toString(), '{"a":1}');
   // Equal bytes in a different object must not be trusted to be the same message.
   const aCopy = bytes('{"a":1}');
-  assert.notEqual(cache.frameFor([aCopy], 0, 1), f2);
-  assert.equal(parse(cache.frameFor([b, a], 0, 2))[0]!.data.toString(), '{"b":2}\n{"a":1}');
+  assert.notEqual(cache.bytesFor([aCopy], 0, 1), f2);
+  assert.equal(parse(cache.bytesFor([b, a], 0, 2))[0]!.data.toString(), '{"b":2}\n{"a":1}');
 });
