@@ -2,9 +2,8 @@
  * The server HTTP API endpoint (spec §7.1, §7.3): `POST {prefix}/<method>` with a JSON body, and
  * the legacy `POST {prefix}` with newline-separated `{"method", "params"}` commands.
  *
- * Statuses: 405 non-POST, 401 missing or wrong key, 404 unknown method, 413 body over the limit,
- * 400 malformed JSON, 503 while shutting down; otherwise 200 with `{"result":…}` or
- * `{"error":{code,message}}`. In transport error mode (`http_api.error_mode: transport` or the
+ * Statuses come from `statuses.ts`: 200 with `{"result":…}` or `{"error":{code,message}}`, or a
+ * plain-text refusal (405, 401, 503, 404, 413, 500, 400, checked in that order). In transport error mode (`http_api.error_mode: transport` or the
  * `X-Centrifugo-Error-Mode: transport` header) errors use the mapped HTTP status and the body
  * `{"code","message"}`.
  */
@@ -15,6 +14,7 @@ import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError } from '../http/body.js';
 import { LEGACY_METHOD_IDS, METHODS, errorObject, type ApiContext } from './methods.js';
 import { apiBadRequest, asObject, parseApiJson, toJsonText, type Obj } from './json.js';
+import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 
 export interface ApiHttpOptions {
   /** `http_api.key`; with an empty key and `insecure` off every request is 401. */
@@ -44,40 +44,40 @@ export class ApiHttpHandler {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (req.method !== 'POST') return plain(res, 405, 'method not allowed');
-    if (!this.authorized(req)) return plain(res, 401, 'unauthorized');
-    if (this.ctx.node.isShuttingDown) return plain(res, 503, 'shutting down');
+    if (req.method !== 'POST') return plain(res, ApiStatus.methodNotAllowed);
+    if (!this.authorized(req)) return plain(res, ApiStatus.unauthorized);
+    if (this.ctx.node.isShuttingDown) return plain(res, ApiStatus.shuttingDown);
     const legacy = path === this.opts.prefix || path === this.opts.prefix + '/';
     const methodName = legacy ? '' : path.slice(this.opts.prefix.length + 1);
-    if (!legacy && METHODS[methodName] === undefined) return plain(res, 404, 'method not found');
+    if (!legacy && METHODS[methodName] === undefined) return plain(res, ApiStatus.methodNotFound);
     let body: string;
     try {
       body = (await readBody(req, this.opts.maxBodySize)).toString('utf8');
     } catch (e) {
-      if (e instanceof BodyTooLargeError) return plain(res, 413, 'request body too large');
-      return plain(res, 500, 'body read error');
+      if (e instanceof BodyTooLargeError) return plain(res, ApiStatus.bodyTooLarge);
+      return plain(res, ApiStatus.bodyReadError);
     }
     if (legacy) return this.handleLegacy(res, body);
     let parsed: Obj;
     try {
       parsed = asObject(parseApiJson(body === '' ? '{}' : body));
     } catch {
-      return plain(res, 400, 'bad request');
+      return plain(res, ApiStatus.badRequest);
     }
     const transportMode = this.opts.errorMode === 'transport' || String(req.headers['x-centrifugo-error-mode'] ?? '').toLowerCase() === 'transport';
     try {
       const result = await METHODS[methodName]!(this.ctx, parsed);
-      json(res, 200, `{"result":${toJsonText(result)}}`);
+      json(res, ApiStatus.ok.status, `{"result":${toJsonText(result)}}`);
     } catch (e) {
       const eo = errorObject(e);
       if (eo.code === 100) this.ctx.node.log.error({ err: e, method: methodName }, 'api call failed');
       if (transportMode) json(res, apiErrorHttpStatus(eo.code), toJsonText(eo));
-      else json(res, 200, `{"error":${toJsonText(eo)}}`);
+      else json(res, ApiStatus.ok.status, `{"error":${toJsonText(eo)}}`);
     }
   }
 
   private async handleLegacy(res: ServerResponse, body: string): Promise<void> {
-    if (body.trim() === '') return plain(res, 400, 'bad request');
+    if (body.trim() === '') return plain(res, ApiStatus.badRequest);
     let commands: Obj[];
     try {
       commands = body
@@ -85,7 +85,7 @@ export class ApiHttpHandler {
         .filter((l) => l.trim() !== '')
         .map((l) => asObject(parseApiJson(l, true)));
     } catch (e) {
-      if (e instanceof ProtocolDecodeError || e instanceof Error) return plain(res, 400, 'bad request');
+      if (e instanceof ProtocolDecodeError || e instanceof Error) return plain(res, ApiStatus.badRequest);
       throw e;
     }
     const lines: string[] = [];
@@ -102,7 +102,7 @@ export class ApiHttpHandler {
         lines.push(`${head}"error":${toJsonText(errorObject(e))}}`);
       }
     }
-    json(res, 200, lines.join('\n'));
+    json(res, ApiStatus.ok.status, lines.join('\n'));
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -131,9 +131,9 @@ function headerString(v: string | string[] | undefined): string {
   return Array.isArray(v) ? (v[0] ?? '') : v;
 }
 
-function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) + 1 });
-  res.end(text + '\n');
+function plain(res: ServerResponse, s: ApiHttpStatus): void {
+  res.writeHead(s.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(s.text) + 1 });
+  res.end(s.text + '\n');
 }
 
 function json(res: ServerResponse, status: number, body: string): void {

@@ -6,7 +6,13 @@ import { ApiErrorCode, DisconnectCode, ErrorCode, UnsubscribeCode } from './code
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
 
-export function renderErrorsMarkdown(): string {
+/** A row of the server API HTTP status table; the table itself lives with the API (`api/statuses.ts`). */
+export interface HttpStatusDoc {
+  readonly status: number;
+  readonly doc: string;
+}
+
+export function renderErrorsMarkdown(apiHttpStatuses: readonly HttpStatusDoc[]): string {
   const out: string[] = [];
   out.push('# Error, disconnect and unsubscribe codes', '');
   out.push('<!-- Generated from src/protocol/codes.ts by `npm run docs`. Do not edit by hand. -->', '');
@@ -35,18 +41,7 @@ export function renderErrorsMarkdown(): string {
   for (const a of Object.values(ApiErrorCode)) out.push(`| ${a.code} | ${a.message} | ${a.httpStatus} | ${esc(a.doc)} |`);
   out.push('', '## Server API HTTP statuses', '');
   out.push('| status | when |', '| --- | --- |');
-  for (const [s, why] of HTTP_STATUSES) out.push(`| ${s} | ${why} |`);
+  for (const s of apiHttpStatuses) out.push(`| ${s.status} | ${esc(s.doc)} |`);
   out.push('');
   return out.join('\n');
 }
-
-/** Statuses of the server HTTP API outside transport error mode (src/api/http.ts). */
-export const HTTP_STATUSES: readonly (readonly [number, string])[] = [
-  [200, 'The call was processed; the body holds `result` or `error`.'],
-  [400, 'The body is not valid JSON (or is empty on the legacy `/api` endpoint).'],
-  [401, 'Missing or wrong API key (`X-API-Key`, `Authorization: apikey <key>` or `?api_key=`).'],
-  [404, 'Unknown method in `/api/<method>`.'],
-  [405, 'Not a POST request.'],
-  [413, 'Body larger than 10 MiB.'],
-  [503, 'The node is shutting down.'],
-];

@@ -8,6 +8,7 @@ import { startServer, connToken, API_KEY, type TestServer, withServer as withSer
 import { RawClient } from '../helpers/raw-ws.js';
 import { API_MAX_BODY_SIZE } from '../../src/app/app.js';
 import { ApiErrorCode } from '../../src/protocol/codes.js';
+import { ApiStatus } from '../../src/api/statuses.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 
 const NAMESPACES: ConfigInput = {
@@ -182,6 +183,29 @@ test('body over the API limit → 413', async () => {
     assert.equal(r.status, 413);
     // The server is fine afterwards.
     assert.deepEqual(await srv.api('publish', { channel: 'chat:a', data: { x: 1 } }), { status: 200, body: { result: {} } });
+  });
+});
+
+test('every documented API status (docs/errors.md, from api/statuses.ts) is what the server answers, with its text', async () => {
+  await withServer({}, async (srv) => {
+    const key = { 'X-API-Key': API_KEY };
+    const cases: Array<[keyof typeof ApiStatus, () => Promise<RawResponse>]> = [
+      ['methodNotAllowed', () => post(srv, '/api/publish', '', key, 'GET')],
+      ['unauthorized', () => post(srv, '/api/publish', PUBLISH, { 'X-API-Key': 'nope' })],
+      ['methodNotFound', () => post(srv, '/api/nope', PUBLISH, key)],
+      ['bodyTooLarge', () => post(srv, '/api/publish', 'x'.repeat(API_MAX_BODY_SIZE + 1), key)],
+      ['badRequest', () => post(srv, '/api/publish', '{"channel":', key)],
+    ];
+    for (const [name, call] of cases) {
+      const r = await call();
+      assert.deepEqual([r.status, r.text], [ApiStatus[name].status, `${ApiStatus[name].text}\n`], name);
+    }
+    const ok = await post(srv, '/api/publish', PUBLISH, key);
+    assert.deepEqual([ok.status, JSON.parse(ok.text)], [ApiStatus.ok.status, { result: {} }]);
+    // A node that is shutting down refuses API calls; the listener is still up in this test.
+    await srv.app.node.shutdown();
+    const r = await post(srv, '/api/publish', PUBLISH, key);
+    assert.deepEqual([r.status, r.text], [ApiStatus.shuttingDown.status, `${ApiStatus.shuttingDown.text}\n`]);
   });
 });
 

@@ -1,0 +1,25 @@
+/**
+ * HTTP statuses of the server API outside transport error mode: what `api/http.ts` answers and
+ * what `docs/errors.md` lists, from this one table. Anything but 200 has a plain-text body (the
+ * `text`, newline-terminated).
+ */
+export interface ApiHttpStatus {
+  readonly status: number;
+  readonly text: string;
+  readonly doc: string;
+}
+
+export const ApiStatus = {
+  ok: { status: 200, text: '', doc: 'The call was processed; the body holds `result` or `error`.' },
+  badRequest: { status: 400, text: 'bad request', doc: 'The body is not valid JSON (or is empty on the legacy `/api` endpoint).' },
+  unauthorized: {
+    status: 401,
+    text: 'unauthorized',
+    doc: 'Missing or wrong API key (`X-API-Key`, `Authorization: apikey <key>` or `?api_key=`).',
+  },
+  methodNotFound: { status: 404, text: 'method not found', doc: 'Unknown method in `/api/<method>`.' },
+  methodNotAllowed: { status: 405, text: 'method not allowed', doc: 'Not a POST request.' },
+  bodyTooLarge: { status: 413, text: 'request body too large', doc: 'Body larger than 10 MiB.' },
+  bodyReadError: { status: 500, text: 'body read error', doc: 'The request body could not be read to its end (the client went away mid-body).' },
+  shuttingDown: { status: 503, text: 'shutting down', doc: 'The node is shutting down.' },
+} as const satisfies Record<string, ApiHttpStatus>;
