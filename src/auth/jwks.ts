@@ -12,8 +12,8 @@
  * Concurrent refetches are coalesced by jose. Each HTTP attempt has a 1 s timeout and a failed
  * attempt (network error, timeout, non-200) is retried once, as Centrifugo does.
  */
-import { compactVerify, createRemoteJWKSet, customFetch, type FetchImplementation } from 'jose';
-import { InvalidTokenError } from './errors.js';
+import { compactVerify, createRemoteJWKSet, customFetch, errors as joseErrors, type FetchImplementation } from 'jose';
+import { InvalidTokenError, KeySourceUnavailableError } from './errors.js';
 import { toInvalid } from './keys.js';
 
 /** Algorithms accepted with JWKS keys. `Ed25519` is the newer (RFC 9864) name of EdDSA over Ed25519. */
@@ -59,7 +59,11 @@ export class JwksKeySource {
     });
   }
 
-  /** Verifies the token's signature with the JWK named by its `kid`; throws InvalidTokenError otherwise. */
+  /**
+   * Verifies the token's signature with the JWK named by its `kid`. Throws InvalidTokenError for
+   * the token's faults (no or unknown `kid`, wrong signature, disallowed algorithm) and
+   * KeySourceUnavailableError when the key set could not be fetched.
+   */
   async verify(token: string, kid: unknown): Promise<void> {
     if (this.lifetime.signal.aborted) throw new InvalidTokenError('token verifier is closed');
     // Centrifugo looks keys up by kid only; a kid-less token is not matched against "any key".
@@ -67,6 +71,8 @@ export class JwksKeySource {
     try {
       await compactVerify(token, this.keySet, { algorithms: [...JWKS_ALGS] });
     } catch (err) {
+      if (this.lifetime.signal.aborted) throw new InvalidTokenError('token verifier is closed', { cause: err });
+      if (isFetchFailure(err)) throw new KeySourceUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
       throw toInvalid(err);
     }
   }
@@ -93,4 +99,15 @@ export class JwksKeySource {
     }
     throw lastError;
   };
+}
+
+/**
+ * jose reports a timeout as JWKSTimeout, a key set of the wrong shape as JWKSInvalid, and a body
+ * that is not JSON (or a non-200 answer) as a plain JOSEError (code ERR_JOSE_GENERIC); errors of
+ * the fetch itself (network failures, and our non-200 error from `retryingFetch`) are not JOSE
+ * errors at all. Every other JOSE error is about the token.
+ */
+function isFetchFailure(err: unknown): boolean {
+  if (!(err instanceof joseErrors.JOSEError)) return true;
+  return err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err.code === joseErrors.JOSEError.code;
 }

@@ -34,7 +34,7 @@ import { JWKS_CACHE_MAX_AGE_MS, JwksKeySource } from './jwks.js';
 import { StaticKeys } from './keys.js';
 
 export type { ConnectTokenClaims, ServerSubOptions, SubscribeOverride, SubscriptionTokenClaims } from './claims.js';
-export { InvalidTokenError, TokenExpiredError } from './errors.js';
+export { InvalidTokenError, KeySourceUnavailableError, TokenExpiredError } from './errors.js';
 
 export interface TokenVerifierOptions {
   /** HMAC secret for HS256/384/512. Empty/absent = HMAC tokens rejected. */

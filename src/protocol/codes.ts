@@ -14,7 +14,7 @@ export interface ErrorCodeEntry {
 
 /** Client error codes, sent in `Reply.error`. 0–399 are reserved; applications use 400–1999. */
 export const ErrorCode = {
-  internal: { code: 100, message: 'internal server error', temporary: true, doc: 'Unexpected server error (broker failure, proxy transport error).' },
+  internal: { code: 100, message: 'internal server error', temporary: true, doc: 'Unexpected server error (broker failure, proxy transport error, JWKS endpoint unreachable).' },
   unauthorized: { code: 101, message: 'unauthorized', temporary: false, doc: 'Defined for compatibility; rarely used.' },
   unknownChannel: { code: 102, message: 'unknown channel', temporary: false, doc: 'The channel namespace is not configured.' },
   permissionDenied: { code: 103, message: 'permission denied', temporary: false, doc: 'No permission for the operation, invalid subscription token, `$` channel without a token.' },

@@ -5,10 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
 import { SignJWT } from 'jose';
 import { startServer, connToken, subToken, SECRET, type TestServer, withServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import { closedWithin } from '../helpers/error-paths.js';
+import { rsaKeys, sign } from '../fixtures/keys/index.js';
 import { DisconnectCode, ErrorCode } from '../../src/protocol/codes.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 
@@ -357,5 +359,21 @@ test('sub_refresh with an expired token gets error 109 (§3.7 recommendation)', 
     assert.deepEqual(await call(c, { sub_refresh: { channel: 'chat:a', token: await subToken('42', 'chat:a', {}, -60) } }), {
       error: errorOf(ErrorCode.tokenExpired),
     });
+  });
+});
+
+test('JWKS endpoint down: connect gets error 100 (temporary, the SDK retries), not disconnect 3500', async () => {
+  // A port that was just free: nothing listens there.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  await withServer({ client: { token: { hmac_secret_key: '', jwks_public_endpoint: `http://127.0.0.1:${port}/jwks.json` } } }, async (srv) => {
+    const c = await RawClient.open(srv.wsUrl);
+    const token = await sign({ sub: 'u1' }, 'RS256', rsaKeys('jwks-down').privateKey, { kid: 'k1' });
+    const rep = await c.connect(token);
+    assert.deepEqual(rep.error, { code: ErrorCode.internal.code, message: ErrorCode.internal.message, temporary: true });
+    assert.equal(c.ws.readyState, c.ws.OPEN, 'not closed with 3500');
+    c.close();
   });
 });
