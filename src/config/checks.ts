@@ -5,6 +5,7 @@
 import { formatDuration } from './duration.js';
 import type { ConfigIssue } from './errors.js';
 import type { ChannelOptions, Config } from './schema.js';
+import { unimplementedIssues } from './unimplemented.js';
 
 export interface CheckResult {
   readonly errors: ConfigIssue[];
@@ -182,5 +183,8 @@ export function crossChecks(config: Config): CheckResult {
     if (config.admin.password === '') c.error('admin.password', 'required when admin.enabled is true (or set admin.insecure)');
     if (config.admin.secret === '') c.error('admin.secret', 'required when admin.enabled is true (or set admin.insecure)');
   }
+  const missing = unimplementedIssues(config);
+  c.errors.push(...missing.errors);
+  c.warnings.push(...missing.warnings);
   return c;
 }

@@ -92,7 +92,10 @@ test('checks - proxies: names, endpoints and references', () => {
     'channel.namespaces[0].subscribe_proxy_name: proxy "nope" is not defined in proxies',
   ]);
   const ok = validateConfig({ ...ns({ publish_proxy_enabled: true }) });
-  assert.deepEqual(ok.warnings, ['channel.namespaces[0].publish_proxy_name: publish proxy enabled but the default proxy has no endpoint configured']);
+  assert.deepEqual(ok.warnings, [
+    'channel.namespaces[0].publish_proxy_name: publish proxy enabled but the default proxy has no endpoint configured',
+    'channel.namespaces[0].publish_proxy_enabled: channel proxies are not implemented yet: the proxied operation answers error 108 (not available)',
+  ]);
   assert.deepEqual(problems(ns({ subscribe_stream_proxy_enabled: true, publish_proxy_enabled: true })).slice(0, 1), [
     'channel.namespaces[0].subscribe_stream_proxy_enabled: cannot be combined with subscribe_proxy_enabled, publish_proxy_enabled or sub_refresh_proxy_enabled',
   ]);
@@ -123,4 +126,37 @@ test('checks - delta types', () => {
   assert.deepEqual(problems(ns({ allowed_delta_types: ['fossil', 'xdelta'] })), [
     'channel.namespaces[0].allowed_delta_types: unknown delta type "xdelta" (only "fossil" is supported)',
   ]);
+});
+
+test('checks - options that are read but not implemented: errors where ignoring them would change the deployment', () => {
+  assert.deepEqual(problems({ http_server: { tls_autocert: { enabled: true } } }), [
+    'http_server.tls_autocert.enabled: ACME certificates are not implemented yet: give http_server.tls.cert_pem and key_pem, or terminate TLS in front of Rotor',
+  ]);
+  assert.deepEqual(problems({ broker: { enabled: true, type: 'nats' } }), [
+    'broker.type: only the memory broker is implemented yet, so this node would not exchange publications with others',
+  ]);
+  assert.deepEqual(problems({ presence_manager: { enabled: true, type: 'redis' } }), [
+    'presence_manager.type: only the memory presence manager is implemented yet, so presence would not be shared with other nodes',
+  ]);
+  assert.deepEqual(problems({ engine: { type: 'redis' } }), ['engine.type: only the memory engine is implemented yet (one node); use "memory"']);
+  assert.deepEqual(problems({ broker: { enabled: true, type: 'memory' } }), []);
+});
+
+test('checks - options that are read but not implemented: warnings naming each key that is set', () => {
+  const { warnings } = validateConfig({
+    client: { concurrency: 4, proxy: { connect: { enabled: true, endpoint: 'http://backend/connect' } } },
+    channel: { namespaces: [{ name: 'ns', subscribe_proxy_enabled: true, publish_proxy_enabled: true }] },
+    prometheus: { enabled: true },
+    admin: { enabled: true, insecure: true },
+  } as Record<string, unknown>);
+  const unimplemented = warnings.filter((w) => /not implemented/.test(w)).map((w) => w.slice(0, w.indexOf(':')));
+  assert.deepEqual(unimplemented.sort(), [
+    'admin.enabled',
+    'channel.namespaces[0].publish_proxy_enabled',
+    'channel.namespaces[0].subscribe_proxy_enabled',
+    'client.concurrency',
+    'client.proxy.connect.enabled',
+    'prometheus.enabled',
+  ]);
+  assert.deepEqual(validateConfig({}).warnings, [], 'the defaults set nothing unimplemented');
 });

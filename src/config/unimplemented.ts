@@ -1,0 +1,120 @@
+/**
+ * Options Rotor reads, so that a Centrifugo configuration loads unchanged, but does not act on
+ * yet. Setting one is reported at startup and by `checkconfig`, never silently ignored:
+ *
+ * - `error` where ignoring it would quietly change what the deployment does: plain HTTP where an
+ *   ACME certificate was asked for, or a single node where a shared broker was asked for. Rotor
+ *   refuses to start.
+ * - `warning` where the feature is simply absent (metrics, admin UI, proxies, ...).
+ */
+import type { ConfigIssue } from './errors.js';
+import type { ChannelOptions, Config } from './schema.js';
+
+interface Unimplemented {
+  severity: 'error' | 'warning';
+  /** Paths of the options that are set, in `config`. */
+  setIn: (c: Config) => string[];
+  note: string;
+}
+
+const when = (path: string, set: boolean): string[] => (set ? [path] : []);
+
+/** Every channel options object with its path: `without_namespace` and each namespace. */
+function channelOptions(c: Config): { path: string; opts: ChannelOptions }[] {
+  return [
+    { path: 'channel.without_namespace', opts: c.channel.without_namespace },
+    ...c.channel.namespaces.map((opts, i) => ({ path: `channel.namespaces[${i}]`, opts })),
+  ];
+}
+
+const CHANNEL_PROXIES = ['subscribe', 'publish', 'sub_refresh', 'subscribe_stream'] as const;
+
+const AUTOCERT_NOTE = 'ACME certificates are not implemented yet: give http_server.tls.cert_pem and key_pem, or terminate TLS in front of Rotor';
+
+export const UNIMPLEMENTED: readonly Unimplemented[] = [
+  { severity: 'error', setIn: (c) => when('http_server.tls_autocert.enabled', c.http_server.tls_autocert.enabled), note: AUTOCERT_NOTE },
+  {
+    severity: 'error',
+    setIn: (c) => when('engine.type', c.engine.type !== 'memory'),
+    note: 'only the memory engine is implemented yet (one node); use "memory"',
+  },
+  {
+    severity: 'error',
+    setIn: (c) => when('broker.type', c.broker.enabled && c.broker.type !== 'memory'),
+    note: 'only the memory broker is implemented yet, so this node would not exchange publications with others',
+  },
+  {
+    severity: 'error',
+    setIn: (c) => when('presence_manager.type', c.presence_manager.enabled && c.presence_manager.type !== 'memory'),
+    note: 'only the memory presence manager is implemented yet, so presence would not be shared with other nodes',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => [
+      ...when('client.proxy.connect.enabled', c.client.proxy.connect.enabled),
+      ...when('client.proxy.refresh.enabled', c.client.proxy.refresh.enabled),
+    ],
+    note: 'connection proxies are not implemented yet: connections need a JWT (or allow_anonymous_connect_without_token)',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => channelOptions(c).flatMap(({ path, opts }) => CHANNEL_PROXIES.flatMap((k) => when(`${path}.${k}_proxy_enabled`, opts[`${k}_proxy_enabled`]))),
+    note: 'channel proxies are not implemented yet: the proxied operation answers error 108 (not available)',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => [
+      ...when('rpc.without_namespace.proxy_enabled', c.rpc.without_namespace.proxy_enabled),
+      ...c.rpc.namespaces.flatMap((ns, i) => when(`rpc.namespaces[${i}].proxy_enabled`, ns.proxy_enabled)),
+    ],
+    note: 'the RPC proxy is not implemented yet: RPC calls answer error 108 (not available)',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => channelOptions(c).flatMap(({ path, opts }) => when(`${path}.auto_cache_recover`, opts.auto_cache_recover)),
+    note: 'not implemented yet: clients recover only when they ask to',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => when('client.concurrency', c.client.concurrency > 0),
+    note: 'not implemented yet: the commands of one connection are processed one at a time',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => when('client.channel_position_max_time_lag', c.client.channel_position_max_time_lag > 0),
+    note: 'not implemented yet: positioned subscriptions are checked every channel_position_check_delay only',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => [
+      ...when('http_server.http3.enabled', c.http_server.http3.enabled),
+      ...when('http_server.h2c_external', c.http_server.h2c_external),
+      ...when('grpc_api.enabled', c.grpc_api.enabled),
+      ...c.consumers.flatMap((k, i) => when(`consumers[${i}].enabled`, k.enabled)),
+      ...when('admin.enabled', c.admin.enabled),
+      ...when('prometheus.enabled', c.prometheus.enabled),
+      ...when('swagger.enabled', c.swagger.enabled),
+      ...when('debug.enabled', c.debug.enabled),
+      ...when('init.enabled', c.init.enabled),
+      ...when('opentelemetry.enabled', c.opentelemetry.enabled),
+      ...when('graphite.enabled', c.graphite.enabled),
+      ...when('webtransport.enabled', c.webtransport.enabled),
+      ...when('uni_grpc.enabled', c.uni_grpc.enabled),
+      ...when('controller.enabled', c.controller.enabled),
+    ],
+    note: 'not implemented yet; the option has no effect',
+  },
+];
+
+/** What `crossChecks` adds for options that are set but not implemented. */
+export function unimplementedIssues(config: Config): { errors: ConfigIssue[]; warnings: string[] } {
+  const errors: ConfigIssue[] = [];
+  const warnings: string[] = [];
+  for (const u of UNIMPLEMENTED) {
+    for (const path of u.setIn(config)) {
+      if (u.severity === 'error') errors.push({ path, message: u.note });
+      else warnings.push(`${path}: ${u.note}`);
+    }
+  }
+  return { errors, warnings };
+}
