@@ -19,6 +19,7 @@ import type { Logger } from '../util/logger.js';
 import { disconnects } from '../protocol/errors.js';
 import { uniDisconnectMapper } from './uni-disconnect.js';
 import { tokenVerifierOptions } from './token-options.js';
+import { listenerTls } from './tls-options.js';
 import { VERSION } from './version.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
@@ -72,9 +73,12 @@ export class App {
     );
     this.node = new Node(nodeOptions(config), broker, presence, this.policy, log);
 
-    this.external = new HttpListener(log);
-    const separateInternal = config.http_server.internal_port !== '' && config.http_server.internal_port !== String(config.http_server.port);
-    this.internal = separateInternal ? new HttpListener(log) : undefined;
+    const tls = listenerTls(config);
+    this.external = new HttpListener(log, tls.external);
+    const hs = config.http_server;
+    // Port 0 means "any free port": internal_port 0 then asks for a listener of its own as well.
+    const separateInternal = hs.internal_port !== '' && (hs.internal_port !== String(hs.port) || hs.port === 0);
+    this.internal = separateInternal ? new HttpListener(log, tls.internal) : undefined;
     const internal = this.internal ?? this.external;
 
     this.transports = mountTransports(config, this.node, this.external);

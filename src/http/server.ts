@@ -5,6 +5,7 @@
  * given and knows nothing of what they do.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../util/logger.js';
@@ -18,13 +19,32 @@ interface Route {
   handler: RequestHandler;
 }
 
+/** PEM texts for an HTTPS listener. */
+export interface ListenerTls {
+  cert: string;
+  key: string;
+  /** CA bundle for client certificates: with it, clients must present one it signed (mutual TLS). */
+  clientCa?: string;
+}
+
 export class HttpListener {
   readonly server: Server;
   private readonly routes: Route[] = [];
   private readonly upgrades = new Map<string, UpgradeHandler>();
 
-  constructor(private readonly log: Logger) {
-    this.server = createServer((req, res) => this.onRequest(req, res));
+  /** With `tls` the listener speaks HTTPS (and WSS); otherwise plain HTTP. */
+  constructor(
+    private readonly log: Logger,
+    tls?: ListenerTls,
+  ) {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
+    this.server =
+      tls === undefined
+        ? createServer(handler)
+        : createTlsServer(
+            { cert: tls.cert, key: tls.key, ...(tls.clientCa !== undefined ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) },
+            handler,
+          );
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
