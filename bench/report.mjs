@@ -159,7 +159,7 @@ export function renderMarkdown(results) {
   lines.push(`- Machine: ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, fd hard limit ${m.fdLimit}`);
   lines.push(`- Rotor commit: ${m.commit || '?'}; load average at start ${m.loadavgStart}, at end ${m.loadavgEnd}`);
   lines.push(
-    `- Server pinned to CPU ${results.settings.serverCpu}, load generator to CPU ${results.settings.generatorCpu} (\`taskset\`); warm-up ${results.settings.warmupS} s, measurement window ${results.settings.measureS} s${results.settings.scale !== 1 ? `; connection counts scaled ×${results.settings.scale}` : ''}${(results.settings.repeat ?? 1) > 1 ? `; every case run ${results.settings.repeat} times with Rotor and the baseline alternating, each figure the median of the runs` : ''}`,
+    `- Server pinned to CPU ${results.settings.serverCpu}, load generator to CPU ${results.settings.generatorCpu} (\`taskset\`); warm-up ${results.settings.warmupS} s, measurement window ${results.settings.measureS} s${results.settings.scale !== 1 ? `; connection counts scaled ×${results.settings.scale}` : ''}${(results.settings.repeat ?? 1) > 1 ? `; ${results.settings.repeat} rounds, each running every case once with Rotor and the baseline alternating (so drift of the machine spreads over all cases); each figure is the median of the rounds, and the per-round headline figures are in the JSON under \`perRun\`` : ''}`,
   );
   lines.push('');
   lines.push('## How to read this');

@@ -345,6 +345,8 @@ async function runTarget(caseId, target) {
 
 // ------------------------------------------------------------------ main
 
+const HEADLINE = ['cpuUsPerDelivery', 'cpuUsPerConnect', 'cpuUsPerRequest', 'rssPerConnKB', 'connectsPerSec', 'requestsPerSec'];
+
 /** The element-wise median of several runs' results (numbers, one level of nested objects). */
 function medianResult(runs) {
   const ok = runs.filter((r) => !r.failed);
@@ -362,7 +364,9 @@ function medianResult(runs) {
     }
     return out;
   };
-  return { ...merge(ok), runs: ok.length, failedRuns: runs.length - ok.length };
+  // The headline figures of every run, so the spread behind each median stays visible.
+  const perRun = ok.map((r) => Object.fromEntries(HEADLINE.filter((k) => typeof r[k] === 'number').map((k) => [k, r[k]]).concat(r.latencyMs ? [['p99Ms', r.latencyMs.p99]] : [])));
+  return { ...merge(ok), runs: ok.length, failedRuns: runs.length - ok.length, perRun };
 }
 
 function ratio(a, b) {
@@ -387,22 +391,27 @@ async function main() {
   };
   const repeat = Math.max(1, Number(optVal('repeat', '1')) | 0);
   results.settings.repeat = repeat;
-  for (const id of caseIds) {
-    const entry = { id, ...CASES[id], results: {} };
-    const runs = Object.fromEntries(TARGETS.map((t) => [t, []]));
-    for (let k = 0; k < repeat; k++) {
+  // Rounds are interleaved across cases (round 1 of every case, then round 2, ...), Rotor and the
+  // baseline alternating within each, so slow drift of the machine spreads over all figures
+  // instead of favouring the cases that ran first (JSON vs Protobuf broadcast, say).
+  const runs = Object.fromEntries(caseIds.map((id) => [id, Object.fromEntries(TARGETS.map((t) => [t, []]))]));
+  for (let k = 0; k < repeat; k++) {
+    for (const id of caseIds) {
       for (const target of TARGETS) {
         console.error(`\n== ${id} / ${target}${repeat > 1 ? ` (run ${k + 1} of ${repeat})` : ''}`);
         try {
-          runs[target].push(await runTarget(id, target));
+          runs[id][target].push(await runTarget(id, target));
         } catch (err) {
           console.error(`   failed: ${err.stack ?? err}`);
-          runs[target].push({ target, failed: String(err.message ?? err) });
+          runs[id][target].push({ target, failed: String(err.message ?? err) });
         }
         await sleep(1000);
       }
     }
-    for (const target of TARGETS) entry.results[target] = repeat === 1 ? runs[target][0] : medianResult(runs[target]);
+  }
+  for (const id of caseIds) {
+    const entry = { id, ...CASES[id], results: {} };
+    for (const target of TARGETS) entry.results[target] = repeat === 1 ? runs[id][target][0] : medianResult(runs[id][target]);
     results.cases[id] = entry;
     console.log(`\n${renderCaseTable(entry, results)}\n`);
   }
