@@ -64,7 +64,11 @@ export interface TokenVerifierOptions {
    * Claims, audience, issuer and expiry are still checked.
    */
   insecureSkipSignatureVerify?: boolean;
-  /** Verified-token cache size (entries); 0 disables. Default 10000. Entries live until the token's exp. */
+  /**
+   * Verified-token cache size in entries, for connection and for subscription tokens each; 0
+   * disables. Default 10000. Only RSA, ECDSA and JWKS verifications are cached; entries live
+   * until the token's exp.
+   */
   cacheSize?: number;
 }
 
@@ -84,9 +88,11 @@ const DEFAULT_CACHE_SIZE = 10_000;
  */
 const MAX_CACHED_TOKEN_LENGTH = 16 * 1024;
 
-type CacheEntry =
-  | { kind: 'connect'; claims: ConnectTokenClaims; exp: number | undefined; reuseUntilMs: number }
-  | { kind: 'subscription'; claims: SubscriptionTokenClaims; exp: number | undefined; reuseUntilMs: number };
+interface CacheEntry<C> {
+  claims: C;
+  exp: number | undefined;
+  reuseUntilMs: number;
+}
 
 /** Result of steps 1–3. */
 interface Checked {
@@ -94,6 +100,12 @@ interface Checked {
   reg: RegisteredClaims;
   /** Until when a cache may reuse this verification (key lifetime), ms. */
   reuseUntilMs: number;
+  /**
+   * Whether caching pays: RSA, ECDSA and JWKS verifications cost tens of µs, an HMAC check about
+   * as much as a cache lookup. Caching HMAC tokens only added retained memory per connection and
+   * garbage-collector work in connection storms of fresh tokens (measured in bench `storm`).
+   */
+  cacheable: boolean;
 }
 
 /** Go regexp syntax for named groups is `(?P<name>…)`; JavaScript wants `(?<name>…)`. */
@@ -114,7 +126,9 @@ export class TokenVerifier {
   private readonly skipSignature: boolean;
   private readonly staticKeys: StaticKeys | undefined;
   private readonly jwks: JwksKeySource | undefined;
-  private readonly cache: LRUCache<string, CacheEntry> | undefined;
+  /** Verified connection and subscription tokens, keyed by the token itself. */
+  private readonly connectCache: LRUCache<string, CacheEntry<ConnectTokenClaims>> | undefined;
+  private readonly subCache: LRUCache<string, CacheEntry<SubscriptionTokenClaims>> | undefined;
   private readonly now: () => number;
 
   /** Throws on invalid configuration (bad userIdClaim, PEM, regex, JWKS URL, conflicting options). */
@@ -139,13 +153,13 @@ export class TokenVerifier {
     }
     const size = opts.cacheSize ?? DEFAULT_CACHE_SIZE;
     if (!Number.isInteger(size) || size < 0) throw new Error(`cacheSize must be a non-negative integer, got ${size}`);
-    this.cache = size > 0 ? new LRUCache<string, CacheEntry>({ max: size }) : undefined;
+    this.connectCache = size > 0 ? new LRUCache({ max: size }) : undefined;
+    this.subCache = size > 0 ? new LRUCache({ max: size }) : undefined;
   }
 
   async verifyConnectToken(token: string): Promise<ConnectTokenClaims> {
-    const key = `c.${token}`;
-    const hit = this.cached(key);
-    if (hit?.kind === 'connect') return cloneConnectClaims(hit.claims);
+    const hit = this.cached(this.connectCache, token);
+    if (hit !== undefined) return cloneConnectClaims(hit.claims);
 
     const checked = await this.check(token);
     if (hasChannelClaim(checked.payload)) {
@@ -153,48 +167,57 @@ export class TokenVerifier {
     }
     this.checkTime(checked.reg);
     const claims = buildConnectClaims(checked.payload, checked.reg);
-    this.store(key, { kind: 'connect', claims, exp: checked.reg.exp, reuseUntilMs: checked.reuseUntilMs });
+    if (!checked.cacheable) return claims;
+    this.store(this.connectCache, token, { claims, exp: checked.reg.exp, reuseUntilMs: checked.reuseUntilMs });
     return cloneConnectClaims(claims);
   }
 
   async verifySubscriptionToken(token: string): Promise<SubscriptionTokenClaims> {
-    const key = `s.${token}`;
-    const hit = this.cached(key);
-    if (hit?.kind === 'subscription') return cloneSubscriptionClaims(hit.claims);
+    const hit = this.cached(this.subCache, token);
+    if (hit !== undefined) return cloneSubscriptionClaims(hit.claims);
 
     const checked = await this.check(token);
     this.checkTime(checked.reg);
     const claims = buildSubscriptionClaims(checked.payload, checked.reg);
-    this.store(key, { kind: 'subscription', claims, exp: checked.reg.exp, reuseUntilMs: checked.reuseUntilMs });
+    if (!checked.cacheable) return claims;
+    this.store(this.subCache, token, { claims, exp: checked.reg.exp, reuseUntilMs: checked.reuseUntilMs });
     return cloneSubscriptionClaims(claims);
+  }
+
+  /** Verified tokens held in the cache (connection and subscription); for tests and diagnostics. */
+  get cachedTokens(): number {
+    return (this.connectCache?.size ?? 0) + (this.subCache?.size ?? 0);
   }
 
   /** Stops JWKS fetches and drops cached verifications. Verification keeps working for static keys. */
   close(): void {
     this.jwks?.close();
-    this.cache?.clear();
+    this.connectCache?.clear();
+    this.subCache?.clear();
   }
 
   /**
    * Cache lookup. A hit past the token's `exp` throws TokenExpiredError; a hit past the verifying
    * key's lifetime is dropped so the token is checked afresh (and then fails on its signature).
+   * An empty cache (only HMAC keys configured) costs no lookup.
    */
-  private cached(key: string): CacheEntry | undefined {
-    const entry = this.cache?.get(key);
+  private cached<C>(cache: LRUCache<string, CacheEntry<C>> | undefined, token: string): CacheEntry<C> | undefined {
+    if (cache === undefined || cache.size === 0) return undefined;
+    const entry = cache.get(token);
     if (entry === undefined) return undefined;
     if (this.now() >= entry.reuseUntilMs) {
-      this.cache?.delete(key);
+      cache.delete(token);
       return undefined;
     }
     if (entry.exp !== undefined && this.now() / 1000 >= entry.exp) {
-      this.cache?.delete(key);
+      cache.delete(token);
       throw new TokenExpiredError();
     }
     return entry;
   }
 
-  private store(key: string, entry: CacheEntry): void {
-    if (key.length <= MAX_CACHED_TOKEN_LENGTH) this.cache?.set(key, entry);
+  private store<C>(cache: LRUCache<string, CacheEntry<C>> | undefined, token: string, entry: CacheEntry<C>): void {
+    if (token.length <= MAX_CACHED_TOKEN_LENGTH) cache?.set(token, entry);
   }
 
   /** Steps 1–3: parse, audience/issuer, signature. */
@@ -210,7 +233,7 @@ export class TokenVerifier {
     const reg = readRegisteredClaims(payload, this.userIdClaim);
     this.checkAudienceAndIssuer(reg);
 
-    if (this.skipSignature) return { payload, reg, reuseUntilMs: Infinity };
+    if (this.skipSignature) return { payload, reg, reuseUntilMs: Infinity, cacheable: false };
     const alg = header.alg;
     if (typeof alg !== 'string' || alg === '') throw new InvalidTokenError('missing "alg" header');
     // Unsigned tokens are refused explicitly, whatever keys are configured.
@@ -218,10 +241,10 @@ export class TokenVerifier {
     if (this.jwks) {
       await this.jwks.verify(token, header.kid);
       // A cached verification must not outlive the key set it was checked against.
-      return { payload, reg, reuseUntilMs: this.now() + JWKS_CACHE_MAX_AGE_MS };
+      return { payload, reg, reuseUntilMs: this.now() + JWKS_CACHE_MAX_AGE_MS, cacheable: true };
     }
     const { keyValidUntilMs } = await (this.staticKeys as StaticKeys).verify(token, jws, alg, this.now());
-    return { payload, reg, reuseUntilMs: keyValidUntilMs };
+    return { payload, reg, reuseUntilMs: keyValidUntilMs, cacheable: !alg.startsWith('HS') };
   }
 
   private checkAudienceAndIssuer(reg: RegisteredClaims): void {

@@ -9,7 +9,7 @@ const SECRET = 'secret';
 /**
  * The cache is observed through the number of signature checks. ES256 tokens are verified by jose
  * with WebCrypto's `crypto.subtle.verify`, so a cache hit is a verification that did not call it.
- * (HMAC tokens are verified with node:crypto directly; the cache treats every family alike.)
+ * HMAC tokens are not cached at all (an HMAC check costs about what a lookup does).
  */
 const EC = ecKeys('cache');
 const OTHER_EC = ecKeys('cache-other');
@@ -34,6 +34,21 @@ describe('verified-token cache', () => {
     const second = await v.verifyConnectToken(token);
     assert.deepEqual(second, first);
     assert.equal(checks(), 1);
+  });
+
+  it('caches asymmetric verifications only: HMAC tokens are checked every time and never held', async () => {
+    const v = make();
+    const hs = await sign({ sub: 'u', exp: START + 60 }, 'HS256', SECRET);
+    assert.equal((await v.verifyConnectToken(hs)).user, 'u');
+    assert.equal((await v.verifyConnectToken(hs)).user, 'u');
+    assert.equal(v.cachedTokens, 0);
+    // Expiry still applies to an HMAC token presented again.
+    nowSec = START + 60;
+    await assert.rejects(v.verifyConnectToken(hs), TokenExpiredError);
+    const es = await sign({ sub: 'u', exp: START + 600 }, 'ES256', EC.privateKey);
+    await v.verifyConnectToken(es);
+    await v.verifySubscriptionToken(await sign({ sub: 'u', channel: 'c', exp: START + 600 }, 'ES256', EC.privateKey));
+    assert.equal(v.cachedTokens, 2);
   });
 
   it('cacheSize 0 disables the cache', async () => {
