@@ -7,7 +7,8 @@
  *   pushes (a varint-delimited protobuf Reply), anyone else JSON text pushes, byte-for-byte the
  *   shape Rotor sends: {"push":{"channel":…,"pub":{"data":…}}}.
  * - Text message {"id":N,"subscribe":{"channel":C}} adds the socket to channel C and is answered
- *   {"id":N,"subscribe":{}}. App-level pings are answered the way a minimal server would:
+ *   {"id":N,"subscribe":{}}; {"id":N,"connect":{…}} is answered with a fixed connect reply (the
+ *   echo variant of the connection storm). App-level pings are answered the way a minimal server would:
  *   `{}` → `{}` (JSON), the byte 0x00 → 0x00 (protobuf); WebSocket ping frames are answered by ws.
  * - POST /api/publish {"channel":C,"data":D} with X-API-Key: builds ONE frame payload for the
  *   publication (per protocol variant actually used) and `ws.send`s that same Buffer to every
@@ -119,6 +120,12 @@ wss.on('connection', (ws) => {
       msg = JSON.parse(data.toString('utf8'));
     } catch {
       ws.close(1003, 'bad message');
+      return;
+    }
+    // The echo variant of the connection storm: a connect command gets a fixed reply, the same
+    // read and write Rotor does for a connect, without verifying anything.
+    if (msg.connect) {
+      ws.send(`{"id":${Number(msg.id) || 0},"connect":{"client":"baseline","version":"0"}}`, TEXT);
       return;
     }
     if (msg.subscribe && typeof msg.subscribe.channel === 'string') {

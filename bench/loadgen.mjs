@@ -13,7 +13,7 @@
  *     round-robin over the channels. Warm-up first (not counted), then
  *     → {ev:'window-start'} … measured publications … all deliveries in (or drain timeout)
  *     → {ev:'window-end', stats}
- *  {cmd:'storm', target, url, n, warmup, concurrency, secret}
+ *  {cmd:'storm', target, url, n, warmup, concurrency, echo, secret}
  *     tokens signed and frames built beforehand; → window-start … n connects over raw TCP
  *     (Rotor: upgrade + JWT connect command answered; baseline: upgrade done) → window-end
  *     {connects, failed, ms}; then the storm sockets are destroyed.
@@ -449,8 +449,9 @@ async function runStorm(m) {
   const warm = m.warmup ?? 0;
   // Every connect has its own token, warm-up ones included, so no verification is served from
   // Rotor's token cache.
+  // The baseline gets connect frames too in the echo variant (it answers them without a JWT check).
   const frames =
-    m.target === 'rotor'
+    m.target === 'rotor' || m.echo
       ? await Promise.all(
           Array.from({ length: warm + m.n }, async (_, i) => clientTextFrame(JSON.stringify({ id: 1, connect: { token: await signToken(secretKey, `storm${i}`), name: 'bench' } }))),
         )

@@ -77,11 +77,22 @@ export const CASES = {
   storm: {
     group: 'storm',
     kind: 'storm',
-    title: '(e) Connection storm — 10,000 connects, 200 in flight, after 3,000 warm-up connects (Rotor: WebSocket + JWT connect command; baseline: plain upgrade)',
+    title: '(e) Connection storm — 10,000 connects, 200 in flight, after 10,000 warm-up connects (Rotor: WebSocket + JWT connect command; baseline: plain upgrade)',
     protocol: 'json',
     n: 10000,
-    warmup: 3000,
+    warmup: 10000,
     concurrency: 200,
+  },
+  'storm-echo': {
+    group: 'storm',
+    kind: 'storm',
+    title:
+      '(e, diagnostic) Connection storm, the baseline doing the same round trips as Rotor — after the upgrade it reads the connect frame and writes a fixed reply (no JWT, no session)',
+    protocol: 'json',
+    n: 10000,
+    warmup: 10000,
+    concurrency: 200,
+    echo: true,
   },
   'api-nosubs': {
     group: 'api',
@@ -302,7 +313,7 @@ async function runTarget(caseId, target) {
       Object.assign(r, res.stats);
       r.cpuUsPerDelivery = win.serverCpuUs / Math.max(1, res.stats.delivered);
     } else if (c.kind === 'storm') {
-      const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, warmup: Math.round((c.warmup ?? 0) * SCALE), concurrency: c.concurrency, secret: SECRET }, onWindow);
+      const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, warmup: Math.round((c.warmup ?? 0) * SCALE), concurrency: c.concurrency, echo: c.echo === true, secret: SECRET }, onWindow);
       Object.assign(r, res.stats);
       r.cpuUsPerConnect = win.serverCpuUs / Math.max(1, res.stats.connects);
     } else if (c.kind === 'api') {
