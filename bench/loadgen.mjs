@@ -310,6 +310,18 @@ function publishAtRate(pub, rate, count, seq0, measured, onSent) {
   });
 }
 
+/**
+ * Full collection before a measurement window: setup (signing 5,000+ tokens, connecting) leaves
+ * garbage whose mark-compact would otherwise land in the window and stall the generator, which
+ * reads as server latency. Needs --expose-gc (run.mjs passes it).
+ */
+async function collectBeforeWindow() {
+  if (typeof globalThis.gc !== 'function') return;
+  globalThis.gc();
+  globalThis.gc();
+  await new Promise((r) => setTimeout(r, 100));
+}
+
 async function waitFor(cond, timeoutMs) {
   const deadline = now() + timeoutMs;
   while (!cond() && now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -327,6 +339,7 @@ async function runPublish(m) {
   await waitFor(() => st.warmRecv >= warmExpected, m.drainMs);
   // Settle a little so the warm-up's tail does not land in the window.
   await new Promise((r) => setTimeout(r, 200));
+  await collectBeforeWindow();
   const errorsBefore = pub.errors;
   send({ ev: 'window-start' });
   const t0 = now();
@@ -470,6 +483,7 @@ async function runStorm(m) {
     for (const s of w.socks) s.destroy();
     await new Promise((r) => setTimeout(r, 1500));
   }
+  await collectBeforeWindow();
   send({ ev: 'window-start' });
   const t0 = now();
   const { r, socks } = await storm(m.n, warm);
@@ -486,6 +500,7 @@ async function runAutocannon(m) {
   const { default: autocannon } = await import('autocannon');
   resetStats();
   const body = JSON.stringify({ channel: m.channel, data: { s: 0, pad: 'x'.repeat(80) } });
+  await collectBeforeWindow();
   send({ ev: 'window-start' });
   const t0 = now();
   const result = await autocannon({

@@ -184,7 +184,9 @@ function systemBusy() {
 
 class Gen {
   constructor() {
-    this.child = spawnPinned(GEN_CPU, [process.execPath, path.join(ROOT, 'bench/loadgen.mjs')], { ipc: true, cwd: ROOT });
+    // The generator collects its setup garbage before each window (--expose-gc) and gets a large
+    // young generation: its own GC pauses otherwise showed up as 20-80 ms latency spikes.
+    this.child = spawnPinned(GEN_CPU, [process.execPath, '--expose-gc', '--max-semi-space-size=64', path.join(ROOT, 'bench/loadgen.mjs')], { ipc: true, cwd: ROOT });
     this.pid = this.child.pid;
     this.handlers = [];
     this.child.on('message', (m) => {
