@@ -49,6 +49,7 @@ const ROWS = {
   storm: [
     ['Connects per second', (r) => r.connectsPerSec, int, true],
     ['Server CPU-µs per connect', (r) => r.cpuUsPerConnect, (v) => num(v, 1), true],
+    ['Per-core capacity, connects/s (10⁶ / CPU-µs per connect)', (r) => (r.cpuUsPerConnect > 0 ? 1e6 / r.cpuUsPerConnect : undefined), int, true],
     ['Connects done (failed)', (r) => (r.connects === undefined ? undefined : `${int(r.connects)} (${int(r.failed)})`), (v) => v ?? '—', false],
     ['Server CPU in window (% of a core)', (r) => r.window?.serverCpuPct, (v) => num(v, 0), true],
     ['Generator CPU in window (% of a core)', (r) => r.window?.genCpuPct, (v) => num(v, 0), false],
@@ -115,8 +116,16 @@ export function evaluateTargets(results) {
     add('(d) Idle RSS per connection ≤ 1.3× baseline', x(r), r !== null && r <= 1.3);
   }
   if (c.storm) {
+    // Measured rates flatter Rotor when the generator, not the baseline server, is what caps the
+    // baseline (Generator CPU near 100 %); the per-core capacity ratio is the server-side figure.
+    // Both have to hold.
     const r = ratio(R('storm')?.connectsPerSec, B('storm')?.connectsPerSec);
-    add('(e) JWT connects/s ≥ 0.7× baseline upgrades/s', x(r), r !== null && r >= 0.7);
+    const cap = ratio(B('storm')?.cpuUsPerConnect, R('storm')?.cpuUsPerConnect);
+    add(
+      '(e) JWT connects/s ≥ 0.7× baseline upgrades/s (measured rate; per-core capacity from CPU-µs per connect)',
+      `${x(r)} (capacity ${x(cap)})`,
+      r !== null && r >= 0.7 && cap !== null && cap >= 0.7,
+    );
   }
   return out;
 }
