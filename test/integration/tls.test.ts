@@ -33,10 +33,12 @@ interface Answer {
   body: string;
 }
 
-/** POST over HTTPS trusting the test CA; extra TLS options for client certificates. */
-function httpsPost(port: number, path: string, body: string, tls: Record<string, string> = {}): Promise<Answer> {
+type Requester = typeof request | typeof plainRequest;
+
+/** POST with the API key; `options` adds TLS settings (CA, client certificate) for HTTPS. */
+function post(send: Requester, port: number, path: string, body: string, options: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', ca: CA, servername: 'localhost', headers: { 'X-API-Key': API_KEY }, ...tls }, (res) => {
+    const req = send({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'X-API-Key': API_KEY }, ...options }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -47,18 +49,10 @@ function httpsPost(port: number, path: string, body: string, tls: Record<string,
   });
 }
 
-function plainPost(port: number, path: string, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = plainRequest({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'X-API-Key': API_KEY } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** POST over HTTPS trusting the test CA; extra TLS options for client certificates. */
+const httpsPost = (port: number, path: string, body: string, tls: Record<string, string> = {}): Promise<Answer> =>
+  post(request, port, path, body, { ca: CA, servername: 'localhost', ...tls });
+const plainPost = (port: number, path: string, body: string): Promise<Answer> => post(plainRequest, port, path, body);
 
 test('http_server.tls: WSS clients connect and receive what the HTTPS API publishes; plain HTTP is refused', async () => {
   const app = appWith({ http_server: { tls: TLS } });
