@@ -14,6 +14,9 @@ import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import type { Logger } from '../../src/util/logger.js';
 import { API_KEY, BASE_CONFIG, connToken } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
+import { within } from '../helpers/error-paths.js';
+import WebSocket from 'ws';
+import { Centrifuge } from 'centrifuge';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
 const CA = readFileSync(fixture('server.crt'), 'utf8');
@@ -69,6 +72,33 @@ test('http_server.tls: WSS clients connect and receive what the HTTPS API publis
     await assert.rejects(plainPost(port, '/api/publish', '{}'), 'a plain HTTP request to the TLS port gets no HTTP answer');
     await assert.rejects(RawClient.open(`wss://localhost:${port}/connection/websocket`), /self-signed|certificate/, 'an untrusting client refuses the certificate');
   } finally {
+    await app.stop(2000);
+  }
+});
+
+test('the official centrifuge SDK connects over wss:// and receives a publication', async () => {
+  const app = appWith({ http_server: { tls: TLS } });
+  const { port } = await app.start();
+  // The SDK takes a WebSocket class; this one trusts the test CA, as a browser would trust a real one.
+  class TrustingWebSocket extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { ca: CA });
+    }
+  }
+  const client = new Centrifuge(`wss://localhost:${port}/connection/websocket`, { websocket: TrustingWebSocket, token: await connToken('sdk-user') });
+  try {
+    const connected = new Promise<{ transport: string }>((resolve) => client.once('connected', resolve));
+    client.connect();
+    assert.equal((await within(connected, 5000, 'connected')).transport, 'websocket');
+    const sub = client.newSubscription('chat:sdk-tls');
+    const publication = new Promise<{ data: unknown }>((resolve) => sub.once('publication', resolve));
+    const subscribed = new Promise<void>((resolve) => sub.once('subscribed', () => resolve()));
+    sub.subscribe();
+    await within(subscribed, 5000, 'subscribed');
+    assert.equal((await httpsPost(port, '/api/publish', JSON.stringify({ channel: 'chat:sdk-tls', data: { secure: true } }))).status, 200);
+    assert.deepEqual((await within(publication, 5000, 'the publication')).data, { secure: true });
+  } finally {
+    client.disconnect();
     await app.stop(2000);
   }
 });
