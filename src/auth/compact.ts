@@ -14,8 +14,17 @@ export interface CompactJws {
   signature: string;
 }
 
-/** Unpadded base64url, the only spelling RFC 7515 allows for each segment. */
+/** Unpadded base64url characters, the only alphabet RFC 7515 allows for each segment. */
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * The canonical spelling only: unused low bits of the last character must be zero and the length
+ * must not be 1 mod 4. Otherwise one signed token has several spellings (all verifying), and every
+ * spelling would be a distinct token to caches and deny lists.
+ */
+function isCanonical(segment: string, bytes: Buffer): boolean {
+  return BASE64URL.test(segment) && bytes.toString('base64url') === segment;
+}
 
 /** Throws a plain Error whose message says what is malformed. */
 export function parseCompactJws(token: string): CompactJws {
@@ -26,14 +35,18 @@ export function parseCompactJws(token: string): CompactJws {
   }
   const header = decodeObject(token.slice(0, first), 'header');
   const payload = decodeObject(token.slice(first + 1, last), 'claims set');
-  return { header, payload, signingInputEnd: last, signature: token.slice(last + 1) };
+  const signature = token.slice(last + 1);
+  // Empty only for unsigned tokens, which are refused later unless signatures are not checked.
+  if (signature !== '' && !isCanonical(signature, Buffer.from(signature, 'base64url'))) throw new Error('signature is not canonical base64url');
+  return { header, payload, signingInputEnd: last, signature };
 }
 
 function decodeObject(segment: string, what: string): Record<string, unknown> {
-  if (segment === '' || !BASE64URL.test(segment)) throw new Error(`${what} is not base64url`);
+  const bytes = Buffer.from(segment, 'base64url');
+  if (segment === '' || !isCanonical(segment, bytes)) throw new Error(`${what} is not base64url`);
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    v = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new Error(`${what} is not JSON`);
   }

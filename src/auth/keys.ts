@@ -141,7 +141,7 @@ class HmacSecret {
 
   /** Throws InvalidTokenError; a wrong signature carries jose's verification-failed error as cause. */
   verify(token: string, jws: CompactJws, alg: (typeof HMAC_ALGS)[number]): void {
-    // Only canonical base64url: a lenient decode would accept other spellings of a signature.
+    // parseCompactJws already refused non-canonical spellings; an HMAC token must be signed.
     if (!BASE64URL.test(jws.signature)) throw new InvalidTokenError('malformed signature');
     if (jws.header.crit !== undefined || jws.header.b64 !== undefined) throw new InvalidTokenError('unsupported "crit"/"b64" header parameters');
     const expected = createHmac(HMAC_HASH[alg], this.key).update(token.slice(0, jws.signingInputEnd)).digest();

@@ -32,3 +32,21 @@ test('parseCompactJws: every malformed shape is refused with a reason', () => {
   ];
   for (const [token, reason] of cases) assert.throws(() => parseCompactJws(token), reason, JSON.stringify(token));
 });
+
+test('parseCompactJws: only the canonical base64url spelling of each segment is accepted', () => {
+  const h = seg({ alg: 'HS256' });
+  const p = seg({ sub: 'ux' }); // 12 bytes: 16 characters, no padding bits
+  assert.equal(p.length % 4, 0);
+  const sig = Buffer.alloc(32, 7).toString('base64url'); // 43 characters: the last carries 2 unused bits
+  assert.doesNotThrow(() => parseCompactJws(`${h}.${p}.${sig}`));
+  // Same bytes, other spellings: flip an unused bit of the last character, or add a dangling one.
+  const last = sig[sig.length - 1]!;
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+  const respelled = sig.slice(0, -1) + sibling;
+  assert.deepEqual(Buffer.from(respelled, 'base64url'), Buffer.from(sig, 'base64url'), 'the respelling decodes to the same signature');
+  assert.throws(() => parseCompactJws(`${h}.${p}.${respelled}`), /signature is not canonical/);
+  assert.throws(() => parseCompactJws(`${h}.${p}A.${sig}`), /claims set is not base64url/);
+  // Unsigned tokens keep an empty signature (refused later unless signatures are not checked).
+  assert.equal(parseCompactJws(`${h}.${p}.`).signature, '');
+});
