@@ -5,8 +5,8 @@
  * publication of a broadcast, or the same run when pushes were batched in one turn). A transport
  * whose framing does not depend on the connection (WebSocket without extensions, SSE and NDJSON
  * bodies) builds the framed bytes once per run and writes the same Buffer for every subscriber.
- * Holds one Buffer and at most one run of references (no more than `client.max_messages_in_frame`),
- * so its memory is constant. Encoded messages are never mutated once queued, so identity is a
+ * Holds one Buffer and at most one run of references (no more than `client.max_messages_in_frame`)
+ * until the next write through it: its memory is bounded by the largest frame written. Encoded messages are never mutated once queued, so identity is a
  * safe key; equal bytes in another object build anew.
  */
 export type RunBuilder = (messages: readonly Uint8Array[], start: number, end: number) => Buffer;
@@ -30,8 +30,11 @@ export class RunCache {
       }
       if (same) return this.bytes;
     }
+    // Built before the keys change: a build that throws must not leave the old bytes under new keys.
+    this.bytes = undefined;
+    const bytes = this.build(messages, start, end);
     keys.length = n;
     for (let i = 0; i < n; i++) keys[i] = messages[start + i]!;
-    return (this.bytes = this.build(messages, start, end));
+    return (this.bytes = bytes);
   }
 }
