@@ -91,23 +91,33 @@ export class JwksKeySource {
         if (response.status === 200) return response;
         // Drain so the connection can be reused, then retry.
         await response.body?.cancel();
-        lastError = new Error(`JWKS endpoint answered HTTP ${response.status}`);
+        lastError = new JwksFetchError(`JWKS endpoint answered HTTP ${response.status}`);
       } catch (err) {
         lastError = err;
       }
       if (init.signal.aborted || this.lifetime.signal.aborted) break;
     }
-    throw lastError;
+    // A timeout keeps its name so that jose reports it as JWKSTimeout; anything else the fetch
+    // threw is marked as such, apart from errors of key import or verification.
+    if (lastError instanceof Error && (lastError.name === 'TimeoutError' || lastError.name === 'AbortError')) throw lastError;
+    if (lastError instanceof JwksFetchError) throw lastError;
+    throw new JwksFetchError(lastError instanceof Error ? lastError.message : String(lastError), { cause: lastError });
   };
+}
+
+/** The key set could not be fetched (network error or non-200 answer). */
+class JwksFetchError extends Error {
+  override readonly name = 'JwksFetchError';
 }
 
 /**
  * jose reports a timeout as JWKSTimeout, a key set of the wrong shape as JWKSInvalid, and a body
- * that is not JSON (or a non-200 answer) as a plain JOSEError (code ERR_JOSE_GENERIC); errors of
- * the fetch itself (network failures, and our non-200 error from `retryingFetch`) are not JOSE
- * errors at all. Every other JOSE error is about the token.
+ * that is not JSON (or a non-200 answer) as a plain JOSEError (code ERR_JOSE_GENERIC); the fetch
+ * itself fails with JwksFetchError (`retryingFetch`). Everything else, including a JWK that cannot
+ * be imported, is about the token or the key set's content and is not cured by retrying.
  */
 function isFetchFailure(err: unknown): boolean {
-  if (!(err instanceof joseErrors.JOSEError)) return true;
+  if (err instanceof JwksFetchError) return true;
+  if (!(err instanceof joseErrors.JOSEError)) return false;
   return err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err.code === joseErrors.JOSEError.code;
 }

@@ -1,5 +1,6 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { sign as cryptoSign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
@@ -184,6 +185,15 @@ describe('JWKS', () => {
     const down = new TokenVerifier({ jwksPublicEndpoint: `http://127.0.0.1:${port}/jwks` });
     await assert.rejects(down.verifyConnectToken(token), KeySourceUnavailableError);
     down.close();
+  });
+
+  it('a key in the set that cannot be used (RSA under 2048 bits) makes the token invalid, not the keys unavailable', async () => {
+    const small = rsaKeys('small', 1024);
+    srv.keys = [jwk(small.publicJwk, { kid: 'small' })];
+    // jose refuses to sign with such a key, so the token is put together by hand.
+    const input = `${Buffer.from(JSON.stringify({ alg: 'RS256', kid: 'small' })).toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'u' })).toString('base64url')}`;
+    const token = `${input}.${cryptoSign('sha256', Buffer.from(input), small.privateKey).toString('base64url')}`;
+    await assert.rejects(make().verifyConnectToken(token), InvalidTokenError);
   });
 
   it('gives up on a hanging endpoint after one retry, each attempt cut by its timeout', async () => {
