@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
+import { hasSeparateInternalPort } from '../config/checks.js';
 import { MemoryBroker } from '../engine/memory/broker.js';
 import { MemoryPresenceManager } from '../engine/memory/presence.js';
 import type { Broker, PresenceManager } from '../engine/types.js';
@@ -75,10 +76,7 @@ export class App {
 
     const tls = listenerTls(config);
     this.external = new HttpListener(log, tls.external);
-    const hs = config.http_server;
-    // Port 0 means "any free port": internal_port 0 then asks for a listener of its own as well.
-    const separateInternal = hs.internal_port !== '' && (hs.internal_port !== String(hs.port) || hs.port === 0);
-    this.internal = separateInternal ? new HttpListener(log, tls.internal) : undefined;
+    this.internal = hasSeparateInternalPort(config.http_server) ? new HttpListener(log, tls.internal) : undefined;
     const internal = this.internal ?? this.external;
 
     this.transports = mountTransports(config, this.node, this.external);

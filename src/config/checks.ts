@@ -163,9 +163,27 @@ function checkProxies(c: Collector, config: Config): void {
   }
 }
 
+/**
+ * Whether `http_server.internal_port` asks for a listener of its own. Port 0 means "any free
+ * port", so `internal_port: 0` with `port: 0` is a second listener too.
+ */
+export function hasSeparateInternalPort(hs: Config['http_server']): boolean {
+  return hs.internal_port !== '' && (hs.internal_port !== String(hs.port) || hs.port === 0);
+}
+
+/** TLS keys that only apply to a separate internal listener. */
+function checkListeners(c: Collector, config: Config): void {
+  const hs = config.http_server;
+  if (hasSeparateInternalPort(hs)) return;
+  const note = 'has no effect: internal endpoints share the external listener unless http_server.internal_port is set';
+  if (hs.internal_tls.enabled) c.warnings.push(`http_server.internal_tls.enabled: ${note}`);
+  if (hs.tls_external) c.warnings.push(`http_server.tls_external: ${note}`);
+}
+
 /** All cross-field checks; `errors` make the config invalid, `warnings` are only logged. */
 export function crossChecks(config: Config): CheckResult {
   const c = new Collector();
+  checkListeners(c, config);
   checkClient(c, config);
   checkProxies(c, config);
   checkChannelOptions(c, config, config.channel.without_namespace, 'channel.without_namespace');

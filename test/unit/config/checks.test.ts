@@ -160,3 +160,12 @@ test('checks - options that are read but not implemented: warnings naming each k
   ]);
   assert.deepEqual(validateConfig({}).warnings, [], 'the defaults set nothing unimplemented');
 });
+
+test('checks - internal_tls and tls_external without a separate internal port are reported as having no effect', () => {
+  const note = 'has no effect: internal endpoints share the external listener unless http_server.internal_port is set';
+  assert.deepEqual(validateConfig({ http_server: { internal_tls: { enabled: true }, tls_external: true } }).warnings, [
+    `http_server.internal_tls.enabled: ${note}`,
+    `http_server.tls_external: ${note}`,
+  ]);
+  assert.deepEqual(validateConfig({ http_server: { tls_external: true, internal_port: '9001' } }).warnings, []);
+});
