@@ -10,23 +10,15 @@ import assert from 'node:assert/strict';
 import { connToken } from '../helpers/server.js';
 import { apiOk, bytes, rejectsWithCode } from '../helpers/sdk.js';
 import { UUID, until, withKit } from '../helpers/transport-kit.js';
+import { CHAT_NAMESPACE, TALK_NAMESPACE } from '../fixtures/namespaces.js';
 
 const CONFIG = {
   http_stream: { enabled: true },
   sse: { enabled: true },
   channel: {
     namespaces: [
-      {
-        name: 'chat',
-        allow_subscribe_for_client: true,
-        history_size: 100,
-        history_ttl: '300s',
-        force_recovery: true,
-        presence: true,
-        allow_presence_for_subscriber: true,
-        allow_history_for_subscriber: true,
-      },
-      { name: 'talk', allow_subscribe_for_client: true, allow_publish_for_subscriber: true },
+      CHAT_NAMESPACE,
+      TALK_NAMESPACE,
     ],
   },
 };

@@ -7,19 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connToken } from '../helpers/server.js';
 import { apiOk, deferred, eventually, rejectsWithCode, withServer } from '../helpers/sdk.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-const CHAT = {
-  name: 'chat',
-  allow_subscribe_for_client: true,
-  history_size: 100,
-  history_ttl: '300s',
-  force_recovery: true,
-  presence: true,
-  allow_presence_for_subscriber: true,
-  allow_history_for_subscriber: true,
-};
+import { CHAT_NAMESPACE as CHAT } from '../fixtures/namespaces.js';
+import { UUID } from '../helpers/transport-kit.js';
 
 const CONFIG = {
   channel: {

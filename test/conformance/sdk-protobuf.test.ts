@@ -8,21 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connToken } from '../helpers/server.js';
 import { apiOk, bytes, deferred, rejectsWithCode, withServer, type SdkPool } from '../helpers/sdk.js';
+import { CHAT_NAMESPACE, TALK_NAMESPACE } from '../fixtures/namespaces.js';
 
 const CONFIG = {
   channel: {
     namespaces: [
-      {
-        name: 'chat',
-        allow_subscribe_for_client: true,
-        history_size: 100,
-        history_ttl: '300s',
-        force_recovery: true,
-        presence: true,
-        allow_presence_for_subscriber: true,
-        allow_history_for_subscriber: true,
-      },
-      { name: 'talk', allow_subscribe_for_client: true, allow_publish_for_subscriber: true },
+      CHAT_NAMESPACE,
+      TALK_NAMESPACE,
       { name: 'closed', history_size: 10, history_ttl: '300s', presence: true },
       { name: 'bare', allow_subscribe_for_client: true, allow_history_for_client: true, allow_presence_for_client: true },
     ],

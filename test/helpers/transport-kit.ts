@@ -269,6 +269,20 @@ export async function request(url: string, init: StreamInit = {}): Promise<Answe
   return { status: res.status, headers: res.headers, body };
 }
 
+/** A CORS preflight for a POST from `origin` is answered 204 with the full set of CORS headers. */
+export async function expectCorsPreflight(url: string, origin: string): Promise<void> {
+  const pre = await request(url, {
+    method: 'OPTIONS',
+    headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), origin);
+  assert.equal(pre.headers.get('access-control-allow-credentials'), 'true');
+  assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);
+  assert.match(pre.headers.get('access-control-allow-headers') ?? '', /content-type/i);
+  assert.equal(pre.headers.get('access-control-max-age'), '300');
+}
+
 /** POST /emulation with a JSON EmulationRequest whose `data` is the given command(s) (JSON text). */
 export function emulate(srv: TestServer, req: { node: string; session: string }, commands: unknown | unknown[], headers: Record<string, string> = {}): Promise<Answer> {
   const list = Array.isArray(commands) ? commands : [commands];

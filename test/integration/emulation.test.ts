@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { connToken } from '../helpers/server.js';
 import { encodeEmulationRequest } from '../../src/protocol/protobuf/codec.js';
-import { emulate, request, until, withCfConnect, withKit } from '../helpers/transport-kit.js';
+import { emulate, expectCorsPreflight, request, until, withCfConnect, withKit } from '../helpers/transport-kit.js';
 
 const CONFIG = {
   http_stream: { enabled: true },
@@ -126,16 +126,7 @@ test('emulation: non-POST → 405; OPTIONS preflight → 204 with CORS headers; 
       const r = await request(url, { method });
       assert.equal(r.status, 405, `${method}: ${r.status}`);
     }
-    const pre = await request(url, {
-      method: 'OPTIONS',
-      headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
-    });
-    assert.equal(pre.status, 204);
-    assert.equal(pre.headers.get('access-control-allow-origin'), ORIGIN);
-    assert.equal(pre.headers.get('access-control-allow-credentials'), 'true');
-    assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);
-    assert.match(pre.headers.get('access-control-allow-headers') ?? '', /content-type/i);
-    assert.equal(pre.headers.get('access-control-max-age'), '300');
+    await expectCorsPreflight(url, ORIGIN);
 
     const { s, reply } = await kit.httpStreamSession({ token: await connToken('alice') });
     const allowed = await emulate(srv, reply.connect, { id: 2, subscribe: { channel: 'chat:cors' } }, { Origin: ORIGIN });
