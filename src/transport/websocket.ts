@@ -36,11 +36,11 @@ const TEXT = { binary: false } as const;
 const NEWLINE = Buffer.from('\n');
 const NO_QUERY = new URLSearchParams();
 
-/** Frame caches for this handler's connections, one per frame type. */
-interface Frames {
-  text: RunCache;
-  binary: RunCache;
-}
+/** Shared frames by protocol, for every connection of the process (see `RunCache`). */
+const FRAMES: Readonly<Record<ProtocolName, RunCache>> = {
+  json: frameCache(OPCODE_TEXT, true),
+  protobuf: frameCache(OPCODE_BINARY, false),
+};
 
 class WebSocketTransport implements Transport {
   readonly name = 'websocket';
@@ -60,10 +60,9 @@ class WebSocketTransport implements Transport {
     private readonly socket: Duplex,
     readonly protocol: ProtocolName,
     readonly pingStyle: 'app' | 'native',
-    frames: Frames,
   ) {
     this.sendOpts = protocol === 'protobuf' ? BINARY : TEXT;
-    this.frames = ws.extensions === '' ? (protocol === 'protobuf' ? frames.binary : frames.text) : undefined;
+    this.frames = ws.extensions === '' ? FRAMES[protocol] : undefined;
   }
 
   write(messages: readonly Uint8Array[], start: number, end: number): void {
@@ -96,7 +95,6 @@ class WebSocketTransport implements Transport {
 
 export class WebSocketHandler {
   private readonly wss: WebSocketServer;
-  private readonly frames: Frames = { text: frameCache(OPCODE_TEXT, true), binary: frameCache(OPCODE_BINARY, false) };
 
   constructor(
     private readonly node: Node,
@@ -144,7 +142,7 @@ export class WebSocketHandler {
   }
 
   private onConnection(ws: WebSocket, socket: Duplex, req: IncomingMessage, protocol: ProtocolName, nativePing: boolean): void {
-    const transport = new WebSocketTransport(ws, socket, protocol, nativePing ? 'native' : 'app', this.frames);
+    const transport = new WebSocketTransport(ws, socket, protocol, nativePing ? 'native' : 'app');
     const session = new Session(this.node, transport, this.codecs[protocol], { headers: req.headers });
     let pinger: NodeJS.Timeout | undefined;
     if (nativePing && this.opts.pingIntervalMs > 0) {
