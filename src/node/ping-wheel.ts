@@ -4,8 +4,12 @@
  * Compared with a timer per connection this keeps no Timeout object and closure per session, and
  * re-arms nothing per ping: at 100 ms resolution the whole node wakes up ten times a second.
  *
- * A session joins at a random slot, so pings spread evenly over the interval (its first ping comes
- * within one interval of connecting). A pong is due `pongTimeout` after the ping, rounded up to
+ * A session joins the slot the wheel served last, so its first ping comes one interval after it
+ * joined (less at most one tick), as with a timer per connection (Centrifugo arms the first ping
+ * `ping_interval` after connect). Pings spread over the interval the way connects did. A random
+ * slot would spread them evenly but ping a share of connections within moments of connecting:
+ * an extra write for each of them in a reconnect storm, the moment the server is busiest.
+ * A pong is due `pongTimeout` after the ping, rounded up to
  * the tick; a session still waiting then is told so and disconnects with 3012.
  */
 
@@ -59,7 +63,7 @@ export class PingWheel<T extends PingTarget> {
 
   add(t: T): void {
     if (t.pingSlot >= 0) return;
-    const i = Math.floor(Math.random() * this.slots.length);
+    const i = this.cursor;
     this.slots[i]!.add(t);
     t.pingSlot = i;
     this.count++;

@@ -62,3 +62,24 @@ test('removed targets get no pings and no pong checks; no pong expected means no
     mock.timers.reset();
   }
 });
+
+test('the first ping comes one interval after joining (to the tick), not sooner', () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    // A 1000 ms interval ticks every 10 ms (the 10 ms floor), so the wheel has 100 slots.
+    const w = new PingWheel<Target>(1000, 0);
+    w.start();
+    mock.timers.tick(375);
+    const t = new Target(false);
+    w.add(t);
+    mock.timers.tick(990 - 5);
+    assert.equal(t.pings, 0, 'no ping before the interval is (nearly) over');
+    mock.timers.tick(10);
+    assert.equal(t.pings, 1, 'pinged one interval after joining');
+    mock.timers.tick(1000);
+    assert.equal(t.pings, 2, 'then once per interval');
+    w.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
