@@ -14,16 +14,28 @@ export interface CompactJws {
   signature: string;
 }
 
-/** Unpadded base64url characters, the only alphabet RFC 7515 allows for each segment. */
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Value of each base64url character (RFC 4648 §5), -1 for every other character code below 128. */
+const B64URL_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64URL_VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
 
 /**
- * The canonical spelling only: unused low bits of the last character must be zero and the length
- * must not be 1 mod 4. Otherwise one signed token has several spellings (all verifying), and every
- * spelling would be a distinct token to caches and deny lists.
+ * Unpadded base64url in its canonical spelling only (RFC 7515 allows no other alphabet): the length
+ * is not 1 mod 4 and the unused low bits of the last character are zero. Otherwise one signed
+ * token has several spellings (all verifying), and every spelling would be a distinct token to
+ * caches and deny lists. Checked in place, without decoding and re-encoding the segment.
  */
-function isCanonical(segment: string, bytes: Buffer): boolean {
-  return BASE64URL.test(segment) && bytes.toString('base64url') === segment;
+export function isCanonicalBase64url(segment: string): boolean {
+  const n = segment.length;
+  const rem = n % 4;
+  if (rem === 1) return false;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const c = segment.charCodeAt(i);
+    last = c < 128 ? B64URL_VALUE[c]! : -1;
+    if (last < 0) return false;
+  }
+  // 2 trailing characters carry 8 bits (4 unused), 3 carry 16 bits (2 unused).
+  return rem === 0 || (rem === 2 ? (last & 0x0f) === 0 : (last & 0x03) === 0);
 }
 
 /** Throws a plain Error whose message says what is malformed. */
@@ -37,16 +49,15 @@ export function parseCompactJws(token: string): CompactJws {
   const payload = decodeObject(token.slice(first + 1, last), 'claims set');
   const signature = token.slice(last + 1);
   // Empty only for unsigned tokens, which are refused later unless signatures are not checked.
-  if (signature !== '' && !isCanonical(signature, Buffer.from(signature, 'base64url'))) throw new Error('signature is not canonical base64url');
+  if (signature !== '' && !isCanonicalBase64url(signature)) throw new Error('signature is not canonical base64url');
   return { header, payload, signingInputEnd: last, signature };
 }
 
 function decodeObject(segment: string, what: string): Record<string, unknown> {
-  const bytes = Buffer.from(segment, 'base64url');
-  if (segment === '' || !isCanonical(segment, bytes)) throw new Error(`${what} is not base64url`);
+  if (segment === '' || !isCanonicalBase64url(segment)) throw new Error(`${what} is not base64url`);
   let v: unknown;
   try {
-    v = JSON.parse(bytes.toString('utf8'));
+    v = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
   } catch {
     throw new Error(`${what} is not JSON`);
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCompactJws } from '../../../src/auth/compact.js';
+import { isCanonicalBase64url, parseCompactJws } from '../../../src/auth/compact.js';
 
 const seg = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 
@@ -49,4 +49,27 @@ test('parseCompactJws: only the canonical base64url spelling of each segment is 
   assert.throws(() => parseCompactJws(`${h}.${p}A.${sig}`), /claims set is not base64url/);
   // Unsigned tokens keep an empty signature (refused later unless signatures are not checked).
   assert.equal(parseCompactJws(`${h}.${p}.`).signature, '');
+});
+
+test('isCanonicalBase64url agrees with decoding and re-encoding, for every short string and random long ones', () => {
+  const reference = (x: string): boolean => /^[A-Za-z0-9_-]*$/.test(x) && Buffer.from(x, 'base64url').toString('base64url') === x;
+  const chars = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', '=', '+', '/', '.', ' ', 'é', '\u{1F600}'];
+  const all: string[] = [''];
+  for (const a of chars) {
+    all.push(a);
+    for (const b of chars) {
+      all.push(a + b);
+      for (const c of chars.slice(60)) all.push(a + b + c);
+    }
+  }
+  // Random strings of every length mod 4, mostly valid characters, so the tail rules get exercised.
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let i = 0; i < 20_000; i++) {
+    const len = 1 + rnd(40);
+    let x = '';
+    for (let j = 0; j < len; j++) x += chars[rnd(100) < 98 ? rnd(64) : 64 + rnd(chars.length - 64)];
+    all.push(x);
+  }
+  for (const x of all) assert.equal(isCanonicalBase64url(x), reference(x), JSON.stringify(x));
 });
