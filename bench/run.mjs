@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuMicros, rssBytes, sleep, spawnPinned, CLK_TCK } from './lib/proc.mjs';
+import { cpuMicros, sysCpuMicros, rssBytes, sleep, spawnPinned, CLK_TCK } from './lib/proc.mjs';
 import { startServer, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
 import { summarizeProfile, formatProfile } from './lib/profile.mjs';
 import { renderMarkdown, renderCaseTable } from './report.mjs';
@@ -227,6 +227,7 @@ function sampleEdge(server, gen) {
   return {
     hr: process.hrtime.bigint(),
     serverCpuUs: cpuMicros(server.pid),
+    serverSysUs: sysCpuMicros(server.pid),
     genCpuUs: cpuMicros(gen.pid),
     sys: systemBusy(),
   };
@@ -242,6 +243,7 @@ function windowStats(a, b) {
     seconds: secs,
     serverCpuUs,
     serverCpuPct: (100 * serverCpuUs) / 1e6 / secs,
+    serverSysUs: b.serverSysUs - a.serverSysUs,
     genCpuPct: (100 * genCpuUs) / 1e6 / secs,
     otherCores,
     // hrtime is CLOCK_MONOTONIC in ns; V8 profile timestamps are the same clock in µs.
@@ -318,6 +320,7 @@ async function runTarget(caseId, target) {
       const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, warmup: Math.round((c.warmup ?? 0) * SCALE), concurrency: c.concurrency, echo: c.echo === true, secret: SECRET }, onWindow);
       Object.assign(r, res.stats);
       r.cpuUsPerConnect = win.serverCpuUs / Math.max(1, res.stats.connects);
+      r.sysUsPerConnect = win.serverSysUs / Math.max(1, res.stats.connects);
     } else if (c.kind === 'api') {
       const res = await gen.call(
         {
@@ -405,12 +408,16 @@ async function main() {
   const repeat = Math.max(1, Number(optVal('repeat', '1')) | 0);
   results.settings.repeat = repeat;
   // Rounds are interleaved across cases (round 1 of every case, then round 2, ...), Rotor and the
-  // baseline alternating within each, so slow drift of the machine spreads over all figures
-  // instead of favouring the cases that ran first (JSON vs Protobuf broadcast, say).
+  // baseline alternating within each, so slow drift of the machine spreads over all figures.
   const runs = Object.fromEntries(caseIds.map((id) => [id, Object.fromEntries(TARGETS.map((t) => [t, []]))]));
+  // Every other round runs the cases and the targets in reverse, so a steady drift of the machine
+  // cancels out of the comparisons (JSON before Protobuf, Rotor before the baseline) instead of
+  // always favouring whichever runs first.
   for (let k = 0; k < repeat; k++) {
-    for (const id of caseIds) {
-      for (const target of TARGETS) {
+    const order = k % 2 === 0 ? caseIds : [...caseIds].reverse();
+    const targets = k % 2 === 0 ? TARGETS : [...TARGETS].reverse();
+    for (const id of order) {
+      for (const target of targets) {
         console.error(`\n== ${id} / ${target}${repeat > 1 ? ` (run ${k + 1} of ${repeat})` : ''}`);
         try {
           runs[id][target].push(await runTarget(id, target));

@@ -20,6 +20,14 @@ export function cpuMicros(pid) {
   return (ticks * 1e6) / CLK_TCK;
 }
 
+/** Kernel-mode CPU (stime) of the whole process, in microseconds: syscalls, and on loopback the TCP
+ * work of both ends that runs in this process's context. */
+export function sysCpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[12]) * 1e6) / CLK_TCK;
+}
+
 /** Resident set size in bytes (VmRSS). */
 export function rssBytes(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -13,6 +13,8 @@ const IDLE = new Set(['(idle)', '(program)']);
 export function summarizeProfile(file, { top = 15, window, root } = {}) {
   const prof = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
   const selfCount = new Map();
   let usedWindow = false;
   if (window && Array.isArray(prof.samples) && Array.isArray(prof.timeDeltas)) {
@@ -49,11 +51,36 @@ export function summarizeProfile(file, { top = 15, window, root } = {}) {
     if (e) e.samples += count;
     else agg.set(key, { functionName: name, url, line: cf.lineNumber + 1, samples: count });
   }
+  // Inclusive time of the project's own functions (dist/): what each costs with everything it
+  // calls, natives and Node internals included. A function is counted once per sample even when
+  // it recurses.
+  const incl = new Map();
+  for (const [id, count] of selfCount) {
+    const name = byId.get(id).callFrame.functionName;
+    if (IDLE.has(name)) continue;
+    const seen = new Set();
+    for (let x = id; x !== undefined; x = parentOf.get(x)) {
+      const cf = byId.get(x).callFrame;
+      if (!cf.url.includes('/dist/')) continue;
+      let url = cf.url;
+      if (root && url.startsWith('file://')) url = path.relative(root, new URL(url).pathname);
+      const key = `${cf.functionName || '(anonymous)'}\u0000${url}\u0000${cf.lineNumber}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const e = incl.get(key);
+      if (e) e.samples += count;
+      else incl.set(key, { functionName: cf.functionName || '(anonymous)', url, line: cf.lineNumber + 1, samples: count });
+    }
+  }
+  const inclusive = [...incl.values()]
+    .sort((a, b) => b.samples - a.samples)
+    .slice(0, top)
+    .map((r) => ({ ...r, totalPct: total ? (100 * r.samples) / total : 0 }));
   const rows = [...agg.values()]
     .sort((a, b) => b.samples - a.samples)
     .slice(0, top)
     .map((r) => ({ ...r, selfPct: total ? (100 * r.samples) / total : 0 }));
-  return { file, usedWindow, busySamples: total, idleSamples: idle, top: rows };
+  return { file, usedWindow, busySamples: total, idleSamples: idle, top: rows, inclusive };
 }
 
 export function formatProfile(summary, title) {
@@ -62,6 +89,12 @@ export function formatProfile(summary, title) {
   lines.push('  self%  samples  function  (file:line)');
   for (const r of summary.top) {
     lines.push(`  ${r.selfPct.toFixed(1).padStart(5)}  ${String(r.samples).padStart(7)}  ${r.functionName}  (${r.url || 'native'}${r.url ? `:${r.line}` : ''})`);
+  }
+  if (summary.inclusive?.length) {
+    lines.push('  total%  samples  project function, with all it calls  (file:line)');
+    for (const r of summary.inclusive) {
+      lines.push(`  ${r.totalPct.toFixed(1).padStart(5)}  ${String(r.samples).padStart(7)}  ${r.functionName}  (${r.url}:${r.line})`);
+    }
   }
   return lines.join('\n');
 }
