@@ -64,9 +64,15 @@ export class DeadlineQueue<T extends DeadlineTarget> {
     this.armedFor = Infinity;
   }
 
+  /**
+   * Arms the timer only when the earliest deadline moved earlier than the armed time. When it moved
+   * later (the earliest target was removed or rescheduled, as every connect does to its stale-close
+   * deadline), the armed timer stays: firing early finds nothing due and arms for the new earliest.
+   * That is one wasted wake-up at most, instead of a clearTimeout and setTimeout per connect.
+   */
   private rearmIfNeeded(): void {
     const first = this.at.length > 0 ? this.at[0]! : Infinity;
-    if (first === this.armedFor) return;
+    if (first >= this.armedFor) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.armedFor = first;

@@ -69,3 +69,29 @@ test('heap order holds under random schedules and removals', () => {
     mock.timers.reset();
   }
 });
+
+test('removing the earliest deadline keeps the armed timer: the early wake-up fires nothing and the next deadline is still on time', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  try {
+    const log: string[] = [];
+    const q = new DeadlineQueue<T>();
+    const [a, b] = ['a', 'b'].map((n) => new T(n, log));
+    q.schedule(a!, 100);
+    q.schedule(b!, 500);
+    q.remove(a!);
+    mock.timers.tick(100);
+    assert.deepEqual(log, [], 'nothing fires at the removed deadline');
+    mock.timers.tick(399);
+    assert.deepEqual(log, []);
+    mock.timers.tick(1);
+    assert.deepEqual(log, ['b']);
+    assert.deepEqual(b!.fired, [500], 'fired at its own deadline, not late');
+    // An empty queue after an armed timer: the wake-up finds nothing and arms nothing.
+    q.schedule(a!, 700);
+    q.remove(a!);
+    mock.timers.tick(1000);
+    assert.deepEqual(log, ['b']);
+  } finally {
+    mock.timers.reset();
+  }
+});
