@@ -4,11 +4,10 @@
  * Compared with a timer per connection this keeps no Timeout object and closure per session, and
  * re-arms nothing per ping: at 100 ms resolution the whole node wakes up ten times a second.
  *
- * A session joins the slot the wheel served last, so its first ping comes one interval after it
- * joined (less at most one tick), as with a timer per connection (Centrifugo arms the first ping
- * `ping_interval` after connect). Pings spread over the interval the way connects did. A random
- * slot would spread them evenly but ping a share of connections within moments of connecting:
- * an extra write for each of them in a reconnect storm, the moment the server is busiest.
+ * A session joins at a random slot between half a ring and a whole ring ahead of the cursor, so its
+ * first ping comes between half an interval and one interval after connecting, as in Centrifugo
+ * (which randomises the first ping so a mass reconnect does not ping, and check pongs, in one
+ * burst every interval thereafter). Nothing is pinged within half an interval of connecting.
  * A pong is due `pongTimeout` after the ping, rounded up to
  * the tick; a session still waiting then is told so and disconnects with 3012.
  */
@@ -63,7 +62,10 @@ export class PingWheel<T extends PingTarget> {
 
   add(t: T): void {
     if (t.pingSlot >= 0) return;
-    const i = this.cursor;
+    const n = this.slots.length;
+    // k ticks ahead, k in [n - ceil(n/2) + 1, n]: tick() advances the cursor before serving a slot.
+    const k = n - Math.floor(Math.random() * Math.ceil(n / 2));
+    const i = (this.cursor + k) % n;
     this.slots[i]!.add(t);
     t.pingSlot = i;
     this.count++;

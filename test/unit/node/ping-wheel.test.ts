@@ -63,21 +63,27 @@ test('removed targets get no pings and no pong checks; no pong expected means no
   }
 });
 
-test('the first ping comes one interval after joining (to the tick), not sooner', () => {
+test('first pings come between half an interval and one interval after joining, spread over that half', () => {
   mock.timers.enable({ apis: ['setInterval'] });
   try {
     // A 1000 ms interval ticks every 10 ms (the 10 ms floor), so the wheel has 100 slots.
     const w = new PingWheel<Target>(1000, 0);
     w.start();
     mock.timers.tick(375);
-    const t = new Target(false);
-    w.add(t);
-    mock.timers.tick(990 - 5);
-    assert.equal(t.pings, 0, 'no ping before the interval is (nearly) over');
-    mock.timers.tick(10);
-    assert.equal(t.pings, 1, 'pinged one interval after joining');
-    mock.timers.tick(1000);
-    assert.equal(t.pings, 2, 'then once per interval');
+    const ts = Array.from({ length: 1000 }, () => new Target(false));
+    for (const t of ts) w.add(t);
+    const firstAt = new Map<Target, number>();
+    for (let ms = 10; ms <= 1500; ms += 10) {
+      mock.timers.tick(10);
+      for (const t of ts) if (t.pings > 0 && !firstAt.has(t)) firstAt.set(t, ms);
+    }
+    assert.equal(firstAt.size, ts.length, 'every target was pinged');
+    const delays = [...firstAt.values()].map((ms) => ms - 5); // joined 5 ms after the last tick
+    assert.ok(Math.min(...delays) >= 500, `no ping within half an interval (earliest ${Math.min(...delays)} ms)`);
+    assert.ok(Math.max(...delays) <= 1000, `first ping within one interval (latest ${Math.max(...delays)} ms)`);
+    // 1000 targets over 50 possible ticks: all but a few ticks are used (a miss has p ≈ 1e-9).
+    assert.ok(new Set(delays).size >= 45, `spread over ${new Set(delays).size} ticks`);
+    for (const t of ts) assert.ok(t.pings >= 1 && t.pings <= 2, 'then once per interval');
     w.stop();
   } finally {
     mock.timers.reset();
