@@ -49,7 +49,7 @@ const ROWS = {
   storm: [
     ['Connects per second', (r) => r.connectsPerSec, int, true],
     ['Server CPU-µs per connect', (r) => r.cpuUsPerConnect, (v) => num(v, 1), true],
-    ['… of which in the kernel (stime; loopback TCP of both ends)', (r) => r.sysUsPerConnect, (v) => num(v, 1), true],
+    ['… of which in kernel mode (stime)', (r) => r.sysUsPerConnect, (v) => num(v, 1), true],
     ['Per-core capacity, connects/s (10⁶ / CPU-µs per connect)', (r) => (r.cpuUsPerConnect > 0 ? 1e6 / r.cpuUsPerConnect : undefined), int, true],
     ['Connects done (failed)', (r) => (r.connects === undefined ? undefined : `${int(r.connects)} (${int(r.failed)})`), (v) => v ?? '—', false],
     ['Server CPU in window (% of a core)', (r) => r.window?.serverCpuPct, (v) => num(v, 0), true],
@@ -114,7 +114,8 @@ export function evaluateTargets(results) {
     };
     const spread = rounds(R);
     const baseR = ratio(B('broadcast-protobuf')?.cpuUsPerDelivery, B('broadcast-json')?.cpuUsPerDelivery);
-    const detail = spread ? ` (rounds: ${spread}; the baseline's own Protobuf/JSON ${x(baseR)}, rounds: ${rounds(B)})` : '';
+    const baseSpread = rounds(B);
+    const detail = spread ? ` (rounds: ${spread}; the baseline's own Protobuf/JSON ${x(baseR)}${baseSpread ? `, rounds: ${baseSpread}` : ''})` : '';
     add('(a) Protobuf broadcast costs no more than JSON (Rotor Protobuf / Rotor JSON CPU-µs)', `${x(r)}${detail}`, r !== null && r <= 1.0);
     const lost = R('broadcast-protobuf')?.lost;
     add('(a) Protobuf broadcast: nothing lost', lost === undefined ? '—' : `${int(lost)} lost`, lost === 0);
@@ -133,9 +134,12 @@ export function evaluateTargets(results) {
     // Both have to hold.
     const r = ratio(R('storm')?.connectsPerSec, B('storm')?.connectsPerSec);
     const cap = ratio(B('storm')?.cpuUsPerConnect, R('storm')?.cpuUsPerConnect);
+    // What the protocol's second read and write cost alone: the echo baseline's capacity against
+    // the plain upgrade's. Rotor can only come in below that.
+    const echoFloor = ratio(B('storm')?.cpuUsPerConnect, B('storm-echo')?.cpuUsPerConnect);
     add(
       '(e) JWT connects/s ≥ 0.7× baseline upgrades/s (measured rate; per-core capacity from CPU-µs per connect)',
-      `${x(r)} (capacity ${x(cap)})`,
+      `${x(r)} (capacity ${x(cap)}${echoFloor === null ? '' : `; a baseline that only reads the connect frame and writes a fixed reply reaches ${x(echoFloor)} of the plain upgrade's capacity`})`,
       r !== null && r >= 0.7 && cap !== null && cap >= 0.7,
     );
   }
@@ -153,6 +157,17 @@ function busyness(results) {
       }
     }
   return { maxOther, maxGen };
+}
+
+/** ' (this run: Rotor a–b, baseline c–d CPU-µs per connect)' from the storm's per-round figures. */
+function stormSpread(results) {
+  const range = (t) => {
+    const v = (results.cases.storm?.results?.[t]?.perRun ?? []).map((p) => p.cpuUsPerConnect).filter((n) => typeof n === 'number');
+    return v.length < 2 ? null : `${num(Math.min(...v), 0)}–${num(Math.max(...v), 0)}`;
+  };
+  const a = range('rotor');
+  const b = range('baseline');
+  return a && b ? ` (this run: Rotor ${a}, the baseline ${b} CPU-µs per connect across rounds)` : '';
 }
 
 export function renderMarkdown(results) {
@@ -180,7 +195,7 @@ export function renderMarkdown(results) {
   lines.push(`- Machine: ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, fd hard limit ${m.fdLimit}`);
   lines.push(`- Rotor commit: ${m.commit || '?'}; load average at start ${m.loadavgStart}, at end ${m.loadavgEnd}`);
   lines.push(
-    `- Server pinned to CPU ${results.settings.serverCpu}, load generator to CPU ${results.settings.generatorCpu} (\`taskset\`); warm-up ${results.settings.warmupS} s, measurement window ${results.settings.measureS} s${results.settings.scale !== 1 ? `; connection counts scaled ×${results.settings.scale}` : ''}${(results.settings.repeat ?? 1) > 1 ? `; ${results.settings.repeat} rounds, each running every case once with Rotor and the baseline alternating, every other round in reverse order (so a steady drift of the machine cancels out of the comparisons); each figure is the median of the rounds, and the per-round headline figures are in the JSON under \`perRun\`` : ''}`,
+    `- Server pinned to CPU ${results.settings.serverCpu}, load generator to CPU ${results.settings.generatorCpu} (\`taskset\`); warm-up ${results.settings.warmupS} s, measurement window ${results.settings.measureS} s${results.settings.scale !== 1 ? `; connection counts scaled ×${results.settings.scale}` : ''}${(results.settings.repeat ?? 1) > 1 ? `; ${results.settings.repeat} rounds, each running every case once with Rotor and the baseline alternating, every other round in reverse order (so a steady drift of the machine does not always favour the same side; with an even number of rounds it cancels out); each figure is the median of the rounds, and the per-round headline figures are in the JSON under \`perRun\`` : ''}`,
   );
   lines.push('');
   lines.push('## How to read this');
@@ -216,9 +231,9 @@ export function renderMarkdown(results) {
   lines.push('- Baseline: the same WebSocket path and publish API shape; a subscribe message adds the socket to the channel\'s Set; a publication is one pre-built JSON (or varint-delimited Protobuf) payload `ws.send` to each socket. App-level pings are answered.');
   lines.push('- Publications go through `POST /api/publish` with `X-API-Key` from the generator, at a fixed rate (keep-alive agent, up to 16 sockets), with a ~100-byte JSON payload `{"t":<publish time, ms, high-res>,"s":<seq>,"m":1,"pad":"…"}`. A warm-up at the same rate precedes the window and is not counted.');
   lines.push('- The generator parses every delivery (JSON lines, several per frame for Rotor; varint-delimited Protobuf Replies) and answers server pings. It runs with a 64 MB young generation and forces a full collection before every window: garbage from its own setup (thousands of signed tokens) used to be collected inside the window, and those 20–80 ms generator pauses read as server latency (they were the many-channels p99 gap of earlier runs).');
-  lines.push('- Connection storm: a raw-TCP client in the generator (pre-built upgrade request, one masked frame with the connect command), far cheaper than a `ws` client; even so the generator runs close to its core at the baseline\'s rate (see Generator CPU), so the baseline\'s figure is if anything below what a plain upgrade server can do; tokens are signed before the window, one distinct token per connect (warm-up included) so Rotor\'s token cache never answers. A warm-up storm of 10,000 connects, closed again and followed by 1.5 s of settling, runs first so that both servers are measured warm, as the warm-up does in the other scenarios: with the connect path optimised by the JIT and the heap grown to its working size. Without it Rotor\'s longer connect path spent much of the 2-second window in V8\'s interpreter (0.44–0.57× the baseline); with 10,000 the spread narrowed, but single storm runs still range widely (Rotor about 96–199 and the baseline 55–105 CPU-µs per connect across the runs of one day), so compare medians and look at `perRun` in the JSON. Rotor\'s connect counts when the connect reply arrives, the baseline\'s when the 101 arrives. The connections stay open until the window ends. The diagnostic `storm-echo` case runs the same storm against a baseline that also reads the connect frame and writes a fixed reply: it shows what the protocol\'s second read and write cost on their own, so the gap between Rotor and that baseline is Rotor\'s own connect handling (JWT, session, reply encoding).');
+  lines.push('- Connection storm: a raw-TCP client in the generator (pre-built upgrade request, one masked frame with the connect command), far cheaper than a `ws` client; even so the generator runs close to its core at the baseline\'s rate (see Generator CPU), so the baseline\'s figure is if anything below what a plain upgrade server can do; tokens are signed before the window, one distinct token per connect (warm-up included) so Rotor\'s token cache never answers. A warm-up storm of 10,000 connects, closed again and followed by 1.5 s of settling, runs first so that both servers are measured warm, as the warm-up does in the other scenarios: with the connect path optimised by the JIT and the heap grown to its working size. Without it Rotor\'s longer connect path spent much of the 2-second window in V8\'s interpreter (0.44–0.57× the baseline); with 10,000 the spread narrowed, but single storm runs still range widely' + stormSpread(results) + ', so compare medians and look at `perRun` in the JSON. The stime row is the server\'s kernel-mode time per connect (tick-sampled, so coarse): on loopback a send also runs much of the receiving end\'s TCP processing, and part of that may be accounted to the sender. It is there to tell a gap in Node/JS time from a gap in kernel time; we suspect, without having measured it, that a send which has to wake an idle generator costs more than one that finds it busy, which would penalise the slower server. Rotor\'s connect counts when the connect reply arrives, the baseline\'s when the 101 arrives. The connections stay open until the window ends. The diagnostic `storm-echo` case runs the same storm against a baseline that also reads the connect frame and writes a fixed reply: it shows what the protocol\'s second read and write cost on their own, so the gap between Rotor and that baseline is Rotor\'s own connect handling (JWT, session, reply encoding).');
   lines.push('- API throughput: `autocannon` (programmatic) inside the generator process, 32 connections, no pipelining, static body.');
-  lines.push('- Profiling: `node bench/run.mjs broadcast --profile` runs both servers under `--cpu-prof` (profiles in bench/results/profiles/) and prints the top 15 self-time functions of the measurement window.');
+  lines.push('- Profiling: `node bench/run.mjs broadcast --profile` runs both servers under `--cpu-prof` (profiles in bench/results/profiles/) and prints the top 15 self-time functions of the measurement window, and for Rotor the inclusive time of its own functions (everything each one calls, Node internals included).');
   lines.push('');
   return lines.join('\n');
 }

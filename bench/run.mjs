@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuMicros, sysCpuMicros, rssBytes, sleep, spawnPinned, CLK_TCK } from './lib/proc.mjs';
+import { cpuMicros, cpuTimes, rssBytes, sleep, spawnPinned, CLK_TCK } from './lib/proc.mjs';
 import { startServer, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
 import { summarizeProfile, formatProfile } from './lib/profile.mjs';
 import { renderMarkdown, renderCaseTable } from './report.mjs';
@@ -222,12 +222,16 @@ class Gen {
   }
 }
 
+function serverCpu(pid) {
+  const t = cpuTimes(pid);
+  return { serverCpuUs: t.totalUs, serverSysUs: t.sysUs };
+}
+
 /** Samples CPU of server and generator, system busy and monotonic time at a window edge. */
 function sampleEdge(server, gen) {
   return {
     hr: process.hrtime.bigint(),
-    serverCpuUs: cpuMicros(server.pid),
-    serverSysUs: sysCpuMicros(server.pid),
+    ...serverCpu(server.pid),
     genCpuUs: cpuMicros(gen.pid),
     sys: systemBusy(),
   };
@@ -380,8 +384,9 @@ function medianResult(runs) {
     }
     return out;
   };
-  // The headline figures of every run, so the spread behind each median stays visible.
-  const perRun = ok.map((r) => Object.fromEntries(HEADLINE.filter((k) => typeof r[k] === 'number').map((k) => [k, r[k]]).concat(r.latencyMs ? [['p99Ms', r.latencyMs.p99]] : [])));
+  // The headline figures of every run, so the spread behind each median stays visible. A failed
+  // run keeps its place, so index i is round i+1 in every case and target.
+  const perRun = runs.map((r) => r.failed ? { failed: true } : Object.fromEntries(HEADLINE.filter((k) => typeof r[k] === 'number').map((k) => [k, r[k]]).concat(r.latencyMs ? [['p99Ms', r.latencyMs.p99]] : [])));
   return { ...merge(ok), runs: ok.length, failedRuns: runs.length - ok.length, perRun };
 }
 
@@ -411,8 +416,8 @@ async function main() {
   // baseline alternating within each, so slow drift of the machine spreads over all figures.
   const runs = Object.fromEntries(caseIds.map((id) => [id, Object.fromEntries(TARGETS.map((t) => [t, []]))]));
   // Every other round runs the cases and the targets in reverse, so a steady drift of the machine
-  // cancels out of the comparisons (JSON before Protobuf, Rotor before the baseline) instead of
-  // always favouring whichever runs first.
+  // does not always favour whichever runs first (JSON before Protobuf, Rotor before the baseline).
+  // With an even number of rounds such a drift cancels out of the comparisons.
   for (let k = 0; k < repeat; k++) {
     const order = k % 2 === 0 ? caseIds : [...caseIds].reverse();
     const targets = k % 2 === 0 ? TARGETS : [...TARGETS].reverse();

@@ -12,20 +12,21 @@ export const CLK_TCK = 100;
 
 /** utime+stime of the whole process (all threads), in microseconds. */
 export function cpuMicros(pid) {
+  return cpuTimes(pid).totalUs;
+}
+
+/**
+ * CPU time of the whole process (all threads), µs: utime+stime, and stime alone (kernel mode:
+ * syscalls, and whatever network processing the kernel accounts to this task). Both from one
+ * read of /proc/PID/stat; the kernel samples them at clock ticks, so short windows are coarse.
+ */
+export function cpuTimes(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may contain spaces; fields after the closing paren are fixed.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state), so field 14 (utime) is rest[11] and field 15 (stime) rest[12].
-  const ticks = Number(rest[11]) + Number(rest[12]);
-  return (ticks * 1e6) / CLK_TCK;
-}
-
-/** Kernel-mode CPU (stime) of the whole process, in microseconds: syscalls, and on loopback the TCP
- * work of both ends that runs in this process's context. */
-export function sysCpuMicros(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[12]) * 1e6) / CLK_TCK;
+  const sys = Number(rest[12]);
+  return { totalUs: ((Number(rest[11]) + sys) * 1e6) / CLK_TCK, sysUs: (sys * 1e6) / CLK_TCK };
 }
 
 /** Resident set size in bytes (VmRSS). */

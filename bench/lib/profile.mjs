@@ -61,9 +61,11 @@ export function summarizeProfile(file, { top = 15, window, root } = {}) {
     const seen = new Set();
     for (let x = id; x !== undefined; x = parentOf.get(x)) {
       const cf = byId.get(x).callFrame;
-      if (!cf.url.includes('/dist/')) continue;
+      if (!cf.url.startsWith('file://') || !cf.url.includes('/dist/')) continue;
       let url = cf.url;
-      if (root && url.startsWith('file://')) url = path.relative(root, new URL(url).pathname);
+      if (root) url = path.relative(root, new URL(url).pathname);
+      // Rotor's build output only, not a dependency's dist/ folder (jose, lru-cache, yaml).
+      if (!url.startsWith('dist/')) continue;
       const key = `${cf.functionName || '(anonymous)'}\u0000${url}\u0000${cf.lineNumber}`;
       if (seen.has(key)) continue;
       seen.add(key);
