@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
-import { readBody, BodyTooLargeError } from '../http/body.js';
+import { readBody, BodyTooLargeError, closeIfUnread } from '../http/body.js';
 import { LEGACY_METHOD_IDS, METHODS, errorObject, type ApiContext } from './methods.js';
 import { apiBadRequest, asObject, parseApiJson, toJsonText, type Obj } from './json.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
@@ -132,7 +132,7 @@ function headerString(v: string | string[] | undefined): string {
 }
 
 function plain(res: ServerResponse, s: ApiHttpStatus): void {
-  res.writeHead(s.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(s.text) + 1 });
+  res.writeHead(s.status, closeIfUnread(s.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(s.text) + 1 }));
   res.end(s.text + '\n');
 }
 

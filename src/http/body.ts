@@ -43,3 +43,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
   });
 }
+
+/** HTTP status answering a body over the limit. */
+const PAYLOAD_TOO_LARGE = 413;
+
+/**
+ * Response headers for a refusal: with 413 the rest of the oversized body is never read, so the
+ * answer closes the connection. Kept alive, Node would read and discard whatever the client goes
+ * on sending (a chunked body need never end) before the connection could serve another request.
+ */
+export function closeIfUnread(status: number, headers: Record<string, string | number>): Record<string, string | number> {
+  if (status === PAYLOAD_TOO_LARGE) headers.Connection = 'close';
+  return headers;
+}

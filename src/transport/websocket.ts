@@ -35,6 +35,7 @@ const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
 const NEWLINE = Buffer.from('\n');
 const NO_QUERY = new URLSearchParams();
+const ignore = (): void => {};
 
 /** Shared frames by protocol, for every connection of the process (see `RunCache`). */
 const FRAMES: Readonly<Record<ProtocolName, RunCache>> = {
@@ -124,7 +125,11 @@ export class WebSocketHandler {
     }
     if (this.node.isShuttingDown) {
       // As Centrifugo: accept, then close at once with 3001 so the SDK reconnects elsewhere.
-      this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(disconnects.shutdown.code, disconnects.shutdown.reason));
+      // A bad frame from the client before the close completes makes ws emit 'error': handled.
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', ignore);
+        ws.close(disconnects.shutdown.code, disconnects.shutdown.reason);
+      });
       return;
     }
     const refused = this.admission.check();

@@ -11,7 +11,9 @@ import type { ServerResponse } from 'node:http';
 import type { Disconnect } from '../../protocol/errors.js';
 import type { ProtocolName } from '../../protocol/types.js';
 import type { Transport } from '../../node/transport.js';
+import { DisconnectCode } from '../../protocol/codes.js';
 import { RunCache } from './run-cache.js';
+import { CLOSE_GRACE_MS } from './ws-close.js';
 
 export type StreamFraming = 'ndjson' | 'protobuf' | 'sse';
 
@@ -102,11 +104,26 @@ export class ResponseTransport implements Transport {
     return this.res.writableLength;
   }
 
-  close(_d: Disconnect): void {
+  /**
+   * Ends the response. A client that stopped reading never lets `end()` finish, and the response
+   * would keep its socket and everything buffered for as long as the peer holds the connection:
+   * a slow client (3008) is cut at once, any other is cut when its output has not drained within
+   * the grace period.
+   */
+  close(d: Disconnect): void {
     if (this.ended) return;
     this.ended = true;
     if (!this.started) this.start();
-    this.res.end();
+    const res = this.res;
+    if (d.code === DisconnectCode.slow.code) {
+      res.destroy();
+      return;
+    }
+    res.end();
+    if (res.writableFinished) return;
+    setTimeout(() => {
+      if (!res.writableFinished) res.destroy();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   /** Marks the response as finished elsewhere (an HTTP error answer for a failed connect). */

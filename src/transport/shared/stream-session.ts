@@ -20,8 +20,16 @@ export function openStreamSession(
   const transport = new ResponseTransport(res, caps, framing);
   const session = new Session(node, transport, codec, { headers: req.headers, ...extra });
   // The peer going away (tab closed, fetch aborted) ends the session; so does a write error.
-  res.on('close', () => session.onTransportClosed());
-  res.on('error', () => session.onTransportClosed());
+  const closed = (): void => session.onTransportClosed();
+  res.on('close', closed);
+  res.on('error', closed);
+  // A request pipelined behind another on the same connection gets no socket until the response
+  // ahead of it finishes, which a stream never does; its `res` then never emits 'close'. The
+  // socket closing ends such a session too. The listener goes when the response closes, so
+  // keep-alive sockets collect none.
+  const socket = req.socket;
+  socket.once('close', closed);
+  res.once('close', () => socket.off('close', closed));
   return { session, transport };
 }
 
