@@ -27,6 +27,9 @@ import { VERSION } from './version.js';
 export const API_MAX_BODY_SIZE = 10 * 1024 * 1024;
 /** `client.max_messages_in_frame: 0` means this (Centrifugo's default). */
 const DEFAULT_MAX_MESSAGES_IN_FRAME = 16;
+/** What `client.channel_limit: 0` and `client.queue_max_size: 0` mean, as Centrifugo's node does. */
+const DEFAULT_CHANNEL_LIMIT = 128;
+const DEFAULT_QUEUE_MAX_SIZE = 1_048_576;
 
 export interface AppAddress {
   /** Port of the external listener (clients). */
@@ -178,9 +181,9 @@ function nodeOptions(config: Readonly<Config>): NodeOptions {
     expiredSubCloseDelayMs: c.expired_sub_close_delay,
     presenceUpdateIntervalMs: c.presence_update_interval,
     channelPositionCheckDelayMs: c.channel_position_check_delay,
-    channelLimit: c.channel_limit,
+    channelLimit: c.channel_limit === 0 ? DEFAULT_CHANNEL_LIMIT : c.channel_limit,
     userConnectionLimit: c.user_connection_limit,
-    queueMaxSize: c.queue_max_size,
+    queueMaxSize: c.queue_max_size === 0 ? DEFAULT_QUEUE_MAX_SIZE : c.queue_max_size,
     maxMessagesInFrame: c.max_messages_in_frame < 0 ? Infinity : c.max_messages_in_frame === 0 ? DEFAULT_MAX_MESSAGES_IN_FRAME : c.max_messages_in_frame,
     writeDelayMs: c.write_delay,
     replyWithoutQueue: c.reply_without_queue,

@@ -69,9 +69,9 @@ export const clientSection = obj('Client connections: authentication, limits, ti
   expired_close_delay: dur('Grace period after connection expiry before an unrefreshed connection is closed.', '25s'),
   expired_sub_close_delay: dur('Grace period after subscription expiry before an unrefreshed subscription is closed.', '25s'),
   stale_close_delay: dur('How long a connection may stay open without sending connect before it is closed.', '10s'),
-  channel_limit: int('Maximum number of channels one connection may be subscribed to.', 128),
+  channel_limit: int('Maximum number of channels one connection may be subscribed to. 0 means the default, as in Centrifugo.', 128),
   queue_max_size: int(
-    'Maximum bytes queued for sending to one connection; a client this far behind is disconnected as slow.',
+    'Maximum bytes queued for sending to one connection; a client this far behind is disconnected as slow. 0 means the default, as in Centrifugo.',
     1_048_576,
   ),
   write_delay: dur(

@@ -18,8 +18,9 @@ export async function handleConnect(s: Session, id: number, req: ConnectRequest)
   try {
     result = await connect(s, req);
   } catch (e) {
-    // An error reply leaves the connection unusable; the stale timer closes it later.
-    if (e instanceof ReplyError) s.unusable = true;
+    // Any failed connect (an error reply, or an internal error answered with 100) leaves the
+    // connection unusable (spec §1.8); the stale timer closes it later.
+    s.unusable = true;
     throw e;
   }
   s.sendReply({ id, kind: 'connect', result: result.result });
@@ -134,6 +135,9 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
 
 function finishConnect(s: Session, pending: PendingSubscription[]): void {
   s.releaseRequest();
+  // The reply itself can close the session (over queue_max_size: 3008; not encodable: 3506).
+  // Timers started now would put a closed session back on the ping wheel for good.
+  if (s.status !== 'connected') return;
   s.startTimers();
   for (const p of pending) goLive(s, p);
 }

@@ -244,7 +244,9 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       return;
     }
     const c = UnsubscribeCode.insufficientState;
-    void this.node.removeSessionSubscription(this, sub, false);
+    // As any unsubscribe: a leave goes out, or other members would see this client join twice
+    // when its SDK resubscribes.
+    void this.node.removeSessionSubscription(this, sub, true);
     this.sendPush({ kind: 'unsubscribe', channel: sub.channel, code: c.code, reason: c.reason });
   }
 
@@ -252,6 +254,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
 
   /** Starts pings and expiry checks once connected. */
   startTimers(): void {
+    if (this.status !== 'connected') return;
     if (this.transport.pingStyle === 'app') this.node.pingWheel?.add(this);
     this.scheduleExpire();
   }
