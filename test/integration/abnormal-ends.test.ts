@@ -69,3 +69,26 @@ test('413 for an oversized API body closes the connection instead of reading the
     sock.destroy();
   });
 });
+
+test('a parallel API batch subscribing and unsubscribing one user: no ghost presence, no subscribe push after the unsubscribe', async () => {
+  const ns = { channel: { namespaces: [{ name: 'chat', allow_subscribe_for_client: true, presence: true }] } };
+  await withServer(ns, async (srv) => {
+    const c = await RawClient.open(srv.wsUrl);
+    const rep = await c.connect(await connToken('u1'));
+    assert.equal(typeof rep.connect?.client, 'string', JSON.stringify(rep));
+    const batch = await srv.api('batch', {
+      parallel: true,
+      commands: [{ subscribe: { user: 'u1', channel: 'chat:x' } }, { unsubscribe: { user: 'u1', channel: 'chat:x' } }],
+    });
+    assert.equal(batch.status, 200, JSON.stringify(batch.body));
+    await c.next((m) => m.push?.unsubscribe !== undefined);
+    // A round trip through the connection: anything the batch still sent has arrived by its reply.
+    c.send({ id: 9, presence_stats: { channel: 'chat:none' } });
+    await c.next((m) => m.id === 9);
+    const pushes = c.messages().filter((m) => m.push?.channel === 'chat:x').map((m) => Object.keys(m.push).filter((k) => k !== 'channel')[0]);
+    assert.notEqual(pushes.at(-1), 'subscribe', `pushes for chat:x: ${pushes.join(', ')}`);
+    const presence = await srv.api('presence', { channel: 'chat:x' });
+    assert.deepEqual(presence.body, { result: { presence: {} } });
+    c.close();
+  });
+});

@@ -7,7 +7,8 @@
  * After the reply is queued, the buffer is replayed through the positioning checks, so the client
  * sees the reply first, then every publication exactly once and in order (spec §5.4).
  */
-import { DisconnectError, disconnects, errors } from '../../protocol/errors.js';
+import { DisconnectError, ReplyError, disconnects, errors } from '../../protocol/errors.js';
+import { ErrorCode } from '../../protocol/codes.js';
 import type { Publication, SubscribeRequest, SubscribeResult } from '../../protocol/types.js';
 import type { SubscriptionOptions } from '../events.js';
 import type { Session } from './session.js';
@@ -135,13 +136,31 @@ export async function establishSubscription(s: Session, channel: string, options
         sub.deltaReady = true;
       }
     }
+    // An API unsubscribe or a disconnect may have removed the subscription while we awaited (a
+    // parallel API batch can interleave): then it must not leave presence behind. Error 100 is
+    // temporary, so an SDK whose subscribe this was subscribes again.
+    if (!owns(s, sub)) throw new SubscriptionGone();
     if (options.emitPresence) await node.presenceManager.addPresence(channel, s.clientId, s.clientInfo(options.chanInfo));
+    if (!owns(s, sub)) throw new SubscriptionGone();
     stripUndefinedPublications(result);
     return { sub, result };
   } catch (e) {
     await node.removeSessionSubscription(s, sub, false);
     throw e;
   }
+}
+
+/** The subscription being set up was removed meanwhile; answered as error 100 (temporary). */
+class SubscriptionGone extends ReplyError {
+  constructor() {
+    const e = ErrorCode.internal;
+    super(e.code, e.message, e.temporary);
+  }
+}
+
+/** Whether `sub` is still the open session's subscription to its channel. */
+function owns(s: Session, sub: ChannelSubscription): boolean {
+  return s.status !== 'closed' && s.subs.get(sub.channel) === sub;
 }
 
 function stripUndefinedPublications(r: SubscribeResult): void {
@@ -185,16 +204,23 @@ export async function serverSubscribe(s: Session, channel: string, options: Subs
     s.close(disconnects.channelLimit);
     return;
   }
-  const pending = await establishSubscription(s, channel, options, {
-    serverSide: true,
-    clientSideRefresh: false,
-    recover: since !== undefined,
-    offset: since?.offset ?? 0,
-    epoch: since?.epoch ?? '',
-    delta: '',
-    rejectUnrecovered: false,
-  });
-  if (s.status !== 'connected') return;
+  let pending: PendingSubscription;
+  try {
+    pending = await establishSubscription(s, channel, options, {
+      serverSide: true,
+      clientSideRefresh: false,
+      recover: since !== undefined,
+      offset: since?.offset ?? 0,
+      epoch: since?.epoch ?? '',
+      delta: '',
+      rejectUnrecovered: false,
+    });
+  } catch (e) {
+    // Unsubscribed or disconnected meanwhile: nothing to announce.
+    if (e instanceof SubscriptionGone) return;
+    throw e;
+  }
+  if (!owns(s, pending.sub) || s.status !== 'connected') return;
   const r = pending.result;
   s.sendPush({
     kind: 'subscribe',
