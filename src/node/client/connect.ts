@@ -110,9 +110,15 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
       }),
     );
   } catch (e) {
-    s.status = 'connecting';
     node.hub.removeSession(s);
-    for (const p of pending) await node.removeSessionSubscription(s, p.sub, false);
+    // A session closed meanwhile stays closed; an open one goes back to the pending set, where
+    // shutdown and the stale close find it (the failed connect left it unusable).
+    if (!isClosed(s)) {
+      s.status = 'connecting';
+      node.hub.addPending(s);
+    }
+    // Every subscription set up so far, including those whose setup had not finished.
+    for (const sub of s.subs.values()) await node.removeSessionSubscription(s, sub, false);
     throw e;
   }
 
@@ -131,6 +137,11 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
   if (s.transport.emulation) result.node = o.nodeId;
   if (o.connectIncludeServerTime) result.time = Date.now();
   return { result, pending };
+}
+
+/** Read through a call: the status may have changed while connect awaited. */
+function isClosed(s: Session): boolean {
+  return s.status === 'closed';
 }
 
 function finishConnect(s: Session, pending: PendingSubscription[]): void {
