@@ -19,7 +19,7 @@ import type { OriginChecker } from '../util/origin.js';
 import type { Admission } from './shared/admission.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { decodeConnect } from './shared/uni-connect.js';
-import { closeWithDisconnect } from './shared/ws-close.js';
+import { CLOSE_GRACE_MS, closeWithDisconnect } from './shared/ws-close.js';
 
 export interface UniWebSocketOptions {
   messageSizeLimit: number;
@@ -90,8 +90,14 @@ class UniWebSocketTransport implements Transport {
 
   close(d: Disconnect): void {
     if (this.noHandshake && this.ws.readyState === 1) {
-      if (this.inFlight === 0) this.ws.terminate();
-      else this.terminateWhenSent = true;
+      if (this.inFlight === 0) {
+        this.ws.terminate();
+        return;
+      }
+      this.terminateWhenSent = true;
+      // A client that stopped reading never lets those sends complete: cut it after the grace.
+      const ws = this.ws;
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
       return;
     }
     closeWithDisconnect(this.ws, d);
