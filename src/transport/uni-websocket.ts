@@ -19,7 +19,8 @@ import type { OriginChecker } from '../util/origin.js';
 import type { Admission } from './shared/admission.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { decodeConnect } from './shared/uni-connect.js';
-import { CLOSE_GRACE_MS, closeWithDisconnect } from './shared/ws-close.js';
+import { afterCloseGrace } from './shared/close-grace.js';
+import { closeWithDisconnect } from './shared/ws-close.js';
 
 export interface UniWebSocketOptions {
   messageSizeLimit: number;
@@ -97,7 +98,7 @@ class UniWebSocketTransport implements Transport {
       this.terminateWhenSent = true;
       // A client that stopped reading never lets those sends complete: cut it after the grace.
       const ws = this.ws;
-      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+      afterCloseGrace(() => ws.terminate());
       return;
     }
     closeWithDisconnect(this.ws, d);

@@ -13,7 +13,7 @@ import type { ProtocolName } from '../../protocol/types.js';
 import type { Transport } from '../../node/transport.js';
 import { DisconnectCode } from '../../protocol/codes.js';
 import { RunCache } from './run-cache.js';
-import { CLOSE_GRACE_MS } from './ws-close.js';
+import { afterCloseGrace } from './close-grace.js';
 
 export type StreamFraming = 'ndjson' | 'protobuf' | 'sse';
 
@@ -121,9 +121,9 @@ export class ResponseTransport implements Transport {
     }
     res.end();
     if (res.writableFinished) return;
-    setTimeout(() => {
+    afterCloseGrace(() => {
       if (!res.writableFinished) res.destroy();
-    }, CLOSE_GRACE_MS).unref();
+    });
   }
 
   /** Marks the response as finished elsewhere (an HTTP error answer for a failed connect). */
