@@ -3,9 +3,9 @@
  * the legacy `POST {prefix}` with newline-separated `{"method", "params"}` commands.
  *
  * Statuses come from `statuses.ts`: 200 with `{"result":…}` or `{"error":{code,message}}`, or a
- * plain-text refusal (405, 401, 503, 404, 413, 500, 400, checked in that order). In transport error mode (`http_api.error_mode: transport` or the
- * `X-Centrifugo-Error-Mode: transport` header) errors use the mapped HTTP status and the body
- * `{"code","message"}`.
+ * plain-text refusal (405, 401, 503, 404, 413, 500, 400, checked in that order). In transport
+ * error mode (`http_api.error_mode: transport` or the `X-Centrifugo-Error-Mode: transport`
+ * header) errors use the mapped HTTP status and the body `{"code","message"}`.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

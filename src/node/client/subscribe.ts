@@ -220,7 +220,7 @@ export async function serverSubscribe(s: Session, channel: string, options: Subs
     if (e instanceof SubscriptionGone) return;
     throw e;
   }
-  if (!owns(s, pending.sub) || s.status !== 'connected') return;
+  if (s.status !== 'connected' || s.subs.get(channel) !== pending.sub) return;
   const r = pending.result;
   s.sendPush({
     kind: 'subscribe',
