@@ -38,8 +38,10 @@ export function rotorConfig(port) {
  */
 export async function startServer(target, { cpu, profileDir, profileName }) {
   const port = await freePort();
-  // BENCH_ROTOR_NODE_ARGS: extra Node/V8 flags for the Rotor process only (experiments).
-  const nodeArgs = target === 'rotor' && process.env.BENCH_ROTOR_NODE_ARGS ? process.env.BENCH_ROTOR_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
+  // BENCH_ROTOR_NODE_ARGS / BENCH_BASELINE_NODE_ARGS: extra Node/V8 flags for that server only
+  // (experiments, e.g. --trace-gc); published figures use none.
+  const extra = target === 'rotor' ? process.env.BENCH_ROTOR_NODE_ARGS : process.env.BENCH_BASELINE_NODE_ARGS;
+  const nodeArgs = extra ? extra.split(/\s+/).filter(Boolean) : [];
   let profilePath;
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
