@@ -79,18 +79,17 @@ export class StaticKeys {
   /**
    * Verifies the signature of a compact JWS whose header `alg` is `alg`. Throws InvalidTokenError
    * when the algorithm is not allowed, no key is configured for it, or the signature is wrong.
+   * HMAC is checked synchronously (result or throw); RSA and ECDSA give a promise (jose).
    */
-  async verify(token: string, jws: CompactJws, alg: string, nowMs: number): Promise<SignatureCheck> {
+  verify(token: string, jws: CompactJws, alg: string, nowMs: number): SignatureCheck | Promise<SignatureCheck> {
     if (isOneOf(HMAC_ALGS, alg)) return this.verifyHmac(token, jws, alg, nowMs);
     if (isOneOf(RSA_ALGS, alg)) {
       if (!this.rsa) throw new InvalidTokenError(`algorithm ${alg} is disabled: no RSA public key configured`);
-      await verifyWith(token, this.rsa, RSA_ALGS);
-      return { keyValidUntilMs: Infinity };
+      return verifyWith(token, this.rsa, RSA_ALGS).then(keyForever);
     }
     if (isOneOf(ECDSA_ALGS, alg)) {
       if (!this.ecdsa) throw new InvalidTokenError(`algorithm ${alg} is disabled: no ECDSA public key configured`);
-      await verifyWith(token, this.ecdsa, ECDSA_ALGS);
-      return { keyValidUntilMs: Infinity };
+      return verifyWith(token, this.ecdsa, ECDSA_ALGS).then(keyForever);
     }
     throw new InvalidTokenError(`unsupported algorithm ${JSON.stringify(alg)}`);
   }
@@ -108,7 +107,7 @@ export class StaticKeys {
     if (this.hmacCurrent) {
       try {
         this.hmacCurrent.verify(token, jws, alg);
-        return { keyValidUntilMs: Infinity };
+        return KEY_FOREVER;
       } catch (err) {
         if (!previousUsable || !isSignatureMismatch(err)) throw err;
       }
@@ -117,6 +116,9 @@ export class StaticKeys {
     return { keyValidUntilMs: this.hmacPreviousUntilMs };
   }
 }
+
+const KEY_FOREVER: SignatureCheck = Object.freeze({ keyValidUntilMs: Infinity });
+const keyForever = (): SignatureCheck => KEY_FOREVER;
 
 function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
   return (list as readonly string[]).includes(value);

@@ -6,12 +6,12 @@
  * Operations addressed to users (disconnect, subscribe, unsubscribe, refresh) act on this node's
  * connections. Multi-node engines will forward them through `publishControl`.
  */
-import { randomUUID } from 'node:crypto';
 import type { Broker, BrokerEventHandler, HistoryFilter, PresenceManager, PublishOptions, PublishResult } from '../engine/types.js';
 import { disconnects, type Disconnect } from '../protocol/errors.js';
 import { UnsubscribeCode } from '../protocol/codes.js';
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import type { Logger } from '../util/logger.js';
+import { randomUuid } from '../util/uuid.js';
 import type { NodeHooks, SubscriptionOptions } from './events.js';
 import { Hub } from './hub.js';
 import type { Session } from './client/session.js';
@@ -100,7 +100,7 @@ export class Node implements BrokerEventHandler {
   }
 
   static newId(): string {
-    return randomUUID();
+    return randomUuid();
   }
 
   async start(): Promise<void> {

@@ -3,7 +3,9 @@
  * decision order of spec §3.1 and §4.3. The node calls these; they throw ReplyError or
  * DisconnectError to reject.
  */
-import { TokenExpiredError, InvalidTokenError, type TokenVerifier, type ServerSubOptions } from '../auth/verifier.js';
+import {
+  TokenExpiredError, InvalidTokenError, type ConnectTokenClaims, type ServerSubOptions, type SubscriptionTokenClaims, type TokenVerifier,
+} from '../auth/verifier.js';
 import { DisconnectError, disconnects, errors } from '../protocol/errors.js';
 import type {
   ChannelEvent, ClientContext, ConnectEvent, ConnectReply, HistoryReply, NodeHooks, PublishEvent, PublishReply,
@@ -59,7 +61,12 @@ export class CentrifugoPolicy implements NodeHooks {
   async connecting(e: ConnectEvent): Promise<ConnectReply> {
     const reply: ConnectReply = { user: '', expireAt: 0, subscriptions: {}, clientSideRefresh: true };
     if (e.token !== '') {
-      const claims = await this.verify(() => this.connectTokens.verifyConnectToken(e.token), 'connect');
+      let claims: ConnectTokenClaims;
+      try {
+        claims = await this.connectTokens.verifyConnectToken(e.token);
+      } catch (err) {
+        throw tokenError(err, 'connect');
+      }
       if (claims.user === '' && this.opts.disallowAnonymousConnectionTokens) throw new DisconnectError(disconnects.permissionDenied);
       reply.user = claims.user;
       reply.expireAt = this.opts.insecure ? 0 : claims.expireAt;
@@ -139,7 +146,12 @@ export class CentrifugoPolicy implements NodeHooks {
     };
     if (this.rules.isPrivate(e.channel) && e.token === '') throw errors.permissionDenied();
     if (e.token !== '') {
-      const c = await this.verify(() => this.subTokens.verifySubscriptionToken(e.token), 'subscribe');
+      let c: SubscriptionTokenClaims;
+      try {
+        c = await this.subTokens.verifySubscriptionToken(e.token);
+      } catch (err) {
+        throw tokenError(err, 'subscribe');
+      }
       if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
         throw new DisconnectError(disconnects.invalidToken);
       }
@@ -239,23 +251,16 @@ export class CentrifugoPolicy implements NodeHooks {
     const subscriber = subscribing || c.isSubscribed(channel);
     return (ns.allow_presence_for_client && anonOk) || (ns.allow_presence_for_subscriber && anonOk && subscriber) || this.opts.insecure;
   }
+}
 
-  /**
-   * Token verification errors, mapped: expired → 109; invalid connection token → 3500;
-   * invalid subscription token → 103.
-   */
-  private async verify<T>(fn: () => Promise<T>, what: 'connect' | 'subscribe'): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof TokenExpiredError) throw errors.tokenExpired();
-      if (err instanceof InvalidTokenError) {
-        if (what === 'connect') throw new DisconnectError(disconnects.invalidToken);
-        throw errors.permissionDenied();
-      }
-      throw err;
-    }
-  }
+/**
+ * The error a failed token check becomes: an expired token is 109 (the SDK refreshes it); any
+ * other invalid token is a 3500 disconnect at connect and 103 at subscribe.
+ */
+function tokenError(err: unknown, what: 'connect' | 'subscribe'): unknown {
+  if (err instanceof TokenExpiredError) return errors.tokenExpired();
+  if (err instanceof InvalidTokenError) return what === 'connect' ? new DisconnectError(disconnects.invalidToken) : errors.permissionDenied();
+  return err;
 }
 
 function headerValue(v: string | string[] | undefined): string {

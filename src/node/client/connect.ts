@@ -12,9 +12,13 @@ import type { ConnectReply } from '../events.js';
 import type { Session } from './session.js';
 import { establishSubscription, goLive, type PendingSubscription } from './subscribe.js';
 
+const NO_SUBS: Readonly<Record<string, never>> = Object.freeze({});
+const NO_CHANNELS: readonly string[] = Object.freeze([]);
+const NO_PENDING: readonly PendingSubscription[] = Object.freeze([]);
+
 /** Connect over a bidirectional transport: answers with a Reply (or an error reply). */
 export async function handleConnect(s: Session, id: number, req: ConnectRequest): Promise<void> {
-  let result: { result: ConnectResult; pending: PendingSubscription[] };
+  let result: { result: ConnectResult; pending: readonly PendingSubscription[] };
   try {
     result = await connect(s, req);
   } catch (e) {
@@ -29,7 +33,7 @@ export async function handleConnect(s: Session, id: number, req: ConnectRequest)
 
 /** Connect over a unidirectional transport: errors become disconnects (spec §2.4). */
 export async function handleUnidirectionalConnect(s: Session, req: ConnectRequest): Promise<void> {
-  let result: { result: ConnectResult; pending: PendingSubscription[] };
+  let result: { result: ConnectResult; pending: readonly PendingSubscription[] };
   try {
     result = await connect(s, req);
   } catch (e) {
@@ -50,7 +54,7 @@ export async function handleUnidirectionalConnect(s: Session, req: ConnectReques
   finishConnect(s, result.pending);
 }
 
-async function connect(s: Session, req: ConnectRequest): Promise<{ result: ConnectResult; pending: PendingSubscription[] }> {
+async function connect(s: Session, req: ConnectRequest): Promise<{ result: ConnectResult; pending: readonly PendingSubscription[] }> {
   const node = s.node;
   const o = node.options;
   s.clientName = req.name ?? '';
@@ -61,7 +65,7 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
     data: req.data,
     name: s.clientName,
     version: s.clientVersion,
-    subs: req.subs ?? {},
+    subs: req.subs ?? NO_SUBS,
     httpHeaders: s.request.headers,
   });
   if (s.status === 'closed') throw new DisconnectError(disconnects.connectionClosed);
@@ -81,13 +85,15 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
   s.meta = reply.meta;
   s.expireAt = reply.expireAt;
   s.clientSideRefresh = reply.clientSideRefresh;
-  s.tokenChannels = [...(reply.tokenChannels ?? [])].sort();
+  s.tokenChannels = reply.tokenChannels === undefined || reply.tokenChannels.length === 0 ? NO_CHANNELS : [...reply.tokenChannels].sort();
 
   const channels = Object.keys(reply.subscriptions);
   if (channels.length > o.channelLimit) throw new DisconnectError(disconnects.channelLimit);
 
   s.status = 'connected';
   node.hub.addSession(s);
+
+  if (channels.length === 0) return { result: connectResult(s, reply, ttl, undefined), pending: NO_PENDING };
 
   // Server-side subscriptions are established concurrently; any failure aborts the connect.
   const pending: PendingSubscription[] = [];
@@ -122,13 +128,18 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
     throw e;
   }
 
+  return { result: connectResult(s, reply, ttl, subResults), pending };
+}
+
+function connectResult(s: Session, reply: ConnectReply, ttl: number, subs: Record<string, SubscribeResult> | undefined): ConnectResult {
+  const o = s.node.options;
   const result: ConnectResult = { client: s.clientId, version: o.version };
   if (reply.clientSideRefresh && reply.expireAt > 0) {
     result.expires = true;
     result.ttl = ttl;
   }
   if (reply.data !== undefined) result.data = reply.data;
-  if (channels.length > 0) result.subs = subResults;
+  if (subs !== undefined) result.subs = subs;
   if (o.pingIntervalMs > 0 && s.transport.pingStyle === 'app') {
     result.ping = Math.round(o.pingIntervalMs / 1000);
     if (s.pongExpected()) result.pong = true;
@@ -136,7 +147,7 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
   if (s.sessionId !== '') result.session = s.sessionId;
   if (s.transport.emulation) result.node = o.nodeId;
   if (o.connectIncludeServerTime) result.time = Date.now();
-  return { result, pending };
+  return result;
 }
 
 /** Read through a call: the status may have changed while connect awaited. */
@@ -144,7 +155,7 @@ function isClosed(s: Session): boolean {
   return s.status === 'closed';
 }
 
-function finishConnect(s: Session, pending: PendingSubscription[]): void {
+function finishConnect(s: Session, pending: readonly PendingSubscription[]): void {
   s.releaseRequest();
   // The reply itself can close the session (over queue_max_size: 3008; not encodable: 3506).
   // Timers started now would put a closed session back on the ping wheel for good.

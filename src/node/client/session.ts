@@ -6,7 +6,6 @@
  * Commands of one connection are processed one at a time, in arrival order, so replies keep the
  * command order (Centrifugo's default `client.concurrency: 0`).
  */
-import { randomUUID } from 'node:crypto';
 import type { Codec } from '../../protocol/codec.js';
 import { ProtocolDecodeError } from '../../protocol/codec.js';
 import { DisconnectError, ReplyError, disconnects, type Disconnect } from '../../protocol/errors.js';
@@ -17,6 +16,7 @@ import { PreparedPush } from '../prepared.js';
 import type { Transport } from '../transport.js';
 import type { PingTarget } from '../ping-wheel.js';
 import { SmallMap } from '../../util/small-map.js';
+import { randomUuid } from '../../util/uuid.js';
 import type { DeadlineTarget } from '../../util/deadline-queue.js';
 import { Writer, type WriterOwner } from './writer.js';
 import { ChannelSubscription } from './subscription.js';
@@ -39,7 +39,7 @@ export interface SessionRequestInfo {
 }
 
 export class Session implements ClientContext, WriterOwner, PingTarget, DeadlineTarget {
-  readonly clientId = randomUUID();
+  readonly clientId = randomUuid();
   /** Session ID for unidirectional and emulation transports (the `/emulation` endpoint routes by it). */
   readonly sessionId: string;
   status: SessionStatus = 'connecting';
@@ -52,13 +52,15 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   expireAt = 0;
   clientSideRefresh = false;
   /** Server-side channels from the connection token (sorted), for refresh comparisons. */
-  tokenChannels: string[] = [];
+  tokenChannels: readonly string[] = NO_CHANNELS;
   clientName = '';
   clientVersion = '';
   readonly subs = new SmallMap<string, ChannelSubscription>();
   readonly writer: Writer;
 
-  private chain: Promise<void> = Promise.resolve();
+  /** Commands that arrived while others were being handled, oldest first (see `drain`). */
+  private backlog: Command[] | undefined;
+  private draining = false;
   private tickTimer: NodeJS.Timeout | undefined;
   /** A ping went out and its pong has not arrived (checked by the node's ping wheel). */
   awaitingPong = false;
@@ -72,7 +74,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     public request: SessionRequestInfo,
   ) {
     const o = node.options;
-    this.sessionId = transport.emulation || transport.unidirectional ? randomUUID() : '';
+    this.sessionId = transport.emulation || transport.unidirectional ? randomUuid() : '';
     this.writer = new Writer(transport, node.writerOptions, this);
     // Until connect, the session's deadline is the stale close; connect replaces it with the
     // expiry deadline or removes it. No timer per connection.
@@ -107,19 +109,47 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.close(disconnects.badRequest);
       return;
     }
-    for (const cmd of cmds) this.chain = this.chain.then(() => this.process(cmd));
+    this.handleCommands(cmds);
   }
 
-  /** Already decoded commands (the `/emulation` endpoint). */
+  /** Already decoded commands (also the `/emulation` endpoint). */
   handleCommands(cmds: Command[]): void {
-    for (const cmd of cmds) this.chain = this.chain.then(() => this.process(cmd));
+    if (cmds.length === 0) return;
+    if (this.draining) (this.backlog ??= []).push(...cmds);
+    else void this.drain(cmds);
   }
 
-  /** Unidirectional transports: the connect request arrives once, outside any Command. */
-  connectUnidirectional(req: ConnectRequest): Promise<void> {
-    const p = this.chain.then(() => this.guard(() => handleUnidirectionalConnect(this, req)));
-    this.chain = p;
-    return p;
+  /**
+   * Unidirectional transports: the connect request arrives once, and no command ever follows it,
+   * so there is nothing to queue behind.
+   */
+  async connectUnidirectional(req: ConnectRequest): Promise<void> {
+    try {
+      await handleUnidirectionalConnect(this, req);
+    } catch (e) {
+      this.onCommandError(e, 0);
+    }
+  }
+
+  /**
+   * Handles commands one at a time: `cmds`, then whatever arrived meanwhile. Starts synchronously,
+   * in the event that delivered the frame, and yields only where a command has to wait (a proxy,
+   * an engine, an asynchronous key check). No promise or closure per command.
+   */
+  private async drain(cmds: Command[]): Promise<void> {
+    this.draining = true;
+    try {
+      for (let batch: Command[] | undefined = cmds; batch !== undefined; batch = this.backlog) {
+        this.backlog = undefined;
+        for (const cmd of batch) await this.process(cmd);
+      }
+    } catch (e) {
+      // `process` answers every handler error itself; this is a failure of that answering.
+      this.node.log.error({ err: e, client: this.clientId }, 'command handling failed');
+      this.close(disconnects.internal);
+    } finally {
+      this.draining = false;
+    }
   }
 
   private async process(cmd: Command): Promise<void> {
@@ -137,29 +167,27 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.close(disconnects.badRequest);
       return;
     }
-    await this.guard(async () => {
+    try {
       if (cmd.kind === 'connect') await handleConnect(this, cmd.id, cmd.req);
       else await handleCommand(this, cmd);
-    }, cmd.id);
+    } catch (e) {
+      this.onCommandError(e, cmd.id);
+    }
   }
 
-  /** Runs a handler, turning thrown protocol errors into an error reply or a disconnect. */
-  private async guard(fn: () => Promise<void>, replyId = 0): Promise<void> {
-    try {
-      await fn();
-    } catch (e) {
-      if (this.status === 'closed') return;
-      if (e instanceof DisconnectError) {
-        this.close(e.disconnect);
-      } else if (e instanceof ReplyError && replyId > 0) {
-        this.sendReply({ id: replyId, kind: 'error', error: e.toProtocol() });
-      } else if (e instanceof ReplyError) {
-        this.close(disconnects.badRequest);
-      } else {
-        this.node.log.error({ err: e, client: this.clientId }, 'command failed');
-        if (replyId > 0) this.sendReply({ id: replyId, kind: 'error', error: { code: 100, message: 'internal server error', temporary: true } });
-        else this.close(disconnects.internal);
-      }
+  /** A handler threw: protocol errors become an error reply (`replyId` > 0) or a disconnect. */
+  private onCommandError(e: unknown, replyId: number): void {
+    if (this.status === 'closed') return;
+    if (e instanceof DisconnectError) {
+      this.close(e.disconnect);
+    } else if (e instanceof ReplyError && replyId > 0) {
+      this.sendReply({ id: replyId, kind: 'error', error: e.toProtocol() });
+    } else if (e instanceof ReplyError) {
+      this.close(disconnects.badRequest);
+    } else {
+      this.node.log.error({ err: e, client: this.clientId }, 'command failed');
+      if (replyId > 0) this.sendReply({ id: replyId, kind: 'error', error: { code: 100, message: 'internal server error', temporary: true } });
+      else this.close(disconnects.internal);
     }
   }
 
@@ -358,6 +386,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
 }
 
 const PING_REPLY: Reply = { id: 0, kind: 'ping' };
+const NO_CHANNELS: readonly string[] = Object.freeze([]);
 const RELEASED_REQUEST: SessionRequestInfo = Object.freeze({ headers: Object.freeze({}) });
 
 export { ChannelSubscription };
