@@ -37,4 +37,11 @@ export interface Transport extends TransportCapabilities {
    * the close frame; otherwise the session has already written a disconnect push.
    */
   close(d: Disconnect): void;
+  /**
+   * Stops reading from the peer until `resumeInput`, so TCP pushes back on a client that sends
+   * commands faster than they are handled. Absent where commands do not arrive on a connection of
+   * their own (HTTP emulation, unidirectional transports).
+   */
+  pauseInput?(): void;
+  resumeInput?(): void;
 }

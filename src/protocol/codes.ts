@@ -54,7 +54,7 @@ export const DisconnectCode = {
   insufficientState: { code: 3010, reason: 'insufficient state', reconnect: true, doc: 'A server-side subscription lost stream continuity, or a refreshed token changed server-side channels.' },
   forceReconnect: { code: 3011, reason: 'force reconnect', reconnect: true, doc: 'The server asks the client to reconnect.' },
   noPong: { code: 3012, reason: 'no pong', reconnect: true, doc: 'No pong within `client.pong_timeout` after a ping.' },
-  tooManyRequests: { code: 3013, reason: 'too many requests', reconnect: true, doc: 'Rate limit hit.' },
+  tooManyRequests: { code: 3013, reason: 'too many requests', reconnect: true, doc: 'Rate limit hit; or, on the emulation endpoint, which cannot stop reading, too many commands waited behind one still being handled (`COMMAND_BACKLOG_MAX`, 1000).' },
   invalidToken: { code: 3500, reason: 'invalid token', reconnect: false, doc: 'Invalid connection JWT, subscription token user/channel/client mismatch, invalid refresh token.' },
   badRequest: { code: 3501, reason: 'bad request', reconnect: false, doc: 'Protocol violation: malformed frame, unknown command, command before connect, unexpected pong.' },
   stale: { code: 3502, reason: 'stale', reconnect: false, doc: 'No connect command within `client.stale_close_delay`.' },

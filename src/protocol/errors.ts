@@ -73,6 +73,7 @@ export const disconnects = {
   insufficientState: disconnectOf(DisconnectCode.insufficientState),
   forceReconnect: disconnectOf(DisconnectCode.forceReconnect),
   noPong: disconnectOf(DisconnectCode.noPong),
+  tooManyRequests: disconnectOf(DisconnectCode.tooManyRequests),
   invalidToken: disconnectOf(DisconnectCode.invalidToken),
   badRequest: disconnectOf(DisconnectCode.badRequest),
   stale: disconnectOf(DisconnectCode.stale),

@@ -92,6 +92,13 @@ class WebSocketTransport implements Transport {
     closeWithDisconnect(this.ws, d);
   }
 
+  pauseInput(): void {
+    this.ws.pause();
+  }
+
+  resumeInput(): void {
+    this.ws.resume();
+  }
 }
 
 export class WebSocketHandler {

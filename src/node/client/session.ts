@@ -61,6 +61,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   /** Commands that arrived while others were being handled, oldest first (see `drain`). */
   private backlog: Command[] | undefined;
   private draining = false;
+  /** The transport was asked to stop reading because the backlog is long (see `handleCommands`). */
+  inputPaused = false;
   private tickTimer: NodeJS.Timeout | undefined;
   /** A ping went out and its pong has not arrived (checked by the node's ping wheel). */
   awaitingPong = false;
@@ -112,11 +114,29 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     this.handleCommands(cmds);
   }
 
-  /** Already decoded commands (also the `/emulation` endpoint). */
+  /**
+   * Already decoded commands (also the `/emulation` endpoint). Commands arriving while one waits
+   * (a proxy, an engine, a JWKS fetch) queue behind it. At `COMMAND_BACKLOG_PAUSE` queued the
+   * transport stops reading, as Centrifugo reads the next frame only after handling the last;
+   * where it cannot stop reading (emulation), the connection closes with 3013 at
+   * `COMMAND_BACKLOG_MAX`.
+   */
   handleCommands(cmds: Command[]): void {
     if (cmds.length === 0) return;
-    if (this.draining) (this.backlog ??= []).push(...cmds);
-    else void this.drain(cmds);
+    if (!this.draining) {
+      void this.drain(cmds);
+      return;
+    }
+    const backlog = (this.backlog ??= []);
+    for (const cmd of cmds) backlog.push(cmd);
+    if (backlog.length < COMMAND_BACKLOG_PAUSE || this.inputPaused) return;
+    if (this.transport.pauseInput !== undefined) {
+      this.inputPaused = true;
+      this.transport.pauseInput();
+    } else if (backlog.length >= COMMAND_BACKLOG_MAX) {
+      this.node.log.info({ client: this.clientId, user: this.user, commands: backlog.length }, 'too many commands waiting, disconnecting');
+      this.close(disconnects.tooManyRequests);
+    }
   }
 
   /**
@@ -141,6 +161,10 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     try {
       for (let batch: Command[] | undefined = cmds; batch !== undefined; batch = this.backlog) {
         this.backlog = undefined;
+        if (this.inputPaused && this.status !== 'closed') {
+          this.inputPaused = false;
+          this.transport.resumeInput?.();
+        }
         for (const cmd of batch) await this.process(cmd);
       }
     } catch (e) {
@@ -384,6 +408,11 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     }
   }
 }
+
+/** Queued commands at which a transport that can stop reading is paused. */
+export const COMMAND_BACKLOG_PAUSE = 100;
+/** Queued commands at which a connection whose transport cannot stop reading is closed (3013). */
+export const COMMAND_BACKLOG_MAX = 1000;
 
 const PING_REPLY: Reply = { id: 0, kind: 'ping' };
 const NO_CHANNELS: readonly string[] = Object.freeze([]);
