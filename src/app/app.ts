@@ -78,8 +78,8 @@ export class App {
     this.node = new Node(nodeOptions(config), broker, presence, this.policy, log);
 
     const tls = listenerTls(config);
-    this.external = new HttpListener(log, tls.external);
-    this.internal = hasSeparateInternalPort(config.http_server) ? new HttpListener(log, tls.internal) : undefined;
+    this.external = new HttpListener(log, tls.external, API_MAX_BODY_SIZE);
+    this.internal = hasSeparateInternalPort(config.http_server) ? new HttpListener(log, tls.internal, API_MAX_BODY_SIZE) : undefined;
     const internal = this.internal ?? this.external;
 
     this.transports = mountTransports(config, this.node, this.external);

@@ -4,10 +4,10 @@
  * `prefix` routes match the path and everything below it. This module mounts the handlers it is
  * given and knows nothing of what they do.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../util/logger.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, path: string) => void | Promise<void>;
@@ -32,10 +32,14 @@ export class HttpListener {
   private readonly routes: Route[] = [];
   private readonly upgrades = new Map<string, UpgradeHandler>();
 
-  /** With `tls` the listener speaks HTTPS (and WSS); otherwise plain HTTP. */
+  /**
+   * With `tls` the listener speaks HTTPS (and WSS); otherwise plain HTTP. `maxBodyBytes`: the
+   * largest body any route accepts, the bound for bodies read on the upgrade fallback path.
+   */
   constructor(
     private readonly log: Logger,
     tls?: ListenerTls,
+    private readonly maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
   ) {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
     this.server =
@@ -84,13 +88,53 @@ export class HttpListener {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const h = this.upgrades.get(pathOf(req));
-    if (h === undefined) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
     socket.on('error', () => socket.destroy());
-    h(req, socket, head);
+    const h = this.upgrades.get(pathOf(req));
+    if (h !== undefined) h(req, socket, head);
+    else this.serveWithoutUpgrade(req, socket as Socket, head);
+  }
+
+  /**
+   * Node hands every request that carries `Upgrade` to the upgrade listener, body unparsed. One for
+   * a path without an upgrade handler (`curl --http2` asks for `Upgrade: h2c` on every request) is
+   * answered over HTTP/1.1 instead, as Go's server does. Its body (Content-Length only, at most
+   * `maxBodyBytes`, within the server's request timeout) is read here and put back into the
+   * request stream for the route. The connection closes after the response.
+   */
+  private serveWithoutUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (req.headers['transfer-encoding'] !== undefined) return endPlain(socket, '411 Length Required');
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (!Number.isSafeInteger(length) || length < 0) return endPlain(socket, '400 Bad Request');
+    if (length > this.maxBodyBytes) return endPlain(socket, '413 Payload Too Large');
+    const chunks: Buffer[] = [head];
+    let received = head.length;
+    const timeoutMs = this.server.requestTimeout;
+    const timer = timeoutMs > 0 ? setTimeout(() => timedOut(), timeoutMs).unref() : undefined;
+    const timedOut = (): void => {
+      socket.off('data', onData);
+      endPlain(socket, '408 Request Timeout');
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (received >= length) serve();
+    };
+    const serve = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      if (socket.destroyed) return;
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket);
+      res.on('finish', () => {
+        res.detachSocket(socket);
+        socket.end();
+      });
+      if (length > 0) req.unshift(Buffer.concat(chunks, received).subarray(0, length));
+      this.onRequest(req, res);
+    };
+    if (received >= length) serve();
+    else socket.on('data', onData);
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -115,6 +159,14 @@ export class HttpListener {
   destroy(): void {
     this.server.closeAllConnections();
   }
+}
+
+/** Bound of bodies read on the upgrade fallback path when the owner gives none (1 MiB). */
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+function endPlain(socket: Socket, status: string): void {
+  if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  else socket.destroy();
 }
 
 function pathOf(req: IncomingMessage): string {
