@@ -99,7 +99,8 @@ export class HttpListener {
    * a path without an upgrade handler (`curl --http2` asks for `Upgrade: h2c` on every request) is
    * answered over HTTP/1.1 instead, as Go's server does. Its body (Content-Length only, at most
    * `maxBodyBytes`, within the server's request timeout) is read here and put back into the
-   * request stream for the route. The connection closes after the response.
+   * request stream for the route. The connection closes after the response: Node no longer
+   * parses this socket, so nothing after the body is read.
    */
   private serveWithoutUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     if (req.headers['transfer-encoding'] !== undefined) return endPlain(socket, '411 Length Required');
@@ -108,33 +109,55 @@ export class HttpListener {
     if (length > this.maxBodyBytes) return endPlain(socket, '413 Payload Too Large');
     const chunks: Buffer[] = [head];
     let received = head.length;
-    const timeoutMs = this.server.requestTimeout;
-    const timer = timeoutMs > 0 ? setTimeout(() => timedOut(), timeoutMs).unref() : undefined;
-    const timedOut = (): void => {
-      socket.off('data', onData);
-      endPlain(socket, '408 Request Timeout');
-    };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       received += chunk.length;
-      if (received >= length) serve();
+      if (received >= length) bodyRead();
     };
-    const serve = (): void => {
+    // The peer gave up (half-closed or gone) before sending the whole body.
+    const onEnd = (): void => {
+      stopReading();
+      socket.destroy();
+    };
+    const stopReading = (): void => {
       clearTimeout(timer);
       socket.off('data', onData);
-      if (socket.destroyed) return;
-      const res = new ServerResponse(req);
-      res.shouldKeepAlive = false;
-      res.assignSocket(socket);
-      res.on('finish', () => {
-        res.detachSocket(socket);
-        socket.end();
-      });
-      if (length > 0) req.unshift(Buffer.concat(chunks, received).subarray(0, length));
-      this.onRequest(req, res);
+      socket.off('end', onEnd);
     };
-    if (received >= length) serve();
-    else socket.on('data', onData);
+    const timeoutMs = this.server.requestTimeout;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            stopReading();
+            endPlain(socket, '408 Request Timeout');
+          }, timeoutMs).unref()
+        : undefined;
+    const bodyRead = (): void => {
+      stopReading();
+      if (length > 0) req.unshift(Buffer.concat(chunks, received).subarray(0, length));
+      // A request pipelined behind one whose response is still being written waits its turn.
+      const previous = responseInFlight(socket);
+      if (previous === undefined) this.respondOn(socket, req);
+      else previous.once('finish', () => this.respondOn(socket, req));
+    };
+    if (received >= length) bodyRead();
+    else {
+      socket.on('data', onData);
+      socket.on('end', onEnd);
+    }
+  }
+
+  private respondOn(socket: Socket, req: IncomingMessage): void {
+    if (socket.destroyed || !socket.writable) return;
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.on('finish', () => {
+      res.detachSocket(socket);
+      // Not just end(): with unread bytes left in the socket, its FIN would never be seen.
+      socket.destroySoon();
+    });
+    this.onRequest(req, res);
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -164,9 +187,18 @@ export class HttpListener {
 /** Bound of bodies read on the upgrade fallback path when the owner gives none (1 MiB). */
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
+/** Answers with a bodiless status and closes once it is written, whatever is left unread. */
 function endPlain(socket: Socket, status: string): void {
-  if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  else socket.destroy();
+  if (socket.writable) socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroySoon();
+}
+
+/**
+ * The response Node is still writing on `socket` for an earlier request of the same connection.
+ * Node keeps it in the socket's `_httpMessage` field and offers no public accessor.
+ */
+function responseInFlight(socket: Socket): ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
 }
 
 function pathOf(req: IncomingMessage): string {
