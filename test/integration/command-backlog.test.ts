@@ -88,6 +88,30 @@ test('WebSocket: commands queued behind a waiting subscribe pause reading, then 
   }
 });
 
+test('WebSocket: a connection closed while reading is paused resumes reading, so the closing handshake completes', async () => {
+  const jwks = await heldJwks('k1');
+  try {
+    await withKit(config(jwks.url), async (srv, kit) => {
+      const c = await kit.ws(srv.wsUrl);
+      const connected = await c.connect(await connToken('alice'));
+      const session = srv.app.node.hub.session(connected.connect.client)!;
+      c.send({ id: 2, subscribe: { channel: 'chat:a', token: await subToken('alice', 'chat:a') } });
+      await until(() => jwks.requests() > 0, 'the JWKS fetch');
+      for (let i = 0; i < COMMAND_BACKLOG_PAUSE + 5; i++) c.send({ id: 3 + i, presence_stats: { channel: 'chat:a' } });
+      await until(() => session.inputPaused, 'the WebSocket to stop reading');
+
+      const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)));
+      assert.equal((await srv.api('disconnect', { user: 'alice' })).status, 200);
+      assert.equal(session.inputPaused, false, 'reading resumed at close');
+      // ws reports the close once the handshake is done: the server read the client's close frame.
+      assert.equal(await closed, 3503);
+      jwks.release();
+    });
+  } finally {
+    await jwks.close();
+  }
+});
+
 test('emulation: too many commands queued behind a waiting one close the session with 3013', async () => {
   const jwks = await heldJwks('k1');
   try {

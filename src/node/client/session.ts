@@ -122,7 +122,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
    * `COMMAND_BACKLOG_MAX`.
    */
   handleCommands(cmds: Command[]): void {
-    if (cmds.length === 0) return;
+    if (cmds.length === 0 || this.status === 'closed') return;
     if (!this.draining) {
       void this.drain(cmds);
       return;
@@ -161,7 +161,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     try {
       for (let batch: Command[] | undefined = cmds; batch !== undefined; batch = this.backlog) {
         this.backlog = undefined;
-        if (this.inputPaused && this.status !== 'closed') {
+        if (this.inputPaused) {
           this.inputPaused = false;
           this.transport.resumeInput?.();
         }
@@ -390,6 +390,11 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.sendPushUnchecked({ kind: 'disconnect', code: d.code, reason: d.reason });
     }
     this.writer.close(flush);
+    if (this.inputPaused) {
+      // A paused WebSocket would not read the peer's closing frame and linger for the close grace.
+      this.inputPaused = false;
+      this.transport.resumeInput?.();
+    }
     if (d.code !== disconnects.connectionClosed.code) this.transport.close(d);
     this.node.onSessionClosed(this, d);
   }
