@@ -9,6 +9,7 @@ import { PreparedPush } from './prepared.js';
 import type { Session } from './client/session.js';
 import { CompactMultiMap, isMany } from '../util/multimap.js';
 import type { ChannelSubscription } from './client/subscription.js';
+import { deliverToSubscription } from './client/deliver.js';
 
 export class Hub {
   /** Connected (authenticated) sessions by client ID. */
@@ -60,8 +61,8 @@ export class Hub {
     const subs = this.channels.get(channel);
     if (subs === undefined) return;
     const prepared = new PreparedPush({ kind: 'pub', channel, pub }, prev);
-    if (isMany(subs)) for (const sub of subs) sub.session.deliverToSubscription(sub, prepared, position);
-    else subs.session.deliverToSubscription(subs, prepared, position);
+    if (isMany(subs)) for (const sub of subs) deliverToSubscription(sub, prepared, position);
+    else deliverToSubscription(subs, prepared, position);
   }
 
   broadcastJoinLeave(channel: string, kind: 'join' | 'leave', info: ClientInfo): void {

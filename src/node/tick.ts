@@ -8,6 +8,7 @@ import { UnsubscribeCode } from '../protocol/codes.js';
 import { disconnects } from '../protocol/errors.js';
 import type { Node } from './node.js';
 import type { Session } from './client/session.js';
+import { loseContinuity } from './client/deliver.js';
 
 export function sessionTick(node: Node, s: Session): void {
   if (s.status !== 'connected') return;
@@ -36,7 +37,7 @@ export function sessionTick(node: Node, s: Session): void {
         .streamTop(sub.channel, sub.options.historyMetaTtlMs)
         .then((top) => {
           if (s.subs.get(sub.channel) !== sub || s.status !== 'connected') return;
-          if (top.epoch !== sub.epoch || top.offset > sub.offset) s.insufficientState(sub);
+          if (top.epoch !== sub.epoch || top.offset > sub.offset) loseContinuity(sub);
         })
         .catch((err: unknown) => node.log.error({ err, channel: sub.channel }, 'position check failed'));
     }

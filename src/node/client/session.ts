@@ -1,7 +1,8 @@
 /**
  * A client connection's session: the state machine connecting → connected → closed, ping/pong and
  * expiry timers, the bounded writer, and command dispatch. Command handlers live in the sibling
- * files (`connect.ts`, `subscribe.ts`, `commands.ts`); this file owns lifecycle and delivery.
+ * files (`connect.ts`, `subscribe.ts`, `commands.ts`) and a publication's way to one subscription
+ * in `deliver.ts`; this file owns lifecycle, command intake and output.
  *
  * Commands of one connection are processed one at a time, in arrival order, so replies keep the
  * command order (Centrifugo's default `client.concurrency: 0`).
@@ -22,8 +23,6 @@ import { Writer, type WriterOwner } from './writer.js';
 import { ChannelSubscription } from './subscription.js';
 import { handleConnect, handleUnidirectionalConnect } from './connect.js';
 import { handleCommand } from './commands.js';
-import { UnsubscribeCode } from '../../protocol/codes.js';
-import type { StreamPosition } from '../../protocol/types.js';
 
 export type SessionStatus = 'connecting' | 'connected' | 'closed';
 
@@ -251,55 +250,6 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   onWriterOverflow(): void {
     this.node.log.info({ client: this.clientId, user: this.user }, 'client queue overflow, disconnecting slow client');
     this.close(disconnects.slow);
-  }
-
-  /**
-   * A publication for one of this connection's subscriptions. Applies buffering during an
-   * in-flight subscribe and the positioning checks.
-   */
-  deliverToSubscription(sub: ChannelSubscription, prepared: PreparedPush, position: StreamPosition): void {
-    if (!sub.live) {
-      sub.buffer?.push({ prepared, position });
-      return;
-    }
-    this.deliverToSub(sub, prepared, position);
-  }
-
-  /** Positioning check, then the plain or delta form of the publication. */
-  deliverToSub(sub: ChannelSubscription, prepared: PreparedPush, position: StreamPosition): void {
-    const before = sub.offset;
-    const verdict = sub.advance(position);
-    if (verdict === 'gap') {
-      this.insufficientState(sub);
-      return;
-    }
-    if (verdict === 'skip') return;
-    if (sub.filter !== undefined && prepared.push.kind === 'pub' && !sub.filter(prepared.push.pub.tags)) return;
-    if (!sub.delta) {
-      this.sendPrepared(prepared);
-      return;
-    }
-    // A delta applies only on top of the previous publication the client holds.
-    const hasPrev = sub.deltaReady && sub.positioned && prepared.prev !== undefined && prepared.prev.offset === before;
-    const bytes = prepared.deltaBytesFor(this.codec, this.transport.unidirectional, hasPrev);
-    if (bytes === undefined) this.close(disconnects.inappropriateProtocol);
-    else {
-      sub.deltaReady = true;
-      this.writer.enqueue(bytes);
-    }
-  }
-
-  /** Lost continuity: client-side subscriptions get unsubscribe 2500, server-side ones 3010. */
-  insufficientState(sub: ChannelSubscription): void {
-    if (sub.serverSide) {
-      this.close(disconnects.insufficientState);
-      return;
-    }
-    const c = UnsubscribeCode.insufficientState;
-    // As any unsubscribe: a leave goes out, or other members would see this client join twice
-    // when its SDK resubscribes.
-    void this.node.removeSessionSubscription(this, sub, true);
-    this.sendPush({ kind: 'unsubscribe', channel: sub.channel, code: c.code, reason: c.reason });
   }
 
   // ------------------------------------------------------------ timers

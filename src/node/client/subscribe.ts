@@ -13,6 +13,7 @@ import type { Publication, SubscribeRequest, SubscribeResult } from '../../proto
 import type { SubscriptionOptions } from '../events.js';
 import type { Session } from './session.js';
 import { ChannelSubscription } from './subscription.js';
+import { deliverLive } from './deliver.js';
 import { recover } from '../recovery.js';
 import { toDeltaFullForm } from '../prepared.js';
 import { compileTagsFilter, type TagsPredicate } from '../tags-filter.js';
@@ -176,7 +177,7 @@ export function goLive(s: Session, p: PendingSubscription): void {
   const buffered = sub.buffer ?? [];
   sub.buffer = null;
   for (const b of buffered) {
-    s.deliverToSub(sub, b.prepared, b.position);
+    deliverLive(sub, b.prepared, b.position);
     if (s.subs.get(sub.channel) !== sub || s.status === 'closed') return;
   }
   if (sub.options.emitJoinLeave) {
