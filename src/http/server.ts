@@ -88,7 +88,7 @@ export class HttpListener {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const h = this.upgrades.get(pathOf(req));
     if (h !== undefined) h(req, socket, head);
     else this.serveWithoutUpgrade(req, socket as Socket, head);
@@ -186,6 +186,11 @@ export class HttpListener {
 
 /** Bound of bodies read on the upgrade fallback path when the owner gives none (1 MiB). */
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** One shared listener for every upgraded socket rather than a closure per connection. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
 
 /** Answers with a bodiless status and closes once it is written, whatever is left unread. */
 function endPlain(socket: Socket, status: string): void {

@@ -13,7 +13,6 @@ import type { Session } from './session.js';
 import { establishSubscription, goLive, type PendingSubscription } from './subscribe.js';
 
 const NO_SUBS: Readonly<Record<string, never>> = Object.freeze({});
-const NO_CHANNELS: readonly string[] = Object.freeze([]);
 const NO_PENDING: readonly PendingSubscription[] = Object.freeze([]);
 
 /** Connect over a bidirectional transport: answers with a Reply (or an error reply). */
@@ -85,7 +84,8 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
   s.meta = reply.meta;
   s.expireAt = reply.expireAt;
   s.clientSideRefresh = reply.clientSideRefresh;
-  s.tokenChannels = reply.tokenChannels === undefined || reply.tokenChannels.length === 0 ? NO_CHANNELS : [...reply.tokenChannels].sort();
+  // A session connects once; it starts with a shared empty list.
+  if (reply.tokenChannels !== undefined && reply.tokenChannels.length > 0) s.tokenChannels = [...reply.tokenChannels].sort();
 
   const channels = Object.keys(reply.subscriptions);
   if (channels.length > o.channelLimit) throw new DisconnectError(disconnects.channelLimit);

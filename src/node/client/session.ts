@@ -160,10 +160,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     try {
       for (let batch: Command[] | undefined = cmds; batch !== undefined; batch = this.backlog) {
         this.backlog = undefined;
-        if (this.inputPaused) {
-          this.inputPaused = false;
-          this.transport.resumeInput?.();
-        }
+        this.resumeInput();
         for (const cmd of batch) await this.process(cmd);
       }
     } catch (e) {
@@ -173,6 +170,12 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     } finally {
       this.draining = false;
     }
+  }
+
+  private resumeInput(): void {
+    if (!this.inputPaused) return;
+    this.inputPaused = false;
+    this.transport.resumeInput?.();
   }
 
   private async process(cmd: Command): Promise<void> {
@@ -340,11 +343,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.sendPushUnchecked({ kind: 'disconnect', code: d.code, reason: d.reason });
     }
     this.writer.close(flush);
-    if (this.inputPaused) {
-      // A paused WebSocket would not read the peer's closing frame and linger for the close grace.
-      this.inputPaused = false;
-      this.transport.resumeInput?.();
-    }
+    // A paused WebSocket would not read the peer's closing frame and linger for the close grace.
+    this.resumeInput();
     if (d.code !== disconnects.connectionClosed.code) this.transport.close(d);
     this.node.onSessionClosed(this, d);
   }
