@@ -86,3 +86,32 @@ test('recovered publications on a delta subscription decode too, and deltas cont
     await srv.stop();
   }
 });
+
+test('a skip_history publication on a delta subscription arrives in full, and so does the next one', async () => {
+  const srv = await startServer(NS);
+  const c = new JsonCentrifuge(srv.wsUrl, { websocket: WebSocket, token: await connToken('u3') });
+  try {
+    const sub = c.newSubscription('d:doc3', { delta: 'fossil' });
+    const got: unknown[] = [];
+    const subscribed = waitFor((r) => sub.on('subscribed', r), 'subscribed');
+    sub.on('publication', (ctx) => got.push(ctx.data));
+    sub.subscribe();
+    c.connect();
+    await subscribed;
+    await srv.api('publish', { channel: 'd:doc3', data: payload(0), delta: true });
+    const unstored = { ...payload(1), note: 'a longer note, so that a delta against the wrong base cannot decode to the right data' };
+    await srv.api('publish', { channel: 'd:doc3', data: unstored, delta: true, skip_history: true });
+    // A delta against payload(0), the stream's previous publication, would decode wrongly on top of
+    // `unstored`, which is what the client holds last.
+    await srv.api('publish', { channel: 'd:doc3', data: payload(2), delta: true });
+    await srv.api('publish', { channel: 'd:doc3', data: payload(3), delta: true });
+    const start = Date.now();
+    while (got.length < 4 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, [payload(0), unstored, payload(2), payload(3)]);
+    assert.deepEqual(sub.deltaStats(), { ...sub.deltaStats(), numFullPayloads: 3, numDeltaPayloads: 1 });
+    assert.equal(sub.state, 'subscribed');
+  } finally {
+    c.disconnect();
+    await srv.stop();
+  }
+});

@@ -114,3 +114,30 @@ test('cache mode: recover with an empty position returns exactly the latest publ
     }
   });
 });
+
+test('a skip_history publication reaches positioned subscribers without an offset, and the stream continues', async () => {
+  await withServer(async (srv) => {
+    const c = await RawClient.open(srv.wsUrl);
+    try {
+      // One client-side and one server-side positioned subscription: neither may lose continuity.
+      await c.connect(await connToken('u1', { channels: ['p:srv'] }));
+      c.send({ id: 2, subscribe: { channel: 'p:cli' } });
+      await c.next((m) => m.id === 2);
+      for (const channel of ['p:cli', 'p:srv']) {
+        assert.equal((await srv.api('publish', { channel, data: { i: 1 } })).body.result.offset, 1);
+        assert.deepEqual((await srv.api('publish', { channel, data: { i: 2 }, skip_history: true })).body, { result: {} });
+        assert.equal((await srv.api('publish', { channel, data: { i: 3 } })).body.result.offset, 2);
+        await c.next((m) => m.push?.channel === channel && m.push.pub?.data?.i === 3);
+        const pubs = c.messages().filter((m) => m.push?.channel === channel);
+        assert.deepEqual(pubs, [
+          { push: { channel, pub: { data: { i: 1 }, offset: 1 } } },
+          { push: { channel, pub: { data: { i: 2 } } } },
+          { push: { channel, pub: { data: { i: 3 }, offset: 2 } } },
+        ]);
+      }
+      assert.equal(c.messages().some((m) => m.push?.unsubscribe), false);
+    } finally {
+      c.close();
+    }
+  });
+});

@@ -33,12 +33,15 @@ export function deliverLive(sub: ChannelSubscription, prepared: PreparedPush, po
     s.sendPrepared(prepared);
     return;
   }
-  // A delta applies only on top of the previous publication the client holds.
-  const hasPrev = sub.deltaReady && sub.positioned && prepared.prev !== undefined && prepared.prev.offset === before;
+  // A delta applies only on top of the previous publication the client holds. One kept out of
+  // history (offset 0) goes in full, and so does the next: the stream's previous publication is
+  // no longer what the client holds last.
+  const inStream = position.offset !== 0;
+  const hasPrev = inStream && sub.deltaReady && sub.positioned && prepared.prev !== undefined && prepared.prev.offset === before;
   const bytes = prepared.deltaBytesFor(s.codec, s.transport.unidirectional, hasPrev);
   if (bytes === undefined) s.close(disconnects.inappropriateProtocol);
   else {
-    sub.deltaReady = true;
+    sub.deltaReady = inStream;
     s.writer.enqueue(bytes);
   }
 }

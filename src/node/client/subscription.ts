@@ -52,10 +52,11 @@ export class ChannelSubscription {
   /**
    * Applies the live positioning rules to an incoming publication.
    * Returns `deliver`, `skip` (a late duplicate) or `gap` (insufficient state: the client
-   * missed something and must resubscribe or reconnect).
+   * missed something and must resubscribe or reconnect). A publication kept out of history
+   * (`skip_history`, offset 0) has no place in the stream: it is delivered and moves nothing.
    */
   advance(position: StreamPosition): 'deliver' | 'skip' | 'gap' {
-    if (!this.positioned) return 'deliver';
+    if (!this.positioned || position.offset === 0) return 'deliver';
     if (position.epoch !== this.epoch) {
       // A subscription positioned on an empty stream adopts the first epoch it sees.
       if (this.epoch !== '') return 'gap';
