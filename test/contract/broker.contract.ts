@@ -342,10 +342,13 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.equal((await pub(1, 'a')).suppressed, true);
         assert.equal((await pub(3, 'a')).suppressed, false);
         assert.equal((await pub(1, 'b')).suppressed, false, 'a new version epoch starts over');
+        assert.equal((await pub(1, '')).suppressed, true, 'no version epoch: compared with the current one');
+        assert.equal((await pub(2, '')).suppressed, false);
+        assert.equal((await pub(2, 'b')).suppressed, false, "the stored epoch is now '', so 'b' starts over");
         await settle();
-        assert.deepEqual(rec.publications(CH).map((e) => text(e.pub.data)), ['a2', 'a3', 'b1']);
+        assert.deepEqual(rec.publications(CH).map((e) => text(e.pub.data)), ['a2', 'a3', 'b1', '2', 'b2']);
         const h = await broker.history(CH, { filter: { limit: -1 } });
-        assert.deepEqual(offsets(h.publications), [1, 2, 3]);
+        assert.deepEqual(offsets(h.publications), [1, 2, 3, 4, 5]);
       });
 
       it('a delivered publication carries offset, info, tags, time; deltas get the previous one', async ({ broker, rec }) => {

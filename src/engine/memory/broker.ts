@@ -219,7 +219,8 @@ export class MemoryBroker implements Broker {
     const version = opts.version ?? 0;
     if (version > 0) {
       const versionEpoch = opts.versionEpoch ?? '';
-      if (versionEpoch === stream.versionEpoch && version <= stream.version) {
+      // A publish without a version epoch is compared with whatever epoch the stream holds.
+      if ((versionEpoch === '' || versionEpoch === stream.versionEpoch) && version <= stream.version) {
         this.scheduleStream(channel, stream, now);
         return { position: stream.position(), suppressed: true };
       }
