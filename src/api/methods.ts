@@ -10,7 +10,7 @@ import type { Node } from '../node/node.js';
 import { checkDataFormat, type ChannelRules } from '../rules/channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
 import type { PublishOptions } from '../engine/types.js';
-import { globToRegExp } from '../util/glob.js';
+import { GlobSyntaxError, globToRegExp } from '../util/glob.js';
 import { JsonBytes, apiBadRequest, asObject, bool, boolValue, int, payload, position, str, strList, strMap, type Obj } from './json.js';
 
 export interface ApiContext {
@@ -190,7 +190,13 @@ const historyRemove: ApiMethod = async (ctx, req) => {
 
 const channels: ApiMethod = async (ctx, req) => {
   const pattern = str(req, 'pattern');
-  const re = pattern === '' ? undefined : globToRegExp(pattern);
+  let re: RegExp | undefined;
+  try {
+    re = pattern === '' ? undefined : globToRegExp(pattern);
+  } catch (e) {
+    if (e instanceof GlobSyntaxError) throw apiBadRequest(`pattern: ${e.message}`);
+    throw e;
+  }
   const out: Obj = {};
   for (const [name, n] of ctx.node.channels()) if (re === undefined || re.test(name)) out[name] = { num_clients: n };
   return { channels: out };

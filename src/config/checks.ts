@@ -6,6 +6,7 @@ import { formatDuration } from './duration.js';
 import type { ConfigIssue } from './errors.js';
 import type { ChannelOptions, Config } from './schema.js';
 import { unimplementedIssues } from './unimplemented.js';
+import { globToRegExp } from '../util/glob.js';
 
 export interface CheckResult {
   readonly errors: ConfigIssue[];
@@ -20,6 +21,15 @@ const PROXY_ENDPOINT_RE = /^(https?|grpc):\/\//;
  * Compiles a regex written for Go's RE2 as JavaScript would use it. Go spells named groups
  * `(?P<name>…)`; JavaScript wants `(?<name>…)`. Returns the error text, or undefined when valid.
  */
+function globError(pattern: string): string | undefined {
+  try {
+    globToRegExp(pattern);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 export function regexError(pattern: string): string | undefined {
   try {
     new RegExp(pattern.replace(/\(\?P</g, '(?<'));
@@ -119,6 +129,10 @@ function checkClient(c: Collector, config: Config): void {
   }
   checkToken(c, config.client.token, 'client.token');
   checkToken(c, config.client.subscription_token, 'client.subscription_token');
+  config.client.allowed_origins.forEach((pattern, i) => {
+    const err = pattern === '*' ? undefined : globError(pattern);
+    if (err !== undefined) c.error(`client.allowed_origins[${i}]`, `not a valid pattern: ${err}`);
+  });
   for (const kind of ['connect', 'refresh'] as const) {
     const proxy = config.client.proxy[kind];
     if (proxy.enabled && proxy.endpoint === '') {

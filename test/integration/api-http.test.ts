@@ -470,6 +470,13 @@ test('channels with a pattern', async () => {
     assert.deepEqual(r.body, { result: { channels: { 'chat:a': { num_clients: 1 }, 'chat:b': { num_clients: 2 } } } });
     const all = await srv.api('channels', {});
     assert.deepEqual(Object.keys(all.body.result.channels).sort(), ['chat:a', 'chat:b', 'other:c']);
+    // gobwas/glob syntax, as Centrifugo: classes, negated classes, alternatives.
+    const names = async (pattern: string) => Object.keys((await srv.api('channels', { pattern })).body.result.channels).sort();
+    assert.deepEqual(await names('chat:[ab]'), ['chat:a', 'chat:b']);
+    assert.deepEqual(await names('chat:[!a]'), ['chat:b']);
+    assert.deepEqual(await names('{chat:a,other:*}'), ['chat:a', 'other:c']);
+    const bad = await srv.api('channels', { pattern: 'chat:[ab' });
+    assert.deepEqual(bad.body, { error: { code: 107, message: 'bad request' } });
     for (const c of [a, b, b2, o]) c.close();
   });
 });

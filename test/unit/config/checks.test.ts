@@ -169,3 +169,10 @@ test('checks - internal_tls and tls_external without a separate internal port ar
   ]);
   assert.deepEqual(validateConfig({ http_server: { tls_external: true, internal_port: '9001' } }).warnings, []);
 });
+
+test('checks - allowed_origins patterns must compile', () => {
+  assert.deepEqual(problems({ client: { allowed_origins: ['*', 'https://*.example.com', 'https://{a,b}.example.com'] } }), []);
+  assert.deepEqual(problems({ client: { allowed_origins: ['https://ok.example.com', 'https://[a.example.com'] } }), [
+    'client.allowed_origins[1]: not a valid pattern: unclosed "[" at position 8',
+  ]);
+});
