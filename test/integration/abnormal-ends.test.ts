@@ -92,3 +92,29 @@ test('a parallel API batch subscribing and unsubscribing one user: no ghost pres
     c.close();
   });
 });
+
+test('an API disconnect whose reason or code no close frame can carry still ends the connection and frees its slot', async () => {
+  await withServer({ client: { user_connection_limit: 1 } }, async (srv) => {
+    const node = srv.app.node;
+    // 200 characters, a 3-byte one straddling the 123-byte cut: the reason is cut before it.
+    const reason = `${'r'.repeat(122)}✓${'x'.repeat(77)}`;
+    const a = await RawClient.open(srv.wsUrl);
+    await a.connect(await connToken('u1'));
+    const r1 = await srv.api('disconnect', { user: 'u1', disconnect: { code: 4000, reason } });
+    assert.deepEqual(r1.body, { result: {} });
+    assert.deepEqual(await closedWithin(a), { code: 4000, reason: 'r'.repeat(122) });
+    await until(() => node.hub.numClients === 0, 'the session to leave the hub');
+    // A code outside the close-frame ranges: the socket is cut (1006 at the client).
+    const b = await RawClient.open(srv.wsUrl);
+    await b.connect(await connToken('u1'));
+    const r2 = await srv.api('disconnect', { user: 'u1', disconnect: { code: 5000, reason: 'x' } });
+    assert.deepEqual(r2.body, { result: {} });
+    assert.equal((await closedWithin(b)).code, 1006);
+    await until(() => node.hub.numClients === 0, 'the session to leave the hub');
+    // The user's one slot is free again.
+    const c = await RawClient.open(srv.wsUrl);
+    const rep = await c.connect(await connToken('u1'));
+    assert.equal(typeof rep.connect?.client, 'string', JSON.stringify(rep));
+    c.close();
+  });
+});

@@ -342,11 +342,16 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     if (flush && !this.transport.closeFrameDisconnect) {
       this.sendPushUnchecked({ kind: 'disconnect', code: d.code, reason: d.reason });
     }
-    this.writer.close(flush);
-    // A paused WebSocket would not read the peer's closing frame and linger for the close grace.
-    this.resumeInput();
-    if (d.code !== disconnects.connectionClosed.code) this.transport.close(d);
-    this.node.onSessionClosed(this, d);
+    try {
+      this.writer.close(flush);
+      // A paused WebSocket would not read the peer's closing frame and linger for the close grace.
+      this.resumeInput();
+      if (d.code !== disconnects.connectionClosed.code) this.transport.close(d);
+    } finally {
+      // Whatever the transport did, the session leaves the hub: a session left there would count
+      // against its user's connection limit for good.
+      this.node.onSessionClosed(this, d);
+    }
   }
 
   /** The peer went away (socket closed, request aborted). */
