@@ -151,10 +151,10 @@ test('uni_http_stream.connect_code_to_http_response: an expired token answered w
     const r = await request(kit.endpoint('uni_http_stream'), { method: 'POST', body: JSON.stringify({ token: await connToken('alice', {}, -60) }) });
     assert.equal(r.status, 401);
     assert.equal(r.body, 'expired');
-    // Codes without a transform keep the disconnect push.
-    const s = await open(kit, { token: 'garbage' });
-    await s.endsWithin();
-    assert.deepEqual(s.lines(), [{ disconnect: { code: 3500, reason: 'invalid token' } }]);
+    // A code no transform lists is 500, as in Centrifugo: no stream once the mapping is on.
+    const other = await request(kit.endpoint('uni_http_stream'), { method: 'POST', body: JSON.stringify({ token: 'garbage' }) });
+    assert.equal(other.status, 500);
+    assert.equal(other.body, 'Internal Server Error');
     assert.equal(srv.app.node.hub.numConnections, 0);
   });
 });

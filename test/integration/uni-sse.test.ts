@@ -103,11 +103,16 @@ test('uni_sse.connect_code_to_http_response: 109 (expired token) → HTTP 401 "e
     assert.equal(r.body, 'expired');
     const p = await request(kit.endpoint('uni_sse'), { method: 'POST', body: JSON.stringify({ token: expired }) });
     assert.equal(p.status, 401, 'POST too');
-    // Other codes still get the disconnect push.
-    const s = await kit.stream(withCfConnect(kit.endpoint('uni_sse'), { token: 'bad' }));
-    await s.endsWithin();
-    assert.deepEqual(s.events(), [{ disconnect: { code: 3500, reason: 'invalid token' } }]);
+    // A code no transform lists is 500, as in Centrifugo: no stream once the mapping is on.
+    const other = await request(withCfConnect(kit.endpoint('uni_sse'), { token: 'bad' }));
+    assert.equal(other.status, 500);
+    assert.equal(other.body, 'Internal Server Error');
     assert.equal(srv.app.node.hub.numConnections, 0);
+  });
+  // Enabled with no transforms at all: every connect error is 500.
+  await withKit({ ...CONFIG, uni_sse: { enabled: true, connect_code_to_http_response: { enabled: true } } }, async (_srv, kit) => {
+    const r = await request(withCfConnect(kit.endpoint('uni_sse'), { token: await connToken('alice', {}, -60) }));
+    assert.equal(r.status, 500);
   });
   // Disabled mapping: the expired token is a 3005 disconnect push (default unidirectional mapping).
   await withKit(CONFIG, async (_srv, kit) => {

@@ -21,16 +21,19 @@ export function decodeConnect(decoder: ConnectRequestDecoder, body: Uint8Array):
 }
 
 /**
- * Builds the session hook that answers a failed connect with an HTTP status when a transform
- * matches its code. The body defaults to the error message or disconnect reason.
+ * Builds the session hook that answers a failed connect with an HTTP response when the mapping is
+ * enabled: the matching transform's status, its body defaulting to the error message or
+ * disconnect reason; 500 "Internal Server Error" for a code no transform lists (as Centrifugo,
+ * which never falls back to a stream carrying the disconnect once the mapping is on).
  */
 export function connectErrorResponder(res: ServerResponse, cfg: HttpResponseTransforms): ((code: number, message: string) => boolean) | undefined {
-  if (!cfg.enabled || cfg.transforms.length === 0) return undefined;
+  if (!cfg.enabled) return undefined;
   return (code, message) => {
+    if (res.headersSent) return false;
     const t = cfg.transforms.find((x) => x.code === code);
-    if (t === undefined || res.headersSent) return false;
-    const body = t.to.body !== '' ? t.to.body : message;
-    res.writeHead(t.to.status_code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    const status = t === undefined ? 500 : t.to.status_code;
+    const body = t === undefined ? 'Internal Server Error' : t.to.body !== '' ? t.to.body : message;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
     return true;
   };
