@@ -42,18 +42,16 @@ export class HttpListener {
     private readonly maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
   ) {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
+    const opts = { maxHeaderSize: MAX_HEADER_BYTES };
     this.server =
       tls === undefined
-        ? createServer(handler)
+        ? createServer(opts, handler)
         : createTlsServer(
-            { cert: tls.cert, key: tls.key, ...(tls.clientCa !== undefined ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) },
+            { ...opts, cert: tls.cert, key: tls.key, ...(tls.clientCa !== undefined ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) },
             handler,
           );
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
+    this.server.on('clientError', onClientError);
   }
 
   route(path: string, handler: RequestHandler, prefix = false): void {
@@ -114,15 +112,18 @@ export class HttpListener {
       received += chunk.length;
       if (received >= length) bodyRead();
     };
-    // The peer gave up (half-closed or gone) before sending the whole body.
+    // The peer gave up (half-closed, reset or gone) before sending the whole body: what was read
+    // is dropped at once, not held until the request timeout.
     const onEnd = (): void => {
       stopReading();
+      chunks.length = 0;
       socket.destroy();
     };
     const stopReading = (): void => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
+      socket.off('close', onEnd);
     };
     const timeoutMs = this.server.requestTimeout;
     const timer =
@@ -144,6 +145,7 @@ export class HttpListener {
     else {
       socket.on('data', onData);
       socket.on('end', onEnd);
+      socket.on('close', onEnd);
     }
   }
 
@@ -157,6 +159,12 @@ export class HttpListener {
       // Not just end(): with unread bytes left in the socket, its FIN would never be seen.
       socket.destroySoon();
     });
+    // Node no longer parses this socket. Whatever follows the request is read and dropped, so a
+    // peer that goes away is noticed while a stream (uni_sse, uni_http_stream) is being served:
+    // its FIN ends the socket, as Node does for a parsed request, and the response closes.
+    socket.on('data', discard);
+    socket.once('end', endSocket);
+    socket.resume();
     this.onRequest(req, res);
   }
 
@@ -186,6 +194,39 @@ export class HttpListener {
 
 /** Bound of bodies read on the upgrade fallback path when the owner gives none (1 MiB). */
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Largest request head (request line and headers), bytes: 1 MiB, Go's default and so Centrifugo's.
+ * Node's own 16 KiB would refuse a `cf_connect` query (SSE, uni_sse) long before the transports'
+ * `max_request_body_size` (64 KiB by default) applies.
+ */
+export const MAX_HEADER_BYTES = 1024 * 1024;
+
+/** Answers to malformed requests by Node's parser error code; anything else is 400. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/**
+ * A request Node could not parse. Answered with a status only when nothing of a response has gone
+ * out on the socket yet: bytes written into a live stream would corrupt it. A reset peer gets
+ * nothing.
+ */
+function onClientError(err: NodeJS.ErrnoException, duplex: Duplex): void {
+  const socket = duplex as Socket;
+  const inFlight = responseInFlight(socket);
+  if (err.code !== 'ECONNRESET' && socket.writable && (inFlight === undefined || !inFlight.headersSent)) {
+    endPlain(socket, CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request');
+  } else socket.destroy();
+}
+
+function discard(): void {}
+
+function endSocket(this: Socket): void {
+  if (this.writable) this.end();
+}
 
 /** One shared listener for every upgraded socket rather than a closure per connection. */
 function destroySocket(this: Duplex): void {
