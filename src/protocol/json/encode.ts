@@ -10,8 +10,13 @@ import { isValidJson } from './raw-json.js';
 /** Strict UTF-8: a payload that is not valid UTF-8 cannot go to a JSON connection (3506). */
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const str = JSON.stringify as (s: string) => string;
+const LINE_BREAKS = /[\r\n]/g;
 
-/** Embeds a bytes field: must be UTF-8 JSON (else 3506 upstream); raw newlines are dropped. */
+/**
+ * Embeds a bytes field: must be UTF-8 JSON (else 3506 upstream). Raw line breaks (LF and CR) are
+ * dropped: LF separates replies in a frame, and SSE ends a line at a lone CR too, so a payload
+ * written with CRLF would split its event. Centrifugo drops LF only.
+ */
 function raw(bytes: Uint8Array, field: string): string {
   let text: string;
   try {
@@ -20,8 +25,8 @@ function raw(bytes: Uint8Array, field: string): string {
     throw new ProtocolEncodeError(`${field}: payload is not valid UTF-8`);
   }
   if (!isValidJson(text)) throw new ProtocolEncodeError(`${field}: payload is not valid JSON`);
-  // Newlines cannot occur inside valid JSON strings, so only insignificant whitespace goes.
-  return text.includes('\n') ? text.replaceAll('\n', '') : text;
+  // Line breaks cannot occur inside valid JSON strings, so only insignificant whitespace goes.
+  return text.includes('\n') || text.includes('\r') ? text.replace(LINE_BREAKS, '') : text;
 }
 
 /** Wraps members built as `,"k":v,"k2":v2` into an object literal. */

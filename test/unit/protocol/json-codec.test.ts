@@ -309,6 +309,11 @@ describe('jsonCodec: bytes payloads on encode', () => {
     assert.ok(!out.includes('\n'));
   });
 
+  it('strips raw carriage returns too (SSE ends a line at a lone CR)', () => {
+    const out = push(pubWith(b('{\r\n "a": "x\\r\\ny",\r "b": 1\r\n}')));
+    assert.equal(out, '{"channel":"c","pub":{"data":{ "a": "x\\r\\ny", "b": 1}}}');
+  });
+
   it('omits empty data', () => {
     assert.equal(push(pubWith(new Uint8Array(0))), '{"channel":"c","pub":{}}');
   });
