@@ -141,3 +141,19 @@ test('a skip_history publication reaches positioned subscribers without an offse
     }
   });
 });
+
+test('was_recovering echoes a recover request on a channel that cannot recover', async () => {
+  await withServer(async (srv) => {
+    const c = await RawClient.open(srv.wsUrl);
+    try {
+      await c.connect(await connToken('u1'));
+      c.send({ id: 2, subscribe: { channel: 'p:norecovery', recover: true, offset: 0, epoch: 'abcdefgh' } });
+      const rep = await c.next((m) => m.id === 2);
+      assert.equal(rep.subscribe.was_recovering, true);
+      assert.equal(rep.subscribe.recovered, undefined);
+      assert.equal(rep.subscribe.positioned, true);
+    } finally {
+      c.close();
+    }
+  });
+});

@@ -98,12 +98,13 @@ export async function establishSubscription(s: Session, channel: string, options
       result.ttl = Math.max(0, options.expireAt - Math.floor(Date.now() / 1000));
     }
     if (options.data !== undefined) result.data = options.data;
+    // Echoes the request, as Centrifugo, whether or not the channel can recover.
+    if (p.recover) result.wasRecovering = true;
     if (sub.positioned) {
       result.positioned = true;
       if (options.enableRecovery) result.recoverable = true;
       if (options.enableRecovery && p.recover) {
         const r = await recover(node, channel, options, p.offset, p.epoch);
-        result.wasRecovering = true;
         if (!r.recovered && p.rejectUnrecovered) throw errors.unrecoverablePosition();
         result.recovered = r.recovered;
         result.epoch = r.position.epoch;
