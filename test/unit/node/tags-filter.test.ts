@@ -58,3 +58,33 @@ test('malformed and oversized trees are 107', () => {
     assert.throws(() => compileTagsFilter(f), (e: unknown) => e instanceof ReplyError && e.code === ErrorCode.badRequest.code, JSON.stringify(f).slice(0, 80));
   }
 });
+
+test('numeric comparisons are exact decimal ones; other notations never match', () => {
+  const cases: [string, string, string, boolean][] = [
+    ['gt', '9007199254740993', '9007199254740992', true],
+    ['lt', '0.1', '0.10000000000000001', true],
+    ['gte', '-0', '0', true],
+    ['lte', '-12.5', '-12.49', true],
+    ['gt', '10', '9.999', true],
+    ['gt', '0x10', '15', false],
+    ['gt', '1e3', '15', false],
+    ['gt', ' 20', '15', false],
+    ['gt', 'Infinity', '15', false],
+    ['gt', '20', 'abc', false],
+  ];
+  for (const [cmp, value, bound, want] of cases) {
+    assert.equal(compileTagsFilter(leaf('n', cmp, bound))({ n: value }), want, `${value} ${cmp} ${bound}`);
+  }
+});
+
+test('operand rules as Centrifuge: val for value operators, non-empty vals for in/nin, neither for ex/nex; ex/nex need no key', () => {
+  const bad = [leaf('k', 'eq', ''), leaf('k', 'gt', ''), leaf('k', 'eq', 'x', ['y']), leaf('k', 'in'), leaf('k', 'in', 'x', ['y']), leaf('k', 'ex', 'x'), leaf('k', 'nex', '', ['y'])];
+  for (const f of bad) {
+    assert.throws(() => compileTagsFilter(f), (e: unknown) => e instanceof ReplyError && e.code === ErrorCode.badRequest.code, JSON.stringify(f));
+  }
+  // A missing tag is the empty string to in/nin.
+  assert.equal(compileTagsFilter(leaf('missing', 'in', '', ['', 'x']))({}), true);
+  assert.equal(compileTagsFilter(leaf('missing', 'nin', '', ['']))({}), false);
+  assert.equal(compileTagsFilter(leaf('', 'ex'))({ '': 'v' }), true);
+  assert.equal(compileTagsFilter(leaf('', 'nex'))({}), true);
+});
