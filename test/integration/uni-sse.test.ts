@@ -188,3 +188,14 @@ test('uni_sse with an EventSource client: messages are the pushes; closing it re
     await until(() => srv.app.node.hub.numConnections === 0, 'the session to be removed after EventSource.close()');
   });
 });
+
+test('uni_sse: a cf_connect query is read up to max_request_body_size (default 64 KiB), above it 413', async () => {
+  await withKit(CONFIG, async (_srv, kit) => {
+    // 40 KB of connect data: past Node's default 16 KiB request head, within the transport's limit.
+    const padded = { token: await connToken('alice'), data: { pad: 'p'.repeat(40_000) } };
+    const s = await kit.stream(withCfConnect(kit.endpoint('uni_sse'), padded));
+    await s.nextEvent((m) => m.connect !== undefined, 'the connect push');
+    const big = await request(withCfConnect(kit.endpoint('uni_sse'), { token: 'x', data: { pad: 'p'.repeat(70_000) } }));
+    assert.equal(big.status, 413);
+  });
+});
