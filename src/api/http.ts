@@ -1,6 +1,7 @@
 /**
  * The server HTTP API endpoint (spec §7.1, §7.3): `POST {prefix}/<method>` with a JSON body, and
- * the legacy `POST {prefix}` with newline-separated `{"method", "params"}` commands.
+ * the legacy `POST {prefix}` with a stream of `{"method", "params"}` commands (one per line,
+ * pretty-printed or concatenated: any whitespace or none between them, as Go's json.Decoder reads).
  *
  * Statuses come from `statuses.ts`: 200 with `{"result":…}` or `{"error":{code,message}}`, or a
  * plain-text refusal (405, 401, 503, 404, 413, 500, 400, checked in that order). In transport
@@ -13,7 +14,7 @@ import { apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError, closeIfUnread } from '../http/body.js';
 import { LEGACY_METHOD_IDS, METHODS, errorObject, type ApiContext } from './methods.js';
-import { apiBadRequest, asObject, parseApiJson, toJsonText, type Obj } from './json.js';
+import { apiNotFound, asObject, parseApiJson, splitJsonObjects, toJsonText, type Obj } from './json.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 
 export interface ApiHttpOptions {
@@ -80,10 +81,8 @@ export class ApiHttpHandler {
     if (body.trim() === '') return plain(res, ApiStatus.badRequest);
     let commands: Obj[];
     try {
-      commands = body
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => asObject(parseApiJson(l, true)));
+      // Every command is decoded before any runs: a malformed stream is refused (400) as a whole.
+      commands = splitJsonObjects(body).map((text) => asObject(parseApiJson(text, true)));
     } catch (e) {
       if (e instanceof ProtocolDecodeError || e instanceof Error) return plain(res, ApiStatus.badRequest);
       throw e;
@@ -95,7 +94,7 @@ export class ApiHttpHandler {
       try {
         const name = legacyMethodName(c.method);
         const m = METHODS[name];
-        if (m === undefined) throw apiBadRequest(`unknown method`);
+        if (m === undefined) throw apiNotFound();
         const result = await m(this.ctx, asObject(c.params, 'params'));
         lines.push(`${head}"result":${toJsonText(result)}}`);
       } catch (e) {
@@ -120,7 +119,9 @@ export class ApiHttpHandler {
   }
 }
 
+/** `method` absent (or null) is 0, PUBLISH: the zero value of the protobuf enum. */
 function legacyMethodName(m: unknown): string {
+  if (m === undefined || m === null) return LEGACY_METHOD_IDS[0]!;
   if (typeof m === 'number') return LEGACY_METHOD_IDS[m] ?? '';
   if (typeof m === 'string') return m.toLowerCase();
   return '';

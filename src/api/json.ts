@@ -6,6 +6,7 @@
 import { RawJson, parseJsonWithRaw } from '../protocol/json/raw-json.js';
 import { isValidJson } from '../protocol/json/raw-json.js';
 import { ReplyError } from '../protocol/errors.js';
+import { ProtocolDecodeError } from '../protocol/codec.js';
 import { ApiErrorCode } from '../protocol/codes.js';
 
 /** Keys whose values are payloads kept verbatim. `params` is RPC's payload. */
@@ -26,6 +27,46 @@ export function apiBadRequest(why?: string): ApiError {
   const e = new ApiError(ApiErrorCode.badRequest.code, ApiErrorCode.badRequest.message);
   if (why !== undefined) e.cause = why;
   return e;
+}
+
+/** 104 not found: a method name or ID the API does not serve. */
+export function apiNotFound(): ApiError {
+  return new ApiError(ApiErrorCode.notFound.code, ApiErrorCode.notFound.message);
+}
+
+/**
+ * Splits a stream of top-level JSON objects (any whitespace between them, or none:
+ * `{…}{…}`, one per line, or pretty-printed across lines) into the text of each object, as Go's
+ * `json.Decoder` reads values until EOF. Only the bracket structure is tracked here (strings and
+ * escapes included); each piece is then validated strictly by the caller's parser. Throws
+ * ProtocolDecodeError when something other than an object starts at the top level or an object
+ * is left open.
+ */
+export function splitJsonObjects(text: string): string[] {
+  const out: string[] = [];
+  const n = text.length;
+  let i = 0;
+  for (;;) {
+    while (i < n && isJsonWs(text.charCodeAt(i))) i++;
+    if (i >= n) return out;
+    if (text.charCodeAt(i) !== 0x7b) throw new ProtocolDecodeError(`expected '{' at offset ${i}`);
+    const start = i;
+    let depth = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        // Skip the string, honouring backslash escapes.
+        for (i++; i < n && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      } else if (c === 0x7b || c === 0x5b) depth++;
+      else if ((c === 0x7d || c === 0x5d) && --depth === 0) break;
+    }
+    if (i >= n) throw new ProtocolDecodeError('unterminated JSON value');
+    out.push(text.slice(start, ++i));
+  }
+}
+
+function isJsonWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 /** Payload bytes to embed in a JSON reply: raw JSON when valid, else marked for base64. */

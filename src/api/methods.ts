@@ -11,7 +11,8 @@ import { checkDataFormat, type ChannelRules } from '../rules/channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
 import type { PublishOptions } from '../engine/types.js';
 import { GlobSyntaxError, globToRegExp } from '../util/glob.js';
-import { JsonBytes, apiBadRequest, asObject, bool, boolValue, int, payload, position, str, strList, strMap, type Obj } from './json.js';
+import { RawJson } from '../protocol/json/raw-json.js';
+import { JsonBytes, apiBadRequest, asObject, bool, boolValue, int, parseApiJson, payload, position, str, strList, strMap, type Obj } from './json.js';
 
 export interface ApiContext {
   readonly node: Node;
@@ -110,7 +111,10 @@ const subscribe: ApiMethod = async (ctx, req) => {
 
 const unsubscribe: ApiMethod = async (ctx, req) => {
   const t = target(req);
-  await ctx.node.unsubscribeUser(t, str(req, 'channel'));
+  const channel = str(req, 'channel');
+  // "" unsubscribes from every channel; a named channel must be in a configured namespace (102).
+  if (channel !== '') resolve(ctx, channel);
+  await ctx.node.unsubscribeUser(t, channel);
   return {};
 };
 
@@ -220,13 +224,19 @@ const batch: ApiMethod = async (ctx, req) => {
   if (!Array.isArray(commands)) throw apiBadRequest('commands must be an array');
   const run = async (c: unknown): Promise<Obj> => {
     try {
+      // A null entry is malformed (107, spec §7.2); an object naming no known method is 104.
+      if (c === null || c === undefined) throw apiBadRequest('null command');
       const o = asObject(c, 'command');
       const entries = Object.entries(o).filter(([, v]) => v !== null && v !== undefined);
-      if (entries.length === 0) throw apiBadRequest('empty command');
+      // A command naming no method Rotor knows (or none at all) is 104, as Centrifugo answers it.
+      if (entries.length === 0) throw err(ApiErrorCode.notFound);
       const [name, params] = entries[0]!;
       const m = METHODS[name];
-      if (m === undefined || name === 'batch') throw apiBadRequest(`unknown method ${name}`);
-      return { [name]: await m(ctx, asObject(params, name)) };
+      if (m === undefined || name === 'batch') throw err(ApiErrorCode.notFound);
+      // The request parser keeps every `info` member raw (it is a payload elsewhere), so the
+      // `info` command's parameters arrive as RawJson and are parsed here.
+      const p = params instanceof RawJson ? parseApiJson(params.text) : params;
+      return { [name]: await m(ctx, asObject(p, name)) };
     } catch (e) {
       return { error: errorObject(e) };
     }
@@ -260,7 +270,10 @@ export const METHODS: Readonly<Record<string, ApiMethod>> = {
   batch,
 };
 
-/** Legacy numeric method IDs (the `Command.MethodType` enum of the v3/v4 API). */
+/**
+ * Legacy numeric method IDs (the `Command.MethodType` enum of the v3/v4 API). IDs missing here
+ * (14 CONNECTIONS and the PRO methods) answer 104 not found.
+ */
 export const LEGACY_METHOD_IDS: Readonly<Record<number, string>> = {
   0: 'publish',
   1: 'broadcast',

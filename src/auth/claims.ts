@@ -3,10 +3,14 @@
  *
  * Decoding follows Centrifugo's typed JSON decoding: a claim of the wrong JSON type makes the whole
  * token invalid (it is not silently ignored), `null` is the same as an absent claim, and unknown
- * claims are ignored. Raw JSON claims (`info`, `data`, `meta`) are handed on as the UTF-8 bytes of
- * `JSON.stringify(value)`; that is semantically the same JSON as in the token, though not always
- * byte-identical (whitespace, number spelling).
+ * claims are ignored. Raw JSON claims (`info`, `data`, `meta`, and `info`/`data` of `subs`
+ * entries) are handed on as their exact source bytes, as Go's `json.RawMessage` keeps them: the
+ * verifier decodes the payload with `rawClaimSelector`, which keeps those members as `RawJson`
+ * (big integers such as 12345678901234567891 survive). A payload decoded without it (no marker
+ * found, e.g. a key spelled with escapes) still works: values are then re-serialised with
+ * `JSON.stringify`, semantically the same JSON.
  */
+import { RawJson, type RawKeyPredicate } from '../protocol/json/raw-json.js';
 import { InvalidTokenError } from './errors.js';
 
 /** Per-subscription overrides of namespace options; an absent field means "use the namespace value". */
@@ -25,8 +29,7 @@ export interface ServerSubOptions {
   /** Data for the subscribe result (`b64data` decoded, else JSON bytes of `data`). */
   data?: Uint8Array;
   override?: SubscribeOverride;
-  /** Subscription expiry, unix seconds; absent = the subscription does not expire. */
-  expireAt?: number;
+  // No expiry: Centrifugo's connection-token subs options have no `expire_at` (it is ignored).
 }
 
 export interface ConnectTokenClaims {
@@ -56,8 +59,36 @@ export interface SubscriptionTokenClaims {
   override?: SubscribeOverride;
 }
 
-/** The JWT payload as parsed JSON (always an object). */
+/** The JWT payload as parsed JSON (always an object); raw-kept members are `RawJson`. */
 export type Payload = Record<string, unknown>;
+
+/** Which payload members to keep as source text, and the cheap test of whether any may be present. */
+export interface RawClaimSelector {
+  /**
+   * Quoted key spellings (`"info"`); when none occurs in the payload text it is decoded with
+   * plain `JSON.parse`, so tokens without raw claims (a connect storm's usual case) pay nothing.
+   */
+  readonly markers: readonly string[];
+  readonly isRaw: RawKeyPredicate;
+}
+
+/** Raw members at the top level (depth 0) and inside `subs` entries (depth 2: subs → channel → key). */
+const TOP_RAW = new Set(['info', 'data', 'meta']);
+const SUB_RAW = new Set(['info', 'data']);
+
+/**
+ * The selector for a verifier. A custom `userIdClaim` is kept raw too, so a numeric user ID keeps
+ * its exact digits (Centrifugo reads it with gjson `.String()`, which returns an integer's source text).
+ */
+export function rawClaimSelector(userIdClaim: string): RawClaimSelector {
+  const custom = userIdClaim !== 'sub' && !TOP_RAW.has(userIdClaim) ? userIdClaim : undefined;
+  const markers = ['"info"', '"data"', '"meta"'];
+  if (custom !== undefined) markers.push(`"${custom}"`);
+  return {
+    markers,
+    isRaw: (key, depth) => (depth === 0 ? TOP_RAW.has(key) || key === custom : depth === 2 && SUB_RAW.has(key)),
+  };
+}
 
 /** Registered claims both token kinds share, type-checked. Times are unix seconds (RFC 7519 NumericDate, may be fractional). */
 export interface RegisteredClaims {
@@ -80,7 +111,7 @@ function invalid(reason: string): never {
 /** Reads an optional claim; `null` counts as absent (Go decodes JSON null into the zero value). */
 function read(p: Payload, name: string): unknown {
   const v = p[name];
-  return v === null ? undefined : v;
+  return v === null || (v instanceof RawJson && v.text === 'null') ? undefined : v;
 }
 
 function optString(p: Payload, name: string): string | undefined {
@@ -108,7 +139,48 @@ function isObject(v: unknown): v is Payload {
 
 function jsonBytes(p: Payload, name: string): Uint8Array | undefined {
   const v = read(p, name);
-  return v === undefined ? undefined : encoder.encode(JSON.stringify(v));
+  if (v === undefined) return undefined;
+  return encoder.encode(v instanceof RawJson ? v.text : JSON.stringify(v));
+}
+
+/**
+ * gjson's `Result.String()` of a claim, which Centrifugo uses for a custom `user_id_claim`: a
+ * string as is, true/false, an integer's source digits, any other number in plain decimal
+ * (Go's `FormatFloat(f, 'f', -1, 64)`: shortest digits, no exponent), an object or array as its
+ * JSON text, and "" for null or absent.
+ */
+function gjsonString(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return plainDecimal(v);
+  if (v instanceof RawJson) {
+    const t = v.text;
+    if (t === 'null') return '';
+    if (t === 'true' || t === 'false') return t;
+    if (t.startsWith('"')) return JSON.parse(t) as string;
+    if (t.startsWith('{') || t.startsWith('[')) return t;
+    return /^-?[0-9]+$/.test(t) ? t : plainDecimal(Number(t));
+  }
+  return JSON.stringify(v);
+}
+
+/** `n` in positional notation with the shortest round-trip digits (JS switches to exponents at 1e21 and 1e-7). */
+function plainDecimal(n: number): string {
+  const s = String(n);
+  const e = s.indexOf('e');
+  if (e < 0) return s;
+  const neg = s.startsWith('-');
+  const mantissa = s.slice(neg ? 1 : 0, e);
+  const exp = Number(s.slice(e + 1));
+  const dot = mantissa.indexOf('.');
+  const digits = mantissa.replace('.', '');
+  const point = (dot < 0 ? mantissa.length : dot) + exp;
+  let out: string;
+  if (point <= 0) out = '0.' + '0'.repeat(-point) + digits;
+  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
+  else out = digits.slice(0, point) + '.' + digits.slice(point);
+  return neg ? '-' + out : out;
 }
 
 /** Standard base64 with padding, no whitespace: what Go's `base64.StdEncoding` accepts. */
@@ -127,7 +199,9 @@ function binaryOrJson(p: Payload, name: string, where: string): Uint8Array | und
 
 /**
  * Reads the registered claims and the user ID. `userIdClaim` is a top-level claim name (the
- * verifier restricts it to `^[a-zA-Z_]+$`); its value must be a string.
+ * verifier restricts it to `^[a-zA-Z_]+$`). The default `sub` must be a string (it is a typed
+ * registered claim in Centrifugo); a custom claim is read like gjson `.String()` (`gjsonString`),
+ * so `{"user_id": 42}` is user "42".
  */
 export function readRegisteredClaims(p: Payload, userIdClaim: string): RegisteredClaims {
   const exp = optNumericDate(p, 'exp');
@@ -142,7 +216,7 @@ export function readRegisteredClaims(p: Payload, userIdClaim: string): Registere
     if (!rawAud.every((a): a is string => typeof a === 'string')) invalid('"aud" claim must be a string or an array of strings');
     aud = rawAud;
   } else if (rawAud !== undefined) invalid('"aud" claim must be a string or an array of strings');
-  const user = optString(p, userIdClaim) ?? '';
+  const user = userIdClaim === 'sub' ? (optString(p, 'sub') ?? '') : gjsonString(read(p, userIdClaim));
   const claims: RegisteredClaims = { aud, iss, user };
   if (exp !== undefined) claims.exp = exp;
   if (nbf !== undefined) claims.nbf = nbf;
@@ -197,8 +271,6 @@ function readServerSub(channel: string, raw: unknown): ServerSubOptions {
   if (data !== undefined) opts.data = data;
   const override = readOverride(raw, where);
   if (override !== undefined) opts.override = override;
-  const expireAt = optInteger(raw, 'expire_at');
-  if (expireAt !== undefined && expireAt > 0) opts.expireAt = expireAt;
   return opts;
 }
 
@@ -267,7 +339,6 @@ export function cloneConnectClaims(c: ConnectTokenClaims): ConnectTokenClaims {
       if (s.info) copy.info = s.info.slice();
       if (s.data) copy.data = s.data.slice();
       if (s.override) copy.override = { ...s.override };
-      if (s.expireAt !== undefined) copy.expireAt = s.expireAt;
       subs[ch] = copy;
     }
     out.subs = subs;

@@ -3,7 +3,8 @@
  * reads the header and claims from here, and HMAC verification reuses the same split instead of
  * parsing the token again.
  */
-import type { Payload } from './claims.js';
+import { parseJsonWithRaw } from '../protocol/json/raw-json.js';
+import type { Payload, RawClaimSelector } from './claims.js';
 
 export interface CompactJws {
   header: Record<string, unknown>;
@@ -38,29 +39,40 @@ export function isCanonicalBase64url(segment: string): boolean {
   return rem === 0 || (rem === 2 ? (last & 0x0f) === 0 : (last & 0x03) === 0);
 }
 
-/** Throws a plain Error whose message says what is malformed. */
-export function parseCompactJws(token: string): CompactJws {
+/**
+ * Throws a plain Error whose message says what is malformed. With `raw`, payload members it
+ * selects come back as `RawJson` (exact source text); the payload is still decoded in one pass,
+ * by `JSON.parse` when no marker occurs in it and by the raw-keeping scanner otherwise.
+ */
+export function parseCompactJws(token: string, raw?: RawClaimSelector): CompactJws {
   const first = token.indexOf('.');
   const last = token.lastIndexOf('.');
   if (first < 0 || last === first || token.indexOf('.', first + 1) !== last) {
     throw new Error('not a compact JWS (expected three dot-separated parts)');
   }
   const header = decodeObject(token.slice(0, first), 'header');
-  const payload = decodeObject(token.slice(first + 1, last), 'claims set');
+  const payload = decodeObject(token.slice(first + 1, last), 'claims set', raw);
   const signature = token.slice(last + 1);
   // Empty only for unsigned tokens, which are refused later unless signatures are not checked.
   if (signature !== '' && !isCanonicalBase64url(signature)) throw new Error('signature is not canonical base64url');
   return { header, payload, signingInputEnd: last, signature };
 }
 
-function decodeObject(segment: string, what: string): Record<string, unknown> {
+function decodeObject(segment: string, what: string, raw?: RawClaimSelector): Record<string, unknown> {
   if (segment === '' || !isCanonicalBase64url(segment)) throw new Error(`${what} is not base64url`);
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const text = Buffer.from(segment, 'base64url').toString('utf8');
+    v = raw !== undefined && containsAny(text, raw.markers) ? parseJsonWithRaw(text, raw.isRaw) : JSON.parse(text);
   } catch {
     throw new Error(`${what} is not JSON`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what} is not a JSON object`);
   return v as Record<string, unknown>;
+}
+
+/** Loop rather than `some` with a closure: this runs once per token verified (connect hot path). */
+function containsAny(text: string, needles: readonly string[]): boolean {
+  for (let i = 0; i < needles.length; i++) if (text.includes(needles[i]!)) return true;
+  return false;
 }

@@ -11,9 +11,15 @@
  * once per `cooldownMs` so a stream of tokens with random `kid`s cannot hammer the endpoint.
  * Concurrent refetches are coalesced by jose. Each HTTP attempt has a 1 s timeout and a failed
  * attempt (network error, timeout, non-200) is retried once, as Centrifugo does.
+ *
+ * A templated endpoint (`{{name}}` placeholders, see jwks-template.ts) is served by `JwksKeySets`:
+ * one `JwksKeySource` per expanded URL, each with the caching above, held in an LRU of at most
+ * `JWKS_MAX_KEY_SETS` URLs.
  */
+import { LRUCache } from 'lru-cache';
 import { compactVerify, createRemoteJWKSet, customFetch, errors as joseErrors, type FetchImplementation } from 'jose';
 import { InvalidTokenError, KeySourceUnavailableError } from './errors.js';
+import { expandTemplate, templatePlaceholders } from './jwks-template.js';
 import { toInvalid } from './keys.js';
 
 /** Algorithms accepted with JWKS keys. `Ed25519` is the newer (RFC 9864) name of EdDSA over Ed25519. */
@@ -29,27 +35,32 @@ export const JWKS_FETCH_ATTEMPTS = 2;
 /** Minimum spacing between refetches caused by unknown `kid`s. */
 export const JWKS_DEFAULT_COOLDOWN_MS = 1000;
 
+/**
+ * Most key sets kept for a templated endpoint, one per expanded URL, least recently used evicted
+ * first. The safety check limits the URLs to the combinations of the operator's listed values, so
+ * real deployments stay far below; the bound caps memory when that check is skipped. An evicted
+ * set is fetched again on its next use.
+ */
+export const JWKS_MAX_KEY_SETS = 128;
+
 export interface JwksOptions {
   /** See JWKS_DEFAULT_COOLDOWN_MS; 0 = refetch on every unknown kid (Centrifugo's behaviour). */
   cooldownMs?: number;
+  /** Closes this source too when aborted (the owner's lifetime, for sources of a template). */
+  signal?: AbortSignal;
 }
 
 export class JwksKeySource {
   private readonly keySet: ReturnType<typeof createRemoteJWKSet>;
   /** Aborts in-flight fetches on close(). */
   private readonly lifetime = new AbortController();
+  /** Aborted by close() or by the owner's signal. */
+  private readonly closed: AbortSignal;
 
   /** Throws (configuration error) when `endpoint` is not an http(s) URL. */
   constructor(endpoint: string, opts: JwksOptions = {}) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new Error(`jwksPublicEndpoint: invalid URL ${JSON.stringify(endpoint)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`jwksPublicEndpoint: must be an http:// or https:// URL, got ${JSON.stringify(endpoint)}`);
-    }
+    const url = parseEndpoint(endpoint);
+    this.closed = opts.signal ? AbortSignal.any([this.lifetime.signal, opts.signal]) : this.lifetime.signal;
     this.keySet = createRemoteJWKSet(url, {
       cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
       // jose's own deadline covers all attempts; the per-attempt 1 s deadline is in retryingFetch.
@@ -65,13 +76,13 @@ export class JwksKeySource {
    * KeySourceUnavailableError when the key set could not be fetched.
    */
   async verify(token: string, kid: unknown): Promise<void> {
-    if (this.lifetime.signal.aborted) throw new InvalidTokenError('token verifier is closed');
+    if (this.closed.aborted) throw new InvalidTokenError('token verifier is closed');
     // Centrifugo looks keys up by kid only; a kid-less token is not matched against "any key".
     if (typeof kid !== 'string' || kid === '') throw new InvalidTokenError('"kid" header is required with JWKS');
     try {
       await compactVerify(token, this.keySet, { algorithms: [...JWKS_ALGS] });
     } catch (err) {
-      if (this.lifetime.signal.aborted) throw new InvalidTokenError('token verifier is closed', { cause: err });
+      if (this.closed.aborted) throw new InvalidTokenError('token verifier is closed', { cause: err });
       if (isFetchFailure(err)) throw new KeySourceUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
       throw toInvalid(err);
     }
@@ -85,7 +96,7 @@ export class JwksKeySource {
   private readonly retryingFetch: FetchImplementation = async (url, init) => {
     let lastError: unknown;
     for (let attempt = 0; attempt < JWKS_FETCH_ATTEMPTS; attempt++) {
-      const signal = AbortSignal.any([init.signal, this.lifetime.signal, AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS)]);
+      const signal = AbortSignal.any([init.signal, this.closed, AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS)]);
       try {
         const response = await fetch(url, { ...init, signal });
         if (response.status === 200) return response;
@@ -95,7 +106,7 @@ export class JwksKeySource {
       } catch (err) {
         lastError = err;
       }
-      if (init.signal.aborted || this.lifetime.signal.aborted) break;
+      if (init.signal.aborted || this.closed.aborted) break;
     }
     // A timeout keeps its name so that jose reports it as JWKSTimeout; anything else the fetch
     // threw is marked as such, apart from errors of key import or verification.
@@ -103,6 +114,78 @@ export class JwksKeySource {
     if (lastError instanceof JwksFetchError) throw lastError;
     throw new JwksFetchError(lastError instanceof Error ? lastError.message : String(lastError), { cause: lastError });
   };
+}
+
+/**
+ * Keys from a JWKS endpoint that may be a template. A plain URL is one `JwksKeySource`; a
+ * template is expanded per token from the variables captured by the issuer/audience regexes,
+ * and each expanded URL gets its own source (bounded LRU, `JWKS_MAX_KEY_SETS`).
+ */
+export class JwksKeySets {
+  /** True when the endpoint has `{{name}}` placeholders: callers must then capture variables. */
+  readonly templated: boolean;
+  private readonly single: JwksKeySource | undefined;
+  private readonly byUrl: LRUCache<string, JwksKeySource> | undefined;
+  private readonly lifetime = new AbortController();
+
+  /** Throws (configuration error) when the endpoint, with placeholders filled, is not an http(s) URL. */
+  constructor(
+    private readonly endpoint: string,
+    private readonly opts: JwksOptions = {},
+  ) {
+    this.templated = templatePlaceholders(endpoint).length > 0;
+    if (this.templated) {
+      // Validate the URL shape once, with a neutral value in every placeholder.
+      parseEndpoint(endpoint.replace(/\{\{.*?\}\}/g, 'x'));
+      this.byUrl = new LRUCache({ max: JWKS_MAX_KEY_SETS });
+    } else {
+      this.single = new JwksKeySource(endpoint, opts);
+    }
+  }
+
+  /** As `JwksKeySource.verify`; `vars` fills a template (a missing value makes the token invalid). */
+  verify(token: string, kid: unknown, vars: ReadonlyMap<string, string> | undefined): Promise<void> {
+    if (this.single !== undefined) return this.single.verify(token, kid);
+    if (this.lifetime.signal.aborted) return Promise.reject(new InvalidTokenError('token verifier is closed'));
+    const url = expandTemplate(this.endpoint, vars ?? new Map<string, string>());
+    if (url === undefined) return Promise.reject(new InvalidTokenError('JWKS endpoint template variable missing or not allowed'));
+    const byUrl = this.byUrl as LRUCache<string, JwksKeySource>;
+    let source = byUrl.get(url);
+    if (source === undefined) {
+      try {
+        source = new JwksKeySource(url, { ...this.opts, signal: this.lifetime.signal });
+      } catch (err) {
+        return Promise.reject(new InvalidTokenError('JWKS endpoint template expands to an invalid URL', { cause: err }));
+      }
+      byUrl.set(url, source);
+    }
+    return source.verify(token, kid);
+  }
+
+  /** Key sets currently held for a template (0 for a plain URL); for tests and diagnostics. */
+  get keySetCount(): number {
+    return this.byUrl?.size ?? 0;
+  }
+
+  close(): void {
+    this.lifetime.abort();
+    this.single?.close();
+    this.byUrl?.clear();
+  }
+}
+
+/** Throws (configuration error) when `endpoint` is not an http(s) URL. */
+function parseEndpoint(endpoint: string): URL {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error(`jwksPublicEndpoint: invalid URL ${JSON.stringify(endpoint)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`jwksPublicEndpoint: must be an http:// or https:// URL, got ${JSON.stringify(endpoint)}`);
+  }
+  return url;
 }
 
 /** The key set could not be fetched (network error or non-200 answer). */

@@ -22,15 +22,18 @@ import {
   cloneConnectClaims,
   cloneSubscriptionClaims,
   hasChannelClaim,
+  rawClaimSelector,
   readRegisteredClaims,
   type ConnectTokenClaims,
   type Payload,
+  type RawClaimSelector,
   type RegisteredClaims,
   type SubscriptionTokenClaims,
 } from './claims.js';
 import { parseCompactJws, type CompactJws } from './compact.js';
 import { InvalidTokenError, TokenExpiredError } from './errors.js';
-import { JWKS_CACHE_MAX_AGE_MS, JwksKeySource } from './jwks.js';
+import { JWKS_CACHE_MAX_AGE_MS, JwksKeySets } from './jwks.js';
+import { checkTemplateSafety } from './jwks-template.js';
 import { StaticKeys } from './keys.js';
 
 export type { ConnectTokenClaims, ServerSubOptions, SubscribeOverride, SubscriptionTokenClaims } from './claims.js';
@@ -47,8 +50,15 @@ export interface TokenVerifierOptions {
   rsaPublicKey?: string;
   /** PEM public key for ES256/384/512; the curve must match the algorithm (P-256/P-384/P-521). */
   ecdsaPublicKey?: string;
-  /** When set, HMAC/RSA/ECDSA keys are not used; keys by `kid`; cache 1h, fetch timeout 1s. */
+  /**
+   * When set, HMAC/RSA/ECDSA keys are not used; keys by `kid`; cache 1h, fetch timeout 1s. May be
+   * a template with `{{name}}` placeholders filled from the named groups of issuerRegex /
+   * audienceRegex (see jwks-template.ts); every such group must then be an explicit list of
+   * fixed values, or the constructor throws (Centrifugo v6.7's safety check).
+   */
   jwksPublicEndpoint?: string;
+  /** Disables the template safety check above (`insecure_skip_jwks_endpoint_safety_check`). */
+  insecureSkipJwksEndpointSafetyCheck?: boolean;
   /** Required `aud` (exact match against any element of the claim). Exclusive with audienceRegex. */
   audience?: string;
   /** Required `aud` pattern (unanchored search, like Go's regexp; `(?P<name>…)` is accepted). */
@@ -117,15 +127,22 @@ function compileRegex(option: string, source: string): RegExp {
   }
 }
 
+/** Copies the named groups that took part in the match (others stay unset: template values missing). */
+function addGroups(vars: Map<string, string>, m: RegExpExecArray): void {
+  if (m.groups === undefined) return;
+  for (const [name, value] of Object.entries(m.groups)) if (value !== undefined) vars.set(name, value);
+}
+
 export class TokenVerifier {
   private readonly userIdClaim: string;
+  private readonly rawClaims: RawClaimSelector;
   private readonly audience: string | undefined;
   private readonly audienceRe: RegExp | undefined;
   private readonly issuer: string | undefined;
   private readonly issuerRe: RegExp | undefined;
   private readonly skipSignature: boolean;
   private readonly staticKeys: StaticKeys | undefined;
-  private readonly jwks: JwksKeySource | undefined;
+  private readonly jwks: JwksKeySets | undefined;
   /** Verified connection and subscription tokens, keyed by the token itself. */
   private readonly connectCache: LRUCache<string, CacheEntry<ConnectTokenClaims>> | undefined;
   private readonly subCache: LRUCache<string, CacheEntry<SubscriptionTokenClaims>> | undefined;
@@ -138,6 +155,7 @@ export class TokenVerifier {
     if (!USER_ID_CLAIM.test(this.userIdClaim)) {
       throw new Error(`userIdClaim must match ${USER_ID_CLAIM.source}, got ${JSON.stringify(this.userIdClaim)}`);
     }
+    this.rawClaims = rawClaimSelector(this.userIdClaim);
     if (opts.audience && opts.audienceRegex) throw new Error('audience and audienceRegex are mutually exclusive');
     if (opts.issuer && opts.issuerRegex) throw new Error('issuer and issuerRegex are mutually exclusive');
     this.audience = opts.audience || undefined;
@@ -146,8 +164,14 @@ export class TokenVerifier {
     this.issuerRe = opts.issuerRegex ? compileRegex('issuerRegex', opts.issuerRegex) : undefined;
     this.skipSignature = opts.insecureSkipSignatureVerify === true;
     if (opts.jwksPublicEndpoint) {
+      if (opts.insecureSkipJwksEndpointSafetyCheck !== true) {
+        checkTemplateSafety(opts.jwksPublicEndpoint, [
+          { option: 'issuer_regex', source: opts.issuerRegex },
+          { option: 'audience_regex', source: opts.audienceRegex },
+        ]);
+      }
       const jwksOpts = internals.jwksCooldownMs === undefined ? {} : { cooldownMs: internals.jwksCooldownMs };
-      this.jwks = new JwksKeySource(opts.jwksPublicEndpoint, jwksOpts);
+      this.jwks = new JwksKeySets(opts.jwksPublicEndpoint, jwksOpts);
     } else {
       this.staticKeys = new StaticKeys(opts);
     }
@@ -230,13 +254,13 @@ export class TokenVerifier {
     if (typeof token !== 'string' || token === '') throw new InvalidTokenError('empty token');
     let jws: CompactJws;
     try {
-      jws = parseCompactJws(token);
+      jws = parseCompactJws(token, this.rawClaims);
     } catch (err) {
       throw new InvalidTokenError(`malformed token: ${(err as Error).message}`, { cause: err });
     }
     const { header, payload } = jws;
     const reg = readRegisteredClaims(payload, this.userIdClaim);
-    this.checkAudienceAndIssuer(reg);
+    const vars = this.checkAudienceAndIssuer(reg, this.jwks?.templated === true);
 
     if (this.skipSignature) return { payload, reg, reuseUntilMs: Infinity, cacheable: false };
     const alg = header.alg;
@@ -245,25 +269,37 @@ export class TokenVerifier {
     if (alg.toLowerCase() === 'none') throw new InvalidTokenError('unsigned tokens (alg "none") are not accepted');
     if (this.jwks) {
       // A cached verification must not outlive the key set it was checked against.
-      return this.jwks.verify(token, header.kid).then(() => ({ payload, reg, reuseUntilMs: this.now() + JWKS_CACHE_MAX_AGE_MS, cacheable: true }));
+      return this.jwks.verify(token, header.kid, vars).then(() => ({ payload, reg, reuseUntilMs: this.now() + JWKS_CACHE_MAX_AGE_MS, cacheable: true }));
     }
     const sig = (this.staticKeys as StaticKeys).verify(token, jws, alg, this.now());
     if (sig instanceof Promise) return sig.then((c) => ({ payload, reg, reuseUntilMs: c.keyValidUntilMs, cacheable: true }));
     return { payload, reg, reuseUntilMs: sig.keyValidUntilMs, cacheable: !alg.startsWith('HS') };
   }
 
-  private checkAudienceAndIssuer(reg: RegisteredClaims): void {
+  /**
+   * Audience and issuer checks. With `capture` (a templated JWKS endpoint) also returns the named
+   * groups of the issuer match and of the first matching audience, the audience's winning on a
+   * shared name (Centrifugo's order); otherwise returns undefined and builds nothing.
+   */
+  private checkAudienceAndIssuer(reg: RegisteredClaims, capture: boolean): Map<string, string> | undefined {
     if (this.audience !== undefined && !reg.aud.includes(this.audience)) {
       throw new InvalidTokenError('audience mismatch');
     }
-    const audRe = this.audienceRe;
-    if (audRe !== undefined && !reg.aud.some((a) => audRe.test(a))) {
-      throw new InvalidTokenError('audience does not match audienceRegex');
-    }
     if (this.issuer !== undefined && reg.iss !== this.issuer) throw new InvalidTokenError('issuer mismatch');
-    if (this.issuerRe !== undefined && !this.issuerRe.test(reg.iss)) {
-      throw new InvalidTokenError('issuer does not match issuerRegex');
+    const vars = capture ? new Map<string, string>() : undefined;
+    if (this.issuerRe !== undefined) {
+      const m = this.issuerRe.exec(reg.iss);
+      if (m === null) throw new InvalidTokenError('issuer does not match issuerRegex');
+      if (vars !== undefined) addGroups(vars, m);
     }
+    const audRe = this.audienceRe;
+    if (audRe !== undefined) {
+      let m: RegExpExecArray | null = null;
+      for (const a of reg.aud) if ((m = audRe.exec(a)) !== null) break;
+      if (m === null) throw new InvalidTokenError('audience does not match audienceRegex');
+      if (vars !== undefined) addGroups(vars, m);
+    }
+    return vars;
   }
 
   /** No leeway: expired when now ≥ exp, not yet valid when now < nbf (RFC 7519 §4.1.4–4.1.5). */

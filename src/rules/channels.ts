@@ -157,8 +157,14 @@ export class ChannelRules {
   }
 }
 
+/**
+ * `channel_regex` is written in Go's regexp syntax, whose named groups are `(?P<name>…)`;
+ * JavaScript spells them `(?<name>…)`. The rewrite is the same one the config checks apply, so a
+ * pattern that passed `checkconfig` also compiles here.
+ */
 function compile(options: NamespaceOptions): CompiledNamespace {
-  return { options, regex: options.channel_regex !== '' ? new RegExp(options.channel_regex) : undefined };
+  const source = options.channel_regex;
+  return { options, regex: source !== '' ? new RegExp(source.replace(/\(\?P</g, '(?<')) : undefined };
 }
 
 /**

@@ -60,6 +60,9 @@ export class CentrifugoPolicy implements NodeHooks {
 
   async connecting(e: ConnectEvent): Promise<ConnectReply> {
     const reply: ConnectReply = { user: '', expireAt: 0, subscriptions: {}, clientSideRefresh: true };
+    // Centrifugo honours the client's `subs` only for token and anonymous/insecure connections;
+    // a user taken from `user_id_http_header` gets no client-listed subscriptions.
+    let processClientSubs = true;
     if (e.token !== '') {
       let claims: ConnectTokenClaims;
       try {
@@ -82,6 +85,7 @@ export class CentrifugoPolicy implements NodeHooks {
       reply.user = '';
     } else if (this.opts.userIdHttpHeader !== '' && headerValue(e.httpHeaders[this.opts.userIdHttpHeader.toLowerCase()]) !== '') {
       reply.user = headerValue(e.httpHeaders[this.opts.userIdHttpHeader.toLowerCase()]);
+      processClientSubs = false;
     } else {
       // No credentials at all.
       throw new DisconnectError(disconnects.badRequest);
@@ -95,6 +99,7 @@ export class CentrifugoPolicy implements NodeHooks {
     }
 
     // Channels the client lists in `subs` are honoured only where it could subscribe anyway.
+    if (!processClientSubs) return reply;
     for (const ch of Object.keys(e.subs)) {
       if (reply.subscriptions[ch] !== undefined) continue;
       const opts = this.clientListedSub(ch, reply.user);
@@ -109,15 +114,24 @@ export class CentrifugoPolicy implements NodeHooks {
       chanInfo: so.info,
       data: so.data,
       override: so.override,
-      expireAt: so.expireAt ?? 0,
     });
   }
 
+  /**
+   * Options for a channel the client listed in `connect.subs`, or undefined to skip it silently
+   * (private, subscribe proxy, invalid name, not permitted). A channel in an unknown namespace is
+   * not skipped: Centrifugo answers it with disconnect 3501 (bad request).
+   */
   private clientListedSub(channel: string, user: string): SubscriptionOptions | undefined {
-    if (channel === '' || this.rules.isPrivate(channel)) return undefined;
+    if (channel === '') return undefined;
     let r: ResolvedChannel;
     try {
       r = this.rules.resolve(channel);
+    } catch {
+      throw new DisconnectError(disconnects.badRequest);
+    }
+    if (this.rules.isPrivate(channel)) return undefined;
+    try {
       this.rules.validateName(r, channel, true);
     } catch {
       return undefined;

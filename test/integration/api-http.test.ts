@@ -285,6 +285,29 @@ test('transport error mode does not apply to batch/broadcast item errors (still 
   });
 });
 
+test('batch: an unknown command, an empty one and a nested batch → item error 104 (not found), others run', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('batch', {
+      commands: [{ foo: { channel: 'chat:a' } }, {}, { batch: { commands: [] } }, { info: {} }],
+    });
+    assert.equal(r.status, 200);
+    const replies = r.body.result?.replies;
+    assert.equal(replies?.length, 4, JSON.stringify(r.body));
+    for (const i of [0, 1, 2]) assert.deepEqual(replies[i], { error: { code: ApiErrorCode.notFound.code, message: ApiErrorCode.notFound.message } });
+    assert.ok(Array.isArray(replies[3].info?.nodes));
+  });
+});
+
+test('unsubscribe: a channel in an unknown namespace → error 102; no channel (all channels) → ok', async () => {
+  await withServer({}, async (srv) => {
+    const bad = await srv.api('unsubscribe', { user: 'u', channel: 'nope:x' });
+    assert.equal(bad.status, 200);
+    assert.equal(bad.body.error?.code, ApiErrorCode.unknownChannel.code, JSON.stringify(bad.body));
+    assert.deepEqual((await srv.api('unsubscribe', { user: 'u', channel: 'chat:x' })).body, { result: {} });
+    assert.deepEqual((await srv.api('unsubscribe', { user: 'u' })).body, { result: {} });
+  });
+});
+
 // ---------------------------------------------------------------- history
 
 test('history API on a channel without history → error 108', async () => {
@@ -413,6 +436,59 @@ test('legacy POST /api: errors are per command', async () => {
     assert.equal(a.error?.code, ApiErrorCode.unknownChannel.code);
     assert.equal(b.id, 2);
     assert.ok(Array.isArray(b.result?.nodes));
+  });
+});
+
+test('legacy POST /api: pretty-printed and concatenated commands are a stream of JSON values', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const body =
+      '{\n  "id": 1,\n  "method": "publish",\n  "params": {\n    "channel": "chat:a",\n    "data": {"s": "} {\\"x"}\n  }\n}' +
+      '{"id":2,"method":"info","params":{}} \r\n\t{"id":3,"method":"publish","params":{"channel":"chat:a","data":{"n":3}}}\n';
+    const r = await post(srv, '/api', body, { 'X-API-Key': API_KEY });
+    assert.equal(r.status, 200, r.text);
+    const replies = r.text.split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(replies.map((x) => x.id), [1, 2, 3]);
+    assert.deepEqual(replies[0], { id: 1, result: {} });
+    assert.ok(Array.isArray(replies[1].result?.nodes));
+    await c.next((m) => m.push?.pub?.data?.n === 3);
+    assert.deepEqual(c.messages().filter((m) => m.push?.pub).map((m) => m.push.pub.data), [{ s: '} {"x' }, { n: 3 }]);
+    c.close();
+  });
+});
+
+test('legacy POST /api: a syntax error anywhere in the stream → 400 and nothing runs', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const h = { 'X-API-Key': API_KEY };
+    const first = '{"method":"publish","params":{"channel":"chat:a","data":{"n":1}}}';
+    for (const body of [`${first}{"method":`, `${first} x`, `${first}{"method":"info",}`, `${first}[1]`]) {
+      assert.equal((await post(srv, '/api', body, h)).status, 400, body);
+    }
+    assert.equal((await post(srv, '/api', first, h)).status, 200);
+    await c.next((m) => m.push?.pub?.data?.n === 1);
+    assert.equal(c.messages().filter((m) => m.push?.pub).length, 1, 'the refused bodies published nothing');
+    c.close();
+  });
+});
+
+test('legacy POST /api: unknown method (name or ID) → 104; no method → 0 (publish)', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const body = [
+      '{"id":1,"method":14,"params":{}}',
+      '{"id":2,"method":"nope","params":{}}',
+      '{"id":3,"params":{"channel":"chat:a","data":{"n":3}}}',
+    ].join('\n');
+    const r = await post(srv, '/api', body, { 'X-API-Key': API_KEY });
+    assert.equal(r.status, 200);
+    const notFound = { code: ApiErrorCode.notFound.code, message: ApiErrorCode.notFound.message };
+    assert.deepEqual(
+      r.text.split('\n').map((l) => JSON.parse(l)),
+      [{ id: 1, error: notFound }, { id: 2, error: notFound }, { id: 3, result: {} }],
+    );
+    await c.next((m) => m.push?.pub?.data?.n === 3);
+    c.close();
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidTokenError, TokenVerifier } from '../../../src/auth/verifier.js';
@@ -12,6 +13,12 @@ function verifier(): TokenVerifier {
   return new TokenVerifier({ hmacSecretKey: SECRET, cacheSize: 0 }, { now: () => NOW * 1000 });
 }
 const connect = async (claims: Record<string, unknown>) => verifier().verifyConnectToken(await sign(claims, 'HS256', SECRET));
+/** HS256 token over a payload exactly as written (not via JSON.stringify): big integers and number spelling survive. */
+function rawToken(payload: string): string {
+  const h = Buffer.from('{"alg":"HS256"}').toString('base64url');
+  const p = Buffer.from(payload).toString('base64url');
+  return `${h}.${p}.${createHmac('sha256', SECRET).update(`${h}.${p}`).digest('base64url')}`;
+}
 const subscribe = async (claims: Record<string, unknown>) => verifier().verifySubscriptionToken(await sign(claims, 'HS256', SECRET));
 
 describe('connection token claims', () => {
@@ -46,7 +53,7 @@ describe('connection token claims', () => {
     await assert.rejects(connect({ channels: ['a', 1] }), /channels/);
   });
 
-  it('subs map with info/b64info, data/b64data, override and expire_at', async () => {
+  it('subs map with info/b64info, data/b64data and override; expire_at there is ignored', async () => {
     const c = await connect({
       channels: ['ignored'],
       subs: {
@@ -68,7 +75,7 @@ describe('connection token claims', () => {
     assert.deepEqual(subs.bin.info, bytes('hi'));
     assert.deepEqual(subs.bin.data, bytes('yo'));
     assert.deepEqual(subs.opts.override, { forcePushJoinLeave: true, forceRecovery: true, forcePositioning: false });
-    assert.equal(subs.opts.expireAt, NOW + 100);
+    assert.equal('expireAt' in subs.opts, false, 'connection-token subs options have no expiry in Centrifugo');
     assert.deepEqual({ ...subs.bare }, {});
   });
 
@@ -83,13 +90,19 @@ describe('connection token claims', () => {
     assert.ok(c.subs && Object.hasOwn(c.subs, '__proto__'));
   });
 
+  it('expire_at inside a subs entry is not a claim of it: any value is ignored', async () => {
+    for (const expire_at of [NOW - 5, NOW + 1, 'soon', 1.5]) {
+      const c = await connect({ subs: { a: { expire_at } } });
+      assert.deepEqual({ ...c.subs?.a }, {}, String(expire_at));
+    }
+  });
+
   it('rejects malformed subs', async () => {
     await assert.rejects(connect({ subs: ['a'] }), /"subs" claim must be an object/);
     await assert.rejects(connect({ subs: { a: 'x' } }), /subs\["a"\]/);
     await assert.rejects(connect({ subs: { a: { b64data: '***' } } }), /b64data/);
     await assert.rejects(connect({ subs: { a: { override: { presence: true } } } }), /override.presence/);
     await assert.rejects(connect({ subs: { a: { override: { presence: { value: 'yes' } } } } }), /override.presence.value/);
-    await assert.rejects(connect({ subs: { a: { expire_at: 'soon' } } }), /expire_at/);
   });
 
   it('expireAt: exp, then expire_at overrides, expire_at 0 = never', async () => {
@@ -110,6 +123,55 @@ describe('connection token claims', () => {
     await assert.rejects(connect({ sub: 'u', channel: 'news' }), InvalidTokenError);
     await assert.rejects(connect({ sub: 'u', channel: 5 }), InvalidTokenError);
     assert.equal((await connect({ sub: 'u', channel: '' })).user, 'u', 'empty channel counts as absent');
+  });
+});
+
+describe('raw JSON claims keep their source bytes', () => {
+  it('info, meta and subs info/data are the exact token text (big integers, 1.10, spacing)', async () => {
+    const c = await verifier().verifyConnectToken(
+      rawToken('{"sub":"u","info":{"id":12345678901234567891,"price":1.10},"meta": [ 1e400 ],"subs":{"ch":{"info":{"n":98765432109876543210},"data":0.50}}}'),
+    );
+    assert.equal(text(c.info), '{"id":12345678901234567891,"price":1.10}');
+    assert.equal(text(c.meta), '[ 1e400 ]');
+    assert.equal(text(c.subs?.ch?.info), '{"n":98765432109876543210}');
+    assert.equal(text(c.subs?.ch?.data), '0.50');
+    const s = await verifier().verifySubscriptionToken(rawToken('{"channel":"c","info":{"big":12345678901234567891},"data":[1.0]}'));
+    assert.equal(text(s.info), '{"big":12345678901234567891}');
+    assert.equal(text(s.data), '[1.0]');
+  });
+
+  it('raw null is absent; other claims are still type-checked', async () => {
+    const c = await verifier().verifyConnectToken(rawToken('{"sub":"u","info":null,"meta":null}'));
+    assert.equal(c.info, undefined);
+    assert.equal(c.meta, undefined);
+    await assert.rejects(verifier().verifyConnectToken(rawToken('{"sub":5,"info":{}}')), InvalidTokenError);
+    await assert.rejects(verifier().verifyConnectToken(rawToken('{"sub":"u","info":{}')), InvalidTokenError);
+  });
+});
+
+describe('user_id_claim', () => {
+  const withClaim = (claim: string) => new TokenVerifier({ hmacSecretKey: SECRET, cacheSize: 0, userIdClaim: claim }, { now: () => NOW * 1000 });
+  const userOf = async (claim: string, payload: Record<string, unknown> | string) => {
+    const token = typeof payload === 'string' ? rawToken(payload) : await sign(payload, 'HS256', SECRET);
+    return (await withClaim(claim).verifyConnectToken(token)).user;
+  };
+
+  it('a custom claim is read as gjson .String(): numbers and booleans become their JSON text', async () => {
+    assert.equal(await userOf('user_id', { user_id: 42 }), '42');
+    assert.equal(await userOf('user_id', { user_id: '42' }), '42');
+    assert.equal(await userOf('user_id', { user_id: true }), 'true');
+    assert.equal(await userOf('user_id', { user_id: -7 }), '-7');
+    assert.equal(await userOf('user_id', { user_id: 1.5 }), '1.5');
+    assert.equal(await userOf('user_id', '{"user_id":12345678901234567891}'), '12345678901234567891');
+    assert.equal(await userOf('user_id', '{"user_id":1e21}'), '1000000000000000000000');
+    assert.equal(await userOf('user_id', '{"user_id":2.50}'), '2.5');
+    assert.equal(await userOf('user_id', { user_id: null }), '');
+    assert.equal(await userOf('user_id', { sub: 'ignored' }), '');
+  });
+
+  it('the default sub must stay a string', async () => {
+    await assert.rejects(connect({ sub: 42 }), InvalidTokenError);
+    await assert.rejects(userOf('sub', { sub: 42 }), InvalidTokenError);
   });
 });
 

@@ -67,3 +67,10 @@ test('publication data formats', () => {
   assert.equal(code(() => checkDataFormat('json_object', b('{}'))), 0);
   assert.equal(code(() => checkDataFormat('binary', b(''))), 0);
 });
+
+test('channel_regex accepts Go named groups (?P<name>…), as checkconfig does', () => {
+  // Without the (?P< → (?< rewrite, constructing the rules throws and the server cannot start.
+  const r = rules({ namespaces: [{ name: 'room', channel_regex: '^(?P<id>[0-9]+)$' }] });
+  assert.equal(code(() => r.validateName(r.resolve('room:123'), 'room:123', true)), 0);
+  assert.equal(code(() => r.validateName(r.resolve('room:12a'), 'room:12a', true)), ErrorCode.badRequest.code);
+});
