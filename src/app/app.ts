@@ -110,10 +110,10 @@ export class App {
     this.warnInsecure();
     await this.node.start();
     const hs = this.config.http_server;
-    const ext = await this.external.listen(hs.port, hs.address);
+    const ext = await listenOn(this.external, hs.port, hs.address, 'http_server.port');
     let internalPort = ext.port;
     if (this.internal !== undefined) {
-      const a = await this.internal.listen(Number(hs.internal_port), hs.internal_address);
+      const a = await listenOn(this.internal, Number(hs.internal_port), hs.internal_address, 'http_server.internal_port');
       internalPort = a.port;
     }
     return { port: ext.port, internalPort };
@@ -134,7 +134,8 @@ export class App {
 
   /**
    * Graceful stop: stop accepting, disconnect clients with 3001, close engines and listeners.
-   * Connections still open after `timeoutMs` are dropped.
+   * Connections still open after `timeoutMs` are dropped. Safe after a start that failed
+   * part-way: listeners that never listened close at once.
    */
   async stop(timeoutMs: number): Promise<void> {
     if (this.stopped) return;
@@ -157,6 +158,15 @@ export class App {
     if (c.http_api.insecure) this.log.warn('INSECURE HTTP API mode (http_api.insecure): the server API accepts requests without a key');
     if (c.client.insecure_skip_token_signature_verify) this.log.warn('INSECURE: token signatures are not verified (client.insecure_skip_token_signature_verify)');
     if (!c.http_api.insecure && !c.http_api.disabled && c.http_api.key === '') this.log.warn('http_api.key is empty: every server API request will be rejected with 401');
+  }
+}
+
+/** Listens, naming the option in the error (`http_server.internal_port: listen EADDRINUSE ...`). */
+async function listenOn(listener: HttpListener, port: number, host: string, key: string): Promise<{ port: number }> {
+  try {
+    return await listener.listen(port, host);
+  } catch (err) {
+    throw new Error(`${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

@@ -1,12 +1,19 @@
 /**
  * Running the server as a process: logging, start, PID file, and signals.
- * SIGTERM/SIGINT: graceful stop bounded by `shutdown.timeout`, then exit 0 (a second signal
- * exits at once). SIGHUP: reload config; an invalid new config is logged and the old one kept.
+ *
+ * Signal handlers are installed before anything starts. SIGTERM/SIGINT: graceful stop bounded by
+ * `shutdown.timeout`, then exit 0 (a second signal exits at once with 1); a signal that arrives
+ * while the server is starting stops it once the start has settled. SIGHUP: reload config; an
+ * invalid new config is logged and the old one kept.
+ *
+ * A start that fails part-way (a port in use, an unwritable `pid_file`) stops whatever was
+ * already started and rejects with {@link StartupError}; the caller reports it and exits 1, as
+ * Centrifugo's fatal log does. Nothing is left half-running.
  */
 import { writeFileSync, rmSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
-import { App } from './app.js';
-import { createLogger } from './logger.js';
+import { App, type AppAddress } from './app.js';
+import { createLogger, flushed, type ProcessLogger } from './logger.js';
 import { VERSION } from './version.js';
 
 export interface RunOptions {
@@ -17,43 +24,88 @@ export interface RunOptions {
   reload: () => Readonly<Config>;
 }
 
-export async function runServer(opts: RunOptions): Promise<void> {
-  const config = opts.config;
-  const log = createLogger(config.log.level, config.log.file);
-  for (const w of opts.warnings) log.warn(w);
-  const app = new App(config, log);
-  const addr = await app.start();
-  if (config.pid_file !== '') writeFileSync(config.pid_file, `${process.pid}\n`);
+/** The server could not start; everything it had started is stopped again. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+const SIGNALS_STOP = ['SIGTERM', 'SIGINT'] as const;
+
+function writePidFile(file: string): void {
+  try {
+    writeFileSync(file, `${process.pid}\n`);
+  } catch (err) {
+    throw new StartupError(`pid_file: cannot write "${file}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function logStarted(log: ProcessLogger, config: Readonly<Config>, addr: AppAddress): void {
   const host = config.http_server.address === '' ? 'localhost' : config.http_server.address;
   log.info({ version: VERSION, engine: config.engine.type, port: addr.port }, `Rotor ${VERSION} started`);
   if (!config.websocket.disabled) log.info(`WebSocket endpoint: ws://${host}:${addr.port}${config.websocket.handler_prefix}`);
   if (!config.http_api.disabled) log.info(`HTTP API: http://${host}:${config.http_api.external ? addr.port : addr.internalPort}${config.http_api.handler_prefix}`);
+}
 
+/**
+ * Starts the server and keeps it running until a stop signal. Resolves once started; rejects
+ * (after stopping what was started) when `log.file`, the app, a listener or `pid_file` fails.
+ */
+export async function runServer(opts: RunOptions): Promise<void> {
+  const config = opts.config;
+  const log = createLogger(config.log.level, config.log.file);
+  for (const w of opts.warnings) log.warn(w);
+  let app: App;
+  try {
+    app = new App(config, log);
+  } catch (err) {
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'startup failed');
+    await flushed(log);
+    throw err;
+  }
+
+  let pidWritten = false;
+  const removePid = () => {
+    if (pidWritten) rmSync(config.pid_file, { force: true });
+  };
+  const start = async (): Promise<AppAddress> => {
+    const addr = await app.start();
+    if (config.pid_file !== '') {
+      writePidFile(config.pid_file);
+      pidWritten = true;
+    }
+    return addr;
+  };
+
+  let startup: Promise<AppAddress> | undefined;
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = async (signal: string): Promise<void> => {
     if (stopping) process.exit(1);
     stopping = true;
     log.info({ signal }, 'shutting down');
+    try {
+      await startup;
+    } catch {
+      return; // the start failed: its own path below stops everything and exits 1
+    }
     const timeout = config.shutdown.timeout;
     const hard = setTimeout(() => {
       log.warn('shutdown timeout reached, exiting');
       process.exit(1);
     }, timeout + 1000);
     hard.unref();
-    app
-      .stop(timeout)
-      .then(() => {
-        if (config.pid_file !== '') rmSync(config.pid_file, { force: true });
-        log.info('bye');
-        setTimeout(() => process.exit(0), 50).unref();
-      })
-      .catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
+    try {
+      await app.stop(timeout);
+      removePid();
+      log.info('bye');
+      await flushed(log);
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      await flushed(log);
+      process.exit(1);
+    }
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  for (const sig of SIGNALS_STOP) process.on(sig, () => void stop(sig));
   process.on('SIGHUP', () => {
     try {
       app.reload(opts.reload());
@@ -62,4 +114,18 @@ export async function runServer(opts: RunOptions): Promise<void> {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'configuration reload failed, keeping the current one');
     }
   });
+
+  startup = start();
+  let addr: AppAddress;
+  try {
+    addr = await startup;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.fatal({ err: message }, 'startup failed');
+    await app.stop(0);
+    removePid();
+    await flushed(log);
+    throw err instanceof StartupError ? err : new StartupError(message, { cause: err });
+  }
+  logStarted(log, config, addr);
 }

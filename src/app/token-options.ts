@@ -21,6 +21,7 @@ export function tokenVerifierOptions(config: Readonly<Config>, which: 'connectio
     issuer: opt(t.issuer),
     issuerRegex: opt(t.issuer_regex),
     userIdClaim: opt(t.user_id_claim),
+    insecureSkipJwksEndpointSafetyCheck: t.insecure_skip_jwks_endpoint_safety_check,
     insecureSkipSignatureVerify: config.client.insecure_skip_token_signature_verify,
   };
 }

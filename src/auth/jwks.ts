@@ -12,14 +12,14 @@
  * Concurrent refetches are coalesced by jose. Each HTTP attempt has a 1 s timeout and a failed
  * attempt (network error, timeout, non-200) is retried once, as Centrifugo does.
  *
- * A templated endpoint (`{{name}}` placeholders, see jwks-template.ts) is served by `JwksKeySets`:
+ * A templated endpoint (`{{name}}` placeholders, see util/jwks-template.ts) is served by `JwksKeySets`:
  * one `JwksKeySource` per expanded URL, each with the caching above, held in an LRU of at most
  * `JWKS_MAX_KEY_SETS` URLs.
  */
 import { LRUCache } from 'lru-cache';
 import { compactVerify, createRemoteJWKSet, customFetch, errors as joseErrors, type FetchImplementation } from 'jose';
 import { InvalidTokenError, KeySourceUnavailableError } from './errors.js';
-import { expandTemplate, templatePlaceholders } from './jwks-template.js';
+import { expandTemplate, templatePlaceholders } from '../util/jwks-template.js';
 import { toInvalid } from './keys.js';
 
 /** Algorithms accepted with JWKS keys. `Ed25519` is the newer (RFC 9864) name of EdDSA over Ed25519. */

@@ -33,7 +33,7 @@ import {
 import { parseCompactJws, type CompactJws } from './compact.js';
 import { InvalidTokenError, TokenExpiredError } from './errors.js';
 import { JWKS_CACHE_MAX_AGE_MS, JwksKeySets } from './jwks.js';
-import { checkTemplateSafety } from './jwks-template.js';
+import { checkTemplateSafety } from '../util/jwks-template.js';
 import { StaticKeys } from './keys.js';
 
 export type { ConnectTokenClaims, ServerSubOptions, SubscribeOverride, SubscriptionTokenClaims } from './claims.js';
@@ -53,7 +53,7 @@ export interface TokenVerifierOptions {
   /**
    * When set, HMAC/RSA/ECDSA keys are not used; keys by `kid`; cache 1h, fetch timeout 1s. May be
    * a template with `{{name}}` placeholders filled from the named groups of issuerRegex /
-   * audienceRegex (see jwks-template.ts); every such group must then be an explicit list of
+   * audienceRegex (see util/jwks-template.ts); every such group must then be an explicit list of
    * fixed values, or the constructor throws (Centrifugo v6.7's safety check).
    */
   jwksPublicEndpoint?: string;

@@ -12,6 +12,7 @@ import { registerDefaultconfig } from './commands/defaultconfig.js';
 import { registerGenconfig } from './commands/genconfig.js';
 import { registerGentoken } from './commands/gentoken.js';
 import { serve } from './commands/serve.js';
+import { registerServe } from './commands/static.js';
 import { registerVersion } from './commands/version.js';
 
 export function buildProgram(): Command {
@@ -29,5 +30,6 @@ export function buildProgram(): Command {
   registerConfigdoc(program);
   registerGentoken(program);
   registerChecktoken(program);
+  registerServe(program);
   return program;
 }

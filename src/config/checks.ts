@@ -7,6 +7,7 @@ import type { ConfigIssue } from './errors.js';
 import type { ChannelOptions, Config } from './schema.js';
 import { unimplementedIssues } from './unimplemented.js';
 import { globToRegExp } from '../util/glob.js';
+import { checkTemplateSafety } from '../util/jwks-template.js';
 
 export interface CheckResult {
   readonly errors: ConfigIssue[];
@@ -45,6 +46,44 @@ class Collector implements CheckResult {
   error(path: string, message: string): void {
     this.errors.push({ path, message });
   }
+}
+
+/**
+ * Problems of connect-code mapping rules (Centrifugo's validate.go rejects the same). A rule
+ * without a status would make Node throw RangeError on the first matching connect; one without
+ * a disconnect code would close the connection with code 0.
+ */
+const TRANSFORM_MESSAGES = {
+  code: 'required: the connect error code this rule matches (non-zero)',
+  statusCode: 'must be an HTTP status code from 100 to 999',
+  disconnectCode: 'required: the disconnect code to send (non-zero)',
+  asciiReason: 'must be ASCII (it travels in a WebSocket close frame)',
+} as const;
+
+const MIN_HTTP_STATUS = 100;
+const MAX_HTTP_STATUS = 999;
+const ASCII_RE = /^[\x00-\x7f]*$/;
+
+/** `uni_sse` / `uni_http_stream` `connect_code_to_http_response.transforms`. */
+function checkHttpResponseTransforms(c: Collector, config: Config): void {
+  for (const section of ['uni_sse', 'uni_http_stream'] as const) {
+    const p = `${section}.connect_code_to_http_response.transforms`;
+    config[section].connect_code_to_http_response.transforms.forEach((t, i) => {
+      if (t.code === 0) c.error(`${p}[${i}].code`, TRANSFORM_MESSAGES.code);
+      const status = t.to.status_code;
+      if (status < MIN_HTTP_STATUS || status > MAX_HTTP_STATUS) c.error(`${p}[${i}].to.status_code`, `${TRANSFORM_MESSAGES.statusCode}, got ${status}`);
+    });
+  }
+}
+
+/** `client.connect_code_to_unidirectional_disconnect.transforms`. */
+function checkUniDisconnectTransforms(c: Collector, config: Config): void {
+  const p = 'client.connect_code_to_unidirectional_disconnect.transforms';
+  config.client.connect_code_to_unidirectional_disconnect.transforms.forEach((t, i) => {
+    if (t.code === 0) c.error(`${p}[${i}].code`, TRANSFORM_MESSAGES.code);
+    if (t.to.code === 0) c.error(`${p}[${i}].to.code`, TRANSFORM_MESSAGES.disconnectCode);
+    if (!ASCII_RE.test(t.to.reason)) c.error(`${p}[${i}].to.reason`, TRANSFORM_MESSAGES.asciiReason);
+  });
 }
 
 type ProxyKind = 'subscribe' | 'publish' | 'sub_refresh' | 'subscribe_stream';
@@ -114,6 +153,16 @@ function checkToken(c: Collector, t: Config['client']['token'], p: string): void
   }
   if (t.user_id_claim !== '' && !USER_ID_CLAIM_RE.test(t.user_id_claim)) {
     c.error(`${p}.user_id_claim`, `must match ${String(USER_ID_CLAIM_RE)}`);
+  }
+  if (t.jwks_public_endpoint !== '' && !t.insecure_skip_jwks_endpoint_safety_check) {
+    try {
+      checkTemplateSafety(t.jwks_public_endpoint, [
+        { option: `${p}.issuer_regex`, source: t.issuer_regex },
+        { option: `${p}.audience_regex`, source: t.audience_regex },
+      ]);
+    } catch (err) {
+      c.error(`${p}.jwks_public_endpoint`, (err as Error).message);
+    }
   }
 }
 
@@ -199,6 +248,8 @@ export function crossChecks(config: Config): CheckResult {
   const c = new Collector();
   checkListeners(c, config);
   checkClient(c, config);
+  checkHttpResponseTransforms(c, config);
+  checkUniDisconnectTransforms(c, config);
   checkProxies(c, config);
   checkChannelOptions(c, config, config.channel.without_namespace, 'channel.without_namespace');
   checkNames(c, config.channel.namespaces, 'channel.namespaces', 'namespace');

@@ -19,13 +19,18 @@ Rotor reads the Centrifugo v6 configuration layout. Sources, lowest priority fir
 3. environment variables: \`CENTRIFUGO_\` + the upper-cased key with \`.\` replaced by \`_\`
    (\`CENTRIFUGO_HTTP_SERVER_PORT\`). The same names with the prefix \`ROTOR_\` are also read and win
    over \`CENTRIFUGO_\`. Empty values are ignored. Booleans: \`true\`/\`false\`/\`1\`/\`0\`; string lists:
-   space-separated; lists of objects and maps: JSON. Items of named lists can be changed one option at
+   space-separated; lists of objects and maps: JSON. Named lists (\`channel.namespaces\`,
+   \`rpc.namespaces\`, \`proxies\`, \`consumers\`) also take space-separated item names
+   (\`CENTRIFUGO_CHANNEL_NAMESPACES="chat news"\`), and their items can be changed one option at
    a time, e.g. \`CENTRIFUGO_CHANNEL_NAMESPACES_<NAME>_PRESENCE=true\` (\`<NAME>\` is the item name upper
    cased, \`.\` and \`-\` replaced by \`_\`; the item must exist in the file or the list's own variable);
 4. command-line flags of the root command (\`rotor --help\`).
 
 Durations are written as Go-style strings (\`"500ms"\`, \`"25s"\`, \`"1m30s"\`, \`"720h"\`) or as a number
-of seconds. Unknown keys and unknown \`CENTRIFUGO_*\` variables are reported as warnings with the
+of seconds. Scalars are read weakly typed, as Centrifugo's config decoder does: numeric strings
+for numbers (\`port: "8000"\`), Go ParseBool strings for booleans (\`"true"\`, \`"1"\`, \`"F"\`),
+numbers and booleans (as \`"1"\`/\`"0"\`) for strings, and a key with no value (\`null\`) means unset.
+Unknown keys and unknown \`CENTRIFUGO_*\` variables are reported as warnings with the
 nearest valid name; invalid values stop the server with an error naming the key.
 On SIGHUP the configuration is read again; token settings and channel/RPC options are applied
 without a restart.

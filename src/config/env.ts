@@ -4,11 +4,13 @@
  * wins when both are set. Empty values count as unset.
  *
  * Value syntax by kind: booleans `true/false/1/0` (Go ParseBool spellings), string lists
- * space-separated (or a JSON array), lists of objects and maps as JSON. Items of named lists
- * (`channel.namespaces`, `rpc.namespaces`, `proxies`, `consumers`) can be patched one option at
- * a time: `CENTRIFUGO_CHANNEL_NAMESPACES_<NAME>_<OPTION>`, where `<NAME>` is the item name upper
- * cased with `.`/`-` ⇒ `_`. Such patches apply only to items that exist in the file or in the
- * list's own env var.
+ * space-separated (or a JSON array), lists of objects and maps as JSON. Named lists
+ * (`channel.namespaces`, `rpc.namespaces`, `proxies`, `consumers`) also take space-separated item
+ * names when the value does not start with `[` (`CENTRIFUGO_CHANNEL_NAMESPACES="chat news"`), as
+ * Centrifugo v6 does; each name becomes an item with only its name set. Their items can be
+ * patched one option at a time: `CENTRIFUGO_CHANNEL_NAMESPACES_<NAME>_<OPTION>`, where `<NAME>`
+ * is the item name upper cased with `.`/`-` ⇒ `_`. Such patches apply only to items that exist in
+ * the file or in the list's own env var.
  */
 import {
   configOptions,
@@ -21,6 +23,7 @@ import {
 } from './describe.js';
 import type { ConfigIssue } from './errors.js';
 import { isRecord, type OptionMeta } from './schema/define.js';
+import { GO_FALSE, GO_TRUE } from './schema/weak.js';
 import { nearest } from './suggest.js';
 
 /** One env var that set an option, after prefix resolution. */
@@ -47,8 +50,6 @@ export interface EnvReadResult {
   readonly warnings: string[];
 }
 
-const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
-const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 
 /**
  * Converts an env string to the option's kind. Values that do not convert are returned as the
@@ -60,11 +61,13 @@ export function coerceEnvValue(meta: OptionMeta, raw: string): unknown {
     case 'int':
       return /^[-+]?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
     case 'bool':
-      return TRUE.has(raw.trim()) ? true : FALSE.has(raw.trim()) ? false : raw;
+      return GO_TRUE.has(raw.trim()) ? true : GO_FALSE.has(raw.trim()) ? false : raw;
     case 'string[]':
       if (raw.trim().startsWith('[')) return parseJson(raw);
       return raw.split(/\s+/).filter((s) => s !== '');
     case 'list':
+      if (meta.itemKey !== undefined && !raw.trim().startsWith('[')) return namedItems(meta.itemKey, raw);
+      return parseJson(raw);
     case 'map':
     case 'json':
     case 'object':
@@ -72,6 +75,14 @@ export function coerceEnvValue(meta: OptionMeta, raw: string): unknown {
     default:
       return raw;
   }
+}
+
+/** `"chat news"` ⇒ `[{name: "chat"}, {name: "news"}]` (whitespace-separated, empty parts dropped). */
+function namedItems(itemKey: string, raw: string): Record<string, string>[] {
+  return raw
+    .split(/\s+/)
+    .filter((name) => name !== '')
+    .map((name) => ({ [itemKey]: name }));
 }
 
 function parseJson(raw: string): unknown {

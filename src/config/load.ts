@@ -31,6 +31,8 @@ export interface LoadedConfig {
   config: Readonly<Config>;
   /** Unknown keys / env vars and other non-fatal findings, to be logged at WARN. */
   warnings: string[];
+  /** The unknown-key findings of the config file alone (also in `warnings`); `checkconfig --strict` fails on them. */
+  unknownKeys: string[];
 }
 
 /** Reads and parses a config file, throwing ConfigError when it is missing or malformed. */
@@ -101,15 +103,17 @@ export function validateConfig(raw: Record<string, unknown>): { config: Config; 
 }
 
 /** Merges the sources into one raw object (file form), collecting warnings. */
-export function mergeSources(sources: ConfigSources): { raw: Record<string, unknown>; warnings: string[] } {
+export function mergeSources(sources: ConfigSources): { raw: Record<string, unknown>; warnings: string[]; unknownKeys: string[] } {
   const warnings: string[] = [];
+  const unknownKeys: string[] = [];
   let raw: Record<string, unknown> = {};
   if (sources.file !== undefined && sources.file !== '') {
     if (sources.fileOptional === true && !existsSync(sources.file)) {
       warnings.push(`config file "${sources.file}" not found, using defaults`);
     } else {
       raw = readConfigFile(sources.file);
-      warnings.push(...unknownKeyWarnings(raw));
+      unknownKeys.push(...unknownKeyWarnings(raw));
+      warnings.push(...unknownKeys);
     }
   }
   if (sources.env !== undefined) {
@@ -130,7 +134,7 @@ export function mergeSources(sources: ConfigSources): { raw: Record<string, unkn
     }
     if (value !== undefined) setPath(raw, path, value);
   }
-  return { raw, warnings };
+  return { raw, warnings, unknownKeys };
 }
 
 /**
@@ -139,10 +143,10 @@ export function mergeSources(sources: ConfigSources): { raw: Record<string, unkn
  * frozen.
  */
 export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
-  const { raw, warnings } = mergeSources(sources);
+  const { raw, warnings, unknownKeys } = mergeSources(sources);
   const { config, warnings: checkWarnings } = validateConfig(raw);
   expandVars(config, configSchema, sources.env ?? {}, warnings, '');
   warnings.push(...checkWarnings);
-  return { config: deepFreeze(config), warnings };
+  return { config: deepFreeze(config), warnings, unknownKeys };
 }
 

@@ -29,6 +29,11 @@ function channelOptions(c: Config): { path: string; opts: ChannelOptions }[] {
 
 const CHANNEL_PROXIES = ['subscribe', 'publish', 'sub_refresh', 'subscribe_stream'] as const;
 
+/** `websocket.write_timeout` / `uni_websocket.write_timeout` default, ms. */
+const WS_WRITE_TIMEOUT_DEFAULT_MS = 1000;
+/** Subscription types that behave as ordinary (stream) subscriptions. */
+const STREAM_SUBSCRIPTION_TYPES: readonly string[] = ['', 'stream'];
+
 const AUTOCERT_NOTE = 'ACME certificates are not implemented yet: give http_server.tls.cert_pem and key_pem, or terminate TLS in front of Rotor';
 
 export const UNIMPLEMENTED: readonly Unimplemented[] = [
@@ -47,6 +52,32 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
     severity: 'error',
     setIn: (c) => when('presence_manager.type', c.presence_manager.enabled && c.presence_manager.type !== 'memory'),
     note: 'only the memory presence manager is implemented yet, so presence would not be shared with other nodes',
+  },
+  {
+    severity: 'error',
+    setIn: (c) => channelOptions(c).flatMap(({ path, opts }) => when(`${path}.subscription_type`, !STREAM_SUBSCRIPTION_TYPES.includes(opts.subscription_type))),
+    note: 'map and shared_poll subscriptions are not implemented yet: clients would get ordinary stream subscriptions instead; use "" or "stream"',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => when('uni_websocket.compression', c.uni_websocket.compression),
+    note: 'not implemented yet: unidirectional WebSocket frames are sent uncompressed',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => [
+      ...when('websocket.write_timeout', c.websocket.write_timeout !== WS_WRITE_TIMEOUT_DEFAULT_MS),
+      ...when('uni_websocket.write_timeout', c.uni_websocket.write_timeout !== WS_WRITE_TIMEOUT_DEFAULT_MS),
+    ],
+    note: 'not implemented yet: writes have no deadline; slow clients are disconnected by client.queue_max_size only',
+  },
+  {
+    severity: 'warning',
+    setIn: (c) => [
+      ...when('websocket.decompressed_message_size_limit', c.websocket.decompressed_message_size_limit > 0),
+      ...when('uni_websocket.decompressed_message_size_limit', c.uni_websocket.decompressed_message_size_limit > 0),
+    ],
+    note: 'not implemented yet: a compressed message is limited by message_size_limit after decompression',
   },
   {
     severity: 'warning',

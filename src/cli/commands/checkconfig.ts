@@ -1,12 +1,21 @@
-/** `rotor checkconfig [-c config.json]`: loads and validates; exit code 1 when invalid. */
+/**
+ * `rotor checkconfig [-c config.json] [-s/--strict]`: loads and validates the config file (and
+ * CENTRIFUGO_/ROTOR_ env vars); exit code 1 when invalid. With `--strict`, unknown keys in the
+ * file are errors too (they are otherwise warnings), as in Centrifugo.
+ */
 import type { Command } from 'commander';
 import { guarded, loadForCommand, withConfigOption } from '../common.js';
 
 export function registerCheckconfig(program: Command): void {
   const cmd = program.command('checkconfig').description('check the config file (and CENTRIFUGO_/ROTOR_ env vars)');
-  withConfigOption(cmd).action(
-    guarded(() => {
-      loadForCommand(cmd, { requireFile: true });
-    }),
-  );
+  withConfigOption(cmd)
+    .option('-s, --strict', 'strict check: fail on unknown keys in the config file')
+    .action(
+      guarded(() => {
+        const { unknownKeys } = loadForCommand(cmd, { requireFile: true });
+        if (cmd.opts<{ strict?: boolean }>().strict === true && unknownKeys.length > 0) {
+          throw new Error(`unknown keys in config (--strict): ${unknownKeys.join('; ')}`);
+        }
+      }),
+    );
 }

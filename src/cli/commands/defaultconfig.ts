@@ -1,6 +1,6 @@
 /**
- * `rotor defaultconfig [-c out] [--base file] [--dry-run]` and
- * `rotor defaultenv [--base file] [--base-non-zero-only]`: every option with its default value
+ * `rotor defaultconfig [-c out] [-b/--base file] [-d/--dry-run]` and
+ * `rotor defaultenv [-b/--base file] [--base-non-zero-only]`: every option with its default value
  * (or the value from a base config file), as a config file or as env var lines.
  */
 import type { Command } from 'commander';
@@ -28,8 +28,8 @@ function isZero(value: unknown): boolean {
 export function registerDefaultconfig(program: Command): void {
   const cmd = program.command('defaultconfig').description('generate a config file with all options set to defaults');
   withConfigOption(cmd, 'output file; its extension picks the format')
-    .option('--base <file>', 'config file whose values replace the defaults')
-    .option('--dry-run', 'print to stdout instead of writing the file')
+    .option('-b, --base <file>', 'config file whose values replace the defaults')
+    .option('-d, --dry-run', 'print to stdout instead of writing the file')
     .action(
       guarded(() => {
         const opts = cmd.opts<{ config: string; base?: string; dryRun?: boolean }>();
@@ -41,7 +41,7 @@ export function registerDefaultconfig(program: Command): void {
 
   const env = program.command('defaultenv').description('print all options as CENTRIFUGO_ env vars with default values');
   env
-    .option('--base <file>', 'config file whose values replace the defaults')
+    .option('-b, --base <file>', 'config file whose values replace the defaults')
     .option('--base-non-zero-only', 'only print options the base file sets to a non-zero value')
     .action(
       guarded(() => {

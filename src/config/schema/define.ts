@@ -5,9 +5,13 @@
  * its kind, doc string and default as written in a file. Validation and defaults come from zod;
  * env names, CLI flags, `defaultconfig`, `defaultenv` and `docs/config.md` come from walking the
  * same registered schemas (see ../describe.ts). Nothing about an option is written twice.
+ *
+ * Scalars are read weakly typed, as Centrifugo does (see ./weak.ts): `"8000"` for an int,
+ * `"true"` for a bool, `123` for a string, and null anywhere means "unset, use the default".
  */
 import { z } from 'zod';
 import { DurationSyntaxError, parseDuration } from '../duration.js';
+import { unsetNull, weakBool, weakInt, weakString, weakStringList } from './weak.js';
 
 /** How an option is written in files/env and shown in docs. */
 export type OptionKind =
@@ -67,28 +71,47 @@ function reg<T extends z.ZodType>(schema: T, meta: OptionMeta): T {
   return described;
 }
 
+/** Input accepted where a scalar is expected (before weak conversion); null means unset. */
+type Scalar = string | number | boolean | null | undefined;
+
 export function str(doc: string, def = '', extra: Extra = {}) {
-  return reg(z.string().default(def), { kind: 'string', doc, default: def, ...extra });
+  const schema = z.preprocess<unknown, z.ZodDefault<z.ZodString>, Scalar>(weakString, z.string().default(def));
+  return reg(schema, { kind: 'string', doc, default: def, ...extra });
 }
 
 export function int(doc: string, def = 0, extra: Extra & { min?: number; max?: number } = {}) {
   const { min = 0, max, ...rest } = extra;
   let base = z.number().int().min(min);
   if (max !== undefined) base = base.max(max);
-  return reg(base.default(def), { kind: 'int', doc, default: def, ...rest });
+  const schema = z.preprocess<unknown, z.ZodDefault<z.ZodNumber>, Scalar>(weakInt, base.default(def));
+  return reg(schema, { kind: 'int', doc, default: def, ...rest });
 }
 
 export function bool(doc: string, def = false, extra: Extra = {}) {
-  return reg(z.boolean().default(def), { kind: 'bool', doc, default: def, ...extra });
+  const schema = z.preprocess<unknown, z.ZodDefault<z.ZodBoolean>, Scalar>(weakBool, z.boolean().default(def));
+  return reg(schema, { kind: 'bool', doc, default: def, ...extra });
 }
 
+/**
+ * One of `values`. With `caseInsensitive`, any casing is accepted and stored lower-cased
+ * (`values` must then be lower case), as Centrifugo matches `log.level`.
+ */
 export function oneOf<const V extends readonly [string, ...string[]]>(
   doc: string,
   values: V,
   def: V[number],
-  extra: Extra = {},
+  extra: Extra & { caseInsensitive?: boolean } = {},
 ) {
-  return reg(z.enum(values).default(def as never), { kind: 'enum', doc, default: def, values, ...extra });
+  const { caseInsensitive = false, ...rest } = extra;
+  const coerce = (value: unknown): unknown => {
+    const v = weakString(value);
+    return caseInsensitive && typeof v === 'string' ? v.toLowerCase() : v;
+  };
+  const schema = z.preprocess<unknown, z.ZodDefault<z.ZodEnum<z.core.util.ToEnum<V[number]>>>, Scalar>(
+    coerce,
+    z.enum(values).default(def as never),
+  );
+  return reg(schema, { kind: 'enum', doc, default: def, values, ...rest });
 }
 
 /**
@@ -120,12 +143,12 @@ export function dur(doc: string, def = '0s', extra: Extra & { disableable?: bool
       return ms;
     })
     .prefault(def);
-  return reg(schema, { kind: 'duration', doc, default: def, ...extra });
+  return reg(z.preprocess(unsetNull, schema), { kind: 'duration', doc, default: def, ...extra });
 }
 
-/** List of strings; a single string in a file is taken as a one-element list. */
+/** List of strings; a single value in a file is taken as a one-element list; items are weak strings. */
 export function strList(doc: string, def: readonly string[] = [], extra: Extra = {}) {
-  const schema = z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string())).prefault([...def]);
+  const schema = z.preprocess(weakStringList, z.array(z.string()).prefault([...def]));
   return reg(schema, { kind: 'string[]', doc, default: def, ...extra });
 }
 
@@ -150,7 +173,8 @@ export function strMap(doc: string) {
         return out;
       }
       if (isRecord(value)) {
-        for (const [k, v] of Object.entries(value)) {
+        for (const [k, raw] of Object.entries(value)) {
+          const v = weakString(raw);
           if (typeof v !== 'string') {
             ctx.issues.push({ code: 'custom', message: `expected string value for "${k}", got ${describeValue(v)}`, input: value });
             return z.NEVER;
@@ -163,18 +187,19 @@ export function strMap(doc: string) {
       return z.NEVER;
     })
     .prefault({});
-  return reg(schema, { kind: 'map', doc, default: {} });
+  return reg(z.preprocess(unsetNull, schema), { kind: 'map', doc, default: {} });
 }
 
 /** Free-form JSON object kept as given (experimental or not-implemented sub-configs). */
 export function json(doc: string) {
-  return reg(z.record(z.string(), z.unknown()).prefault({}), { kind: 'json', doc, default: {} });
+  return reg(z.preprocess(unsetNull, z.record(z.string(), z.unknown()).prefault({})), { kind: 'json', doc, default: {} });
 }
 
-/** A nested group of options; missing in the file means "all defaults". */
+/** A nested group of options; missing (or null) in the file means "all defaults". */
 export function obj<S extends z.ZodRawShape>(doc: string, shape: S) {
   const o = z.object(shape);
-  return reg(o.prefault({} as z.input<typeof o>), { kind: 'object', doc, fields: shape });
+  const schema = z.preprocess<unknown, z.ZodPrefault<typeof o>, z.input<typeof o> | null | undefined>(unsetNull, o.prefault({} as z.input<typeof o>));
+  return reg(schema, { kind: 'object', doc, fields: shape });
 }
 
 /** The object shape of one list item (not defaulted: an item is always written out). */
@@ -183,7 +208,8 @@ export function item<S extends z.ZodRawShape>(doc: string, shape: S) {
 }
 
 export function list<T extends z.ZodType>(doc: string, itemSchema: T, extra: { itemKey?: string } = {}) {
-  return reg(z.array(itemSchema).prefault([]), { kind: 'list', doc, default: [], item: itemSchema, ...extra });
+  const schema = z.preprocess<unknown, z.ZodPrefault<z.ZodArray<T>>, z.input<T>[] | null | undefined>(unsetNull, z.array(itemSchema).prefault([]));
+  return reg(schema, { kind: 'list', doc, default: [], item: itemSchema, ...extra });
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -207,6 +233,7 @@ export function portString(doc: string, extra: Extra = {}) {
   const schema = z
     .unknown()
     .transform((value, ctx): string => {
+      if (value === undefined || value === null) return '';
       const text = typeof value === 'number' ? String(value) : value;
       if (typeof text !== 'string' || (text !== '' && !/^\d{1,5}$/.test(text)) || Number(text) > 65535) {
         ctx.issues.push({ code: 'custom', message: `expected a port number or "", got ${describeValue(value)}`, input: value });

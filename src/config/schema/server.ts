@@ -48,7 +48,12 @@ export const serverSections = {
     h2c_external: bool('Serves HTTP/2 without TLS (h2c) on external endpoints. Requires internal_port.'),
   }),
   log: obj('Logging: minimum level and destination.', {
-    level: oneOf('Minimum level of messages written to the log; `none` turns logging off.', ['none', 'trace', 'debug', 'info', 'warn', 'error'], 'info', { flag: true }),
+    level: oneOf(
+      'Minimum level of messages written to the log, matched case-insensitively; `none` turns logging off.',
+      ['none', 'trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+      'info',
+      { flag: true, caseInsensitive: true },
+    ),
     file: str('File to write logs to. Empty writes to stdout.', '', { flag: true }),
   }),
   http_api: obj('Server HTTP API (publish, broadcast, presence, ...), on the internal port unless external.', {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidTokenError, TokenVerifier, type TokenVerifierOptions } from '../../../src/auth/verifier.js';
-import { checkTemplateSafety, expandTemplate, templatePlaceholders } from '../../../src/auth/jwks-template.js';
+import { checkTemplateSafety, expandTemplate, templatePlaceholders } from '../../../src/util/jwks-template.js';
 import { rsaKeys, sign } from '../../fixtures/keys/index.js';
 import { startServer } from '../../helpers/server.js';
 import { RawClient } from '../../helpers/raw-ws.js';

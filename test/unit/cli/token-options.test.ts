@@ -13,6 +13,7 @@ test('token options - connection settings map to camelCase verifier options', ()
       CENTRIFUGO_CLIENT_TOKEN_ISSUER_REGEX: '^iss-(?P<tenant>a|b)$',
       CENTRIFUGO_CLIENT_TOKEN_USER_ID_CLAIM: 'user_id',
       CENTRIFUGO_CLIENT_INSECURE_SKIP_TOKEN_SIGNATURE_VERIFY: 'true',
+      CENTRIFUGO_CLIENT_TOKEN_INSECURE_SKIP_JWKS_ENDPOINT_SAFETY_CHECK: 'true',
     },
   });
   assert.deepEqual(tokenVerifierOptions(config, 'connection'), {
@@ -27,6 +28,7 @@ test('token options - connection settings map to camelCase verifier options', ()
     issuer: undefined,
     issuerRegex: '^iss-(?P<tenant>a|b)$',
     userIdClaim: 'user_id',
+    insecureSkipJwksEndpointSafetyCheck: true,
     insecureSkipSignatureVerify: true,
   });
   assert.equal(tokenVerifierOptions(config, 'subscription').hmacSecretKey, 'k', 'client.token verifies both kinds by default');

@@ -176,3 +176,63 @@ test('checks - allowed_origins patterns must compile', () => {
     'client.allowed_origins[1]: not a valid pattern: unclosed "[" at position 8',
   ]);
 });
+
+test('checks - connect_code_to_http_response transforms need a code and an HTTP status', () => {
+  const uni = (section: string, transforms: unknown[]) => ({ [section]: { connect_code_to_http_response: { enabled: true, transforms } } });
+  assert.deepEqual(problems(uni('uni_http_stream', [{ code: 109, to: { body: 'nope' } }])), [
+    'uni_http_stream.connect_code_to_http_response.transforms[0].to.status_code: must be an HTTP status code from 100 to 999, got 0',
+  ]);
+  assert.deepEqual(problems(uni('uni_sse', [{ code: 109, to: { status_code: 401 } }, { to: { status_code: 42 } }])), [
+    'uni_sse.connect_code_to_http_response.transforms[1].code: required: the connect error code this rule matches (non-zero)',
+    'uni_sse.connect_code_to_http_response.transforms[1].to.status_code: must be an HTTP status code from 100 to 999, got 42',
+  ]);
+  assert.deepEqual(problems(uni('uni_http_stream', [{ code: 109, to: { status_code: 401, body: 'expired' } }])), []);
+});
+
+test('checks - connect_code_to_unidirectional_disconnect transforms need a code and a disconnect code', () => {
+  const client = (transforms: unknown[]) => ({ client: { connect_code_to_unidirectional_disconnect: { enabled: true, transforms } } });
+  const p = 'client.connect_code_to_unidirectional_disconnect.transforms';
+  assert.deepEqual(problems(client([{ code: 109, to: { reason: 'x' } }])), [`${p}[0].to.code: required: the disconnect code to send (non-zero)`]);
+  assert.deepEqual(problems(client([{ to: { code: 4001, reason: 'café' } }])), [
+    `${p}[0].code: required: the connect error code this rule matches (non-zero)`,
+    `${p}[0].to.reason: must be ASCII (it travels in a WebSocket close frame)`,
+  ]);
+  assert.deepEqual(problems(client([{ code: 109, to: { code: 4001, reason: 'expired' } }])), []);
+});
+
+test('checks - unimplemented: map subscription types refuse to start', () => {
+  assert.deepEqual(problems(ns({ subscription_type: 'map' })), [
+    'channel.namespaces[0].subscription_type: map and shared_poll subscriptions are not implemented yet: clients would get ordinary stream subscriptions instead; use "" or "stream"',
+  ]);
+  assert.deepEqual(problems({ channel: { without_namespace: { subscription_type: 'shared_poll' } } }).map((p) => p.slice(0, p.indexOf(':'))), [
+    'channel.without_namespace.subscription_type',
+  ]);
+  assert.deepEqual(problems(ns({ subscription_type: 'stream' })), []);
+});
+
+test('checks - templated JWKS URLs: the issuer/audience regex groups they use must be fixed lists (v6.7 safety check)', () => {
+  const jwks = 'https://{{tenant}}.auth.example.com/.well-known/jwks.json';
+  const token = (t: Record<string, unknown>) => ({ client: { token: { jwks_public_endpoint: jwks, ...t } } });
+  assert.deepEqual(problems(token({ issuer_regex: '^https://(?P<tenant>foo|bar)\\.auth\\.example\\.com$' })), []);
+  const open = problems(token({ issuer_regex: '^(?P<tenant>[a-z]+)$' }));
+  assert.equal(open.length, 1);
+  assert.match(open[0]!, /^client\.token\.jwks_public_endpoint: client\.token\.issuer_regex contains a character class/);
+  assert.deepEqual(problems(token({ issuer_regex: '^(?P<tenant>[a-z]+)$', insecure_skip_jwks_endpoint_safety_check: true })), []);
+  assert.deepEqual(problems({ client: { token: { jwks_public_endpoint: 'https://auth.example.com/jwks.json', issuer_regex: '^[a-z]+$' } } }), []);
+});
+
+test('checks - unimplemented: WebSocket options that have no effect are warnings', () => {
+  const { warnings } = validateConfig({
+    websocket: { write_timeout: '5s', decompressed_message_size_limit: 1_000_000 },
+    uni_websocket: { enabled: true, compression: true, write_timeout: '2s', decompressed_message_size_limit: 10 },
+  });
+  assert.deepEqual(warnings.map((w) => w.slice(0, w.indexOf(':'))).sort(), [
+    'uni_websocket.compression',
+    'uni_websocket.decompressed_message_size_limit',
+    'uni_websocket.write_timeout',
+    'websocket.decompressed_message_size_limit',
+    'websocket.write_timeout',
+  ]);
+  assert.ok(warnings.every((w) => w.includes('not implemented yet')), warnings.join('\n'));
+  assert.deepEqual(validateConfig({ websocket: { write_timeout: '1000ms' }, uni_websocket: { compression: false } }).warnings, []);
+});

@@ -108,3 +108,32 @@ test('env - empty values are unset', () => {
   const file = fileWith({ http_server: { port: 9000 } });
   assert.equal(loadConfig({ file, env: { CENTRIFUGO_HTTP_SERVER_PORT: '' } }).config.http_server.port, 9000);
 });
+
+test('env - named lists take space-separated item names, then per-item options', () => {
+  const c = loadConfig({
+    env: {
+      CENTRIFUGO_CHANNEL_NAMESPACES: 'chat  news',
+      CENTRIFUGO_CHANNEL_NAMESPACES_CHAT_PRESENCE: 'true',
+      CENTRIFUGO_CHANNEL_NAMESPACES_NEWS_HISTORY_SIZE: '10',
+      CENTRIFUGO_CHANNEL_NAMESPACES_NEWS_HISTORY_TTL: '300s',
+      CENTRIFUGO_RPC_NAMESPACES: 'rpc1',
+      CENTRIFUGO_PROXIES: 'p1',
+      CENTRIFUGO_PROXIES_P1_ENDPOINT: 'http://backend/p1',
+      CENTRIFUGO_CONSUMERS: 'kafka1',
+      CENTRIFUGO_CONSUMERS_KAFKA1_TYPE: 'kafka',
+    },
+  }).config;
+  assert.deepEqual(
+    c.channel.namespaces.map((n) => [n.name, n.presence, n.history_size, n.history_ttl]),
+    [
+      ['chat', true, 0, 0],
+      ['news', false, 10, 300_000],
+    ],
+  );
+  assert.deepEqual(c.rpc.namespaces.map((n) => n.name), ['rpc1']);
+  assert.deepEqual(c.proxies.map((p) => [p.name, p.endpoint]), [['p1', 'http://backend/p1']]);
+  assert.deepEqual(c.consumers.map((k) => [k.name, k.type]), [['kafka1', 'kafka']]);
+  // The env list replaces the file's list, as a JSON value does.
+  const file = fileWith({ channel: { namespaces: [{ name: 'old', presence: true }] } });
+  assert.deepEqual(loadConfig({ file, env: { CENTRIFUGO_CHANNEL_NAMESPACES: 'fresh' } }).config.channel.namespaces.map((n) => n.name), ['fresh']);
+});
