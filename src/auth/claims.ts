@@ -12,6 +12,7 @@
  */
 import { RawJson, type RawKeyPredicate } from '../protocol/json/raw-json.js';
 import { InvalidTokenError } from './errors.js';
+import { plainDecimal } from '../util/plain-decimal.js';
 
 /** Per-subscription overrides of namespace options; an absent field means "use the namespace value". */
 export interface SubscribeOverride {
@@ -165,23 +166,6 @@ function gjsonString(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** `n` in positional notation with the shortest round-trip digits (JS switches to exponents at 1e21 and 1e-7). */
-function plainDecimal(n: number): string {
-  const s = String(n);
-  const e = s.indexOf('e');
-  if (e < 0) return s;
-  const neg = s.startsWith('-');
-  const mantissa = s.slice(neg ? 1 : 0, e);
-  const exp = Number(s.slice(e + 1));
-  const dot = mantissa.indexOf('.');
-  const digits = mantissa.replace('.', '');
-  const point = (dot < 0 ? mantissa.length : dot) + exp;
-  let out: string;
-  if (point <= 0) out = '0.' + '0'.repeat(-point) + digits;
-  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
-  else out = digits.slice(0, point) + '.' + digits.slice(point);
-  return neg ? '-' + out : out;
-}
 
 /** Standard base64 with padding, no whitespace: what Go's `base64.StdEncoding` accepts. */
 const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

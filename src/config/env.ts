@@ -58,8 +58,9 @@ export interface EnvReadResult {
  */
 export function coerceEnvValue(meta: OptionMeta, raw: string): unknown {
   switch (meta.kind) {
+    // Integers stay text: the schema reads them as Go's ParseInt(s, 0, 64) does, for files and env alike.
     case 'int':
-      return /^[-+]?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+      return raw;
     case 'bool':
       return GO_TRUE.has(raw.trim()) ? true : GO_FALSE.has(raw.trim()) ? false : raw;
     case 'string[]':

@@ -42,7 +42,7 @@ export class HttpListener {
     private readonly maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
   ) {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
-    const opts = { maxHeaderSize: MAX_HEADER_BYTES };
+    const opts = { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS };
     this.server =
       tls === undefined
         ? createServer(opts, handler)
@@ -202,6 +202,15 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
+/**
+ * Time for a request head to arrive in full, ms (15 s; Node's default is 60 s). With heads of up
+ * to 1 MiB, a client that trickles one holds that memory only this long: 408 after it.
+ */
+export const HEADERS_TIMEOUT_MS = 15_000;
+
+/** How often Node checks connections against the head and request timeouts, ms (Node: 30 s). */
+const CONNECTIONS_CHECK_MS = 5_000;
+
 /** Answers to malformed requests by Node's parser error code; anything else is 400. */
 const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
@@ -210,16 +219,22 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
 };
 
 /**
- * A request Node could not parse. Answered with a status only when nothing of a response has gone
- * out on the socket yet: bytes written into a live stream would corrupt it. A reset peer gets
- * nothing.
+ * A request Node could not parse. Answered with a status when no response is under way on the
+ * socket; otherwise nothing is written into that response (see below). A reset peer gets nothing.
  */
 function onClientError(err: NodeJS.ErrnoException, duplex: Duplex): void {
   const socket = duplex as Socket;
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
   const inFlight = responseInFlight(socket);
-  if (err.code !== 'ECONNRESET' && socket.writable && (inFlight === undefined || !inFlight.headersSent)) {
-    endPlain(socket, CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request');
-  } else socket.destroy();
+  if (inFlight === undefined) endPlain(socket, CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request');
+  // An earlier request on this connection is still being handled: its answer is completed, then
+  // the connection closes (a status written now would land inside it). One already streaming may
+  // never complete: the connection closes at once.
+  else if (!inFlight.headersSent) inFlight.once('finish', () => socket.destroySoon());
+  else socket.destroy();
 }
 
 function discard(): void {}

@@ -6,6 +6,7 @@
  * Each function converts what converts and returns anything else unchanged, so the schema that
  * runs next reports it with the key path (`expected integer, got "abc"`).
  */
+import { plainDecimal } from '../../util/plain-decimal.js';
 
 /** Go `strconv.ParseBool` spellings. */
 export const GO_TRUE: ReadonlySet<string> = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
@@ -53,9 +54,9 @@ export function weakInt(value: unknown): unknown {
   return unsetNull(value);
 }
 
-/** Strings: numbers in decimal, booleans as "1"/"0" (mapstructure's spelling). */
+/** Strings: numbers in plain decimal (`1e21` ⇒ "1000000000000000000000"), booleans as "1"/"0" (mapstructure's spelling). */
 export function weakString(value: unknown): unknown {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return plainDecimal(value);
   if (typeof value === 'boolean') return value ? '1' : '0';
   return unsetNull(value);
 }

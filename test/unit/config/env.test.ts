@@ -137,3 +137,14 @@ test('env - named lists take space-separated item names, then per-item options',
   const file = fileWith({ channel: { namespaces: [{ name: 'old', presence: true }] } });
   assert.deepEqual(loadConfig({ file, env: { CENTRIFUGO_CHANNEL_NAMESPACES: 'fresh' } }).config.channel.namespaces.map((n) => n.name), ['fresh']);
 });
+
+test('env - integers are read as Go ParseInt(s, 0, 64): base prefixes, leading 0 is octal, nothing else', () => {
+  const key = 'CENTRIFUGO_CLIENT_HISTORY_MAX_PUBLICATION_LIMIT';
+  const limit = (v: string) => loadConfig({ env: { [key]: v } }).config.client.history_max_publication_limit;
+  assert.equal(limit('300'), 300);
+  assert.equal(limit('010'), 8);
+  assert.equal(limit('0x10'), 16);
+  for (const bad of ['08', '1.0', ' 10', '1e3']) {
+    assert.throws(() => limit(bad), (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.path === 'client.history_max_publication_limit'), bad);
+  }
+});

@@ -100,5 +100,9 @@ test('weak - the conversion helpers leave what does not convert for the schema t
   assert.equal(weakBool('on'), 'on');
   assert.equal(weakString(false), '0');
   assert.equal(weakString(null), undefined);
+  // Plain decimal, as Go's FormatFloat(f, 'f', -1, 64): no exponent either way.
+  assert.equal(weakString(1e21), '1000000000000000000000');
+  assert.equal(weakString(1e-7), '0.0000001');
+  assert.equal(weakString(-1.5e-8), '-0.000000015');
   assert.deepEqual(weakString([1]), [1]);
 });

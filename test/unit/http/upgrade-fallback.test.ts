@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { HttpListener, MAX_HEADER_BYTES } from '../../../src/http/server.js';
+import { HEADERS_TIMEOUT_MS, HttpListener, MAX_HEADER_BYTES } from '../../../src/http/server.js';
 import type { Logger } from '../../../src/util/logger.js';
 
 const noop = () => {};
@@ -165,6 +165,31 @@ test('request heads up to 1 MiB are read (Node stops at 16 KiB); larger ones get
     assert.match(await talk(port, big), /^HTTP\/1\.1 200 /);
     const huge = `GET /ok HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(MAX_HEADER_BYTES + 1)}\r\n\r\n`;
     assert.match(await talk(port, huge), /^HTTP\/1\.1 431 /);
+  });
+});
+
+test('a request head that trickles in is answered 408 after the head timeout (15 s, checked every 5 s)', async () => {
+  const doc = await readFile(new URL('../../../docs/architecture.md', import.meta.url), 'utf8');
+  assert.match(doc, new RegExp(`within ${HEADERS_TIMEOUT_MS / 1000} s \\(\`HEADERS_TIMEOUT_MS\``), 'docs/architecture.md states the timeout the code uses');
+  await withListener(
+    async (l, port) => {
+      assert.equal(l.server.headersTimeout, 300);
+      const raw = await talk(port, 'GET /ok HTTP/1.1\r\nHost: x\r\nX-Slow: a');
+      assert.match(raw, /^HTTP\/1\.1 408 /);
+    },
+    (l) => {
+      assert.equal(l.server.headersTimeout, HEADERS_TIMEOUT_MS);
+      l.server.headersTimeout = 300;
+    },
+  );
+});
+
+test('a malformed request pipelined behind a valid one: the valid one is answered, then the connection closes', async () => {
+  await withListener(async (_l, port) => {
+    const raw = await talk(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 200 /);
+    assert.match(raw, /slow$/);
+    assert.doesNotMatch(raw, /HTTP\/1\.1 400/);
   });
 });
 
