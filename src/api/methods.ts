@@ -10,7 +10,7 @@ import type { Node } from '../node/node.js';
 import { checkDataFormat, type ChannelRules } from '../rules/channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
 import type { PublishOptions } from '../engine/types.js';
-import { GlobSyntaxError, globToRegExp } from '../util/glob.js';
+import { GlobSyntaxError, compileGlob, type GlobMatcher } from '../util/glob.js';
 import { RawJson } from '../protocol/json/raw-json.js';
 import { JsonBytes, apiBadRequest, asObject, bool, boolValue, int, parseApiJson, payload, position, str, strList, strMap, type Obj } from './json.js';
 
@@ -194,9 +194,9 @@ const historyRemove: ApiMethod = async (ctx, req) => {
 
 const channels: ApiMethod = async (ctx, req) => {
   const pattern = str(req, 'pattern');
-  let re: RegExp | undefined;
+  let re: GlobMatcher | undefined;
   try {
-    re = pattern === '' ? undefined : globToRegExp(pattern);
+    re = pattern === '' ? undefined : compileGlob(pattern);
   } catch (e) {
     if (e instanceof GlobSyntaxError) throw apiBadRequest(`pattern: ${e.message}`);
     throw e;

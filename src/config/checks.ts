@@ -6,7 +6,7 @@ import { formatDuration } from './duration.js';
 import type { ConfigIssue } from './errors.js';
 import type { ChannelOptions, Config } from './schema.js';
 import { unimplementedIssues } from './unimplemented.js';
-import { globToRegExp } from '../util/glob.js';
+import { compileGlob } from '../util/glob.js';
 import { checkTemplateSafety } from '../util/jwks-template.js';
 
 export interface CheckResult {
@@ -24,7 +24,7 @@ const PROXY_ENDPOINT_RE = /^(https?|grpc):\/\//;
  */
 function globError(pattern: string): string | undefined {
   try {
-    globToRegExp(pattern);
+    compileGlob(pattern);
     return undefined;
   } catch (err) {
     return (err as Error).message;

@@ -10,66 +10,220 @@
  *
  * `,` and `}` outside braces are literal. An unclosed `[` or `{`, an empty class, a reversed
  * range or a trailing `\` is an error (GlobSyntaxError), as gobwas refuses to compile them.
+ *
+ * Patterns compile to a state machine run over all its states at once (no backtracking): a match
+ * costs at most input length × pattern size steps, whatever the pattern. A backtracking regular
+ * expression (`.*` per `*`) takes time exponential in the number of wildcards, and the input can
+ * be an attacker's Origin header.
  */
 export class GlobSyntaxError extends Error {}
 
-/** Characters with a meaning in a `u`-flag regular expression outside a class. */
-const REGEX_SYNTAX = new Set('^$\\.*+?()[]{}|/');
-/** Characters that need escaping inside a `u`-flag class. */
-const CLASS_SYNTAX = new Set('\\]^-[');
-
-const literal = (ch: string): string => (REGEX_SYNTAX.has(ch) ? `\\${ch}` : ch);
-const classChar = (ch: string): string => (CLASS_SYNTAX.has(ch) ? `\\${ch}` : ch);
-
-/** Throws GlobSyntaxError, whose message names the problem and its position. */
-export function globToRegExp(pattern: string): RegExp {
-  const chars = Array.from(pattern);
-  let re = '';
-  let depth = 0;
-  for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i]!;
-    if (ch === '\\') {
-      if (i + 1 >= chars.length) throw new GlobSyntaxError(`pattern ends with an unfinished escape "\\"`);
-      re += literal(chars[++i]!);
-    } else if (ch === '*') {
-      while (chars[i + 1] === '*') i++;
-      re += '.*';
-    } else if (ch === '?') re += '.';
-    else if (ch === '[') i = readClass(chars, i, (part) => (re += part));
-    else if (ch === '{') {
-      depth++;
-      re += '(?:';
-    } else if (ch === ',' && depth > 0) re += '|';
-    else if (ch === '}' && depth > 0) {
-      depth--;
-      re += ')';
-    } else re += literal(ch);
-  }
-  if (depth > 0) throw new GlobSyntaxError('unclosed "{"');
-  return new RegExp(`^${re}$`, 'su');
+export interface GlobMatcher {
+  test(input: string): boolean;
 }
 
-/** Reads the class opened at `start`; hands its regular expression to `emit`, returns the index of `]`. */
-function readClass(chars: string[], start: number, emit: (part: string) => void): number {
+const enum Kind {
+  /** Consumes the code point `a`. */
+  Char,
+  /** Consumes any code point. */
+  Any,
+  /** Consumes a code point in (or, negated, outside) `ranges`. */
+  Class,
+  /** Consumes nothing; continues at `out` and at `alt`. */
+  Split,
+  Match,
+}
+
+interface State {
+  kind: Kind;
+  a: number;
+  out: number;
+  alt: number;
+  negated: boolean;
+  /** Inclusive code point ranges, flat: [lo0, hi0, lo1, hi1, …]. */
+  ranges: number[];
+}
+
+/** Throws GlobSyntaxError, whose message names the problem and its position. */
+export function compileGlob(pattern: string): GlobMatcher {
+  const states: State[] = [{ kind: Kind.Match, a: 0, out: -1, alt: -1, negated: false, ranges: [] }];
+  const add = (s: Partial<State> & { kind: Kind }): number => states.push({ a: 0, out: -1, alt: -1, negated: false, ranges: [], ...s }) - 1;
+  const chars = Array.from(pattern);
+  let i = 0;
+
+  /** Compiles alternatives up to `}` (inside braces) or the end, each continuing at `next`. */
+  const alternatives = (next: number, inBraces: boolean): number => {
+    const starts: number[] = [];
+    for (;;) {
+      starts.push(sequence(next, inBraces));
+      if (inBraces && chars[i] === ',') {
+        i++;
+        continue;
+      }
+      break;
+    }
+    if (inBraces) {
+      if (chars[i] !== '}') throw new GlobSyntaxError('unclosed "{"');
+      i++;
+    }
+    let start = starts[starts.length - 1]!;
+    for (let k = starts.length - 2; k >= 0; k--) start = add({ kind: Kind.Split, out: starts[k]!, alt: start });
+    return start;
+  };
+
+  /**
+   * One alternative: items up to a `,` or `}` that closes the braces, or the end. States are
+   * built back to front, each pointing at the one after it, so the items are collected first.
+   */
+  const sequence = (next: number, inBraces: boolean): number => {
+    const items: ((then: number) => number)[] = [];
+    while (i < chars.length) {
+      const ch = chars[i]!;
+      if (inBraces && (ch === ',' || ch === '}')) break;
+      i++;
+      if (ch === '\\') {
+        if (i >= chars.length) throw new GlobSyntaxError('pattern ends with an unfinished escape "\\"');
+        const cp = chars[i++]!.codePointAt(0)!;
+        items.push((then) => add({ kind: Kind.Char, a: cp, out: then }));
+      } else if (ch === '*') {
+        while (chars[i] === '*') i++;
+        items.push((then) => {
+          const split = add({ kind: Kind.Split, alt: then });
+          states[split]!.out = add({ kind: Kind.Any, out: split });
+          return split;
+        });
+      } else if (ch === '?') items.push((then) => add({ kind: Kind.Any, out: then }));
+      else if (ch === '[') {
+        const cls = readClass(chars, i - 1);
+        i = cls.end + 1;
+        items.push((then) => add({ kind: Kind.Class, negated: cls.negated, ranges: cls.ranges, out: then }));
+      } else if (ch === '{') {
+        // The alternatives are parsed now (they consume the input) and built once `then` is known.
+        const from = i;
+        skipBraces();
+        const to = i;
+        items.push((then) => {
+          const saved = i;
+          i = from;
+          const start = alternatives(then, true);
+          if (i !== to) throw new GlobSyntaxError('unclosed "{"');
+          i = saved;
+          return start;
+        });
+      } else {
+        const cp = ch.codePointAt(0)!;
+        items.push((then) => add({ kind: Kind.Char, a: cp, out: then }));
+      }
+    }
+    let start = next;
+    for (let k = items.length - 1; k >= 0; k--) start = items[k]!(start);
+    return start;
+  };
+
+  /** Moves `i` past the braces opened just before it, checking escapes, classes and nesting. */
+  const skipBraces = (): void => {
+    let depth = 1;
+    while (i < chars.length && depth > 0) {
+      const ch = chars[i]!;
+      if (ch === '\\') {
+        if (i + 1 >= chars.length) throw new GlobSyntaxError('pattern ends with an unfinished escape "\\"');
+        i += 2;
+      } else if (ch === '[') i = readClass(chars, i).end + 1;
+      else {
+        if (ch === '{') depth++;
+        else if (ch === '}') depth--;
+        i++;
+      }
+    }
+    if (depth > 0) throw new GlobSyntaxError('unclosed "{"');
+  };
+
+  const start = alternatives(0, false);
+  return new Machine(states, start);
+}
+
+/** The class opened at `start`: its ranges, negation, and the index of its `]`. */
+function readClass(chars: string[], start: number): { ranges: number[]; negated: boolean; end: number } {
   let i = start + 1;
   const negated = chars[i] === '!';
   if (negated) i++;
-  let body = '';
-  let items = 0;
+  const ranges: number[] = [];
   for (; i < chars.length && chars[i] !== ']'; i++) {
     let lo = chars[i]!;
     if (lo === '\\' && i + 1 < chars.length) lo = chars[++i]!;
+    let hi = lo;
     if (chars[i + 1] === '-' && i + 2 < chars.length && chars[i + 2] !== ']') {
-      let hi = chars[i + 2]!;
+      hi = chars[i + 2]!;
       i += 2;
       if (hi === '\\' && i + 1 < chars.length) hi = chars[++i]!;
       if (hi.codePointAt(0)! < lo.codePointAt(0)!) throw new GlobSyntaxError(`reversed range "${lo}-${hi}" at position ${start}`);
-      body += `${classChar(lo)}-${classChar(hi)}`;
-    } else body += classChar(lo);
-    items++;
+    }
+    ranges.push(lo.codePointAt(0)!, hi.codePointAt(0)!);
   }
   if (i >= chars.length) throw new GlobSyntaxError(`unclosed "[" at position ${start}`);
-  if (items === 0) throw new GlobSyntaxError(`empty character class at position ${start}`);
-  emit(`[${negated ? '^' : ''}${body}]`);
-  return i;
+  if (ranges.length === 0) throw new GlobSyntaxError(`empty character class at position ${start}`);
+  return { ranges, negated, end: i };
+}
+
+/** Runs the state machine on every live state at once (Thompson's construction). */
+class Machine implements GlobMatcher {
+  constructor(
+    private readonly states: readonly State[],
+    private readonly start: number,
+  ) {}
+
+  test(input: string): boolean {
+    const n = this.states.length;
+    let current = new Int32Array(n);
+    let next = new Int32Array(n);
+    // mark[s] === step when s is already in the list being built for that step.
+    const mark = new Int32Array(n).fill(-1);
+    const stack: number[] = [];
+    let step = 0;
+    let size = this.close(this.start, current, 0, mark, step, stack);
+    for (let pos = 0; pos < input.length && size > 0; ) {
+      const cp = input.codePointAt(pos)!;
+      pos += cp > 0xffff ? 2 : 1;
+      step++;
+      let nextSize = 0;
+      for (let k = 0; k < size; k++) {
+        const s = this.states[current[k]!]!;
+        if (consumes(s, cp)) nextSize = this.close(s.out, next, nextSize, mark, step, stack);
+      }
+      [current, next] = [next, current];
+      size = nextSize;
+    }
+    for (let k = 0; k < size; k++) if (this.states[current[k]!]!.kind === Kind.Match) return true;
+    return false;
+  }
+
+  /** Adds `from` and every state it reaches without consuming to `list`; returns the new size. */
+  private close(from: number, list: Int32Array, size: number, mark: Int32Array, step: number, stack: number[]): number {
+    stack.push(from);
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (mark[id] === step) continue;
+      mark[id] = step;
+      const s = this.states[id]!;
+      if (s.kind === Kind.Split) stack.push(s.alt, s.out);
+      else list[size++] = id;
+    }
+    return size;
+  }
+}
+
+function consumes(s: State, cp: number): boolean {
+  switch (s.kind) {
+    case Kind.Char:
+      return s.a === cp;
+    case Kind.Any:
+      return true;
+    case Kind.Class: {
+      let inside = false;
+      for (let r = 0; r < s.ranges.length && !inside; r += 2) inside = cp >= s.ranges[r]! && cp <= s.ranges[r + 1]!;
+      return inside !== s.negated;
+    }
+    default:
+      return false;
+  }
 }

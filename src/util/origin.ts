@@ -4,15 +4,21 @@
  * without an `Origin` header: browsers always send one on cross-site WebSocket and CORS requests,
  * so an empty list shuts out every browser page (cross-site WebSocket hijacking protection).
  */
-import { globToRegExp } from './glob.js';
+import { compileGlob, type GlobMatcher } from './glob.js';
+
+/**
+ * Longest Origin compared with the patterns, characters. An origin is a scheme, a host (at most
+ * 253 characters) and a port; a longer header is refused without matching.
+ */
+export const MAX_ORIGIN_LENGTH = 1024;
 
 export class OriginChecker {
   private readonly any: boolean;
-  private readonly patterns: RegExp[];
+  private readonly patterns: GlobMatcher[];
 
   constructor(patterns: readonly string[]) {
     this.any = patterns.includes('*');
-    this.patterns = patterns.filter((p) => p !== '*').map((p) => globToRegExp(p.toLowerCase()));
+    this.patterns = patterns.filter((p) => p !== '*').map((p) => compileGlob(p.toLowerCase()));
   }
 
   get allowsAny(): boolean {
@@ -23,6 +29,7 @@ export class OriginChecker {
   allowed(origin: string | undefined): boolean {
     if (origin === undefined || origin === '') return true;
     if (this.any) return true;
+    if (origin.length > MAX_ORIGIN_LENGTH) return false;
     const o = origin.toLowerCase();
     return this.patterns.some((re) => re.test(o));
   }

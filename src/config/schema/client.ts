@@ -51,7 +51,7 @@ export const clientSection = obj('Client connections: authentication, limits, ti
     ),
   }),
   allowed_origins: strList(
-    'Origins allowed to open browser connections, matched case-insensitively as glob patterns (`*`, `?`, `[a-z]`, `{a,b}`; for example `https://*.example.com`); `*` alone allows all. Empty rejects every request that has an Origin header.',
+    'Origins allowed to open browser connections, matched case-insensitively as glob patterns (`*`, `?`, `[a-z]`, `{a,b}`; for example `https://*.example.com`); `*` alone allows all. Empty rejects every request that has an Origin header. An Origin over 1024 characters matches no pattern.',
   ),
   token: obj('How connection tokens (and subscription tokens, unless subscription_token is enabled) are verified.', tokenFields()),
   subscription_token: obj('Separate verification settings for subscription tokens.', {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GlobSyntaxError, globToRegExp } from '../../../src/util/glob.js';
+import { GlobSyntaxError, compileGlob } from '../../../src/util/glob.js';
 
-const matches = (pattern: string, s: string): boolean => globToRegExp(pattern).test(s);
+const matches = (pattern: string, s: string): boolean => compileGlob(pattern).test(s);
 
 test('wildcards: * and ** any run (empty included), ? exactly one code point', () => {
   assert.equal(matches('chat:*', 'chat:'), true);
@@ -47,6 +47,56 @@ test('escapes and regular-expression characters are literal', () => {
 
 test('malformed patterns are refused with GlobSyntaxError', () => {
   for (const bad of ['news:[ab', '{a,b', 'a\\', 'x[]', 'x[!]', 'x[z-a]']) {
-    assert.throws(() => globToRegExp(bad), GlobSyntaxError, bad);
+    assert.throws(() => compileGlob(bad), GlobSyntaxError, bad);
+  }
+});
+
+test('patterns that make a backtracking regex explode are matched in linear passes', () => {
+  assert.equal(matches('*a*a*a*a*a*a*a*b', 'a'.repeat(40)), false);
+  assert.equal(matches(`${'{*,*}'.repeat(10)}b`, 'x'.repeat(20)), false);
+  assert.equal(matches(`${'{*,*}'.repeat(10)}b`, `${'x'.repeat(20)}b`), true);
+  assert.equal(matches('https://*.*.example.com', `https://${'.'.repeat(30_000)}`), false);
+});
+
+test('agrees with a reference backtracking matcher on random patterns and inputs', () => {
+  // Reference semantics on a tiny alphabet, by brute force over the parsed pattern.
+  type Item = { t: 'lit'; c: string } | { t: 'any' } | { t: 'star' } | { t: 'cls'; set: string; neg: boolean } | { t: 'alt'; alts: Item[][] };
+  const atoms = ['a', 'b', '?', '*', '[ab]', '[!a]', '{a,b*}', '{,a?}'];
+  const parse = (p: string): Item[] => {
+    const out: Item[] = [];
+    for (let i = 0; i < p.length; ) {
+      if (p.startsWith('[ab]', i)) (out.push({ t: 'cls', set: 'ab', neg: false }), (i += 4));
+      else if (p.startsWith('[!a]', i)) (out.push({ t: 'cls', set: 'a', neg: true }), (i += 4));
+      else if (p.startsWith('{a,b*}', i)) (out.push({ t: 'alt', alts: [parse('a'), parse('b*')] }), (i += 6));
+      else if (p.startsWith('{,a?}', i)) (out.push({ t: 'alt', alts: [[], parse('a?')] }), (i += 5));
+      else if (p[i] === '*') (out.push({ t: 'star' }), i++);
+      else if (p[i] === '?') (out.push({ t: 'any' }), i++);
+      else (out.push({ t: 'lit', c: p[i]! }), i++);
+    }
+    return out;
+  };
+  const ref = (items: Item[], s: string): boolean => {
+    if (items.length === 0) return s === '';
+    const [h, ...rest] = items as [Item, ...Item[]];
+    switch (h.t) {
+      case 'lit':
+        return s[0] === h.c && ref(rest, s.slice(1));
+      case 'any':
+        return s.length > 0 && ref(rest, s.slice(1));
+      case 'cls':
+        return s.length > 0 && h.set.includes(s[0]!) !== h.neg && ref(rest, s.slice(1));
+      case 'star':
+        for (let k = 0; k <= s.length; k++) if (ref(rest, s.slice(k))) return true;
+        return false;
+      case 'alt':
+        return h.alts.some((a) => ref([...a, ...rest], s));
+    }
+  };
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  for (let round = 0; round < 3000; round++) {
+    const pattern = Array.from({ length: 1 + rand(5) }, () => atoms[rand(atoms.length)]).join('');
+    const input = Array.from({ length: rand(7) }, () => 'abc'[rand(3)]).join('');
+    assert.equal(matches(pattern, input), ref(parse(pattern), input), `${pattern} ~ ${JSON.stringify(input)}`);
   }
 });

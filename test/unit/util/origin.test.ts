@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OriginChecker } from '../../../src/util/origin.js';
+import { MAX_ORIGIN_LENGTH, OriginChecker } from '../../../src/util/origin.js';
 import { Admission } from '../../../src/transport/shared/admission.js';
 
 test('empty allowed_origins admits only requests without Origin', () => {
@@ -30,4 +30,17 @@ test('admission: connection limit and per-second rate limit', () => {
   assert.equal(r.check(1500), undefined);
   assert.match(r.check(1900) ?? '', /rate limit/);
   assert.equal(r.check(2000), undefined, 'a new one-second window');
+});
+
+test('an Origin longer than MAX_ORIGIN_LENGTH is refused without matching', () => {
+  const c = new OriginChecker(['https://*.example.com']);
+  const long = `https://${'a'.repeat(MAX_ORIGIN_LENGTH)}.example.com`;
+  assert.equal(c.allowed(long), false);
+  assert.equal(new OriginChecker(['*']).allowed(long), true, '* allows every origin');
+});
+
+test('docs/config.md states the Origin length limit the code uses', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const doc = await readFile(new URL('../../../docs/config.md', import.meta.url), 'utf8');
+  assert.match(doc, new RegExp(`An Origin over ${MAX_ORIGIN_LENGTH} characters matches no pattern`));
 });
