@@ -73,6 +73,9 @@ export interface RawClaimSelector {
   readonly isRaw: RawKeyPredicate;
 }
 
+/** Claims read with a type check by this module. */
+const TYPED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'exp', 'nbf', 'iat', 'jti', 'iss', 'aud', 'channel', 'client', 'channels', 'subs', 'b64info', 'b64data', 'expire_at', 'expire', 'override']);
+
 /** Raw members at the top level (depth 0) and inside `subs` entries (depth 2: subs → channel → key). */
 const TOP_RAW = new Set(['info', 'data', 'meta']);
 const SUB_RAW = new Set(['info', 'data']);
@@ -82,7 +85,8 @@ const SUB_RAW = new Set(['info', 'data']);
  * its exact digits (Centrifugo reads it with gjson `.String()`, which returns an integer's source text).
  */
 export function rawClaimSelector(userIdClaim: string): RawClaimSelector {
-  const custom = userIdClaim !== 'sub' && !TOP_RAW.has(userIdClaim) ? userIdClaim : undefined;
+  // A claim the token readers type-check (iss, exp, …) stays decoded: they would refuse RawJson.
+  const custom = !TOP_RAW.has(userIdClaim) && !TYPED_CLAIMS.has(userIdClaim) ? userIdClaim : undefined;
   const markers = ['"info"', '"data"', '"meta"'];
   if (custom !== undefined) markers.push(`"${custom}"`);
   return {

@@ -76,6 +76,19 @@ test('numeric user_id_claim value connects as its JSON text', async () => {
   });
 });
 
+test('user_id_claim naming a claim the token readers type-check (iss) still connects', async () => {
+  await withServer({ ...NS, client: { token: { user_id_claim: 'iss' } } }, async (srv) => {
+    const c = await RawClient.open(srv.wsUrl);
+    const rep = await c.connect(await connToken('', { iss: 'alice', jti: 'j1' }));
+    assert.equal(typeof rep.connect?.client, 'string', JSON.stringify(rep));
+    c.send({ id: 2, subscribe: { channel: 'chat:x' } });
+    await c.next((m) => m.id === 2);
+    const presence = await srv.api('presence', { channel: 'chat:x' });
+    assert.deepEqual(Object.values(presence.body.result.presence).map((p: any) => p.user), ['alice']);
+    c.close();
+  });
+});
+
 test('token info keeps its exact bytes: a big integer reaches presence conn_info unchanged', async () => {
   await withServer(NS, async (srv) => {
     const h = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url');
