@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError, closeIfUnread } from '../http/body.js';
-import { LEGACY_METHOD_IDS, METHODS, errorObject, type ApiContext } from './methods.js';
+import { LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, type ApiContext } from './methods.js';
 import { apiNotFound, asObject, parseApiJson, splitJsonObjects, toJsonText, type Obj } from './json.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 
@@ -79,20 +79,23 @@ export class ApiHttpHandler {
 
   private async handleLegacy(res: ServerResponse, body: string): Promise<void> {
     if (body.trim() === '') return plain(res, ApiStatus.badRequest);
-    let commands: Obj[];
+    let commands: { c: Obj; name: string }[];
     try {
-      // Every command is decoded before any runs: a malformed stream is refused (400) as a whole.
-      commands = splitJsonObjects(body).map((text) => asObject(parseApiJson(text, true)));
+      // Every command is decoded before any runs: a malformed stream, or a `method` that is not
+      // an enum value, is refused (400) as a whole, as Go's decoder fails the request.
+      commands = splitJsonObjects(body).map((text) => {
+        const c = asObject(parseApiJson(text, true));
+        return { c, name: legacyMethodName(c.method) };
+      });
     } catch (e) {
       if (e instanceof ProtocolDecodeError || e instanceof Error) return plain(res, ApiStatus.badRequest);
       throw e;
     }
     const lines: string[] = [];
-    for (const c of commands) {
+    for (const { c, name } of commands) {
       const id = typeof c.id === 'number' ? c.id : 0;
       const head = id > 0 ? `{"id":${id},` : '{';
       try {
-        const name = legacyMethodName(c.method);
         const m = METHODS[name];
         if (m === undefined) throw apiNotFound();
         const result = await m(this.ctx, asObject(c.params, 'params'));
@@ -119,12 +122,21 @@ export class ApiHttpHandler {
   }
 }
 
-/** `method` absent (or null) is 0, PUBLISH: the zero value of the protobuf enum. */
+/**
+ * The method of a legacy command, decoded as Go decodes the `Command.MethodType` enum: absent is
+ * 0 (PUBLISH, the enum's zero value); a string is an enum name in any case; a number is an enum
+ * value (one Rotor does not serve gives '' and then 104). Anything else (null, a fraction, an
+ * unknown name) throws: the request is malformed.
+ */
 function legacyMethodName(m: unknown): string {
-  if (m === undefined || m === null) return LEGACY_METHOD_IDS[0]!;
-  if (typeof m === 'number') return LEGACY_METHOD_IDS[m] ?? '';
-  if (typeof m === 'string') return m.toLowerCase();
-  return '';
+  if (m === undefined) return LEGACY_METHOD_IDS[0]!;
+  if (typeof m === 'number' && Number.isInteger(m)) return LEGACY_METHOD_IDS[m] ?? '';
+  if (typeof m === 'string') {
+    const name = m.toLowerCase();
+    if (Object.values(LEGACY_METHOD_IDS).includes(name)) return name;
+    if (LEGACY_UNSERVED_METHOD_NAMES.has(name)) return '';
+  }
+  throw new Error(`method ${JSON.stringify(m)} is not a method name or number`);
 }
 
 function headerString(v: string | string[] | undefined): string {

@@ -227,12 +227,12 @@ const batch: ApiMethod = async (ctx, req) => {
       // A null entry is malformed (107, spec §7.2); an object naming no known method is 104.
       if (c === null || c === undefined) throw apiBadRequest('null command');
       const o = asObject(c, 'command');
-      const entries = Object.entries(o).filter(([, v]) => v !== null && v !== undefined);
-      // A command naming no method Rotor knows (or none at all) is 104, as Centrifugo answers it.
-      if (entries.length === 0) throw err(ApiErrorCode.notFound);
-      const [name, params] = entries[0]!;
-      const m = METHODS[name];
-      if (m === undefined || name === 'batch') throw err(ApiErrorCode.notFound);
+      // The first method present in Centrifugo's fixed order runs; other keys are ignored. A
+      // command naming no method Rotor serves (nested batch included) is 104, as Centrifugo's.
+      const name = BATCH_METHOD_ORDER.find((k) => o[k] !== undefined && o[k] !== null);
+      if (name === undefined) throw err(ApiErrorCode.notFound);
+      const m = METHODS[name]!;
+      const params = o[name];
       // The request parser keeps every `info` member raw (it is a payload elsewhere), so the
       // `info` command's parameters arrive as RawJson and are parsed here.
       const p = params instanceof RawJson ? parseApiJson(params.text) : params;
@@ -270,6 +270,23 @@ export const METHODS: Readonly<Record<string, ApiMethod>> = {
   batch,
 };
 
+/** The order in which Centrifugo's batch looks for a command's method (`processCmd`). */
+const BATCH_METHOD_ORDER: readonly string[] = [
+  'publish',
+  'broadcast',
+  'subscribe',
+  'unsubscribe',
+  'disconnect',
+  'history',
+  'history_remove',
+  'presence',
+  'presence_stats',
+  'info',
+  'rpc',
+  'refresh',
+  'channels',
+];
+
 /**
  * Legacy numeric method IDs (the `Command.MethodType` enum of the v3/v4 API). IDs missing here
  * (14 CONNECTIONS and the PRO methods) answer 104 not found.
@@ -289,3 +306,15 @@ export const LEGACY_METHOD_IDS: Readonly<Record<number, string>> = {
   11: 'subscribe',
   12: 'refresh',
 };
+
+/** Enum names of the legacy API that Rotor does not serve: the request decodes, the command gets 104. */
+export const LEGACY_UNSERVED_METHOD_NAMES: ReadonlySet<string> = new Set([
+  'connections',
+  'update_user_status',
+  'get_user_status',
+  'delete_user_status',
+  'block_user',
+  'unblock_user',
+  'revoke_token',
+  'invalidate_user_tokens',
+]);

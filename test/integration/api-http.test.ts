@@ -285,6 +285,20 @@ test('transport error mode does not apply to batch/broadcast item errors (still 
   });
 });
 
+test('batch: a command runs the first method in Centrifugo order and ignores other keys', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    const r = await srv.api('batch', {
+      commands: [{ id: 5, presence_stats: { channel: 'chat:a' } }, { broadcast: { channels: ['chat:a'], data: { n: 2 } }, publish: { channel: 'chat:a', data: { n: 1 } } }],
+    });
+    const replies = r.body.result?.replies;
+    assert.equal(replies?.[0]?.error?.code, ApiErrorCode.notAvailable.code, 'presence_stats ran (no presence in chat)');
+    assert.deepEqual(replies?.[1], { publish: {} });
+    await c.next((m) => m.push?.pub?.data?.n === 1);
+    c.close();
+  });
+});
+
 test('batch: an unknown command, an empty one and a nested batch → item error 104 (not found), others run', async () => {
   await withServer({}, async (srv) => {
     const r = await srv.api('batch', {
@@ -472,22 +486,27 @@ test('legacy POST /api: a syntax error anywhere in the stream → 400 and nothin
   });
 });
 
-test('legacy POST /api: unknown method (name or ID) → 104; no method → 0 (publish)', async () => {
+test('legacy POST /api: methods by enum name (any case) or number; unserved ones → 104; no method → 0 (publish); a method that is not an enum value → 400', async () => {
   await withServer({}, async (srv) => {
     const c = await subscriber(srv, 'chat:a');
     const body = [
       '{"id":1,"method":14,"params":{}}',
-      '{"id":2,"method":"nope","params":{}}',
+      '{"id":2,"method":"CONNECTIONS","params":{}}',
       '{"id":3,"params":{"channel":"chat:a","data":{"n":3}}}',
+      '{"id":4,"method":"Publish","params":{"channel":"chat:a","data":{"n":4}}}',
     ].join('\n');
     const r = await post(srv, '/api', body, { 'X-API-Key': API_KEY });
     assert.equal(r.status, 200);
     const notFound = { code: ApiErrorCode.notFound.code, message: ApiErrorCode.notFound.message };
     assert.deepEqual(
       r.text.split('\n').map((l) => JSON.parse(l)),
-      [{ id: 1, error: notFound }, { id: 2, error: notFound }, { id: 3, result: {} }],
+      [{ id: 1, error: notFound }, { id: 2, error: notFound }, { id: 3, result: {} }, { id: 4, result: {} }],
     );
-    await c.next((m) => m.push?.pub?.data?.n === 3);
+    await c.next((m) => m.push?.pub?.data?.n === 4);
+    for (const method of ['"nope"', '"batch"', 'null', '1.5', 'true']) {
+      const bad = await post(srv, '/api', `{"method":${method},"params":{}}`, { 'X-API-Key': API_KEY });
+      assert.equal(bad.status, 400, method);
+    }
     c.close();
   });
 });
