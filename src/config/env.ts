@@ -23,7 +23,7 @@ import {
 } from './describe.js';
 import type { ConfigIssue } from './errors.js';
 import { isRecord, type OptionMeta } from './schema/define.js';
-import { GO_FALSE, GO_TRUE } from './schema/weak.js';
+import { GO_FALSE, GO_TRUE, weakInt } from './schema/weak.js';
 import { nearest } from './suggest.js';
 
 /** One env var that set an option, after prefix resolution. */
@@ -58,9 +58,9 @@ export interface EnvReadResult {
  */
 export function coerceEnvValue(meta: OptionMeta, raw: string): unknown {
   switch (meta.kind) {
-    // Integers stay text: the schema reads them as Go's ParseInt(s, 0, 64) does, for files and env alike.
+    // As Go's ParseInt(s, 0, 64), the same reading the schema gives file values.
     case 'int':
-      return raw;
+      return weakInt(raw);
     case 'bool':
       return GO_TRUE.has(raw.trim()) ? true : GO_FALSE.has(raw.trim()) ? false : raw;
     case 'string[]':
