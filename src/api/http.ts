@@ -82,7 +82,9 @@ export class ApiHttpHandler {
     let commands: { c: Obj; name: string }[];
     try {
       // Every command is decoded before any runs: a malformed stream, or a `method` that is not
-      // an enum value, is refused (400) as a whole, as Go's decoder fails the request.
+      // an enum value, is refused (400) with nothing executed. Centrifugo decodes and runs one
+      // command at a time, so the commands before a malformed one have run when it answers 400;
+      // refusing the whole stream leaves the client no such partial effects to guess at.
       commands = splitJsonObjects(body).map((text) => {
         const c = asObject(parseApiJson(text, true));
         return { c, name: legacyMethodName(c.method) };

@@ -44,6 +44,9 @@ interface State {
   ranges: number[];
 }
 
+/** Deepest `{` nesting accepted: the compiler recurses once per level. */
+export const MAX_GLOB_NESTING = 64;
+
 /** Throws GlobSyntaxError, whose message names the problem and its position. */
 export function compileGlob(pattern: string): GlobMatcher {
   const states: State[] = [{ kind: Kind.Match, a: 0, out: -1, alt: -1, negated: false, ranges: [] }];
@@ -130,7 +133,7 @@ export function compileGlob(pattern: string): GlobMatcher {
         i += 2;
       } else if (ch === '[') i = readClass(chars, i).end + 1;
       else {
-        if (ch === '{') depth++;
+        if (ch === '{' && ++depth > MAX_GLOB_NESTING) throw new GlobSyntaxError(`braces nested deeper than ${MAX_GLOB_NESTING}`);
         else if (ch === '}') depth--;
         i++;
       }
@@ -142,23 +145,29 @@ export function compileGlob(pattern: string): GlobMatcher {
   return new Machine(states, start);
 }
 
-/** The class opened at `start`: its ranges, negation, and the index of its `]`. */
+/**
+ * The class opened at `start`: its ranges, negation, and the index of its `]`. As gobwas reads a
+ * class: after an optional `!`, either exactly one range `lo-hi` of raw characters (no escapes)
+ * closed by `]`, or a list of characters (escapes apply) up to an unescaped `]`. So `[a-z0-9]` and
+ * `[a-]` are errors, `[\\a-z]` is the list {a, -, z}, and `[+-]]` is the range `+`..`]`.
+ */
 function readClass(chars: string[], start: number): { ranges: number[]; negated: boolean; end: number } {
   let i = start + 1;
   const negated = chars[i] === '!';
   if (negated) i++;
   const ranges: number[] = [];
-  for (; i < chars.length && chars[i] !== ']'; i++) {
-    let lo = chars[i]!;
-    if (lo === '\\' && i + 1 < chars.length) lo = chars[++i]!;
-    let hi = lo;
-    if (chars[i + 1] === '-' && i + 2 < chars.length && chars[i + 2] !== ']') {
-      hi = chars[i + 2]!;
-      i += 2;
-      if (hi === '\\' && i + 1 < chars.length) hi = chars[++i]!;
-      if (hi.codePointAt(0)! < lo.codePointAt(0)!) throw new GlobSyntaxError(`reversed range "${lo}-${hi}" at position ${start}`);
-    }
+  if (chars[i + 1] === '-' && i + 2 < chars.length) {
+    const lo = chars[i]!;
+    const hi = chars[i + 2]!;
+    if (chars[i + 3] !== ']') throw new GlobSyntaxError(`a range must be the whole class, as in "[a-z]", at position ${start}`);
+    if (hi.codePointAt(0)! < lo.codePointAt(0)!) throw new GlobSyntaxError(`reversed range "${lo}-${hi}" at position ${start}`);
     ranges.push(lo.codePointAt(0)!, hi.codePointAt(0)!);
+    return { ranges, negated, end: i + 3 };
+  }
+  for (; i < chars.length && chars[i] !== ']'; i++) {
+    let c = chars[i]!;
+    if (c === '\\' && i + 1 < chars.length) c = chars[++i]!;
+    ranges.push(c.codePointAt(0)!, c.codePointAt(0)!);
   }
   if (i >= chars.length) throw new GlobSyntaxError(`unclosed "[" at position ${start}`);
   if (ranges.length === 0) throw new GlobSyntaxError(`empty character class at position ${start}`);
@@ -167,30 +176,47 @@ function readClass(chars: string[], start: number): { ranges: number[]; negated:
 
 /** Runs the state machine on every live state at once (Thompson's construction). */
 class Machine implements GlobMatcher {
+  // Work buffers, reused by every test() (it is synchronous): a match allocates nothing.
+  private current: Int32Array;
+  private next: Int32Array;
+  /** mark[s] === step when s is already in the list being built for that step. */
+  private readonly mark: Int32Array;
+  private readonly stack: number[] = [];
+  /** Steps taken over all calls: marks from earlier calls are all below it. */
+  private step = 0;
+
   constructor(
     private readonly states: readonly State[],
     private readonly start: number,
-  ) {}
+  ) {
+    this.current = new Int32Array(states.length);
+    this.next = new Int32Array(states.length);
+    this.mark = new Int32Array(states.length).fill(-1);
+  }
 
   test(input: string): boolean {
-    const n = this.states.length;
-    let current = new Int32Array(n);
-    let next = new Int32Array(n);
-    // mark[s] === step when s is already in the list being built for that step.
-    const mark = new Int32Array(n).fill(-1);
-    const stack: number[] = [];
-    let step = 0;
+    if (this.step > 0x3fffffff - input.length) {
+      this.mark.fill(-1);
+      this.step = 0;
+    }
+    let current = this.current;
+    let next = this.next;
+    const mark = this.mark;
+    const stack = this.stack;
+    let step = ++this.step;
     let size = this.close(this.start, current, 0, mark, step, stack);
     for (let pos = 0; pos < input.length && size > 0; ) {
       const cp = input.codePointAt(pos)!;
       pos += cp > 0xffff ? 2 : 1;
-      step++;
+      step = ++this.step;
       let nextSize = 0;
       for (let k = 0; k < size; k++) {
         const s = this.states[current[k]!]!;
         if (consumes(s, cp)) nextSize = this.close(s.out, next, nextSize, mark, step, stack);
       }
-      [current, next] = [next, current];
+      const t = current;
+      current = next;
+      next = t;
       size = nextSize;
     }
     for (let k = 0; k < size; k++) if (this.states[current[k]!]!.kind === Kind.Match) return true;

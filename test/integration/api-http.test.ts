@@ -491,7 +491,7 @@ test('legacy POST /api: methods by enum name (any case) or number; unserved ones
     const c = await subscriber(srv, 'chat:a');
     const body = [
       '{"id":1,"method":14,"params":{}}',
-      '{"id":2,"method":"CONNECTIONS","params":{}}',
+      '{"id":2,"method":"device_register","params":{}}',
       '{"id":3,"params":{"channel":"chat:a","data":{"n":3}}}',
       '{"id":4,"method":"Publish","params":{"channel":"chat:a","data":{"n":4}}}',
     ].join('\n');

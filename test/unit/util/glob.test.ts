@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GlobSyntaxError, compileGlob } from '../../../src/util/glob.js';
+import { GlobSyntaxError, MAX_GLOB_NESTING, compileGlob } from '../../../src/util/glob.js';
 
 const matches = (pattern: string, s: string): boolean => compileGlob(pattern).test(s);
 
@@ -99,4 +99,23 @@ test('agrees with a reference backtracking matcher on random patterns and inputs
     const input = Array.from({ length: rand(7) }, () => 'abc'[rand(3)]).join('');
     assert.equal(matches(pattern, input), ref(parse(pattern), input), `${pattern} ~ ${JSON.stringify(input)}`);
   }
+});
+
+test('classes as gobwas reads them: one raw range, or a list with escapes', () => {
+  assert.equal(matches('[\\a-z]', 'b'), false, 'an escape makes it the list {a, -, z}');
+  assert.equal(matches('[\\a-z]', '-'), true);
+  assert.equal(matches('[+-]]', 'A'), true, 'the range + to ]');
+  for (const bad of ['[a-z0-9]', '[a-]x', '[a-\\z]']) assert.throws(() => compileGlob(bad), GlobSyntaxError, bad);
+});
+
+test(`braces nested deeper than ${MAX_GLOB_NESTING} are a syntax error, not a stack overflow`, () => {
+  const deep = (n: number) => `${'{'.repeat(n)}a${'}'.repeat(n)}`;
+  assert.equal(matches(deep(MAX_GLOB_NESTING), 'a'), true);
+  assert.throws(() => compileGlob(deep(5000)), GlobSyntaxError);
+});
+
+test('a compiled pattern is reused across inputs without carrying state over', () => {
+  const g = compileGlob('{chat,news}:[!x]*');
+  const results = ['chat:a1', 'news:x', 'news:y', 'other:a', 'chat:', 'chat:b'].map((s) => g.test(s));
+  assert.deepEqual(results, [true, false, true, false, false, true]);
 });
