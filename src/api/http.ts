@@ -10,11 +10,11 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiErrorHttpStatus } from '../protocol/codes.js';
+import { ApiErrorCode, apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError, closeIfUnread } from '../http/body.js';
 import { LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, type ApiContext } from './methods.js';
-import { apiNotFound, asObject, parseApiJson, splitJsonObjects, toJsonText, type Obj } from './json.js';
+import { apiError, asObject, parseApiJson, splitJsonObjects, toJsonText, type Obj } from './json.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 
 export interface ApiHttpOptions {
@@ -99,7 +99,7 @@ export class ApiHttpHandler {
       const head = id > 0 ? `{"id":${id},` : '{';
       try {
         const m = METHODS[name];
-        if (m === undefined) throw apiNotFound();
+        if (m === undefined) throw apiError(ApiErrorCode.notFound);
         const result = await m(this.ctx, asObject(c.params, 'params'));
         lines.push(`${head}"result":${toJsonText(result)}}`);
       } catch (e) {

@@ -24,14 +24,14 @@ export class ApiError extends ReplyError {}
 
 /** 107 bad request. `why` is kept for logs; the wire message is Centrifugo's plain one. */
 export function apiBadRequest(why?: string): ApiError {
-  const e = new ApiError(ApiErrorCode.badRequest.code, ApiErrorCode.badRequest.message);
+  const e = apiError(ApiErrorCode.badRequest);
   if (why !== undefined) e.cause = why;
   return e;
 }
 
-/** 104 not found: a method name or ID the API does not serve. */
-export function apiNotFound(): ApiError {
-  return new ApiError(ApiErrorCode.notFound.code, ApiErrorCode.notFound.message);
+/** The API error of a code table entry (`ApiErrorCode.notFound`, …). */
+export function apiError(e: { readonly code: number; readonly message: string }): ApiError {
+  return new ApiError(e.code, e.message);
 }
 
 /**

@@ -12,7 +12,7 @@ import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-o
 import type { PublishOptions } from '../engine/types.js';
 import { GlobSyntaxError, compileGlob, type GlobMatcher } from '../util/glob.js';
 import { RawJson } from '../protocol/json/raw-json.js';
-import { JsonBytes, apiBadRequest, asObject, bool, boolValue, int, parseApiJson, payload, position, str, strList, strMap, type Obj } from './json.js';
+import { JsonBytes, apiBadRequest, apiError, asObject, bool, boolValue, int, parseApiJson, payload, position, str, strList, strMap, type Obj } from './json.js';
 
 export interface ApiContext {
   readonly node: Node;
@@ -22,7 +22,7 @@ export interface ApiContext {
 
 export type ApiMethod = (ctx: ApiContext, req: Obj) => Promise<Obj>;
 
-const err = (e: { code: number; message: string }) => new ReplyError(e.code, e.message);
+const err = apiError;
 
 function resolve(ctx: ApiContext, channel: string) {
   if (channel === '') throw apiBadRequest('channel required');
