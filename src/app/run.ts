@@ -10,7 +10,7 @@
  * already started and rejects with {@link StartupError}; the caller reports it and exits 1, as
  * Centrifugo's fatal log does. Nothing is left half-running.
  */
-import { writeFileSync, rmSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { App, type AppAddress } from './app.js';
 import { createLogger, flushed, type ProcessLogger } from './logger.js';
@@ -31,10 +31,17 @@ export class StartupError extends Error {
 
 const SIGNALS_STOP = ['SIGTERM', 'SIGINT'] as const;
 
+/**
+ * Written to a temporary file beside it and renamed into place, so whoever watches for the PID
+ * file never reads it empty or half-written.
+ */
 function writePidFile(file: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(file, `${process.pid}\n`);
+    writeFileSync(tmp, `${process.pid}\n`);
+    renameSync(tmp, file);
   } catch (err) {
+    rmSync(tmp, { force: true });
     throw new StartupError(`pid_file: cannot write "${file}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
