@@ -77,7 +77,18 @@ export const CASES = {
   storm: {
     group: 'storm',
     kind: 'storm',
-    title: '(e) Connection storm — 10,000 connects, 200 in flight, after 10,000 warm-up connects (Rotor: WebSocket + JWT connect command; baseline: plain upgrade)',
+    title:
+      '(e) Connection storm — 10,000 connects, 200 in flight, after 10,000 warm-up connects, generator polling (Rotor: WebSocket + JWT connect command; baseline: plain upgrade)',
+    protocol: 'json',
+    n: 10000,
+    warmup: 10000,
+    concurrency: 200,
+    poll: true,
+  },
+  'storm-sleeping': {
+    group: 'storm',
+    kind: 'storm',
+    title: '(e, diagnostic) The same storm with a generator that sleeps between events: each wake-up of its idle core is charged to the server whose write woke it',
     protocol: 'json',
     n: 10000,
     warmup: 10000,
@@ -93,6 +104,7 @@ export const CASES = {
     warmup: 10000,
     concurrency: 200,
     echo: true,
+    poll: true,
   },
   'api-nosubs': {
     group: 'api',
@@ -321,7 +333,7 @@ async function runTarget(caseId, target) {
       Object.assign(r, res.stats);
       r.cpuUsPerDelivery = win.serverCpuUs / Math.max(1, res.stats.delivered);
     } else if (c.kind === 'storm') {
-      const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, warmup: Math.round((c.warmup ?? 0) * SCALE), concurrency: c.concurrency, echo: c.echo === true, secret: SECRET }, onWindow);
+      const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, warmup: Math.round((c.warmup ?? 0) * SCALE), concurrency: c.concurrency, echo: c.echo === true, poll: c.poll === true, secret: SECRET }, onWindow);
       Object.assign(r, res.stats);
       r.cpuUsPerConnect = win.serverCpuUs / Math.max(1, res.stats.connects);
       r.sysUsPerConnect = win.serverSysUs / Math.max(1, res.stats.connects);
