@@ -7,7 +7,8 @@ import { parseJsonWithRaw } from '../protocol/json/raw-json.js';
 import type { Payload, RawClaimSelector } from './claims.js';
 
 export interface CompactJws {
-  header: Record<string, unknown>;
+  /** Shared between tokens with the same header segment (frozen). */
+  header: Readonly<Record<string, unknown>>;
   payload: Payload;
   /** Index of the second dot: `token.slice(0, signingInputEnd)` is the JWS signing input. */
   signingInputEnd: number;
@@ -28,15 +29,32 @@ for (let i = 0; i < 64; i++) B64URL_VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijk
 export function isCanonicalBase64url(segment: string): boolean {
   const n = segment.length;
   const rem = n % 4;
-  if (rem === 1) return false;
-  let last = 0;
-  for (let i = 0; i < n; i++) {
-    const c = segment.charCodeAt(i);
-    last = c < 128 ? B64URL_VALUE[c]! : -1;
-    if (last < 0) return false;
-  }
+  // The regular expression runs as compiled code, about twice as fast as a loop over the characters.
+  if (rem === 1 || !B64URL_TEXT.test(segment)) return false;
+  if (rem === 0) return true;
   // 2 trailing characters carry 8 bits (4 unused), 3 carry 16 bits (2 unused).
-  return rem === 0 || (rem === 2 ? (last & 0x0f) === 0 : (last & 0x03) === 0);
+  const last = B64URL_VALUE[segment.charCodeAt(n - 1)]!;
+  return rem === 2 ? (last & 0x0f) === 0 : (last & 0x03) === 0;
+}
+
+const B64URL_TEXT = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Decoded headers by their segment text. An application signs its tokens with one or a few
+ * headers, so nearly every token's header is a hit and skips a base64 decode and a JSON parse. At
+ * `HEADER_CACHE_MAX` entries the cache is emptied: tokens with made-up headers cannot grow it.
+ * Entries are frozen, since every token with that header shares one.
+ */
+const headerCache = new Map<string, Readonly<Record<string, unknown>>>();
+const HEADER_CACHE_MAX = 64;
+
+function decodeHeader(segment: string): Readonly<Record<string, unknown>> {
+  const hit = headerCache.get(segment);
+  if (hit !== undefined) return hit;
+  const header = Object.freeze(decodeObject(segment, 'header'));
+  if (headerCache.size >= HEADER_CACHE_MAX) headerCache.clear();
+  headerCache.set(segment, header);
+  return header;
 }
 
 /**
@@ -50,7 +68,7 @@ export function parseCompactJws(token: string, raw?: RawClaimSelector): CompactJ
   if (first < 0 || last === first || token.indexOf('.', first + 1) !== last) {
     throw new Error('not a compact JWS (expected three dot-separated parts)');
   }
-  const header = decodeObject(token.slice(0, first), 'header');
+  const header = decodeHeader(token.slice(0, first));
   const payload = decodeObject(token.slice(first + 1, last), 'claims set', raw);
   const signature = token.slice(last + 1);
   // Empty only for unsigned tokens, which are refused later unless signatures are not checked.

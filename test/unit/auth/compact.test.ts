@@ -51,6 +51,21 @@ test('parseCompactJws: only the canonical base64url spelling of each segment is 
   assert.equal(parseCompactJws(`${h}.${p}.`).signature, '');
 });
 
+test('parseCompactJws: tokens with one header share its decoded, frozen header; many distinct headers still decode right', () => {
+  const h = seg({ alg: 'HS256', typ: 'JWT' });
+  const a = parseCompactJws(`${h}.${seg({ sub: 'a' })}.c2ln`);
+  const b = parseCompactJws(`${h}.${seg({ sub: 'b' })}.c2ln`);
+  assert.equal(a.header, b.header);
+  assert.ok(Object.isFrozen(a.header));
+  assert.deepEqual(b.payload, { sub: 'b' });
+  // More headers than the cache holds: each token still gets its own header.
+  for (let i = 0; i < 200; i++) {
+    const jws = parseCompactJws(`${seg({ alg: 'HS256', kid: `k${i}` })}.${seg({ sub: `u${i}` })}.c2ln`);
+    assert.deepEqual(jws.header, { alg: 'HS256', kid: `k${i}` });
+  }
+  assert.deepEqual(parseCompactJws(`${h}.${seg({ sub: 'c' })}.c2ln`).header, { alg: 'HS256', typ: 'JWT' });
+});
+
 test('isCanonicalBase64url agrees with decoding and re-encoding, for every string of up to 2 characters and 20,000 random ones of every length up to 40', () => {
   const reference = (x: string): boolean => /^[A-Za-z0-9_-]*$/.test(x) && Buffer.from(x, 'base64url').toString('base64url') === x;
   const chars = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', '=', '+', '/', '.', ' ', 'é', '\u{1F600}'];

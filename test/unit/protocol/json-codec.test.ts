@@ -105,6 +105,24 @@ describe('jsonCodec.decodeCommands: every command kind', () => {
     assert.equal(Object.getOwnPropertyDescriptor(cmd.req.headers, '__proto__')?.value, 'x');
   });
 
+  it('keeps data raw when its key is spelled with escapes (the JSON.parse shortcut is only for text without "data" or escapes)', () => {
+    const cmd = decodeOne('{"id":1,"publish":{"channel":"c","d\\u0061ta":{"n":12345678901234567890}}}');
+    assert.ok(cmd.kind === 'publish');
+    assert.deepEqual(cmd.req.data, b('{"n":12345678901234567890}'));
+  });
+
+  it('decodes the same command whether JSON.parse or the raw-keeping scanner reads it', () => {
+    const plain = '{"id":7,"connect":{"token":"abc","name":"js","version":"1","subs":{"ch":{"recover":true,"offset":5,"epoch":"e"}},"headers":{"a":"b"}}}';
+    // An escape in a value sends the same command through the scanner.
+    const escaped = plain.replace('"js"', '"j\\u0073"');
+    assert.deepEqual(decodeOne(escaped), decodeOne(plain));
+    const withData = plain.replace('"name":"js"', '"name":"js","data":{"x":1}');
+    const cmd = decodeOne(withData);
+    assert.ok(cmd.kind === 'connect');
+    assert.deepEqual(cmd.req.data, b('{"x":1}'));
+    assert.deepEqual({ ...cmd.req, data: undefined }, { ...(decodeOne(plain) as typeof cmd).req, data: undefined });
+  });
+
   it('ignores unknown fields', () => {
     assert.deepEqual(decodeOne('{"id":2,"extra":[1,{"a":null}],"presence":{"channel":"c","future":true}}'), {
       id: 2,
