@@ -181,12 +181,25 @@ export class TokenVerifier {
     this.subCache = size > 0 ? new LRUCache({ max: size }) : undefined;
   }
 
+  /** `checkConnectToken`, always answered by a promise. */
   async verifyConnectToken(token: string): Promise<ConnectTokenClaims> {
+    return this.checkConnectToken(token);
+  }
+
+  /**
+   * The claims of a valid connection token; throws InvalidTokenError or TokenExpiredError.
+   * Synchronous where nothing has to wait (an HMAC signature, a cached verification), so such a
+   * connect needs no promise; a promise where a key set is fetched or WebCrypto checks an RSA or
+   * ECDSA signature.
+   */
+  checkConnectToken(token: string): ConnectTokenClaims | Promise<ConnectTokenClaims> {
     const hit = this.cached(this.connectCache, token);
     if (hit !== undefined) return cloneConnectClaims(hit.claims);
-
     const c = this.check(token);
-    const checked = c instanceof Promise ? await c : c;
+    return c instanceof Promise ? c.then((checked) => this.connectClaims(token, checked)) : this.connectClaims(token, c);
+  }
+
+  private connectClaims(token: string, checked: Checked): ConnectTokenClaims {
     if (hasChannelClaim(checked.payload)) {
       throw new InvalidTokenError('connection token must not contain a "channel" claim');
     }

@@ -157,7 +157,8 @@ export interface RpcReply {
 
 /** Policy plugged into the node. All methods may throw ReplyError or DisconnectError. */
 export interface NodeHooks {
-  connecting(e: ConnectEvent): Promise<ConnectReply>;
+  /** May answer synchronously (no promise): the connect then completes in the same event. */
+  connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply>;
   subscribing(e: SubscribeEvent): Promise<SubscribeReply>;
   publishing(e: PublishEvent): Promise<PublishReply>;
   history(e: ChannelEvent): Promise<HistoryReply>;

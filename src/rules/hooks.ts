@@ -58,18 +58,34 @@ export class CentrifugoPolicy implements NodeHooks {
     return this.rules;
   }
 
-  async connecting(e: ConnectEvent): Promise<ConnectReply> {
+  /**
+   * Synchronous when the token can be checked without waiting (HMAC, a cached verification): a
+   * connect then runs to its reply in the event that delivered it, with no promise.
+   */
+  connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
+    if (e.token === '') return this.connectingWith(e, undefined);
+    let claims: ConnectTokenClaims | Promise<ConnectTokenClaims>;
+    try {
+      claims = this.connectTokens.checkConnectToken(e.token);
+    } catch (err) {
+      throw tokenError(err, 'connect');
+    }
+    if (!(claims instanceof Promise)) return this.connectingWith(e, claims);
+    return claims.then(
+      (c) => this.connectingWith(e, c),
+      (err: unknown) => {
+        throw tokenError(err, 'connect');
+      },
+    );
+  }
+
+  /** `claims`: of the connection token, undefined when the connect carries none. */
+  private connectingWith(e: ConnectEvent, claims: ConnectTokenClaims | undefined): ConnectReply {
     const reply: ConnectReply = { user: '', expireAt: 0, subscriptions: {}, clientSideRefresh: true };
     // Centrifugo honours the client's `subs` only for token and anonymous/insecure connections;
     // a user taken from `user_id_http_header` gets no client-listed subscriptions.
     let processClientSubs = true;
-    if (e.token !== '') {
-      let claims: ConnectTokenClaims;
-      try {
-        claims = await this.connectTokens.verifyConnectToken(e.token);
-      } catch (err) {
-        throw tokenError(err, 'connect');
-      }
+    if (claims !== undefined) {
       if (claims.user === '' && this.opts.disallowAnonymousConnectionTokens) throw new DisconnectError(disconnects.permissionDenied);
       reply.user = claims.user;
       reply.expireAt = this.opts.insecure ? 0 : claims.expireAt;

@@ -15,24 +15,50 @@ import { establishSubscription, goLive, type PendingSubscription } from './subsc
 const NO_SUBS: Readonly<Record<string, never>> = Object.freeze({});
 const NO_PENDING: readonly PendingSubscription[] = Object.freeze([]);
 
-/** Connect over a bidirectional transport: answers with a Reply (or an error reply). */
-export async function handleConnect(s: Session, id: number, req: ConnectRequest): Promise<void> {
-  let result: { result: ConnectResult; pending: readonly PendingSubscription[] };
+interface Connected {
+  result: ConnectResult;
+  pending: readonly PendingSubscription[];
+}
+
+/**
+ * Connect over a bidirectional transport: answers with a Reply (or throws for an error reply).
+ * Returns nothing when the connect completed synchronously (the hooks and subscriptions did not
+ * wait), otherwise a promise of its completion.
+ */
+export function handleConnect(s: Session, id: number, req: ConnectRequest): void | Promise<void> {
+  let r: Connected | Promise<Connected>;
   try {
-    result = await connect(s, req);
+    r = connect(s, req);
   } catch (e) {
-    // Any failed connect (an error reply, or an internal error answered with 100) leaves the
-    // connection unusable (spec §1.8); the stale timer closes it later.
-    s.unusable = true;
+    connectFailed(s);
     throw e;
   }
-  s.sendReply({ id, kind: 'connect', result: result.result });
-  finishConnect(s, result.pending);
+  if (!(r instanceof Promise)) return replyConnected(s, id, r);
+  return r.then(
+    (c) => replyConnected(s, id, c),
+    (e: unknown) => {
+      connectFailed(s);
+      throw e;
+    },
+  );
+}
+
+/**
+ * Any failed connect (an error reply, or an internal error answered with 100) leaves the
+ * connection unusable (spec §1.8); the stale timer closes it later.
+ */
+function connectFailed(s: Session): void {
+  s.unusable = true;
+}
+
+function replyConnected(s: Session, id: number, c: Connected): void {
+  s.sendReply({ id, kind: 'connect', result: c.result });
+  finishConnect(s, c.pending);
 }
 
 /** Connect over a unidirectional transport: errors become disconnects (spec §2.4). */
 export async function handleUnidirectionalConnect(s: Session, req: ConnectRequest): Promise<void> {
-  let result: { result: ConnectResult; pending: readonly PendingSubscription[] };
+  let result: Connected;
   try {
     result = await connect(s, req);
   } catch (e) {
@@ -53,12 +79,10 @@ export async function handleUnidirectionalConnect(s: Session, req: ConnectReques
   finishConnect(s, result.pending);
 }
 
-async function connect(s: Session, req: ConnectRequest): Promise<{ result: ConnectResult; pending: readonly PendingSubscription[] }> {
-  const node = s.node;
-  const o = node.options;
+function connect(s: Session, req: ConnectRequest): Connected | Promise<Connected> {
   s.clientName = req.name ?? '';
   s.clientVersion = req.version ?? '';
-  const reply: ConnectReply = await node.hooks.connecting({
+  const reply = s.node.hooks.connecting({
     client: s,
     token: req.token ?? '',
     data: req.data,
@@ -67,6 +91,13 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
     subs: req.subs ?? NO_SUBS,
     httpHeaders: s.request.headers,
   });
+  return reply instanceof Promise ? reply.then((r) => connectAs(s, req, r)) : connectAs(s, req, reply);
+}
+
+/** The rest of a connect once the hooks have answered. */
+function connectAs(s: Session, req: ConnectRequest, reply: ConnectReply): Connected | Promise<Connected> {
+  const node = s.node;
+  const o = node.options;
   if (s.status === 'closed') throw new DisconnectError(disconnects.connectionClosed);
 
   if (o.userConnectionLimit > 0 && reply.user !== '' && node.hub.userConnectionCount(reply.user) >= o.userConnectionLimit) {
@@ -94,8 +125,12 @@ async function connect(s: Session, req: ConnectRequest): Promise<{ result: Conne
   node.hub.addSession(s);
 
   if (channels.length === 0) return { result: connectResult(s, reply, ttl, undefined), pending: NO_PENDING };
+  return subscribeServerSide(s, req, reply, channels, ttl);
+}
 
-  // Server-side subscriptions are established concurrently; any failure aborts the connect.
+/** Server-side subscriptions are established concurrently; any failure aborts the connect. */
+async function subscribeServerSide(s: Session, req: ConnectRequest, reply: ConnectReply, channels: string[], ttl: number): Promise<Connected> {
+  const node = s.node;
   const pending: PendingSubscription[] = [];
   const subResults: Record<string, SubscribeResult> = {};
   try {

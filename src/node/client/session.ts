@@ -123,7 +123,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   handleCommands(cmds: Command[]): void {
     if (cmds.length === 0 || this.status === 'closed') return;
     if (!this.draining) {
-      void this.drain(cmds);
+      this.drain(cmds);
       return;
     }
     const backlog = (this.backlog ??= []);
@@ -151,25 +151,53 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   }
 
   /**
-   * Handles commands one at a time: `cmds`, then whatever arrived meanwhile. Starts synchronously,
-   * in the event that delivered the frame, and yields only where a command has to wait (a proxy,
-   * an engine, an asynchronous key check). No promise or closure per command.
+   * Handles commands one at a time: `cmds`, then whatever arrived meanwhile. Runs synchronously,
+   * in the event that delivered the frame, until a command has to wait (a proxy, an engine, an
+   * asynchronous key check); `drainAfter` takes over from there. A connect checked by HMAC, a
+   * ping or a pong allocate no promise.
    */
-  private async drain(cmds: Command[]): Promise<void> {
+  private drain(cmds: Command[]): void {
     this.draining = true;
     try {
       for (let batch: Command[] | undefined = cmds; batch !== undefined; batch = this.backlog) {
         this.backlog = undefined;
         this.resumeInput();
-        for (const cmd of batch) await this.process(cmd);
+        for (let i = 0; i < batch.length; i++) {
+          const waiting = this.process(batch[i]!);
+          if (waiting !== undefined) {
+            // `draining` stays set until drainAfter is done.
+            void this.drainAfter(waiting, batch, i + 1);
+            return;
+          }
+        }
       }
     } catch (e) {
-      // `process` answers every handler error itself; this is a failure of that answering.
-      this.node.log.error({ err: e, client: this.clientId }, 'command handling failed');
-      this.close(disconnects.internal);
+      this.drainFailed(e);
+    }
+    this.draining = false;
+  }
+
+  /** `drain` from a command that had to wait: then the rest of its batch, then the backlog. */
+  private async drainAfter(waiting: Promise<void>, batch: Command[], next: number): Promise<void> {
+    try {
+      await waiting;
+      for (let i = next; i < batch.length; i++) await this.process(batch[i]!);
+      for (let b = this.backlog; b !== undefined; b = this.backlog) {
+        this.backlog = undefined;
+        this.resumeInput();
+        for (const cmd of b) await this.process(cmd);
+      }
+    } catch (e) {
+      this.drainFailed(e);
     } finally {
       this.draining = false;
     }
+  }
+
+  /** `process` answers every handler error itself; this is a failure of that answering. */
+  private drainFailed(e: unknown): void {
+    this.node.log.error({ err: e, client: this.clientId }, 'command handling failed');
+    this.close(disconnects.internal);
   }
 
   private resumeInput(): void {
@@ -178,7 +206,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     this.transport.resumeInput?.();
   }
 
-  private async process(cmd: Command): Promise<void> {
+  /** Returns a promise only when the command has to wait (see `drain`); it never rejects. */
+  private process(cmd: Command): void | Promise<void> {
     if (this.status === 'closed') return;
     if (cmd.kind === 'pong') {
       if (this.status !== 'connected' || !this.awaitingPong) {
@@ -193,11 +222,21 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.close(disconnects.badRequest);
       return;
     }
+    let waiting: void | Promise<void>;
     try {
-      if (cmd.kind === 'connect') await handleConnect(this, cmd.id, cmd.req);
-      else await handleCommand(this, cmd);
+      waiting = cmd.kind === 'connect' ? handleConnect(this, cmd.id, cmd.req) : handleCommand(this, cmd);
     } catch (e) {
       this.onCommandError(e, cmd.id);
+      return;
+    }
+    if (waiting !== undefined) return this.settle(waiting, cmd.id);
+  }
+
+  private async settle(waiting: Promise<void>, replyId: number): Promise<void> {
+    try {
+      await waiting;
+    } catch (e) {
+      this.onCommandError(e, replyId);
     }
   }
 
