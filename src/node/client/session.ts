@@ -153,8 +153,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   /**
    * Handles commands one at a time: `cmds`, then whatever arrived meanwhile. Runs synchronously,
    * in the event that delivered the frame, until a command has to wait (a proxy, an engine, an
-   * asynchronous key check); `drainAfter` takes over from there. A connect checked by HMAC, a
-   * ping or a pong allocate no promise.
+   * asynchronous key check); `drainAfter` takes over from there. A connect whose token is checked
+   * without waiting (HMAC) and a pong allocate no promise.
    */
   private drain(cmds: Command[]): void {
     this.draining = true;
