@@ -9,32 +9,9 @@ import { SignJWT } from 'jose';
 import { connToken, withServer } from '../../helpers/server.js';
 import { ecKeys } from '../../fixtures/keys/index.js';
 import { Session } from '../../../src/node/client/session.js';
-import type { Transport } from '../../../src/node/transport.js';
-import type { Disconnect } from '../../../src/protocol/errors.js';
 import { jsonCodec } from '../../../src/protocol/json/codec.js';
 import { until } from '../../helpers/wait.js';
-
-class StandIn implements Transport {
-  readonly name = 'stand-in';
-  readonly protocol = 'json' as const;
-  readonly unidirectional = false;
-  readonly emulation = false;
-  readonly pingStyle = 'app' as const;
-  readonly closeFrameDisconnect = true;
-  replies: Array<Record<string, unknown>> = [];
-  closedWith: Disconnect | undefined;
-  write(messages: readonly Uint8Array[], start: number, end: number): void {
-    for (let i = start; i < end; i++) {
-      for (const line of Buffer.from(messages[i]!).toString().split('\n')) this.replies.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  }
-  bufferedBytes(): number {
-    return 0;
-  }
-  close(d: Disconnect): void {
-    this.closedWith = d;
-  }
-}
+import { RecordingTransport } from '../../helpers/recording-transport.js';
 
 /** A connect with `token`, then an RPC (108: no RPC handler configured) in the same frame. */
 const frame = (token: string): Buffer =>
@@ -43,23 +20,23 @@ const frame = (token: string): Buffer =>
 test('connect: an HMAC token connects before handleFrame returns; an ECDSA token later; replies keep command order', async () => {
   const ec = ecKeys();
   await withServer({ client: { token: { ecdsa_public_key: ec.publicPem } } }, async (srv) => {
-    const hmac = new StandIn();
+    const hmac = new RecordingTransport();
     const s1 = new Session(srv.app.node, hmac, jsonCodec, { headers: {} });
     s1.handleFrame(frame(await connToken('alice')));
     assert.equal(s1.status, 'connected', 'decided in the same event');
     assert.equal(s1.user, 'alice');
 
-    const ecdsa = new StandIn();
+    const ecdsa = new RecordingTransport();
     const s2 = new Session(srv.app.node, ecdsa, jsonCodec, { headers: {} });
     const ecToken = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'ES256' }).setExpirationTime('1h').sign(ec.privateKey);
     s2.handleFrame(frame(ecToken));
     assert.equal(s2.status, 'connecting', 'WebCrypto answers later');
 
     for (const [t, user] of [[hmac, 'alice'], [ecdsa, 'bob']] as const) {
-      await until(() => t.replies.length === 2, 'two replies');
-      assert.equal(t.replies[0]!.id, 1);
-      assert.ok(typeof (t.replies[0]!.connect as { client?: unknown }).client === 'string');
-      assert.deepEqual(t.replies[1], { id: 2, error: { code: 108, message: 'not available' } });
+      await until(() => t.replies().length === 2, 'two replies');
+      assert.equal(t.replies()[0]!.id, 1);
+      assert.ok(typeof (t.replies()[0]!.connect as { client?: unknown }).client === 'string');
+      assert.deepEqual(t.replies()[1], { id: 2, error: { code: 108, message: 'not available' } });
       assert.equal(t === hmac ? s1.user : s2.user, user);
     }
     s1.onTransportClosed();
@@ -69,12 +46,12 @@ test('connect: an HMAC token connects before handleFrame returns; an ECDSA token
 
 test('connect: a bad HMAC token is refused before handleFrame returns (3500), and nothing after it runs', async () => {
   await withServer({}, async (srv) => {
-    const t = new StandIn();
+    const t = new RecordingTransport();
     const s = new Session(srv.app.node, t, jsonCodec, { headers: {} });
     s.handleFrame(frame(await connToken('alice', {}, undefined, 'another-secret')));
     assert.equal(t.closedWith?.code, 3500);
     assert.equal(s.status, 'closed');
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(t.replies, [], 'no reply to the connect, none to the RPC');
+    assert.deepEqual(t.replies(), [], 'no reply to the connect, none to the RPC');
   });
 });

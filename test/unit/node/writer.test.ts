@@ -1,29 +1,7 @@
 import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlushScheduler, Writer } from '../../../src/node/client/writer.js';
-import type { Transport } from '../../../src/node/transport.js';
-import type { Disconnect } from '../../../src/protocol/errors.js';
-
-class FakeTransport implements Transport {
-  readonly name = 'fake';
-  readonly protocol = 'json' as const;
-  readonly unidirectional = false;
-  readonly emulation = false;
-  readonly pingStyle = 'app' as const;
-  readonly closeFrameDisconnect = true;
-  frames: string[][] = [];
-  buffered = 0;
-  closedWith: Disconnect | undefined;
-  write(messages: readonly Uint8Array[], start: number, end: number): void {
-    this.frames.push(messages.slice(start, end).map((m) => Buffer.from(m).toString()));
-  }
-  bufferedBytes(): number {
-    return this.buffered;
-  }
-  close(d: Disconnect): void {
-    this.closedWith = d;
-  }
-}
+import { RecordingTransport } from '../../helpers/recording-transport.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 /** End-of-turn flushes, as with `client.write_delay` 0. */
@@ -31,7 +9,7 @@ const NOW = new FlushScheduler(0);
 const msg = (s: string) => Buffer.from(s);
 
 test('messages queued in one turn leave together, at most maxMessagesInFrame per frame', async () => {
-  const t = new FakeTransport();
+  const t = new RecordingTransport();
   let overflow = 0;
   const w = new Writer(t, { maxQueueBytes: 1 << 20, maxMessagesInFrame: 3, scheduler: NOW }, { onWriterOverflow: () => overflow++ });
   for (let i = 0; i < 7; i++) w.enqueue(msg(`m${i}`));
@@ -42,7 +20,7 @@ test('messages queued in one turn leave together, at most maxMessagesInFrame per
 });
 
 test('the same bytes object is handed to the transport (no copy for single messages)', async () => {
-  const t = new FakeTransport();
+  const t = new RecordingTransport();
   let seen: Uint8Array | undefined;
   t.write = (m, s) => {
     seen = m[s];
@@ -55,7 +33,7 @@ test('the same bytes object is handed to the transport (no copy for single messa
 });
 
 test('overflow counts transport-buffered bytes, drops the queue and reports once', async () => {
-  const t = new FakeTransport();
+  const t = new RecordingTransport();
   let overflow = 0;
   const w = new Writer(t, { maxQueueBytes: 100, maxMessagesInFrame: 16, scheduler: NOW }, { onWriterOverflow: () => overflow++ });
   // The transport backlog grows through our own writes; each flush samples it.
@@ -73,12 +51,12 @@ test('overflow counts transport-buffered bytes, drops the queue and reports once
 });
 
 test('close(flush=true) writes what is queued; close(false) drops it', async () => {
-  const t1 = new FakeTransport();
+  const t1 = new RecordingTransport();
   const w1 = new Writer(t1, { maxQueueBytes: 1024, maxMessagesInFrame: 16, scheduler: NOW }, { onWriterOverflow: () => {} });
   w1.enqueue(msg('a'));
   w1.close(true);
   assert.deepEqual(t1.frames, [['a']]);
-  const t2 = new FakeTransport();
+  const t2 = new RecordingTransport();
   const w2 = new Writer(t2, { maxQueueBytes: 1024, maxMessagesInFrame: 16, scheduler: NOW }, { onWriterOverflow: () => {} });
   w2.enqueue(msg('a'));
   w2.close(false);
@@ -88,7 +66,7 @@ test('close(flush=true) writes what is queued; close(false) drops it', async () 
 });
 
 test('a backlog that drained since the last flush does not count (the live value decides at the limit)', async () => {
-  const t = new FakeTransport();
+  const t = new RecordingTransport();
   let overflow = 0;
   const w = new Writer(t, { maxQueueBytes: 100, maxMessagesInFrame: 16, scheduler: NOW }, { onWriterOverflow: () => overflow++ });
   w.enqueue(msg('a'));
@@ -100,7 +78,7 @@ test('a backlog that drained since the last flush does not count (the live value
 });
 
 test('flushing reuses its arrays: frames written in successive turns stay intact', async () => {
-  const t = new FakeTransport();
+  const t = new RecordingTransport();
   const w = new Writer(t, { maxQueueBytes: 1 << 20, maxMessagesInFrame: 16, scheduler: NOW }, { onWriterOverflow: () => {} });
   for (let turn = 0; turn < 3; turn++) {
     w.enqueue(msg(`t${turn}a`));
@@ -114,8 +92,8 @@ test('write delay: messages of a window leave together when it closes, one timer
   mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
   try {
     const delayed = new FlushScheduler(50);
-    const a = new FakeTransport();
-    const b = new FakeTransport();
+    const a = new RecordingTransport();
+    const b = new RecordingTransport();
     const wa = new Writer(a, { maxQueueBytes: 1 << 20, maxMessagesInFrame: 16, scheduler: delayed }, { onWriterOverflow: () => {} });
     const wb = new Writer(b, { maxQueueBytes: 1 << 20, maxMessagesInFrame: 16, scheduler: delayed }, { onWriterOverflow: () => {} });
     wa.enqueue(msg('a1'));
@@ -141,7 +119,7 @@ test('write delay: messages of a window leave together when it closes, one timer
 test('writeNow (reply_without_queue) goes out at once, after what was queued, also with a write delay', async () => {
   mock.timers.enable({ apis: ['setTimeout'] });
   try {
-    const t = new FakeTransport();
+    const t = new RecordingTransport();
     const w = new Writer(t, { maxQueueBytes: 1 << 20, maxMessagesInFrame: 16, scheduler: new FlushScheduler(1000) }, { onWriterOverflow: () => {} });
     w.enqueue(msg('push1'));
     assert.equal(w.writeNow(msg('reply')), true);
@@ -155,7 +133,7 @@ test('writeNow (reply_without_queue) goes out at once, after what was queued, al
 });
 
 test('writeNow respects the queue limit', () => {
-  const t = new FakeTransport();
+  const t = new RecordingTransport();
   let overflow = 0;
   const w = new Writer(t, { maxQueueBytes: 10, maxMessagesInFrame: 16, scheduler: NOW }, { onWriterOverflow: () => overflow++ });
   t.buffered = 8;
@@ -166,7 +144,7 @@ test('writeNow respects the queue limit', () => {
 });
 
 test('an unlimited frame size (max_messages_in_frame -1) joins everything queued', async () => {
-  const t = new FakeTransport();
+  const t = new RecordingTransport();
   const w = new Writer(t, { maxQueueBytes: 1 << 20, maxMessagesInFrame: Infinity, scheduler: NOW }, { onWriterOverflow: () => {} });
   for (let i = 0; i < 40; i++) w.enqueue(msg(`m${i}`));
   await tick();
