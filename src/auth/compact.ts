@@ -41,19 +41,24 @@ const B64URL_TEXT = /^[A-Za-z0-9_-]*$/;
 
 /**
  * Decoded headers by their segment text. An application signs its tokens with one or a few
- * headers, so nearly every token's header is a hit and skips a base64 decode and a JSON parse. At
- * `HEADER_CACHE_MAX` entries the cache is emptied: tokens with made-up headers cannot grow it.
- * Entries are frozen, since every token with that header shares one.
+ * headers, so nearly every token's header is a hit and skips a base64 decode and a JSON parse.
+ * Entries are frozen, since every token with that header shares one. The cache is filled before
+ * any signature is checked, so anyone can add to it: it holds at most `HEADER_CACHE_MAX` entries
+ * (emptied when full) of at most `HEADER_CACHE_MAX_SEGMENT` characters (a real header is under 100),
+ * and a key is a copy, not a slice: a slice would keep the whole token it was cut from alive.
  */
 const headerCache = new Map<string, Readonly<Record<string, unknown>>>();
 const HEADER_CACHE_MAX = 64;
+const HEADER_CACHE_MAX_SEGMENT = 256;
 
 function decodeHeader(segment: string): Readonly<Record<string, unknown>> {
   const hit = headerCache.get(segment);
   if (hit !== undefined) return hit;
   const header = Object.freeze(decodeObject(segment, 'header'));
+  if (segment.length > HEADER_CACHE_MAX_SEGMENT) return header;
   if (headerCache.size >= HEADER_CACHE_MAX) headerCache.clear();
-  headerCache.set(segment, header);
+  // Base64url text is ASCII, so a latin1 round trip copies it exactly into a string of its own.
+  headerCache.set(Buffer.from(segment, 'latin1').toString('latin1'), header);
   return header;
 }
 

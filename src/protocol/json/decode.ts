@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../codec.js';
 import type {
   Command, ConnectRequest, HistoryRequest, PublishRequest, RefreshRequest, RpcRequest, SubRefreshRequest, SubscribeRequest, FilterNode,
 } from '../types.js';
-import { parseJsonWithRaw, RawJson, type RawKeyPredicate } from './raw-json.js';
+import { MAX_JSON_DEPTH, parseJsonWithRaw, RawJson, type RawKeyPredicate } from './raw-json.js';
 
 type Obj = Record<string, unknown>;
 
@@ -206,10 +206,13 @@ function commandFromObject(o: Obj): Command {
  * Parses a command or connect request. Only `data` members are kept raw, so text without a
  * `"data"` key, and without escapes (which could spell one), goes to `JSON.parse`, which builds the
  * same values several times faster than the scanner (the connect command of a connection storm,
- * pings, subscribes). Malformed text is handed to the scanner for its precise error.
+ * pings, subscribes). `JSON.parse` has no nesting limit, so only text too short to nest
+ * `MAX_JSON_DEPTH` levels (two characters a level) takes that way: deeper input must still be
+ * refused, or a deep `tf` filter would overflow the stack when it is read. Malformed text is
+ * handed to the scanner for its precise error.
  */
 function parseText(text: string, rawKey: RawKeyPredicate): unknown {
-  if (!text.includes('"data"') && !text.includes('\\')) {
+  if (text.length < 2 * MAX_JSON_DEPTH && !text.includes('"data"') && !text.includes('\\')) {
     try {
       return JSON.parse(text);
     } catch {

@@ -66,6 +66,15 @@ test('parseCompactJws: tokens with one header share its decoded, frozen header; 
   assert.deepEqual(parseCompactJws(`${h}.${seg({ sub: 'c' })}.c2ln`).header, { alg: 'HS256', typ: 'JWT' });
 });
 
+test('parseCompactJws: a long header segment is decoded every time, not cached (the cache is filled before any signature check)', () => {
+  const h = seg({ alg: 'HS256', pad: 'x'.repeat(300) });
+  assert.ok(h.length > 256);
+  const a = parseCompactJws(`${h}.${seg({ sub: 'a' })}.c2ln`);
+  const b = parseCompactJws(`${h}.${seg({ sub: 'b' })}.c2ln`);
+  assert.deepEqual(a.header, { alg: 'HS256', pad: 'x'.repeat(300) });
+  assert.notEqual(a.header, b.header, 'a fresh decode each time');
+});
+
 test('isCanonicalBase64url agrees with decoding and re-encoding, for every string of up to 2 characters and 20,000 random ones of every length up to 40', () => {
   const reference = (x: string): boolean => /^[A-Za-z0-9_-]*$/.test(x) && Buffer.from(x, 'base64url').toString('base64url') === x;
   const chars = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', '=', '+', '/', '.', ' ', 'é', '\u{1F600}'];

@@ -111,6 +111,16 @@ describe('jsonCodec.decodeCommands: every command kind', () => {
     assert.deepEqual(cmd.req.data, b('{"n":12345678901234567890}'));
   });
 
+  it('refuses nesting deeper than MAX_JSON_DEPTH in a command without data too (a deep tf filter would overflow the stack)', () => {
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    assert.throws(() => decode(`{"id":1,"extra":${deep(1500)},"presence":{"channel":"c"}}`), /nesting deeper than 1000/);
+    let tf = '{"op":"eq","key":"k","val":"v"}';
+    for (let i = 0; i < 600; i++) tf = `{"op":"and","nodes":[${tf}]}`;
+    assert.throws(() => decode(`{"id":1,"subscribe":{"channel":"c","tf":${tf}}}`), ProtocolDecodeError);
+    // Shallow enough, short or long: decoded.
+    assert.equal(decodeOne(`{"id":1,"extra":${deep(900)},"presence":{"channel":"c"}}`).kind, 'presence');
+  });
+
   it('decodes the same command whether JSON.parse or the raw-keeping scanner reads it', () => {
     const plain = '{"id":7,"connect":{"token":"abc","name":"js","version":"1","subs":{"ch":{"recover":true,"offset":5,"epoch":"e"}},"headers":{"a":"b"}}}';
     // An escape in a value sends the same command through the scanner.
