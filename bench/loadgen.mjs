@@ -187,8 +187,8 @@ class Conn {
   /**
    * Closed with RST, as the storm closes its sockets: an orderly close leaves the connection in
    * TIME_WAIT for 60 s, and the 30,000 an idle case left behind made the storm that ran next cost
-   * both servers more (Rotor 96–119 and the baseline 66–68 CPU-µs per connect, against 94–104 and
-   * 56–64 on a clean machine), so a case's figures depended on the case before it.
+   * the baseline 66–68 CPU-µs per connect instead of 56–64 on a clean machine (Rotor 96–119 instead
+   * of 94–115), so a case's figures depended on the case before it.
    */
   close() {
     this.closing = true;
