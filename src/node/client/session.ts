@@ -177,21 +177,22 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     this.draining = false;
   }
 
-  /** `drain` from a command that had to wait: then the rest of its batch, then the backlog. */
+  /**
+   * Waits for the command that had to wait, then hands the rest of its batch and whatever queued
+   * meanwhile back to `drain`, in that order.
+   */
   private async drainAfter(waiting: Promise<void>, batch: Command[], next: number): Promise<void> {
     try {
       await waiting;
-      for (let i = next; i < batch.length; i++) await this.process(batch[i]!);
-      for (let b = this.backlog; b !== undefined; b = this.backlog) {
-        this.backlog = undefined;
-        this.resumeInput();
-        for (const cmd of b) await this.process(cmd);
-      }
     } catch (e) {
       this.drainFailed(e);
-    } finally {
-      this.draining = false;
     }
+    const rest = batch.slice(next);
+    const queued = this.backlog;
+    this.backlog = undefined;
+    if (queued !== undefined) for (const cmd of queued) rest.push(cmd);
+    this.draining = false;
+    if (rest.length > 0) this.drain(rest);
   }
 
   /** `process` answers every handler error itself; this is a failure of that answering. */
