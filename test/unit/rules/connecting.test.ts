@@ -63,31 +63,25 @@ test('expire_at inside token subs is ignored: a past value neither fails the con
   });
 });
 
-test('numeric user_id_claim value connects as its JSON text', async () => {
-  await withServer({ ...NS, client: { token: { user_id_claim: 'user_id' } } }, async (srv) => {
-    const c = await RawClient.open(srv.wsUrl);
-    const rep = await c.connect(await connToken('', { user_id: 42 }));
-    assert.equal(typeof rep.connect?.client, 'string', JSON.stringify(rep));
-    c.send({ id: 2, subscribe: { channel: 'chat:x' } });
-    await c.next((m) => m.id === 2);
-    const presence = await srv.api('presence', { channel: 'chat:x' });
-    assert.deepEqual(Object.values(presence.body.result.presence).map((p: any) => p.user), ['42']);
-    c.close();
+// A numeric claim connects as its JSON text; a claim the token readers type-check (iss) still connects.
+const USER_ID_CLAIMS: Array<[title: string, claim: string, claims: Record<string, unknown>, user: string]> = [
+  ['numeric user_id_claim value connects as its JSON text', 'user_id', { user_id: 42 }, '42'],
+  ['user_id_claim naming a claim the token readers type-check (iss) still connects', 'iss', { iss: 'alice', jti: 'j1' }, 'alice'],
+];
+for (const [title, claim, claims, user] of USER_ID_CLAIMS) {
+  test(title, async () => {
+    await withServer({ ...NS, client: { token: { user_id_claim: claim } } }, async (srv) => {
+      const c = await RawClient.open(srv.wsUrl);
+      const rep = await c.connect(await connToken('', claims));
+      assert.equal(typeof rep.connect?.client, 'string', JSON.stringify(rep));
+      c.send({ id: 2, subscribe: { channel: 'chat:x' } });
+      await c.next((m) => m.id === 2);
+      const presence = await srv.api('presence', { channel: 'chat:x' });
+      assert.deepEqual(Object.values(presence.body.result.presence).map((p: any) => p.user), [user]);
+      c.close();
+    });
   });
-});
-
-test('user_id_claim naming a claim the token readers type-check (iss) still connects', async () => {
-  await withServer({ ...NS, client: { token: { user_id_claim: 'iss' } } }, async (srv) => {
-    const c = await RawClient.open(srv.wsUrl);
-    const rep = await c.connect(await connToken('', { iss: 'alice', jti: 'j1' }));
-    assert.equal(typeof rep.connect?.client, 'string', JSON.stringify(rep));
-    c.send({ id: 2, subscribe: { channel: 'chat:x' } });
-    await c.next((m) => m.id === 2);
-    const presence = await srv.api('presence', { channel: 'chat:x' });
-    assert.deepEqual(Object.values(presence.body.result.presence).map((p: any) => p.user), ['alice']);
-    c.close();
-  });
-});
+}
 
 test('token info keeps its exact bytes: a big integer reaches presence conn_info unchanged', async () => {
   await withServer(NS, async (srv) => {
