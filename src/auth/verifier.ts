@@ -31,6 +31,7 @@ import {
   type SubscriptionTokenClaims,
 } from './claims.js';
 import { parseCompactJws, type CompactJws } from './compact.js';
+import { goRegExp } from '../util/go-regexp.js';
 import { InvalidTokenError, TokenExpiredError } from './errors.js';
 import { JWKS_CACHE_MAX_AGE_MS, JwksKeySets } from './jwks.js';
 import { checkTemplateSafety } from '../util/jwks-template.js';
@@ -118,10 +119,10 @@ interface Checked {
   cacheable: boolean;
 }
 
-/** Go regexp syntax for named groups is `(?P<name>…)`; JavaScript wants `(?<name>…)`. */
+/** A Go-syntax pattern (see `goRegExp`); the error names the option. */
 function compileRegex(option: string, source: string): RegExp {
   try {
-    return new RegExp(source.replace(/\(\?P</g, '(?<'));
+    return goRegExp(source);
   } catch (err) {
     throw new Error(`${option}: invalid regular expression: ${(err as Error).message}`);
   }

@@ -7,6 +7,7 @@ import type { ConfigIssue } from './errors.js';
 import type { ChannelOptions, Config } from './schema.js';
 import { unimplementedIssues } from './unimplemented.js';
 import { compileGlob } from '../util/glob.js';
+import { goRegExp } from '../util/go-regexp.js';
 import { checkTemplateSafety } from '../util/jwks-template.js';
 
 export interface CheckResult {
@@ -18,10 +19,6 @@ const NAME_RE = /^[-a-zA-Z0-9_.]{2,}$/;
 const USER_ID_CLAIM_RE = /^[a-zA-Z_]+$/;
 const PROXY_ENDPOINT_RE = /^(https?|grpc):\/\//;
 
-/**
- * Compiles a regex written for Go's RE2 as JavaScript would use it. Go spells named groups
- * `(?P<name>…)`; JavaScript wants `(?<name>…)`. Returns the error text, or undefined when valid.
- */
 function globError(pattern: string): string | undefined {
   try {
     compileGlob(pattern);
@@ -31,9 +28,10 @@ function globError(pattern: string): string | undefined {
   }
 }
 
+/** Compiles a regex written in Go's syntax (see `goRegExp`): the error text, or undefined when valid. */
 export function regexError(pattern: string): string | undefined {
   try {
-    new RegExp(pattern.replace(/\(\?P</g, '(?<'));
+    goRegExp(pattern);
     return undefined;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);

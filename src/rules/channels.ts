@@ -4,6 +4,7 @@
  * Option objects keep Centrifugo's snake_case keys so the loaded config can be passed as is.
  */
 import { errors } from '../protocol/errors.js';
+import { goRegExp } from '../util/go-regexp.js';
 import type { HistoryRetention } from '../engine/types.js';
 import type { SubscriptionOptions } from '../node/events.js';
 
@@ -157,14 +158,10 @@ export class ChannelRules {
   }
 }
 
-/**
- * `channel_regex` is written in Go's regexp syntax, whose named groups are `(?P<name>…)`;
- * JavaScript spells them `(?<name>…)`. The rewrite is the same one the config checks apply, so a
- * pattern that passed `checkconfig` also compiles here.
- */
+/** `channel_regex` is written in Go's syntax (see `goRegExp`), as `checkconfig` compiles it. */
 function compile(options: NamespaceOptions): CompiledNamespace {
   const source = options.channel_regex;
-  return { options, regex: source !== '' ? new RegExp(source.replace(/\(\?P</g, '(?<')) : undefined };
+  return { options, regex: source !== '' ? goRegExp(source) : undefined };
 }
 
 /**
