@@ -17,6 +17,9 @@ import { LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, 
 import { apiError, asObject, parseApiJson, splitJsonObjects, toJsonText, type Obj } from './json.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 
+/** Method names the legacy enum knows, for the by-name lookup of each legacy command. */
+const LEGACY_METHOD_NAMES: ReadonlySet<string> = new Set(Object.values(LEGACY_METHOD_IDS));
+
 export interface ApiHttpOptions {
   /** `http_api.key`; with an empty key and `insecure` off every request is 401. */
   key: string;
@@ -135,7 +138,7 @@ function legacyMethodName(m: unknown): string {
   if (typeof m === 'number' && Number.isInteger(m)) return LEGACY_METHOD_IDS[m] ?? '';
   if (typeof m === 'string') {
     const name = m.toLowerCase();
-    if (Object.values(LEGACY_METHOD_IDS).includes(name)) return name;
+    if (LEGACY_METHOD_NAMES.has(name)) return name;
     if (LEGACY_UNSERVED_METHOD_NAMES.has(name)) return '';
   }
   throw new Error(`method ${JSON.stringify(m)} is not a method name or number`);

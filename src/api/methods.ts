@@ -22,14 +22,13 @@ export interface ApiContext {
 
 export type ApiMethod = (ctx: ApiContext, req: Obj) => Promise<Obj>;
 
-const err = apiError;
 
 function resolve(ctx: ApiContext, channel: string) {
   if (channel === '') throw apiBadRequest('channel required');
   try {
     return ctx.rules().resolve(channel);
   } catch {
-    throw err(ApiErrorCode.unknownChannel);
+    throw apiError(ApiErrorCode.unknownChannel);
   }
 }
 
@@ -60,7 +59,7 @@ async function publishOne(ctx: ApiContext, channel: string, req: Obj): Promise<O
     res = await ctx.node.publish(channel, data, opts);
   } catch (e) {
     ctx.node.log.error({ err: e, channel }, 'publish failed');
-    throw err(ApiErrorCode.internal);
+    throw apiError(ApiErrorCode.internal);
   }
   return opts.history !== undefined ? { offset: res.position.offset, epoch: res.position.epoch } : {};
 }
@@ -139,7 +138,7 @@ const refresh: ApiMethod = async (ctx, req) => {
 const presence: ApiMethod = async (ctx, req) => {
   const channel = str(req, 'channel');
   const r = resolve(ctx, channel);
-  if (!r.options.presence) throw err(ApiErrorCode.notAvailable);
+  if (!r.options.presence) throw apiError(ApiErrorCode.notAvailable);
   const p = await ctx.node.presenceManager.presence(channel);
   const out: Obj = {};
   for (const [id, info] of Object.entries(p)) {
@@ -151,14 +150,14 @@ const presence: ApiMethod = async (ctx, req) => {
 const presenceStats: ApiMethod = async (ctx, req) => {
   const channel = str(req, 'channel');
   const r = resolve(ctx, channel);
-  if (!r.options.presence) throw err(ApiErrorCode.notAvailable);
+  if (!r.options.presence) throw apiError(ApiErrorCode.notAvailable);
   const s = await ctx.node.presenceManager.presenceStats(channel);
   return { num_clients: s.numClients, num_users: s.numUsers };
 };
 
 function historyEnabled(ctx: ApiContext, channel: string) {
   const r = resolve(ctx, channel);
-  if (ctx.rules().historyRetention(r.options) === undefined) throw err(ApiErrorCode.notAvailable);
+  if (ctx.rules().historyRetention(r.options) === undefined) throw apiError(ApiErrorCode.notAvailable);
   return r;
 }
 
@@ -179,7 +178,7 @@ const history: ApiMethod = async (ctx, req) => {
   const reverse = bool(req, 'reverse');
   if (reverse && since !== undefined && since.offset === 0) throw apiBadRequest('reverse with since.offset 0');
   const h = await ctx.node.history(channel, { since, limit: int(req, 'limit'), reverse }, ctx.rules().metaTtlMs(r.options));
-  if (since !== undefined && since.epoch !== '' && since.epoch !== h.position.epoch) throw err(ApiErrorCode.unrecoverablePosition);
+  if (since !== undefined && since.epoch !== '' && since.epoch !== h.position.epoch) throw apiError(ApiErrorCode.unrecoverablePosition);
   const out: Obj = { publications: h.publications.map(publicationJson), epoch: h.position.epoch };
   if (h.position.offset) out.offset = h.position.offset;
   return out;
@@ -216,7 +215,7 @@ const info: ApiMethod = async (ctx) => {
 const rpc: ApiMethod = async (_ctx, req) => {
   if (str(req, 'method') === '') throw apiBadRequest('method required');
   // No server-side RPC extensions are registered (as Centrifugo OSS).
-  throw err(ApiErrorCode.notFound);
+  throw apiError(ApiErrorCode.notFound);
 };
 
 const batch: ApiMethod = async (ctx, req) => {
@@ -229,8 +228,8 @@ const batch: ApiMethod = async (ctx, req) => {
       const o = asObject(c, 'command');
       // The first method present in Centrifugo's fixed order runs; other keys are ignored. A
       // command naming no method Rotor serves (nested batch included) is 104, as Centrifugo's.
-      const name = BATCH_METHOD_ORDER.find((k) => o[k] !== undefined && o[k] !== null);
-      if (name === undefined) throw err(ApiErrorCode.notFound);
+      const name = BATCH_METHOD_ORDER.find((k) => !isNullish(o[k]));
+      if (name === undefined) throw apiError(ApiErrorCode.notFound);
       const m = METHODS[name]!;
       const params = o[name];
       // The request parser keeps every `info` member raw (it is a payload elsewhere), so the
@@ -286,6 +285,14 @@ const BATCH_METHOD_ORDER: readonly string[] = [
   'refresh',
   'channels',
 ];
+
+/**
+ * Absent, as Go's decoder leaves a field it reads as null. The request parser keeps `info` members
+ * raw, so a null `info` arrives as `RawJson('null')`, not `null`.
+ */
+function isNullish(v: unknown): boolean {
+  return v === undefined || v === null || (v instanceof RawJson && v.text === 'null');
+}
 
 /**
  * Legacy numeric method IDs (the `Command.MethodType` enum of the v3/v4 API). IDs missing here

@@ -312,6 +312,16 @@ test('batch: an unknown command, an empty one and a nested batch → item error 
   });
 });
 
+test('batch: a null info is absent, as Go decodes it: alone → 104, beside another method → that method runs', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('batch', { commands: [{ info: null }, { info: null, channels: {} }] });
+    const replies = r.body.result?.replies;
+    assert.equal(replies?.length, 2, JSON.stringify(r.body));
+    assert.deepEqual(replies[0], { error: { code: ApiErrorCode.notFound.code, message: ApiErrorCode.notFound.message } });
+    assert.deepEqual(replies[1], { channels: { channels: {} } }, JSON.stringify(replies[1]));
+  });
+});
+
 test('unsubscribe: a channel in an unknown namespace → error 102; no channel (all channels) → ok', async () => {
   await withServer({}, async (srv) => {
     const bad = await srv.api('unsubscribe', { user: 'u', channel: 'nope:x' });
