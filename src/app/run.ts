@@ -70,16 +70,10 @@ export async function runServer(opts: RunOptions): Promise<void> {
     throw err;
   }
 
-  let pidWritten = false;
-  const removePid = () => {
-    if (pidWritten) rmSync(config.pid_file, { force: true });
-  };
+  // The PID file is the last step of a start, so a failed start never leaves one behind.
   const start = async (): Promise<AppAddress> => {
     const addr = await app.start();
-    if (config.pid_file !== '') {
-      writePidFile(config.pid_file);
-      pidWritten = true;
-    }
+    if (config.pid_file !== '') writePidFile(config.pid_file);
     return addr;
   };
 
@@ -102,7 +96,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
     hard.unref();
     try {
       await app.stop(timeout);
-      removePid();
+      if (config.pid_file !== '') rmSync(config.pid_file, { force: true });
       log.info('bye');
       await flushed(log);
       process.exit(0);
@@ -130,7 +124,6 @@ export async function runServer(opts: RunOptions): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     log.fatal({ err: message }, 'startup failed');
     await app.stop(0);
-    removePid();
     await flushed(log);
     throw err instanceof StartupError ? err : new StartupError(message, { cause: err });
   }
