@@ -53,6 +53,8 @@ export function compileGlob(pattern: string): GlobMatcher {
   const add = (s: Partial<State> & { kind: Kind }): number => states.push({ a: 0, out: -1, alt: -1, negated: false, ranges: [], ...s }) - 1;
   const chars = Array.from(pattern);
   let i = 0;
+  /** Braces open around `i`. */
+  let nesting = 0;
 
   /** Compiles alternatives up to `}` (inside braces) or the end, each continuing at `next`. */
   const alternatives = (next: number, inBraces: boolean): number => {
@@ -101,17 +103,15 @@ export function compileGlob(pattern: string): GlobMatcher {
         i = cls.end + 1;
         items.push((then) => add({ kind: Kind.Class, negated: cls.negated, ranges: cls.ranges, out: then }));
       } else if (ch === '{') {
-        // The alternatives are parsed now (they consume the input) and built once `then` is known.
-        const from = i;
-        skipBraces();
-        const to = i;
+        // Parsed at once; its alternatives all continue at `join`, an empty split pointed at
+        // whatever follows once that is built.
+        if (++nesting > MAX_GLOB_NESTING) throw new GlobSyntaxError(`braces nested deeper than ${MAX_GLOB_NESTING}`);
+        const join = add({ kind: Kind.Split });
+        const first = alternatives(join, true);
+        nesting--;
         items.push((then) => {
-          const saved = i;
-          i = from;
-          const start = alternatives(then, true);
-          if (i !== to) throw new GlobSyntaxError('unclosed "{"');
-          i = saved;
-          return start;
+          states[join]!.out = states[join]!.alt = then;
+          return first;
         });
       } else {
         const cp = ch.codePointAt(0)!;
@@ -121,24 +121,6 @@ export function compileGlob(pattern: string): GlobMatcher {
     let start = next;
     for (let k = items.length - 1; k >= 0; k--) start = items[k]!(start);
     return start;
-  };
-
-  /** Moves `i` past the braces opened just before it, checking escapes, classes and nesting. */
-  const skipBraces = (): void => {
-    let depth = 1;
-    while (i < chars.length && depth > 0) {
-      const ch = chars[i]!;
-      if (ch === '\\') {
-        if (i + 1 >= chars.length) throw new GlobSyntaxError('pattern ends with an unfinished escape "\\"');
-        i += 2;
-      } else if (ch === '[') i = readClass(chars, i).end + 1;
-      else {
-        if (ch === '{' && ++depth > MAX_GLOB_NESTING) throw new GlobSyntaxError(`braces nested deeper than ${MAX_GLOB_NESTING}`);
-        else if (ch === '}') depth--;
-        i++;
-      }
-    }
-    if (depth > 0) throw new GlobSyntaxError('unclosed "{"');
   };
 
   const start = alternatives(0, false);
