@@ -70,6 +70,11 @@ export interface RawClaimSelector {
    * plain `JSON.parse`, so tokens without raw claims (a connect storm's usual case) pay nothing.
    */
   readonly markers: readonly string[];
+  /**
+   * After a plain `JSON.parse`: whether a member whose source text matters came out (a number or
+   * an object in a custom user ID claim), so the payload is read again by the scanner.
+   */
+  readonly needsRaw: (payload: Record<string, unknown>) => boolean;
   readonly isRaw: RawKeyPredicate;
 }
 
@@ -80,17 +85,27 @@ const TYPED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'exp', 'nbf', 'iat', '
 const TOP_RAW = new Set(['info', 'data', 'meta']);
 const SUB_RAW = new Set(['info', 'data']);
 
+const TOP_RAW_MARKERS: readonly string[] = [...TOP_RAW].map((k) => `"${k}"`);
+const NEVER = (): boolean => false;
+
 /**
  * The selector for a verifier. A custom `userIdClaim` is kept raw too, so a numeric user ID keeps
- * its exact digits (Centrifugo reads it with gjson `.String()`, which returns an integer's source text).
+ * its exact digits (Centrifugo reads it with gjson `.String()`, which returns an integer's source
+ * text). It is no marker: every token carries it, and only a number or an object in it needs the
+ * source text, so the scanner reads the payload again just for those.
  */
 export function rawClaimSelector(userIdClaim: string): RawClaimSelector {
   // A claim the token readers type-check (iss, exp, …) stays decoded: they would refuse RawJson.
   const custom = !TOP_RAW.has(userIdClaim) && !TYPED_CLAIMS.has(userIdClaim) ? userIdClaim : undefined;
-  const markers = ['"info"', '"data"', '"meta"'];
-  if (custom !== undefined) markers.push(`"${custom}"`);
   return {
-    markers,
+    markers: TOP_RAW_MARKERS,
+    needsRaw:
+      custom === undefined
+        ? NEVER
+        : (payload) => {
+            const v = payload[custom];
+            return typeof v === 'number' || (typeof v === 'object' && v !== null);
+          },
     isRaw: (key, depth) => (depth === 0 ? TOP_RAW.has(key) || key === custom : depth === 2 && SUB_RAW.has(key)),
   };
 }

@@ -64,8 +64,9 @@ function decodeHeader(segment: string): Readonly<Record<string, unknown>> {
 
 /**
  * Throws a plain Error whose message says what is malformed. With `raw`, payload members it
- * selects come back as `RawJson` (exact source text); the payload is still decoded in one pass,
- * by `JSON.parse` when no marker occurs in it and by the raw-keeping scanner otherwise.
+ * selects come back as `RawJson` (exact source text). The payload is decoded by the raw-keeping
+ * scanner when a marker occurs in it, otherwise by `JSON.parse`, and read again by the scanner only
+ * when the selector's `needsRaw` asks for it.
  */
 export function parseCompactJws(token: string, raw?: RawClaimSelector): CompactJws {
   const first = token.indexOf('.');
@@ -86,7 +87,13 @@ function decodeObject(segment: string, what: string, raw?: RawClaimSelector): Re
   let v: unknown;
   try {
     const text = Buffer.from(segment, 'base64url').toString('utf8');
-    v = raw !== undefined && containsAny(text, raw.markers) ? parseJsonWithRaw(text, raw.isRaw) : JSON.parse(text);
+    if (raw !== undefined && containsAny(text, raw.markers)) v = parseJsonWithRaw(text, raw.isRaw);
+    else {
+      v = JSON.parse(text);
+      if (raw !== undefined && typeof v === 'object' && v !== null && !Array.isArray(v) && raw.needsRaw(v as Record<string, unknown>)) {
+        v = parseJsonWithRaw(text, raw.isRaw);
+      }
+    }
   } catch {
     throw new Error(`${what} is not JSON`);
   }
