@@ -165,6 +165,7 @@ describe('user_id_claim', () => {
     assert.equal(await userOf('user_id', '{"user_id":12345678901234567891}'), '12345678901234567891');
     assert.equal(await userOf('user_id', '{"user_id":1e21}'), '1000000000000000000000');
     assert.equal(await userOf('user_id', '{"user_id":2.50}'), '2.5');
+    assert.equal(await userOf('user_id', '{"user_id":{"a": [1, 2]}}'), '{"a": [1, 2]}', 'an object as its exact source text');
     assert.equal(await userOf('user_id', { user_id: null }), '');
     assert.equal(await userOf('user_id', { sub: 'ignored' }), '');
   });
