@@ -14,7 +14,7 @@ import { ApiErrorCode, apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError, closeIfUnread } from '../http/body.js';
 import { LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, type ApiContext } from './methods.js';
-import { apiError, asObject, parseApiJson, splitJsonObjects, toJsonText, type Obj } from './json.js';
+import { apiError, asObject, parseApiJson, parseLegacyApiJson, toJsonText, type Obj } from './json.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 
 /** Method names the legacy enum knows, for the by-name lookup of each legacy command. */
@@ -88,10 +88,7 @@ export class ApiHttpHandler {
       // an enum value, is refused (400) with nothing executed. Centrifugo decodes and runs one
       // command at a time, so the commands before a malformed one have run when it answers 400;
       // refusing the whole stream leaves the client no such partial effects to guess at.
-      commands = splitJsonObjects(body).map((text) => {
-        const c = asObject(parseApiJson(text, true));
-        return { c, name: legacyMethodName(c.method) };
-      });
+      commands = parseLegacyApiJson(body).map((c) => ({ c, name: legacyMethodName(c.method) }));
     } catch (e) {
       if (e instanceof ProtocolDecodeError || e instanceof Error) return plain(res, ApiStatus.badRequest);
       throw e;

@@ -3,22 +3,29 @@
  * `params`) kept as raw JSON text, so a publication's bytes are exactly what the backend sent.
  * Replies are written by `toJsonText`, which embeds raw payloads as they are.
  */
-import { RawJson, parseJsonWithRaw } from '../protocol/json/raw-json.js';
-import { isValidJson } from '../protocol/json/raw-json.js';
+import { RawJson, isValidJson, parseJsonObjects, parseJsonWithRaw, type RawKeyPredicate } from '../protocol/json/raw-json.js';
 import { ReplyError } from '../protocol/errors.js';
-import { ProtocolDecodeError } from '../protocol/codec.js';
 import { ApiErrorCode } from '../protocol/codes.js';
 
 /** Keys whose values are payloads kept verbatim. `params` is RPC's payload. */
 const RAW_KEYS = new Set(['data', 'info', 'params']);
 
-/**
- * Parses an API request. In the legacy `/api` format the top-level `params` holds the method's
- * request object, so there it is parsed, and only nested payload keys stay raw.
- */
-export function parseApiJson(text: string, legacy = false): unknown {
-  return parseJsonWithRaw(text, (key, depth) => RAW_KEYS.has(key) && !(legacy && key === 'params' && depth === 0));
+/** Parses an API request. */
+export function parseApiJson(text: string): unknown {
+  return parseJsonWithRaw(text, rawKey);
 }
+
+/**
+ * The legacy `/api` body: a stream of command objects (see `parseJsonObjects`). There the
+ * top-level `params` holds the method's request object, so it is parsed, and only nested payload
+ * keys stay raw.
+ */
+export function parseLegacyApiJson(text: string): Obj[] {
+  return parseJsonObjects(text, legacyRawKey);
+}
+
+const rawKey: RawKeyPredicate = (key) => RAW_KEYS.has(key);
+const legacyRawKey: RawKeyPredicate = (key, depth) => RAW_KEYS.has(key) && !(key === 'params' && depth === 0);
 
 export class ApiError extends ReplyError {}
 
@@ -32,41 +39,6 @@ export function apiBadRequest(why?: string): ApiError {
 /** The API error of a code table entry (`ApiErrorCode.notFound`, …). */
 export function apiError(e: { readonly code: number; readonly message: string }): ApiError {
   return new ApiError(e.code, e.message);
-}
-
-/**
- * Splits a stream of top-level JSON objects (any whitespace between them, or none:
- * `{…}{…}`, one per line, or pretty-printed across lines) into the text of each object, as Go's
- * `json.Decoder` reads values until EOF. Only the bracket structure is tracked here (strings and
- * escapes included); each piece is then validated strictly by the caller's parser. Throws
- * ProtocolDecodeError when something other than an object starts at the top level or an object
- * is left open.
- */
-export function splitJsonObjects(text: string): string[] {
-  const out: string[] = [];
-  const n = text.length;
-  let i = 0;
-  for (;;) {
-    while (i < n && isJsonWs(text.charCodeAt(i))) i++;
-    if (i >= n) return out;
-    if (text.charCodeAt(i) !== 0x7b) throw new ProtocolDecodeError(`expected '{' at offset ${i}`);
-    const start = i;
-    let depth = 0;
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        // Skip the string, honouring backslash escapes.
-        for (i++; i < n && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
-      } else if (c === 0x7b || c === 0x5b) depth++;
-      else if ((c === 0x7d || c === 0x5d) && --depth === 0) break;
-    }
-    if (i >= n) throw new ProtocolDecodeError('unterminated JSON value');
-    out.push(text.slice(start, ++i));
-  }
-}
-
-function isJsonWs(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 /** Payload bytes to embed in a JSON reply: raw JSON when valid, else marked for base64. */

@@ -49,6 +49,22 @@ export function parseJsonWithRaw(text: string, isRawKey: RawKeyPredicate = never
 }
 
 /**
+ * A stream of top-level JSON objects, with any whitespace or none between them (`{…}{…}`, one per
+ * line, or pretty-printed across lines), as Go's `json.Decoder` reads values until EOF; raw keys as
+ * in `parseJsonWithRaw`. Throws `ProtocolDecodeError` when something other than an object starts
+ * at the top level or an object is malformed.
+ */
+export function parseJsonObjects(text: string, isRawKey: RawKeyPredicate = neverRaw): Record<string, unknown>[] {
+  const s = new Scanner(text, isRawKey);
+  const out: Record<string, unknown>[] = [];
+  for (s.skipWs(); s.pos < text.length; s.skipWs()) {
+    if (text.charCodeAt(s.pos) !== 0x7b) s.fail("expected '{'");
+    out.push(s.parseValue(0) as Record<string, unknown>);
+  }
+  return out;
+}
+
+/**
  * True when `text` is exactly one valid JSON value (surrounding whitespace allowed). Builds no
  * values, so it is cheaper than `JSON.parse` for validating payloads before embedding them.
  */
