@@ -16,7 +16,7 @@
  *  {cmd:'storm', target, url, n, warmup, concurrency, echo, poll, secret}
  *     tokens signed and frames built beforehand; → window-start … n connects over raw TCP
  *     (Rotor: upgrade + JWT connect command answered; baseline: upgrade done) → window-end
- *     {connects, failed, ms}; then the storm sockets are destroyed.
+ *     {connects, connectsFailed, errors, ms}; then the storm sockets are destroyed.
  *  {cmd:'autocannon', apiUrl, apiKey, channel, connections, durationS}
  *     → window-start … autocannon POST /api/publish … → window-end {autocannon summary, deliveries}
  *  {cmd:'close'} closes every connection → {ev:'closed'}
@@ -529,7 +529,7 @@ async function runStorm(m) {
   for (const s of socks) s.resetAndDestroy();
   return {
     ev: 'result',
-    stats: { attempted: m.n, warmup: warm, connects: r.ok, failed: r.failed, errors: r.errors, ms: t1 - t0, connectsPerSec: r.ok / ((t1 - t0) / 1000) },
+    stats: { attempted: m.n, warmup: warm, connects: r.ok, connectsFailed: r.failed, errors: r.errors, ms: t1 - t0, connectsPerSec: r.ok / ((t1 - t0) / 1000) },
   };
 }
 

@@ -51,7 +51,7 @@ const ROWS = {
     ['Server CPU-µs per connect', (r) => r.cpuUsPerConnect, (v) => num(v, 1), true],
     ['… of which in kernel mode (stime)', (r) => r.sysUsPerConnect, (v) => num(v, 1), true],
     ['Per-core capacity, connects/s (10⁶ / CPU-µs per connect)', (r) => (r.cpuUsPerConnect > 0 ? 1e6 / r.cpuUsPerConnect : undefined), int, true],
-    ['Connects done (failed)', (r) => (r.connects === undefined ? undefined : `${int(r.connects)} (${int(r.failed)})`), (v) => v ?? '—', false],
+    ['Connects done (failed)', (r) => (r.connects === undefined ? undefined : `${int(r.connects)} (${int(r.connectsFailed)})`), (v) => v ?? '—', false],
     ['Server CPU in window (% of a core)', (r) => r.window?.serverCpuPct, (v) => num(v, 0), true],
     ['Generator CPU in window (% of a core)', (r) => r.window?.genCpuPct, (v) => num(v, 0), false],
     ['Other processes in window (cores)', (r) => r.window?.otherCores, (v) => num(v, 2), false],
