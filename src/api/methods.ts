@@ -111,7 +111,8 @@ const subscribe: ApiMethod = async (ctx, req) => {
 const unsubscribe: ApiMethod = async (ctx, req) => {
   const t = target(req);
   const channel = str(req, 'channel');
-  // "" unsubscribes from every channel; a named channel must be in a configured namespace (102).
+  // A named channel must be in a configured namespace (102). "" skips that check, as in
+  // Centrifugo, and matches no subscription: nothing is unsubscribed.
   if (channel !== '') resolve(ctx, channel);
   await ctx.node.unsubscribeUser(t, channel);
   return {};

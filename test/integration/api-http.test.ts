@@ -322,13 +322,23 @@ test('batch: a null info is absent, as Go decodes it: alone → 104, beside anot
   });
 });
 
-test('unsubscribe: a channel in an unknown namespace → error 102; no channel (all channels) → ok', async () => {
+test('unsubscribe: a channel in an unknown namespace → error 102; no channel → ok, and no subscription is touched', async () => {
   await withServer({}, async (srv) => {
     const bad = await srv.api('unsubscribe', { user: 'u', channel: 'nope:x' });
     assert.equal(bad.status, 200);
     assert.equal(bad.body.error?.code, ApiErrorCode.unknownChannel.code, JSON.stringify(bad.body));
     assert.deepEqual((await srv.api('unsubscribe', { user: 'u', channel: 'chat:x' })).body, { result: {} });
-    assert.deepEqual((await srv.api('unsubscribe', { user: 'u' })).body, { result: {} });
+
+    const c = await subscriber(srv, 'chat:a');
+    assert.deepEqual((await srv.api('unsubscribe', { user: '42' })).body, { result: {} });
+    // Still subscribed: the next publication arrives, and nothing announced an unsubscribe.
+    assert.deepEqual((await srv.api('publish', { channel: 'chat:a', data: { n: 1 } })).body, { result: {} });
+    assert.deepEqual((await c.next((m) => m.push?.pub !== undefined)).push.pub.data, { n: 1 });
+    assert.equal(c.messages().filter((m) => m.push?.unsubscribe !== undefined).length, 0);
+    // A named channel does unsubscribe.
+    assert.deepEqual((await srv.api('unsubscribe', { user: '42', channel: 'chat:a' })).body, { result: {} });
+    assert.equal((await c.next((m) => m.push?.unsubscribe !== undefined)).push.channel, 'chat:a');
+    c.close();
   });
 });
 
