@@ -9,6 +9,7 @@ import { unimplementedIssues } from './unimplemented.js';
 import { compileGlob } from '../util/glob.js';
 import { goRegExp } from '../util/go-regexp.js';
 import { checkTemplateSafety } from '../util/jwks-template.js';
+import { isAscii } from '../util/ascii.js';
 
 export interface CheckResult {
   readonly errors: ConfigIssue[];
@@ -60,7 +61,6 @@ const TRANSFORM_MESSAGES = {
 
 const MIN_HTTP_STATUS = 100;
 const MAX_HTTP_STATUS = 999;
-const ASCII_RE = /^[\x00-\x7f]*$/;
 
 /** `uni_sse` / `uni_http_stream` `connect_code_to_http_response.transforms`. */
 function checkHttpResponseTransforms(c: Collector, config: Config): void {
@@ -80,7 +80,7 @@ function checkUniDisconnectTransforms(c: Collector, config: Config): void {
   config.client.connect_code_to_unidirectional_disconnect.transforms.forEach((t, i) => {
     if (t.code === 0) c.error(`${p}[${i}].code`, TRANSFORM_MESSAGES.code);
     if (t.to.code === 0) c.error(`${p}[${i}].to.code`, TRANSFORM_MESSAGES.disconnectCode);
-    if (!ASCII_RE.test(t.to.reason)) c.error(`${p}[${i}].to.reason`, TRANSFORM_MESSAGES.asciiReason);
+    if (!isAscii(t.to.reason)) c.error(`${p}[${i}].to.reason`, TRANSFORM_MESSAGES.asciiReason);
   });
 }
 

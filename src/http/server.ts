@@ -169,13 +169,7 @@ export class HttpListener {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host === '' ? undefined : host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, port, host);
   }
 
   /** Stops accepting connections and ends idle keep-alive ones. */
@@ -190,6 +184,20 @@ export class HttpListener {
   destroy(): void {
     this.server.closeAllConnections();
   }
+}
+
+/**
+ * Binds `server` (host "" = all interfaces) and resolves with the bound address, the real port
+ * when `port` is 0; a bind error (EADDRINUSE, EACCES) rejects instead of being thrown later.
+ */
+export function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host === '' ? undefined : host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }
 
 /** Bound of bodies read on the upgrade fallback path when the owner gives none (1 MiB). */

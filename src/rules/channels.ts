@@ -5,6 +5,7 @@
  */
 import { errors } from '../protocol/errors.js';
 import { goRegExp } from '../util/go-regexp.js';
+import { isAscii } from '../util/ascii.js';
 import type { HistoryRetention } from '../engine/types.js';
 import type { SubscriptionOptions } from '../node/events.js';
 
@@ -72,9 +73,6 @@ interface CompiledNamespace {
   readonly regex: RegExp | undefined;
 }
 
-// Printable ASCII only; Centrifugo rejects anything outside 0x00–0x7F.
-const ASCII = /^[\x00-\x7f]*$/;
-
 export class ChannelRules {
   private readonly byName = new Map<string, CompiledNamespace>();
   /** Shared subscription options per namespace and request bits (see buildSubscriptionOptions). */
@@ -109,7 +107,7 @@ export class ChannelRules {
     const re = compiled?.regex;
     if (re !== undefined) {
       if (!re.test(r.name)) throw errors.badRequest();
-    } else if (!ASCII.test(channel)) throw errors.badRequest();
+    } else if (!isAscii(channel)) throw errors.badRequest();
   }
 
   isPrivate(channel: string): boolean {

@@ -4,10 +4,10 @@
  * `start serving <dir> on <host:port>` once listening (the real port when `-p 0`); a directory
  * that cannot be served or a port that cannot be bound is an error with exit code 1.
  */
-import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { guarded } from '../common.js';
 import { createStaticServer } from '../static-server.js';
+import { listenOn } from '../../http/server.js';
 
 const DEFAULT_PORT = '3000';
 
@@ -28,14 +28,7 @@ export function registerServe(program: Command): void {
       const opts = cmd.opts<{ dir: string; port: string; address: string }>();
       const port = parsePort(opts.port);
       const server = await createStaticServer(opts.dir);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, opts.address === '' ? undefined : opts.address, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = server.address() as AddressInfo;
+      const addr = await listenOn(server, port, opts.address);
       const host = opts.address.includes(':') ? `[${opts.address}]` : opts.address;
       process.stdout.write(`start serving ${opts.dir} on ${host}:${addr.port}\n`);
     }),
