@@ -25,6 +25,8 @@ import path from 'node:path';
 import { cpuMicros, cpuTimes, rssBytes, sleep, spawnPinned, CLK_TCK } from './lib/proc.mjs';
 import { startServer, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
 import { summarizeProfile, formatProfile } from './lib/profile.mjs';
+import { Gen } from './lib/gen.mjs';
+import { interleavedStorms } from './lib/interleaved.mjs';
 import { renderMarkdown, renderCaseTable } from './report.mjs';
 
 // ------------------------------------------------------------------ scenarios
@@ -105,6 +107,18 @@ export const CASES = {
     concurrency: 200,
     echo: true,
     poll: true,
+  },
+  'storm-interleaved': {
+    group: 'storm',
+    kind: 'storm',
+    paired: true,
+    title:
+      '(e, diagnostic) The storm with both servers up side by side on the server core, the generator alternating 2,000-connect storms between them, 15 rounds per run: a slow period of the VM slows both, so the ratio is steadier than that of whole storms run one after the other',
+    protocol: 'json',
+    n: 2000,
+    rounds: 15,
+    warmup: 10000,
+    concurrency: 200,
   },
   'api-nosubs': {
     group: 'api',
@@ -194,46 +208,6 @@ function systemBusy() {
 
 // ------------------------------------------------------------------ load generator driver
 
-class Gen {
-  constructor() {
-    // The generator collects its setup garbage before each window (--expose-gc) and gets a large
-    // young generation: its own GC pauses otherwise showed up as 20-80 ms latency spikes.
-    this.child = spawnPinned(GEN_CPU, [process.execPath, '--expose-gc', '--max-semi-space-size=64', path.join(ROOT, 'bench/loadgen.mjs')], { ipc: true, cwd: ROOT });
-    this.pid = this.child.pid;
-    this.handlers = [];
-    this.child.on('message', (m) => {
-      const h = this.handlers[0];
-      if (m.ev === 'error') {
-        this.handlers.shift();
-        h?.reject(new Error(`loadgen: ${m.message}`));
-      } else if (m.ev === 'window-start' || m.ev === 'window-end') h?.onWindow?.(m.ev);
-      else if (h && (h.until === undefined || h.until === m.ev)) {
-        this.handlers.shift();
-        h.resolve(m);
-      }
-    });
-    this.child.on('exit', (code) => {
-      for (const h of this.handlers.splice(0)) h.reject(new Error(`loadgen exited (${code}): ${this.child.stderrText.slice(-2000)}`));
-    });
-  }
-  ready() {
-    return new Promise((resolve, reject) => this.handlers.push({ resolve, reject, until: 'ready' }));
-  }
-  call(msg, onWindow) {
-    return new Promise((resolve, reject) => {
-      this.handlers.push({ resolve, reject, onWindow });
-      this.child.send(msg);
-    });
-  }
-  async exit() {
-    if (this.child.exitCode !== null) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.send({ cmd: 'exit' });
-    await Promise.race([done, sleep(3000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
-
 function serverCpu(pid) {
   const t = cpuTimes(pid);
   return { serverCpuUs: t.totalUs, serverSysUs: t.sysUs };
@@ -276,7 +250,7 @@ async function runTarget(caseId, target) {
   const profileDir = PROFILE ? path.join(ROOT, 'bench/results/profiles') : undefined;
   const profileName = `${target}-${caseId}-${Date.now()}.cpuprofile`;
   const server = await startServer(target, { cpu: SERVER_CPU, profileDir, profileName });
-  const gen = new Gen();
+  const gen = new Gen(GEN_CPU);
   const r = { target, pid: server.pid };
   let win;
   try {
@@ -375,6 +349,25 @@ async function runTarget(caseId, target) {
   return r;
 }
 
+/** A paired case: both servers at once, storms interleaved (lib/interleaved.mjs). */
+async function runPaired(caseId) {
+  const c = CASES[caseId];
+  const gen = new Gen(GEN_CPU);
+  const servers = [];
+  try {
+    await gen.ready();
+    for (const target of TARGETS) servers.push(await startServer(target, { cpu: SERVER_CPU }));
+    await sleep(1000);
+    const n = Math.max(1, Math.round(c.n * SCALE));
+    const { results } = await interleavedStorms(gen, servers, { n, rounds: c.rounds, warmup: Math.round(c.warmup * SCALE), concurrency: c.concurrency, echo: false, secret: SECRET });
+    // Per-round figures stay out: the run's median merge would keep only the first run's.
+    return Object.fromEntries(servers.map((s, i) => [s.target, { target: s.target, pid: s.pid, attempted: n * c.rounds, ...results[i], perRound: undefined }]));
+  } finally {
+    await gen.exit();
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
 // ------------------------------------------------------------------ main
 
 const HEADLINE = ['cpuUsPerDelivery', 'cpuUsPerConnect', 'cpuUsPerRequest', 'rssPerConnKB', 'connectsPerSec', 'requestsPerSec'];
@@ -434,6 +427,18 @@ async function main() {
     const order = k % 2 === 0 ? caseIds : [...caseIds].reverse();
     const targets = k % 2 === 0 ? TARGETS : [...TARGETS].reverse();
     for (const id of order) {
+      if (CASES[id].paired) {
+        console.error(`\n== ${id} / ${TARGETS.join(' + ')}${repeat > 1 ? ` (run ${k + 1} of ${repeat})` : ''}`);
+        try {
+          const pair = await runPaired(id);
+          for (const target of TARGETS) runs[id][target].push(pair[target]);
+        } catch (err) {
+          console.error(`   failed: ${err.stack ?? err}`);
+          for (const target of TARGETS) runs[id][target].push({ target, failed: String(err.message ?? err) });
+        }
+        await sleep(1000);
+        continue;
+      }
       for (const target of targets) {
         console.error(`\n== ${id} / ${target}${repeat > 1 ? ` (run ${k + 1} of ${repeat})` : ''}`);
         try {

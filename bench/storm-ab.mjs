@@ -20,17 +20,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cpuTimes, freePort, sleep, spawnPinned, stopProcess, waitHttp } from './lib/proc.mjs';
+import { freePort, sleep, spawnPinned, stopProcess, waitHttp } from './lib/proc.mjs';
 import { ROOT, SECRET, API_KEY, rotorConfig } from './lib/servers.mjs';
+import { Gen } from './lib/gen.mjs';
+import { interleavedStorms, quantile } from './lib/interleaved.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, def) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : def;
 };
-const ROUNDS = Number(opt('rounds', '30'));
-const N = Number(opt('n', '2000'));
-const ECHO = argv.includes('--echo');
 const SERVER_CPU = 0;
 const GEN_CPU = 1;
 
@@ -48,61 +47,24 @@ async function start(spec) {
   }
   const child = spawnPinned(SERVER_CPU, [process.execPath, ...args], { cwd: ROOT, quiet: true });
   await waitHttp(`http://127.0.0.1:${port}/health`);
-  return { spec, child, pid: child.pid, url: `ws://127.0.0.1:${port}/connection/websocket`, target: spec === 'baseline' ? 'baseline' : 'rotor', cpuUs: 0, sysUs: 0, connects: 0, ms: 0, perRound: [] };
+  return { spec, child, pid: child.pid, wsUrl: `ws://127.0.0.1:${port}/connection/websocket`, target: spec === 'baseline' ? 'baseline' : 'rotor' };
 }
 
-const gen = spawnPinned(GEN_CPU, [process.execPath, '--expose-gc', '--max-semi-space-size=64', path.join(ROOT, 'bench/loadgen.mjs')], { ipc: true, cwd: ROOT, quiet: true });
-let pending;
-gen.on('message', (m) => {
-  if (m.ev === 'window-start' || m.ev === 'window-end') pending?.onWindow(m.ev);
-  else if (m.ev === 'error') pending?.reject(new Error(m.message));
-  else if (m.ev === 'result') pending?.resolve(m);
-});
-await new Promise((r) => gen.once('message', r)); // ready
-
-function storm(server, n, measure) {
-  return new Promise((resolve, reject) => {
-    let a;
-    pending = {
-      resolve,
-      reject,
-      onWindow: (ev) => {
-        const t = cpuTimes(server.pid);
-        if (ev === 'window-start') a = t;
-        else if (measure) {
-          server.cpuUs += t.totalUs - a.totalUs;
-          server.sysUs += t.sysUs - a.sysUs;
-          server.lastUs = t.totalUs - a.totalUs;
-        }
-      },
-    };
-    gen.send({ cmd: 'storm', target: server.target, url: server.url, n, warmup: 0, concurrency: 200, echo: ECHO, poll: true, secret: SECRET });
-  });
-}
-
-const a = await start(opt('a', 'rotor'));
-const b = await start(opt('b', 'baseline'));
+const gen = new Gen(GEN_CPU, { quiet: true });
+await gen.ready();
+const servers = [await start(opt('a', 'rotor')), await start(opt('b', 'baseline'))];
 try {
-  for (const s of [a, b]) await storm(s, 10000, false);
-  const ratios = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? [a, b] : [b, a];
-    for (const s of order) {
-      const res = await storm(s, N, true);
-      if (res.stats.connectsFailed > 0) throw new Error(`${s.spec}: ${res.stats.connectsFailed} connects failed: ${JSON.stringify(res.stats.errors)}`);
-      s.connects += res.stats.connects;
-      s.ms += res.stats.ms;
-      s.perRound.push(s.lastUs / res.stats.connects);
-    }
-    ratios.push(a.perRound[round] / b.perRound[round]);
-  }
-  const q = (xs, p) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-  for (const s of [a, b]) {
-    console.log(`${s.spec.padEnd(30)} ${(s.cpuUs / s.connects).toFixed(1)} CPU-µs per connect (kernel ${(s.sysUs / s.connects).toFixed(1)}), ${Math.round(s.connects / (s.ms / 1000))} connects/s, ${s.connects} connects`);
-  }
-  console.log(`A/B CPU per connect: ${(a.cpuUs / a.connects / (b.cpuUs / b.connects)).toFixed(3)} (per-round ratio median ${q(ratios, 0.5).toFixed(3)}, quartiles ${q(ratios, 0.25).toFixed(3)}–${q(ratios, 0.75).toFixed(3)}, ${ROUNDS} rounds of ${N})`);
+  const rounds = Number(opt('rounds', '30'));
+  const n = Number(opt('n', '2000'));
+  const { results, ratios } = await interleavedStorms(gen, servers, { n, rounds, warmup: 10000, concurrency: 200, echo: argv.includes('--echo'), secret: SECRET });
+  results.forEach((r, i) => {
+    if (r.connectsFailed > 0) console.log(`${servers[i].spec}: ${r.connectsFailed} connects failed: ${JSON.stringify(r.errors)}`);
+    console.log(`${servers[i].spec.padEnd(30)} ${r.cpuUsPerConnect.toFixed(1)} CPU-µs per connect (kernel ${r.sysUsPerConnect.toFixed(1)}), ${Math.round(r.connectsPerSec)} connects/s, ${r.connects} connects`);
+  });
+  const [a, b] = results;
+  console.log(`A/B CPU per connect: ${(a.cpuUsPerConnect / b.cpuUsPerConnect).toFixed(3)} (per-round ratio median ${quantile(ratios, 0.5).toFixed(3)}, quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, ${rounds} rounds of ${n})`);
 } finally {
-  gen.send({ cmd: 'exit' });
-  await Promise.all([stopProcess(a.child), stopProcess(b.child)]);
+  await gen.exit();
+  await Promise.all(servers.map((s) => stopProcess(s.child)));
   await sleep(100);
 }

@@ -1,0 +1,47 @@
+/**
+ * The load generator process (bench/loadgen.mjs), pinned to its core and driven over IPC: `call`
+ * sends one command and resolves with its result, reporting the window's edges on the way.
+ */
+import path from 'node:path';
+import { sleep, spawnPinned } from './proc.mjs';
+import { ROOT } from './servers.mjs';
+
+export class Gen {
+  constructor(cpu, { quiet = false } = {}) {
+    // The generator collects its setup garbage before each window (--expose-gc) and gets a large
+    // young generation: its own GC pauses otherwise showed up as 20-80 ms latency spikes.
+    this.child = spawnPinned(cpu, [process.execPath, '--expose-gc', '--max-semi-space-size=64', path.join(ROOT, 'bench/loadgen.mjs')], { ipc: true, cwd: ROOT, quiet });
+    this.pid = this.child.pid;
+    this.handlers = [];
+    this.child.on('message', (m) => {
+      const h = this.handlers[0];
+      if (m.ev === 'error') {
+        this.handlers.shift();
+        h?.reject(new Error(`loadgen: ${m.message}`));
+      } else if (m.ev === 'window-start' || m.ev === 'window-end') h?.onWindow?.(m.ev);
+      else if (h && (h.until === undefined || h.until === m.ev)) {
+        this.handlers.shift();
+        h.resolve(m);
+      }
+    });
+    this.child.on('exit', (code) => {
+      for (const h of this.handlers.splice(0)) h.reject(new Error(`loadgen exited (${code}): ${this.child.stderrText.slice(-2000)}`));
+    });
+  }
+  ready() {
+    return new Promise((resolve, reject) => this.handlers.push({ resolve, reject, until: 'ready' }));
+  }
+  call(msg, onWindow) {
+    return new Promise((resolve, reject) => {
+      this.handlers.push({ resolve, reject, onWindow });
+      this.child.send(msg);
+    });
+  }
+  async exit() {
+    if (this.child.exitCode !== null) return;
+    const done = new Promise((r) => this.child.once('exit', r));
+    this.child.send({ cmd: 'exit' });
+    await Promise.race([done, sleep(3000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
