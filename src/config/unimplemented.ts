@@ -29,7 +29,10 @@ function channelOptions(c: Config): { path: string; opts: ChannelOptions }[] {
 
 const CHANNEL_PROXIES = ['subscribe', 'publish', 'sub_refresh', 'subscribe_stream'] as const;
 
-/** `websocket.write_timeout` / `uni_websocket.write_timeout` default, ms. */
+/**
+ * `websocket.write_timeout` / `uni_websocket.write_timeout` default, ms. The schema's default is
+ * the source; a test ("the defaults set nothing unimplemented") fails if the two drift apart.
+ */
 const WS_WRITE_TIMEOUT_DEFAULT_MS = 1000;
 /** Subscription types that behave as ordinary (stream) subscriptions. */
 const STREAM_SUBSCRIPTION_TYPES: readonly string[] = ['', 'stream'];
