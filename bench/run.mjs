@@ -352,6 +352,7 @@ async function runTarget(caseId, target) {
 /** A paired case: both servers at once, storms interleaved (lib/interleaved.mjs). */
 async function runPaired(caseId) {
   const c = CASES[caseId];
+  if (TARGETS.length !== 2) throw new Error(`${caseId} runs both servers at once: it needs --targets with both (got ${TARGETS.join(',')})`);
   const gen = new Gen(GEN_CPU);
   const servers = [];
   try {
