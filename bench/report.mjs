@@ -156,8 +156,9 @@ function busyness(results) {
   for (const e of Object.values(results.cases))
     for (const r of Object.values(e.results)) {
       if (r.window) {
-        maxOther = Math.max(maxOther, r.window.otherCores);
-        if (e.kind === 'pubsub') maxGen = Math.max(maxGen, r.window.genCpuPct);
+        // A missing figure must not turn the maximum into NaN, which would hide the warning.
+        if (typeof r.window.otherCores === 'number') maxOther = Math.max(maxOther, r.window.otherCores);
+        if (e.kind === 'pubsub' && typeof r.window.genCpuPct === 'number') maxGen = Math.max(maxGen, r.window.genCpuPct);
       }
     }
   return { maxOther, maxGen };

@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuMicros, cpuTimes, rssBytes, sleep, spawnPinned, CLK_TCK } from './lib/proc.mjs';
+import { cpuMicros, cpuTimes, rssBytes, sleep, systemBusy, CLK_TCK } from './lib/proc.mjs';
 import { startServer, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
 import { summarizeProfile, formatProfile } from './lib/profile.mjs';
 import { Gen } from './lib/gen.mjs';
@@ -192,18 +192,6 @@ function machineInfo() {
     commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
     loadavgStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
   };
-}
-
-/** Busy jiffies of all CPUs, and of each CPU (user+nice+system+irq+softirq+steal). */
-function systemBusy() {
-  const out = {};
-  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-    if (!line.startsWith('cpu')) continue;
-    const [name, ...v] = line.trim().split(/\s+/);
-    const n = v.map(Number);
-    out[name] = n[0] + n[1] + n[2] + n[5] + n[6] + n[7];
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ load generator driver

@@ -46,14 +46,25 @@ async function start(spec) {
     args = [path.join(root, 'dist/cli/main.js'), '-c', cfg];
   }
   const child = spawnPinned(SERVER_CPU, [process.execPath, ...args], { cwd: ROOT, quiet: true });
-  await waitHttp(`http://127.0.0.1:${port}/health`);
-  return { spec, child, pid: child.pid, wsUrl: `ws://127.0.0.1:${port}/connection/websocket`, target: spec === 'baseline' ? 'baseline' : 'rotor' };
+  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${spec} exited (${code}): ${child.stderrText.slice(-2000)}`))));
+  exited.catch(() => {});
+  const server = { spec, child, pid: child.pid, wsUrl: `ws://127.0.0.1:${port}/connection/websocket`, target: spec === 'baseline' ? 'baseline' : 'rotor' };
+  try {
+    await Promise.race([waitHttp(`http://127.0.0.1:${port}/health`), exited]);
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
+  }
+  return server;
 }
 
 const gen = new Gen(GEN_CPU, { quiet: true });
-await gen.ready();
-const servers = [await start(opt('a', 'rotor')), await start(opt('b', 'baseline'))];
+const servers = [];
 try {
+  await gen.ready();
+  // Started one by one inside the try: a server that fails to start leaves none running.
+  servers.push(await start(opt('a', 'rotor')));
+  servers.push(await start(opt('b', 'baseline')));
   const rounds = Number(opt('rounds', '30'));
   const n = Number(opt('n', '2000'));
   const { results, ratios } = await interleavedStorms(gen, servers, { n, rounds, warmup: 10000, concurrency: 200, echo: argv.includes('--echo'), secret: SECRET });

@@ -24,24 +24,32 @@ export class Gen {
         h.resolve(m);
       }
     });
-    this.child.on('exit', (code) => {
-      for (const h of this.handlers.splice(0)) h.reject(new Error(`loadgen exited (${code}): ${this.child.stderrText.slice(-2000)}`));
+    // A send to a generator that has died (OOM kill, SIGKILL) raises 'error' on the child; the
+    // 'exit' handler below rejects what was waiting, so the error itself is not fatal here.
+    this.child.on('error', () => {});
+    this.child.on('exit', (code, signal) => {
+      for (const h of this.handlers.splice(0)) h.reject(new Error(`loadgen exited (${signal ?? code}): ${this.child.stderrText.slice(-2000)}`));
     });
   }
   ready() {
+    if (this.exited) return Promise.reject(new Error(`loadgen has exited: ${this.child.stderrText.slice(-2000)}`));
     return new Promise((resolve, reject) => this.handlers.push({ resolve, reject, until: 'ready' }));
   }
+  get exited() {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
   call(msg, onWindow) {
+    if (this.exited) return Promise.reject(new Error(`loadgen has exited: ${this.child.stderrText.slice(-2000)}`));
     return new Promise((resolve, reject) => {
       this.handlers.push({ resolve, reject, onWindow });
       this.child.send(msg);
     });
   }
   async exit() {
-    if (this.child.exitCode !== null) return;
+    if (this.exited) return;
     const done = new Promise((r) => this.child.once('exit', r));
     this.child.send({ cmd: 'exit' });
     await Promise.race([done, sleep(3000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    if (!this.exited) this.child.kill('SIGKILL');
   }
 }

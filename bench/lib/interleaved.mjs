@@ -6,29 +6,30 @@
  * 30 rounds of 2,000 connects). Each storm's connections are closed with RST after it, so at most
  * `n` are open at a time.
  */
-import { cpuMicros, cpuTimes } from './proc.mjs';
+import { CLK_TCK, cpuMicros, cpuTimes, systemBusy } from './proc.mjs';
 
 /**
  * @param {import('./gen.mjs').Gen} gen
  * @param {{spec:string, target:'rotor'|'baseline', pid:number, wsUrl:string}[]} servers  two
  * @param {{n:number, rounds:number, warmup:number, concurrency:number, echo:boolean, secret:string}} o
  * @returns per server: connects, connectsFailed, errors, ms, connectsPerSec, cpuUsPerConnect,
- *   sysUsPerConnect, perRound (CPU-µs per connect), window (serverCpuPct, genCpuPct over the
- *   windows); and `ratios`, the per-round CPU ratios of the first server to the second.
+ *   sysUsPerConnect, perRound (CPU-µs per connect), window (serverCpuPct, genCpuPct, otherCores
+ *   over the windows); and `ratios`, the per-round CPU ratios of the first server to the second.
  */
 export async function interleavedStorms(gen, servers, o) {
-  const acc = servers.map(() => ({ cpuUs: 0, sysUs: 0, genUs: 0, secs: 0, connects: 0, connectsFailed: 0, errors: {}, ms: 0, perRound: [] }));
+  const acc = servers.map(() => ({ cpuUs: 0, sysUs: 0, genUs: 0, busyUs: 0, secs: 0, connects: 0, connectsFailed: 0, errors: {}, ms: 0, perRound: [] }));
   const storm = (i, n, measure) => {
     const s = servers[i];
     const a = acc[i];
     let t0;
     return gen.call({ cmd: 'storm', target: s.target, url: s.wsUrl, protocol: 'json', n, warmup: 0, concurrency: o.concurrency, echo: o.echo, poll: true, secret: o.secret }, (ev) => {
-      const t = { ...cpuTimes(s.pid), gen: cpuMicros(gen.pid), hr: process.hrtime.bigint() };
+      const t = { ...cpuTimes(s.pid), gen: cpuMicros(gen.pid), busy: systemBusy().cpu, hr: process.hrtime.bigint() };
       if (ev === 'window-start') t0 = t;
       else if (measure) {
         a.cpuUs += t.totalUs - t0.totalUs;
         a.sysUs += t.sysUs - t0.sysUs;
         a.genUs += t.gen - t0.gen;
+        a.busyUs += ((t.busy - t0.busy) * 1e6) / CLK_TCK;
         a.secs += Number(t.hr - t0.hr) / 1e9;
         a.last = t.totalUs - t0.totalUs;
       }
@@ -59,7 +60,13 @@ export async function interleavedStorms(gen, servers, o) {
     cpuUsPerConnect: a.cpuUs / Math.max(1, a.connects),
     sysUsPerConnect: a.sysUs / Math.max(1, a.connects),
     perRound: a.perRound,
-    window: { seconds: a.secs, serverCpuPct: (100 * a.cpuUs) / 1e6 / a.secs, genCpuPct: (100 * a.genUs) / 1e6 / a.secs },
+    window: {
+      seconds: a.secs,
+      serverCpuPct: (100 * a.cpuUs) / 1e6 / a.secs,
+      genCpuPct: (100 * a.genUs) / 1e6 / a.secs,
+      // Everything else busy on the machine during this server's windows, the other server included.
+      otherCores: Math.max(0, (a.busyUs - a.cpuUs - a.genUs) / 1e6 / a.secs),
+    },
   }));
   return { results: out, ratios };
 }

@@ -29,6 +29,18 @@ export function cpuTimes(pid) {
   return { totalUs: ((Number(rest[11]) + sys) * 1e6) / CLK_TCK, sysUs: (sys * 1e6) / CLK_TCK };
 }
 
+/** Busy jiffies of all CPUs, and of each CPU (user+nice+system+irq+softirq+steal). */
+export function systemBusy() {
+  const out = {};
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    if (!line.startsWith('cpu')) continue;
+    const [name, ...v] = line.trim().split(/\s+/);
+    const n = v.map(Number);
+    out[name] = n[0] + n[1] + n[2] + n[5] + n[6] + n[7];
+  }
+  return out;
+}
+
 /** Resident set size in bytes (VmRSS). */
 export function rssBytes(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -110,10 +110,10 @@ export class App {
     this.warnInsecure();
     await this.node.start();
     const hs = this.config.http_server;
-    const ext = await listenOn(this.external, hs.port, hs.address, 'http_server.port');
+    const ext = await listenNamingKey(this.external, hs.port, hs.address, 'http_server.port');
     let internalPort = ext.port;
     if (this.internal !== undefined) {
-      const a = await listenOn(this.internal, Number(hs.internal_port), hs.internal_address, 'http_server.internal_port');
+      const a = await listenNamingKey(this.internal, Number(hs.internal_port), hs.internal_address, 'http_server.internal_port');
       internalPort = a.port;
     }
     return { port: ext.port, internalPort };
@@ -162,7 +162,7 @@ export class App {
 }
 
 /** Listens, naming the option in the error (`http_server.internal_port: listen EADDRINUSE ...`). */
-async function listenOn(listener: HttpListener, port: number, host: string, key: string): Promise<{ port: number }> {
+async function listenNamingKey(listener: HttpListener, port: number, host: string, key: string): Promise<{ port: number }> {
   try {
     return await listener.listen(port, host);
   } catch (err) {
