@@ -17,11 +17,9 @@
  *
  * Needs Linux, 2+ cores, `npm run build` done in every checkout named.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, sleep, spawnPinned, stopProcess, waitHttp } from './lib/proc.mjs';
-import { ROOT, SECRET, API_KEY, rotorConfig } from './lib/servers.mjs';
+import { sleep } from './lib/proc.mjs';
+import { ROOT, SECRET, startServer } from './lib/servers.mjs';
 import { Gen } from './lib/gen.mjs';
 import { interleavedStorms, quantile } from './lib/interleaved.mjs';
 
@@ -33,29 +31,11 @@ const opt = (name, def) => {
 const SERVER_CPU = 0;
 const GEN_CPU = 1;
 
+/** `rotor`, `rotor:/path/to/checkout` or `baseline`. */
 async function start(spec) {
-  const port = await freePort();
-  let args;
-  if (spec === 'baseline') {
-    args = [path.join(ROOT, 'bench/baseline-server.mjs'), '--port', String(port), '--api-key', API_KEY];
-  } else {
-    const root = spec.startsWith('rotor:') ? path.resolve(spec.slice(6)) : ROOT;
-    const dir = mkdtempSync(path.join(tmpdir(), 'rotor-ab-'));
-    const cfg = path.join(dir, 'config.json');
-    writeFileSync(cfg, JSON.stringify(rotorConfig(port)));
-    args = [path.join(root, 'dist/cli/main.js'), '-c', cfg];
-  }
-  const child = spawnPinned(SERVER_CPU, [process.execPath, ...args], { cwd: ROOT, quiet: true });
-  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${spec} exited (${code}): ${child.stderrText.slice(-2000)}`))));
-  exited.catch(() => {});
-  const server = { spec, child, pid: child.pid, wsUrl: `ws://127.0.0.1:${port}/connection/websocket`, target: spec === 'baseline' ? 'baseline' : 'rotor' };
-  try {
-    await Promise.race([waitHttp(`http://127.0.0.1:${port}/health`), exited]);
-  } catch (err) {
-    await stopProcess(child);
-    throw err;
-  }
-  return server;
+  const target = spec === 'baseline' ? 'baseline' : 'rotor';
+  const rotorRoot = spec.startsWith('rotor:') ? path.resolve(spec.slice(6)) : ROOT;
+  return { spec, ...(await startServer(target, { cpu: SERVER_CPU, rotorRoot, quiet: true })) };
 }
 
 const gen = new Gen(GEN_CPU, { quiet: true });
@@ -76,6 +56,6 @@ try {
   console.log(`A/B CPU per connect: ${(a.cpuUsPerConnect / b.cpuUsPerConnect).toFixed(3)} (per-round ratio median ${quantile(ratios, 0.5).toFixed(3)}, quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, ${rounds} rounds of ${n})`);
 } finally {
   await gen.exit();
-  await Promise.all(servers.map((s) => stopProcess(s.child)));
+  await Promise.all(servers.map((s) => s.stop()));
   await sleep(100);
 }

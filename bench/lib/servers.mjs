@@ -33,10 +33,12 @@ export function rotorConfig(port) {
 
 /**
  * @param {'rotor'|'baseline'} target
- * @param {{cpu:number, profileDir?:string, profileName?:string}} opts
+ * @param {{cpu:number, profileDir?:string, profileName?:string, rotorRoot?:string, quiet?:boolean}} opts
+ *   `rotorRoot`: the checkout whose dist/ runs as Rotor (another build, for A/B runs); default
+ *   this one. `quiet`: the server's output is kept, not echoed.
  * @returns {Promise<{target, pid, port, wsUrl, apiUrl, child, stop():Promise<void>, profilePath?:string}>}
  */
-export async function startServer(target, { cpu, profileDir, profileName }) {
+export async function startServer(target, { cpu, profileDir, profileName, rotorRoot = ROOT, quiet = false }) {
   const port = await freePort();
   // BENCH_ROTOR_NODE_ARGS / BENCH_BASELINE_NODE_ARGS: extra Node/V8 flags for that server only
   // (experiments, e.g. --trace-gc); published figures use none.
@@ -51,8 +53,8 @@ export async function startServer(target, { cpu, profileDir, profileName }) {
   let argv;
   let wsUrl;
   if (target === 'rotor') {
-    const main = path.join(ROOT, 'dist/cli/main.js');
-    if (!existsSync(main)) throw new Error('dist/cli/main.js missing: run `npm run build` (or `npx tsc -p tsconfig.json`) first');
+    const main = path.join(rotorRoot, 'dist/cli/main.js');
+    if (!existsSync(main)) throw new Error(`${main} missing: run \`npm run build\` (or \`npx tsc -p tsconfig.json\`) there first`);
     const dir = mkdtempSync(path.join(tmpdir(), 'rotor-bench-'));
     const cfg = path.join(dir, 'config.json');
     writeFileSync(cfg, JSON.stringify(rotorConfig(port), null, 2));
@@ -62,10 +64,16 @@ export async function startServer(target, { cpu, profileDir, profileName }) {
     argv = [process.execPath, ...nodeArgs, path.join(ROOT, 'bench/baseline-server.mjs'), '--port', String(port), '--api-key', API_KEY];
     wsUrl = `ws://127.0.0.1:${port}/connection/websocket`;
   }
-  const child = spawnPinned(cpu, argv, { cwd: ROOT, quiet: false });
+  const child = spawnPinned(cpu, argv, { cwd: ROOT, quiet });
   const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${target} exited early (${code}): ${child.stderrText.slice(-2000)}`))));
   exited.catch(() => {});
-  await Promise.race([waitHttp(`http://127.0.0.1:${port}/health`), exited]);
+  try {
+    await Promise.race([waitHttp(`http://127.0.0.1:${port}/health`), exited]);
+  } catch (err) {
+    // A server that never answered is not left running.
+    await stopProcess(child);
+    throw err;
+  }
   return {
     target,
     pid: child.pid,

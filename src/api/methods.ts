@@ -22,7 +22,6 @@ export interface ApiContext {
 
 export type ApiMethod = (ctx: ApiContext, req: Obj) => Promise<Obj>;
 
-
 function resolve(ctx: ApiContext, channel: string) {
   if (channel === '') throw apiBadRequest('channel required');
   try {
