@@ -3,9 +3,10 @@
  * Load generator, written with `ws`. Runs as a child of bench/run.mjs (pinned to its own core)
  * and is driven over IPC; every command is answered with one message. Commands:
  *
- *  {cmd:'connect', target, url, protocol, n, channels, channelPrefix, secret, concurrency}
+ *  {cmd:'connect', target, url, protocol, protocols?, n, channels, channelPrefix, secret, concurrency}
  *     opens n connections. Rotor: connect command with a HS256 JWT (jose), then subscribe to
  *     channel `${channelPrefix}${i % channels}`. Baseline: plain upgrade + one subscribe message.
+ *     With `protocols` (e.g. ['json','protobuf']), connection i speaks protocols[i % length].
  *     → {ev:'connected', ok, failed, ms}
  *  {cmd:'publish', apiUrl, apiKey, rate, warmupS, measureS, channels, channelPrefix, drainMs}
  *     publishes at a fixed rate through POST /api/publish, payload
@@ -13,6 +14,11 @@
  *     round-robin over the channels. Warm-up first (not counted), then
  *     → {ev:'window-start'} … measured publications … all deliveries in (or drain timeout)
  *     → {ev:'window-end', stats}
+ *  {cmd:'slices', apiUrl, apiKey, rate, warmupS, sliceS, slices, channelPrefix, drainMs}
+ *     two channels; after a warm-up on both: window-start, then `slices` slices of `sliceS`
+ *     seconds at `rate`, each on one channel (order 0,1,1,0, 0,1,1,0, …), each bracketed by
+ *     {ev:'slice', phase:'start'|'end', ch} and ending once all its deliveries are in (or drain
+ *     timeout), 100 ms apart; window-end → {slices:[{ch, expected, delivered, ms}], …}
  *  {cmd:'storm', target, url, n, warmup, concurrency, echo, poll, secret}
  *     tokens signed and frames built beforehand; → window-start … n connects over raw TCP
  *     (Rotor: upgrade + JWT connect command answered; baseline: upgrade done) → window-end
@@ -245,7 +251,8 @@ async function connect(m) {
   const t0 = now();
   const r = await pool(m.n, m.concurrency ?? 200, async (i) => {
     const ch = i % m.channels;
-    await openOne(m.target, m.protocol, m.url, tokens[i], `${m.channelPrefix}${ch}`);
+    const protocol = m.protocols === undefined ? m.protocol : m.protocols[i % m.protocols.length];
+    await openOne(m.target, protocol, m.url, tokens[i], `${m.channelPrefix}${ch}`);
     subsPerChannel[ch]++;
   });
   return { ev: 'connected', ok: r.ok, failed: r.failed, errors: r.errors, ms: now() - t0, open: conns.size };
@@ -260,8 +267,8 @@ function makePublisher(m) {
   const idle = [];
   // pad so that the data object is ~100 bytes
   const pad = 'x'.repeat(Math.max(1, (m.payloadBytes ?? 100) - JSON.stringify({ t: now(), s: 100000, m: 1, pad: '' }).length));
-  function publish(seq, measured) {
-    const ch = seq % m.channels;
+  /** `ch`: the channel index; round-robin by `seq` when not given. */
+  function publish(seq, measured, ch = seq % m.channels) {
     const data = { t: now(), s: seq, m: measured ? 1 : 0, pad };
     const body = JSON.stringify({ channel: `${m.channelPrefix}${ch}`, data });
     inflight++;
@@ -302,15 +309,18 @@ function makePublisher(m) {
   };
 }
 
-/** Publishes `count` messages at `rate`/s starting at seq `seq0`; resolves when all are sent. */
-function publishAtRate(pub, rate, count, seq0, measured, onSent) {
+/**
+ * Publishes `count` messages at `rate`/s starting at seq `seq0`, round-robin over the channels or
+ * all to channel index `ch`; resolves when all are sent.
+ */
+function publishAtRate(pub, rate, count, seq0, measured, onSent, ch) {
   return new Promise((resolve) => {
     const start = now();
     let sent = 0;
     const tickMs = Math.min(10, Math.max(1, 1000 / rate));
     const tick = () => {
       const due = Math.min(count, Math.floor(((now() - start) * rate) / 1000) + 1);
-      while (sent < due) onSent(pub.publish(seq0 + sent++, measured));
+      while (sent < due) onSent(pub.publish(seq0 + sent++, measured, ch));
       if (sent >= count) resolve();
       else setTimeout(tick, tickMs);
     };
@@ -490,6 +500,46 @@ function clientTextFrame(text) {
   return Buffer.concat([head, Buffer.alloc(4), payload]);
 }
 
+/** Slice order: every consecutive pair holds one slice of each channel, and A-B-B-A cancels a steady drift. */
+const ABBA = [0, 1, 1, 0];
+
+async function runSlices(m) {
+  resetStats();
+  const pub = makePublisher({ ...m, channels: 2 });
+  const warmCount = Math.round(m.rate * m.warmupS);
+  let warmExpected = 0;
+  await publishAtRate(pub, m.rate, warmCount, 0, false, (ch) => (warmExpected += subsPerChannel[ch]));
+  await pub.drained();
+  await waitFor(() => st.warmRecv >= warmExpected, m.drainMs);
+  await new Promise((r) => setTimeout(r, 200));
+  await collectBeforeWindow();
+  const errorsBefore = pub.errors;
+  const perSlice = Math.round(m.rate * m.sliceS);
+  const slices = [];
+  let seq = warmCount;
+  startWindow();
+  for (let k = 0; k < m.slices; k++) {
+    const ch = ABBA[k % ABBA.length];
+    const expected = perSlice * subsPerChannel[ch];
+    const recv0 = st.measuredRecv;
+    send({ ev: 'slice', phase: 'start', ch });
+    const t0 = now();
+    await publishAtRate(pub, m.rate, perSlice, seq, true, () => {}, ch);
+    seq += perSlice;
+    await pub.drained();
+    await waitFor(() => st.measuredRecv - recv0 >= expected, m.drainMs);
+    send({ ev: 'slice', phase: 'end', ch });
+    slices.push({ ch, expected, delivered: st.measuredRecv - recv0, ms: now() - t0 });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  endWindow();
+  pub.destroy();
+  return {
+    ev: 'result',
+    stats: { slices, publishErrors: pub.errors - errorsBefore, closedUnexpectedly: st.closedUnexpectedly, closeCodes: st.closeCodes, parseErrors: st.parseErrors, openConnections: conns.size },
+  };
+}
+
 async function runStorm(m) {
   resetStats();
   const u = new URL(m.url);
@@ -574,6 +624,7 @@ process.on('message', async (m) => {
   try {
     if (m.cmd === 'connect') send(await connect(m));
     else if (m.cmd === 'publish') send(await runPublish(m));
+    else if (m.cmd === 'slices') send(await runSlices(m));
     else if (m.cmd === 'storm') send(await runStorm(m));
     else if (m.cmd === 'autocannon') send(await runAutocannon(m));
     else if (m.cmd === 'close') {

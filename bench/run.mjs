@@ -26,7 +26,7 @@ import { cpuMicros, cpuTimes, rssBytes, sleep, systemBusy, CLK_TCK } from './lib
 import { startServer, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
 import { summarizeProfile, formatProfile } from './lib/profile.mjs';
 import { Gen } from './lib/gen.mjs';
-import { interleavedStorms } from './lib/interleaved.mjs';
+import { interleavedStorms, quantile } from './lib/interleaved.mjs';
 import { renderMarkdown, renderCaseTable } from './report.mjs';
 
 // ------------------------------------------------------------------ scenarios
@@ -49,6 +49,16 @@ export const CASES = {
     n: 5000,
     channels: 1,
     rate: 10,
+  },
+  'broadcast-protocols': {
+    group: 'broadcast',
+    kind: 'protocols',
+    title:
+      '(a) Protobuf against JSON in one server — 5,000 JSON subscribers on one channel and 5,000 Protobuf subscribers on another, all connected at once; 2-second slices of 10 publications/s alternate between the channels (order J-P-P-J, 6 such groups), and server CPU is read at each slice\'s edges',
+    n: 10000,
+    rate: 10,
+    sliceS: 2,
+    slices: 24,
   },
   channels: {
     group: 'channels',
@@ -254,8 +264,10 @@ async function runTarget(caseId, target) {
         target,
         url: server.wsUrl,
         protocol: c.protocol ?? 'json',
+        // Channel 0 gets the JSON subscribers, channel 1 the Protobuf ones (connection i: i % 2).
+        protocols: c.kind === 'protocols' ? ['json', 'protobuf'] : undefined,
         n: subscribers,
-        channels: c.kind === 'api' ? 1 : Math.min(c.channels, subscribers),
+        channels: c.kind === 'api' ? 1 : c.kind === 'protocols' ? 2 : Math.min(c.channels, subscribers),
         channelPrefix: CHANNEL_PREFIX,
         secret: SECRET,
         concurrency: 200,
@@ -294,6 +306,8 @@ async function runTarget(caseId, target) {
       );
       Object.assign(r, res.stats);
       r.cpuUsPerDelivery = win.serverCpuUs / Math.max(1, res.stats.delivered);
+    } else if (c.kind === 'protocols') {
+      Object.assign(r, await runProtocolSlices(c, server, gen, onWindow));
     } else if (c.kind === 'storm') {
       const res = await gen.call({ cmd: 'storm', target, url: server.wsUrl, protocol: 'json', n, warmup: Math.round((c.warmup ?? 0) * SCALE), concurrency: c.concurrency, echo: c.echo === true, poll: c.poll === true, secret: SECRET }, onWindow);
       Object.assign(r, res.stats);
@@ -337,6 +351,54 @@ async function runTarget(caseId, target) {
   return r;
 }
 
+/**
+ * JSON and Protobuf subscribers of one server, measured in alternating slices: the two protocols'
+ * separate broadcast cases run tens of seconds apart, and the machine's drift between them was
+ * larger than any difference between the two paths. Server CPU of a slice, from its first
+ * publish until its last delivery arrived, over the deliveries of that slice.
+ */
+async function runProtocolSlices(c, server, gen, onWindow) {
+  const cpu = [];
+  let t0;
+  const res = await gen.call(
+    { cmd: 'slices', apiUrl: server.apiUrl, apiKey: API_KEY, rate: c.rate, warmupS: WARMUP_S, sliceS: c.sliceS, slices: c.slices, channelPrefix: CHANNEL_PREFIX, drainMs: 5000, payloadBytes: 100 },
+    (ev, m) => {
+      if (ev !== 'slice') onWindow(ev);
+      else if (m.phase === 'start') t0 = cpuTimes(server.pid).totalUs;
+      else cpu.push(cpuTimes(server.pid).totalUs - t0);
+    },
+  );
+  const slices = res.stats.slices.map((s, i) => ({ ...s, cpuUs: cpu[i] }));
+  const sum = (ch, key) => slices.filter((s) => s.ch === ch).reduce((acc, s) => acc + s[key], 0);
+  const perDelivery = (s) => s.cpuUs / Math.max(1, s.delivered);
+  // The first slice after a switch of channel costs ~20 % more than the second (measured; the
+  // other 5,000 sockets' state has presumably left the caches), so single slices, and pairs,
+  // compare a cold slice with a warm one. A J-P-P-J group holds one of each for either protocol.
+  const groups = [];
+  for (let i = 0; i + 4 <= slices.length; i += 4) {
+    const g = slices.slice(i, i + 4);
+    const per = (ch) => g.filter((s) => s.ch === ch).reduce((a, s) => a + s.cpuUs, 0) / Math.max(1, g.filter((s) => s.ch === ch).reduce((a, s) => a + s.delivered, 0));
+    groups.push(per(1) / per(0));
+  }
+  const json = sum(0, 'cpuUs') / Math.max(1, sum(0, 'delivered'));
+  const protobuf = sum(1, 'cpuUs') / Math.max(1, sum(1, 'delivered'));
+  const expected = sum(0, 'expected') + sum(1, 'expected');
+  const delivered = sum(0, 'delivered') + sum(1, 'delivered');
+  return {
+    jsonCpuUsPerDelivery: json,
+    protobufCpuUsPerDelivery: protobuf,
+    protobufToJson: protobuf / json,
+    groups: { median: quantile(groups, 0.5), min: Math.min(...groups), max: Math.max(...groups), count: groups.length },
+    // Per slice, in order: channel (0 JSON, 1 Protobuf) and CPU-µs per delivery.
+    slices: slices.map((s) => [s.ch, Number(perDelivery(s).toFixed(3))]),
+    expected,
+    delivered,
+    lost: Math.max(0, expected - delivered),
+    publishErrors: res.stats.publishErrors,
+    closedUnexpectedly: res.stats.closedUnexpectedly,
+  };
+}
+
 /** A paired case: both servers at once, storms interleaved (lib/interleaved.mjs). */
 async function runPaired(caseId) {
   const c = CASES[caseId];
@@ -359,7 +421,7 @@ async function runPaired(caseId) {
 
 // ------------------------------------------------------------------ main
 
-const HEADLINE = ['cpuUsPerDelivery', 'cpuUsPerConnect', 'cpuUsPerRequest', 'rssPerConnKB', 'connectsPerSec', 'requestsPerSec'];
+const HEADLINE = ['protobufToJson', 'cpuUsPerDelivery', 'cpuUsPerConnect', 'cpuUsPerRequest', 'rssPerConnKB', 'connectsPerSec', 'requestsPerSec'];
 
 /** The element-wise median of several runs' results (numbers, one level of nested objects). */
 function medianResult(runs) {

@@ -1,6 +1,7 @@
 /**
  * The load generator process (bench/loadgen.mjs), pinned to its core and driven over IPC: `call`
- * sends one command and resolves with its result, reporting the window's edges on the way.
+ * sends one command and resolves with its result, reporting the window's edges (and a slices
+ * command's slice edges) on the way.
  */
 import path from 'node:path';
 import { sleep, spawnPinned } from './proc.mjs';
@@ -18,7 +19,7 @@ export class Gen {
       if (m.ev === 'error') {
         this.handlers.shift();
         h?.reject(new Error(`loadgen: ${m.message}`));
-      } else if (m.ev === 'window-start' || m.ev === 'window-end') h?.onWindow?.(m.ev);
+      } else if (m.ev === 'window-start' || m.ev === 'window-end' || m.ev === 'slice') h?.onWindow?.(m.ev, m);
       else if (h && (h.until === undefined || h.until === m.ev)) {
         this.handlers.shift();
         h.resolve(m);
