@@ -8,8 +8,9 @@
  *
  *   node bench/storm-ab.mjs [--rounds 30] [--n 2000] [--a rotor] [--b baseline] [--echo]
  *
- * A server is `rotor` (this checkout's dist/), `rotor:/path/to/other/checkout` (its dist/) or
- * `baseline`. `--echo` makes the baseline answer a connect command (the `storm-echo` variant).
+ * A server is `rotor` (this checkout's dist/), `rotor:/path/to/other/checkout` (its dist/),
+ * `baseline` or `baseline-echo` (the baseline sent a connect command, which it answers with a fixed
+ * reply: the `storm-echo` variant). `--echo` makes a plain `baseline` an echo one too.
  * Each round runs one storm of `--n` connects against each server, in alternating order, with
  * the generator polling; the storm's connections are closed with RST after it. After a warm-up
  * storm per server, it prints CPU-µs per connect of each server (sum over the rounds), the
@@ -31,11 +32,13 @@ const opt = (name, def) => {
 const SERVER_CPU = 0;
 const GEN_CPU = 1;
 
-/** `rotor`, `rotor:/path/to/checkout` or `baseline`. */
+/** `rotor`, `rotor:/path/to/checkout`, `baseline` or `baseline-echo`. */
 async function start(spec) {
-  const target = spec === 'baseline' ? 'baseline' : 'rotor';
+  const target = spec.startsWith('baseline') ? 'baseline' : 'rotor';
+  if (target === 'baseline' && spec !== 'baseline' && spec !== 'baseline-echo') throw new Error(`unknown server ${spec}`);
   const rotorRoot = spec.startsWith('rotor:') ? path.resolve(spec.slice(6)) : ROOT;
-  return { spec, ...(await startServer(target, { cpu: SERVER_CPU, rotorRoot, quiet: true })) };
+  const echo = spec === 'baseline-echo' ? true : undefined;
+  return { spec, echo, ...(await startServer(target, { cpu: SERVER_CPU, rotorRoot, quiet: true })) };
 }
 
 const gen = new Gen(GEN_CPU, { quiet: true });

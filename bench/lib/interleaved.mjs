@@ -10,7 +10,8 @@ import { CLK_TCK, cpuMicros, cpuTimes, systemBusy } from './proc.mjs';
 
 /**
  * @param {import('./gen.mjs').Gen} gen
- * @param {{spec:string, target:'rotor'|'baseline', pid:number, wsUrl:string}[]} servers  two
+ * @param {{spec:string, target:'rotor'|'baseline', pid:number, wsUrl:string, echo?:boolean}[]} servers  two;
+ *   `echo` (a baseline answering the connect frame) overrides `o.echo` for that server
  * @param {{n:number, rounds:number, warmup:number, concurrency:number, echo:boolean, secret:string}} o
  * @returns per server: connects, connectsFailed, errors, ms, connectsPerSec, cpuUsPerConnect,
  *   sysUsPerConnect, perRound (CPU-µs per connect), window (serverCpuPct, genCpuPct, otherCores
@@ -22,7 +23,7 @@ export async function interleavedStorms(gen, servers, o) {
     const s = servers[i];
     const a = acc[i];
     let t0;
-    return gen.call({ cmd: 'storm', target: s.target, url: s.wsUrl, protocol: 'json', n, warmup: 0, concurrency: o.concurrency, echo: o.echo, poll: true, secret: o.secret }, (ev) => {
+    return gen.call({ cmd: 'storm', target: s.target, url: s.wsUrl, protocol: 'json', n, warmup: 0, concurrency: o.concurrency, echo: s.echo ?? o.echo, poll: true, secret: o.secret }, (ev) => {
       const t = { ...cpuTimes(s.pid), gen: cpuMicros(gen.pid), busy: systemBusy().cpu, hr: process.hrtime.bigint() };
       if (ev === 'window-start') t0 = t;
       else if (measure) {
