@@ -131,7 +131,10 @@ export function evaluateTargets(results) {
       `${typeof r === 'number' ? num(r, 3) : '—'}${detail.length ? ` (${detail.join('; ')})` : ''}`,
       typeof r === 'number' && r <= 1.0,
     );
-    add('(a) Protobuf broadcast: nothing lost', R('broadcast-protobuf')?.lost === undefined ? '—' : `${int(R('broadcast-protobuf').lost)} lost`, R('broadcast-protobuf')?.lost === 0);
+    // Lost deliveries of both protocols' subscribers in this case, and of the separate Protobuf case.
+    const losts = [R('broadcast-protobuf')?.lost, rp?.lost].filter((v) => typeof v === 'number');
+    const lost = losts.reduce((a, v) => a + v, 0);
+    add('(a) Protobuf broadcast: nothing lost (separate case and slices)', losts.length === 0 ? '—' : `${int(lost)} lost`, losts.length > 0 && lost === 0);
   } else if (c['broadcast-json'] && c['broadcast-protobuf']) {
     const r = ratio(R('broadcast-protobuf')?.cpuUsPerDelivery, R('broadcast-json')?.cpuUsPerDelivery);
     // Both paths write one shared frame per delivery, so the ratio is 1 up to the machine's drift
