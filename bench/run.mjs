@@ -130,6 +130,25 @@ export const CASES = {
     warmup: 10000,
     concurrency: 200,
   },
+  'storm-echo-floor': {
+    group: 'storm',
+    kind: 'storm',
+    paired: true,
+    // Both columns are the baseline: the left one answers the connect frame (echo), the right one
+    // does the plain upgrade. Stored under the rotor and baseline slots of the results.
+    servers: [
+      { slot: 'rotor', server: 'baseline-echo', target: 'baseline', echo: true },
+      { slot: 'baseline', server: 'baseline', target: 'baseline' },
+    ],
+    columns: ['echo baseline', 'plain baseline'],
+    title:
+      '(e, diagnostic) The echo baseline against the plain one, side by side, storms interleaved as in `storm-interleaved`: what reading a connect frame and writing a fixed reply cost on their own, the floor under any server that answers a connect command',
+    protocol: 'json',
+    n: 2000,
+    rounds: 15,
+    warmup: 10000,
+    concurrency: 200,
+  },
   'api-nosubs': {
     group: 'api',
     kind: 'api',
@@ -399,20 +418,27 @@ async function runProtocolSlices(c, server, gen, onWindow) {
   };
 }
 
-/** A paired case: both servers at once, storms interleaved (lib/interleaved.mjs). */
+/**
+ * A paired case: both servers at once, storms interleaved (lib/interleaved.mjs). The servers are
+ * the case's `servers` (each stored under its `slot`), or else Rotor and the baseline. Resolves
+ * with the result per slot.
+ */
 async function runPaired(caseId) {
   const c = CASES[caseId];
-  if (TARGETS.length !== 2) throw new Error(`${caseId} runs both servers at once: it needs --targets with both (got ${TARGETS.join(',')})`);
+  const specs = c.servers ?? TARGETS.map((t) => ({ slot: t, server: t, target: t }));
+  if (!specs.every((s) => TARGETS.includes(s.slot)) || TARGETS.length !== 2) {
+    throw new Error(`${caseId} runs two servers at once and fills both columns: it needs --targets with both (got ${TARGETS.join(',')})`);
+  }
   const gen = new Gen(GEN_CPU);
   const servers = [];
   try {
     await gen.ready();
-    for (const target of TARGETS) servers.push(await startServer(target, { cpu: SERVER_CPU }));
+    for (const s of specs) servers.push({ ...(await startServer(s.target, { cpu: SERVER_CPU })), echo: s.echo });
     await sleep(1000);
     const n = Math.max(1, Math.round(c.n * SCALE));
     const { results } = await interleavedStorms(gen, servers, { n, rounds: c.rounds, warmup: Math.round(c.warmup * SCALE), concurrency: c.concurrency, echo: false, secret: SECRET });
     // Per-round figures stay out: the run's median merge would keep only the first run's.
-    return Object.fromEntries(servers.map((s, i) => [s.target, { target: s.target, pid: s.pid, attempted: n * c.rounds, ...results[i], perRound: undefined }]));
+    return Object.fromEntries(specs.map((s, i) => [s.slot, { target: s.target, server: s.server, pid: servers[i].pid, attempted: n * c.rounds, ...results[i], perRound: undefined }]));
   } finally {
     await gen.exit();
     await Promise.all(servers.map((s) => s.stop()));
