@@ -500,7 +500,10 @@ function clientTextFrame(text) {
   return Buffer.concat([head, Buffer.alloc(4), payload]);
 }
 
-/** Slice order: every consecutive pair holds one slice of each channel, and A-B-B-A cancels a steady drift. */
+/**
+ * Slice order. In each A-B-B-A group either channel has one slice right after a switch (costlier:
+ * its subscribers' state is cold) and one after a slice of its own, and a steady drift cancels.
+ */
 const ABBA = [0, 1, 1, 0];
 
 async function runSlices(m) {
