@@ -407,7 +407,8 @@ async function runProtocolSlices(c, server, gen, onWindow) {
     jsonCpuUsPerDelivery: json,
     protobufCpuUsPerDelivery: protobuf,
     protobufToJson: protobuf / json,
-    groups: { median: quantile(groups, 0.5), min: Math.min(...groups), max: Math.max(...groups), count: groups.length },
+    groups: groupStats(groups),
+    groupRatios: groups,
     // Per slice, in order: channel (0 JSON, 1 Protobuf) and CPU-µs per delivery.
     slices: slices.map((s) => [s.ch, Number(perDelivery(s).toFixed(3))]),
     expected,
@@ -416,6 +417,10 @@ async function runProtocolSlices(c, server, gen, onWindow) {
     publishErrors: res.stats.publishErrors,
     closedUnexpectedly: res.stats.closedUnexpectedly,
   };
+}
+
+function groupStats(ratios) {
+  return { median: quantile(ratios, 0.5), min: Math.min(...ratios), max: Math.max(...ratios), count: ratios.length };
 }
 
 /**
@@ -468,8 +473,22 @@ function medianResult(runs) {
   };
   // The headline figures of every run, so the spread behind each median stays visible. A failed
   // run keeps its place, so index i is round i+1 in every case and target.
-  const perRun = runs.map((r) => r.failed ? { failed: true } : Object.fromEntries(HEADLINE.filter((k) => typeof r[k] === 'number').map((k) => [k, r[k]]).concat(r.latencyMs ? [['p99Ms', r.latencyMs.p99]] : [])));
-  return { ...merge(ok), runs: ok.length, failedRuns: runs.length - ok.length, perRun };
+  const perRun = runs.map((r) =>
+    r.failed
+      ? { failed: true }
+      : Object.fromEntries(
+          HEADLINE.filter((k) => typeof r[k] === 'number')
+            .map((k) => [k, r[k]])
+            .concat(r.latencyMs ? [['p99Ms', r.latencyMs.p99]] : [])
+            .concat(Array.isArray(r.slices) ? [['slices', r.slices]] : []),
+        ),
+  );
+  const merged = merge(ok);
+  // Arrays have no median: a run's per-slice figures stay in its perRun entry, and the slice
+  // groups' spread is taken over every run's groups.
+  for (const key of Object.keys(merged)) if (Array.isArray(merged[key])) delete merged[key];
+  if (ok.every((r) => Array.isArray(r.groupRatios))) merged.groups = groupStats(ok.flatMap((r) => r.groupRatios));
+  return { ...merged, runs: ok.length, failedRuns: runs.length - ok.length, perRun };
 }
 
 function ratio(a, b) {
@@ -549,7 +568,7 @@ async function main() {
   }
 }
 
-export { ratio };
+export { ratio, medianResult };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err) => {
