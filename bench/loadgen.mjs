@@ -374,11 +374,13 @@ async function waitFor(cond, timeoutMs) {
   return cond();
 }
 
-async function runPublish(m) {
-  resetStats();
-  const pub = makePublisher(m);
+/**
+ * The unmeasured warm-up at the publish rate, round-robin over the channels, until its deliveries
+ * are in; then a pause and a full collection. Returns its publication count (the next sequence
+ * number) and the deliveries it expected.
+ */
+async function warmUp(pub, m) {
   const warmCount = Math.round(m.rate * m.warmupS);
-  const measCount = Math.round(m.rate * m.measureS);
   let warmExpected = 0;
   await publishAtRate(pub, m.rate, warmCount, 0, false, (ch) => (warmExpected += subsPerChannel[ch]));
   await pub.drained();
@@ -386,6 +388,14 @@ async function runPublish(m) {
   // Settle a little so the warm-up's tail does not land in the window.
   await new Promise((r) => setTimeout(r, 200));
   await collectBeforeWindow();
+  return { warmCount, warmExpected };
+}
+
+async function runPublish(m) {
+  resetStats();
+  const pub = makePublisher(m);
+  const { warmCount, warmExpected } = await warmUp(pub, m);
+  const measCount = Math.round(m.rate * m.measureS);
   const errorsBefore = pub.errors;
   startWindow();
   const t0 = now();
@@ -511,17 +521,10 @@ const ABBA = [0, 1, 1, 0];
 async function runSlices(m) {
   resetStats();
   const pub = makePublisher({ ...m, channels: 2 });
-  const warmCount = Math.round(m.rate * m.warmupS);
-  let warmExpected = 0;
-  await publishAtRate(pub, m.rate, warmCount, 0, false, (ch) => (warmExpected += subsPerChannel[ch]));
-  await pub.drained();
-  await waitFor(() => st.warmRecv >= warmExpected, m.drainMs);
-  await new Promise((r) => setTimeout(r, 200));
-  await collectBeforeWindow();
+  let seq = (await warmUp(pub, m)).warmCount;
   const errorsBefore = pub.errors;
   const perSlice = Math.round(m.rate * m.sliceS);
   const slices = [];
-  let seq = warmCount;
   // An unmeasured slice on channel 0 first: the first measured slice (channel 0) then follows one
   // of its own, as every later group's first slice does. After the warm-up, which alternates
   // channels publication by publication, it would start cold and weigh on channel 0 alone.
