@@ -120,9 +120,10 @@ export function evaluateTargets(results) {
     // Both protocols in one server, slices alternating: the machine's drift between two separate
     // cases does not enter. Both paths write one shared frame per delivery, so their costs are
     // equal, and a point estimate against 1.0 falls on either side by chance (0.978 and 1.005 in
-    // two full runs). "No more than" is therefore judged as "not measurably more": met unless the
-    // 95 % confidence interval of the mean per-group ratio lies wholly above 1. With ~18 groups
-    // the interval is about ±2 %, so a Protobuf path a few per cent costlier would fail.
+    // two full runs; this reading was adopted after the second). "No more than" is judged as a
+    // non-inferiority test: met when the upper end of the 95 % confidence interval of the mean
+    // per-group ratio is at most 1 + PROTOBUF_MARGIN, so noisier data make it harder to meet, not
+    // easier. The point rule's reading stays in the value column.
     const rp = R('broadcast-protocols');
     const r = rp?.protobufToJson;
     const g = meanInterval(groupRatiosOf(rp));
@@ -130,14 +131,14 @@ export function evaluateTargets(results) {
     const separate = ratio(R('broadcast-protobuf')?.cpuUsPerDelivery, R('broadcast-json')?.cpuUsPerDelivery);
     const ci = (v) => `mean ${num(v.mean, 3)}, 95 % confidence interval ${num(v.lo, 3)}–${num(v.hi, 3)} over ${int(v.n)} groups`;
     const detail = [
-      typeof r === 'number' ? `over all slices ${num(r, 3)}` : '',
+      typeof r === 'number' ? `over all slices ${num(r, 3)}, which the earlier rule (≤ 1.000) reads as ${r <= 1 ? 'yes' : 'no'}` : '',
       gb ? `the baseline's own: ${ci(gb)}` : '',
       separate !== null ? `the two separate broadcast cases: ${x(separate)}` : '',
     ].filter(Boolean);
     add(
-      '(a) Protobuf broadcast costs no more than JSON (Rotor, both protocols\' subscribers in one server, alternating slices: Protobuf / JSON CPU-µs per delivery per J-P-P-J group; met unless the 95 % confidence interval of the mean lies wholly above 1)',
+      `(a) Protobuf broadcast costs no more than JSON, within ${PROTOBUF_MARGIN * 100} % (Rotor, both protocols\' subscribers in one server, alternating slices: Protobuf / JSON CPU-µs per delivery per J-P-P-J group; met when the 95 % confidence interval of the mean ends at or below ${num(1 + PROTOBUF_MARGIN, 2)})`,
       `${g ? ci(g) : '—'}${detail.length ? ` (${detail.join('; ')})` : ''}`,
-      g !== undefined && g.lo <= 1.0,
+      g !== undefined && g.hi <= 1 + PROTOBUF_MARGIN,
     );
     // Lost deliveries of both protocols' subscribers in this case, and of the separate Protobuf case.
     const losts = [R('broadcast-protobuf')?.lost, rp?.lost].filter((v) => typeof v === 'number');
@@ -173,9 +174,10 @@ export function evaluateTargets(results) {
     // The issue's measure: connects per second with the generator on the other core. Measured
     // rates flatter Rotor when the generator, not the baseline server, caps the baseline
     // (Generator CPU near 100 %), so the per-core capacity ratio is shown beside it. It is not part
-    // of the verdict: a baseline that does nothing but read the connect frame and write a fixed
-    // reply reaches only ~0.72x of the plain upgrade's capacity side by side (storm-echo-floor), so
-    // a capacity bar of 0.7 would leave a server that also verifies a JWT ~3 % for all its work.
+    // of the verdict (it was, with the rate, until a run showed capacity 0.59): a baseline that does
+    // nothing but read the connect frame and write a fixed reply reaches only 0.71-0.77x of the
+    // plain upgrade's capacity (storm-echo-floor, storm-echo), so a capacity bar of 0.7 leaves a
+    // server that also verifies a JWT and keeps a session ~1-6 µs per connect for that work.
     const r = ratio(R('storm')?.connectsPerSec, B('storm')?.connectsPerSec);
     const cap = ratio(B('storm')?.cpuUsPerConnect, R('storm')?.cpuUsPerConnect);
     // What the protocol's second read and write cost alone: the echo baseline's capacity against
@@ -189,7 +191,7 @@ export function evaluateTargets(results) {
     const sideCap = ratio(B('storm-interleaved')?.cpuUsPerConnect, R('storm-interleaved')?.cpuUsPerConnect);
     add(
       '(e) JWT connects/s ≥ 0.7× baseline upgrades/s (measured rate, the issue\'s measure; beside it, not judged: per-core capacity from CPU-µs per connect, and the echo floor)',
-      `${x(r)} (capacity ${x(cap)}${side === null ? '' : `; both servers side by side, storms interleaved: ${x(side)}, capacity ${x(sideCap)}`}${echoFloor === null ? '' : `; a baseline that only reads the connect frame and writes a fixed reply reaches ${x(echoFloor)} of the plain upgrade's capacity${echoFloorSide === null ? '' : ` (side by side, interleaved: ${x(echoFloorSide)})`}`}${sleeping === null ? '' : `; with a sleeping generator ${x(sleeping)}, capacity ${x(sleepingCap)}`})`,
+      `${x(r)} (capacity ${x(cap)}${cap !== null && cap < 0.7 ? ', which the earlier rule (rate and capacity ≥ 0.7) reads as no' : ''}${side === null ? '' : `; both servers side by side, storms interleaved: ${x(side)}, capacity ${x(sideCap)}`}${echoFloor === null ? '' : `; a baseline that only reads the connect frame and writes a fixed reply reaches ${x(echoFloor)} of the plain upgrade's capacity${echoFloorSide === null ? '' : ` (side by side, interleaved: ${x(echoFloorSide)})`}`}${sleeping === null ? '' : `; with a sleeping generator ${x(sleeping)}, capacity ${x(sleepingCap)}`})`,
       r !== null && r >= 0.7,
     );
   }
@@ -214,6 +216,12 @@ function groupRatiosOf(res) {
   }
   return out;
 }
+
+/**
+ * How much costlier Protobuf may measure than JSON and still count as "no more": the smallest
+ * margin the slices case resolves (its 95 % interval is about ±2 % over 18 groups).
+ */
+const PROTOBUF_MARGIN = 0.03;
 
 /** Two-sided 95 % Student t quantiles by degrees of freedom (1–30); beyond, the value at 30. */
 const T95 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
@@ -313,7 +321,7 @@ export function renderMarkdown(results) {
   lines.push('- Rotor: `node dist/cli/main.js -c <tmp>/config.json` with the memory engine, an HMAC secret, an API key, `client.allowed_origins: []`, namespace `bench` with `allow_subscribe_for_client`, default `client.ping_interval`, log level `error`. Clients connect over `/connection/websocket` with a HS256 JWT (jose, distinct `sub` per connection, `exp` in one hour), then send a subscribe command; Protobuf clients use the `centrifuge-protobuf` subprotocol.');
   lines.push('- Baseline: the same WebSocket path and publish API shape; a subscribe message adds the socket to the channel\'s Set; a publication is one pre-built JSON (or varint-delimited Protobuf) payload `ws.send` to each socket. App-level pings are answered.');
   lines.push('- Publications go through `POST /api/publish` with `X-API-Key` from the generator, at a fixed rate (keep-alive agent, up to 16 sockets), with a ~100-byte JSON payload `{"t":<publish time, ms, high-res>,"s":<seq>,"m":1,"pad":"…"}`. A warm-up at the same rate precedes the window and is not counted.');
-  lines.push('- Protobuf against JSON (`broadcast-protocols`): the separate JSON and Protobuf broadcast cases run tens of seconds apart, and on this VM the drift between them (a few per cent) was larger than any difference between the two paths, so the check whether Protobuf costs more than JSON came out differently from run to run. This case connects 5,000 JSON and 5,000 Protobuf subscribers to one server at once, on two channels, and publishes in 2-second slices of 10 publications/s that alternate between the channels in the order J-P-P-J (6 groups), 100 ms apart; server CPU is read at each slice\'s start and once all its deliveries have arrived. An unmeasured slice on the JSON channel goes first, so the first measured slice follows one of its own channel, as every group\'s first slice does. The first slice after a switch of channel costs ~20 % more than the second (the per-slice figures are in the JSON under each run\'s `perRun` entry), so a J-P-P-J group gives each protocol one of each, and the order also cancels a steady drift. The two paths do the same work per delivery (one shared frame), so their ratio is 1 up to noise, and a point estimate against 1.0 lands on either side by chance (0.978 and 1.005 in two full runs): the verdict asks instead whether Protobuf is measurably costlier, and fails when the 95 % confidence interval of the mean per-group ratio (over the groups of every round) lies wholly above 1. The interval is about ±2 % wide, so a Protobuf path a few per cent costlier fails.');
+  lines.push('- Protobuf against JSON (`broadcast-protocols`): the separate JSON and Protobuf broadcast cases run tens of seconds apart, and on this VM the drift between them (a few per cent) was larger than any difference between the two paths, so the check whether Protobuf costs more than JSON came out differently from run to run. This case connects 5,000 JSON and 5,000 Protobuf subscribers to one server at once, on two channels, and publishes in 2-second slices of 10 publications/s that alternate between the channels in the order J-P-P-J (6 groups), 100 ms apart; server CPU is read at each slice\'s start and once all its deliveries have arrived. An unmeasured slice on the JSON channel goes first, so the first measured slice follows one of its own channel, as every group\'s first slice does. The first slice after a switch of channel costs ~20 % more than the second (the per-slice figures are in the JSON under each run\'s `perRun` entry), so a J-P-P-J group gives each protocol one of each, and the order also cancels a steady drift. The two paths do the same work per delivery (one shared frame), so their ratio is 1 up to noise, and a point estimate against 1.0 lands on either side by chance (0.978 and 1.005 in two full runs): the verdict is instead a non-inferiority test: met when the 95 % confidence interval of the mean per-group ratio (over the groups of every round, Student t) ends at or below 1.03, i.e. when the data rule out Protobuf costing more than 3 % over JSON. The interval is about ±2 % wide with 18 groups. The point rule\'s reading (over all slices ≤ 1.000) is shown beside it.');
   lines.push('- The generator parses every delivery (JSON lines, several per frame for Rotor; varint-delimited Protobuf Replies) and answers server pings. It runs with a 64 MB young generation and forces a full collection before every window: garbage from its own setup (thousands of signed tokens) used to be collected inside the window, and those 20–80 ms generator pauses read as server latency (they were the many-channels p99 gap of earlier runs).');
   lines.push('- Connection storm: a raw-TCP client in the generator (pre-built upgrade request, one masked frame with the connect command), far cheaper than a `ws` client; even so the generator, not the baseline server, limits the baseline\'s rate (the baseline\'s server CPU stays well below 100 %), so the baseline\'s measured rate is below what a plain upgrade server can do, which is why the per-core capacity ratio is reported beside it; tokens are signed before the window, one distinct token per connect (warm-up included) so Rotor\'s token cache never answers. A warm-up storm of 10,000 connects, closed again and followed by 1.5 s of settling, runs first so that both servers are measured warm, as the warm-up does in the other scenarios: with the connect path optimised by the JIT and the heap grown to its working size. Without it Rotor\'s longer connect path spent much of the 2-second window in V8\'s interpreter (0.44–0.57× the baseline); with 10,000 the spread narrowed, but single storm runs still range widely' + stormSpread(results) + ', so compare medians and look at `perRun` in the JSON. The stime row is the server\'s kernel-mode time per connect (tick-sampled, so coarse): on loopback a send also runs much of the receiving end\'s TCP processing, and part of that may be accounted to the sender. It is there to tell a gap in Node/JS time from a gap in kernel time. During the storm\'s window the generator polls (one setImmediate per loop turn) instead of sleeping, so its core never goes idle: on this VM a write that wakes a halted core pays for an interrupt through the hypervisor, on loopback the server pays it, and a storm\'s generator waits on every answer. Measured: 60 µs of busy work added per connection to the baseline raised its cost from 61 to 147 CPU-µs per connect with a sleeping generator and from 62.5 to 128 with a polling one, so a sleeping generator charges the slower server for wake-ups a remote client would not cost it. The generator\'s CPU column reads ~100 % while it polls. The diagnostic `storm-sleeping` case runs the same storm with a sleeping generator, for comparison. Rotor\'s connect counts when the connect reply arrives, the baseline\'s when the 101 arrives. The connections stay open until the window ends. The diagnostic `storm-echo` case runs the same storm against a baseline that also reads the connect frame and writes a fixed reply: it shows what the protocol\'s second read and write cost on their own, so the gap between Rotor and that baseline is Rotor\'s own connect handling (JWT, session, reply encoding). The diagnostic `storm-interleaved` case runs both servers at once on the server core and alternates 2,000-connect storms between them (15 rounds per run; each storm\'s connections are closed after it, so at most 2,000 are open, where the `storm` case keeps 10,000): the VM\'s slow and fast periods, which spread whole storm runs by ±25 %, then hit both servers alike. The diagnostic `storm-echo-floor` case runs the echo baseline against the plain one in the same interleaved way, so it gives the share of the plain upgrade\'s per-core capacity left to any server that has to read a connect frame and answer it, however little it does in between. For work on the connect path, `bench/storm-ab.mjs` runs the same interleaving against any two servers, two Rotor builds for instance (an A/A run of Rotor against itself gave 0.98 over 30 rounds), and `bench/connect-logic.mjs` measures Rotor\'s connect handling alone, without sockets (CPU-µs, bytes allocated and the top allocation sites per connect).');
   lines.push('- API throughput: `autocannon` (programmatic) inside the generator process, 32 connections, no pipelining, static body.');
