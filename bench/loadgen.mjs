@@ -16,8 +16,8 @@
  *     → {ev:'window-end', stats}
  *  {cmd:'slices', apiUrl, apiKey, rate, warmupS, sliceS, slices, channelPrefix, drainMs}
  *     two channels; after a warm-up on both and an unmeasured slice on channel 0: window-start,
- *     then `slices` slices of `sliceS`
- *     seconds at `rate`, each on one channel (order 0,1,1,0, 0,1,1,0, …), each bracketed by
+ *     then `slices` slices of `sliceS` seconds at `rate`, each on one channel (order 0,1,1,0,
+ *     0,1,1,0, …), each bracketed by
  *     {ev:'slice', phase:'start'|'end', ch} and ending once all its deliveries are in (or drain
  *     timeout), 100 ms apart; window-end → {slices:[{ch, expected, delivered, ms}], …}
  *  {cmd:'storm', target, url, n, warmup, concurrency, echo, poll, secret}
@@ -518,38 +518,44 @@ function clientTextFrame(text) {
  */
 const ABBA = [0, 1, 1, 0];
 
+/**
+ * One slice: `count` publications at the rate, all to channel `ch`, then a wait until their
+ * deliveries are in (or the drain timeout). A slice that times out (lost deliveries, flagged by
+ * the lost count) may see its late deliveries counted in the next one.
+ */
+async function publishSlice(pub, m, ch, seq, count) {
+  const expected = count * subsPerChannel[ch];
+  const recv0 = st.measuredRecv;
+  await publishAtRate(pub, m.rate, count, seq, true, () => {}, ch);
+  await pub.drained();
+  await waitFor(() => st.measuredRecv - recv0 >= expected, m.drainMs);
+  return { expected, delivered: st.measuredRecv - recv0 };
+}
+
 async function runSlices(m) {
   resetStats();
   const pub = makePublisher({ ...m, channels: 2 });
   let seq = (await warmUp(pub, m)).warmCount;
   const errorsBefore = pub.errors;
   const perSlice = Math.round(m.rate * m.sliceS);
-  const slices = [];
+  const pause = () => new Promise((r) => setTimeout(r, 100));
   // An unmeasured slice on channel 0 first: the first measured slice (channel 0) then follows one
   // of its own, as every later group's first slice does. After the warm-up, which alternates
   // channels publication by publication, it would start cold and weigh on channel 0 alone.
-  const leadExpected = st.measuredRecv + perSlice * subsPerChannel[0];
-  await publishAtRate(pub, m.rate, perSlice, seq, true, () => {}, 0);
+  await publishSlice(pub, m, 0, seq, perSlice);
   seq += perSlice;
-  await pub.drained();
-  await waitFor(() => st.measuredRecv >= leadExpected, m.drainMs);
-  await new Promise((r) => setTimeout(r, 100));
+  await pause();
+  const slices = [];
   startWindow();
   for (let k = 0; k < m.slices; k++) {
     const ch = ABBA[k % ABBA.length];
-    const expected = perSlice * subsPerChannel[ch];
-    const recv0 = st.measuredRecv;
     send({ ev: 'slice', phase: 'start', ch });
     const t0 = now();
-    await publishAtRate(pub, m.rate, perSlice, seq, true, () => {}, ch);
+    const { expected, delivered } = await publishSlice(pub, m, ch, seq, perSlice);
     seq += perSlice;
-    await pub.drained();
-    // A slice that times out (lost deliveries, flagged by the lost count) may see its late
-    // deliveries counted in the next slice.
-    await waitFor(() => st.measuredRecv - recv0 >= expected, m.drainMs);
     send({ ev: 'slice', phase: 'end', ch });
-    slices.push({ ch, expected, delivered: st.measuredRecv - recv0, ms: now() - t0 });
-    await new Promise((r) => setTimeout(r, 100));
+    slices.push({ ch, expected, delivered, ms: now() - t0 });
+    await pause();
   }
   endWindow();
   pub.destroy();

@@ -26,7 +26,7 @@ import { cpuMicros, cpuTimes, rssBytes, sleep, systemBusy, CLK_TCK } from './lib
 import { startServer, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
 import { summarizeProfile, formatProfile } from './lib/profile.mjs';
 import { Gen } from './lib/gen.mjs';
-import { interleavedStorms, quantile } from './lib/interleaved.mjs';
+import { interleavedStorms } from './lib/interleaved.mjs';
 import { renderMarkdown, renderCaseTable } from './report.mjs';
 
 // ------------------------------------------------------------------ scenarios
@@ -390,15 +390,6 @@ async function runProtocolSlices(c, server, gen, onWindow) {
   const slices = res.stats.slices.map((s, i) => ({ ...s, cpuUs: cpu[i] }));
   const sum = (ch, key) => slices.filter((s) => s.ch === ch).reduce((acc, s) => acc + s[key], 0);
   const perDelivery = (s) => s.cpuUs / Math.max(1, s.delivered);
-  // The first slice after a switch of channel costs ~20 % more than the second (measured; the
-  // other 5,000 sockets' state has presumably left the caches), so single slices, and pairs,
-  // compare a cold slice with a warm one. A J-P-P-J group holds one of each for either protocol.
-  const groups = [];
-  for (let i = 0; i + 4 <= slices.length; i += 4) {
-    const g = slices.slice(i, i + 4);
-    const per = (ch) => g.filter((s) => s.ch === ch).reduce((a, s) => a + s.cpuUs, 0) / Math.max(1, g.filter((s) => s.ch === ch).reduce((a, s) => a + s.delivered, 0));
-    groups.push(per(1) / per(0));
-  }
   const json = sum(0, 'cpuUs') / Math.max(1, sum(0, 'delivered'));
   const protobuf = sum(1, 'cpuUs') / Math.max(1, sum(1, 'delivered'));
   const expected = sum(0, 'expected') + sum(1, 'expected');
@@ -407,9 +398,8 @@ async function runProtocolSlices(c, server, gen, onWindow) {
     jsonCpuUsPerDelivery: json,
     protobufCpuUsPerDelivery: protobuf,
     protobufToJson: protobuf / json,
-    groups: groupStats(groups),
-    groupRatios: groups,
-    // Per slice, in order: channel (0 JSON, 1 Protobuf) and CPU-µs per delivery.
+    // Per slice, in order: channel (0 JSON, 1 Protobuf) and CPU-µs per delivery. The report
+    // reads the J-P-P-J groups from these.
     slices: slices.map((s) => [s.ch, Number(perDelivery(s).toFixed(3))]),
     expected,
     delivered,
@@ -417,10 +407,6 @@ async function runProtocolSlices(c, server, gen, onWindow) {
     publishErrors: res.stats.publishErrors,
     closedUnexpectedly: res.stats.closedUnexpectedly,
   };
-}
-
-function groupStats(ratios) {
-  return { median: quantile(ratios, 0.5), min: Math.min(...ratios), max: Math.max(...ratios), count: ratios.length };
 }
 
 /**
@@ -484,10 +470,8 @@ function medianResult(runs) {
         ),
   );
   const merged = merge(ok);
-  // Arrays have no median: a run's per-slice figures stay in its perRun entry, and the slice
-  // groups' spread is taken over every run's groups.
+  // Arrays have no median: a run's per-slice figures stay in its perRun entry.
   for (const key of Object.keys(merged)) if (Array.isArray(merged[key])) delete merged[key];
-  if (ok.every((r) => Array.isArray(r.groupRatios))) merged.groups = groupStats(ok.flatMap((r) => r.groupRatios));
   return { ...merged, runs: ok.length, failedRuns: runs.length - ok.length, perRun };
 }
 
@@ -568,7 +552,7 @@ async function main() {
   }
 }
 
-export { ratio, medianResult };
+export { ratio };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err) => {
