@@ -3,7 +3,8 @@
  * the legacy `POST {prefix}` with a stream of `{"method", "params"}` commands (one per line,
  * pretty-printed or concatenated: any whitespace or none between them, as Go's json.Decoder reads).
  *
- * Statuses come from `statuses.ts`: 200 with `{"result":…}` or `{"error":{code,message}}`, or a
+ * Statuses come from `statuses.ts`: 200 with `{"result":…}` (`batch`: `{"replies":[…]}`, see
+ * `BARE_RESPONSE_METHODS`) or `{"error":{code,message}}`, or a
  * plain-text refusal (405, 401, 503, 404, 413, 500, 400, checked in that order). In transport
  * error mode (`http_api.error_mode: transport` or the `X-Centrifugo-Error-Mode: transport`
  * header) errors use the mapped HTTP status and the body `{"code","message"}`.
@@ -13,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiErrorCode, apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError, closeIfUnread } from '../http/body.js';
-import { LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, type ApiContext } from './methods.js';
+import { BARE_RESPONSE_METHODS, LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, type ApiContext } from './methods.js';
 import { apiError, asObject, parseApiJson, parseLegacyApiJson, toJsonText, type Obj } from './json.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 
@@ -71,7 +72,8 @@ export class ApiHttpHandler {
     const transportMode = this.opts.errorMode === 'transport' || String(req.headers['x-centrifugo-error-mode'] ?? '').toLowerCase() === 'transport';
     try {
       const result = await METHODS[methodName]!(this.ctx, parsed);
-      json(res, ApiStatus.ok.status, `{"result":${toJsonText(result)}}`);
+      const text = toJsonText(result);
+      json(res, ApiStatus.ok.status, BARE_RESPONSE_METHODS.has(methodName) ? text : `{"result":${text}}`);
     } catch (e) {
       const eo = errorObject(e);
       if (eo.code === 100) this.ctx.node.log.error({ err: e, method: methodName }, 'api call failed');

@@ -5,14 +5,14 @@
  */
 import { ApiErrorCode } from '../protocol/codes.js';
 import { ReplyError, disconnects, type Disconnect } from '../protocol/errors.js';
-import type { Publication } from '../protocol/types.js';
 import type { Node } from '../node/node.js';
 import { checkDataFormat, type ChannelRules } from '../rules/channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
 import type { PublishOptions } from '../engine/types.js';
 import { GlobSyntaxError, compileGlob, type GlobMatcher } from '../util/glob.js';
 import { RawJson } from '../protocol/json/raw-json.js';
-import { JsonBytes, apiBadRequest, apiError, asObject, bool, boolValue, int, parseApiJson, payload, position, str, strList, strMap, type Obj } from './json.js';
+import { apiBadRequest, apiError, asObject, bool, boolValue, int, parseApiJson, payload, position, str, strList, strMap, type Obj } from './json.js';
+import { batchResult, historyResult, nodeResult, presenceResult, presenceStatsResult, publishResult } from './results.js';
 
 export interface ApiContext {
   readonly node: Node;
@@ -60,7 +60,7 @@ async function publishOne(ctx: ApiContext, channel: string, req: Obj): Promise<O
     ctx.node.log.error({ err: e, channel }, 'publish failed');
     throw apiError(ApiErrorCode.internal);
   }
-  return opts.history !== undefined ? { offset: res.position.offset, epoch: res.position.epoch } : {};
+  return publishResult(opts.history !== undefined ? res.position : undefined);
 }
 
 const publish: ApiMethod = (ctx, req) => publishOne(ctx, str(req, 'channel'), req);
@@ -139,36 +139,20 @@ const presence: ApiMethod = async (ctx, req) => {
   const channel = str(req, 'channel');
   const r = resolve(ctx, channel);
   if (!r.options.presence) throw apiError(ApiErrorCode.notAvailable);
-  const p = await ctx.node.presenceManager.presence(channel);
-  const out: Obj = {};
-  for (const [id, info] of Object.entries(p)) {
-    out[id] = { user: info.user, client: info.client, conn_info: info.connInfo && new JsonBytes(info.connInfo), chan_info: info.chanInfo && new JsonBytes(info.chanInfo) };
-  }
-  return { presence: out };
+  return presenceResult(await ctx.node.presenceManager.presence(channel));
 };
 
 const presenceStats: ApiMethod = async (ctx, req) => {
   const channel = str(req, 'channel');
   const r = resolve(ctx, channel);
   if (!r.options.presence) throw apiError(ApiErrorCode.notAvailable);
-  const s = await ctx.node.presenceManager.presenceStats(channel);
-  return { num_clients: s.numClients, num_users: s.numUsers };
+  return presenceStatsResult(await ctx.node.presenceManager.presenceStats(channel));
 };
 
 function historyEnabled(ctx: ApiContext, channel: string) {
   const r = resolve(ctx, channel);
   if (ctx.rules().historyRetention(r.options) === undefined) throw apiError(ApiErrorCode.notAvailable);
   return r;
-}
-
-export function publicationJson(p: Publication): Obj {
-  const out: Obj = { data: new JsonBytes(p.data) };
-  if (p.info !== undefined) {
-    out.info = { user: p.info.user, client: p.info.client, conn_info: p.info.connInfo && new JsonBytes(p.info.connInfo), chan_info: p.info.chanInfo && new JsonBytes(p.info.chanInfo) };
-  }
-  if (p.offset) out.offset = p.offset;
-  if (p.tags !== undefined && Object.keys(p.tags).length > 0) out.tags = p.tags;
-  return out;
 }
 
 const history: ApiMethod = async (ctx, req) => {
@@ -179,9 +163,7 @@ const history: ApiMethod = async (ctx, req) => {
   if (reverse && since !== undefined && since.offset === 0) throw apiBadRequest('reverse with since.offset 0');
   const h = await ctx.node.history(channel, { since, limit: int(req, 'limit'), reverse }, ctx.rules().metaTtlMs(r.options));
   if (since !== undefined && since.epoch !== '' && since.epoch !== h.position.epoch) throw apiError(ApiErrorCode.unrecoverablePosition);
-  const out: Obj = { publications: h.publications.map(publicationJson), epoch: h.position.epoch };
-  if (h.position.offset) out.offset = h.position.offset;
-  return out;
+  return historyResult(h.publications, h.position);
 };
 
 const historyRemove: ApiMethod = async (ctx, req) => {
@@ -206,10 +188,7 @@ const channels: ApiMethod = async (ctx, req) => {
 };
 
 const info: ApiMethod = async (ctx) => {
-  const i = ctx.node.info();
-  return {
-    nodes: [{ uid: i.uid, name: i.name, version: i.version, num_clients: i.numClients, num_users: i.numUsers, num_subs: i.numSubs, num_channels: i.numChannels, uptime: i.uptime }],
-  };
+  return { nodes: [nodeResult(ctx.node.info())] };
 };
 
 const rpc: ApiMethod = async (_ctx, req) => {
@@ -219,7 +198,8 @@ const rpc: ApiMethod = async (_ctx, req) => {
 };
 
 const batch: ApiMethod = async (ctx, req) => {
-  const commands = req.commands;
+  // Absent or null `commands` is an empty batch, as Go decodes a missing repeated field.
+  const commands = req.commands ?? [];
   if (!Array.isArray(commands)) throw apiBadRequest('commands must be an array');
   const run = async (c: unknown): Promise<Obj> => {
     try {
@@ -243,7 +223,7 @@ const batch: ApiMethod = async (ctx, req) => {
   const replies: Obj[] = [];
   if (bool(req, 'parallel')) replies.push(...(await Promise.all(commands.map(run))));
   else for (const c of commands) replies.push(await run(c));
-  return { replies };
+  return batchResult(replies);
 };
 
 export function errorObject(e: unknown): { code: number; message: string } {
@@ -268,6 +248,13 @@ export const METHODS: Readonly<Record<string, ApiMethod>> = {
   rpc,
   batch,
 };
+
+/**
+ * Methods whose HTTP response is the result itself, not `{"result":…}`. Centrifugo encodes the
+ * batch response (`{"replies":[…]}`) directly: a batch has no error of its own, its errors are in
+ * its replies. A batch Rotor refuses as a whole (`commands` not an array) still answers `{"error":…}`.
+ */
+export const BARE_RESPONSE_METHODS: ReadonlySet<string> = new Set(['batch']);
 
 /** The order in which Centrifugo's batch looks for a command's method (`processCmd`). */
 const BATCH_METHOD_ORDER: readonly string[] = [

@@ -254,7 +254,7 @@ for (const parallel of [false, true]) {
         ],
       });
       assert.equal(r.status, 200);
-      const replies = r.body.result?.replies;
+      const replies = r.body.replies;
       assert.equal(replies?.length, 5, JSON.stringify(r.body));
       assert.deepEqual(replies[0], { publish: {} });
       assert.equal(replies[1].error?.code, ApiErrorCode.badRequest.code);
@@ -273,12 +273,39 @@ for (const parallel of [false, true]) {
   });
 }
 
+test('batch answers {"replies":[…]} at the top level (no result wrapper), as Centrifugo; an empty batch answers {}', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('batch', { commands: [{ publish: { channel: 'chat:a', data: { n: 1 } } }, { info: {} }] });
+    assert.equal(r.status, 200);
+    assert.deepEqual(Object.keys(r.body), ['replies'], JSON.stringify(r.body));
+    assert.deepEqual(r.body.replies[0], { publish: {} });
+    assert.ok(Array.isArray(r.body.replies[1].info?.nodes), JSON.stringify(r.body));
+    // Other methods keep the envelope.
+    assert.deepEqual(await srv.api('publish', { channel: 'chat:a', data: { n: 2 } }), { status: 200, body: { result: {} } });
+    // `replies` is omitempty in Centrifugo; absent `commands` decodes as an empty list.
+    for (const body of [{ commands: [] }, {}, { commands: null }]) assert.deepEqual(await srv.api('batch', body), { status: 200, body: {} }, JSON.stringify(body));
+    // A batch refused as a whole is an error like any method's: in the body, or by status in transport mode.
+    assert.deepEqual(await srv.api('batch', { commands: 5 }), { status: 200, body: { error: { code: 107, message: 'bad request' } } });
+    const t = await srv.api('batch', { commands: 5 }, { 'X-Centrifugo-Error-Mode': 'transport' });
+    assert.deepEqual(t, { status: ApiErrorCode.badRequest.httpStatus, body: { code: 107, message: 'bad request' } });
+  });
+});
+
+test('history of an empty stream writes publications, epoch and offset 0 (no omitempty in Centrifugo)', async () => {
+  await withServer({}, async (srv) => {
+    const r = await srv.api('history', { channel: 'hist:empty', limit: -1 });
+    assert.equal(r.status, 200);
+    assert.match(r.body.result?.epoch ?? '', /^[a-zA-Z]{8}$/, JSON.stringify(r.body));
+    assert.deepEqual(r.body, { result: { publications: [], epoch: r.body.result.epoch, offset: 0 } });
+  });
+});
+
 test('transport error mode does not apply to batch/broadcast item errors (still HTTP 200)', async () => {
   await withServer({}, async (srv) => {
     const h = { 'X-Centrifugo-Error-Mode': 'transport' };
     const b = await srv.api('batch', { commands: [{ publish: { channel: 'nope:a', data: { x: 1 } } }] }, h);
     assert.equal(b.status, 200);
-    assert.equal(b.body.result?.replies?.[0]?.error?.code, ApiErrorCode.unknownChannel.code, JSON.stringify(b.body));
+    assert.equal(b.body.replies?.[0]?.error?.code, ApiErrorCode.unknownChannel.code, JSON.stringify(b.body));
     const bc = await srv.api('broadcast', { channels: ['nope:a'], data: { x: 1 } }, h);
     assert.equal(bc.status, 200);
     assert.equal(bc.body.result?.responses?.[0]?.error?.code, ApiErrorCode.unknownChannel.code, JSON.stringify(bc.body));
@@ -291,7 +318,7 @@ test('batch: a command runs the first method in Centrifugo order and ignores oth
     const r = await srv.api('batch', {
       commands: [{ id: 5, presence_stats: { channel: 'chat:a' } }, { broadcast: { channels: ['chat:a'], data: { n: 2 } }, publish: { channel: 'chat:a', data: { n: 1 } } }],
     });
-    const replies = r.body.result?.replies;
+    const replies = r.body.replies;
     assert.equal(replies?.[0]?.error?.code, ApiErrorCode.notAvailable.code, 'presence_stats ran (no presence in chat)');
     assert.deepEqual(replies?.[1], { publish: {} });
     await c.next((m) => m.push?.pub?.data?.n === 1);
@@ -305,7 +332,7 @@ test('batch: an unknown command, an empty one and a nested batch → item error 
       commands: [{ foo: { channel: 'chat:a' } }, {}, { batch: { commands: [] } }, { info: {} }],
     });
     assert.equal(r.status, 200);
-    const replies = r.body.result?.replies;
+    const replies = r.body.replies;
     assert.equal(replies?.length, 4, JSON.stringify(r.body));
     for (const i of [0, 1, 2]) assert.deepEqual(replies[i], { error: { code: ApiErrorCode.notFound.code, message: ApiErrorCode.notFound.message } });
     assert.ok(Array.isArray(replies[3].info?.nodes));
@@ -315,7 +342,7 @@ test('batch: an unknown command, an empty one and a nested batch → item error 
 test('batch: a null info is absent, as Go decodes it: alone → 104, beside another method → that method runs', async () => {
   await withServer({}, async (srv) => {
     const r = await srv.api('batch', { commands: [{ info: null }, { info: null, channels: {} }] });
-    const replies = r.body.result?.replies;
+    const replies = r.body.replies;
     assert.equal(replies?.length, 2, JSON.stringify(r.body));
     assert.deepEqual(replies[0], { error: { code: ApiErrorCode.notFound.code, message: ApiErrorCode.notFound.message } });
     assert.deepEqual(replies[1], { channels: { channels: {} } }, JSON.stringify(replies[1]));
