@@ -34,20 +34,25 @@ function obj(members: string): string {
   return members === '' ? '{}' : '{' + members.substring(1) + '}';
 }
 
+/**
+ * `user` and `client` are always written, empty or not, as Centrifugo's encoder writes them (its
+ * ClientInfo has no omitempty there): an anonymous connection's entry carries `"user":""`.
+ */
 function clientInfoJson(c: ClientInfo): string {
-  let s = '';
-  if (c.user) s += ',"user":' + str(c.user);
-  if (c.client) s += ',"client":' + str(c.client);
-  s += bytesMember('conn_info', c.connInfo);
-  s += bytesMember('chan_info', c.chanInfo);
-  return obj(s);
+  return '{"user":' + str(c.user) + ',"client":' + str(c.client) + bytesMember('conn_info', c.connInfo) + bytesMember('chan_info', c.chanInfo) + '}';
 }
 
 /** A map member, or '' when the map is absent or empty (proto3 omits empty maps). */
 function mapMember<V>(name: string, m: Record<string, V> | undefined, enc: (v: V) => string): string {
+  const s = mapMembers(m, enc);
+  return s === '' ? '' : ',"' + name + '":' + obj(s);
+}
+
+/** A map's entries as `,"k":v` members ('' when absent or empty). */
+function mapMembers<V>(m: Record<string, V> | undefined, enc: (v: V) => string): string {
   let s = '';
   if (m) for (const k in m) s += ',' + str(k) + ':' + enc(m[k]);
-  return s === '' ? '' : ',"' + name + '":' + obj(s);
+  return s;
 }
 
 /** A bytes member, or '' when absent or empty. */
@@ -176,20 +181,16 @@ export function replyJson(r: Reply): string {
     case 'unsubscribe':
     case 'publish':
       return head + r.kind + '":{}}';
+    // The presence, presence_stats and history results write every field even when zero or
+    // empty, as Centrifugo's encoder does (these fields have no omitempty there): the SDK reads
+    // `num_clients` of an empty channel as 0 and its `presence` map as {}, not as undefined.
     case 'presence':
-      return head + 'presence":' + obj(mapMember('presence', r.result.presence, clientInfoJson)) + '}';
-    case 'presence_stats': {
-      const { numClients, numUsers } = r.result;
-      const s = (numClients ? ',"num_clients":' + numClients : '') + (numUsers ? ',"num_users":' + numUsers : '');
-      return head + 'presence_stats":' + obj(s) + '}';
-    }
+      return head + 'presence":{"presence":' + obj(mapMembers(r.result.presence, clientInfoJson)) + '}}';
+    case 'presence_stats':
+      return head + 'presence_stats":{"num_clients":' + r.result.numClients + ',"num_users":' + r.result.numUsers + '}}';
     case 'history': {
       const h = r.result;
-      let s = '';
-      if (h.publications.length > 0) s += ',"publications":' + publicationsJson(h.publications);
-      if (h.epoch) s += ',"epoch":' + str(h.epoch);
-      if (h.offset) s += ',"offset":' + h.offset;
-      return head + 'history":' + obj(s) + '}';
+      return head + 'history":{"publications":' + publicationsJson(h.publications) + ',"epoch":' + str(h.epoch) + ',"offset":' + h.offset + '}}';
     }
     case 'rpc':
       return head + 'rpc":' + obj(bytesMember('data', r.result.data)) + '}';
