@@ -31,12 +31,35 @@ of seconds. Scalars are read weakly typed, as Centrifugo's config decoder does: 
 for numbers (\`port: "8000"\`), Go ParseBool strings for booleans (\`"true"\`, \`"1"\`, \`"F"\`),
 numbers and booleans (as \`"1"\`/\`"0"\`) for strings, and a key with no value (\`null\`) means unset.
 Unknown keys and unknown \`CENTRIFUGO_*\` variables are reported as warnings with the
-nearest valid name; invalid values stop the server with an error naming the key.
+nearest valid name; invalid values stop the server with an error naming the key, and so do
+Centrifugo v1/v5 keys (see below).
 On SIGHUP the configuration is read again; token settings and channel/RPC options are applied
 without a restart.
 
 Run \`rotor defaultconfig --dry-run\` for a full config file with every default and \`rotor defaultenv\`
 for the same as environment variables.
+
+## Migrating from Centrifugo v5 or v1 configs
+
+Centrifugo v1 to v5 used flat keys (\`"token_hmac_secret_key"\`, \`"admin": true\`, \`"api_key"\`,
+top-level \`"namespaces"\`, \`"presence"\`, \`"history_size"\`, v1's \`"secret"\`); v6 and Rotor use the
+nested layout above. A file still using flat keys would run with defaults for all of them (no
+token key, so every client is refused with 3500), so \`rotor checkconfig\` exits 1 and the server
+refuses to start, naming every such key and its v6 place:
+
+\`\`\`
+error: invalid config: Centrifugo v1/v5 keys; Rotor reads the Centrifugo v6 layout, where they have other places (...):
+  token_hmac_secret_key is a Centrifugo v5 key; in v6 it is client.token.hmac_secret_key
+  namespaces is a Centrifugo v1 and v5 key; in v6 it is channel.namespaces
+  history_lifetime is a Centrifugo v1 key; in v6 it is channel.without_namespace.history_ttl (v1 takes a number of seconds, v6 a duration such as "25s")
+\`\`\`
+
+Top-level channel options (\`presence\`, \`history_size\`, ...) go to \`channel.without_namespace\`,
+and v1 channel option names are also reported inside namespaces. Keys that v6 dropped (SockJS,
+Tarantool, v1's \`watch\` and \`connection_lifetime\`) are named as having no equivalent; remove
+them. v5's shared proxy options (\`proxy_http_headers\`, ...) move into each proxy object. The
+environment variables of v1 to v5 (\`CENTRIFUGO_TOKEN_HMAC_SECRET_KEY\`) are renamed the same way
+(\`CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY\`); the old names are reported as unknown variables.
 `;
 
 function code(text: string): string {

@@ -9,6 +9,7 @@ import { findOption, getPath, setPath } from './describe.js';
 import { applyItemOverrides, readEnv } from './env.js';
 import { ConfigError, describeZodIssue, formatPath, type ConfigIssue } from './errors.js';
 import { formatOf, parseConfigText } from './formats.js';
+import { legacyKeysError } from './legacy-check.js';
 import { configSchema, type Config } from './schema.js';
 import { isRecord, metaOf, type OptionSchema } from './schema/define.js';
 import { unknownKeyWarnings } from './suggest.js';
@@ -90,8 +91,11 @@ function expandVars(
 /**
  * Validates raw (file-form) data against the schema and the cross-field checks. Returns the
  * typed config (not frozen) and the check warnings; throws ConfigError listing every problem.
+ * Centrifugo v1/v5 flat keys are refused first, as their values would otherwise be dropped.
  */
 export function validateConfig(raw: Record<string, unknown>): { config: Config; warnings: string[] } {
+  const legacy = legacyKeysError(raw);
+  if (legacy !== undefined) throw legacy;
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const issues: ConfigIssue[] = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: describeZodIssue(i) }));
@@ -112,6 +116,9 @@ export function mergeSources(sources: ConfigSources): { raw: Record<string, unkn
       warnings.push(`config file "${sources.file}" not found, using defaults`);
     } else {
       raw = readConfigFile(sources.file);
+      // Judged before env and flags are merged in: a CENTRIFUGO_ADMIN_ENABLED would replace `"admin": true`.
+      const legacy = legacyKeysError(raw);
+      if (legacy !== undefined) throw legacy;
       unknownKeys.push(...unknownKeyWarnings(raw));
       warnings.push(...unknownKeys);
     }

@@ -3,6 +3,7 @@
  * (as in Centrifugo): a typo must not take a cluster down, but it must be visible in the log.
  */
 import { configOptions } from './describe.js';
+import { CHANNEL_OPTIONS, LEGACY_KEYS } from './legacy-keys.js';
 import { configSchema } from './schema.js';
 import { isRecord, metaOf, type OptionSchema } from './schema/define.js';
 
@@ -35,30 +36,27 @@ export function nearest(word: string, candidates: Iterable<string>, maxDistance:
   return best;
 }
 
-/** v5 flat keys whose v6 home is not found by spelling alone (§10.6 of the reference). */
-const LEGACY_KEYS: Readonly<Record<string, string>> = {
-  address: 'http_server.address',
-  port: 'http_server.port',
-  internal_address: 'http_server.internal_address',
-  internal_port: 'http_server.internal_port',
-  api_key: 'http_api.key',
-  api_insecure: 'http_api.insecure',
-  api_disable: 'http_api.disabled',
-  admin_password: 'admin.password',
-  admin_secret: 'admin.secret',
-  admin_insecure: 'admin.insecure',
-  redis_address: 'engine.redis.address',
-  redis_prefix: 'engine.redis.prefix',
-  name: 'node.name',
-  separate_subscription_token_config: 'client.subscription_token.enabled',
-  user_subscribe_to_personal: 'client.subscribe_to_user_personal_channel.enabled',
-};
+const CHANNEL_OPTION_OBJECT = /^channel\.(without_namespace|namespaces\[\d+\])$/;
 
+/** The v6 place of a v1/v5 key named `key`; a channel option found in a namespace stays in it. */
+function legacyPlace(key: string, parent: string): string | undefined {
+  const v6 = LEGACY_KEYS[key]?.v6;
+  if (v6 === undefined || v6 === null) return undefined;
+  if (v6.startsWith(CHANNEL_OPTIONS) && CHANNEL_OPTION_OBJECT.test(parent)) return `${parent}.${v6.slice(CHANNEL_OPTIONS.length)}`;
+  return v6;
+}
+
+/**
+ * The best guess for an unknown key: a close sibling (a typo), else the v6 place of a Centrifugo
+ * v1/v5 flat key of that name (`namespaces` is `channel.namespaces`, not `rpc.namespaces`), else
+ * an option elsewhere with the same name, else the nearest full path.
+ */
 function suggestionFor(path: string, parent: string, key: string, siblings: readonly string[]): string | undefined {
-  if (parent === '' && LEGACY_KEYS[key] !== undefined) return LEGACY_KEYS[key];
-  if (parent === '' && key.startsWith('token_')) return `client.token.${key.slice('token_'.length)}`;
+  const legacy = legacyPlace(key, parent);
+  if (parent === '' && legacy !== undefined) return legacy;
   const sibling = nearest(key, siblings, Math.max(1, Math.floor(key.length / 3)));
   if (sibling !== undefined) return parent === '' ? sibling : `${parent}.${sibling}`;
+  if (legacy !== undefined) return legacy;
   const normalized = path.replace(/\[\d+\]/g, '[]');
   const all = configOptions().map((o) => o.path);
   const sameTail = all

@@ -94,18 +94,22 @@ test('load - ROTOR_ prefix is an alias that wins over CENTRIFUGO_', () => {
   assert.equal(token.client.token.hmac_secret_key, 'k');
 });
 
-test('load - unknown file keys are warnings with the nearest valid key', () => {
+test('load - unknown file keys are warnings with the nearest valid key; v5 keys are errors', () => {
   const { warnings } = loadConfig({ file: fixture('unknown-keys.yaml') });
   assert.deepEqual(warnings, [
     'unknown config key "client.alowed_origins" (did you mean "client.allowed_origins"?)',
     'unknown config key "channel.namespaces[0].presense" (did you mean "channel.namespaces[0].presence"?)',
   ]);
-  const legacy = loadConfig({ file: tempFile('l.json', '{"token_hmac_secret_key":"x","allowed_origins":[],"port":1}') });
-  assert.deepEqual(legacy.warnings, [
-    'unknown config key "token_hmac_secret_key" (did you mean "client.token.hmac_secret_key"?)',
-    'unknown config key "allowed_origins" (did you mean "client.allowed_origins"?)',
-    'unknown config key "port" (did you mean "http_server.port"?)',
-  ]);
+  // Centrifugo v5 flat keys are not warnings but errors (test/unit/config/legacy-keys.test.ts).
+  const legacy = configError(() => loadConfig({ file: tempFile('l.json', '{"token_hmac_secret_key":"x","allowed_origins":[],"port":1}') }));
+  assert.deepEqual(
+    legacy.issues.map((i) => i.message),
+    [
+      'token_hmac_secret_key is a Centrifugo v5 key; in v6 it is client.token.hmac_secret_key',
+      'allowed_origins is a Centrifugo v5 key; in v6 it is client.allowed_origins',
+      'port is a Centrifugo v1 and v5 key; in v6 it is http_server.port',
+    ],
+  );
   assert.deepEqual(loadConfig({ file: tempFile('z.json', '{"zzzzzzzzzz":1}') }).warnings, ['unknown config key "zzzzzzzzzz"']);
 });
 
