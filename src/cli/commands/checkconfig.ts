@@ -1,7 +1,8 @@
 /**
  * `rotor checkconfig [-c config.json] [-s/--strict]`: loads and validates the config file (and
- * CENTRIFUGO_/ROTOR_ env vars); exit code 1 when invalid. With `--strict`, unknown keys in the
- * file are errors too (they are otherwise warnings), as in Centrifugo.
+ * CENTRIFUGO_/ROTOR_ env vars) and prints `<file> is valid`; exit code 1 when invalid. With
+ * `--strict`, unknown keys in the file are errors too (they are otherwise warnings), as in
+ * Centrifugo. Centrifugo v1/v5 flat keys are always errors (config/legacy-check.ts).
  */
 import type { Command } from 'commander';
 import { guarded, loadForCommand, withConfigOption } from '../common.js';
@@ -16,6 +17,7 @@ export function registerCheckconfig(program: Command): void {
         if (cmd.opts<{ strict?: boolean }>().strict === true && unknownKeys.length > 0) {
           throw new Error(`unknown keys in config (--strict): ${unknownKeys.join('; ')}`);
         }
+        process.stdout.write(`${cmd.getOptionValue('config') as string} is valid\n`);
       }),
     );
 }

@@ -1,6 +1,7 @@
 /**
  * `rotor genconfig [-c config.json]`: writes a minimal config with random secrets, in the
- * format given by the file extension; never overwrites; validates what it wrote.
+ * format given by the file extension; never overwrites; validates what it wrote and prints
+ * `<file> written`.
  */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
@@ -26,6 +27,7 @@ export function registerGenconfig(program: Command): void {
       const file = cmd.getOptionValue('config') as string;
       writeNewFile(file, stringifyConfig(generatedConfig(), formatOf(file)));
       loadConfig({ file });
+      process.stdout.write(`${file} written\n`);
     }),
   );
 }

@@ -1,0 +1,122 @@
+/**
+ * The `rotor` process facing a Centrifugo v5 or v1 config, a mistyped subcommand, and the
+ * one-line success reports of genconfig/checkconfig. A v5 file used to pass checkconfig and
+ * start a server without a token key (every client refused with 3500); now both refuse it with
+ * the same message naming every key's v6 place.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rotor } from '../helpers/cli.js';
+
+const tempDir = (): string => mkdtempSync(join(tmpdir(), 'rotor-cli-legacy-'));
+
+function writeConfig(dir: string, name: string, content: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
+/**
+ * A Centrifugo v5 config as its docs wrote them. `http_server` (a v6 key) keeps a server that
+ * does start (the old behaviour) on a free loopback port instead of 8000.
+ */
+const V5_CONFIG = {
+  http_server: { address: '127.0.0.1', port: 0 },
+  token_hmac_secret_key: 'secret',
+  admin: true,
+  admin_password: 'password',
+  admin_secret: 'secret',
+  api_key: 'api-key',
+  allowed_origins: ['http://localhost:3000'],
+  presence: true,
+  namespaces: [{ name: 'chat', presence: true }],
+};
+
+const V5_LINES = [
+  'token_hmac_secret_key is a Centrifugo v5 key; in v6 it is client.token.hmac_secret_key',
+  'admin is a Centrifugo v1 and v5 key; in v6 it is admin.enabled',
+  'admin_password is a Centrifugo v1 and v5 key; in v6 it is admin.password',
+  'admin_secret is a Centrifugo v1 and v5 key; in v6 it is admin.secret',
+  'api_key is a Centrifugo v5 key; in v6 it is http_api.key',
+  'allowed_origins is a Centrifugo v5 key; in v6 it is client.allowed_origins',
+  'presence is a Centrifugo v1 and v5 key; in v6 it is channel.without_namespace.presence',
+  'namespaces is a Centrifugo v1 and v5 key; in v6 it is channel.namespaces',
+];
+
+/** Asserts the refusal: exit 1, a summary line, then exactly `lines` (indented), nothing on stdout. */
+function assertRefused(r: { code: number | null; stdout: string; stderr: string }, lines: readonly string[]): void {
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, '');
+  const [summary, ...rest] = r.stderr.trimEnd().split('\n');
+  assert.match(summary ?? '', /^error: invalid config: Centrifugo v1\/v5 keys; Rotor reads the Centrifugo v6 layout/);
+  assert.deepEqual(rest, lines.map((l) => `  ${l}`));
+}
+
+describe('cli legacy config', { concurrency: true }, () => {
+  test('cli legacy - checkconfig and the server refuse a v5 config with the same message', async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, 'config.json', V5_CONFIG);
+    const check = await rotor(dir, ['checkconfig', '-c', file]);
+    assertRefused(check, V5_LINES);
+    const serve = await rotor(dir, ['-c', file]);
+    assertRefused(serve, V5_LINES);
+    assert.equal(serve.stderr, check.stderr);
+  });
+
+  test('cli legacy - the server refuses a v5 config that the schema alone would accept', async () => {
+    // Without `"admin": true` nothing fails the schema: the old server ran on defaults here.
+    const dir = tempDir();
+    const { admin: _admin, ...rest } = V5_CONFIG;
+    const file = writeConfig(dir, 'config.json', rest);
+    assertRefused(await rotor(dir, ['-c', file]), V5_LINES.filter((l) => !l.startsWith('admin is')));
+  });
+
+  test('cli legacy - checkconfig refuses a v1 config (secret, v1 namespace options)', async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, 'v1.json', {
+      secret: 'secret',
+      namespaces: [{ name: 'public', publish: true, history_size: 10, history_lifetime: 30 }],
+      log_level: 'debug',
+    });
+    assertRefused(await rotor(dir, ['checkconfig', '-c', file]), [
+      'secret is a Centrifugo v1 key; in v6 it is client.token.hmac_secret_key (v1 also signed API requests with it; v6 checks http_api.key)',
+      'namespaces is a Centrifugo v1 and v5 key; in v6 it is channel.namespaces',
+      'namespaces[0].publish is a Centrifugo v1 key; in v6 it is channel.namespaces[0].allow_publish_for_subscriber (v1 let subscribed clients publish)',
+      'namespaces[0].history_lifetime is a Centrifugo v1 key; in v6 it is channel.namespaces[0].history_ttl (v1 takes a number of seconds, v6 a duration such as "25s")',
+      'log_level is a Centrifugo v1 and v5 key; in v6 it is log.level',
+    ]);
+  });
+
+  test('cli legacy - a mistyped subcommand is named, with the nearest command', async () => {
+    const dir = tempDir();
+    const typo = await rotor(dir, ['genconf']);
+    assert.equal(typo.code, 1);
+    assert.equal(typo.stderr, "error: unknown command 'genconf', did you mean 'genconfig'?\n");
+    const afterFlags = await rotor(dir, ['-p', '9000', 'chekconfig']);
+    assert.equal(afterFlags.code, 1);
+    assert.equal(afterFlags.stderr, "error: unknown command 'chekconfig', did you mean 'checkconfig'?\n");
+    const far = await rotor(dir, ['frobnicate']);
+    assert.equal(far.code, 1);
+    assert.equal(far.stderr, "error: unknown command 'frobnicate' (see rotor --help)\n");
+    // Subcommands still refuse extra words.
+    assert.equal((await rotor(dir, ['version', 'extra'])).code, 1);
+  });
+
+  test('cli legacy - genconfig and checkconfig report success in one line', async () => {
+    const dir = tempDir();
+    const gen = await rotor(dir, ['genconfig']);
+    assert.equal(gen.code, 0, gen.stderr);
+    assert.equal(gen.stdout, 'config.json written\n');
+    assert.equal(gen.stderr, '');
+    const check = await rotor(dir, ['checkconfig']);
+    assert.equal(check.code, 0, check.stderr);
+    assert.equal(check.stdout, 'config.json is valid\n');
+    assert.equal(check.stderr, '');
+    const yaml = await rotor(dir, ['genconfig', '-c', 'other.yaml']);
+    assert.equal(yaml.stdout, 'other.yaml written\n');
+    assert.equal((await rotor(dir, ['checkconfig', '-c', 'other.yaml'])).stdout, 'other.yaml is valid\n');
+  });
+});
