@@ -1,14 +1,16 @@
 /**
  * Connection and subscription JWT verification (Centrifugo `client.token` / `client.subscription_token`).
  *
- * Check order, per token (mirrors Centrifugo so the same token gets the same verdict):
+ * Check order, per token (every failure before step 5 is an InvalidTokenError, so the same token
+ * gets the same verdict as in Centrifugo whichever of steps 2–3 refuses it first):
  *   1. parse (3 base64url parts, JSON object header and payload) and type-check registered claims
- *   2. audience / issuer (only when configured)
- *   3. signature (skipped with insecureSkipSignatureVerify)
+ *   2. signature (skipped with insecureSkipSignatureVerify)
+ *   3. audience / issuer (only when configured). With a templated JWKS endpoint this runs before
+ *      step 2 instead: the regex groups name the key set to fetch. Otherwise it runs after, so an
+ *      unsigned or forged token costs no regex work; the regexes are RE2 (linear time) either way.
  *   4. connection tokens: a non-empty `channel` claim is invalid
  *   5. `exp` / `nbf` ⇒ TokenExpiredError
  *   6. decode the remaining claims (subscription tokens: `channel` required)
- * Every failure other than step 5 is an InvalidTokenError.
  *
  * A verified-token cache (LRU, keyed by the token string) makes repeat presentations of the same
  * token (reconnect storms, every tab of a user) skip parsing and signature checks. An entry is
@@ -31,7 +33,7 @@ import {
   type SubscriptionTokenClaims,
 } from './claims.js';
 import { parseCompactJws, type CompactJws } from './compact.js';
-import { goRegExp } from '../util/go-regexp.js';
+import { goRegExp, type GoRegExp } from '../util/go-regexp.js';
 import { InvalidTokenError, TokenExpiredError } from './errors.js';
 import { JWKS_CACHE_MAX_AGE_MS, JwksKeySets } from './jwks.js';
 import { checkTemplateSafety } from '../util/jwks-template.js';
@@ -62,7 +64,7 @@ export interface TokenVerifierOptions {
   insecureSkipJwksEndpointSafetyCheck?: boolean;
   /** Required `aud` (exact match against any element of the claim). Exclusive with audienceRegex. */
   audience?: string;
-  /** Required `aud` pattern (unanchored search, like Go's regexp; `(?P<name>…)` is accepted). */
+  /** Required `aud` pattern, Go syntax (unanchored search, RE2 semantics: see util/go-regexp.ts). */
   audienceRegex?: string;
   /** Required `iss` (exact). Exclusive with issuerRegex. */
   issuer?: string;
@@ -120,7 +122,7 @@ interface Checked {
 }
 
 /** A Go-syntax pattern (see `goRegExp`); the error names the option. */
-function compileRegex(option: string, source: string): RegExp {
+function compileRegex(option: string, source: string): GoRegExp {
   try {
     return goRegExp(source);
   } catch (err) {
@@ -128,19 +130,14 @@ function compileRegex(option: string, source: string): RegExp {
   }
 }
 
-/** Copies the named groups that took part in the match (others stay unset: template values missing). */
-function addGroups(vars: Map<string, string>, m: RegExpExecArray): void {
-  if (m.groups === undefined) return;
-  for (const [name, value] of Object.entries(m.groups)) if (value !== undefined) vars.set(name, value);
-}
 
 export class TokenVerifier {
   private readonly userIdClaim: string;
   private readonly rawClaims: RawClaimSelector;
   private readonly audience: string | undefined;
-  private readonly audienceRe: RegExp | undefined;
+  private readonly audienceRe: GoRegExp | undefined;
   private readonly issuer: string | undefined;
-  private readonly issuerRe: RegExp | undefined;
+  private readonly issuerRe: GoRegExp | undefined;
   private readonly skipSignature: boolean;
   private readonly staticKeys: StaticKeys | undefined;
   private readonly jwks: JwksKeySets | undefined;
@@ -261,7 +258,7 @@ export class TokenVerifier {
   }
 
   /**
-   * Steps 1–3: parse, audience/issuer, signature. Synchronous for HMAC keys, the common case of a
+   * Steps 1–3: parse, signature, audience/issuer. Synchronous for HMAC keys, the common case of a
    * connection storm, so a connect makes no extra trips through the microtask queue.
    */
   private check(token: string): Checked | Promise<Checked> {
@@ -274,19 +271,33 @@ export class TokenVerifier {
     }
     const { header, payload } = jws;
     const reg = readRegisteredClaims(payload, this.userIdClaim);
-    const vars = this.checkAudienceAndIssuer(reg, this.jwks?.templated === true);
 
-    if (this.skipSignature) return { payload, reg, reuseUntilMs: Infinity, cacheable: false };
+    if (this.skipSignature) {
+      this.checkAudienceAndIssuer(reg, false);
+      return { payload, reg, reuseUntilMs: Infinity, cacheable: false };
+    }
     const alg = header.alg;
     if (typeof alg !== 'string' || alg === '') throw new InvalidTokenError('missing "alg" header');
     // Unsigned tokens are refused explicitly, whatever keys are configured.
     if (alg.toLowerCase() === 'none') throw new InvalidTokenError('unsigned tokens (alg "none") are not accepted');
     if (this.jwks) {
-      // A cached verification must not outlive the key set it was checked against.
-      return this.jwks.verify(token, header.kid, vars).then(() => ({ payload, reg, reuseUntilMs: this.now() + JWKS_CACHE_MAX_AGE_MS, cacheable: true }));
+      // A templated endpoint needs the regex groups to know which key set to fetch (step 3 first).
+      const templated = this.jwks.templated;
+      const vars = templated ? this.checkAudienceAndIssuer(reg, true) : undefined;
+      return this.jwks.verify(token, header.kid, vars).then(() => {
+        if (!templated) this.checkAudienceAndIssuer(reg, false);
+        // A cached verification must not outlive the key set it was checked against.
+        return { payload, reg, reuseUntilMs: this.now() + JWKS_CACHE_MAX_AGE_MS, cacheable: true };
+      });
     }
     const sig = (this.staticKeys as StaticKeys).verify(token, jws, alg, this.now());
-    if (sig instanceof Promise) return sig.then((c) => ({ payload, reg, reuseUntilMs: c.keyValidUntilMs, cacheable: true }));
+    if (sig instanceof Promise) {
+      return sig.then((c) => {
+        this.checkAudienceAndIssuer(reg, false);
+        return { payload, reg, reuseUntilMs: c.keyValidUntilMs, cacheable: true };
+      });
+    }
+    this.checkAudienceAndIssuer(reg, false);
     return { payload, reg, reuseUntilMs: sig.keyValidUntilMs, cacheable: !alg.startsWith('HS') };
   }
 
@@ -301,17 +312,26 @@ export class TokenVerifier {
     }
     if (this.issuer !== undefined && reg.iss !== this.issuer) throw new InvalidTokenError('issuer mismatch');
     const vars = capture ? new Map<string, string>() : undefined;
-    if (this.issuerRe !== undefined) {
-      const m = this.issuerRe.exec(reg.iss);
-      if (m === null) throw new InvalidTokenError('issuer does not match issuerRegex');
-      if (vars !== undefined) addGroups(vars, m);
+    const issRe = this.issuerRe;
+    if (issRe !== undefined) {
+      if (vars === undefined) {
+        if (!issRe.test(reg.iss)) throw new InvalidTokenError('issuer does not match issuerRegex');
+      } else {
+        const groups = issRe.namedGroups(reg.iss);
+        if (groups === undefined) throw new InvalidTokenError('issuer does not match issuerRegex');
+        for (const [name, value] of groups) vars.set(name, value);
+      }
     }
     const audRe = this.audienceRe;
     if (audRe !== undefined) {
-      let m: RegExpExecArray | null = null;
-      for (const a of reg.aud) if ((m = audRe.exec(a)) !== null) break;
-      if (m === null) throw new InvalidTokenError('audience does not match audienceRegex');
-      if (vars !== undefined) addGroups(vars, m);
+      if (vars === undefined) {
+        if (!reg.aud.some((a) => audRe.test(a))) throw new InvalidTokenError('audience does not match audienceRegex');
+      } else {
+        let groups: Map<string, string> | undefined;
+        for (const a of reg.aud) if ((groups = audRe.namedGroups(a)) !== undefined) break;
+        if (groups === undefined) throw new InvalidTokenError('audience does not match audienceRegex');
+        for (const [name, value] of groups) vars.set(name, value);
+      }
     }
     return vars;
   }

@@ -4,7 +4,7 @@
  * Option objects keep Centrifugo's snake_case keys so the loaded config can be passed as is.
  */
 import { errors } from '../protocol/errors.js';
-import { goRegExp } from '../util/go-regexp.js';
+import { goRegExp, type GoRegExp } from '../util/go-regexp.js';
 import { isAscii } from '../util/ascii.js';
 import type { HistoryRetention } from '../engine/types.js';
 import type { SubscriptionOptions } from '../node/events.js';
@@ -70,7 +70,8 @@ export interface ResolvedChannel {
 
 interface CompiledNamespace {
   readonly options: NamespaceOptions;
-  readonly regex: RegExp | undefined;
+  /** Linear-time (RE2) matcher: the channel name comes from the client. */
+  readonly regex: GoRegExp | undefined;
 }
 
 export class ChannelRules {

@@ -46,7 +46,7 @@ function channelOptionFields() {
     allow_history_for_anonymous: bool('Extends the history permissions above to anonymous connections.'),
     allow_user_limited_channels: bool('Enables user-limited channels: `name#42,43` may be subscribed only by users 42 and 43.'),
     channel_regex: str(
-      'Regular expression the channel name (the part after `namespace:`) must match for client operations. Replaces the ASCII check when set.',
+      'Regular expression the channel name (the part after `namespace:`) must match for client operations. Replaces the ASCII check when set. Go (RE2) syntax and semantics, matched in time linear in the name: backreferences and lookaround are invalid.',
     ),
     publication_data_format: oneOf(
       'Data accepted in publications: `json` (any JSON), `json_object` (JSON objects only), `binary` (anything, empty allowed). Empty inherits channel.publication_data_format.',

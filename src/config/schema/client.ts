@@ -21,9 +21,9 @@ function tokenFields() {
       'JWKS URL to fetch verification keys from (looked up by `kid`). When set, the static keys above are not used. May contain `{{name}}` placeholders filled from named groups of issuer_regex/audience_regex.',
     ),
     audience: str('Required exact `aud` claim. Cannot be combined with audience_regex.'),
-    audience_regex: str('Regular expression the `aud` claim must match. Cannot be combined with audience.'),
+    audience_regex: str('Regular expression the `aud` claim must match (Go/RE2 syntax, linear-time; no backreferences or lookaround). Cannot be combined with audience.'),
     issuer: str('Required exact `iss` claim. Cannot be combined with issuer_regex.'),
-    issuer_regex: str('Regular expression the `iss` claim must match. Cannot be combined with issuer.'),
+    issuer_regex: str('Regular expression the `iss` claim must match (Go/RE2 syntax, linear-time; no backreferences or lookaround). Cannot be combined with issuer.'),
     user_id_claim: str('Claim holding the user ID instead of `sub` (letters and `_` only).'),
     insecure_skip_jwks_endpoint_safety_check: bool(
       'Allows JWKS URL placeholders filled from regex groups that are not a fixed list of alternatives. Only in trusted setups.',

@@ -260,6 +260,28 @@ describe('audience and issuer', () => {
     const v = verifier({ hmacSecretKey: SECRET, audience: 'app' });
     await assert.rejects(v.verifySubscriptionToken(await tok({ channel: 'c', aud: 'nope' })), InvalidTokenError);
   });
+
+  it('are checked after the signature: a forged or unsigned token is refused for that, before any regex runs', async () => {
+    const v = verifier({ hmacSecretKey: SECRET, issuerRegex: '^https://auth$', audienceRegex: '^app$' });
+    const claims = { sub: 'u', iss: 'https://evil', aud: 'evil' };
+    await assert.rejects(v.verifyConnectToken(await sign(claims, 'HS256', 'other-secret')), /signature mismatch/);
+    await assert.rejects(v.verifyConnectToken(unsigned(claims)), /alg "none"/);
+    await assert.rejects(v.verifySubscriptionToken(await sign({ ...claims, channel: 'c' }, 'HS256', 'other-secret')), /signature mismatch/);
+    const rsa = rsaKeys();
+    const rv = verifier({ rsaPublicKey: rsa.publicPem, issuerRegex: '^https://auth$' });
+    await assert.rejects(rv.verifyConnectToken(await sign(claims, 'RS256', rsaKeys('other').privateKey)), /signature/);
+    await assert.rejects(rv.verifyConnectToken(await sign(claims, 'RS256', rsa.privateKey)), /issuerRegex/, 'a signed token with a bad iss');
+    const skip = verifier({ insecureSkipSignatureVerify: true, issuerRegex: '^https://auth$' });
+    await assert.rejects(skip.verifyConnectToken(unsigned(claims)), /issuerRegex/, 'still checked without signatures');
+  });
+
+  it('regexes run in linear time on a signed token (RE2, not backtracking)', async () => {
+    const v = verifier({ hmacSecretKey: SECRET, issuerRegex: '^https://([a-z0-9]+\\.?)+\\.example\\.com$', audienceRegex: '^([a-z0-9]+_?)*$' });
+    const iss = `https://${'a'.repeat(5000)}.example.com`;
+    await assert.rejects(v.verifyConnectToken(await tok({ iss: `${iss}X`, aud: 'a' })), /issuerRegex/);
+    await assert.rejects(v.verifyConnectToken(await tok({ iss, aud: `${'a'.repeat(5000)}!` })), /audienceRegex/);
+    assert.equal((await v.verifyConnectToken(await tok({ iss, aud: 'a_b_c' }))).user, 'u');
+  });
 });
 
 describe('userIdClaim', () => {
