@@ -14,9 +14,27 @@
  * Patterns compile to a state machine run over all its states at once (no backtracking): a match
  * costs at most input length × pattern size steps, whatever the pattern. A backtracking regular
  * expression (`.*` per `*`) takes time exponential in the number of wildcards, and the input can
- * be an attacker's Origin header.
+ * be an attacker's Origin header. A pattern from a request (the `channels` API) is also bounded
+ * in size (`GlobLimits`): a 200 KB pattern of `{a,*}` made each of 100 channel names cost
+ * hundreds of thousands of steps per character, tens of seconds per request.
  */
 export class GlobSyntaxError extends Error {}
+
+/** A pattern over the `GlobLimits` it was compiled with; the message names the limit. */
+export class GlobLimitError extends GlobSyntaxError {}
+
+/**
+ * Size bounds for a pattern that comes from a request. Each state of the machine comes from one
+ * character of the pattern (a brace from one per alternative), so a match then costs at most
+ * about input length × 2 × maxLength steps; the wildcard bound keeps the states live at once,
+ * and so the usual cost, far lower.
+ */
+export interface GlobLimits {
+  /** Longest pattern, in characters (code points). */
+  readonly maxLength: number;
+  /** Most wildcards and alternatives: each `*` run, `?` and `[…]` class counts one, each alternative of a `{…}` one. */
+  readonly maxWildcards: number;
+}
 
 export interface GlobMatcher {
   test(input: string): boolean;
@@ -47,11 +65,23 @@ interface State {
 /** Deepest `{` nesting accepted: the compiler recurses once per level. */
 export const MAX_GLOB_NESTING = 64;
 
-/** Throws GlobSyntaxError, whose message names the problem and its position. */
-export function compileGlob(pattern: string): GlobMatcher {
+/**
+ * Throws GlobSyntaxError, whose message names the problem and its position, and GlobLimitError
+ * when `limits` are given and the pattern exceeds them.
+ */
+export function compileGlob(pattern: string, limits?: GlobLimits): GlobMatcher {
+  // A code point is at most 2 UTF-16 units: refuse a huge pattern before splitting it.
+  if (limits !== undefined && pattern.length > 2 * limits.maxLength) throw tooLong(limits);
+  const chars = Array.from(pattern);
+  if (limits !== undefined && chars.length > limits.maxLength) throw tooLong(limits);
+  const maxWildcards = limits?.maxWildcards ?? Infinity;
+  /** Wildcards and alternatives seen so far (see GlobLimits). */
+  let wildcards = 0;
+  const wildcard = (n: number): void => {
+    if ((wildcards += n) > maxWildcards) throw new GlobLimitError(`pattern has more than ${maxWildcards} wildcards and alternatives`);
+  };
   const states: State[] = [{ kind: Kind.Match, a: 0, out: -1, alt: -1, negated: false, ranges: [] }];
   const add = (s: Partial<State> & { kind: Kind }): number => states.push({ a: 0, out: -1, alt: -1, negated: false, ranges: [], ...s }) - 1;
-  const chars = Array.from(pattern);
   let i = 0;
   /** Braces open around `i`. */
   let nesting = 0;
@@ -60,6 +90,7 @@ export function compileGlob(pattern: string): GlobMatcher {
   const alternatives = (next: number, inBraces: boolean): number => {
     const starts: number[] = [];
     for (;;) {
+      if (inBraces) wildcard(1);
       starts.push(sequence(next, inBraces));
       if (inBraces && chars[i] === ',') {
         i++;
@@ -91,14 +122,18 @@ export function compileGlob(pattern: string): GlobMatcher {
         const cp = chars[i++]!.codePointAt(0)!;
         items.push((then) => add({ kind: Kind.Char, a: cp, out: then }));
       } else if (ch === '*') {
+        wildcard(1);
         while (chars[i] === '*') i++;
         items.push((then) => {
           const split = add({ kind: Kind.Split, alt: then });
           states[split]!.out = add({ kind: Kind.Any, out: split });
           return split;
         });
-      } else if (ch === '?') items.push((then) => add({ kind: Kind.Any, out: then }));
-      else if (ch === '[') {
+      } else if (ch === '?') {
+        wildcard(1);
+        items.push((then) => add({ kind: Kind.Any, out: then }));
+      } else if (ch === '[') {
+        wildcard(1);
         const cls = readClass(chars, i - 1);
         i = cls.end + 1;
         items.push((then) => add({ kind: Kind.Class, negated: cls.negated, ranges: cls.ranges, out: then }));
@@ -125,6 +160,10 @@ export function compileGlob(pattern: string): GlobMatcher {
 
   const start = alternatives(0, false);
   return new Machine(states, start);
+}
+
+function tooLong(limits: GlobLimits): GlobLimitError {
+  return new GlobLimitError(`pattern is longer than ${limits.maxLength} characters`);
 }
 
 /**
@@ -156,9 +195,32 @@ function readClass(chars: string[], start: number): { ranges: number[]; negated:
   return { ranges, negated, end: i };
 }
 
-/** Runs the state machine on every live state at once (Thompson's construction). */
+/**
+ * Most sets of live states (DFA states) a matcher keeps with their transitions, and most state
+ * ids over all of them: about 64 Ki × 4 bytes plus 512 bytes per set, whatever the inputs. Past
+ * either, the rest of the input is stepped on the live states directly.
+ */
+const MAX_DFA_STATES = 256;
+const MAX_DFA_ENTRIES = 64 * 1024;
+
+/** A set of live states and the sets it leads to, built the first time a code point is read from it. */
+interface DfaState {
+  /** The states of the set (consuming ones and Match), sorted. Empty: no match is possible any more. */
+  readonly live: Int32Array;
+  readonly match: boolean;
+  /** Next set for ASCII code points (-1: not built yet), and for the others. */
+  readonly ascii: Int32Array;
+  other: Map<number, number> | undefined;
+}
+
+/**
+ * Runs the state machine on every live state at once (Thompson's construction), caching each set
+ * of live states and its transitions as it is first met (a lazily built DFA): an input whose
+ * steps are cached costs one table lookup per code point, and any step costs at most the
+ * machine's size.
+ */
 class Machine implements GlobMatcher {
-  // Work buffers, reused by every test() (it is synchronous): a match allocates nothing.
+  // Work buffers, reused by every test() (it is synchronous).
   private current: Int32Array;
   private next: Int32Array;
   /** mark[s] === step when s is already in the list being built for that step. */
@@ -166,14 +228,21 @@ class Machine implements GlobMatcher {
   private readonly stack: number[] = [];
   /** Steps taken over all calls: marks from earlier calls are all below it. */
   private step = 0;
+  private readonly dfa: DfaState[] = [];
+  /** DFA state index by its `live` ids joined with ",". */
+  private readonly dfaIndex = new Map<string, number>();
+  private dfaEntries = 0;
+  private readonly startDfa: number;
 
   constructor(
     private readonly states: readonly State[],
-    private readonly start: number,
+    start: number,
   ) {
     this.current = new Int32Array(states.length);
     this.next = new Int32Array(states.length);
     this.mark = new Int32Array(states.length).fill(-1);
+    const size = this.close(start, this.next, 0, this.mark, ++this.step, this.stack);
+    this.startDfa = this.intern(this.next, size, true);
   }
 
   test(input: string): boolean {
@@ -181,28 +250,66 @@ class Machine implements GlobMatcher {
       this.mark.fill(-1);
       this.step = 0;
     }
-    let current = this.current;
-    let next = this.next;
-    const mark = this.mark;
-    const stack = this.stack;
-    let step = ++this.step;
-    let size = this.close(this.start, current, 0, mark, step, stack);
-    for (let pos = 0; pos < input.length && size > 0; ) {
+    let d = this.dfa[this.startDfa]!;
+    for (let pos = 0; pos < input.length && d.live.length > 0; ) {
       const cp = input.codePointAt(pos)!;
       pos += cp > 0xffff ? 2 : 1;
-      step = ++this.step;
-      let nextSize = 0;
-      for (let k = 0; k < size; k++) {
-        const s = this.states[current[k]!]!;
-        if (consumes(s, cp)) nextSize = this.close(s.out, next, nextSize, mark, step, stack);
+      let n = cp < 128 ? d.ascii[cp]! : (d.other?.get(cp) ?? -1);
+      if (n < 0) {
+        const size = this.stepFrom(d.live, d.live.length, cp, this.next);
+        n = this.intern(this.next, size, false);
+        if (n < 0) {
+          const t = this.current;
+          this.current = this.next;
+          this.next = t;
+          return this.runFrom(size, input, pos);
+        }
+        if (cp < 128) d.ascii[cp] = n;
+        else (d.other ??= new Map()).set(cp, n);
       }
-      const t = current;
-      current = next;
-      next = t;
-      size = nextSize;
+      d = this.dfa[n]!;
     }
-    for (let k = 0; k < size; k++) if (this.states[current[k]!]!.kind === Kind.Match) return true;
+    return d.match;
+  }
+
+  /** The DFA state of the set `list[0..size)`, added if new; -1 when the cache is full (unless `force`). */
+  private intern(list: Int32Array, size: number, force: boolean): number {
+    const live = list.slice(0, size).sort();
+    const key = live.join(',');
+    const known = this.dfaIndex.get(key);
+    if (known !== undefined) return known;
+    if (!force && (this.dfa.length >= MAX_DFA_STATES || this.dfaEntries + size > MAX_DFA_ENTRIES)) return -1;
+    let match = false;
+    for (const id of live) if (this.states[id]!.kind === Kind.Match) match = true;
+    this.dfa.push({ live, match, ascii: new Int32Array(128).fill(-1), other: undefined });
+    this.dfaEntries += size;
+    this.dfaIndex.set(key, this.dfa.length - 1);
+    return this.dfa.length - 1;
+  }
+
+  /** Without the cache: continues from the live states in `current[0..size)` at `pos`. */
+  private runFrom(size: number, input: string, pos: number): boolean {
+    while (pos < input.length && size > 0) {
+      const cp = input.codePointAt(pos)!;
+      pos += cp > 0xffff ? 2 : 1;
+      size = this.stepFrom(this.current, size, cp, this.next);
+      const t = this.current;
+      this.current = this.next;
+      this.next = t;
+    }
+    for (let k = 0; k < size; k++) if (this.states[this.current[k]!]!.kind === Kind.Match) return true;
     return false;
+  }
+
+  /** Fills `out` with the states reached from `live[0..size)` by reading `cp`; returns their number. */
+  private stepFrom(live: Int32Array, size: number, cp: number, out: Int32Array): number {
+    const step = ++this.step;
+    let outSize = 0;
+    for (let k = 0; k < size; k++) {
+      const s = this.states[live[k]!]!;
+      if (consumes(s, cp)) outSize = this.close(s.out, out, outSize, this.mark, step, this.stack);
+    }
+    return outSize;
   }
 
   /** Adds `from` and every state it reaches without consuming to `list`; returns the new size. */

@@ -56,7 +56,7 @@ export const serverSections = {
     ),
     file: str('File to write logs to. Empty writes to stdout.', '', { flag: true }),
   }),
-  http_api: obj('Server HTTP API (publish, broadcast, presence, ...), on the internal port unless external.', {
+  http_api: obj('Server HTTP API (publish, broadcast, presence, ...), on the internal port unless external. The `channels` method takes a `pattern` of at most 512 characters with at most 32 wildcards and alternatives (each `*` run, `?`, `[…]` class and `{…}` alternative counts one); a larger one is refused with error 107.', {
     disabled: bool('Turns the HTTP API off.'),
     handler_prefix: str('URL path prefix of the HTTP API.', '/api'),
     key: str('API key expected in the `X-API-Key` header (or `Authorization: apikey <key>`).'),
