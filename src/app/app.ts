@@ -15,6 +15,7 @@ import { ChannelRules } from '../rules/channels.js';
 import { CentrifugoPolicy } from '../rules/hooks.js';
 import { ApiHttpHandler } from '../api/http.js';
 import { HttpListener } from '../http/server.js';
+import { inboundLimits } from '../transport/shared/ws-limits.js';
 import { mountTransports, type MountedTransports } from './transports.js';
 import type { Logger } from '../util/logger.js';
 import { disconnects } from '../protocol/errors.js';
@@ -197,7 +198,8 @@ function nodeOptions(config: Readonly<Config>): NodeOptions {
     maxMessagesInFrame: c.max_messages_in_frame < 0 ? Infinity : c.max_messages_in_frame === 0 ? DEFAULT_MAX_MESSAGES_IN_FRAME : c.max_messages_in_frame,
     writeDelayMs: c.write_delay,
     replyWithoutQueue: c.reply_without_queue,
-    maxCommandSize: config.websocket.message_size_limit,
+    // A command is never larger than the WebSocket message holding it, inflated when compressed.
+    maxCommandSize: inboundLimits(config.websocket.message_size_limit, config.websocket.compression, config.websocket.decompressed_message_size_limit).maxPayload,
     historyMaxPublicationLimit: c.history_max_publication_limit,
     recoveryMaxPublicationLimit: c.recovery_max_publication_limit,
     connectIncludeServerTime: c.connect_include_server_time,

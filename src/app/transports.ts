@@ -35,6 +35,7 @@ export function mountTransports(config: Readonly<Config>, node: Node, external: 
     const ws = new WebSocketHandler(node, codecs, origins, admission, {
       messageSizeLimit: w.message_size_limit,
       compression: w.compression,
+      decompressedMessageSizeLimit: w.decompressed_message_size_limit,
       compressionLevel: w.compression_level,
       compressionMinSize: w.compression_min_size,
       pingIntervalMs: pingIntervalMs > 0 ? pingIntervalMs : 25_000,
@@ -68,6 +69,10 @@ export function mountTransports(config: Readonly<Config>, node: Node, external: 
     const u = config.uni_websocket;
     const h = new UniWebSocketHandler(node, jsonCodec, origins, admission, {
       messageSizeLimit: u.message_size_limit,
+      compression: u.compression,
+      compressionLevel: u.compression_level,
+      compressionMinSize: u.compression_min_size,
+      decompressedMessageSizeLimit: u.decompressed_message_size_limit,
       joinPushMessages: u.join_push_messages,
       disableDisconnectPush: u.disable_disconnect_push,
       disableClosingHandshake: u.disable_closing_handshake,

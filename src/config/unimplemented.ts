@@ -63,24 +63,11 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
   },
   {
     severity: 'warning',
-    setIn: (c) => when('uni_websocket.compression', c.uni_websocket.compression),
-    note: 'not implemented yet: unidirectional WebSocket frames are sent uncompressed',
-  },
-  {
-    severity: 'warning',
     setIn: (c) => [
       ...when('websocket.write_timeout', c.websocket.write_timeout !== WS_WRITE_TIMEOUT_DEFAULT_MS),
       ...when('uni_websocket.write_timeout', c.uni_websocket.write_timeout !== WS_WRITE_TIMEOUT_DEFAULT_MS),
     ],
     note: 'not implemented yet: writes have no deadline; slow clients are disconnected by client.queue_max_size only',
-  },
-  {
-    severity: 'warning',
-    setIn: (c) => [
-      ...when('websocket.decompressed_message_size_limit', c.websocket.decompressed_message_size_limit > 0),
-      ...when('uni_websocket.decompressed_message_size_limit', c.uni_websocket.decompressed_message_size_limit > 0),
-    ],
-    note: 'not implemented yet: a compressed message is limited by message_size_limit after decompression',
   },
   {
     severity: 'warning',

@@ -4,7 +4,7 @@
  * message (malformed: close 3501); later client messages are ignored. The server sends bare JSON
  * Push objects, one per frame unless `join_push_messages` joins them with `\n`. Native WebSocket
  * pings run next to the `{}` app pings; a disconnect is a disconnect push followed by a close
- * frame with the same code.
+ * frame with the same code. With `uni_websocket.compression`, permessage-deflate is offered.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -21,9 +21,17 @@ import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { decodeConnect } from './shared/uni-connect.js';
 import { afterCloseGrace } from './shared/close-grace.js';
 import { closeWithDisconnect } from './shared/ws-close.js';
+import { inboundLimits, WireSizeGuard } from './shared/ws-limits.js';
 
 export interface UniWebSocketOptions {
+  /** Largest client message (the ConnectRequest) as read from the wire, bytes; see `ws-limits.ts`. */
   messageSizeLimit: number;
+  /** permessage-deflate for the pushes (and the client's first message). */
+  compression: boolean;
+  compressionLevel: number;
+  compressionMinSize: number;
+  /** `uni_websocket.decompressed_message_size_limit`, bytes; 0 is 10 × messageSizeLimit. Only with compression. */
+  decompressedMessageSizeLimit: number;
   joinPushMessages: boolean;
   /** No disconnect push before the close frame (the close frame already carries code and reason). */
   disableDisconnectPush: boolean;
@@ -107,6 +115,8 @@ class UniWebSocketTransport implements Transport {
 
 export class UniWebSocketHandler {
   private readonly wss: WebSocketServer;
+  /** Wire bound kept beside ws's `maxPayload`, when compression makes the two differ. */
+  private readonly wireLimit: number | undefined;
 
   constructor(
     private readonly node: Node,
@@ -115,7 +125,14 @@ export class UniWebSocketHandler {
     private readonly admission: Admission,
     private readonly opts: UniWebSocketOptions,
   ) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.messageSizeLimit, clientTracking: false, perMessageDeflate: false });
+    const limits = inboundLimits(opts.messageSizeLimit, opts.compression, opts.decompressedMessageSizeLimit);
+    this.wireLimit = limits.wireLimit;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.maxPayload,
+      clientTracking: false,
+      perMessageDeflate: opts.compression ? { zlibDeflateOptions: { level: opts.compressionLevel }, threshold: opts.compressionMinSize } : false,
+    });
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -128,10 +145,11 @@ export class UniWebSocketHandler {
       connect = decodeConnect(this.codec, Buffer.from(param, 'utf8'));
       if (connect === undefined) return rejectUpgrade(socket, 400, 'malformed cf_connect');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, connect));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req, connect));
   }
 
-  private onConnection(ws: WebSocket, req: IncomingMessage, connect: ConnectRequest | undefined): void {
+  private onConnection(ws: WebSocket, socket: Duplex, req: IncomingMessage, connect: ConnectRequest | undefined): void {
+    const guard = this.wireLimit === undefined ? undefined : WireSizeGuard.attach(ws, socket, this.wireLimit);
     const transport = new UniWebSocketTransport(ws, this.opts.joinPushMessages, this.opts.disableDisconnectPush, this.opts.disableClosingHandshake);
     const session = new Session(this.node, transport, this.codec, { headers: req.headers });
     let pinger: NodeJS.Timeout | undefined;
@@ -147,7 +165,7 @@ export class UniWebSocketHandler {
     let connected = connect !== undefined;
     if (connect !== undefined) void session.connectUnidirectional(connect);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (connected) return;
+      if (connected || guard?.exceeded === true) return;
       connected = true;
       const req2 = isBinary ? undefined : decodeConnect(this.codec, data);
       if (req2 === undefined) session.close(disconnects.badRequest);

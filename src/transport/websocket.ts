@@ -16,15 +16,22 @@ import type { Transport } from '../node/transport.js';
 import type { OriginChecker } from '../util/origin.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { closeWithDisconnect } from './shared/ws-close.js';
+import { inboundLimits, WireSizeGuard } from './shared/ws-limits.js';
 import { frameCache, OPCODE_BINARY, OPCODE_TEXT } from './shared/ws-frame.js';
 import type { RunCache } from './shared/run-cache.js';
 import type { Admission } from './shared/admission.js';
 
 export interface WebSocketOptions {
-  /** Largest inbound message, bytes (`websocket.message_size_limit`, 65536). ws closes with 1009 above it. */
+  /**
+   * Largest inbound message as read from the wire, bytes (`websocket.message_size_limit`, 65536).
+   * Above it, or above `decompressedMessageSizeLimit` once inflated, the connection closes with
+   * 1009 (see `ws-limits.ts`).
+   */
   messageSizeLimit: number;
   /** permessage-deflate, off by default (CPU and memory cost). */
   compression: boolean;
+  /** `websocket.decompressed_message_size_limit`, bytes; 0 is 10 × messageSizeLimit. Only with compression. */
+  decompressedMessageSizeLimit: number;
   compressionLevel: number;
   compressionMinSize: number;
   /** Native ping frame interval for `?cf_ws_frame_ping_pong=true`, ms. */
@@ -103,6 +110,8 @@ class WebSocketTransport implements Transport {
 
 export class WebSocketHandler {
   private readonly wss: WebSocketServer;
+  /** Wire bound kept beside ws's `maxPayload`, when compression makes the two differ. */
+  private readonly wireLimit: number | undefined;
 
   constructor(
     private readonly node: Node,
@@ -111,9 +120,11 @@ export class WebSocketHandler {
     private readonly admission: Admission,
     private readonly opts: WebSocketOptions,
   ) {
+    const limits = inboundLimits(opts.messageSizeLimit, opts.compression, opts.decompressedMessageSizeLimit);
+    this.wireLimit = limits.wireLimit;
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: opts.messageSizeLimit,
+      maxPayload: limits.maxPayload,
       clientTracking: false,
       perMessageDeflate: opts.compression ? { zlibDeflateOptions: { level: opts.compressionLevel }, threshold: opts.compressionMinSize } : false,
       handleProtocols: (protocols) => {
@@ -166,7 +177,12 @@ export class WebSocketHandler {
         ws.ping();
       }, this.opts.pingIntervalMs);
     }
-    ws.on('message', (data: Buffer) => session.handleFrame(data));
+    const guard = this.wireLimit === undefined ? undefined : WireSizeGuard.attach(ws, socket, this.wireLimit);
+    if (guard === undefined) ws.on('message', (data: Buffer) => session.handleFrame(data));
+    else
+      ws.on('message', (data: Buffer) => {
+        if (!guard.exceeded) session.handleFrame(data);
+      });
     ws.on('error', (err) => this.node.log.debug({ err, client: session.clientId }, 'websocket error'));
     ws.on('close', () => {
       if (pinger) clearInterval(pinger);

@@ -16,9 +16,12 @@ function wsFields(what: string) {
     use_write_buffer_pool: bool('Shares write buffers between connections to save memory for mostly idle connections.'),
     write_buffer_size: int('Write buffer size in bytes. 0 uses the default.'),
     write_timeout: dur('Deadline for one write to the socket; a client that cannot take data this fast is disconnected.', '1000ms'),
-    message_size_limit: int('Largest message a client may send, in bytes.', MIB64K),
+    message_size_limit: int(
+      'Largest message a client may send, in bytes, as read from the wire (compressed, when compression is on). A larger one closes the connection with 1009. 0 means 65536.',
+      MIB64K,
+    ),
     decompressed_message_size_limit: int(
-      'Largest message after decompression, in bytes (only with compression). 0 means 10 times message_size_limit.',
+      'Largest message after decompression, in bytes (only with compression; an uncompressed message counts as is). 0 means 10 times message_size_limit. A larger one closes the connection with 1009, inflated no further.',
     ),
   };
 }
