@@ -5,6 +5,7 @@
  */
 import { RawJson, isValidJson, parseJsonObjects, parseJsonWithRaw, type RawKeyPredicate } from '../protocol/json/raw-json.js';
 import { ReplyError } from '../protocol/errors.js';
+import { ProtocolDecodeError } from '../protocol/codec.js';
 import { ApiErrorCode } from '../protocol/codes.js';
 
 /** Keys whose values are payloads kept verbatim. `params` is RPC's payload. */
@@ -18,14 +19,37 @@ export function parseApiJson(text: string): unknown {
 /**
  * The legacy `/api` body: a stream of command objects (see `parseJsonObjects`). There the
  * top-level `params` holds the method's request object, so it is parsed, and only nested payload
- * keys stay raw.
+ * keys stay raw. Each command's `id` comes back as a number (or undefined when absent or null);
+ * one that is not a uint32 makes the whole body malformed (`ProtocolDecodeError`).
  */
 export function parseLegacyApiJson(text: string): Obj[] {
-  return parseJsonObjects(text, legacyRawKey);
+  const commands = parseJsonObjects(text, legacyRawKey);
+  for (const c of commands) c.id = legacyCommandId(c.id);
+  return commands;
+}
+
+/** Largest legacy command id: Centrifugo decodes it into a uint32. */
+const MAX_LEGACY_ID = 0xffff_ffff;
+/** A JSON number Go's decoder takes for an unsigned integer: digits only, no sign, fraction or exponent. */
+const UNSIGNED_INTEGER = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * The `id` of a legacy command, read from its source text as Go reads a uint32 field: `null` is
+ * absent; `1.5`, `1e2`, `-1`, `4294967296`, `1e400` and non-numbers fail. Read as a JS number
+ * first, `1e400` would become Infinity and be echoed back as invalid JSON.
+ */
+function legacyCommandId(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const text = v instanceof RawJson ? v.text : '';
+  if (text === 'null') return undefined;
+  const id = UNSIGNED_INTEGER.test(text) ? Number(text) : NaN;
+  if (!(id <= MAX_LEGACY_ID)) throw new ProtocolDecodeError(`command id ${text} is not a uint32`);
+  return id;
 }
 
 const rawKey: RawKeyPredicate = (key) => RAW_KEYS.has(key);
-const legacyRawKey: RawKeyPredicate = (key, depth) => RAW_KEYS.has(key) && !(key === 'params' && depth === 0);
+/** Payload keys, except the top-level `params`; and the top-level `id`, checked from its text. */
+const legacyRawKey: RawKeyPredicate = (key, depth) => (depth === 0 ? key === 'id' || (key !== 'params' && RAW_KEYS.has(key)) : RAW_KEYS.has(key));
 
 export class ApiError extends ReplyError {}
 

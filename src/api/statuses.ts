@@ -11,7 +11,11 @@ export interface ApiHttpStatus {
 
 export const ApiStatus = {
   ok: { status: 200, text: '', doc: 'The call was processed; the body holds `result` or `error`.' },
-  badRequest: { status: 400, text: 'bad request', doc: 'The body is not valid JSON (or is empty on the legacy `/api` endpoint).' },
+  badRequest: {
+    status: 400,
+    text: 'bad request',
+    doc: 'The body is not valid JSON (or, on the legacy `/api` endpoint, is empty or has a command `id` that is not an integer from 0 to 4294967295).',
+  },
   unauthorized: {
     status: 401,
     text: 'unauthorized',
