@@ -13,7 +13,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiErrorCode, apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
-import { readBody, BodyTooLargeError, closeIfUnread } from '../http/body.js';
+import { readBody, BodyTooLargeError, endAnswer } from '../http/body.js';
 import { BARE_RESPONSE_METHODS, LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, type ApiContext } from './methods.js';
 import { apiError, asObject, parseApiJson, parseLegacyApiJson, toJsonText, type Obj } from './json.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
@@ -149,8 +149,7 @@ function headerString(v: string | string[] | undefined): string {
 }
 
 function plain(res: ServerResponse, s: ApiHttpStatus): void {
-  res.writeHead(s.status, closeIfUnread(s.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(s.text) + 1 }));
-  res.end(s.text + '\n');
+  endAnswer(res, s.status, { 'Content-Type': 'text/plain; charset=utf-8' }, s.text + '\n');
 }
 
 function json(res: ServerResponse, status: number, body: string): void {

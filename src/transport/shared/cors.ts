@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OriginChecker } from '../../util/origin.js';
-import { closeIfUnread } from '../../http/body.js';
+import { endAnswer } from '../../http/body.js';
 
 /** How long browsers may cache a preflight answer, seconds. */
 const PREFLIGHT_MAX_AGE_S = 300;
@@ -43,6 +43,5 @@ export function plainError(res: ServerResponse, status: number, text: string): v
     res.destroy();
     return;
   }
-  res.writeHead(status, closeIfUnread(status, { 'Content-Type': 'text/plain; charset=utf-8' }));
-  res.end(text + '\n');
+  endAnswer(res, status, { 'Content-Type': 'text/plain; charset=utf-8' }, text + '\n');
 }
