@@ -24,10 +24,10 @@ export class GlobSyntaxError extends Error {}
 export class GlobLimitError extends GlobSyntaxError {}
 
 /**
- * Size bounds for a pattern that comes from a request. Each state of the machine comes from one
- * character of the pattern (a brace from one per alternative), so a match then costs at most
- * about input length × 2 × maxLength steps; the wildcard bound keeps the states live at once,
- * and so the usual cost, far lower.
+ * Size bounds for a pattern that comes from a request. A character of the pattern adds at most
+ * two states (a `{` one more per alternative), so a step of the match visits at most about
+ * 2 × maxLength states, and a step the matcher has cached (see Machine) costs one lookup; the
+ * wildcard bound limits the branching that keeps many states live at once.
  */
 export interface GlobLimits {
   /** Longest pattern, in characters (code points). */
