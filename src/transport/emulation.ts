@@ -55,12 +55,21 @@ export class EmulationHandler {
     } catch (e) {
       return plainError(res, e instanceof BodyTooLargeError ? 413 : 400, 'bad request');
     }
-    const r = String(req.headers['content-type'] ?? '').startsWith('application/octet-stream') ? decodeProto(body) : decodeJson(body);
+    const r = decodeEmulationBody(body, String(req.headers['content-type'] ?? ''));
     if (r === undefined) return plainError(res, 400, 'bad request');
     if (!(await this.router.route(r))) return plainError(res, 404, 'node not found');
     res.writeHead(204);
     res.end();
   }
+}
+
+/**
+ * Decodes an `/emulation` body: a Protobuf EmulationRequest when `contentType` starts with
+ * `application/octet-stream`, else the JSON form. Undefined when malformed (answered with 400);
+ * never throws.
+ */
+export function decodeEmulationBody(body: Buffer, contentType: string): EmulationRequestData | undefined {
+  return contentType.startsWith('application/octet-stream') ? decodeProto(body) : decodeJson(body);
 }
 
 function decodeProto(body: Buffer): EmulationRequestData | undefined {
