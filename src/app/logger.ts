@@ -6,16 +6,27 @@
  * anything starts, as Centrifugo does: a file that cannot be opened is a startup error naming
  * `log.file`, never a server running with its logs going nowhere. No directories are made:
  * Centrifugo makes none, and Node's recursive mkdir never returns for some paths under /proc.
+ * It is opened non-blocking, so a named pipe whose reader stalls cannot freeze the server (for a
+ * regular file the flag changes nothing).
+ *
+ * Lines go through a {@link LogSink}: written synchronously, never lost to an exit, and never
+ * able to keep the process alive (see log-sink.ts).
  */
-import { openSync } from 'node:fs';
+import { constants, openSync, writeSync } from 'node:fs';
 import pino from 'pino';
 import type { LogFn, Logger } from '../util/logger.js';
+import { LogSink } from './log-sink.js';
 
 /** The logger of the process: the module-facing {@link Logger} plus what the runner needs. */
 export interface ProcessLogger extends Logger {
   fatal: LogFn;
-  /** Writes out buffered lines; `cb` runs when they are written (or failed to be). */
-  flush(cb?: (err?: Error) => void): void;
+  /**
+   * The exit path: writes every line still waiting for a slow reader, for as long as `deadline`
+   * (a `Date.now()` value) allows, then reports on stderr how many lines were dropped, if any.
+   */
+  close(deadline: number): Promise<void>;
+  /** {@link close} without the event loop, for an exit that cannot wait (a second signal). */
+  closeSync(deadline: number): void;
 }
 
 /** `log.file` could not be opened; the message names the key, the path and the reason. */
@@ -25,20 +36,29 @@ export class LogFileError extends Error {
 
 function openLogFile(file: string): number {
   try {
-    return openSync(file, 'a', 0o644);
+    return openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o644);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new LogFileError(`log.file: cannot open "${file}" for writing: ${why}`, { cause: err });
   }
 }
 
+/** A line on stderr, for what cannot go to the log itself; never throws. */
+function toStderr(text: string): void {
+  try {
+    writeSync(2, `${text}\n`);
+  } catch {
+    // stderr is gone or full too: there is nowhere left to say it.
+  }
+}
+
 /** Creates the process logger; throws {@link LogFileError} when `file` cannot be opened. */
 export function createLogger(level: string, file: string): ProcessLogger {
-  const destination = pino.destination({ fd: file !== '' ? openLogFile(file) : 1, sync: false });
-  // A write error later on (disk full, file system gone) must not crash the server through an
-  // unhandled 'error' event; it is reported on stderr, which is all that is left.
-  destination.on('error', (err: Error) => process.stderr.write(`log write failed (${file !== '' ? file : 'stdout'}): ${err.message}\n`));
-  return pino(
+  const where = file !== '' ? file : 'stdout';
+  // A write error later on (disk full, the reader gone) must not crash the server; it is said
+  // once per kind on stderr, which is all that is left.
+  const sink = new LogSink(file !== '' ? openLogFile(file) : 1, (code) => toStderr(`log write failed (${where}): ${code}; lines that cannot be written are dropped`));
+  const logger = pino(
     {
       level: level === 'none' ? 'silent' : level,
       messageKey: 'message',
@@ -47,11 +67,19 @@ export function createLogger(level: string, file: string): ProcessLogger {
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: ['token', '*.token', 'key', 'password', 'secret'], censor: '[redacted]' },
     },
-    destination,
+    sink,
   );
-}
-
-/** Flushes `log` and resolves when done (errors ignored: there is nowhere left to report them). */
-export function flushed(log: ProcessLogger): Promise<void> {
-  return new Promise((resolve) => log.flush(() => resolve()));
+  const reportDropped = (): void => {
+    if (sink.dropped > 0) toStderr(`log: ${sink.dropped} line(s) could not be written to ${where} and were dropped`);
+  };
+  return Object.assign(logger, {
+    async close(deadline: number): Promise<void> {
+      await sink.drain(deadline);
+      reportDropped();
+    },
+    closeSync(deadline: number): void {
+      sink.drainSync(deadline);
+      reportDropped();
+    },
+  });
 }

@@ -2,16 +2,23 @@
  * Helpers shared by the CLI commands: error reporting (message on stderr, exit code 1), config
  * loading from `-c`, and safe file creation.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/load.js';
 
 export const DEFAULT_CONFIG_FILE = 'config.json';
 
-/** Prints an error the way every command does: one line on stderr, exit code 1. */
+/**
+ * Prints an error the way every command does: one line on stderr, exit code 1. Written
+ * synchronously, so a `process.exit` right after cannot lose it; a stderr that is gone is ignored.
+ */
 export function reportError(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message}\n`);
+  try {
+    writeSync(2, `error: ${message}\n`);
+  } catch {
+    // nowhere left to say it
+  }
   process.exitCode = 1;
 }
 

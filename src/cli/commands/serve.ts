@@ -13,14 +13,19 @@ import { reportError, sourcesFor } from '../common.js';
 import { givenFlags } from '../flags.js';
 
 export async function serve(cmd: Command): Promise<void> {
+  let reported = false;
+  const reportFatal = (message: string): void => {
+    reported = true;
+    reportError(message);
+  };
   try {
     const sources = sourcesFor(cmd, givenFlags(cmd));
     const { config, warnings } = loadConfig(sources);
     const reload = (): Readonly<Config> => loadConfig({ ...sources, env: process.env }).config;
     const { runServer } = await import('../../app/run.js');
-    await runServer({ config, warnings, reload });
+    await runServer({ config, warnings, reload, reportFatal });
   } catch (err) {
-    reportError(err);
+    if (!reported) reportError(err);
     process.exit(1);
   }
 }
