@@ -22,11 +22,17 @@ export function levenshtein(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-/** The closest candidate within `maxDistance`, or undefined. Ties go to the earlier candidate. */
+/**
+ * The closest candidate within `maxDistance`, or undefined. Ties go to the earlier candidate.
+ * Candidates whose length alone puts them out of reach are not measured: the distance is at
+ * least the difference in length, and a config with many unknown keys checks each against
+ * every option path.
+ */
 export function nearest(word: string, candidates: Iterable<string>, maxDistance: number): string | undefined {
   let best: string | undefined;
   let bestDistance = maxDistance + 1;
   for (const c of candidates) {
+    if (Math.abs(c.length - word.length) >= bestDistance) continue;
     const d = levenshtein(word, c);
     if (d < bestDistance) {
       best = c;
