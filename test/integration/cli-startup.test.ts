@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { within } from '../helpers/error-paths.js';
-import { CliProcess, tempDir } from '../helpers/server-process.js';
+import { CliProcess, REPO_ROOT, freePort, tempDir } from '../helpers/server-process.js';
 
 const EXIT_BOUND_MS = 15_000;
 
@@ -110,6 +110,32 @@ test('startup: with a writable log.file, logs go to the file and SIGTERM exits 0
     assert.equal(existsSync(pidFile), false, 'the PID file is removed on exit');
   } finally {
     await proc.kill();
+    tmp.cleanup();
+  }
+});
+
+test('startup: with TLS on, the start lines name https and wss URLs (and http for a plain internal port)', async () => {
+  const tmp = tempDir();
+  const fixture = (name: string): string => join(REPO_ROOT, 'test', 'fixtures', 'tls', name);
+  const tls = { enabled: true, cert_pem: fixture('server.crt'), key_pem: fixture('server.key') };
+  const run = async (http_server: Record<string, unknown>): Promise<string[]> => {
+    const proc = CliProcess.start(['-c', tmp.file('config.json', { ...baseConfig, http_server: { ...baseConfig.http_server, ...http_server } })]);
+    try {
+      await proc.waitForLine((l) => typeof l.json?.message === 'string' && l.json.message.startsWith('HTTP API:'), 'the API line', EXIT_BOUND_MS);
+      return proc.lines.map((l) => String(l.json?.message ?? ''));
+    } finally {
+      await proc.kill();
+    }
+  };
+  try {
+    const external = await run({ tls });
+    assert.ok(external.some((m) => /^WebSocket endpoint: wss:\/\/127\.0\.0\.1:\d+\/connection\/websocket$/.test(m)), external.join('\n'));
+    assert.ok(external.some((m) => /^HTTP API: https:\/\/127\.0\.0\.1:\d+\/api$/.test(m)), external.join('\n'));
+    const internalPort = String(await freePort());
+    const split = await run({ tls, tls_external: true, internal_address: '127.0.0.1', internal_port: internalPort });
+    assert.ok(split.some((m) => /^WebSocket endpoint: wss:\/\//.test(m)), split.join('\n'));
+    assert.ok(split.includes(`HTTP API: http://127.0.0.1:${internalPort}/api`), split.join('\n'));
+  } finally {
     tmp.cleanup();
   }
 });
