@@ -51,10 +51,10 @@ interface Run {
 }
 
 /** Starts the CLI; stdout is `stdout` (an fd) or a pipe left unread until the caller reads it. */
-function startPaused(args: string[], nodeArgs: string[] = [], stdout?: number): Run {
+function startPaused(args: string[], nodeArgs: string[] = [], stdout?: number, env: NodeJS.ProcessEnv = {}): Run {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: REPO_ROOT,
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CENTRIFUGO|ROTOR)_/.test(k))),
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CENTRIFUGO|ROTOR)_/.test(k))), ...env },
     stdio: ['ignore', stdout ?? 'pipe', 'pipe'],
   });
   child.stdout?.pause();
@@ -193,6 +193,33 @@ test('log: on SIGTERM, every line reaches a log.file FIFO whose reader had stopp
   } finally {
     run.child.kill('SIGKILL');
     reader.kill();
+    tmp.cleanup();
+  }
+});
+
+/**
+ * A preload that keeps the server's libuv thread pool (one thread) busy with back-to-back slow
+ * hashes, as a busy machine does: work queued on the pool (an asynchronous file write) waits.
+ */
+const BUSY_THREAD_POOL = `data:text/javascript,${encodeURIComponent(
+  `import { pbkdf2 } from 'node:crypto'; const spin = () => pbkdf2('p', 's', 200000, 32, 'sha256', spin); spin();`,
+)}`;
+
+test('log: on SIGTERM with a busy thread pool, every line reaches a regular log.file', TEST_OPTS, async () => {
+  const tmp = tempDir();
+  const pidFile = join(tmp.dir, 'rotor.pid');
+  const logFile = join(tmp.dir, 'rotor.log');
+  const run = startPaused(['-c', tmp.file('config.json', configWith({ log: { level: 'info', file: logFile } })), '--pid_file', pidFile], ['--import', BUSY_THREAD_POOL], undefined, {
+    UV_THREADPOOL_SIZE: '1',
+  });
+  try {
+    await waitForFile(pidFile, run);
+    run.child.kill('SIGTERM');
+    const exit = await within(run.exited, BOUND_MS, 'the exit');
+    assert.deepEqual(exit, { code: 0, signal: null }, run.stderr());
+    assertComplete(messages(readFileSync(logFile, 'utf8')));
+  } finally {
+    run.child.kill('SIGKILL');
     tmp.cleanup();
   }
 });
