@@ -18,12 +18,15 @@ import {
   ENV_PREFIX,
   envItemName,
   envName,
+  findOption,
   type OptionInfo,
   valueOptions,
 } from './describe.js';
 import type { ConfigIssue } from './errors.js';
 import { isRecord, type OptionMeta } from './schema/define.js';
 import { GO_FALSE, GO_TRUE, weakInt } from './schema/weak.js';
+import { describeLegacyKey } from './legacy-check.js';
+import { LEGACY_KEYS } from './legacy-keys.js';
 import { nearest } from './suggest.js';
 
 /** One env var that set an option, after prefix resolution. */
@@ -132,6 +135,15 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): EnvR
       continue;
     }
     if (isIgnored(suffix)) continue;
+    // A Centrifugo v5 variable (CENTRIFUGO_TOKEN_HMAC_SECRET_KEY) says where its setting went.
+    const legacyKey = suffix.toLowerCase();
+    const legacy = LEGACY_KEYS[legacyKey];
+    if (legacy !== undefined) {
+      const v6 = legacy.v6 !== null ? findOption(legacy.v6) : undefined;
+      const finding = describeLegacyKey({ path: legacyKey, v6: legacy.v6, entry: legacy });
+      result.warnings.push(`unknown env var "${variable}": ${finding}${v6 !== undefined ? ` (env ${variable.slice(0, variable.length - suffix.length)}${envName(v6.path, '')})` : ''}`);
+      continue;
+    }
     const hint = nearest(suffix, byName.keys(), 3);
     const prefix = variable.slice(0, variable.length - suffix.length);
     result.warnings.push(`unknown env var "${variable}"${hint !== undefined ? ` (did you mean "${prefix}${hint}"?)` : ''}`);

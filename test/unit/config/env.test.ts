@@ -148,3 +148,12 @@ test('env - integers are read as Go ParseInt(s, 0, 64): base prefixes, leading 0
     assert.throws(() => limit(bad), (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.path === 'client.history_max_publication_limit'), bad);
   }
 });
+
+test('env - a Centrifugo v5 variable is warned about with its v6 option and variable', () => {
+  const r = readEnv({ CENTRIFUGO_TOKEN_HMAC_SECRET_KEY: 'x', ROTOR_API_KEY: 'y' });
+  assert.deepEqual(r.values, []);
+  assert.deepEqual(r.warnings.sort(), [
+    'unknown env var "CENTRIFUGO_TOKEN_HMAC_SECRET_KEY": token_hmac_secret_key is a Centrifugo v5 key; in v6 it is client.token.hmac_secret_key (env CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY)',
+    'unknown env var "ROTOR_API_KEY": api_key is a Centrifugo v5 key; in v6 it is http_api.key (env ROTOR_HTTP_API_KEY)',
+  ]);
+});
