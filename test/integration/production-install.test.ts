@@ -6,8 +6,8 @@
  * HEALTHCHECK command, accepts a connection token made by the installed `rotor gentoken`, delivers
  * an API publication, and stops on SIGTERM with exit code 0.
  *
- * Offline: npm installs from its cache alone (`npm_config_offline`), which `npm ci` of this
- * checkout filled. Docker is not needed: the Dockerfile is read for its HEALTHCHECK and ENV.
+ * npm prefers its cache (`npm_config_prefer_offline`), which `npm ci` or `npm install` of this
+ * checkout filled, and asks the registry only for what a cleaned cache lacks. Docker is not needed: the Dockerfile is read for its HEALTHCHECK and ENV.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -118,7 +118,7 @@ before(async () => {
   const install = await run(
     'sh',
     [join(REPO_ROOT, 'scripts', 'production-install.sh'), join(work, packed.filename), join(REPO_ROOT, 'package-lock.json'), installDir, binDir],
-    { cwd: work, env: envWith({ npm_config_offline: 'true' }), timeout: 120_000 },
+    { cwd: work, env: envWith({ npm_config_prefer_offline: 'true' }), timeout: 120_000 },
   );
   assert.equal(
     install.code,
