@@ -145,7 +145,7 @@ function errorCodes(v: unknown, out: number[] = []): number[] {
 // ---------------------------------------------------------------- properties
 
 export const apiProperties: readonly FuzzProperty[] = [
-  defineProperty('server API: any body parses or throws ProtocolDecodeError/ApiError; the readers throw only ApiError', 250, () =>
+  defineProperty('server API: any body parses or throws ProtocolDecodeError/ApiError; the readers throw only ApiError', 150, () =>
     fc.property(apiBody, (body) => {
       const out = onlyThrows(PARSE_ERRORS, () => asObject(parseApiJson(body === '' ? '{}' : body)));
       if (out.ok) readEverything(out.value);
@@ -157,7 +157,7 @@ export const apiProperties: readonly FuzzProperty[] = [
       assert.deepStrictEqual(payload(o, 'data'), utf8(t));
     }),
   ),
-  defineProperty('server API: a legacy stream parses or throws ProtocolDecodeError', 150, () =>
+  defineProperty('server API: a legacy stream parses or throws ProtocolDecodeError', 100, () =>
     fc.property(legacyBody, (body) => {
       const out = onlyThrows([ProtocolDecodeError], () => parseLegacyApiJson(body));
       if (out.ok) for (const c of out.value) onlyThrows(PARSE_ERRORS, () => readEverything(asObject(c.params, 'params')));
@@ -170,7 +170,7 @@ export const apiProperties: readonly FuzzProperty[] = [
       boundedOnlyThrows([ProtocolDecodeError], size, () => parseLegacyApiJson(t));
     }),
   ),
-  defineResourceProperty('server API over HTTP: any body to any method is answered 200 or 400, never error 100', 60, async () => {
+  defineResourceProperty('server API over HTTP: any body to any method is answered 200 or 400, never error 100', 40, async () => {
     const srv = await startServer({
       channel: {
         namespaces: [

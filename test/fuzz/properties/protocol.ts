@@ -123,7 +123,7 @@ function decodeJson(frame: Uint8Array, limit = MAX_COMMAND): Command[] {
 }
 
 export const protocolProperties: readonly FuzzProperty[] = [
-  defineProperty('JSON commands: a valid frame decodes to the commands written', 300, () =>
+  defineProperty('JSON commands: a valid frame decodes to the commands written', 200, () =>
     fc.property(jsonFrame, ({ cmds, frame }) => {
       assert.deepStrictEqual(decodeJson(frame), cmds);
     }),
@@ -143,7 +143,7 @@ export const protocolProperties: readonly FuzzProperty[] = [
       boundedOnlyThrows(DECODE_ERRORS, frame.length, () => decodeJson(frame));
     }),
   ),
-  defineProperty('Protobuf commands: a valid frame (official SDK encoder) decodes to the commands written', 300, () =>
+  defineProperty('Protobuf commands: a valid frame (official SDK encoder) decodes to the commands written', 200, () =>
     fc.property(protobufFrame, ({ cmds, frame }) => {
       assert.deepStrictEqual(protobufCodec.decodeCommands(frame, MAX_COMMAND), cmds);
     }),
