@@ -21,7 +21,7 @@ import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { decodeConnect } from './shared/uni-connect.js';
 import { afterCloseGrace } from './shared/close-grace.js';
 import { closeWithDisconnect } from './shared/ws-close.js';
-import { inboundLimits, WireSizeGuard } from './shared/ws-limits.js';
+import { WireSizeGuard, wsServerOptions } from './shared/ws-limits.js';
 
 export interface UniWebSocketOptions {
   /** Largest client message (the ConnectRequest) as read from the wire, bytes; see `ws-limits.ts`. */
@@ -125,14 +125,9 @@ export class UniWebSocketHandler {
     private readonly admission: Admission,
     private readonly opts: UniWebSocketOptions,
   ) {
-    const limits = inboundLimits(opts.messageSizeLimit, opts.compression, opts.decompressedMessageSizeLimit);
-    this.wireLimit = limits.wireLimit;
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: limits.maxPayload,
-      clientTracking: false,
-      perMessageDeflate: opts.compression ? { zlibDeflateOptions: { level: opts.compressionLevel }, threshold: opts.compressionMinSize } : false,
-    });
+    const { options, wireLimit } = wsServerOptions(opts);
+    this.wireLimit = wireLimit;
+    this.wss = new WebSocketServer(options);
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -16,7 +16,7 @@ import type { Transport } from '../node/transport.js';
 import type { OriginChecker } from '../util/origin.js';
 import { rejectUpgrade, requestUrl } from './shared/http.js';
 import { closeWithDisconnect } from './shared/ws-close.js';
-import { inboundLimits, WireSizeGuard } from './shared/ws-limits.js';
+import { WireSizeGuard, wsServerOptions } from './shared/ws-limits.js';
 import { frameCache, OPCODE_BINARY, OPCODE_TEXT } from './shared/ws-frame.js';
 import type { RunCache } from './shared/run-cache.js';
 import type { Admission } from './shared/admission.js';
@@ -120,13 +120,10 @@ export class WebSocketHandler {
     private readonly admission: Admission,
     private readonly opts: WebSocketOptions,
   ) {
-    const limits = inboundLimits(opts.messageSizeLimit, opts.compression, opts.decompressedMessageSizeLimit);
-    this.wireLimit = limits.wireLimit;
+    const { options, wireLimit } = wsServerOptions(opts);
+    this.wireLimit = wireLimit;
     this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: limits.maxPayload,
-      clientTracking: false,
-      perMessageDeflate: opts.compression ? { zlibDeflateOptions: { level: opts.compressionLevel }, threshold: opts.compressionMinSize } : false,
+      ...options,
       handleProtocols: (protocols) => {
         if (protocols.has('centrifuge-protobuf')) return 'centrifuge-protobuf';
         if (protocols.has('centrifuge-json')) return 'centrifuge-json';

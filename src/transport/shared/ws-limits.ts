@@ -11,7 +11,7 @@
  * is given the decompressed limit, and the wire limit is kept by `WireSizeGuard`.
  */
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { ServerOptions, WebSocket } from 'ws';
 
 /** Centrifugo's `DefaultWebsocketDecompressedMessageSizeLimitMultiplier`. */
 const DECOMPRESSED_LIMIT_MULTIPLIER = 10;
@@ -37,6 +37,30 @@ export function inboundLimits(messageSizeLimit: number, compression: boolean, de
   if (!compression) return { maxPayload: wire, wireLimit: undefined };
   const maxPayload = decompressedMessageSizeLimit > 0 ? decompressedMessageSizeLimit : wire * DECOMPRESSED_LIMIT_MULTIPLIER;
   return { maxPayload, wireLimit: wire < maxPayload ? wire : undefined };
+}
+
+/** The options both WebSocket transports share. */
+export interface WsServerSection {
+  messageSizeLimit: number;
+  decompressedMessageSizeLimit: number;
+  compression: boolean;
+  compressionLevel: number;
+  compressionMinSize: number;
+}
+
+/**
+ * A `noServer` ws server's options for a transport section (limits and permessage-deflate), and
+ * the wire limit its {@link WireSizeGuard} keeps.
+ */
+export function wsServerOptions(section: WsServerSection): { options: ServerOptions; wireLimit: number | undefined } {
+  const limits = inboundLimits(section.messageSizeLimit, section.compression, section.decompressedMessageSizeLimit);
+  const options: ServerOptions = {
+    noServer: true,
+    maxPayload: limits.maxPayload,
+    clientTracking: false,
+    perMessageDeflate: section.compression ? { zlibDeflateOptions: { level: section.compressionLevel }, threshold: section.compressionMinSize } : false,
+  };
+  return { options, wireLimit: limits.wireLimit };
 }
 
 /**
