@@ -180,6 +180,10 @@ const historyRemove: ApiMethod = async (ctx, req) => {
  * answers 107 with a message naming the limit.
  */
 export const CHANNELS_PATTERN_LIMITS: GlobLimits = { maxLength: 512, maxWildcards: 32 };
+/** Longest the `channels` method matches before letting other work run, in ms. */
+const CHANNELS_SLICE_MS = 5;
+/** How many channels are matched between two looks at the clock. */
+const CHANNELS_SLICE_CHECK = 256;
 
 const channels: ApiMethod = async (ctx, req) => {
   const pattern = str(req, 'pattern');
@@ -192,7 +196,17 @@ const channels: ApiMethod = async (ctx, req) => {
     throw e;
   }
   const out: Obj = {};
-  for (const [name, n] of ctx.node.channels()) if (re === undefined || re.test(name)) out[name] = { num_clients: n };
+  // A node may hold hundreds of thousands of channels: matching yields to the event loop every
+  // CHANNELS_SLICE_MS, so one request never holds up the clients for longer than that.
+  let sliceStart = performance.now();
+  let i = 0;
+  for (const [name, n] of ctx.node.channels()) {
+    if (re === undefined || re.test(name)) out[name] = { num_clients: n };
+    if (++i % CHANNELS_SLICE_CHECK === 0 && performance.now() - sliceStart > CHANNELS_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
   return { channels: out };
 };
 
