@@ -7,7 +7,7 @@
  * `log.file`, never a server running with its logs going nowhere. No directories are made:
  * Centrifugo makes none, and Node's recursive mkdir never returns for some paths under /proc.
  * It is opened non-blocking, so a named pipe whose reader stalls cannot freeze the server (for a
- * regular file the flag changes nothing).
+ * regular file the flag changes nothing); a named pipe with no reader yet is opened anyway.
  *
  * Lines go through a {@link LogSink}: written synchronously, never lost to an exit, and never
  * able to keep the process alive (see log-sink.ts).
@@ -35,8 +35,16 @@ export class LogFileError extends Error {
 }
 
 function openLogFile(file: string): number {
+  const flags = constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
   try {
-    return openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o644);
+    try {
+      return openSync(file, constants.O_WRONLY | flags, 0o644);
+    } catch (err) {
+      // A FIFO nobody reads yet (a log shipper that starts later): opening it for reading too
+      // succeeds at once, and lines wait in the pipe (then in the sink's queue) for the reader.
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+      return openSync(file, constants.O_RDWR | flags, 0o644);
+    }
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new LogFileError(`log.file: cannot open "${file}" for writing: ${why}`, { cause: err });

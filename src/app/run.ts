@@ -139,6 +139,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
     hard.unref();
     try {
       await app.stop(timeout);
+      clearTimeout(hard); // stopped in time: what is left is the log, bounded by the deadline
       if (config.pid_file !== '') rmSync(config.pid_file, { force: true });
       log.info('bye');
       await exitWith(log, 0, deadline);
@@ -148,8 +149,11 @@ export async function runServer(opts: RunOptions): Promise<void> {
     }
   };
   for (const sig of SIGNALS_STOP) process.on(sig, () => void stop(sig));
+  // A process that has thrown stops serving at once (clients get 3001 and reconnect elsewhere),
+  // while its last lines, the fatal one included, are written out.
   const crash = (err: unknown, what: string): void => {
     log.fatal({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, what);
+    app.stop(0).catch(() => {});
     void exitWith(log, 1, exitDeadline());
   };
   process.on('uncaughtException', (err) => crash(err, 'uncaught exception'));
