@@ -45,7 +45,7 @@ for (const codec of ['json', 'protobuf'] as Codec[]) {
         const sa = await alice.subscribe('pz:room');
         const sn = await anon.subscribe('pz:room');
 
-        const join = await sa.events.next('join', (j: any) => j.info?.client === anonId);
+        const join = await sa.events.next('join', (j: { info?: { client?: string } }) => j.info?.client === anonId);
         assert.deepEqual(who(join.info), { client: anonId, user: '' });
         const p = await alice.c.presence('pz:room');
         assert.deepEqual(who(p.clients[anonId]), { client: anonId, user: '' });

@@ -27,7 +27,13 @@ import {
   publishResult,
 } from '../../../src/api/results.js';
 
-type Json = Record<string, any>;
+/**
+ * Decoded JSON, typed for navigation by key (`.history.publications[0].info`); the leaves it
+ * reaches (strings, numbers) are only compared with deepEqual, never used as objects.
+ */
+interface Json {
+  readonly [key: string]: Json;
+}
 
 interface Case {
   /** The type, and where its JSON was taken from. */
@@ -35,7 +41,7 @@ interface Case {
   /** Encodes a zero-valued instance and returns that type's JSON object. */
   encode(): Json;
   /** Fields written even when zero, with the zero value expected. */
-  always: Json;
+  always: Readonly<Record<string, unknown>>;
   /** Fields left out when zero. */
   omitempty: readonly string[];
 }
