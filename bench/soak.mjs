@@ -88,10 +88,14 @@ class Inspector {
   }
   call(method, params = {}) {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
+    // Bounded like every step, so a wedged server fails the soak instead of hanging it.
+    return withTimeout(
+      new Promise((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        this.ws.send(JSON.stringify({ id, method, params }));
+      }),
+      `inspector ${method}`,
+    );
   }
   async memoryUsage() {
     const r = await this.call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
@@ -130,6 +134,7 @@ function withTimeout(promise, what) {
 
 async function publish(port, channel, data) {
   const res = await fetch(`http://127.0.0.1:${port}/api/publish`, {
+    signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
     method: 'POST',
     headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' },
     body: JSON.stringify({ channel, data }),
@@ -216,7 +221,7 @@ const mib = (b) => `${(b / MIB).toFixed(1)} MiB`;
 const fmt = (s) => `rss ${mib(s.rss)}, heap used ${mib(s.heapUsed)} (total ${mib(s.heapTotal)}, external ${mib(s.external)}), fds ${s.fds}`;
 
 async function serverCounts(port) {
-  const res = await fetch(`http://127.0.0.1:${port}/api/info`, { method: 'POST', headers: { 'X-API-Key': API_KEY }, body: '{}' });
+  const res = await fetch(`http://127.0.0.1:${port}/api/info`, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS), method: 'POST', headers: { 'X-API-Key': API_KEY }, body: '{}' });
   const node = (await res.json()).result.nodes[0];
   return { clients: node.num_clients, subs: node.num_subs, channels: node.num_channels };
 }
