@@ -82,6 +82,8 @@ export class Node implements BrokerEventHandler {
   /** Shared ping timer for every session; absent when pings are disabled. */
   readonly pingWheel: PingWheel<Session> | undefined;
   private readonly startedAt = Date.now();
+  /** The last broker subscribe or unsubscribe queued per channel, while one is in flight. */
+  private readonly brokerCalls = new Map<string, Promise<void>>();
   private shuttingDown = false;
 
   constructor(
@@ -129,9 +131,35 @@ export class Node implements BrokerEventHandler {
 
   // ------------------------------------------------------------ subscriptions
 
-  /** Registers a subscriber locally and subscribes the broker on the channel's first one. */
+  /**
+   * Registers a subscriber locally and subscribes the broker on the channel's first one. Resolves
+   * once the broker delivers the channel to this node: a later subscriber whose channel's broker
+   * subscribe is still in flight waits for it too, and fails with it, so nobody is told
+   * "subscribed" before publications can reach them.
+   */
   async addSessionSubscription(s: Session, sub: ChannelSubscription): Promise<void> {
-    if (this.hub.addSubscription(sub)) await this.broker.subscribe(sub.channel);
+    if (this.hub.addSubscription(sub)) {
+      await this.queueBrokerCall(sub.channel, () => this.broker.subscribe(sub.channel));
+      return;
+    }
+    const inFlight = this.brokerCalls.get(sub.channel);
+    if (inFlight !== undefined) await inFlight;
+  }
+
+  /**
+   * Runs a broker subscribe or unsubscribe for `channel` after the ones already queued for it, so
+   * a channel's calls reach the broker in the order the hub made them (an unsubscribe never
+   * overtakes the subscribe before it). A failed call does not stop the ones behind it.
+   */
+  private queueBrokerCall(channel: string, call: () => Promise<void>): Promise<void> {
+    const before = this.brokerCalls.get(channel);
+    const queued = before === undefined ? call() : before.then(call, call);
+    this.brokerCalls.set(channel, queued);
+    const settled = (): void => {
+      if (this.brokerCalls.get(channel) === queued) this.brokerCalls.delete(channel);
+    };
+    queued.then(settled, settled);
+    return queued;
   }
 
   /**
@@ -142,7 +170,7 @@ export class Node implements BrokerEventHandler {
     if (s.subs.get(sub.channel) === sub) s.subs.delete(sub.channel);
     const last = this.hub.removeSubscription(sub);
     const tasks: Promise<unknown>[] = [];
-    if (last) tasks.push(this.broker.unsubscribe(sub.channel));
+    if (last) tasks.push(this.queueBrokerCall(sub.channel, () => this.broker.unsubscribe(sub.channel)));
     if (sub.options.emitPresence) tasks.push(this.presenceManager.removePresence(sub.channel, s.clientId, s.user));
     if (emitLeave && sub.live && sub.options.emitJoinLeave) tasks.push(this.broker.publishLeave(sub.channel, s.clientInfo(sub.options.chanInfo)));
     const results = await Promise.allSettled(tasks);
