@@ -20,10 +20,10 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-/** Runs `node --import tsx src/cli/main.ts <args>` in `cwd` and collects its output (30 s limit). */
-export function rotor(cwd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs any command in `cwd` to its end and collects its output (`timeout` ms, default 30 s). */
+export function runCommand(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd, env: cleanEnv(env), timeout: 30_000 });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? cleanEnv(), timeout: opts.timeout ?? 30_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -31,4 +31,9 @@ export function rotor(cwd: string, args: string[], env: Record<string, string> =
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs `node --import tsx src/cli/main.ts <args>` in `cwd` and collects its output (30 s limit). */
+export function rotor(cwd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runCommand(process.execPath, ['--import', TSX, MAIN, ...args], { cwd, env: cleanEnv(env) });
 }

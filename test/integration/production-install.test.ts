@@ -18,35 +18,11 @@ import { join } from 'node:path';
 import { within } from '../helpers/error-paths.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import { REPO_ROOT } from '../helpers/server-process.js';
+import { cleanEnv, runCommand as run } from '../helpers/cli.js';
 
 const SECRET = 'production-install-test-secret';
 const API_KEY = 'production-install-test-api-key';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Environment of the machine without CENTRIFUGO_/ROTOR_ variables, plus `extra`. */
-function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(CENTRIFUGO|ROTOR)_/.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** Runs a command to its end (bounded by `timeout` ms) and collects its output. */
-function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? envWith({}), timeout: opts.timeout ?? 30_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 // ---------------------------------------------------------------- reading the Dockerfile
 
@@ -119,7 +95,7 @@ before(async () => {
   const install = await run(
     'sh',
     [join(REPO_ROOT, 'scripts', 'production-install.sh'), join(work, packed.filename), join(REPO_ROOT, 'package-lock.json'), installDir, binDir],
-    { cwd: work, env: envWith({ npm_config_prefer_offline: 'true' }), timeout: 120_000 },
+    { cwd: work, env: cleanEnv({ npm_config_prefer_offline: 'true' }), timeout: 120_000 },
   );
   assert.equal(
     install.code,
@@ -180,7 +156,7 @@ test('the installed `rotor` serves: Dockerfile HEALTHCHECK, gentoken token over 
   );
   const rotor = join(binDir, 'rotor');
   // The image's environment, as `docker run` gives it; health is enabled there, not in the file.
-  const serverEnv = envWith(runtimeEnv());
+  const serverEnv = cleanEnv(runtimeEnv());
   assert.equal(serverEnv.CENTRIFUGO_HEALTH_ENABLED, 'true');
   const [hcCmd, ...hcArgs] = healthcheckCommand();
 
@@ -190,7 +166,7 @@ test('the installed `rotor` serves: Dockerfile HEALTHCHECK, gentoken token over 
   const server = spawn(rotor, ['-c', config], { cwd: work, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const port = await startedLine(server);
-    const imageEnv = envWith({ ...runtimeEnv(), HEALTHCHECK_URL: `http://127.0.0.1:${port}/health` });
+    const imageEnv = cleanEnv({ ...runtimeEnv(), HEALTHCHECK_URL: `http://127.0.0.1:${port}/health` });
     const healthy = await run(hcCmd!, hcArgs, { cwd: work, env: imageEnv });
     assert.equal(healthy.code, 0, `HEALTHCHECK while serving: ${healthy.stderr}`);
 

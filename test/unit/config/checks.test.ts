@@ -1,94 +1,84 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, validateConfig } from '../../../src/config/index.js';
-
-/** The issues a raw config produces, as `path: message` strings ([] when valid). */
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    validateConfig(raw);
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-}
+import { validateConfig } from '../../../src/config/index.js';
+import { configProblems } from '../../helpers/config.js';
 
 const ns = (opts: Record<string, unknown>) => ({ channel: { namespaces: [{ name: 'ns', ...opts }] } });
 
 test('checks - ping_interval must exceed pong_timeout; -1 disables either', () => {
-  assert.deepEqual(problems({ client: { ping_interval: '5s', pong_timeout: '5s' } }), [
+  assert.deepEqual(configProblems({ client: { ping_interval: '5s', pong_timeout: '5s' } }), [
     'client.ping_interval: must be greater than client.pong_timeout (5s <= 5s)',
   ]);
-  assert.deepEqual(problems({ client: { ping_interval: -1, pong_timeout: '30s' } }), []);
-  assert.deepEqual(problems({ client: { ping_interval: '10s', pong_timeout: -1 } }), []);
-  assert.deepEqual(problems({ client: { ping_interval: 0 } }), ['client.ping_interval: must be positive (use -1 to disable pings)']);
+  assert.deepEqual(configProblems({ client: { ping_interval: -1, pong_timeout: '30s' } }), []);
+  assert.deepEqual(configProblems({ client: { ping_interval: '10s', pong_timeout: -1 } }), []);
+  assert.deepEqual(configProblems({ client: { ping_interval: 0 } }), ['client.ping_interval: must be positive (use -1 to disable pings)']);
 });
 
 test('checks - history_size and history_ttl are both set or both zero', () => {
-  assert.deepEqual(problems(ns({ history_size: 10 })), [
+  assert.deepEqual(configProblems(ns({ history_size: 10 })), [
     'channel.namespaces[0].history_size: history_size and history_ttl must be both set or both zero',
   ]);
-  assert.deepEqual(problems({ channel: { without_namespace: { history_ttl: '10s' } } }), [
+  assert.deepEqual(configProblems({ channel: { without_namespace: { history_ttl: '10s' } } }), [
     'channel.without_namespace.history_size: history_size and history_ttl must be both set or both zero',
   ]);
-  assert.deepEqual(problems(ns({ history_size: 10, history_ttl: '10s' })), []);
+  assert.deepEqual(configProblems(ns({ history_size: 10, history_ttl: '10s' })), []);
 });
 
 test('checks - history_meta_ttl must be >= history_ttl (own or global)', () => {
-  assert.deepEqual(problems(ns({ history_size: 1, history_ttl: '2h', history_meta_ttl: '1h' })), [
+  assert.deepEqual(configProblems(ns({ history_size: 1, history_ttl: '2h', history_meta_ttl: '1h' })), [
     'channel.namespaces[0].history_meta_ttl: must be >= history_ttl (channel.namespaces[0].history_meta_ttl is 1h, history_ttl is 2h)',
   ]);
-  assert.deepEqual(problems({ channel: { history_meta_ttl: '1h', namespaces: [{ name: 'ns', history_size: 1, history_ttl: '2h' }] } }), [
+  assert.deepEqual(configProblems({ channel: { history_meta_ttl: '1h', namespaces: [{ name: 'ns', history_size: 1, history_ttl: '2h' }] } }), [
     'channel.namespaces[0].history_meta_ttl: must be >= history_ttl (channel.history_meta_ttl is 1h, history_ttl is 2h)',
   ]);
 });
 
 test('checks - recovery options need history', () => {
-  assert.deepEqual(problems(ns({ force_recovery: true })), ['channel.namespaces[0].force_recovery: requires history (history_size and history_ttl)']);
-  assert.deepEqual(problems(ns({ history_size: 1, history_ttl: '1s', force_recovery: true, auto_cache_recover: true })), [
+  assert.deepEqual(configProblems(ns({ force_recovery: true })), ['channel.namespaces[0].force_recovery: requires history (history_size and history_ttl)']);
+  assert.deepEqual(configProblems(ns({ history_size: 1, history_ttl: '1s', force_recovery: true, auto_cache_recover: true })), [
     'channel.namespaces[0].auto_cache_recover: requires force_recovery with force_recovery_mode "cache"',
   ]);
   assert.deepEqual(
-    problems(ns({ history_size: 1, history_ttl: '1s', force_recovery: true, force_recovery_mode: 'cache', auto_cache_recover: true })),
+    configProblems(ns({ history_size: 1, history_ttl: '1s', force_recovery: true, force_recovery_mode: 'cache', auto_cache_recover: true })),
     [],
   );
 });
 
 test('checks - namespace names: pattern and uniqueness', () => {
-  assert.deepEqual(problems({ channel: { namespaces: [{ name: 'a' }, { name: 'ok.name-1_x' }, { name: 'ok.name-1_x' }, { name: 'bad name' }] } }), [
+  assert.deepEqual(configProblems({ channel: { namespaces: [{ name: 'a' }, { name: 'ok.name-1_x' }, { name: 'ok.name-1_x' }, { name: 'bad name' }] } }), [
     'channel.namespaces[0].name: namespace name "a" must match /^[-a-zA-Z0-9_.]{2,}$/',
     'channel.namespaces[2].name: duplicate namespace name "ok.name-1_x"',
     'channel.namespaces[3].name: namespace name "bad name" must match /^[-a-zA-Z0-9_.]{2,}$/',
   ]);
-  assert.deepEqual(problems({ channel: { namespaces: [{ presence: true }] } }), [
+  assert.deepEqual(configProblems({ channel: { namespaces: [{ presence: true }] } }), [
     'channel.namespaces[0].name: namespace name "" must match /^[-a-zA-Z0-9_.]{2,}$/',
   ]);
-  assert.deepEqual(problems({ rpc: { namespaces: [{ name: 'rp' }, { name: 'rp' }] } }), ['rpc.namespaces[1].name: duplicate rpc namespace name "rp"']);
+  assert.deepEqual(configProblems({ rpc: { namespaces: [{ name: 'rp' }, { name: 'rp' }] } }), ['rpc.namespaces[1].name: duplicate rpc namespace name "rp"']);
 });
 
 test('checks - channel_regex must compile (Go named groups accepted)', () => {
-  assert.match(problems(ns({ channel_regex: '^[a-z' }))[0] ?? '', /^channel\.namespaces\[0\]\.channel_regex: invalid regular expression/);
-  assert.deepEqual(problems(ns({ channel_regex: '^(?P<id>[0-9]+)$' })), []);
+  assert.match(configProblems(ns({ channel_regex: '^[a-z' }))[0] ?? '', /^channel\.namespaces\[0\]\.channel_regex: invalid regular expression/);
+  assert.deepEqual(configProblems(ns({ channel_regex: '^(?P<id>[0-9]+)$' })), []);
 });
 
 test('checks - audience/issuer and their regex variants are exclusive', () => {
-  assert.deepEqual(problems({ client: { token: { audience: 'a', audience_regex: 'a.*', issuer: 'i', issuer_regex: 'i.*' } } }), [
+  assert.deepEqual(configProblems({ client: { token: { audience: 'a', audience_regex: 'a.*', issuer: 'i', issuer_regex: 'i.*' } } }), [
     'client.token.audience_regex: cannot be used together with client.token.audience',
     'client.token.issuer_regex: cannot be used together with client.token.issuer',
   ]);
-  assert.deepEqual(problems({ client: { subscription_token: { enabled: true, audience: 'a', audience_regex: 'b' } } }), [
+  assert.deepEqual(configProblems({ client: { subscription_token: { enabled: true, audience: 'a', audience_regex: 'b' } } }), [
     'client.subscription_token.audience_regex: cannot be used together with client.subscription_token.audience',
   ]);
-  assert.deepEqual(problems({ client: { token: { user_id_claim: 'user-id' } } }), ['client.token.user_id_claim: must match /^[a-zA-Z_]+$/']);
+  assert.deepEqual(configProblems({ client: { token: { user_id_claim: 'user-id' } } }), ['client.token.user_id_claim: must match /^[a-zA-Z_]+$/']);
 });
 
 test('checks - proxies: names, endpoints and references', () => {
-  assert.deepEqual(problems({ proxies: [{ name: 'default', endpoint: 'http://x' }, { name: 'p2', endpoint: 'ftp://x' }, { name: 'p3' }] }), [
+  assert.deepEqual(configProblems({ proxies: [{ name: 'default', endpoint: 'http://x' }, { name: 'p2', endpoint: 'ftp://x' }, { name: 'p3' }] }), [
     'proxies[0].name: the name "default" is reserved for channel.proxy.* and rpc.proxy',
     'proxies[2].endpoint: required',
     'proxies[1].endpoint: must start with http://, https:// or grpc://, got "ftp://x"',
   ]);
-  assert.deepEqual(problems(ns({ subscribe_proxy_enabled: true, subscribe_proxy_name: 'nope' })), [
+  assert.deepEqual(configProblems(ns({ subscribe_proxy_enabled: true, subscribe_proxy_name: 'nope' })), [
     'channel.namespaces[0].subscribe_proxy_name: proxy "nope" is not defined in proxies',
   ]);
   const ok = validateConfig({ ...ns({ publish_proxy_enabled: true }) });
@@ -96,50 +86,50 @@ test('checks - proxies: names, endpoints and references', () => {
     'channel.namespaces[0].publish_proxy_name: publish proxy enabled but the default proxy has no endpoint configured',
     'channel.namespaces[0].publish_proxy_enabled: channel proxies are not implemented yet: the proxied operation answers error 108 (not available)',
   ]);
-  assert.deepEqual(problems(ns({ subscribe_stream_proxy_enabled: true, publish_proxy_enabled: true })).slice(0, 1), [
+  assert.deepEqual(configProblems(ns({ subscribe_stream_proxy_enabled: true, publish_proxy_enabled: true })).slice(0, 1), [
     'channel.namespaces[0].subscribe_stream_proxy_enabled: cannot be combined with subscribe_proxy_enabled, publish_proxy_enabled or sub_refresh_proxy_enabled',
   ]);
-  assert.deepEqual(problems({ client: { proxy: { connect: { enabled: true } } } }), [
+  assert.deepEqual(configProblems({ client: { proxy: { connect: { enabled: true } } } }), [
     'client.proxy.connect.endpoint: required when client.proxy.connect.enabled is true',
   ]);
 });
 
 test('checks - personal channel namespace and admin credentials', () => {
-  assert.deepEqual(problems({ client: { subscribe_to_user_personal_channel: { enabled: true, personal_channel_namespace: 'personal' } } }), [
+  assert.deepEqual(configProblems({ client: { subscribe_to_user_personal_channel: { enabled: true, personal_channel_namespace: 'personal' } } }), [
     'client.subscribe_to_user_personal_channel.personal_channel_namespace: namespace "personal" is not defined in channel.namespaces',
   ]);
   assert.deepEqual(
-    problems({
+    configProblems({
       client: { subscribe_to_user_personal_channel: { enabled: true, personal_channel_namespace: 'personal', single_connection: true } },
       channel: { namespaces: [{ name: 'personal' }] },
     }),
     ['client.subscribe_to_user_personal_channel.single_connection: requires presence in the personal channel namespace'],
   );
-  assert.deepEqual(problems({ admin: { enabled: true } }), [
+  assert.deepEqual(configProblems({ admin: { enabled: true } }), [
     'admin.password: required when admin.enabled is true (or set admin.insecure)',
     'admin.secret: required when admin.enabled is true (or set admin.insecure)',
   ]);
-  assert.deepEqual(problems({ admin: { enabled: true, insecure: true } }), []);
+  assert.deepEqual(configProblems({ admin: { enabled: true, insecure: true } }), []);
 });
 
 test('checks - delta types', () => {
-  assert.deepEqual(problems(ns({ allowed_delta_types: ['fossil', 'xdelta'] })), [
+  assert.deepEqual(configProblems(ns({ allowed_delta_types: ['fossil', 'xdelta'] })), [
     'channel.namespaces[0].allowed_delta_types: unknown delta type "xdelta" (only "fossil" is supported)',
   ]);
 });
 
 test('checks - options that are read but not implemented: errors where ignoring them would change the deployment', () => {
-  assert.deepEqual(problems({ http_server: { tls_autocert: { enabled: true } } }), [
+  assert.deepEqual(configProblems({ http_server: { tls_autocert: { enabled: true } } }), [
     'http_server.tls_autocert.enabled: ACME certificates are not implemented yet: give http_server.tls.cert_pem and key_pem, or terminate TLS in front of Rotor',
   ]);
-  assert.deepEqual(problems({ broker: { enabled: true, type: 'nats' } }), [
+  assert.deepEqual(configProblems({ broker: { enabled: true, type: 'nats' } }), [
     'broker.type: only the memory broker is implemented yet, so this node would not exchange publications with others',
   ]);
-  assert.deepEqual(problems({ presence_manager: { enabled: true, type: 'redis' } }), [
+  assert.deepEqual(configProblems({ presence_manager: { enabled: true, type: 'redis' } }), [
     'presence_manager.type: only the memory presence manager is implemented yet, so presence would not be shared with other nodes',
   ]);
-  assert.deepEqual(problems({ engine: { type: 'redis' } }), ['engine.type: only the memory engine is implemented yet (one node); use "memory"']);
-  assert.deepEqual(problems({ broker: { enabled: true, type: 'memory' } }), []);
+  assert.deepEqual(configProblems({ engine: { type: 'redis' } }), ['engine.type: only the memory engine is implemented yet (one node); use "memory"']);
+  assert.deepEqual(configProblems({ broker: { enabled: true, type: 'memory' } }), []);
 });
 
 test('checks - options that are read but not implemented: warnings naming each key that is set', () => {
@@ -171,54 +161,54 @@ test('checks - internal_tls and tls_external without a separate internal port ar
 });
 
 test('checks - allowed_origins patterns must compile', () => {
-  assert.deepEqual(problems({ client: { allowed_origins: ['*', 'https://*.example.com', 'https://{a,b}.example.com'] } }), []);
-  assert.deepEqual(problems({ client: { allowed_origins: ['https://ok.example.com', 'https://[a.example.com'] } }), [
+  assert.deepEqual(configProblems({ client: { allowed_origins: ['*', 'https://*.example.com', 'https://{a,b}.example.com'] } }), []);
+  assert.deepEqual(configProblems({ client: { allowed_origins: ['https://ok.example.com', 'https://[a.example.com'] } }), [
     'client.allowed_origins[1]: not a valid pattern: unclosed "[" at position 8',
   ]);
 });
 
 test('checks - connect_code_to_http_response transforms need a code and an HTTP status', () => {
   const uni = (section: string, transforms: unknown[]) => ({ [section]: { connect_code_to_http_response: { enabled: true, transforms } } });
-  assert.deepEqual(problems(uni('uni_http_stream', [{ code: 109, to: { body: 'nope' } }])), [
+  assert.deepEqual(configProblems(uni('uni_http_stream', [{ code: 109, to: { body: 'nope' } }])), [
     'uni_http_stream.connect_code_to_http_response.transforms[0].to.status_code: must be an HTTP status code from 100 to 999, got 0',
   ]);
-  assert.deepEqual(problems(uni('uni_sse', [{ code: 109, to: { status_code: 401 } }, { to: { status_code: 42 } }])), [
+  assert.deepEqual(configProblems(uni('uni_sse', [{ code: 109, to: { status_code: 401 } }, { to: { status_code: 42 } }])), [
     'uni_sse.connect_code_to_http_response.transforms[1].code: required: the connect error code this rule matches (non-zero)',
     'uni_sse.connect_code_to_http_response.transforms[1].to.status_code: must be an HTTP status code from 100 to 999, got 42',
   ]);
-  assert.deepEqual(problems(uni('uni_http_stream', [{ code: 109, to: { status_code: 401, body: 'expired' } }])), []);
+  assert.deepEqual(configProblems(uni('uni_http_stream', [{ code: 109, to: { status_code: 401, body: 'expired' } }])), []);
 });
 
 test('checks - connect_code_to_unidirectional_disconnect transforms need a code and a disconnect code', () => {
   const client = (transforms: unknown[]) => ({ client: { connect_code_to_unidirectional_disconnect: { enabled: true, transforms } } });
   const p = 'client.connect_code_to_unidirectional_disconnect.transforms';
-  assert.deepEqual(problems(client([{ code: 109, to: { reason: 'x' } }])), [`${p}[0].to.code: required: the disconnect code to send (non-zero)`]);
-  assert.deepEqual(problems(client([{ to: { code: 4001, reason: 'café' } }])), [
+  assert.deepEqual(configProblems(client([{ code: 109, to: { reason: 'x' } }])), [`${p}[0].to.code: required: the disconnect code to send (non-zero)`]);
+  assert.deepEqual(configProblems(client([{ to: { code: 4001, reason: 'café' } }])), [
     `${p}[0].code: required: the connect error code this rule matches (non-zero)`,
     `${p}[0].to.reason: must be ASCII (it travels in a WebSocket close frame)`,
   ]);
-  assert.deepEqual(problems(client([{ code: 109, to: { code: 4001, reason: 'expired' } }])), []);
+  assert.deepEqual(configProblems(client([{ code: 109, to: { code: 4001, reason: 'expired' } }])), []);
 });
 
 test('checks - unimplemented: map subscription types refuse to start', () => {
-  assert.deepEqual(problems(ns({ subscription_type: 'map' })), [
+  assert.deepEqual(configProblems(ns({ subscription_type: 'map' })), [
     'channel.namespaces[0].subscription_type: map and shared_poll subscriptions are not implemented yet: clients would get ordinary stream subscriptions instead; use "" or "stream"',
   ]);
-  assert.deepEqual(problems({ channel: { without_namespace: { subscription_type: 'shared_poll' } } }).map((p) => p.slice(0, p.indexOf(':'))), [
+  assert.deepEqual(configProblems({ channel: { without_namespace: { subscription_type: 'shared_poll' } } }).map((p) => p.slice(0, p.indexOf(':'))), [
     'channel.without_namespace.subscription_type',
   ]);
-  assert.deepEqual(problems(ns({ subscription_type: 'stream' })), []);
+  assert.deepEqual(configProblems(ns({ subscription_type: 'stream' })), []);
 });
 
 test('checks - templated JWKS URLs: the issuer/audience regex groups they use must be fixed lists (v6.7 safety check)', () => {
   const jwks = 'https://{{tenant}}.auth.example.com/.well-known/jwks.json';
   const token = (t: Record<string, unknown>) => ({ client: { token: { jwks_public_endpoint: jwks, ...t } } });
-  assert.deepEqual(problems(token({ issuer_regex: '^https://(?P<tenant>foo|bar)\\.auth\\.example\\.com$' })), []);
-  const open = problems(token({ issuer_regex: '^(?P<tenant>[a-z]+)$' }));
+  assert.deepEqual(configProblems(token({ issuer_regex: '^https://(?P<tenant>foo|bar)\\.auth\\.example\\.com$' })), []);
+  const open = configProblems(token({ issuer_regex: '^(?P<tenant>[a-z]+)$' }));
   assert.equal(open.length, 1);
   assert.match(open[0]!, /^client\.token\.jwks_public_endpoint: client\.token\.issuer_regex contains a character class/);
-  assert.deepEqual(problems(token({ issuer_regex: '^(?P<tenant>[a-z]+)$', insecure_skip_jwks_endpoint_safety_check: true })), []);
-  assert.deepEqual(problems({ client: { token: { jwks_public_endpoint: 'https://auth.example.com/jwks.json', issuer_regex: '^[a-z]+$' } } }), []);
+  assert.deepEqual(configProblems(token({ issuer_regex: '^(?P<tenant>[a-z]+)$', insecure_skip_jwks_endpoint_safety_check: true })), []);
+  assert.deepEqual(configProblems({ client: { token: { jwks_public_endpoint: 'https://auth.example.com/jwks.json', issuer_regex: '^[a-z]+$' } } }), []);
 });
 
 test('checks - unimplemented: WebSocket options that have no effect are warnings', () => {

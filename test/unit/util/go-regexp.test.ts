@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GoRegExpSyntaxError, goRegExp } from '../../../src/util/go-regexp.js';
-import { ConfigError, validateConfig } from '../../../src/config/index.js';
+import { configProblems } from '../../helpers/config.js';
 
 test('catastrophic-backtracking patterns answer at once, even on long inputs', () => {
   const issuer = goRegExp('^https://([a-z0-9]+\\.?)+\\.example\\.com$');
@@ -69,27 +69,17 @@ test('what Go refuses is a GoRegExpSyntaxError with its message: backreferences,
   }
 });
 
-/** The issues a raw config produces, as `path: message` strings ([] when valid). */
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    validateConfig(raw);
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-}
 
 test('checkconfig reports a backreference or lookaround as invalid, naming the key', () => {
-  assert.deepEqual(problems({ channel: { namespaces: [{ name: 'ns', channel_regex: '^(a)\\1$' }] } }), [
+  assert.deepEqual(configProblems({ channel: { namespaces: [{ name: 'ns', channel_regex: '^(a)\\1$' }] } }), [
     'channel.namespaces[0].channel_regex: invalid regular expression: error parsing regexp: invalid escape sequence: `\\1`',
   ]);
-  assert.deepEqual(problems({ channel: { without_namespace: { channel_regex: '^a(?=b)' } } }), [
+  assert.deepEqual(configProblems({ channel: { without_namespace: { channel_regex: '^a(?=b)' } } }), [
     'channel.without_namespace.channel_regex: invalid regular expression: error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
   ]);
-  const token = problems({ client: { token: { issuer_regex: '(?<=x)y', audience_regex: '(?!a)' } } });
+  const token = configProblems({ client: { token: { issuer_regex: '(?<=x)y', audience_regex: '(?!a)' } } });
   assert.equal(token.length, 2, token.join('\n'));
   assert.match(token.find((p) => p.startsWith('client.token.audience_regex: invalid regular expression')) ?? '', /\(\?!/);
   assert.match(token.find((p) => p.startsWith('client.token.issuer_regex: invalid regular expression')) ?? '', /invalid named capture/);
-  assert.deepEqual(problems({ client: { token: { issuer_regex: '^https://([a-z0-9]+\\.?)+\\.example\\.com$' } } }), [], 'valid RE2 is accepted');
+  assert.deepEqual(configProblems({ client: { token: { issuer_regex: '^https://([a-z0-9]+\\.?)+\\.example\\.com$' } } }), [], 'valid RE2 is accepted');
 });
