@@ -13,7 +13,7 @@ const forbid = (name, fromPath, toPaths, comment) => ({
 module.exports = {
   forbidden: [
     { name: 'no-cycles', severity: 'error', comment: 'Import cycles hide layering mistakes.', from: { path: '^src/' }, to: { circular: true, viaOnly: { pathNot: '^src/node/' } } },
-    forbid('util-is-a-leaf', 'util/', ['protocol', 'engine', 'node', 'auth', 'config', 'rules', 'transport', 'api', 'http', 'admin', 'metrics', 'app', 'cli'], 'util imports Node built-ins only.'),
+    forbid('util-is-a-leaf', 'util/', ['protocol', 'engine', 'node', 'auth', 'config', 'rules', 'transport', 'api', 'http', 'admin', 'metrics', 'app', 'cli'], 'util imports nothing else in src (Node built-ins and small leaf libraries such as re2js).'),
     forbid('protocol-is-a-leaf', 'protocol/', ['engine', 'node', 'auth', 'config', 'rules', 'transport', 'api', 'http', 'admin', 'metrics', 'app', 'cli'], 'protocol knows nothing else in src.'),
     forbid('engine-types-only-below', 'engine/types', ['engine/memory', 'engine/redis', 'node', 'transport', 'config', 'rules', 'api', 'app'], 'engine/types holds interfaces only.'),
     forbid('engines-below-node', 'engine/(memory|redis|nats)/', ['node', 'transport', 'config', 'rules', 'api', 'http', 'app', 'auth'], 'engines never see sessions, sockets or config.'),
@@ -25,6 +25,10 @@ module.exports = {
     forbid('transport-above-node', 'transport/', ['engine', 'rules', 'api', 'config', 'app', 'cli'], 'transports adapt I/O to sessions.'),
     forbid('api-above-node', 'api/', ['transport', 'engine/memory', 'engine/redis', 'config', 'app', 'cli'], 'the API calls node operations.'),
     forbid('http-mounts-only', 'http/', ['protocol', 'engine', 'node', 'auth', 'config', 'rules', 'transport', 'api', 'app', 'cli'], 'http only mounts handlers it is given.'),
+    // Engine implementations are chosen and built by app/ alone; everything else sees the
+    // interfaces in engine/types, and reaches the broker and presence manager only through Node
+    // methods (Node holds them in private fields, so the type checker enforces that part).
+    forbid('engine-impls-only-in-app', '(?!app/|engine/)', ['engine/(?!types)'], 'only app/ builds engines; others use node methods.'),
     forbid('app-only-from-cli', '(?!app/|cli/|index\\.ts)', ['app'], 'only cli and index import the composition root.'),
   ],
   options: {

@@ -139,14 +139,14 @@ const presence: ApiMethod = async (ctx, req) => {
   const channel = str(req, 'channel');
   const r = resolve(ctx, channel);
   if (!r.options.presence) throw apiError(ApiErrorCode.notAvailable);
-  return presenceResult(await ctx.node.presenceManager.presence(channel));
+  return presenceResult(await ctx.node.presence(channel));
 };
 
 const presenceStats: ApiMethod = async (ctx, req) => {
   const channel = str(req, 'channel');
   const r = resolve(ctx, channel);
   if (!r.options.presence) throw apiError(ApiErrorCode.notAvailable);
-  return presenceStatsResult(await ctx.node.presenceManager.presenceStats(channel));
+  return presenceStatsResult(await ctx.node.presenceStats(channel));
 };
 
 function historyEnabled(ctx: ApiContext, channel: string) {
@@ -169,7 +169,7 @@ const history: ApiMethod = async (ctx, req) => {
 const historyRemove: ApiMethod = async (ctx, req) => {
   const channel = str(req, 'channel');
   historyEnabled(ctx, channel);
-  await ctx.node.broker.removeHistory(channel);
+  await ctx.node.removeHistory(channel);
   return {};
 };
 

@@ -6,7 +6,7 @@
  * Operations addressed to users (disconnect, subscribe, unsubscribe, refresh) act on this node's
  * connections. Multi-node engines will forward them through `publishControl`.
  */
-import type { Broker, BrokerEventHandler, HistoryFilter, PresenceManager, PublishOptions, PublishResult } from '../engine/types.js';
+import type { Broker, BrokerEventHandler, HistoryFilter, HistoryResult, PresenceManager, PresenceStats, PublishOptions, PublishResult } from '../engine/types.js';
 import { disconnects, type Disconnect } from '../protocol/errors.js';
 import { UnsubscribeCode } from '../protocol/codes.js';
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
@@ -88,8 +88,8 @@ export class Node implements BrokerEventHandler {
 
   constructor(
     readonly options: NodeOptions,
-    readonly broker: Broker,
-    readonly presenceManager: PresenceManager,
+    private readonly broker: Broker,
+    private readonly presenceManager: PresenceManager,
     public hooks: NodeHooks,
     readonly log: Logger,
   ) {
@@ -198,8 +198,30 @@ export class Node implements BrokerEventHandler {
     return this.broker.history(channel, { filter: { limit: 0 }, metaTtlMs }).then((h) => h.position);
   }
 
-  history(channel: string, filter: HistoryFilter, metaTtlMs: number) {
+  history(channel: string, filter: HistoryFilter, metaTtlMs: number): Promise<HistoryResult> {
     return this.broker.history(channel, { filter, metaTtlMs });
+  }
+
+  removeHistory(channel: string): Promise<void> {
+    return this.broker.removeHistory(channel);
+  }
+
+  /** Announces a subscriber's join to every node's subscribers of `channel`. */
+  publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    return this.broker.publishJoin(channel, info);
+  }
+
+  presence(channel: string): Promise<Record<string, ClientInfo>> {
+    return this.presenceManager.presence(channel);
+  }
+
+  presenceStats(channel: string): Promise<PresenceStats> {
+    return this.presenceManager.presenceStats(channel);
+  }
+
+  /** Adds or refreshes a client's presence entry (the engine expires entries not refreshed). */
+  addPresence(channel: string, clientId: string, info: ClientInfo): Promise<void> {
+    return this.presenceManager.addPresence(channel, clientId, info);
   }
 
   private targets(t: UserTarget): Session[] {

@@ -20,14 +20,14 @@ export interface RecoveryResult {
 export async function recover(node: Node, channel: string, options: SubscriptionOptions, offset: number, epoch: string): Promise<RecoveryResult> {
   const metaTtlMs = options.historyMetaTtlMs;
   if (options.recoveryMode === 'cache') {
-    const h = await node.broker.history(channel, { filter: { limit: 1, reverse: true }, metaTtlMs });
+    const h = await node.history(channel, { limit: 1, reverse: true }, metaTtlMs);
     const latest = h.publications[0];
     const samePosition = epoch === h.position.epoch && offset === h.position.offset;
     if (latest !== undefined && !samePosition) return { recovered: true, publications: [latest], position: h.position };
     return { recovered: samePosition, publications: [], position: h.position };
   }
   const limit = node.options.recoveryMaxPublicationLimit;
-  const h = await node.broker.history(channel, { filter: { since: { offset, epoch }, limit: limit > 0 ? limit : -1 }, metaTtlMs });
+  const h = await node.history(channel, { since: { offset, epoch }, limit: limit > 0 ? limit : -1 }, metaTtlMs);
   const pubs = h.publications;
   const top = h.position;
   const epochOk = epoch === '' || epoch === top.epoch;

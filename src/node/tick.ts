@@ -27,7 +27,7 @@ export function sessionTick(node: Node, s: Session): void {
       continue;
     }
     if (sub.options.emitPresence) {
-      node.presenceManager.addPresence(sub.channel, s.clientId, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {
+      node.addPresence(sub.channel, s.clientId, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {
         node.log.error({ err, channel: sub.channel }, 'presence refresh failed');
       });
     }

@@ -58,14 +58,14 @@ async function handlePublish(s: Session, id: number, req: PublishRequest): Promi
 async function handlePresence(s: Session, id: number, channel: string): Promise<void> {
   requireChannel(channel);
   await s.node.hooks.presence({ client: s, channel });
-  const presence = await s.node.presenceManager.presence(channel);
+  const presence = await s.node.presence(channel);
   s.sendReply({ id, kind: 'presence', result: { presence } });
 }
 
 async function handlePresenceStats(s: Session, id: number, channel: string): Promise<void> {
   requireChannel(channel);
   await s.node.hooks.presenceStats({ client: s, channel });
-  const st = await s.node.presenceManager.presenceStats(channel);
+  const st = await s.node.presenceStats(channel);
   s.sendReply({ id, kind: 'presence_stats', result: { numClients: st.numClients, numUsers: st.numUsers } });
 }
 
@@ -76,10 +76,7 @@ async function handleHistory(s: Session, id: number, req: HistoryRequest): Promi
   let limit = req.limit ?? 0;
   if (max > 0 && (limit < 0 || limit > max)) limit = max;
   if (req.reverse === true && req.since !== undefined && req.since.offset === 0) throw errors.badRequest();
-  const h = await s.node.broker.history(req.channel, {
-    filter: { since: req.since, limit, reverse: req.reverse === true },
-    metaTtlMs: reply.historyMetaTtlMs,
-  });
+  const h = await s.node.history(req.channel, { since: req.since, limit, reverse: req.reverse === true }, reply.historyMetaTtlMs);
   if (req.since !== undefined && req.since.epoch !== '' && req.since.epoch !== h.position.epoch) throw errors.unrecoverablePosition();
   s.sendReply({ id, kind: 'history', result: { publications: h.publications, epoch: h.position.epoch, offset: h.position.offset } });
 }

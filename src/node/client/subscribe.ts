@@ -142,7 +142,7 @@ export async function establishSubscription(s: Session, channel: string, options
     // parallel API batch can interleave): then it must not leave presence behind. Error 100 is
     // temporary, so an SDK whose subscribe this was subscribes again.
     if (!owns(s, sub)) throw new SubscriptionGone();
-    if (options.emitPresence) await node.presenceManager.addPresence(channel, s.clientId, s.clientInfo(options.chanInfo));
+    if (options.emitPresence) await node.addPresence(channel, s.clientId, s.clientInfo(options.chanInfo));
     if (!owns(s, sub)) throw new SubscriptionGone();
     stripUndefinedPublications(result);
     return { sub, result };
@@ -182,7 +182,7 @@ export function goLive(s: Session, p: PendingSubscription): void {
     if (s.subs.get(sub.channel) !== sub || s.status === 'closed') return;
   }
   if (sub.options.emitJoinLeave) {
-    void s.node.broker.publishJoin(sub.channel, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {
+    void s.node.publishJoin(sub.channel, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {
       s.node.log.error({ err, channel: sub.channel }, 'publish join failed');
     });
   }
