@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { hasSeparateInternalPort } from '../config/checks.js';
 import { MemoryBroker } from '../engine/memory/broker.js';
+import type { NodeMetrics } from '../node/metrics.js';
 import { MemoryPresenceManager } from '../engine/memory/presence.js';
 import type { Broker, PresenceManager } from '../engine/types.js';
 import { Node, type NodeOptions } from '../node/node.js';
@@ -32,6 +33,14 @@ const DEFAULT_MAX_MESSAGES_IN_FRAME = 16;
 const DEFAULT_CHANNEL_LIMIT = 128;
 const DEFAULT_QUEUE_MAX_SIZE = 1_048_576;
 
+/** Parts an embedder or a test may supply instead of the ones the config would make. */
+export interface AppParts {
+  /** Replaces the engine `engine.type` names (a broker with injected delays, say). */
+  engine?: { broker: Broker; presence: PresenceManager };
+  /** What the node counts at each event (see node/metrics.ts); nothing by default. */
+  metrics?: NodeMetrics;
+}
+
 export interface AppAddress {
   /** Port of the external listener (clients). */
   port: number;
@@ -51,10 +60,10 @@ export class App {
   constructor(
     private config: Readonly<Config>,
     readonly log: Logger,
-    engine?: { broker: Broker; presence: PresenceManager },
+    parts: AppParts = {},
   ) {
     const c = config.client;
-    const { broker, presence } = engine ?? createEngine(config);
+    const { broker, presence } = parts.engine ?? createEngine(config);
     const rules = new ChannelRules(config.channel);
     const [connTokens, subTokens] = this.buildVerifiers(config);
     this.verifiers = [connTokens, subTokens];
@@ -76,7 +85,7 @@ export class App {
       },
       (user, keep) => this.node.disconnectUser({ user }, disconnects.connectionLimit, [keep]),
     );
-    this.node = new Node(nodeOptions(config), broker, presence, this.policy, log);
+    this.node = new Node({ ...nodeOptions(config), ...(parts.metrics !== undefined ? { metrics: parts.metrics } : {}) }, broker, presence, this.policy, log);
 
     const tls = listenerTls(config);
     this.external = new HttpListener(log, tls.external, API_MAX_BODY_SIZE);

@@ -56,13 +56,20 @@ export class Hub {
     return !this.channels.has(sub.channel);
   }
 
-  /** `prev` is the previous stream publication when the publish asked for deltas. */
-  broadcastPublication(channel: string, pub: Publication, position: StreamPosition, prev?: Publication): void {
+  /**
+   * `prev` is the previous stream publication when the publish asked for deltas. Returns the
+   * number of local subscriptions the publication was handed to.
+   */
+  broadcastPublication(channel: string, pub: Publication, position: StreamPosition, prev?: Publication): number {
     const subs = this.channels.get(channel);
-    if (subs === undefined) return;
+    if (subs === undefined) return 0;
     const prepared = new PreparedPush({ kind: 'pub', channel, pub }, prev);
-    if (isMany(subs)) for (const sub of subs) deliverToSubscription(sub, prepared, position);
-    else deliverToSubscription(subs, prepared, position);
+    if (!isMany(subs)) {
+      deliverToSubscription(subs, prepared, position);
+      return 1;
+    }
+    for (const sub of subs) deliverToSubscription(sub, prepared, position);
+    return subs.size;
   }
 
   broadcastJoinLeave(channel: string, kind: 'join' | 'leave', info: ClientInfo): void {

@@ -21,6 +21,7 @@ import { sessionTick } from './tick.js';
 import { PingWheel } from './ping-wheel.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { FlushScheduler, type WriterOptions } from './client/writer.js';
+import { NO_METRICS, type NodeMetrics } from './metrics.js';
 
 export interface NodeOptions {
   nodeId: string;
@@ -51,6 +52,8 @@ export interface NodeOptions {
   connectIncludeServerTime: boolean;
   /** Maps a connect error code to the disconnect a unidirectional client gets (spec §2.4). */
   uniConnectErrorToDisconnect(code: number): Disconnect;
+  /** What the node counts (see metrics.ts); counts nothing when absent. */
+  metrics?: NodeMetrics;
 }
 
 export interface UserTarget {
@@ -75,6 +78,8 @@ export interface NodeInfo {
 
 export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
+  /** Called at every event Centrifugo counts; a no-op unless the app configures metrics. */
+  readonly metrics: NodeMetrics;
   /** Writer limits, one object shared by every session. */
   readonly writerOptions: WriterOptions;
   /** Every session's one deadline (stale close before connect, expiry after), one timer. */
@@ -99,6 +104,7 @@ export class Node implements BrokerEventHandler {
       scheduler: new FlushScheduler(options.writeDelayMs),
     });
     this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
+    this.metrics = options.metrics ?? NO_METRICS;
   }
 
   static newId(): string {
@@ -117,7 +123,8 @@ export class Node implements BrokerEventHandler {
   // ------------------------------------------------------------ broker deliveries
 
   handlePublication(channel: string, pub: Publication, position: StreamPosition, useDelta: boolean, prevPub: Publication | undefined): void {
-    this.hub.broadcastPublication(channel, pub, position, useDelta ? prevPub : undefined);
+    const count = this.hub.broadcastPublication(channel, pub, position, useDelta ? prevPub : undefined);
+    this.metrics.delivered(channel, count);
   }
   handleJoin(channel: string, info: ClientInfo): void {
     this.hub.broadcastJoinLeave(channel, 'join', info);
@@ -140,10 +147,11 @@ export class Node implements BrokerEventHandler {
   async addSessionSubscription(s: Session, sub: ChannelSubscription): Promise<void> {
     if (this.hub.addSubscription(sub)) {
       await this.queueBrokerCall(sub.channel, () => this.broker.subscribe(sub.channel));
-      return;
+    } else {
+      const inFlight = this.brokerCalls.get(sub.channel);
+      if (inFlight !== undefined) await inFlight;
     }
-    const inFlight = this.brokerCalls.get(sub.channel);
-    if (inFlight !== undefined) await inFlight;
+    this.metrics.subscribed(sub.channel);
   }
 
   /**
@@ -178,6 +186,7 @@ export class Node implements BrokerEventHandler {
   }
 
   onSessionClosed(s: Session, d: Disconnect): void {
+    this.metrics.disconnected(d.code);
     this.hub.removeSession(s);
     const subs = s.subs.values();
     for (const sub of subs) void this.removeSessionSubscription(s, sub, true);
@@ -191,6 +200,7 @@ export class Node implements BrokerEventHandler {
   // ------------------------------------------------------------ operations (server API)
 
   publish(channel: string, data: Uint8Array, opts: PublishOptions): Promise<PublishResult> {
+    this.metrics.published(channel);
     return this.broker.publish(channel, data, opts);
   }
 

@@ -4,9 +4,8 @@
  */
 import { SignJWT } from 'jose';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
-import { App } from '../../src/app/app.js';
+import { App, type AppParts } from '../../src/app/app.js';
 import type { Logger } from '../../src/util/logger.js';
-import type { Broker, PresenceManager } from '../../src/engine/types.js';
 
 export const SECRET = 'test-hmac-secret';
 export const API_KEY = 'test-api-key';
@@ -41,13 +40,13 @@ export const BASE_CONFIG: ConfigInput = {
   health: { enabled: true },
 };
 
-/** `engine` replaces the memory engine the config would make (a broker with injected delays, say). */
-export async function startServer(overrides: ConfigInput = {}, engine?: { broker: Broker; presence: PresenceManager }): Promise<TestServer> {
+/** `parts` replace what the config would make: the engine (a broker with injected delays, say), metrics. */
+export async function startServer(overrides: ConfigInput = {}, parts: AppParts = {}): Promise<TestServer> {
   const config = configSchema.parse(deepMerge(BASE_CONFIG as Record<string, unknown>, overrides as Record<string, unknown>));
   const errors: unknown[] = [];
   const noop = () => {};
   const log: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
-  const app = new App(config, log, engine);
+  const app = new App(config, log, parts);
   const { port } = await app.start();
   const httpUrl = `http://127.0.0.1:${port}`;
   return {

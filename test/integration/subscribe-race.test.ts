@@ -61,7 +61,7 @@ class GatedBroker extends MemoryBroker {
 
 async function withGatedServer(fn: (srv: TestServer, broker: GatedBroker) => Promise<void>): Promise<void> {
   const broker = new GatedBroker({ historyMetaTtlMs: 0 });
-  const srv = await startServer({ channel: { without_namespace: { allow_subscribe_for_client: true } } }, { broker, presence: new MemoryPresenceManager() });
+  const srv = await startServer({ channel: { without_namespace: { allow_subscribe_for_client: true } } }, { engine: { broker, presence: new MemoryPresenceManager() } });
   try {
     await fn(srv, broker);
   } finally {

@@ -23,6 +23,7 @@ import { Writer, type WriterOwner } from './writer.js';
 import { ChannelSubscription } from './subscription.js';
 import { handleConnect, handleUnidirectionalConnect } from './connect.js';
 import { handleCommand } from './commands.js';
+import { resultCode } from '../metrics.js';
 
 export type SessionStatus = 'connecting' | 'connected' | 'closed';
 
@@ -223,21 +224,26 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.close(disconnects.badRequest);
       return;
     }
+    const started = performance.now();
     let waiting: void | Promise<void>;
     try {
       waiting = cmd.kind === 'connect' ? handleConnect(this, cmd.id, cmd.req) : handleCommand(this, cmd);
     } catch (e) {
+      this.node.metrics.command(cmd.kind, resultCode(e), performance.now() - started);
       this.onCommandError(e, cmd.id);
       return;
     }
-    if (waiting !== undefined) return this.settle(waiting, cmd.id);
+    if (waiting !== undefined) return this.settle(waiting, cmd, started);
+    this.node.metrics.command(cmd.kind, 0, performance.now() - started);
   }
 
-  private async settle(waiting: Promise<void>, replyId: number): Promise<void> {
+  private async settle(waiting: Promise<void>, cmd: Command, started: number): Promise<void> {
     try {
       await waiting;
+      this.node.metrics.command(cmd.kind, 0, performance.now() - started);
     } catch (e) {
-      this.onCommandError(e, replyId);
+      this.node.metrics.command(cmd.kind, resultCode(e), performance.now() - started);
+      this.onCommandError(e, cmd.id);
     }
   }
 
