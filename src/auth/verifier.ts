@@ -130,6 +130,23 @@ function compileRegex(option: string, source: string): GoRegExp {
   }
 }
 
+/**
+ * Whether `re` matches one of `inputs`; with `vars`, the named groups of the first match go into
+ * it (the regex then tracks captures, which costs more: only templated JWKS endpoints ask).
+ */
+function matchInto(re: GoRegExp, inputs: readonly string[], vars: Map<string, string> | undefined): boolean {
+  for (const input of inputs) {
+    if (vars === undefined) {
+      if (re.test(input)) return true;
+      continue;
+    }
+    const groups = re.namedGroups(input);
+    if (groups === undefined) continue;
+    for (const [name, value] of groups) vars.set(name, value);
+    return true;
+  }
+  return false;
+}
 
 export class TokenVerifier {
   private readonly userIdClaim: string;
@@ -312,27 +329,8 @@ export class TokenVerifier {
     }
     if (this.issuer !== undefined && reg.iss !== this.issuer) throw new InvalidTokenError('issuer mismatch');
     const vars = capture ? new Map<string, string>() : undefined;
-    const issRe = this.issuerRe;
-    if (issRe !== undefined) {
-      if (vars === undefined) {
-        if (!issRe.test(reg.iss)) throw new InvalidTokenError('issuer does not match issuerRegex');
-      } else {
-        const groups = issRe.namedGroups(reg.iss);
-        if (groups === undefined) throw new InvalidTokenError('issuer does not match issuerRegex');
-        for (const [name, value] of groups) vars.set(name, value);
-      }
-    }
-    const audRe = this.audienceRe;
-    if (audRe !== undefined) {
-      if (vars === undefined) {
-        if (!reg.aud.some((a) => audRe.test(a))) throw new InvalidTokenError('audience does not match audienceRegex');
-      } else {
-        let groups: Map<string, string> | undefined;
-        for (const a of reg.aud) if ((groups = audRe.namedGroups(a)) !== undefined) break;
-        if (groups === undefined) throw new InvalidTokenError('audience does not match audienceRegex');
-        for (const [name, value] of groups) vars.set(name, value);
-      }
-    }
+    if (this.issuerRe !== undefined && !matchInto(this.issuerRe, [reg.iss], vars)) throw new InvalidTokenError('issuer does not match issuerRegex');
+    if (this.audienceRe !== undefined && !matchInto(this.audienceRe, reg.aud, vars)) throw new InvalidTokenError('audience does not match audienceRegex');
     return vars;
   }
 
