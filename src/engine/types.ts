@@ -84,8 +84,11 @@ export interface BrokerEventHandler {
 }
 
 export interface Broker {
-  /** Starts delivering to `handler`. Called once before any other method. */
-  run(handler: BrokerEventHandler): Promise<void>;
+  /**
+   * Starts delivering to `handler` on behalf of the node `nodeId` (control messages addressed to
+   * that node reach it). Called once before any other method.
+   */
+  run(handler: BrokerEventHandler, nodeId: string): Promise<void>;
   /** This node wants the channel's publications, joins and leaves. Idempotent. */
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;

@@ -113,7 +113,7 @@ export class Node implements BrokerEventHandler {
 
   async start(): Promise<void> {
     this.pingWheel?.start();
-    await this.broker.run(this);
+    await this.broker.run(this, this.options.nodeId);
   }
 
   get isShuttingDown(): boolean {

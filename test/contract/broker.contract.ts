@@ -107,7 +107,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
       const rec = new RecordingHandler();
       let sentinels = 0;
       try {
-        await h.broker.run(rec);
+        await h.broker.run(rec, 'node-a');
         await h.broker.subscribe(SENTINEL);
         const ctx: Ctx = {
           broker: h.broker,

@@ -83,7 +83,7 @@ export class MemoryBroker implements Broker {
     this.idempotentExpiry = new ExpiryIndex(resolution);
   }
 
-  async run(handler: BrokerEventHandler): Promise<void> {
+  async run(handler: BrokerEventHandler, _nodeId: string): Promise<void> {
     this.handler = handler;
     if (this.sweepIntervalMs > 0 && this.timer === undefined) {
       this.timer = setInterval(() => this.sweep(), this.sweepIntervalMs);

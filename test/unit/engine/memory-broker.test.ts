@@ -21,7 +21,7 @@ function setup(opts: { sweepIntervalMs?: number; historyMetaTtlMs?: number } = {
 
 test('delivery happens before publish settles', async () => {
   const { clock, broker, rec } = setup();
-  await broker.run(rec);
+  await broker.run(rec, 'node-a');
   await broker.subscribe('ch');
   const p = broker.publish('ch', bytes('a'), { history: H });
   assert.equal(rec.publications('ch').length, 1, 'delivered synchronously inside publish');
@@ -54,7 +54,7 @@ test('reverse with since.offset 0 reads from the top; any negative limit means a
 
 test('without history: useDelta is passed through, prevPub is undefined, info and tags delivered', async () => {
   const { broker, rec } = setup();
-  await broker.run(rec);
+  await broker.run(rec, 'node-a');
   await broker.subscribe('ch');
   const info = { user: 'u', client: 'c' };
   await broker.publish('ch', bytes('a'), { useDelta: true, clientInfo: info, tags: { t: '1' } });
@@ -68,7 +68,7 @@ test('without history: useDelta is passed through, prevPub is undefined, info an
 
 test('delta prevPub is absent after the stream expired or was removed', async () => {
   const { clock, broker, rec } = setup();
-  await broker.run(rec);
+  await broker.run(rec, 'node-a');
   await broker.subscribe('ch');
   await broker.publish('ch', bytes('a'), { history: H, useDelta: true });
   clock.t += 1500;
@@ -82,7 +82,7 @@ test('events before run() or after close() are not delivered', async () => {
   const { broker, rec } = setup();
   await broker.subscribe('ch');
   await broker.publish('ch', bytes('early'), {});
-  await broker.run(rec);
+  await broker.run(rec, 'node-a');
   await broker.subscribe('ch');
   await broker.close();
   await broker.publish('ch', bytes('late'), { history: H });
@@ -143,7 +143,7 @@ test('a refreshed stream survives the sweep of its old deadline', async () => {
 
 test('the sweep timer runs in the background and stops on close', async () => {
   const { clock, broker, rec } = setup({ sweepIntervalMs: 5 });
-  await broker.run(rec);
+  await broker.run(rec, 'node-a');
   await broker.publish('a', bytes('x'), { history: { size: 1, ttlMs: 10, metaTtlMs: 10 } });
   clock.t += 100;
   // Poll instead of one fixed sleep so a loaded machine cannot make this flaky.
