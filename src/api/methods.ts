@@ -8,7 +8,7 @@ import { ReplyError, disconnects, type Disconnect } from '../protocol/errors.js'
 import type { Node } from '../node/node.js';
 import { checkDataFormat, type ChannelRules } from '../rules/channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
-import type { PublishOptions } from '../engine/types.js';
+import type { PublishOptions } from '../node/events.js';
 import { GlobLimitError, GlobSyntaxError, compileGlob, type GlobLimits, type GlobMatcher } from '../util/glob.js';
 import { RawJson } from '../protocol/json/raw-json.js';
 import { ApiError, apiBadRequest, apiError, asObject, bool, boolValue, int, parseApiJson, payload, position, str, strList, strMap, type Obj } from './json.js';

@@ -8,7 +8,7 @@
  * `version`, `num_clients`, `num_users`, `num_channels`, `num_subs`.
  */
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
-import type { PresenceStats } from '../engine/types.js';
+import type { PresenceStats } from '../node/events.js';
 import type { NodeInfo } from '../node/node.js';
 import { JsonBytes, type Obj } from './json.js';
 

@@ -7,7 +7,7 @@
  */
 import type { TransportCapabilities } from './transport.js';
 import type { ClientInfo, SubscribeRequest } from '../protocol/types.js';
-import type { HistoryRetention, PublishOptions } from '../engine/types.js';
+import type { HistoryRetention, PresenceStats, PublishOptions } from '../engine/types.js';
 
 /** The connection a hook is asked about. */
 export interface ClientContext {
@@ -170,4 +170,5 @@ export interface NodeHooks {
   rpc?(e: RpcEvent): Promise<RpcReply>;
 }
 
-export type { ClientInfo, HistoryRetention };
+// The engine types that layers above the node use; they import them from here, not engine/.
+export type { ClientInfo, HistoryRetention, PresenceStats, PublishOptions };

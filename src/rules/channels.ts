@@ -6,7 +6,7 @@
 import { errors } from '../protocol/errors.js';
 import { goRegExp, type GoRegExp } from '../util/go-regexp.js';
 import { isAscii } from '../util/ascii.js';
-import type { HistoryRetention } from '../engine/types.js';
+import type { HistoryRetention } from '../node/events.js';
 import type { SubscriptionOptions } from '../node/events.js';
 
 /** One namespace's options (or `channel.without_namespace`). Durations are ms. */
