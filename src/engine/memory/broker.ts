@@ -1,95 +1,83 @@
 /**
- * Single-process Broker (spec §9.2): PUB/SUB is a loop back into this node's handler, history
- * streams and the idempotency cache live in process memory and vanish on restart (so a restart
- * means new epochs, and clients get `recovered: false`).
+ * The memory engine's Broker (spec §9.2). Each node has its own `MemoryBroker`; brokers on one
+ * `MemoryBus` share history streams, the idempotency cache and the presence manager, and deliver
+ * publications, joins, leaves and control messages to every node on the bus subscribed to them.
+ * A standalone `new MemoryBroker()` is a bus of one: Centrifugo's memory engine, where PUB/SUB is
+ * a loop back into this node. A bus of several is how tests (and an embedder running several
+ * nodes in one process) exercise everything cross-node without Redis.
  *
- * Concurrency: every method runs to completion synchronously inside its `async` body (no `await`
- * anywhere), so calls are applied in call order. In particular a burst of concurrent `publish`
- * calls gets consecutive offsets in call order and is delivered in that same order, each
- * publication reaching the handler before its `publish` promise settles.
+ * Delivery: publications, joins and leaves reach every subscribed node synchronously, inside the
+ * `publish` call, so a burst of concurrent publishes is delivered in offset order and each
+ * publication reaches the handlers before its `publish` promise settles. Control messages are
+ * delivered in a later microtask, in send order, as a network would: a node handling one may send
+ * another without re-entering the sender.
  *
- * The handler runs inside `publish` (and `publishJoin`, ...): if it throws, that is a bug in the
- * node, and the error reaches the publisher even though the publication was already stored.
- *
- * Time: all TTLs are checked lazily against `now()` on every access, so results are exact whatever
- * the sweep does. One shared, unref'd interval (not a timer per channel or key) only reclaims
- * memory of streams and idempotency results nobody touches any more (see `ExpiryIndex`).
+ * A handler that throws is a bug in the node; the error reaches the publisher even though the
+ * publication was already stored.
  */
 import type {
   Broker,
   BrokerEventHandler,
   HistoryOptions,
   HistoryResult,
+  PresenceManager,
   PublishOptions,
   PublishResult,
 } from '../types.js';
-import type { ClientInfo, Publication, StreamPosition } from '../../protocol/types.js';
-import { ExpiryIndex, NO_BUCKET } from './expiry.js';
-import { MemoryStream } from './stream.js';
+import type { ClientInfo } from '../../protocol/types.js';
+import { MemoryPresenceManager } from './presence.js';
+import { MemoryStore, type Broadcast, type MemoryStoreOptions } from './store.js';
 
-/** Centrifugo's `history_meta_ttl` default: 720h (spec §5.6). */
-export const DEFAULT_HISTORY_META_TTL_MS = 30 * 24 * 60 * 60 * 1000;
-/** How long a publish result is remembered for its idempotency key: 5 minutes (spec §5.2). */
-export const DEFAULT_IDEMPOTENT_RESULT_TTL_MS = 5 * 60 * 1000;
-export const DEFAULT_SWEEP_INTERVAL_MS = 1000;
+export { DEFAULT_HISTORY_META_TTL_MS, DEFAULT_IDEMPOTENT_RESULT_TTL_MS, DEFAULT_SWEEP_INTERVAL_MS } from './store.js';
+export type MemoryBrokerOptions = MemoryStoreOptions;
 
-export interface MemoryBrokerOptions {
-  /** Clock in ms since the Unix epoch, for TTLs. Default `Date.now`. */
-  now?: () => number;
-  /**
-   * Meta TTL used when a call passes none (`history` with `metaTtlMs` 0 or absent, or a publish
-   * whose `history.metaTtlMs` is 0). Default 30 days.
-   */
-  historyMetaTtlMs?: number;
-  /**
-   * How often expired streams and idempotency results are reclaimed, in ms; also the finest
-   * granularity of that reclaiming. 0 disables the timer (call `sweep()` yourself). Default 1000.
-   * Does not affect results: expiry is always checked on access.
-   */
-  sweepIntervalMs?: number;
-}
+/** One memory engine shared by the nodes of one process. */
+export class MemoryBus {
+  readonly store: MemoryStore;
+  /** Presence is kept once for every node on the bus, as a Redis presence manager would. */
+  readonly presence: PresenceManager = new MemoryPresenceManager();
+  /** Brokers that are running, in the order they started. */
+  readonly members = new Set<MemoryBroker>();
 
-/** A remembered publish result for one (channel, idempotency key). */
-interface IdempotentResult {
-  offset: number;
-  epoch: string;
-  expireAt: number;
-  expiryBucket: number;
-}
-
-const NO_HISTORY_POSITION: Readonly<StreamPosition> = Object.freeze({ offset: 0, epoch: '' });
-
-export class MemoryBroker implements Broker {
-  private readonly now: () => number;
-  private readonly defaultMetaTtlMs: number;
-  private readonly sweepIntervalMs: number;
-  private handler: BrokerEventHandler | undefined;
-  private readonly subscribed = new Set<string>();
-  private readonly streams = new Map<string, MemoryStream>();
-  /** Keyed by `idempotencyCacheKey(channel, key)`. */
-  private readonly idempotent = new Map<string, IdempotentResult>();
-  private readonly streamExpiry: ExpiryIndex<string>;
-  private readonly idempotentExpiry: ExpiryIndex<string>;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(opts: MemoryBrokerOptions = {}) {
-    this.now = opts.now ?? Date.now;
-    this.defaultMetaTtlMs = positiveOr(opts.historyMetaTtlMs, DEFAULT_HISTORY_META_TTL_MS);
-    const sweep = opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
-    if (!(sweep >= 0)) throw new RangeError(`MemoryBroker: sweepIntervalMs must be >= 0, got ${sweep}`);
-    this.sweepIntervalMs = sweep;
-    const resolution = sweep > 0 ? sweep : DEFAULT_SWEEP_INTERVAL_MS;
-    this.streamExpiry = new ExpiryIndex(resolution);
-    this.idempotentExpiry = new ExpiryIndex(resolution);
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.store = new MemoryStore(opts);
   }
 
-  async run(handler: BrokerEventHandler, _nodeId: string): Promise<void> {
+  /** The engine parts for one more node on this bus. */
+  engine(): { broker: Broker; presence: PresenceManager } {
+    return { broker: new MemoryBroker({}, this), presence: this.presence };
+  }
+
+  join(b: MemoryBroker): void {
+    this.members.add(b);
+    this.store.start();
+  }
+
+  leave(b: MemoryBroker): void {
+    this.members.delete(b);
+    if (this.members.size === 0) this.store.stop();
+  }
+}
+
+export class MemoryBroker implements Broker {
+  private readonly bus: MemoryBus;
+  private handler: BrokerEventHandler | undefined;
+  private id = '';
+  private readonly subscribed = new Set<string>();
+
+  /** `opts` configures a bus of one; they are ignored when joining an existing `bus`. */
+  constructor(opts: MemoryBrokerOptions = {}, bus?: MemoryBus) {
+    this.bus = bus ?? new MemoryBus(opts);
+  }
+
+  get nodeId(): string {
+    return this.id;
+  }
+
+  async run(handler: BrokerEventHandler, nodeId: string): Promise<void> {
     this.handler = handler;
-    if (this.sweepIntervalMs > 0 && this.timer === undefined) {
-      this.timer = setInterval(() => this.sweep(), this.sweepIntervalMs);
-      // Reclaiming memory is no reason to keep the process alive.
-      this.timer.unref();
-    }
+    this.id = nodeId;
+    this.bus.join(this);
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -101,201 +89,76 @@ export class MemoryBroker implements Broker {
   }
 
   async publish(channel: string, data: Uint8Array, opts: PublishOptions): Promise<PublishResult> {
-    const now = this.now();
-    let cacheKey: string | undefined;
-    if (opts.idempotencyKey) {
-      cacheKey = idempotencyCacheKey(channel, opts.idempotencyKey);
-      const hit = this.idempotent.get(cacheKey);
-      if (hit !== undefined && now < hit.expireAt) {
-        return { position: { offset: hit.offset, epoch: hit.epoch }, suppressed: true };
-      }
-    }
-    const h = opts.history;
-    const result = h !== undefined && h.size > 0 && h.ttlMs > 0
-      ? this.publishToStream(channel, data, opts, h.size, h.ttlMs, h.metaTtlMs, now)
-      : this.publishNoHistory(channel, data, opts, now);
-    if (cacheKey !== undefined && !result.suppressed) {
-      this.rememberResult(cacheKey, result.position, now + positiveOr(opts.idempotentResultTtlMs, DEFAULT_IDEMPOTENT_RESULT_TTL_MS), now);
+    const { result, broadcast } = this.bus.store.publish(channel, data, opts);
+    if (broadcast !== undefined) {
+      let fresh = true;
+      for (const m of this.bus.members) if (m.deliver(channel, broadcast, fresh, opts.useDelta === true)) fresh = false;
     }
     return result;
   }
 
   async publishJoin(channel: string, info: ClientInfo): Promise<void> {
-    if (this.handler !== undefined && this.subscribed.has(channel)) this.handler.handleJoin(channel, info);
+    for (const m of this.bus.members) if (m.wants(channel)) m.handler?.handleJoin(channel, info);
   }
 
   async publishLeave(channel: string, info: ClientInfo): Promise<void> {
-    if (this.handler !== undefined && this.subscribed.has(channel)) this.handler.handleLeave(channel, info);
+    for (const m of this.bus.members) if (m.wants(channel)) m.handler?.handleLeave(channel, info);
   }
 
-  /**
-   * Loops straight back: in a single-process engine this node is every node, so `toNode` (which
-   * can only name this node) does not filter anything.
-   */
-  async publishControl(data: Uint8Array, _toNode?: string): Promise<void> {
-    this.handler?.handleControl(data);
+  /** To every node on the bus, this one included, or to the node `toNode` only (if it is there). */
+  async publishControl(data: Uint8Array, toNode?: string): Promise<void> {
+    for (const m of this.bus.members) {
+      if (toNode !== undefined && m.id !== toNode) continue;
+      queueMicrotask(() => m.handler?.handleControl(data));
+    }
   }
 
   /**
    * Reads the stream per spec §5.3; creates the meta (new epoch, offset 0) if it does not exist and
    * refreshes its TTL either way. When `since.epoch` is non-empty and differs from the current
-   * epoch, returns no publications and the current top: the CALLER turns that into error 112
-   * (unrecoverable position) — the broker reports facts, the node decides what they mean.
+   * epoch, returns no publications and the current top: the caller turns that into error 112.
    */
   async history(channel: string, opts: HistoryOptions): Promise<HistoryResult> {
-    const now = this.now();
-    const stream = this.touch(channel, now, positiveOr(opts.metaTtlMs, this.defaultMetaTtlMs));
-    this.scheduleStream(channel, stream, now);
-    const position = stream.position();
-    const { since, limit, reverse } = opts.filter;
-    if (limit === 0) return { publications: [], position };
-    if (since !== undefined && since.epoch !== '' && since.epoch !== stream.epoch) return { publications: [], position };
-    return { publications: stream.read(since?.offset, limit, reverse === true), position };
+    return this.bus.store.history(channel, opts);
   }
 
   /** Drops the publications, keeps top offset, epoch and version. No-op for an unknown channel. */
   async removeHistory(channel: string): Promise<void> {
-    const stream = this.liveStream(channel, this.now());
-    stream?.clear();
+    this.bus.store.removeHistory(channel);
   }
 
-  /** Stops the sweep timer and delivery. Stored state stays readable (lazy expiry still applies). */
+  /**
+   * Stops delivery to this node and leaves the bus (the sweep timer stops with the last broker).
+   * Stored state stays readable (lazy expiry still applies).
+   */
   async close(): Promise<void> {
-    if (this.timer !== undefined) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    this.bus.leave(this);
     this.handler = undefined;
     this.subscribed.clear();
   }
 
-  /**
-   * Reclaims streams whose meta expired, empties streams whose publications expired, and forgets
-   * expired idempotency results. The timer calls it every `sweepIntervalMs`; public for tests and
-   * for embedders that disable the timer.
-   */
+  /** Reclaims expired streams and idempotency results now (see `MemoryStore.sweep`). */
   sweep(): void {
-    const now = this.now();
-    this.streamExpiry.drain(now, (channel) => {
-      const stream = this.streams.get(channel);
-      if (stream === undefined) return;
-      stream.expiryBucket = NO_BUCKET;
-      if (this.expire(channel, stream, now)) this.scheduleStream(channel, stream, now);
-    });
-    this.idempotentExpiry.drain(now, (key) => {
-      const entry = this.idempotent.get(key);
-      if (entry === undefined) return;
-      entry.expiryBucket = NO_BUCKET;
-      if (now >= entry.expireAt) this.idempotent.delete(key);
-      else entry.expiryBucket = this.idempotentExpiry.schedule(key, entry.expireAt, now, NO_BUCKET);
-    });
+    this.bus.store.sweep();
   }
 
   /** How much state is held (streams with live meta, remembered idempotent results); diagnostics. */
   stats(): { streams: number; idempotentResults: number } {
-    return { streams: this.streams.size, idempotentResults: this.idempotent.size };
+    return this.bus.store.stats();
   }
 
-  private publishNoHistory(channel: string, data: Uint8Array, opts: PublishOptions, now: number): PublishResult {
-    if (this.handler !== undefined && this.subscribed.has(channel)) {
-      const pub: Publication = { data, offset: 0 };
-      if (opts.clientInfo !== undefined) pub.info = opts.clientInfo;
-      if (opts.tags !== undefined) pub.tags = opts.tags;
-      this.handler.handlePublication(channel, pub, { offset: 0, epoch: '' }, opts.useDelta === true, undefined);
-    }
-    return { position: { ...NO_HISTORY_POSITION }, suppressed: false };
+  private wants(channel: string): boolean {
+    return this.handler !== undefined && this.subscribed.has(channel);
   }
 
-  private publishToStream(
-    channel: string,
-    data: Uint8Array,
-    opts: PublishOptions,
-    size: number,
-    ttlMs: number,
-    metaTtlMs: number,
-    now: number,
-  ): PublishResult {
-    const stream = this.touch(channel, now, positiveOr(metaTtlMs, this.defaultMetaTtlMs));
-    const version = opts.version ?? 0;
-    if (version > 0) {
-      const versionEpoch = opts.versionEpoch ?? '';
-      // A publish without a version epoch is compared with whatever epoch the stream holds.
-      if ((versionEpoch === '' || versionEpoch === stream.versionEpoch) && version <= stream.version) {
-        this.scheduleStream(channel, stream, now);
-        return { position: stream.position(), suppressed: true };
-      }
-      stream.version = version;
-      stream.versionEpoch = versionEpoch;
-    }
-    const prev = opts.useDelta === true ? stream.last() : undefined;
-    const stored = stream.append(data, opts.clientInfo, opts.tags, now, size);
-    stream.pubsExpireAt = now + ttlMs;
-    this.scheduleStream(channel, stream, now);
-    if (this.handler !== undefined && this.subscribed.has(channel)) {
-      // Copies: the stored records are frozen and the node may adjust what it is given.
-      this.handler.handlePublication(channel, { ...stored }, stream.position(), opts.useDelta === true, prev === undefined ? undefined : { ...prev });
-    }
-    return { position: stream.position(), suppressed: false };
-  }
-
-  /** The channel's stream after lazy expiry, created if missing, with its meta TTL refreshed. */
-  private touch(channel: string, now: number, metaTtlMs: number): MemoryStream {
-    let stream = this.liveStream(channel, now);
-    if (stream === undefined) {
-      stream = new MemoryStream();
-      this.streams.set(channel, stream);
-    }
-    stream.metaExpireAt = now + metaTtlMs;
-    return stream;
-  }
-
-  /** The channel's stream after lazy expiry, or undefined if there is none (or its meta expired). */
-  private liveStream(channel: string, now: number): MemoryStream | undefined {
-    const stream = this.streams.get(channel);
-    if (stream === undefined || !this.expire(channel, stream, now)) return undefined;
-    return stream;
-  }
-
-  /**
-   * Applies TTLs: an expired meta drops the stream (the next access starts a new epoch at offset
-   * 0); expired publications are cleared with the position kept. Returns whether it still exists.
-   */
-  private expire(channel: string, stream: MemoryStream, now: number): boolean {
-    if (now >= stream.metaExpireAt) {
-      this.streamExpiry.remove(channel, stream.expiryBucket);
-      this.streams.delete(channel);
-      return false;
-    }
-    if (stream.length > 0 && now >= stream.pubsExpireAt) stream.clear();
+  /** Delivers to this node if it wants the channel; says whether it did. */
+  private deliver(channel: string, b: Broadcast, fresh: boolean, useDelta: boolean): boolean {
+    if (!this.wants(channel)) return false;
+    // Each node gets its own publication object (the node may adjust what it is given); the first
+    // takes the one the store made, so a bus of one copies nothing.
+    const pub = fresh ? b.pub : { ...b.pub };
+    const prev = fresh || b.prev === undefined ? b.prev : { ...b.prev };
+    this.handler?.handlePublication(channel, pub, b.position, useDelta, prev);
     return true;
   }
-
-  /** Indexes the stream under its next deadline: publications if any are held, else the meta. */
-  private scheduleStream(channel: string, stream: MemoryStream, now: number): void {
-    const at = stream.length > 0 ? Math.min(stream.pubsExpireAt, stream.metaExpireAt) : stream.metaExpireAt;
-    stream.expiryBucket = this.streamExpiry.schedule(channel, at, now, stream.expiryBucket);
-  }
-
-  private rememberResult(key: string, position: StreamPosition, expireAt: number, now: number): void {
-    let entry = this.idempotent.get(key);
-    if (entry === undefined) {
-      entry = { offset: position.offset, epoch: position.epoch, expireAt, expiryBucket: NO_BUCKET };
-      this.idempotent.set(key, entry);
-    } else {
-      entry.offset = position.offset;
-      entry.epoch = position.epoch;
-      entry.expireAt = expireAt;
-    }
-    entry.expiryBucket = this.idempotentExpiry.schedule(key, expireAt, now, entry.expiryBucket);
-  }
-}
-
-/** Unambiguous composite key: the channel's length prefix keeps `("a:b", "c")` and `("a", "b:c")` apart. */
-function idempotencyCacheKey(channel: string, key: string): string {
-  return `${channel.length}:${channel}:${key}`;
-}
-
-/** `value` when it is a positive number, else `fallback` (0 and absent both mean "default"). */
-function positiveOr(value: number | undefined, fallback: number): number {
-  return value !== undefined && value > 0 ? value : fallback;
 }
