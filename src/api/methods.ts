@@ -125,13 +125,13 @@ const disconnect: ApiMethod = async (ctx, req) => {
     const code = int(o, 'code');
     if (code !== 0) d = { code, reason: str(o, 'reason') };
   }
-  ctx.node.disconnectUser(t, d, strList(req, 'whitelist'));
+  await ctx.node.disconnectUser(t, d, strList(req, 'whitelist'));
   return {};
 };
 
 const refresh: ApiMethod = async (ctx, req) => {
   const t = target(req);
-  ctx.node.refreshUser(t, bool(req, 'expired'), int(req, 'expire_at'), payload(req, 'info'));
+  await ctx.node.refreshUser(t, bool(req, 'expired'), int(req, 'expire_at'), payload(req, 'info'));
   return {};
 };
 
@@ -200,7 +200,7 @@ const channels: ApiMethod = async (ctx, req) => {
   // CHANNELS_SLICE_MS, so one request never holds up the clients for longer than that.
   let sliceStart = performance.now();
   let i = 0;
-  for (const [name, n] of ctx.node.channels()) {
+  for (const [name, n] of await ctx.node.channels()) {
     if (re === undefined || re.test(name)) out[name] = { num_clients: n };
     if (++i % CHANNELS_SLICE_CHECK === 0 && performance.now() - sliceStart > CHANNELS_SLICE_MS) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -211,7 +211,7 @@ const channels: ApiMethod = async (ctx, req) => {
 };
 
 const info: ApiMethod = async (ctx) => {
-  return { nodes: [nodeResult(ctx.node.info())] };
+  return { nodes: ctx.node.nodes().map(nodeResult) };
 };
 
 const rpc: ApiMethod = async (_ctx, req) => {

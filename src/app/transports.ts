@@ -12,7 +12,7 @@ import { Admission } from '../transport/shared/admission.js';
 import { WebSocketHandler } from '../transport/websocket.js';
 import { HttpStreamHandler } from '../transport/http-stream.js';
 import { SseHandler } from '../transport/sse.js';
-import { EmulationHandler, LocalEmulationRouter } from '../transport/emulation.js';
+import { EmulationHandler, NodeEmulationRouter } from '../transport/emulation.js';
 import { UniHttpHandler } from '../transport/uni-http.js';
 import { UniWebSocketHandler } from '../transport/uni-websocket.js';
 
@@ -52,7 +52,7 @@ export function mountTransports(config: Readonly<Config>, node: Node, external: 
     external.route(config.sse.handler_prefix, (req, res) => h.handle(req, res));
   }
   if (config.http_stream.enabled || config.sse.enabled) {
-    const e = new EmulationHandler(new LocalEmulationRouter(node), origins, config.emulation.max_request_body_size);
+    const e = new EmulationHandler(new NodeEmulationRouter(node), origins, config.emulation.max_request_body_size);
     external.route(config.emulation.handler_prefix, (req, res) => e.handle(req, res));
   }
   for (const kind of ['uni_http_stream', 'uni_sse'] as const) {

@@ -4,11 +4,11 @@
  * `NodeHooks`; engines and transports are injected by `app/`.
  *
  * Operations addressed to users (disconnect, subscribe, unsubscribe, refresh) act on this node's
- * connections. Multi-node engines will forward them through `publishControl`.
+ * connections and go to every other node through the control plane (control/plane.ts), which also
+ * keeps the list of live nodes for `info` and runs the `channels` survey.
  */
 import type { Broker, BrokerEventHandler, HistoryFilter, HistoryResult, PresenceManager, PresenceStats, PublishOptions, PublishResult } from '../engine/types.js';
 import { disconnects, type Disconnect } from '../protocol/errors.js';
-import { UnsubscribeCode } from '../protocol/codes.js';
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import type { Logger } from '../util/logger.js';
 import { randomUuid } from '../util/uuid.js';
@@ -16,12 +16,17 @@ import type { NodeHooks, SubscriptionOptions } from './events.js';
 import { Hub } from './hub.js';
 import type { Session } from './client/session.js';
 import type { ChannelSubscription } from './client/subscription.js';
-import { serverSubscribe } from './client/subscribe.js';
 import { sessionTick } from './tick.js';
 import { PingWheel } from './ping-wheel.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { FlushScheduler, type WriterOptions } from './client/writer.js';
 import { NO_METRICS, type NodeMetrics } from './metrics.js';
+import { ControlPlane, type ControlPlaneOptions, type RemoteCommand } from './control/plane.js';
+import { decodeChannels, encodeChannels } from './control/codec.js';
+import type { NodeInfo, UserTarget } from './control/messages.js';
+import { disconnectLocal, refreshLocal, subscribeLocal, unsubscribeLocal } from './user-ops.js';
+
+export type { NodeInfo, UserTarget };
 
 export interface NodeOptions {
   nodeId: string;
@@ -54,27 +59,12 @@ export interface NodeOptions {
   uniConnectErrorToDisconnect(code: number): Disconnect;
   /** What the node counts (see metrics.ts); counts nothing when absent. */
   metrics?: NodeMetrics;
+  /** Heartbeat and survey timing of the control plane; Centrifugo's defaults when absent. */
+  control?: ControlPlaneOptions;
 }
 
-export interface UserTarget {
-  user: string;
-  /** Only this connection, when non-empty. */
-  client?: string;
-  /** Only the connection with this session ID, when non-empty. */
-  session?: string;
-}
-
-export interface NodeInfo {
-  uid: string;
-  name: string;
-  version: string;
-  numClients: number;
-  numUsers: number;
-  numSubs: number;
-  numChannels: number;
-  /** Seconds since start. */
-  uptime: number;
-}
+/** The survey op answered with this node's channels and their subscriber counts. */
+const CHANNELS_SURVEY = 'channels';
 
 export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
@@ -90,6 +80,7 @@ export class Node implements BrokerEventHandler {
   /** The last broker subscribe or unsubscribe queued per channel, while one is in flight. */
   private readonly brokerCalls = new Map<string, Promise<void>>();
   private shuttingDown = false;
+  private readonly control: ControlPlane;
 
   constructor(
     readonly options: NodeOptions,
@@ -105,6 +96,19 @@ export class Node implements BrokerEventHandler {
     });
     this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
     this.metrics = options.metrics ?? NO_METRICS;
+    // The control plane reaches the broker through these closures only, so the broker stays
+    // private to Node.
+    this.control = new ControlPlane(
+      {
+        nodeId: options.nodeId,
+        localInfo: () => this.info(),
+        sendControl: (data, toNode) => this.broker.publishControl(data, toNode),
+        applyRemote: (c) => this.applyRemote(c),
+      },
+      log,
+      options.control,
+    );
+    this.control.onSurvey(CHANNELS_SURVEY, () => encodeChannels(this.localChannels()));
   }
 
   static newId(): string {
@@ -114,6 +118,7 @@ export class Node implements BrokerEventHandler {
   async start(): Promise<void> {
     this.pingWheel?.start();
     await this.broker.run(this, this.options.nodeId);
+    await this.control.start();
   }
 
   get isShuttingDown(): boolean {
@@ -132,8 +137,8 @@ export class Node implements BrokerEventHandler {
   handleLeave(channel: string, info: ClientInfo): void {
     this.hub.broadcastJoinLeave(channel, 'leave', info);
   }
-  handleControl(): void {
-    // Single-node engines loop control messages back; nothing to act on yet.
+  handleControl(data: Uint8Array): void {
+    this.control.handle(data);
   }
 
   // ------------------------------------------------------------ subscriptions
@@ -234,52 +239,95 @@ export class Node implements BrokerEventHandler {
     return this.presenceManager.addPresence(channel, clientId, info);
   }
 
-  private targets(t: UserTarget): Session[] {
-    const out: Session[] = [];
-    for (const s of this.hub.userSessions(t.user)) {
-      if (t.client && s.clientId !== t.client) continue;
-      if (t.session && s.sessionId !== t.session) continue;
-      out.push(s);
+  // Each user operation applies to this node's connections first, then goes to the other nodes;
+  // the returned promise rejects when the broker cannot send it (the API reports an error).
+
+  disconnectUser(t: UserTarget, d: Disconnect, whitelist: readonly string[] = []): Promise<void> {
+    disconnectLocal(this.hub, t, d, whitelist);
+    return this.control.broadcast({ kind: 'disconnect', target: t, code: d.code, reason: d.reason, whitelist: [...whitelist] });
+  }
+
+  async unsubscribeUser(t: UserTarget, channel: string): Promise<void> {
+    await unsubscribeLocal(this.hub, t, channel, (s, ch) => this.dropSubscription(s, ch));
+    await this.control.broadcast({ kind: 'unsubscribe', target: t, channel });
+  }
+
+  async subscribeUser(t: UserTarget, channel: string, options: SubscriptionOptions, since?: StreamPosition): Promise<void> {
+    await subscribeLocal(this.hub, t, channel, options, since);
+    await this.control.broadcast({ kind: 'subscribe', target: t, channel, options, since });
+  }
+
+  /** Server-side refresh: new expiry (or expired: 3005) and info, with a `refresh` push. */
+  refreshUser(t: UserTarget, expired: boolean, expireAt: number, info: Uint8Array | undefined): Promise<void> {
+    refreshLocal(this.hub, t, expired, expireAt, info);
+    return this.control.broadcast({ kind: 'refresh', target: t, expired, expireAt, info });
+  }
+
+  /**
+   * Hands an /emulation request to the node holding the session: this one, or another live node
+   * through the control plane. Resolves false when `nodeId` names no live node.
+   */
+  async routeEmulation(nodeId: string, session: string, data: Uint8Array): Promise<boolean> {
+    if (nodeId === this.options.nodeId) {
+      this.emulate(session, data);
+      return true;
+    }
+    if (!this.control.knows(nodeId)) return false;
+    await this.control.sendTo(nodeId, { kind: 'emulation', session, data });
+    return true;
+  }
+
+  /** Feeds emulation data to a session of this node; unknown sessions are dropped silently. */
+  private emulate(session: string, data: Uint8Array): void {
+    const s = this.hub.sessionBySessionId(session);
+    if (s !== undefined && s.transport.emulation) s.handleFrame(data);
+  }
+
+  /** A user operation or emulation request another node sent. */
+  private async applyRemote(c: RemoteCommand): Promise<void> {
+    switch (c.kind) {
+      case 'disconnect':
+        return disconnectLocal(this.hub, c.target, { code: c.code, reason: c.reason }, c.whitelist);
+      case 'unsubscribe':
+        return unsubscribeLocal(this.hub, c.target, c.channel, (s, ch) => this.dropSubscription(s, ch));
+      case 'subscribe':
+        return subscribeLocal(this.hub, c.target, c.channel, c.options, c.since);
+      case 'refresh':
+        return refreshLocal(this.hub, c.target, c.expired, c.expireAt, c.info);
+      case 'emulation':
+        return this.emulate(c.session, c.data);
+    }
+  }
+
+  /** Removes the session's subscription to `channel`, if any, with a leave; says whether it had one. */
+  private async dropSubscription(s: Session, channel: string): Promise<boolean> {
+    const sub = s.subs.get(channel);
+    if (sub === undefined) return false;
+    await this.removeSessionSubscription(s, sub, true);
+    return true;
+  }
+
+  /**
+   * Channels with subscribers on any node and their subscriber counts, summed over nodes. Asks the
+   * other live nodes (a survey); rejects when one does not answer in time.
+   */
+  async channels(): Promise<Map<string, number>> {
+    if (this.control.peers === 0) return this.localChannels();
+    const answers = await this.control.survey(CHANNELS_SURVEY, new Uint8Array(0));
+    const out = new Map<string, number>();
+    for (const [node, a] of answers) {
+      if (a.code !== 0) throw new Error(`channels survey: node ${node} answered with code ${a.code}`);
+      for (const [ch, n] of decodeChannels(a.data)) out.set(ch, (out.get(ch) ?? 0) + n);
     }
     return out;
   }
 
-  disconnectUser(t: UserTarget, d: Disconnect, whitelist: readonly string[] = []): void {
-    for (const s of this.targets(t)) if (!whitelist.includes(s.clientId)) s.close(d);
+  /** Every live node, this one first. */
+  nodes(): NodeInfo[] {
+    return this.control.nodes();
   }
 
-  async unsubscribeUser(t: UserTarget, channel: string): Promise<void> {
-    const c = UnsubscribeCode.server;
-    await Promise.all(
-      this.targets(t).map(async (s) => {
-        const sub = s.subs.get(channel);
-        if (sub === undefined) return;
-        await this.removeSessionSubscription(s, sub, true);
-        s.sendPush({ kind: 'unsubscribe', channel, code: c.code, reason: c.reason });
-      }),
-    );
-  }
-
-  async subscribeUser(t: UserTarget, channel: string, options: SubscriptionOptions, since?: StreamPosition): Promise<void> {
-    await Promise.all(this.targets(t).map((s) => serverSubscribe(s, channel, options, since)));
-  }
-
-  /** Server-side refresh: new expiry (or expired: 3005) and info, with a `refresh` push. */
-  refreshUser(t: UserTarget, expired: boolean, expireAt: number, info: Uint8Array | undefined): void {
-    const nowSec = Math.floor(Date.now() / 1000);
-    for (const s of this.targets(t)) {
-      if (expired || (expireAt > 0 && expireAt <= nowSec)) {
-        s.close(disconnects.expired);
-        continue;
-      }
-      s.expireAt = expireAt;
-      if (info !== undefined) s.connInfo = info;
-      s.scheduleExpire();
-      s.sendPush({ kind: 'refresh', expires: expireAt > 0, ttl: expireAt > 0 ? expireAt - nowSec : 0 });
-    }
-  }
-
-  channels(): Map<string, number> {
+  private localChannels(): Map<string, number> {
     const out = new Map<string, number>();
     for (const ch of this.hub.channelNames()) out.set(ch, this.hub.channelSubscriberCount(ch));
     return out;
@@ -304,6 +352,8 @@ export class Node implements BrokerEventHandler {
    */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
+    // First, so other nodes drop this one at once and stop routing to it.
+    await this.control.stop();
     this.pingWheel?.stop();
     this.expiryQueue.clear();
     const all = this.hub.allSessions();

@@ -5,8 +5,8 @@
  * varint-delimited commands. Answers 204 once the commands are handed to the session; replies go
  * out over the session's stream.
  *
- * Routing goes through `EmulationRouter`, so a multi-node engine can forward a request for a
- * session held by another node; the single-node router answers 404 for any other node.
+ * Routing goes through `EmulationRouter`: the node forwards a request for a session held by another
+ * live node through the control plane (204 once sent), and answers 404 for a node it does not know.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node } from '../node/node.js';
@@ -27,15 +27,16 @@ export interface EmulationRouter {
   route(r: EmulationRequestData): Promise<boolean>;
 }
 
-/** Single-node routing: the session must live here. Unknown sessions are dropped silently. */
-export class LocalEmulationRouter implements EmulationRouter {
+/**
+ * Routing through the node: a session on this node gets the data at once; one on another live
+ * node gets it through the control plane, so a load balancer without sticky sessions works.
+ * Unknown sessions on a live node are dropped silently; a node that is not live gives 404.
+ */
+export class NodeEmulationRouter implements EmulationRouter {
   constructor(private readonly node: Node) {}
 
-  async route(r: EmulationRequestData): Promise<boolean> {
-    if (r.node !== this.node.options.nodeId) return false;
-    const s = this.node.hub.sessionBySessionId(r.session);
-    if (s !== undefined && s.transport.emulation) s.handleFrame(r.data);
-    return true;
+  route(r: EmulationRequestData): Promise<boolean> {
+    return this.node.routeEmulation(r.node, r.session, r.data);
   }
 }
 
@@ -57,7 +58,14 @@ export class EmulationHandler {
     }
     const r = decodeEmulationBody(body, String(req.headers['content-type'] ?? ''));
     if (r === undefined) return plainError(res, 400, 'bad request');
-    if (!(await this.router.route(r))) return plainError(res, 404, 'node not found');
+    let routed: boolean;
+    try {
+      routed = await this.router.route(r);
+    } catch {
+      // The broker could not carry it to the session's node.
+      return plainError(res, 503, 'service unavailable');
+    }
+    if (!routed) return plainError(res, 404, 'node not found');
     res.writeHead(204);
     res.end();
   }

@@ -1,0 +1,204 @@
+/**
+ * The control plane: what nodes of one cluster tell each other through the broker's control
+ * channel, whatever the engine (spec §9.1, §9.3). It keeps the registry of live nodes (heartbeats
+ * every `heartbeatIntervalMs`, 3 s by default; a node silent for 2 intervals + 1 s is dropped, as
+ * Centrifugo does), announces this node's shutdown, runs surveys (a question to every node,
+ * answers gathered with a timeout, 10 s by default), and hands user operations and forwarded
+ * emulation requests from other nodes to the host (the Node) to apply to its connections.
+ *
+ * Messages this node sent come back to it on engines that broadcast to every node (the memory
+ * bus, Redis); they are ignored: the host applies its own operations locally before sending.
+ */
+import type { Logger } from '../../util/logger.js';
+import { decodeControl, encodeControl } from './codec.js';
+import { SURVEY_CODES, type ControlCommand, type NodeInfo } from './messages.js';
+import { NodeRegistry } from './registry.js';
+import { SurveyBook, type SurveyAnswer } from './surveys.js';
+
+/** User operations and emulation requests from other nodes, applied by the host. */
+export type RemoteCommand = Extract<ControlCommand, { kind: 'disconnect' | 'unsubscribe' | 'subscribe' | 'refresh' | 'emulation' }>;
+
+export interface ControlHost {
+  readonly nodeId: string;
+  /** This node's current figures, for its heartbeat and `info`. */
+  localInfo(): NodeInfo;
+  /** Publishes on the broker's control channel: to every node, or to `toNode` only. */
+  sendControl(data: Uint8Array, toNode?: string): Promise<void>;
+  /** Applies another node's user operation or emulation request to this node's connections. */
+  applyRemote(c: RemoteCommand): Promise<void>;
+}
+
+/** Answers a survey on this node: the request's data in, the answer's data out. */
+export type SurveyHandler = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+export interface ControlPlaneOptions {
+  /** Heartbeat period, ms. Default 3000. */
+  heartbeatIntervalMs?: number;
+  /** How long a survey waits for every node, ms. Default 10000. */
+  surveyTimeoutMs?: number;
+}
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3000;
+export const DEFAULT_SURVEY_TIMEOUT_MS = 10_000;
+/** Distinct reasons for dropped messages logged at most this many times, so a storm of bad
+ * messages from a misconfigured peer cannot flood the log. */
+const MAX_LOGGED_DROPS = 100;
+
+export class ControlPlane {
+  private readonly registry: NodeRegistry;
+  private readonly surveys = new SurveyBook();
+  private readonly surveyHandlers = new Map<string, SurveyHandler>();
+  private readonly heartbeatIntervalMs: number;
+  private readonly surveyTimeoutMs: number;
+  private readonly loggedDrops = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly host: ControlHost,
+    private readonly log: Logger,
+    opts: ControlPlaneOptions = {},
+  ) {
+    this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    this.surveyTimeoutMs = opts.surveyTimeoutMs ?? DEFAULT_SURVEY_TIMEOUT_MS;
+    this.registry = new NodeRegistry(2 * this.heartbeatIntervalMs + 1000);
+  }
+
+  /** Registers the handler of one survey op (for this node's answer, local or asked remotely). */
+  onSurvey(op: string, handler: SurveyHandler): void {
+    this.surveyHandlers.set(op, handler);
+  }
+
+  /**
+   * Announces this node, asking the others to answer with their heartbeats at once, and starts
+   * the heartbeat timer (unref'd: it never keeps the process alive).
+   */
+  async start(): Promise<void> {
+    await this.heartbeat(true);
+    this.timer = setInterval(() => this.tick(), this.heartbeatIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Announces the shutdown (best effort), fails surveys in flight and stops the timer. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.surveys.closeAll();
+    this.registry.clear();
+    try {
+      await this.host.sendControl(encodeControl(this.host.nodeId, { kind: 'shutdown' }));
+    } catch (err) {
+      this.log.warn({ err }, 'could not announce the shutdown to other nodes');
+    }
+  }
+
+  /** Every live node, this one first. */
+  nodes(): NodeInfo[] {
+    return [this.host.localInfo(), ...this.registry.infos()];
+  }
+
+  /** Whether `uid` is this node or a live node. */
+  knows(uid: string): boolean {
+    return uid === this.host.nodeId || this.registry.has(uid);
+  }
+
+  /** Number of other live nodes. */
+  get peers(): number {
+    return this.registry.size;
+  }
+
+  /** Sends a user operation to every other node. Rejects when the broker cannot publish. */
+  broadcast(c: RemoteCommand): Promise<void> {
+    return this.host.sendControl(encodeControl(this.host.nodeId, c));
+  }
+
+  /** Sends a command to one node. */
+  sendTo(uid: string, c: RemoteCommand): Promise<void> {
+    return this.host.sendControl(encodeControl(this.host.nodeId, c), uid);
+  }
+
+  /**
+   * Asks every live node, this one included, and returns each node's answer by node ID. Rejects
+   * when a node does not answer in time (SurveyTimeoutError) or the node stops meanwhile.
+   */
+  async survey(op: string, data: Uint8Array): Promise<Map<string, SurveyAnswer>> {
+    const others = this.registry.ids();
+    let remote: Promise<Map<string, SurveyAnswer>> | undefined;
+    if (others.length > 0) {
+      const s = this.surveys.open(op, others, this.surveyTimeoutMs);
+      remote = s.answers;
+      // A failed send fails the survey at once rather than after the timeout.
+      this.host.sendControl(encodeControl(this.host.nodeId, { kind: 'surveyRequest', id: s.id, op, data })).catch((err: unknown) => {
+        this.surveys.fail(s.id, err instanceof Error ? err : new Error(String(err)));
+      });
+    }
+    // Both awaited together, so a remote failure always has a handler attached.
+    const [local, answers] = await Promise.all([this.answer(op, data), remote ?? new Map<string, SurveyAnswer>()]);
+    answers.set(this.host.nodeId, local);
+    return answers;
+  }
+
+  /** Takes a message from the broker. Never throws: a bad message is logged and dropped. */
+  handle(data: Uint8Array): void {
+    if (this.stopped) return;
+    const d = decodeControl(data);
+    if (!d.ok) return this.logDrop(d.reason);
+    const { from, command: c } = d.message;
+    if (from === this.host.nodeId) return;
+    switch (c.kind) {
+      case 'node':
+        if (c.info.uid !== from) return this.logDrop(`heartbeat from ${from} carries node ID ${c.info.uid}`);
+        if (this.registry.seen(c.info, Date.now())) this.log.info({ node: from, name: c.info.name }, 'node joined');
+        if (c.reply) this.sendHeartbeat(false, from);
+        return;
+      case 'shutdown':
+        if (this.registry.remove(from)) this.log.info({ node: from }, 'node left (shutdown)');
+        this.surveys.nodeGone(from);
+        return;
+      case 'surveyRequest':
+        void this.answer(c.op, c.data).then((a) => this.host.sendControl(encodeControl(this.host.nodeId, { kind: 'surveyResponse', id: c.id, ...a }), from)).catch((err: unknown) => {
+          this.log.warn({ err, node: from, op: c.op }, 'could not answer a survey');
+        });
+        return;
+      case 'surveyResponse':
+        this.surveys.answer(c.id, from, { code: c.code, data: c.data });
+        return;
+      default:
+        this.host.applyRemote(c).catch((err: unknown) => this.log.error({ err, node: from, command: c.kind }, 'control command failed'));
+    }
+  }
+
+  private tick(): void {
+    this.sendHeartbeat(false);
+    for (const uid of this.registry.prune(Date.now())) {
+      this.log.info({ node: uid }, 'node left (no heartbeat)');
+      this.surveys.nodeGone(uid);
+    }
+  }
+
+  private sendHeartbeat(reply: boolean, toNode?: string): void {
+    this.heartbeat(reply, toNode).catch((err: unknown) => this.log.warn({ err }, 'could not send the node heartbeat'));
+  }
+
+  private heartbeat(reply: boolean, toNode?: string): Promise<void> {
+    return this.host.sendControl(encodeControl(this.host.nodeId, { kind: 'node', info: this.host.localInfo(), reply }), toNode);
+  }
+
+  private async answer(op: string, data: Uint8Array): Promise<SurveyAnswer> {
+    const h = this.surveyHandlers.get(op);
+    if (h === undefined) return { code: SURVEY_CODES.unknownOp, data: new Uint8Array(0) };
+    try {
+      return { code: 0, data: await h(data) };
+    } catch (err) {
+      this.log.error({ err, op }, 'survey handler failed');
+      return { code: SURVEY_CODES.failed, data: new Uint8Array(0) };
+    }
+  }
+
+  private logDrop(reason: string): void {
+    if (this.loggedDrops.size >= MAX_LOGGED_DROPS || this.loggedDrops.has(reason)) return;
+    this.loggedDrops.add(reason);
+    this.log.warn({ reason }, 'control message dropped');
+  }
+}
