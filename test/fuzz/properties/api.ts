@@ -2,13 +2,14 @@
  * Properties of the server API's request decoding (src/api/): the body parser (`parseApiJson`,
  * then `asObject`), the field readers the methods use, and the legacy `/api` stream
  * (`parseLegacyApiJson`). Documented failures: `ProtocolDecodeError` from the parser (answered
- * 400) and `ApiError` from the readers (error 107 in the reply). Over a real in-process server,
+ * 400) and `JsonFieldError` from the readers (error 107 in the reply). Over a real in-process server,
  * any body to any method is answered 200 or 400, never with error 100 or a logged error.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ProtocolDecodeError } from '../../../src/protocol/codec.js';
-import { ApiError, asObject, bool, boolValue, int, parseApiJson, parseLegacyApiJson, payload, position, str, strList, strMap, type Obj } from '../../../src/api/json.js';
+import { parseApiJson, parseLegacyApiJson } from '../../../src/api/json.js';
+import { JsonFieldError, asObject, bool, boolValue, int, payload, position, str, strList, strMap, type Obj } from '../../../src/protocol/json/fields.js';
 import { METHODS } from '../../../src/api/methods.js';
 import { RawClient } from '../../helpers/raw-ws.js';
 import { connToken, startServer, API_KEY } from '../../helpers/server.js';
@@ -16,8 +17,8 @@ import { MAX_INPUT_BYTES, boundedOnlyThrows, defineProperty, defineResourcePrope
 import { anyText, editedTree, gap, grownText, jsonishText, jsonPayloadText, shapedGarbage, utf8 } from './inputs.js';
 import { RawText, writeJson, type Wire, type WireObject } from './wire.js';
 
-const PARSE_ERRORS = [ProtocolDecodeError, ApiError] as const;
-const READER_ERRORS = [ApiError] as const;
+const PARSE_ERRORS = [ProtocolDecodeError, JsonFieldError] as const;
+const READER_ERRORS = [JsonFieldError] as const;
 
 // ---------------------------------------------------------------- request arbitraries
 
@@ -145,7 +146,7 @@ function errorCodes(v: unknown, out: number[] = []): number[] {
 // ---------------------------------------------------------------- properties
 
 export const apiProperties: readonly FuzzProperty[] = [
-  defineProperty('server API: any body parses or throws ProtocolDecodeError/ApiError; the readers throw only ApiError', 150, () =>
+  defineProperty('server API: any body parses or throws ProtocolDecodeError/JsonFieldError; the readers throw only JsonFieldError', 150, () =>
     fc.property(apiBody, (body) => {
       const out = onlyThrows(PARSE_ERRORS, () => asObject(parseApiJson(body === '' ? '{}' : body)));
       if (out.ok) readEverything(out.value);

@@ -15,7 +15,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsonCodec } from '../../../src/protocol/json/codec.js';
 import type { ClientInfo, Push, Reply } from '../../../src/protocol/types.js';
-import { toJsonText } from '../../../src/api/json.js';
+import { toJsonText } from '../../../src/protocol/json/json-text.js';
 import {
   batchResult,
   clientInfoResult,
