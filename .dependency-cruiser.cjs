@@ -29,6 +29,12 @@ module.exports = {
     // interfaces in engine/types, and reaches the broker and presence manager only through Node
     // methods (Node holds them in private fields, so the type checker enforces that part).
     forbid('engine-impls-only-in-app', '(?!app/|engine/)', ['engine/(?!types)'], 'only app/ builds engines; others use node methods.'),
+    // The broker's methods are used only in node/: Node holds the broker and presence manager in
+    // private fields (the type checker keeps everyone else out), and this rule keeps the engine's
+    // interfaces themselves to engine/, node/ and app/, so no other layer can even name a Broker
+    // to be handed one. api/ and rules/ take the few engine types they need (ClientInfo,
+    // PublishOptions, ...) from node/events.ts.
+    forbid('engine-types-only-in-node', '(?!engine/|node/|app/)', ['engine/types'], 'only engine/, node/ and app/ see the engine interfaces.'),
     forbid('app-only-from-cli', '(?!app/|cli/|index\\.ts)', ['app'], 'only cli and index import the composition root.'),
   ],
   options: {
