@@ -44,7 +44,7 @@ const config = configSchema.parse({
   client: { token: { hmac_secret_key: SECRET } },
   http_api: { key: 'bench' },
 });
-const app = new App(config, { trace: noop, debug: noop, info: noop, warn: noop, error: console.error });
+const app = await App.create(config, { trace: noop, debug: noop, info: noop, warn: noop, error: console.error });
 await app.start();
 
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');

@@ -6,10 +6,8 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { hasSeparateInternalPort } from '../config/checks.js';
-import { MemoryBroker } from '../engine/memory/broker.js';
 import type { NodeMetrics } from '../node/metrics.js';
-import { MemoryPresenceManager } from '../engine/memory/presence.js';
-import type { Broker, PresenceManager } from '../engine/types.js';
+import { createEngine, type EngineParts } from './engine.js';
 import { Node, type NodeOptions } from '../node/node.js';
 import { TokenVerifier } from '../auth/verifier.js';
 import { ChannelRules } from '../rules/channels.js';
@@ -35,8 +33,11 @@ const DEFAULT_QUEUE_MAX_SIZE = 1_048_576;
 
 /** Parts an embedder or a test may supply instead of the ones the config would make. */
 export interface AppParts {
-  /** Replaces the engine `engine.type` names (a broker with injected delays, say). */
-  engine?: { broker: Broker; presence: PresenceManager };
+  /**
+   * Replaces the engine `engine.type` names (a broker with injected delays, say, or one engine
+   * shared by several nodes in one process). The node closes it at stop, as its own.
+   */
+  engine?: EngineParts;
   /** What the node counts at each event (see node/metrics.ts); nothing by default. */
   metrics?: NodeMetrics;
 }
@@ -57,13 +58,29 @@ export class App {
   private verifiers: TokenVerifier[];
   private stopped = false;
 
-  constructor(
+  /**
+   * Builds the server: loads the engine `config` names (see engine.ts; only that engine's module is
+   * imported) unless `parts.engine` gives one, then everything else. Nothing listens or runs until
+   * {@link start}. Rejects on settings that cannot work (a TLS file that does not load, an engine
+   * not implemented), naming the option; an engine it loaded itself is closed again then.
+   */
+  static async create(config: Readonly<Config>, log: Logger, parts: AppParts = {}): Promise<App> {
+    const engine = parts.engine ?? (await createEngine(config));
+    try {
+      return new App(config, log, engine, parts);
+    } catch (err) {
+      if (parts.engine === undefined) await Promise.allSettled([engine.broker.close(), engine.presence.close()]);
+      throw err;
+    }
+  }
+
+  private constructor(
     private config: Readonly<Config>,
     readonly log: Logger,
-    parts: AppParts = {},
+    { broker, presence }: EngineParts,
+    parts: AppParts,
   ) {
     const c = config.client;
-    const { broker, presence } = parts.engine ?? createEngine(config);
     const rules = new ChannelRules(config.channel);
     const [connTokens, subTokens] = this.buildVerifiers(config);
     this.verifiers = [connTokens, subTokens];
@@ -178,14 +195,6 @@ async function listenNamingKey(listener: HttpListener, port: number, host: strin
   } catch (err) {
     throw new Error(`${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-}
-
-function createEngine(config: Readonly<Config>): { broker: Broker; presence: PresenceManager } {
-  if (config.engine.type !== 'memory') throw new Error(`engine.type: "${config.engine.type}" is not supported yet; use "memory"`);
-  return {
-    broker: new MemoryBroker({ historyMetaTtlMs: config.channel.history_meta_ttl }),
-    presence: new MemoryPresenceManager(),
-  };
 }
 
 function nodeOptions(config: Readonly<Config>): NodeOptions {

@@ -98,7 +98,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
   for (const w of opts.warnings) log.warn(w);
   let app: App;
   try {
-    app = new App(config, log);
+    app = await App.create(config, log);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.fatal({ err: message }, 'startup failed');

@@ -2,9 +2,12 @@
  * The Broker contract (STYLE lesson 2): every engine runs this suite; an engine that passes it is
  * done. It pins the semantics documented on `Broker` in src/engine/types.ts and spec §5.1–§5.3.
  *
- * Plugging an engine in: `brokerContract('redis', make)` where `make` builds a fresh, isolated
- * broker per test (Redis: a unique key prefix per call) and does not call `run` — the suite runs
- * it with its own `RecordingHandler`. `advance(ms)` lets time pass for the broker: an engine with
+ * Plugging an engine in: one entry in engines.test.ts, which calls `brokerContract(name,
+ * capabilities, make)` where `make` builds a fresh, isolated broker per test (Redis: a unique key
+ * prefix per call) and does not call `run` — the suite runs it with its own `RecordingHandler`.
+ * A case that needs a capability the engine lacks (a NATS broker keeps no history) is skipped,
+ * saying which capability; the parts of a case that exercise an optional capability run only
+ * when the engine has it. `advance(ms)` lets time pass for the broker: an engine with
  * an injectable clock moves it (instant), a real-time engine sleeps. Waits stay below 300 ms and
  * TTLs are in milliseconds, so engines must honour ms TTLs (Redis: PEXPIRE, not EXPIRE).
  *
@@ -90,8 +93,17 @@ const CH = 'contract:ch';
 const SENTINEL = 'contract:sentinel';
 const ALICE: ClientInfo = { user: 'alice', client: 'c-alice' };
 
+/**
+ * What an engine may lack: `history` (streams, positions, `history`, `removeHistory`, versions and
+ * deltas), `presence` (a PresenceManager, see presence.contract.ts), `joinLeave` (`publishJoin` and
+ * `publishLeave` reach subscribers), `idempotency` (`idempotencyKey` suppresses repeats).
+ */
+export type Capability = 'history' | 'presence' | 'joinLeave' | 'idempotency';
+
 interface Ctx {
   broker: Broker;
+  /** True when the engine declared `c`. */
+  has(c: Capability): boolean;
   rec: RecordingHandler;
   advance(ms: number): Promise<void>;
   /** Publishes `n` publications "0".."n-1" into CH, returning their results. */
@@ -100,9 +112,13 @@ interface Ctx {
   settle(): Promise<void>;
 }
 
-export function brokerContract(name: string, make: () => Promise<BrokerHarness>): void {
-  function it(title: string, body: (ctx: Ctx) => Promise<void>): void {
-    test(title, async () => {
+export function brokerContract(name: string, capabilities: readonly Capability[], make: () => Promise<BrokerHarness>): void {
+  const has = (c: Capability): boolean => capabilities.includes(c);
+  /** A case; `needs` are the capabilities without which it cannot run (skipped, saying which). */
+  function it(title: string, needs: readonly Capability[], body: (ctx: Ctx) => Promise<void>): void {
+    const missing = needs.filter((c) => !has(c));
+    const skip = missing.length > 0 ? `${name} has no ${missing.join(', ')}` : false;
+    test(title, { skip }, async () => {
       const h = await make();
       const rec = new RecordingHandler();
       let sentinels = 0;
@@ -111,6 +127,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         await h.broker.subscribe(SENTINEL);
         const ctx: Ctx = {
           broker: h.broker,
+          has,
           rec,
           advance: (ms) => h.advance(ms),
           async fill(n, history = LONG) {
@@ -133,7 +150,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
 
   describe(`Broker contract: ${name}`, () => {
     describe('stream positions', () => {
-      it('offsets start at 1 and increment by one per publish', async ({ broker, fill }) => {
+      it('offsets start at 1 and increment by one per publish', ['history'], async ({ broker, fill }) => {
         const positions = await fill(3);
         assert.deepEqual(positions.map((p) => p.offset), [1, 2, 3]);
         const r = await broker.publish(CH, bytes('x'), { history: LONG });
@@ -141,7 +158,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.equal(r.position.offset, 4);
       });
 
-      it('the epoch is stable across publishes and reads', async ({ broker, fill }) => {
+      it('the epoch is stable across publishes and reads', ['history'], async ({ broker, fill }) => {
         const positions = await fill(3);
         const epoch = positions[0].epoch;
         assert.ok(epoch.length > 0);
@@ -152,7 +169,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(again.position, { offset: 4, epoch });
       });
 
-      it('a history read creates the meta: epoch at offset 0, kept by the first publish', async ({ broker }) => {
+      it('a history read creates the meta: epoch at offset 0, kept by the first publish', ['history'], async ({ broker }) => {
         const h = await broker.history(CH, { filter: { limit: 0 } });
         assert.equal(h.position.offset, 0);
         assert.ok(h.position.epoch.length > 0);
@@ -160,12 +177,13 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(r.position, { offset: 1, epoch: h.position.epoch });
       });
 
-      it('without history: offset 0, empty epoch, nothing stored', async ({ broker, rec }) => {
+      it('without history: offset 0, empty epoch, nothing stored', [], async ({ broker, rec, has }) => {
         await broker.subscribe(CH);
         const r = await broker.publish(CH, bytes('x'), {});
         assert.deepEqual(r, { position: { offset: 0, epoch: '' }, suppressed: false });
         await rec.waitFor('delivery', () => rec.publications(CH).length === 1);
         assert.deepEqual(rec.publications(CH)[0].position, { offset: 0, epoch: '' });
+        if (!has('history')) return;
         const h = await broker.history(CH, { filter: { limit: -1 } });
         assert.deepEqual(h.publications, []);
         assert.equal(h.position.offset, 0);
@@ -173,27 +191,27 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
     });
 
     describe('history reads', () => {
-      it('limit 0 returns the position only', async ({ broker, fill }) => {
+      it('limit 0 returns the position only', ['history'], async ({ broker, fill }) => {
         const [, last] = await fill(2);
         const h = await broker.history(CH, { filter: { limit: 0 } });
         assert.deepEqual(h, { publications: [], position: last });
       });
 
-      it('limit -1 returns everything held, oldest first', async ({ broker, fill }) => {
+      it('limit -1 returns everything held, oldest first', ['history'], async ({ broker, fill }) => {
         await fill(5);
         const h = await broker.history(CH, { filter: { limit: -1 } });
         assert.deepEqual(offsets(h.publications), [1, 2, 3, 4, 5]);
         assert.deepEqual(h.publications.map((p) => text(p.data)), ['0', '1', '2', '3', '4']);
       });
 
-      it('limit N forward returns the oldest N', async ({ broker, fill }) => {
+      it('limit N forward returns the oldest N', ['history'], async ({ broker, fill }) => {
         await fill(5);
         const h = await broker.history(CH, { filter: { limit: 2 } });
         assert.deepEqual(offsets(h.publications), [1, 2]);
         assert.equal(h.position.offset, 5);
       });
 
-      it('limit N reverse returns the newest N, newest first', async ({ broker, fill }) => {
+      it('limit N reverse returns the newest N, newest first', ['history'], async ({ broker, fill }) => {
         await fill(5);
         const h = await broker.history(CH, { filter: { limit: 2, reverse: true } });
         assert.deepEqual(offsets(h.publications), [5, 4]);
@@ -201,7 +219,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(offsets(all.publications), [5, 4, 3, 2, 1]);
       });
 
-      it('since (forward) returns offsets above since.offset', async ({ broker, fill }) => {
+      it('since (forward) returns offsets above since.offset', ['history'], async ({ broker, fill }) => {
         const positions = await fill(5);
         const since = positions[1]; // offset 2
         assert.deepEqual(offsets((await broker.history(CH, { filter: { since, limit: -1 } })).publications), [3, 4, 5]);
@@ -210,14 +228,14 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(offsets((await broker.history(CH, { filter: { since: anyEpoch, limit: -1 } })).publications), [3, 4, 5]);
       });
 
-      it('since + reverse returns offsets below since.offset, descending', async ({ broker, fill }) => {
+      it('since + reverse returns offsets below since.offset, descending', ['history'], async ({ broker, fill }) => {
         const positions = await fill(5);
         const since = positions[3]; // offset 4
         assert.deepEqual(offsets((await broker.history(CH, { filter: { since, limit: -1, reverse: true } })).publications), [3, 2, 1]);
         assert.deepEqual(offsets((await broker.history(CH, { filter: { since, limit: 2, reverse: true } })).publications), [3, 2]);
       });
 
-      it('since at or beyond the top returns nothing, with the current position', async ({ broker, fill }) => {
+      it('since at or beyond the top returns nothing, with the current position', ['history'], async ({ broker, fill }) => {
         const positions = await fill(3);
         const top = positions[2];
         const atTop = await broker.history(CH, { filter: { since: top, limit: -1 } });
@@ -226,19 +244,19 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(beyond, { publications: [], position: top });
       });
 
-      it('since an evicted offset returns from the oldest held (the gap is the caller’s)', async ({ broker, fill }) => {
+      it('since an evicted offset returns from the oldest held (the gap is the caller’s)', ['history'], async ({ broker, fill }) => {
         const positions = await fill(5, { ...LONG, size: 3 });
         const h = await broker.history(CH, { filter: { since: positions[0], limit: -1 } });
         assert.deepEqual(offsets(h.publications), [3, 4, 5]);
       });
 
-      it('since with another epoch returns no publications and the current position', async ({ broker, fill }) => {
+      it('since with another epoch returns no publications and the current position', ['history'], async ({ broker, fill }) => {
         const positions = await fill(3);
         const h = await broker.history(CH, { filter: { since: { offset: 1, epoch: 'otherEpc' }, limit: -1 } });
         assert.deepEqual(h, { publications: [], position: positions[2] });
       });
 
-      it('returned and delivered publications are copies: mutating them changes nothing stored', async ({ broker, rec }) => {
+      it('returned and delivered publications are copies: mutating them changes nothing stored', ['history'], async ({ broker, rec }) => {
         await broker.subscribe(CH);
         const tags = { k: 'v' };
         await broker.publish(CH, bytes('a'), { history: LONG, tags });
@@ -259,14 +277,14 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
     });
 
     describe('retention', () => {
-      it('the stream is trimmed to size, keeping the newest', async ({ broker, fill }) => {
+      it('the stream is trimmed to size, keeping the newest', ['history'], async ({ broker, fill }) => {
         await fill(7, { ...LONG, size: 3 });
         const h = await broker.history(CH, { filter: { limit: -1 } });
         assert.deepEqual(offsets(h.publications), [5, 6, 7]);
         assert.equal(h.position.offset, 7);
       });
 
-      it('after history ttl the publications are gone but the position stays', async ({ broker, fill, advance }) => {
+      it('after history ttl the publications are gone but the position stays', ['history'], async ({ broker, fill, advance }) => {
         const positions = await fill(2, SHORT);
         await advance(150);
         const h = await broker.history(CH, { filter: { limit: -1 }, metaTtlMs: SHORT.metaTtlMs });
@@ -275,7 +293,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(next.position, { offset: 3, epoch: positions[1].epoch });
       });
 
-      it('after meta ttl a new epoch starts and offsets restart at 1', async ({ broker, fill, advance }) => {
+      it('after meta ttl a new epoch starts and offsets restart at 1', ['history'], async ({ broker, fill, advance }) => {
         const positions = await fill(2, SHORT);
         await advance(250);
         const h = await broker.history(CH, { filter: { limit: -1 }, metaTtlMs: SHORT.metaTtlMs });
@@ -286,7 +304,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(next.position, { offset: 1, epoch: h.position.epoch });
       });
 
-      it('history reads refresh the meta ttl', async ({ broker, fill, advance }) => {
+      it('history reads refresh the meta ttl', ['history'], async ({ broker, fill, advance }) => {
         const positions = await fill(1, SHORT);
         await advance(120);
         await broker.history(CH, { filter: { limit: 0 }, metaTtlMs: SHORT.metaTtlMs });
@@ -295,7 +313,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(h.position, positions[0]);
       });
 
-      it('removeHistory drops publications and keeps the position', async ({ broker, fill }) => {
+      it('removeHistory drops publications and keeps the position', ['history'], async ({ broker, fill }) => {
         const positions = await fill(3);
         await broker.removeHistory(CH);
         const h = await broker.history(CH, { filter: { limit: -1 } });
@@ -306,7 +324,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
     });
 
     describe('publish options', () => {
-      it('an idempotency key repeat returns the first position, suppressed, without delivery', async ({ broker, rec, settle }) => {
+      it('an idempotency key repeat returns the first position, suppressed, without delivery', ['idempotency', 'history'], async ({ broker, rec, settle }) => {
         await broker.subscribe(CH);
         const opts: PublishOptions = { history: LONG, idempotencyKey: 'once' };
         const first = await broker.publish(CH, bytes('a'), opts);
@@ -321,7 +339,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.equal(other.suppressed, false, 'idempotency keys are per channel');
       });
 
-      it('an idempotency key is forgotten after idempotentResultTtlMs', async ({ broker, rec, advance }) => {
+      it('an idempotency key is forgotten after idempotentResultTtlMs', ['idempotency', 'history'], async ({ broker, rec, advance }) => {
         await broker.subscribe(CH);
         const opts: PublishOptions = { history: LONG, idempotencyKey: 'k', idempotentResultTtlMs: 100 };
         await broker.publish(CH, bytes('a'), opts);
@@ -332,7 +350,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         await rec.waitFor('two deliveries', () => rec.publications(CH).length === 2);
       });
 
-      it('version <= last version in the same version epoch is suppressed', async ({ broker, rec, settle }) => {
+      it('version <= last version in the same version epoch is suppressed', ['history'], async ({ broker, rec, settle }) => {
         await broker.subscribe(CH);
         const pub = (v: number, ve: string) => broker.publish(CH, bytes(`${ve}${v}`), { history: LONG, version: v, versionEpoch: ve });
         assert.equal((await pub(2, 'a')).suppressed, false);
@@ -351,7 +369,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.deepEqual(offsets(h.publications), [1, 2, 3, 4, 5]);
       });
 
-      it('a delivered publication carries offset, info, tags, time; deltas get the previous one', async ({ broker, rec }) => {
+      it('a delivered publication carries offset, info, tags, time; deltas get the previous one', ['history'], async ({ broker, rec }) => {
         await broker.subscribe(CH);
         await broker.publish(CH, bytes('a'), { history: LONG, useDelta: true });
         const r = await broker.publish(CH, bytes('b'), { history: LONG, clientInfo: ALICE, tags: { t: '1' }, useDelta: true });
@@ -370,7 +388,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
     });
 
     describe('delivery', () => {
-      it('a burst of 1000 concurrent publishes is delivered in offset order', async ({ broker, rec }) => {
+      it('a burst of 1000 concurrent publishes is delivered in offset order', ['history'], async ({ broker, rec }) => {
         await broker.subscribe(CH);
         const history = { ...LONG, size: 1000 };
         const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => broker.publish(CH, bytes(String(i)), { history })));
@@ -381,26 +399,26 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         assert.ok(delivered.every((e) => e.pub.offset === e.position.offset && text(e.pub.data) === dataAt.get(e.position.offset)));
       });
 
-      it('nothing is delivered for channels never subscribed', async ({ broker, rec, settle }) => {
+      it('nothing is delivered for channels never subscribed', [], async ({ broker, rec, settle, has }) => {
         await broker.publish(CH, bytes('a'), {});
-        await broker.publish(CH, bytes('b'), { history: LONG });
-        await broker.publishJoin(CH, ALICE);
+        if (has('history')) await broker.publish(CH, bytes('b'), { history: LONG });
+        if (has('joinLeave')) await broker.publishJoin(CH, ALICE);
         await settle();
         assert.deepEqual(rec.events.filter((e) => e.kind !== 'publication' || e.channel !== SENTINEL), []);
       });
 
-      it('nothing is delivered after unsubscribe', async ({ broker, rec, settle }) => {
+      it('nothing is delivered after unsubscribe', [], async ({ broker, rec, settle, has }) => {
         await broker.subscribe(CH);
         await broker.publish(CH, bytes('a'), {});
         await broker.unsubscribe(CH);
         await broker.publish(CH, bytes('b'), {});
-        await broker.publishLeave(CH, ALICE);
+        if (has('joinLeave')) await broker.publishLeave(CH, ALICE);
         await settle();
         assert.deepEqual(rec.publications(CH).map((e) => text(e.pub.data)), ['a']);
         assert.equal(rec.events.filter((e) => e.kind === 'leave').length, 0);
       });
 
-      it('join and leave reach subscribed channels', async ({ broker, rec }) => {
+      it('join and leave reach subscribed channels', ['joinLeave'], async ({ broker, rec }) => {
         await broker.subscribe(CH);
         await broker.publishJoin(CH, ALICE);
         await broker.publishLeave(CH, ALICE);
@@ -411,7 +429,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
         ]);
       });
 
-      it('control messages reach the handler', async ({ broker, rec }) => {
+      it('control messages reach the handler', [], async ({ broker, rec }) => {
         await broker.publishControl(bytes('ctl'));
         await rec.waitFor('control', () => rec.events.some((e) => e.kind === 'control'));
         const e = rec.events.find((x) => x.kind === 'control');

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TEST_ENGINE } from './test-engine.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -53,11 +54,14 @@ export function tempDir(): { dir: string; file(name: string, content: unknown): 
   };
 }
 
-/** Environment without CENTRIFUGO_/ROTOR_ variables, so only the test's config file counts. */
+/**
+ * Environment without CENTRIFUGO_/ROTOR_ variables, so only the test's config file counts, plus the
+ * `TEST_ENGINE` engine's settings (none for memory).
+ */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(CENTRIFUGO|ROTOR)_/.test(k)) env[k] = v;
-  return env;
+  return { ...env, ...TEST_ENGINE.processEnv() };
 }
 
 export class CliProcess {

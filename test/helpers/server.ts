@@ -1,11 +1,13 @@
 /**
- * Starts a real Rotor server on a free port for a test: the full App (memory engine, HTTP
- * listeners, WebSocket transport) built from a config object given in file form.
+ * Starts a real Rotor server on a free port for a test: the full App (the `TEST_ENGINE` engine,
+ * memory by default; HTTP listeners, WebSocket transport) built from a config object given in
+ * file form.
  */
 import { SignJWT } from 'jose';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { App, type AppParts } from '../../src/app/app.js';
 import type { Logger } from '../../src/util/logger.js';
+import { TEST_ENGINE } from './test-engine.js';
 
 export const SECRET = 'test-hmac-secret';
 export const API_KEY = 'test-api-key';
@@ -40,13 +42,18 @@ export const BASE_CONFIG: ConfigInput = {
   health: { enabled: true },
 };
 
-/** `parts` replace what the config would make: the engine (a broker with injected delays, say), metrics. */
+/**
+ * `parts` replace what the config would make: the engine (a broker with injected delays, say),
+ * metrics. The engine is `TEST_ENGINE`'s (see test-engine.ts) unless `overrides` or `parts` say
+ * otherwise.
+ */
 export async function startServer(overrides: ConfigInput = {}, parts: AppParts = {}): Promise<TestServer> {
-  const config = configSchema.parse(deepMerge(BASE_CONFIG as Record<string, unknown>, overrides as Record<string, unknown>));
+  const base = deepMerge(BASE_CONFIG as Record<string, unknown>, TEST_ENGINE.serverConfig() as Record<string, unknown>);
+  const config = configSchema.parse(deepMerge(base, overrides as Record<string, unknown>));
   const errors: unknown[] = [];
   const noop = () => {};
   const log: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
-  const app = new App(config, log, parts);
+  const app = await App.create(config, log, parts);
   const { port } = await app.start();
   const httpUrl = `http://127.0.0.1:${port}`;
   return {

@@ -25,10 +25,10 @@ const log: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: n
 const CHAT = { channel: { namespaces: [{ name: 'chat', allow_subscribe_for_client: true }] } } satisfies ConfigInput;
 const TLS = { enabled: true, cert_pem: fixture('server.crt'), key_pem: fixture('server.key') };
 
-function appWith(extra: ConfigInput): App {
+function appWith(extra: ConfigInput): Promise<App> {
   const base = BASE_CONFIG as Record<string, unknown>;
   const raw = { ...base, ...CHAT, ...extra, http_server: { port: 0, ...(extra.http_server ?? {}) }, client: { ...(base.client as object), allowed_origins: [] } };
-  return new App(configSchema.parse(raw), log);
+  return App.create(configSchema.parse(raw), log);
 }
 
 interface Answer {
@@ -58,7 +58,7 @@ const httpsPost = (port: number, path: string, body: string, tls: Record<string,
 const plainPost = (port: number, path: string, body: string): Promise<Answer> => post(plainRequest, port, path, body);
 
 test('http_server.tls: WSS clients connect and receive what the HTTPS API publishes; plain HTTP is refused', async () => {
-  const app = appWith({ http_server: { tls: TLS } });
+  const app = await appWith({ http_server: { tls: TLS } });
   const { port } = await app.start();
   try {
     const c = await RawClient.open(`wss://localhost:${port}/connection/websocket`, { ca: CA });
@@ -77,7 +77,7 @@ test('http_server.tls: WSS clients connect and receive what the HTTPS API publis
 });
 
 test('the official centrifuge SDK connects over wss:// and receives a publication', async () => {
-  const app = appWith({ http_server: { tls: TLS } });
+  const app = await appWith({ http_server: { tls: TLS } });
   const { port } = await app.start();
   // The SDK takes a WebSocket class; this one trusts the test CA, as a browser would trust a real one.
   class TrustingWebSocket extends WebSocket {
@@ -110,7 +110,7 @@ test('PEM values may be raw PEM text or base64-encoded PEM as well as file paths
     ['raw PEM', cert, key],
     ['base64 PEM', Buffer.from(cert).toString('base64'), Buffer.from(key).toString('base64')],
   ] as const) {
-    const app = appWith({ http_server: { tls: { enabled: true, cert_pem: c, key_pem: k } } });
+    const app = await appWith({ http_server: { tls: { enabled: true, cert_pem: c, key_pem: k } } });
     const { port } = await app.start();
     try {
       assert.equal((await httpsPost(port, '/api/info', '{}')).status, 200, what);
@@ -121,7 +121,7 @@ test('PEM values may be raw PEM text or base64-encoded PEM as well as file paths
 });
 
 test('tls_external: the external port speaks TLS, the internal port plain HTTP', async () => {
-  const app = appWith({ http_server: { tls: TLS, tls_external: true, internal_port: '0' } });
+  const app = await appWith({ http_server: { tls: TLS, tls_external: true, internal_port: '0' } });
   const { port, internalPort } = await app.start();
   try {
     assert.notEqual(port, internalPort);
@@ -135,7 +135,7 @@ test('tls_external: the external port speaks TLS, the internal port plain HTTP',
 });
 
 test('client_ca_pem: mutual TLS admits only clients with a certificate the CA signed', async () => {
-  const app = appWith({ http_server: { tls: { ...TLS, client_ca_pem: fixture('client-ca.crt') } } });
+  const app = await appWith({ http_server: { tls: { ...TLS, client_ca_pem: fixture('client-ca.crt') } } });
   const { port } = await app.start();
   try {
     await assert.rejects(httpsPost(port, '/api/info', '{}'), 'no client certificate: handshake refused');
@@ -149,9 +149,9 @@ test('client_ca_pem: mutual TLS admits only clients with a certificate the CA si
   }
 });
 
-test('unusable TLS settings stop startup with an error naming the key', () => {
-  assert.throws(() => appWith({ http_server: { tls: { enabled: true, key_pem: fixture('server.key') } } }), /http_server\.tls\.cert_pem: required/);
-  assert.throws(() => appWith({ http_server: { tls: { ...TLS, cert_pem: '/nonexistent/cert.pem' } } }), /http_server\.tls\.cert_pem: neither PEM text/);
-  assert.throws(() => appWith({ http_server: { tls: { ...TLS, key_pem: fixture('client.key') } } }), /http_server\.tls: cannot use cert_pem\/key_pem/);
-  assert.throws(() => appWith({ http_server: { internal_tls: { enabled: true } } }), /http_server\.internal_tls\.cert_pem: required/);
+test('unusable TLS settings stop startup with an error naming the key', async () => {
+  await assert.rejects(appWith({ http_server: { tls: { enabled: true, key_pem: fixture('server.key') } } }), /http_server\.tls\.cert_pem: required/);
+  await assert.rejects(appWith({ http_server: { tls: { ...TLS, cert_pem: '/nonexistent/cert.pem' } } }), /http_server\.tls\.cert_pem: neither PEM text/);
+  await assert.rejects(appWith({ http_server: { tls: { ...TLS, key_pem: fixture('client.key') } } }), /http_server\.tls: cannot use cert_pem\/key_pem/);
+  await assert.rejects(appWith({ http_server: { internal_tls: { enabled: true } } }), /http_server\.internal_tls\.cert_pem: required/);
 });

@@ -1,0 +1,103 @@
+/**
+ * Building the engine the config names: a Broker and a PresenceManager.
+ *
+ * Each implementation is loaded with a dynamic `import()` only when the config names it, so a node
+ * never loads the client library of an engine it does not use (a Redis or NATS client, say;
+ * STYLE anti-pattern 11). Nothing here imports an implementation statically.
+ *
+ * Which implementation: Centrifugo's rule. The standalone `broker` section, when enabled, names the
+ * broker; otherwise `engine.type` does. Likewise `presence_manager` for the presence manager. The
+ * key that chose an implementation is the one named in errors, so `checkconfig` and a failed start
+ * point at the same line of the config file.
+ *
+ * Adding an engine is one entry in {@link BROKERS} and, when it keeps presence, one in
+ * {@link PRESENCE_MANAGERS}; each entry imports its module when called.
+ */
+import type { Config } from '../config/schema.js';
+import type { Broker, PresenceManager } from '../engine/types.js';
+
+/** What the node is built on. */
+export interface EngineParts {
+  broker: Broker;
+  presence: PresenceManager;
+}
+
+type BrokerType = Config['broker']['type'];
+type PresenceType = Config['presence_manager']['type'];
+
+/**
+ * The config key an implementation was chosen by: `engine` (the engine section, with its `redis`
+ * settings), or the standalone `broker` / `presence_manager` section (with its own settings).
+ */
+export type EngineSection = 'engine' | 'broker' | 'presence_manager';
+
+/** Builds one implementation from the config; `section` is where its settings are. */
+type Loader<T> = (config: Readonly<Config>, section: EngineSection) => Promise<T>;
+
+/**
+ * Broker implementations by type. `undefined`: a type the config accepts (so a Centrifugo config
+ * loads) but Rotor does not implement yet; `config/unimplemented.ts` refuses it at config
+ * validation, and {@link createEngine} refuses it again for configs that skipped validation.
+ */
+const BROKERS: { readonly [T in BrokerType]: Loader<Broker> | undefined } = {
+  memory: async (config) => {
+    const { MemoryBroker } = await import('../engine/memory/broker.js');
+    return new MemoryBroker({ historyMetaTtlMs: config.channel.history_meta_ttl });
+  },
+  redis: undefined,
+  nats: undefined,
+};
+
+const PRESENCE_MANAGERS: { readonly [T in PresenceType]: Loader<PresenceManager> | undefined } = {
+  memory: async () => {
+    const { MemoryPresenceManager } = await import('../engine/memory/presence.js');
+    return new MemoryPresenceManager();
+  },
+  redis: undefined,
+};
+
+/** The implementation of each part and the config key that chose it. */
+export interface EngineChoice {
+  broker: { type: BrokerType; section: EngineSection };
+  presence: { type: PresenceType; section: EngineSection };
+}
+
+export function engineChoice(config: Readonly<Config>): EngineChoice {
+  return {
+    broker: config.broker.enabled ? { type: config.broker.type, section: 'broker' } : { type: config.engine.type, section: 'engine' },
+    presence: config.presence_manager.enabled
+      ? { type: config.presence_manager.type, section: 'presence_manager' }
+      : { type: config.engine.type, section: 'engine' },
+  };
+}
+
+/** The config names an engine Rotor does not implement yet. The message names the key. */
+export class EngineNotImplementedError extends Error {
+  override readonly name = 'EngineNotImplementedError';
+}
+
+function notImplemented(section: EngineSection, type: string, what: string): EngineNotImplementedError {
+  return new EngineNotImplementedError(`${section}.type: "${type}" ${what} is not implemented yet; use "memory"`);
+}
+
+/**
+ * Loads and builds the configured broker and presence manager. Rejects with
+ * {@link EngineNotImplementedError} for a type without an implementation, before importing
+ * anything; when the presence manager fails to build, the broker already built is closed.
+ * Neither part is started: the node calls `Broker.run` at its start.
+ */
+export async function createEngine(config: Readonly<Config>): Promise<EngineParts> {
+  const choice = engineChoice(config);
+  const loadBroker = BROKERS[choice.broker.type];
+  if (loadBroker === undefined) throw notImplemented(choice.broker.section, choice.broker.type, 'broker');
+  const loadPresence = PRESENCE_MANAGERS[choice.presence.type];
+  if (loadPresence === undefined) throw notImplemented(choice.presence.section, choice.presence.type, 'presence manager');
+  const broker = await loadBroker(config, choice.broker.section);
+  try {
+    return { broker, presence: await loadPresence(config, choice.presence.section) };
+  } catch (err) {
+    // The build error is what the caller must see; a failing close of the unused broker adds nothing.
+    await broker.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Runs the engine contracts against every engine, each case where the engine has the capability it
+ * needs (see `Capability` in broker.contract.ts). Adding an engine is one entry in
+ * {@link CONTRACT_ENGINES}: its capabilities, how to build a fresh, isolated broker (and presence
+ * manager, with `presence`), and, for an engine that needs a server, why it cannot run here.
+ * Implementations are imported inside the builders, so a run never loads an engine it skips.
+ */
+import { describe } from 'node:test';
+import { brokerContract, type BrokerHarness, type Capability } from './broker.contract.js';
+import { presenceContract, type PresenceHarness } from './presence.contract.js';
+
+interface ContractEngine {
+  name: string;
+  capabilities: readonly Capability[];
+  broker(): Promise<BrokerHarness>;
+  /** Required with the `presence` capability. */
+  presence?(): Promise<PresenceHarness>;
+  /** Why the engine cannot run in this environment (a server not configured), or undefined. */
+  unavailable?(): string | undefined;
+}
+
+const CONTRACT_ENGINES: readonly ContractEngine[] = [
+  {
+    name: 'memory',
+    capabilities: ['history', 'presence', 'joinLeave', 'idempotency'],
+    // The clock is injected, so `advance` is instant and TTL cases do not sleep.
+    async broker() {
+      const { MemoryBroker } = await import('../../src/engine/memory/broker.js');
+      let now = Date.now();
+      const broker = new MemoryBroker({ now: () => now });
+      return {
+        broker,
+        advance: async (ms) => {
+          now += ms;
+        },
+        cleanup: () => broker.close(),
+      };
+    },
+    async presence() {
+      const { MemoryPresenceManager } = await import('../../src/engine/memory/presence.js');
+      const presence = new MemoryPresenceManager();
+      return { presence, cleanup: () => presence.close() };
+    },
+  },
+];
+
+for (const engine of CONTRACT_ENGINES) {
+  const why = engine.unavailable?.();
+  if (why !== undefined) {
+    describe(`engine contracts: ${engine.name}`, { skip: why }, () => {});
+    continue;
+  }
+  brokerContract(engine.name, engine.capabilities, () => engine.broker());
+  if (engine.capabilities.includes('presence')) {
+    const make = engine.presence;
+    if (make === undefined) throw new Error(`${engine.name} declares presence but gives no presence() builder`);
+    presenceContract(engine.name, () => make());
+  }
+}
