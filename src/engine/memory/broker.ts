@@ -105,8 +105,12 @@ export class MemoryBroker implements Broker {
     for (const m of this.bus.members) if (m.wants(channel)) m.handler?.handleLeave(channel, info);
   }
 
-  /** To every node on the bus, this one included, or to the node `toNode` only (if it is there). */
+  /**
+   * To every node on the bus, this one included, or to the node `toNode` only (if it is there).
+   * Rejects once this broker is closed: a stopped node is off the bus both ways.
+   */
   async publishControl(data: Uint8Array, toNode?: string): Promise<void> {
+    if (this.handler === undefined) throw new Error('memory broker: not running');
     for (const m of this.bus.members) {
       if (toNode !== undefined && m.id !== toNode) continue;
       queueMicrotask(() => m.handler?.handleControl(data));

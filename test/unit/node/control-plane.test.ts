@@ -1,0 +1,135 @@
+/**
+ * The control plane over real memory brokers on one bus (no Node, no sockets): discovery, a node
+ * that goes silent without announcing it, surveys that time out or lose a node, and messages
+ * of another schema version or garbage, which are dropped and logged once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pb from 'protobufjs/light.js';
+import { MemoryBus } from '../../../src/engine/memory/broker.js';
+import type { Broker, BrokerEventHandler } from '../../../src/engine/types.js';
+import { ControlPlane, type RemoteCommand, type SurveyHandler } from '../../../src/node/control/plane.js';
+import { CONTROL_VERSION, encodeControl } from '../../../src/node/control/codec.js';
+import { descriptor } from '../../../src/node/control/descriptor.generated.js';
+import { SurveyTimeoutError } from '../../../src/node/control/surveys.js';
+import type { NodeInfo } from '../../../src/node/control/messages.js';
+import type { Logger } from '../../../src/util/logger.js';
+import { until } from '../../helpers/wait.js';
+
+interface TestNode {
+  id: string;
+  plane: ControlPlane;
+  broker: Broker;
+  applied: RemoteCommand[];
+  warnings: unknown[];
+}
+
+async function startNode(bus: MemoryBus, id: string, opts: { heartbeatIntervalMs?: number; surveyTimeoutMs?: number } = {}, surveys: Record<string, SurveyHandler> = {}): Promise<TestNode> {
+  const { broker } = bus.engine();
+  const applied: RemoteCommand[] = [];
+  const warnings: unknown[] = [];
+  const noop = (): void => {};
+  const log: Logger = { trace: noop, debug: noop, info: noop, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) };
+  const info = (): NodeInfo => ({ uid: id, name: `name-${id}`, version: '1.0.0', numClients: 1, numUsers: 1, numSubs: 0, numChannels: 0, uptime: 0 });
+  const plane = new ControlPlane(
+    {
+      nodeId: id,
+      localInfo: info,
+      sendControl: (data, toNode) => broker.publishControl(data, toNode),
+      applyRemote: async (c) => {
+        applied.push(c);
+      },
+    },
+    log,
+    opts,
+  );
+  for (const [op, h] of Object.entries(surveys)) plane.onSurvey(op, h);
+  const handler: BrokerEventHandler = {
+    handlePublication: noop,
+    handleJoin: noop,
+    handleLeave: noop,
+    handleControl: (data) => plane.handle(data),
+  };
+  await broker.run(handler, id);
+  await plane.start();
+  return { id, plane, broker, applied, warnings };
+}
+
+const ids = (n: TestNode): string[] => n.plane.nodes().map((x) => x.uid).sort();
+
+test('control plane: a new node learns the others at once; one that stops announcing is dropped after about two intervals', async () => {
+  const bus = new MemoryBus();
+  const opts = { heartbeatIntervalMs: 100 };
+  const a = await startNode(bus, 'a', opts);
+  const b = await startNode(bus, 'b', opts);
+  const c = await startNode(bus, 'c', opts);
+  // C asked for replies with its first heartbeat: it knows A and B before their next beat.
+  await until(() => ids(c).length === 3 && ids(a).length === 3 && ids(b).length === 3, 'all three to know each other');
+  assert.deepEqual(ids(c), ['a', 'b', 'c']);
+
+  // B goes silent without a shutdown (a crashed process): its broker is off the bus both ways,
+  // so its heartbeats fail (B logs them) and nothing it sends arrives.
+  await b.broker.close();
+  await until(() => ids(a).length === 2 && ids(c).length === 2, 'B dropped after its heartbeats lapsed', 5000);
+  assert.deepEqual(ids(a), ['a', 'c']);
+  assert.ok(b.warnings.length > 0, 'B logged its failed heartbeats');
+  for (const n of [a, b, c]) await n.plane.stop();
+});
+
+test('control plane: user operations reach the other nodes, not the sender; one-node messages reach that node only', async () => {
+  const bus = new MemoryBus();
+  const [a, b, c] = [await startNode(bus, 'a'), await startNode(bus, 'b'), await startNode(bus, 'c')];
+  await a.plane.broadcast({ kind: 'disconnect', target: { user: 'u', client: 'x' }, code: 4000, reason: 'bye', whitelist: ['w'] });
+  await a.plane.sendTo('c', { kind: 'emulation', session: 's1', data: new Uint8Array([1, 2]) });
+  await until(() => b.applied.length === 1 && c.applied.length === 2, 'the commands to arrive');
+  assert.deepEqual(a.applied, [], 'the sender applies its own operations itself, not from the bus');
+  assert.deepEqual(b.applied, [{ kind: 'disconnect', target: { user: 'u', client: 'x', session: '' }, code: 4000, reason: 'bye', whitelist: ['w'] }]);
+  assert.equal(c.applied[1]!.kind, 'emulation');
+  for (const n of [a, b, c]) await n.plane.stop();
+});
+
+test('control plane: a survey gathers every node; it fails naming a node that does not answer, and stops waiting for a node that leaves', async () => {
+  const bus = new MemoryBus();
+  const echo: SurveyHandler = (d) => new Uint8Array([...d, 7]);
+  let release: (() => void) | undefined;
+  const never: SurveyHandler = () => new Promise<Uint8Array>((r) => (release = () => r(new Uint8Array(0))));
+  const a = await startNode(bus, 'a', { surveyTimeoutMs: 300 }, { echo });
+  const b = await startNode(bus, 'b', {}, { echo });
+  await until(() => ids(a).length === 2, 'A to know B');
+
+  const answers = await a.plane.survey('echo', new Uint8Array([1]));
+  assert.deepEqual([...answers.keys()].sort(), ['a', 'b']);
+  assert.deepEqual([...answers.get('b')!.data], [1, 7]);
+  assert.equal((await a.plane.survey('nobody-knows-this', new Uint8Array(0))).get('b')!.code, 1, 'unknown op: code 1 from each node');
+
+  const c = await startNode(bus, 'c', {}, { echo: never });
+  await until(() => ids(a).length === 3, 'A to know C');
+  await assert.rejects(a.plane.survey('echo', new Uint8Array(0)), (e: unknown) => e instanceof SurveyTimeoutError && /node\(s\) c /.test(e.message));
+
+  // A survey in flight when C announces its shutdown settles with the nodes that answered.
+  const pending = a.plane.survey('echo', new Uint8Array(0));
+  await new Promise((r) => setImmediate(r));
+  await c.plane.stop();
+  assert.deepEqual([...(await pending).keys()].sort(), ['a', 'b']);
+  release?.();
+  for (const n of [a, b]) await n.plane.stop();
+});
+
+test('control plane: messages of another version, from nowhere or undecodable are dropped and logged once each', async () => {
+  const bus = new MemoryBus();
+  const a = await startNode(bus, 'a');
+  const { broker: raw } = bus.engine();
+  await raw.run({ handlePublication() {}, handleJoin() {}, handleLeave() {}, handleControl() {} }, 'raw');
+  const Command = pb.Root.fromJSON(descriptor as unknown as pb.INamespace).lookupType('rotor.control.Command');
+  const future = Command.encode({ version: CONTROL_VERSION + 1, from: 'z', disconnect: { target: { user: 'u' }, code: 4000 } }).finish();
+  for (let i = 0; i < 3; i++) await raw.publishControl(future);
+  await raw.publishControl(new Uint8Array([0xff, 0xff, 0xff]));
+  await raw.publishControl(Command.encode({ version: CONTROL_VERSION, from: '' }).finish());
+  await raw.publishControl(Command.encode({ version: CONTROL_VERSION, from: 'z' }).finish());
+  // A message that is fine, after the bad ones, still arrives.
+  await raw.publishControl(encodeControl('z', { kind: 'unsubscribe', target: { user: 'u' }, channel: 'ch' }));
+  await until(() => a.applied.length === 1, 'the good message');
+  assert.equal(a.warnings.length, 4, `one warning per distinct reason: ${JSON.stringify(a.warnings)}`);
+  assert.match(JSON.stringify(a.warnings[0]), /version 2 from node z/);
+  await a.plane.stop();
+});
