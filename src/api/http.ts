@@ -15,7 +15,9 @@ import { ApiErrorCode, apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError, endAnswer } from '../http/body.js';
 import { BARE_RESPONSE_METHODS, LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, type ApiContext } from './methods.js';
-import { apiError, asObject, parseApiJson, parseLegacyApiJson, toJsonText, type Obj } from './json.js';
+import { apiError, parseApiJson, parseLegacyApiJson } from './json.js';
+import { asObject, type Obj } from '../protocol/json/fields.js';
+import { toJsonText } from '../protocol/json/json-text.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 
 /** Method names the legacy enum knows, for the by-name lookup of each legacy command. */

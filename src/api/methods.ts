@@ -11,7 +11,8 @@ import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-o
 import type { PublishOptions } from '../node/events.js';
 import { GlobLimitError, GlobSyntaxError, compileGlob, type GlobLimits, type GlobMatcher } from '../util/glob.js';
 import { RawJson } from '../protocol/json/raw-json.js';
-import { ApiError, apiBadRequest, apiError, asObject, bool, boolValue, int, parseApiJson, payload, position, str, strList, strMap, type Obj } from './json.js';
+import { ApiError, apiBadRequest, apiError, parseApiJson } from './json.js';
+import { asObject, bool, boolValue, int, payload, position, str, strList, strMap, type Obj } from '../protocol/json/fields.js';
 import { batchResult, historyResult, nodeResult, presenceResult, presenceStatsResult, publishResult } from './results.js';
 
 export interface ApiContext {

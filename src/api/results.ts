@@ -10,7 +10,8 @@
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import type { PresenceStats } from '../node/events.js';
 import type { NodeInfo } from '../node/node.js';
-import { JsonBytes, type Obj } from './json.js';
+import type { Obj } from '../protocol/json/fields.js';
+import { JsonBytes } from '../protocol/json/json-text.js';
 
 /** A bytes field: undefined (omitted) when absent or empty. */
 function bytesField(b: Uint8Array | undefined): JsonBytes | undefined {
