@@ -24,6 +24,13 @@ function num(v: Int64 | null | undefined): number {
   return typeof v === 'number' ? v : v.toNumber();
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** A decoded bytes field: protobufjs gives an empty array, not bytes, for an absent one. */
+function bytes(v: Uint8Array | readonly number[]): Uint8Array {
+  return v instanceof Uint8Array ? v : EMPTY;
+}
+
 // Decoded shapes: proto3 defaults for absent scalars, null for absent messages, and absent
 // (undefined or null) for unset `optional` fields.
 interface PbTarget {
@@ -65,9 +72,9 @@ interface PbCommand {
   unsubscribe: { target: PbTarget | null; channel: string } | null;
   subscribe: { target: PbTarget | null; channel: string; options: PbOptions | null; since: { offset: Int64; epoch: string } | null } | null;
   refresh: { target: PbTarget | null; expired: boolean; expireAt: Int64; info?: Uint8Array | null } | null;
-  surveyRequest: { id: Int64; op: string; data: Uint8Array } | null;
-  surveyResponse: { id: Int64; code: number; data: Uint8Array } | null;
-  emulation: { session: string; data: Uint8Array } | null;
+  surveyRequest: { id: Int64; op: string; data: Uint8Array | number[] } | null;
+  surveyResponse: { id: Int64; code: number; data: Uint8Array | number[] } | null;
+  emulation: { session: string; data: Uint8Array | number[] } | null;
 }
 
 export function encodeControl(from: string, c: ControlCommand): Uint8Array {
@@ -135,9 +142,9 @@ function toCommand(m: PbCommand): ControlCommand | undefined {
     const r = m.refresh;
     return { kind: 'refresh', target: fromTarget(r.target), expired: r.expired, expireAt: num(r.expireAt), info: r.info ?? undefined };
   }
-  if (m.surveyRequest !== null) return { kind: 'surveyRequest', id: num(m.surveyRequest.id), op: m.surveyRequest.op, data: m.surveyRequest.data };
-  if (m.surveyResponse !== null) return { kind: 'surveyResponse', id: num(m.surveyResponse.id), code: m.surveyResponse.code, data: m.surveyResponse.data };
-  if (m.emulation !== null) return { kind: 'emulation', session: m.emulation.session, data: m.emulation.data };
+  if (m.surveyRequest !== null) return { kind: 'surveyRequest', id: num(m.surveyRequest.id), op: m.surveyRequest.op, data: bytes(m.surveyRequest.data) };
+  if (m.surveyResponse !== null) return { kind: 'surveyResponse', id: num(m.surveyResponse.id), code: m.surveyResponse.code, data: bytes(m.surveyResponse.data) };
+  if (m.emulation !== null) return { kind: 'emulation', session: m.emulation.session, data: bytes(m.emulation.data) };
   return undefined;
 }
 
