@@ -78,7 +78,7 @@ test('delta prevPub is absent after the stream expired or was removed', async ()
   assert.deepEqual(rec.publications('ch').map((e) => e.prevPub), [undefined, undefined, undefined]);
 });
 
-test('events before run() or after close() are not delivered', async () => {
+test('events before run() or after close() are not delivered; control messages are refused after close', async () => {
   const { broker, rec } = setup();
   await broker.subscribe('ch');
   await broker.publish('ch', bytes('early'), {});
@@ -87,7 +87,8 @@ test('events before run() or after close() are not delivered', async () => {
   await broker.close();
   await broker.publish('ch', bytes('late'), { history: H });
   await broker.publishJoin('ch', { user: 'u', client: 'c' });
-  await broker.publishControl(bytes('x'));
+  // A stopped node is off the control bus both ways: sending says so instead of dropping.
+  await assert.rejects(broker.publishControl(bytes('x')), /memory broker: not running/);
   assert.deepEqual(rec.events, []);
   const h = await broker.history('ch', { filter: { limit: -1 } });
   assert.equal(h.publications.length, 1, 'state stays usable after close');
