@@ -10,9 +10,21 @@ const forbid = (name, fromPath, toPaths, comment) => ({
   to: { path: toPaths.map((p) => `^src/${p}`) },
 });
 
+// The one set of modules allowed to import each other in a circle (type-only imports count):
+// the node and the sessions it holds, each referring to the other. Node, Hub, the tick and the
+// user operations hold sessions; a session reaches back to its node (hooks, hub, the engine's
+// door); the session's handlers act on the session it dispatches to them; a subscription refers
+// to its session, which holds its subscriptions. docs/architecture.md ("Sessions and the node")
+// says why an interface here would only hide these references. A cycle is exempt only when every
+// module in it is listed, so no other module (the leaves under node/, the control plane) can join one.
+const SESSION_NODE_CIRCLE = [
+  '^src/node/(node|hub|tick|user-ops)\\.ts$',
+  '^src/node/client/(session|intake|connect|commands|subscribe|subscription|deliver|expiry)\\.ts$',
+].join('|');
+
 module.exports = {
   forbidden: [
-    { name: 'no-cycles', severity: 'error', comment: 'Import cycles hide layering mistakes.', from: { path: '^src/' }, to: { circular: true, viaOnly: { pathNot: '^src/node/' } } },
+    { name: 'no-cycles', severity: 'error', comment: 'Import cycles hide layering mistakes.', from: { path: '^src/' }, to: { circular: true, via: { pathNot: SESSION_NODE_CIRCLE } } },
     forbid('util-is-a-leaf', 'util/', ['protocol', 'engine', 'node', 'auth', 'config', 'rules', 'transport', 'api', 'http', 'admin', 'metrics', 'app', 'cli'], 'util imports nothing else in src (Node built-ins and small leaf libraries such as re2js).'),
     forbid('protocol-is-a-leaf', 'protocol/', ['engine', 'node', 'auth', 'config', 'rules', 'transport', 'api', 'http', 'admin', 'metrics', 'app', 'cli'], 'protocol knows nothing else in src.'),
     forbid('engine-types-only-below', 'engine/types', ['engine/memory', 'engine/redis', 'node', 'transport', 'config', 'rules', 'api', 'app'], 'engine/types holds interfaces only.'),

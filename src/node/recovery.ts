@@ -6,9 +6,17 @@
  * proven: same epoch (or the client had none) and the publications run without a gap from the
  * client's offset + 1 up to the stream top. Cache mode returns just the latest publication.
  */
+import type { HistoryFilter, HistoryResult } from '../engine/types.js';
 import type { SubscriptionOptions } from './events.js';
-import type { Node } from './node.js';
 import type { Publication, StreamPosition } from '../protocol/types.js';
+
+/**
+ * What recovery reads: a channel's stream, as `Node.history` reads it. Recovery needs nothing
+ * else of the node, so it stays a leaf under it instead of joining the node/session cycle.
+ */
+export interface StreamReader {
+  history(channel: string, filter: HistoryFilter, metaTtlMs: number): Promise<HistoryResult>;
+}
 
 export interface RecoveryResult {
   recovered: boolean;
@@ -17,17 +25,27 @@ export interface RecoveryResult {
   position: StreamPosition;
 }
 
-export async function recover(node: Node, channel: string, options: SubscriptionOptions, offset: number, epoch: string): Promise<RecoveryResult> {
+/**
+ * `maxPublications`: `client.recovery_max_publication_limit` (0 = no limit); more missed
+ * publications than that is not recovered.
+ */
+export async function recover(
+  stream: StreamReader,
+  maxPublications: number,
+  channel: string,
+  options: SubscriptionOptions,
+  offset: number,
+  epoch: string,
+): Promise<RecoveryResult> {
   const metaTtlMs = options.historyMetaTtlMs;
   if (options.recoveryMode === 'cache') {
-    const h = await node.history(channel, { limit: 1, reverse: true }, metaTtlMs);
+    const h = await stream.history(channel, { limit: 1, reverse: true }, metaTtlMs);
     const latest = h.publications[0];
     const samePosition = epoch === h.position.epoch && offset === h.position.offset;
     if (latest !== undefined && !samePosition) return { recovered: true, publications: [latest], position: h.position };
     return { recovered: samePosition, publications: [], position: h.position };
   }
-  const limit = node.options.recoveryMaxPublicationLimit;
-  const h = await node.history(channel, { since: { offset, epoch }, limit: limit > 0 ? limit : -1 }, metaTtlMs);
+  const h = await stream.history(channel, { since: { offset, epoch }, limit: maxPublications > 0 ? maxPublications : -1 }, metaTtlMs);
   const pubs = h.publications;
   const top = h.position;
   const epochOk = epoch === '' || epoch === top.epoch;

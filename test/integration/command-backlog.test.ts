@@ -13,7 +13,8 @@ import { connToken, type TestServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import { rsaKeys, sign } from '../fixtures/keys/index.js';
 import { emulate, until, withKit, type Kit } from '../helpers/transport-kit.js';
-import { COMMAND_BACKLOG_MAX, COMMAND_BACKLOG_PAUSE, type Session } from '../../src/node/client/session.js';
+import type { Session } from '../../src/node/client/session.js';
+import { COMMAND_BACKLOG_MAX, COMMAND_BACKLOG_PAUSE } from '../../src/node/client/intake.js';
 import { DisconnectCode } from '../../src/protocol/codes.js';
 
 /** A JWKS endpoint holding its answers until `release()`. */

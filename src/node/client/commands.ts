@@ -50,7 +50,7 @@ async function handlePublish(s: Session, id: number, req: PublishRequest): Promi
   requireChannel(req.channel);
   const data = req.data ?? new Uint8Array(0);
   const reply = await s.node.hooks.publishing({ client: s, channel: req.channel, data });
-  const chanInfo = s.subs.get(req.channel)?.options.chanInfo;
+  const chanInfo = s.subscription(req.channel)?.options.chanInfo;
   await s.node.publish(req.channel, data, { ...reply.options, clientInfo: s.clientInfo(chanInfo) });
   s.sendReply({ id, kind: 'publish' });
 }
@@ -97,10 +97,7 @@ async function handleRefresh(s: Session, id: number, token: string): Promise<voi
   if (r.tokenChannels !== undefined && !sameChannels(s.tokenChannels, r.tokenChannels)) {
     throw new DisconnectError(disconnects.insufficientState);
   }
-  s.expireAt = r.expireAt;
-  if (r.info !== undefined) s.connInfo = r.info;
-  if (r.meta !== undefined) s.meta = r.meta;
-  s.scheduleExpire();
+  s.applyRefresh(r.expireAt, r.info, r.meta);
   s.sendReply({
     id,
     kind: 'refresh',
@@ -110,7 +107,7 @@ async function handleRefresh(s: Session, id: number, token: string): Promise<voi
 
 async function handleSubRefresh(s: Session, id: number, req: SubRefreshRequest): Promise<void> {
   requireChannel(req.channel);
-  const sub = s.subs.get(req.channel);
+  const sub = s.subscription(req.channel);
   if (sub === undefined || !sub.live) throw errors.permissionDenied();
   if (!sub.clientSideRefresh) throw new DisconnectError(disconnects.badRequest);
   const token = req.token ?? '';
@@ -118,9 +115,8 @@ async function handleSubRefresh(s: Session, id: number, req: SubRefreshRequest):
   const r = await s.node.hooks.subRefreshing({ client: s, channel: req.channel, token });
   const nowSec = Math.floor(Date.now() / 1000);
   if (r.expireAt > 0 && r.expireAt <= nowSec) throw errors.expired();
-  sub.expireAt = r.expireAt;
+  sub.refreshed(r.expireAt, r.chanInfo);
   if (r.expireAt > 0) s.ensureTick();
-  if (r.chanInfo !== undefined) sub.options = { ...sub.options, chanInfo: r.chanInfo };
   s.sendReply({ id, kind: 'sub_refresh', result: r.expireAt > 0 ? { expires: true, ttl: r.expireAt - nowSec } : {} });
 }
 

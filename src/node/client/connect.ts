@@ -30,25 +30,19 @@ export function handleConnect(s: Session, id: number, req: ConnectRequest): void
   try {
     r = connect(s, req);
   } catch (e) {
-    connectFailed(s);
+    // Any failed connect (an error reply, or an internal error answered with 100) leaves the
+    // connection unusable (spec §1.8); the stale timer closes it later.
+    s.connectFailed();
     throw e;
   }
   if (!(r instanceof Promise)) return replyConnected(s, id, r);
   return r.then(
     (c) => replyConnected(s, id, c),
     (e: unknown) => {
-      connectFailed(s);
+      s.connectFailed();
       throw e;
     },
   );
-}
-
-/**
- * Any failed connect (an error reply, or an internal error answered with 100) leaves the
- * connection unusable (spec §1.8); the stale timer closes it later.
- */
-function connectFailed(s: Session): void {
-  s.unusable = true;
 }
 
 function replyConnected(s: Session, id: number, c: Connected): void {
@@ -80,8 +74,7 @@ export async function handleUnidirectionalConnect(s: Session, req: ConnectReques
 }
 
 function connect(s: Session, req: ConnectRequest): Connected | Promise<Connected> {
-  s.clientName = req.name ?? '';
-  s.clientVersion = req.version ?? '';
+  s.identify(req.name ?? '', req.version ?? '');
   const reply = s.node.hooks.connecting({
     client: s,
     token: req.token ?? '',
@@ -110,19 +103,10 @@ function connectAs(s: Session, req: ConnectRequest, reply: ConnectReply): Connec
     if (ttl <= 0) throw errors.expired();
   }
 
-  s.user = reply.user;
-  s.connInfo = reply.info;
-  s.meta = reply.meta;
-  s.expireAt = reply.expireAt;
-  s.clientSideRefresh = reply.clientSideRefresh;
-  // A session connects once; it starts with a shared empty list.
-  if (reply.tokenChannels !== undefined && reply.tokenChannels.length > 0) s.tokenChannels = [...reply.tokenChannels].sort();
-
   const channels = Object.keys(reply.subscriptions);
   if (channels.length > o.channelLimit) throw new DisconnectError(disconnects.channelLimit);
 
-  s.status = 'connected';
-  node.hub.addSession(s);
+  s.connected(reply);
 
   if (channels.length === 0) return { result: connectResult(s, reply, ttl, undefined), pending: NO_PENDING };
   return subscribeServerSide(s, req, reply, channels, ttl);
@@ -151,15 +135,10 @@ async function subscribeServerSide(s: Session, req: ConnectRequest, reply: Conne
       }),
     );
   } catch (e) {
-    node.hub.removeSession(s);
-    // A session closed meanwhile stays closed; an open one goes back to the pending set, where
-    // shutdown and the stale close find it (the failed connect left it unusable).
-    if (!isClosed(s)) {
-      s.status = 'connecting';
-      node.hub.addPending(s);
-    }
+    // At once: an API call must not find it among the user's connections meanwhile.
+    s.connectFailed();
     // Every subscription set up so far, including those whose setup had not finished.
-    for (const sub of s.subs.values()) await node.removeSessionSubscription(s, sub, false);
+    for (const sub of s.subscriptions()) await node.removeSessionSubscription(s, sub, false);
     throw e;
   }
 
@@ -183,11 +162,6 @@ function connectResult(s: Session, reply: ConnectReply, ttl: number, subs: Recor
   if (s.transport.emulation) result.node = o.nodeId;
   if (o.connectIncludeServerTime) result.time = Date.now();
   return result;
-}
-
-/** Read through a call: the status may have changed while connect awaited. */
-function isClosed(s: Session): boolean {
-  return s.status === 'closed';
 }
 
 function finishConnect(s: Session, pending: readonly PendingSubscription[]): void {

@@ -12,7 +12,7 @@ import type { ChannelSubscription } from './subscription.js';
 /** From the fan-out: buffered during an in-flight subscribe (replayed by `goLive`), else delivered. */
 export function deliverToSubscription(sub: ChannelSubscription, prepared: PreparedPush, position: StreamPosition): void {
   if (!sub.live) {
-    sub.buffer?.push({ prepared, position });
+    sub.hold(prepared, position);
     return;
   }
   deliverLive(sub, prepared, position);
@@ -41,7 +41,7 @@ export function deliverLive(sub: ChannelSubscription, prepared: PreparedPush, po
   const bytes = prepared.deltaBytesFor(s.codec, s.transport.unidirectional, hasPrev);
   if (bytes === undefined) s.close(disconnects.inappropriateProtocol);
   else {
-    sub.deltaReady = inStream;
+    sub.deltaSent(inStream);
     s.writer.enqueue(bytes);
   }
 }

@@ -1,34 +1,36 @@
 /**
- * A client connection's session: the state machine connecting → connected → closed, ping/pong and
- * expiry timers, the bounded writer, and command dispatch. Command handlers live in the sibling
- * files (`connect.ts`, `subscribe.ts`, `commands.ts`) and a publication's way to one subscription
- * in `deliver.ts`; this file owns lifecycle, command intake and output.
+ * A client connection's session: its state (connecting → connected → closed, the credentials the
+ * connect established, its subscriptions), its output (the bounded writer), its timers (pings,
+ * the one deadline, the periodic tick) and its close. Every change of that state goes through a
+ * method here, so the session keeps its own invariants: connected ⇔ registered in the hub as a
+ * user's connection, a changed expiry re-arms the deadline, a subscription is the session's until
+ * it is forgotten.
  *
- * Commands of one connection are processed one at a time, in arrival order, so replies keep the
- * command order (Centrifugo's default `client.concurrency: 0`).
+ * Command intake lives in `intake.ts`, the command handlers in `connect.ts`, `subscribe.ts` and
+ * `commands.ts`, expiry in `expiry.ts`, and a publication's way to one
+ * subscription in `deliver.ts`.
  */
 import type { Codec } from '../../protocol/codec.js';
-import { ProtocolDecodeError } from '../../protocol/codec.js';
-import { DisconnectError, ReplyError, disconnects, type Disconnect } from '../../protocol/errors.js';
+import { disconnects, type Disconnect } from '../../protocol/errors.js';
 import type { Command, ConnectRequest, Push, Reply } from '../../protocol/types.js';
-import type { ClientContext } from '../events.js';
+import type { ClientContext, ConnectReply } from '../events.js';
 import type { Node } from '../node.js';
-import { PreparedPush } from '../prepared.js';
+import type { PreparedPush } from '../prepared.js';
 import type { Transport } from '../transport.js';
 import type { PingTarget } from '../ping-wheel.js';
 import { SmallMap } from '../../util/small-map.js';
 import { randomUuid } from '../../util/uuid.js';
 import type { DeadlineTarget } from '../../util/deadline-queue.js';
 import { Writer, type WriterOwner } from './writer.js';
-import { ChannelSubscription } from './subscription.js';
-import { handleConnect, handleUnidirectionalConnect } from './connect.js';
-import { handleCommand } from './commands.js';
-import { resultCode } from '../metrics.js';
+import type { ChannelSubscription } from './subscription.js';
+import { CommandIntake } from './intake.js';
+import { expiryDeadline, onExpiryDeadline } from './expiry.js';
 
 export type SessionStatus = 'connecting' | 'connected' | 'closed';
 
 /** Per-request facts a transport knows about the HTTP request that opened the connection. */
 export interface SessionRequestInfo {
+  /** As node:http gives them: names lower-case, repeated headers joined (`set-cookie` an array). */
   headers: Record<string, string | string[] | undefined>;
   /**
    * Unidirectional HTTP transports with `connect_code_to_http_response`: given a failed connect's
@@ -42,225 +44,208 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   readonly clientId = randomUuid();
   /** Session ID for unidirectional and emulation transports (the `/emulation` endpoint routes by it). */
   readonly sessionId: string;
-  status: SessionStatus = 'connecting';
-  /** A failed connect leaves the connection unusable: any further command is 3501. */
-  unusable = false;
-  user = '';
-  connInfo: Uint8Array | undefined;
-  meta: Uint8Array | undefined;
-  /** Unix seconds; 0 = never. */
-  expireAt = 0;
-  clientSideRefresh = false;
-  /** Server-side channels from the connection token (sorted), for refresh comparisons. */
-  tokenChannels: readonly string[] = NO_CHANNELS;
-  clientName = '';
-  clientVersion = '';
-  readonly subs = new SmallMap<string, ChannelSubscription>();
   readonly writer: Writer;
-
-  /** Commands that arrived while others were being handled, oldest first (see `drain`). */
-  private backlog: Command[] | undefined;
-  private draining = false;
-  /** The transport was asked to stop reading because the backlog is long (see `handleCommands`). */
-  inputPaused = false;
-  private tickTimer: NodeJS.Timeout | undefined;
-  /** A ping went out and its pong has not arrived (checked by the node's ping wheel). */
-  awaitingPong = false;
+  #status: SessionStatus = 'connecting';
+  #unusable = false;
+  #user = '';
+  #connInfo: Uint8Array | undefined;
+  #meta: Uint8Array | undefined;
+  #expireAt = 0;
+  #clientSideRefresh = false;
+  #tokenChannels: readonly string[] = NO_CHANNELS;
+  #clientName = '';
+  #clientVersion = '';
+  readonly #subs = new SmallMap<string, ChannelSubscription>();
+  #request: SessionRequestInfo;
+  readonly #intake: CommandIntake;
+  #tickTimer: NodeJS.Timeout | undefined;
+  #awaitingPong = false;
+  /** The ping wheel's bookkeeping (see PingTarget); only the wheel writes it. */
   pingSlot = -1;
+  /** The expiry queue's bookkeeping (see DeadlineTarget); only the queue writes it. */
+  deadlineSlot = -1;
 
   constructor(
     readonly node: Node,
     readonly transport: Transport,
     readonly codec: Codec,
     /** Facts of the opening request; released after connect (see `releaseRequest`). */
-    public request: SessionRequestInfo,
+    request: SessionRequestInfo,
   ) {
     const o = node.options;
+    this.#request = request;
     this.sessionId = transport.emulation || transport.unidirectional ? randomUuid() : '';
     this.writer = new Writer(transport, node.writerOptions, this);
+    this.#intake = new CommandIntake(this);
     // Until connect, the session's deadline is the stale close; connect replaces it with the
     // expiry deadline or removes it. No timer per connection.
     if (o.staleCloseDelayMs > 0) node.expiryQueue.schedule(this, Date.now() + o.staleCloseDelayMs);
     node.hub.addPending(this);
   }
 
-  get transportCaps() {
-    return this.transport;
+  // ------------------------------------------------------------ state (read)
+
+  get status(): SessionStatus {
+    return this.#status;
+  }
+  /** A failed connect leaves the connection unusable: any further command is 3501. */
+  get unusable(): boolean {
+    return this.#unusable;
+  }
+  get user(): string {
+    return this.#user;
+  }
+  get connInfo(): Uint8Array | undefined {
+    return this.#connInfo;
+  }
+  /** @deprecated Use `applyRefresh`, which also re-arms the expiry. */
+  set connInfo(info: Uint8Array | undefined) {
+    this.#connInfo = info;
+  }
+  get meta(): Uint8Array | undefined {
+    return this.#meta;
+  }
+  /** Unix seconds; 0 = never. */
+  get expireAt(): number {
+    return this.#expireAt;
+  }
+  /** @deprecated Use `applyRefresh`, which also re-arms the expiry. */
+  set expireAt(expireAt: number) {
+    this.#expireAt = expireAt;
+  }
+  /** The client refreshes its own token (`refresh` command); else the server does, if anyone. */
+  get clientSideRefresh(): boolean {
+    return this.#clientSideRefresh;
+  }
+  /** Server-side channels from the connection token (sorted), for refresh comparisons. */
+  get tokenChannels(): readonly string[] {
+    return this.#tokenChannels;
+  }
+  get clientName(): string {
+    return this.#clientName;
+  }
+  get clientVersion(): string {
+    return this.#clientVersion;
+  }
+  /** Facts of the opening request; an empty stand-in once connect has been decided. */
+  get request(): SessionRequestInfo {
+    return this.#request;
+  }
+  /** A ping went out and its pong has not arrived (checked by the node's ping wheel). */
+  get awaitingPong(): boolean {
+    return this.#awaitingPong;
+  }
+  /** The transport was asked to stop reading because the command backlog is long. */
+  get inputPaused(): boolean {
+    return this.#intake.paused;
   }
 
   isSubscribed(channel: string): boolean {
-    const s = this.subs.get(channel);
+    const s = this.#subs.get(channel);
     return s !== undefined && s.live;
   }
 
   clientInfo(chanInfo?: Uint8Array) {
-    return { user: this.user, client: this.clientId, connInfo: this.connInfo, chanInfo };
+    return { user: this.#user, client: this.clientId, connInfo: this.#connInfo, chanInfo };
   }
 
-  // ------------------------------------------------------------ input
+  // ------------------------------------------------------------ connect
+
+  /** The client's name and version from its connect request. */
+  identify(name: string, version: string): void {
+    this.#clientName = name;
+    this.#clientVersion = version;
+  }
+
+  /** The connect succeeded with these credentials: the session becomes one of its user's connections. */
+  connected(reply: ConnectReply): void {
+    this.#user = reply.user;
+    this.#connInfo = reply.info;
+    this.#meta = reply.meta;
+    this.#expireAt = reply.expireAt;
+    this.#clientSideRefresh = reply.clientSideRefresh;
+    // A session connects once; it starts with a shared empty list.
+    if (reply.tokenChannels !== undefined && reply.tokenChannels.length > 0) this.#tokenChannels = [...reply.tokenChannels].sort();
+    this.#status = 'connected';
+    this.node.hub.addSession(this);
+  }
+
+  /**
+   * The connect failed: the connection is unusable (spec §1.8). One that had become its user's
+   * connection (its server-side subscriptions failed) goes back to the pending set, where shutdown
+   * and the stale close find it. Idempotent.
+   */
+  connectFailed(): void {
+    this.#unusable = true;
+    if (this.#status !== 'connected') return;
+    this.node.hub.removeSession(this);
+    this.#status = 'connecting';
+    this.node.hub.addPending(this);
+  }
+
+  /** Drops the opening request's headers once connect is decided: they can be kilobytes. */
+  releaseRequest(): void {
+    this.#request = RELEASED_REQUEST;
+  }
+
+  /**
+   * New credentials from a refresh (the client's `refresh`, the server API, a server-side
+   * refresh): expiry (Unix seconds, 0 = never), and info and meta when given. Re-arms the expiry.
+   */
+  applyRefresh(expireAt: number, info: Uint8Array | undefined, meta: Uint8Array | undefined): void {
+    this.#expireAt = expireAt;
+    if (info !== undefined) this.#connInfo = info;
+    if (meta !== undefined) this.#meta = meta;
+    this.scheduleExpire();
+  }
+
+  // ------------------------------------------------------------ subscriptions
+
+  subscription(channel: string): ChannelSubscription | undefined {
+    return this.#subs.get(channel);
+  }
+
+  get subscriptionCount(): number {
+    return this.#subs.size;
+  }
+
+  /** A snapshot of the subscriptions, safe to iterate while they change. */
+  subscriptions(): ChannelSubscription[] {
+    return this.#subs.values();
+  }
+
+  /** Registers a subscription being set up; it replaces nothing (callers check `subscription` first). */
+  addSubscription(sub: ChannelSubscription): void {
+    this.#subs.set(sub.channel, sub);
+  }
+
+  /** Forgets `sub` if it is still this session's subscription to its channel; returns whether it was. */
+  forgetSubscription(sub: ChannelSubscription): boolean {
+    if (this.#subs.get(sub.channel) !== sub) return false;
+    this.#subs.delete(sub.channel);
+    return true;
+  }
+
+  /** @deprecated Read through `subscription`, `subscriptionCount` and `subscriptions`; remove through `forgetSubscription`. */
+  get subs(): SmallMap<string, ChannelSubscription> {
+    return this.#subs;
+  }
+
+  // ------------------------------------------------------------ input (see intake.ts)
 
   /** A frame from a bidirectional transport: one or more encoded commands. */
   handleFrame(frame: Uint8Array): void {
-    if (this.status === 'closed') return;
-    let cmds: Command[];
-    try {
-      cmds = this.codec.decodeCommands(frame, this.node.options.maxCommandSize);
-    } catch (e) {
-      if (!(e instanceof ProtocolDecodeError)) this.node.log.error({ err: e, client: this.clientId }, 'decode failed');
-      this.node.log.info({ client: this.clientId, reason: (e as Error).message }, 'malformed frame, disconnecting');
-      this.close(disconnects.badRequest);
-      return;
-    }
-    this.handleCommands(cmds);
+    this.#intake.handleFrame(frame);
   }
 
-  /**
-   * Already decoded commands (also the `/emulation` endpoint). Commands arriving while one waits
-   * (a proxy, an engine, a JWKS fetch) queue behind it. At `COMMAND_BACKLOG_PAUSE` queued the
-   * transport stops reading, as Centrifugo reads the next frame only after handling the last;
-   * where it cannot stop reading (emulation), the connection closes with 3013 at
-   * `COMMAND_BACKLOG_MAX`.
-   */
+  /** Already decoded commands (also the `/emulation` endpoint), queued behind any in progress. */
   handleCommands(cmds: Command[]): void {
-    if (cmds.length === 0 || this.status === 'closed') return;
-    if (!this.draining) {
-      this.drain(cmds);
-      return;
-    }
-    const backlog = (this.backlog ??= []);
-    for (const cmd of cmds) backlog.push(cmd);
-    if (backlog.length < COMMAND_BACKLOG_PAUSE || this.inputPaused) return;
-    if (this.transport.pauseInput !== undefined) {
-      this.inputPaused = true;
-      this.transport.pauseInput();
-    } else if (backlog.length >= COMMAND_BACKLOG_MAX) {
-      this.node.log.info({ client: this.clientId, user: this.user, commands: backlog.length }, 'too many commands waiting, disconnecting');
-      this.close(disconnects.tooManyRequests);
-    }
+    this.#intake.handleCommands(cmds);
   }
 
-  /**
-   * Unidirectional transports: the connect request arrives once, and no command ever follows it,
-   * so there is nothing to queue behind.
-   */
-  async connectUnidirectional(req: ConnectRequest): Promise<void> {
-    try {
-      await handleUnidirectionalConnect(this, req);
-    } catch (e) {
-      this.onCommandError(e, 0);
-    }
-  }
-
-  /**
-   * Handles commands one at a time: `cmds`, then whatever arrived meanwhile. Runs synchronously,
-   * in the event that delivered the frame, until a command has to wait (a proxy, an engine, an
-   * asynchronous key check); `drainAfter` takes over from there. A connect whose token is checked
-   * without waiting (HMAC) and a pong allocate no promise.
-   */
-  private drain(cmds: Command[]): void {
-    this.draining = true;
-    try {
-      for (let batch: Command[] | undefined = cmds; batch !== undefined; batch = this.backlog) {
-        this.backlog = undefined;
-        this.resumeInput();
-        for (let i = 0; i < batch.length; i++) {
-          const waiting = this.process(batch[i]!);
-          if (waiting !== undefined) {
-            // `draining` stays set until drainAfter is done.
-            void this.drainAfter(waiting, batch, i + 1);
-            return;
-          }
-        }
-      }
-    } catch (e) {
-      this.drainFailed(e);
-    }
-    this.draining = false;
-  }
-
-  /**
-   * Waits for the command that had to wait, then hands the rest of its batch and whatever queued
-   * meanwhile back to `drain`, in that order.
-   */
-  private async drainAfter(waiting: Promise<void>, batch: Command[], next: number): Promise<void> {
-    try {
-      await waiting;
-    } catch (e) {
-      this.drainFailed(e);
-    }
-    const rest = batch.slice(next);
-    const queued = this.backlog;
-    this.backlog = undefined;
-    if (queued !== undefined) for (const cmd of queued) rest.push(cmd);
-    this.draining = false;
-    if (rest.length > 0) this.drain(rest);
-  }
-
-  /** `process` answers every handler error itself; this is a failure of that answering. */
-  private drainFailed(e: unknown): void {
-    this.node.log.error({ err: e, client: this.clientId }, 'command handling failed');
-    this.close(disconnects.internal);
-  }
-
-  private resumeInput(): void {
-    if (!this.inputPaused) return;
-    this.inputPaused = false;
-    this.transport.resumeInput?.();
-  }
-
-  /** Returns a promise only when the command has to wait (see `drain`); it never rejects. */
-  private process(cmd: Command): void | Promise<void> {
-    if (this.status === 'closed') return;
-    if (cmd.kind === 'pong') {
-      if (this.status !== 'connected' || !this.awaitingPong) {
-        this.close(disconnects.badRequest);
-        return;
-      }
-      this.awaitingPong = false;
-      return;
-    }
-    if (this.unusable || (cmd.kind === 'connect') === (this.status === 'connected')) {
-      // A command before connect, a second connect, or anything after a failed connect.
-      this.close(disconnects.badRequest);
-      return;
-    }
-    const started = performance.now();
-    let waiting: void | Promise<void>;
-    try {
-      waiting = cmd.kind === 'connect' ? handleConnect(this, cmd.id, cmd.req) : handleCommand(this, cmd);
-    } catch (e) {
-      this.node.metrics.command(cmd.kind, resultCode(e), performance.now() - started);
-      this.onCommandError(e, cmd.id);
-      return;
-    }
-    if (waiting !== undefined) return this.settle(waiting, cmd, started);
-    this.node.metrics.command(cmd.kind, 0, performance.now() - started);
-  }
-
-  private async settle(waiting: Promise<void>, cmd: Command, started: number): Promise<void> {
-    try {
-      await waiting;
-      this.node.metrics.command(cmd.kind, 0, performance.now() - started);
-    } catch (e) {
-      this.node.metrics.command(cmd.kind, resultCode(e), performance.now() - started);
-      this.onCommandError(e, cmd.id);
-    }
-  }
-
-  /** A handler threw: protocol errors become an error reply (`replyId` > 0) or a disconnect. */
-  private onCommandError(e: unknown, replyId: number): void {
-    if (this.status === 'closed') return;
-    if (e instanceof DisconnectError) {
-      this.close(e.disconnect);
-    } else if (e instanceof ReplyError && replyId > 0) {
-      this.sendReply({ id: replyId, kind: 'error', error: e.toProtocol() });
-    } else if (e instanceof ReplyError) {
-      this.close(disconnects.badRequest);
-    } else {
-      this.node.log.error({ err: e, client: this.clientId }, 'command failed');
-      if (replyId > 0) this.sendReply({ id: replyId, kind: 'error', error: { code: 100, message: 'internal server error', temporary: true } });
-      else this.close(disconnects.internal);
-    }
+  /** Unidirectional transports: the one connect request. */
+  connectUnidirectional(req: ConnectRequest): Promise<void> {
+    return this.#intake.connectUnidirectional(req);
   }
 
   // ------------------------------------------------------------ output
@@ -297,7 +282,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   }
 
   onWriterOverflow(): void {
-    this.node.log.info({ client: this.clientId, user: this.user }, 'client queue overflow, disconnecting slow client');
+    this.node.log.info({ client: this.clientId, user: this.#user }, 'client queue overflow, disconnecting slow client');
     this.close(disconnects.slow);
   }
 
@@ -305,7 +290,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
 
   /** Starts pings and expiry checks once connected. */
   startTimers(): void {
-    if (this.status !== 'connected') return;
+    if (this.#status !== 'connected') return;
     if (this.transport.pingStyle === 'app') this.node.pingWheel?.add(this);
     this.scheduleExpire();
   }
@@ -316,23 +301,25 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
    */
   ensureTick(): void {
     const interval = this.node.options.presenceUpdateIntervalMs;
-    if (this.tickTimer !== undefined || interval <= 0 || this.status === 'closed') return;
-    this.tickTimer = setInterval(() => this.node.sessionTick(this), interval);
-  }
-
-  /** Drops the opening request's headers once connect is decided: they can be kilobytes. */
-  releaseRequest(): void {
-    this.request = RELEASED_REQUEST;
+    if (this.#tickTimer !== undefined || interval <= 0 || this.#status === 'closed') return;
+    this.#tickTimer = setInterval(() => this.node.sessionTick(this), interval);
   }
 
   /** Called by the ping wheel. Returns true when a pong is now expected. */
   sendPing(): boolean {
-    if (this.status !== 'connected') return false;
+    if (this.#status !== 'connected') return false;
     // An empty Reply and an empty Push encode alike (`{}` in JSON, one 0x00 byte in Protobuf),
     // so the same ping serves bidirectional and unidirectional transports.
     this.writer.enqueue(this.codec.encodeReply(PING_REPLY));
     if (!this.pongExpected()) return false;
-    this.awaitingPong = true;
+    this.#awaitingPong = true;
+    return true;
+  }
+
+  /** A pong arrived: true when one was expected (and no longer is), false for a pong out of turn. */
+  acceptPong(): boolean {
+    if (this.#status !== 'connected' || !this.#awaitingPong) return false;
+    this.#awaitingPong = false;
     return true;
   }
 
@@ -344,32 +331,21 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     return !this.transport.unidirectional && this.node.options.pongTimeoutMs > 0;
   }
 
-  /**
-   * (Re)arms the connection expiry on the node's deadline queue: without a refresh, the
-   * connection closes with 3005 `client.expired_close_delay` after it expired.
-   */
+  /** (Re)arms the connection's expiry deadline on the node's queue (see expiry.ts for when it falls). */
   scheduleExpire(): void {
-    if (this.status === 'closed') return;
-    if (this.expireAt <= 0) this.node.expiryQueue.remove(this);
-    else this.node.expiryQueue.schedule(this, this.expireAt * 1000 + this.node.options.expiredCloseDelayMs);
+    if (this.#status === 'closed') return;
+    const at = expiryDeadline(this);
+    if (at === undefined) this.node.expiryQueue.remove(this);
+    else this.node.expiryQueue.schedule(this, at);
   }
-
-  /** Slot in the node's expiry queue (-1: none). */
-  deadlineSlot = -1;
 
   /**
    * Deadline queue callback. Before connect: no connect command within
-   * `client.stale_close_delay` (3502 stale). After: the connection expired and was not refreshed
-   * in time (3005).
+   * `client.stale_close_delay` (3502 stale). After: the connection's expiry (see expiry.ts).
    */
   onDeadline(nowMs: number): void {
-    if (this.status === 'connecting') {
-      this.close(disconnects.stale);
-      return;
-    }
-    if (this.status === 'closed' || this.expireAt <= 0) return;
-    if (this.expireAt * 1000 + this.node.options.expiredCloseDelayMs <= nowMs) this.close(disconnects.expired);
-    else this.scheduleExpire();
+    if (this.#status === 'connecting') this.close(disconnects.stale);
+    else if (this.#status === 'connected') onExpiryDeadline(this, nowMs);
   }
 
   // ------------------------------------------------------------ close
@@ -379,11 +355,11 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
    * for 3008 slow (the queue is the problem) and 3000 (the peer is gone).
    */
   close(d: Disconnect): void {
-    if (this.status === 'closed') return;
-    this.status = 'closed';
+    if (this.#status === 'closed') return;
+    this.#status = 'closed';
     this.node.pingWheel?.remove(this);
     this.node.expiryQueue.remove(this);
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.#tickTimer) clearInterval(this.#tickTimer);
     const flush = d.code !== disconnects.slow.code && d.code !== disconnects.connectionClosed.code;
     if (flush && !this.transport.closeFrameDisconnect) {
       this.sendPushUnchecked({ kind: 'disconnect', code: d.code, reason: d.reason });
@@ -391,7 +367,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     try {
       this.writer.close(flush);
       // A paused WebSocket would not read the peer's closing frame and linger for the close grace.
-      this.resumeInput();
+      this.#intake.resumeInput();
       if (d.code !== disconnects.connectionClosed.code) this.transport.close(d);
     } finally {
       // Whatever the transport did, the session leaves the hub: a session left there would count
@@ -415,13 +391,6 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   }
 }
 
-/** Queued commands at which a transport that can stop reading is paused. */
-export const COMMAND_BACKLOG_PAUSE = 100;
-/** Queued commands at which a connection whose transport cannot stop reading is closed (3013). */
-export const COMMAND_BACKLOG_MAX = 1000;
-
 const PING_REPLY: Reply = { id: 0, kind: 'ping' };
 const NO_CHANNELS: readonly string[] = Object.freeze([]);
 const RELEASED_REQUEST: SessionRequestInfo = Object.freeze({ headers: Object.freeze({}) });
-
-export { ChannelSubscription };

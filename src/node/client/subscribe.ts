@@ -44,8 +44,8 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
   const channel = req.channel;
   if (channel === '') throw new DisconnectError(disconnects.badRequest);
   if (req.delta !== undefined && req.delta !== '' && req.delta !== 'fossil') throw new DisconnectError(disconnects.badRequest);
-  if (s.subs.has(channel)) throw errors.alreadySubscribed();
-  if (s.subs.size >= node.options.channelLimit) throw errors.limitExceeded();
+  if (s.subscription(channel) !== undefined) throw errors.alreadySubscribed();
+  if (s.subscriptionCount >= node.options.channelLimit) throw errors.limitExceeded();
   // Tags filters and deltas exclude each other; a malformed tree is a bad request.
   if (req.tf !== undefined && req.delta !== undefined && req.delta !== '') throw errors.badRequest();
   const filter = req.tf !== undefined ? compileTagsFilter(req.tf) : undefined;
@@ -61,8 +61,8 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
   });
   if (s.status !== 'connected') return;
   // The hook awaited: another subscribe to the same channel may have won meanwhile.
-  if (s.subs.has(channel)) throw errors.alreadySubscribed();
-  if (s.subs.size >= node.options.channelLimit) throw errors.limitExceeded();
+  if (s.subscription(channel) !== undefined) throw errors.alreadySubscribed();
+  if (s.subscriptionCount >= node.options.channelLimit) throw errors.limitExceeded();
   if (reply.options.expireAt > 0 && reply.options.expireAt <= Math.floor(Date.now() / 1000)) throw errors.expired();
   if (filter !== undefined && reply.options.allowTagsFilter !== true) throw errors.badRequest();
 
@@ -87,9 +87,8 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
  */
 export async function establishSubscription(s: Session, channel: string, options: SubscriptionOptions, p: EstablishParams): Promise<PendingSubscription> {
   const node = s.node;
-  const sub = new ChannelSubscription(s, channel, options, p.serverSide, p.clientSideRefresh);
-  sub.filter = p.filter;
-  s.subs.set(channel, sub);
+  const sub = new ChannelSubscription(s, channel, options, p.serverSide, p.clientSideRefresh, p.filter);
+  s.addSubscription(sub);
   try {
     await node.addSessionSubscription(s, sub);
     const result: SubscribeResult = {};
@@ -104,7 +103,7 @@ export async function establishSubscription(s: Session, channel: string, options
       result.positioned = true;
       if (options.enableRecovery) result.recoverable = true;
       if (options.enableRecovery && p.recover) {
-        const r = await recover(node, channel, options, p.offset, p.epoch);
+        const r = await recover(node, node.options.recoveryMaxPublicationLimit, channel, options, p.offset, p.epoch);
         if (!r.recovered && p.rejectUnrecovered) throw errors.unrecoverablePosition();
         result.recovered = r.recovered;
         result.epoch = r.position.epoch;
@@ -117,26 +116,21 @@ export async function establishSubscription(s: Session, channel: string, options
           // Not recovered: no publications, the client starts over from the current top.
           result.offset = r.position.offset;
         }
-        sub.offset = r.position.offset;
-        sub.epoch = r.position.epoch;
+        sub.startAt(r.position, Date.now());
       } else {
         const top = await node.streamTop(channel, options.historyMetaTtlMs);
         result.epoch = top.epoch;
         result.offset = top.offset;
-        sub.offset = top.offset;
-        sub.epoch = top.epoch;
+        sub.startAt(top, Date.now());
       }
-      sub.positionCheckedAt = Date.now();
     }
     if (p.delta === 'fossil' && options.allowedDeltaTypes.includes('fossil')) {
-      sub.delta = true;
       result.delta = true;
       // The SDK decodes every publication of a delta subscription, recovered ones included; on
       // JSON they carry their payload as a JSON string. The last one is the next delta's base.
-      if (result.publications !== undefined && result.publications.length > 0) {
-        if (s.codec.name === 'json') result.publications = toDeltaFullForm(result.publications);
-        sub.deltaReady = true;
-      }
+      const recovered = result.publications !== undefined && result.publications.length > 0;
+      if (recovered && s.codec.name === 'json') result.publications = toDeltaFullForm(result.publications!);
+      sub.enableDelta(recovered);
     }
     // An API unsubscribe or a disconnect may have removed the subscription while we awaited (a
     // parallel API batch can interleave): then it must not leave presence behind. Error 100 is
@@ -162,7 +156,7 @@ class SubscriptionGone extends ReplyError {
 
 /** Whether `sub` is still the open session's subscription to its channel. */
 function owns(s: Session, sub: ChannelSubscription): boolean {
-  return s.status !== 'closed' && s.subs.get(sub.channel) === sub;
+  return s.status !== 'closed' && s.subscription(sub.channel) === sub;
 }
 
 function stripUndefinedPublications(r: SubscribeResult): void {
@@ -172,14 +166,12 @@ function stripUndefinedPublications(r: SubscribeResult): void {
 /** Marks the subscription live, replays buffered publications and announces the join. */
 export function goLive(s: Session, p: PendingSubscription): void {
   const sub = p.sub;
-  if (s.subs.get(sub.channel) !== sub) return;
-  sub.live = true;
+  if (s.subscription(sub.channel) !== sub) return;
+  const buffered = sub.goLive();
   if (sub.options.emitPresence || sub.expireAt > 0 || sub.positioned) s.ensureTick();
-  const buffered = sub.buffer ?? [];
-  sub.buffer = null;
   for (const b of buffered) {
     deliverLive(sub, b.prepared, b.position);
-    if (s.subs.get(sub.channel) !== sub || s.status === 'closed') return;
+    if (s.subscription(sub.channel) !== sub || s.status === 'closed') return;
   }
   if (sub.options.emitJoinLeave) {
     void s.node.publishJoin(sub.channel, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {
@@ -191,7 +183,7 @@ export function goLive(s: Session, p: PendingSubscription): void {
 /** The client `unsubscribe` command. Unknown channels are acknowledged too. */
 export async function handleUnsubscribe(s: Session, id: number, channel: string): Promise<void> {
   if (channel === '') throw new DisconnectError(disconnects.badRequest);
-  const sub = s.subs.get(channel);
+  const sub = s.subscription(channel);
   if (sub !== undefined) await s.node.removeSessionSubscription(s, sub, true);
   s.sendReply({ id, kind: 'unsubscribe' });
 }
@@ -201,8 +193,8 @@ export async function handleUnsubscribe(s: Session, id: number, channel: string)
  * with a `subscribe` push. `since` recovers from a position (server API `recover_since`).
  */
 export async function serverSubscribe(s: Session, channel: string, options: SubscriptionOptions, since: { offset: number; epoch: string } | undefined): Promise<void> {
-  if (s.status !== 'connected' || s.subs.has(channel)) return;
-  if (s.subs.size >= s.node.options.channelLimit) {
+  if (s.status !== 'connected' || s.subscription(channel) !== undefined) return;
+  if (s.subscriptionCount >= s.node.options.channelLimit) {
     s.close(disconnects.channelLimit);
     return;
   }
@@ -222,7 +214,7 @@ export async function serverSubscribe(s: Session, channel: string, options: Subs
     if (e instanceof SubscriptionGone) return;
     throw e;
   }
-  if (s.status !== 'connected' || s.subs.get(channel) !== pending.sub) return;
+  if (s.status !== 'connected' || s.subscription(channel) !== pending.sub) return;
   const r = pending.result;
   s.sendPush({
     kind: 'subscribe',

@@ -1,6 +1,7 @@
 /**
- * One channel subscription of one connection, and the live stream-position checks applied to every
- * publication delivered to it.
+ * One channel subscription of one connection: its life (set up → live → removed), its stream
+ * position and the live positioning checks applied to every publication delivered to it, its
+ * delta state and its expiry. Other files read its state and change it only through its methods.
  */
 import type { SubscriptionOptions } from '../events.js';
 import type { PreparedPush } from '../prepared.js';
@@ -14,40 +15,102 @@ export interface BufferedPublication {
   readonly position: StreamPosition;
 }
 
+const NOTHING_BUFFERED: readonly BufferedPublication[] = Object.freeze([]);
+
 export class ChannelSubscription {
-  /** False while the subscribe is in flight: publications are buffered, then merged. */
-  live = false;
-  buffer: BufferedPublication[] | null = [];
-  /** Last offset delivered to the client (positioned subscriptions). */
-  offset = 0;
-  epoch = '';
-  /** Unix seconds; 0 = never. */
-  expireAt: number;
-  /** Last time the position was compared with the stream top, ms. */
-  positionCheckedAt = 0;
-  /** Delta compression negotiated for this subscription. */
-  delta = false;
-  /** The client holds the previous publication's data, so the next one may be a delta. */
-  deltaReady = false;
-  /** Client tags filter; publications it rejects are skipped (positions still advance). */
-  filter: TagsPredicate | undefined;
+  #live = false;
+  /** Publications held while the subscribe is in flight; null once live. */
+  #buffer: BufferedPublication[] | null = [];
+  #offset = 0;
+  #epoch = '';
+  #expireAt: number;
+  #positionCheckedAt = 0;
+  #delta = false;
+  #deltaReady = false;
+  #options: SubscriptionOptions;
 
   constructor(
     /** The connection holding this subscription (the hub delivers through it). */
     readonly session: Session,
     readonly channel: string,
-    public options: SubscriptionOptions,
+    options: SubscriptionOptions,
     /** Established by the server (token channels, personal channel, server API), not the client. */
     readonly serverSide: boolean,
     /** The client refreshes the subscription token itself. */
     readonly clientSideRefresh: boolean,
+    /** Client tags filter; publications it rejects are skipped (positions still advance). */
+    readonly filter: TagsPredicate | undefined = undefined,
   ) {
-    this.expireAt = options.expireAt;
+    this.#options = options;
+    this.#expireAt = options.expireAt;
+  }
+
+  get options(): SubscriptionOptions {
+    return this.#options;
+  }
+
+  /** False while the subscribe is in flight: publications are buffered, then merged. */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /** Last offset delivered to the client (positioned subscriptions). */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  /** Unix seconds; 0 = never. */
+  get expireAt(): number {
+    return this.#expireAt;
+  }
+
+  /** Delta compression negotiated for this subscription. */
+  get delta(): boolean {
+    return this.#delta;
+  }
+
+  /** The client holds the previous publication's data, so the next one may be a delta. */
+  get deltaReady(): boolean {
+    return this.#deltaReady;
   }
 
   get positioned(): boolean {
-    return this.options.enablePositioning || this.options.enableRecovery;
+    return this.#options.enablePositioning || this.#options.enableRecovery;
   }
+
+  // ------------------------------------------------------------ setting up
+
+  /** The stream position the client starts from (its recovered or the current top), read at `nowMs`. */
+  startAt(position: StreamPosition, nowMs: number): void {
+    this.#offset = position.offset;
+    this.#epoch = position.epoch;
+    this.#positionCheckedAt = nowMs;
+  }
+
+  /** Delta compression is on; `ready` when the client already holds a base publication. */
+  enableDelta(ready: boolean): void {
+    this.#delta = true;
+    this.#deltaReady = ready;
+  }
+
+  /** Holds a publication that arrived during setup (no-op once live). */
+  hold(prepared: PreparedPush, position: StreamPosition): void {
+    this.#buffer?.push({ prepared, position });
+  }
+
+  /** Marks the subscription live; returns what was held meanwhile, to be replayed in order. */
+  goLive(): readonly BufferedPublication[] {
+    const held = this.#buffer ?? NOTHING_BUFFERED;
+    this.#live = true;
+    this.#buffer = null;
+    return held;
+  }
+
+  // ------------------------------------------------------------ live
 
   /**
    * Applies the live positioning rules to an incoming publication.
@@ -57,15 +120,38 @@ export class ChannelSubscription {
    */
   advance(position: StreamPosition): 'deliver' | 'skip' | 'gap' {
     if (!this.positioned || position.offset === 0) return 'deliver';
-    if (position.epoch !== this.epoch) {
+    if (position.epoch !== this.#epoch) {
       // A subscription positioned on an empty stream adopts the first epoch it sees.
-      if (this.epoch !== '') return 'gap';
-      this.epoch = position.epoch;
+      if (this.#epoch !== '') return 'gap';
+      this.#epoch = position.epoch;
     }
-    const expected = this.offset + 1;
+    const expected = this.#offset + 1;
     if (position.offset < expected) return 'skip';
     if (position.offset > expected) return 'gap';
-    this.offset = position.offset;
+    this.#offset = position.offset;
     return 'deliver';
+  }
+
+  /** A publication went out on a delta subscription; one kept out of history breaks the chain. */
+  deltaSent(inStream: boolean): void {
+    this.#deltaReady = inStream;
+  }
+
+  /**
+   * Whether the periodic comparison with the stream top is due (`delayMs` after the last one);
+   * when it is, it counts as done at `nowMs`.
+   */
+  claimPositionCheck(nowMs: number, delayMs: number): boolean {
+    if (!this.positioned || delayMs <= 0 || nowMs - this.#positionCheckedAt < delayMs) return false;
+    this.#positionCheckedAt = nowMs;
+    return true;
+  }
+
+  // ------------------------------------------------------------ expiry
+
+  /** New expiry (Unix seconds, 0 = never) and, when given, new channel info. */
+  refreshed(expireAt: number, chanInfo: Uint8Array | undefined): void {
+    this.#expireAt = expireAt;
+    if (chanInfo !== undefined) this.#options = { ...this.#options, chanInfo };
   }
 }
