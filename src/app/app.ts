@@ -8,6 +8,10 @@ import type { Config } from '../config/schema.js';
 import { hasSeparateInternalPort } from '../config/checks.js';
 import type { NodeMetrics } from '../node/metrics.js';
 import { createEngine, type EngineParts } from './engine.js';
+import { AttachableListener, attachTo, type EmbedderServer } from './attach.js';
+import { callApi, type ApiObject } from './api-calls.js';
+import type { ApiContext } from '../api/methods.js';
+import type { NodeHooks } from '../node/events.js';
 import { Node, type NodeOptions } from '../node/node.js';
 import { TokenVerifier } from '../auth/verifier.js';
 import { ChannelRules } from '../rules/channels.js';
@@ -40,6 +44,14 @@ export interface AppParts {
   engine?: EngineParts;
   /** What the node counts at each event (see node/metrics.ts); nothing by default. */
   metrics?: NodeMetrics;
+  /** Puts hooks of the embedder's around Rotor's policy (see embed-hooks.ts); the policy alone by default. */
+  policy?: (rotor: CentrifugoPolicy) => NodeHooks;
+  /**
+   * The embedder's server: the external listener's routes (client transports, and the API and
+   * health when they are on it) are served on it (see attach.ts) instead of on a listener of
+   * Rotor's own at `http_server.port`. The server does its own TLS.
+   */
+  server?: EmbedderServer;
 }
 
 export interface AppAddress {
@@ -55,6 +67,11 @@ export class App {
   private readonly external: HttpListener;
   private readonly internal: HttpListener | undefined;
   private readonly transports: MountedTransports;
+  private readonly apiContext: ApiContext;
+  /** With `AppParts.server`: that server and the listener whose routes go on it. */
+  private readonly attached: { server: EmbedderServer; listener: AttachableListener } | undefined;
+  /** Takes the routes off the embedder's server; set while attached. */
+  private detach: (() => void) | undefined;
   private verifiers: TokenVerifier[];
   private stopped = false;
 
@@ -102,10 +119,16 @@ export class App {
       },
       (user, keep) => this.node.disconnectUser({ user }, disconnects.connectionLimit, [keep]),
     );
-    this.node = new Node({ ...nodeOptions(config), ...(parts.metrics !== undefined ? { metrics: parts.metrics } : {}) }, broker, presence, this.policy, log);
+    const hooks = parts.policy !== undefined ? parts.policy(this.policy) : this.policy;
+    this.node = new Node({ ...nodeOptions(config), ...(parts.metrics !== undefined ? { metrics: parts.metrics } : {}) }, broker, presence, hooks, log);
+    this.apiContext = { node: this.node, rules: () => this.policy.channelRules };
 
     const tls = listenerTls(config);
-    this.external = new HttpListener(log, tls.external, API_MAX_BODY_SIZE);
+    if (parts.server !== undefined) {
+      if (tls.external !== undefined) throw new Error('http_server.tls: Rotor is attached to a server of yours, which does its own TLS; leave http_server.tls off');
+      this.attached = { server: parts.server, listener: new AttachableListener(log, undefined, API_MAX_BODY_SIZE) };
+    }
+    this.external = this.attached?.listener ?? new HttpListener(log, tls.external, API_MAX_BODY_SIZE);
     this.internal = hasSeparateInternalPort(config.http_server) ? new HttpListener(log, tls.internal, API_MAX_BODY_SIZE) : undefined;
     const internal = this.internal ?? this.external;
 
@@ -114,7 +137,7 @@ export class App {
     if (!config.http_api.disabled) {
       const a = config.http_api;
       const api = new ApiHttpHandler(
-        { node: this.node, rules: () => this.policy.channelRules },
+        this.apiContext,
         { key: a.key, insecure: a.insecure, errorMode: a.error_mode, maxBodySize: API_MAX_BODY_SIZE, prefix: a.handler_prefix },
       );
       (a.external ? this.external : internal).route(a.handler_prefix, (req, res, path) => api.handle(req, res, path), true);
@@ -133,11 +156,20 @@ export class App {
     return [conn, sub];
   }
 
+  /**
+   * Starts the node and listens. Attached to an embedder's server, `port` is that server's port,
+   * or 0 while it does not listen yet.
+   */
   async start(): Promise<AppAddress> {
     this.warnInsecure();
     await this.node.start();
     const hs = this.config.http_server;
-    const ext = await listenNamingKey(this.external, hs.port, hs.address, 'http_server.port');
+    let ext: { port: number };
+    if (this.attached !== undefined) {
+      this.detach = attachTo(this.attached.server, this.attached.listener);
+      const bound = this.attached.server.address();
+      ext = { port: typeof bound === 'object' && bound !== null ? bound.port : 0 };
+    } else ext = await listenNamingKey(this.external, hs.port, hs.address, 'http_server.port');
     let internalPort = ext.port;
     if (this.internal !== undefined) {
       const a = await listenNamingKey(this.internal, Number(hs.internal_port), hs.internal_address, 'http_server.internal_port');
@@ -167,6 +199,7 @@ export class App {
   async stop(timeoutMs: number): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.detach?.();
     const listeners = [this.external, ...(this.internal ? [this.internal] : [])];
     const closing = Promise.all(listeners.map((l) => l.close()));
     await this.node.shutdown();
@@ -177,6 +210,14 @@ export class App {
     await Promise.race([closing, deadline]);
     if (timer) clearTimeout(timer);
     for (const l of listeners) l.destroy();
+  }
+
+  /**
+   * Runs a server API method from code, as the HTTP API would (see api-calls.ts): the same method
+   * table, request and result objects. Rejects with a ReplyError carrying the API error.
+   */
+  api(method: string, request?: ApiObject): Promise<ApiObject> {
+    return callApi(this.apiContext, method, request);
   }
 
   private warnInsecure(): void {
