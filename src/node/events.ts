@@ -145,6 +145,34 @@ export interface SubRefreshReply {
   chanInfo?: Uint8Array;
 }
 
+/** A connection that refreshes server-side (`clientSideRefresh: false`) reached its expiry. */
+export interface ExpiredEvent {
+  readonly client: ClientContext;
+}
+
+export interface ExpiredRefreshReply {
+  /** True: the connection ends with 3005 expired. */
+  expired?: boolean;
+  /**
+   * The new expiry, Unix seconds. Absent, 0 or not in the future ends the connection with 3005,
+   * as Centrifugo treats a refresh proxy's answer without a later `expire_at`.
+   */
+  expireAt?: number;
+  /** Replaces the connection info when set. */
+  info?: Uint8Array;
+  /** Replaces the connection meta when set. */
+  meta?: Uint8Array;
+}
+
+export interface SubExpiredRefreshReply {
+  /** True: the subscription ends (unsubscribe 2501; 3006 disconnect for a server-side one). */
+  expired?: boolean;
+  /** The new expiry, Unix seconds; absent or 0: the subscription no longer expires. One in the past ends it. */
+  expireAt?: number;
+  /** Replaces the subscription's channel info when set. */
+  info?: Uint8Array;
+}
+
 export interface RpcEvent {
   readonly client: ClientContext;
   readonly method: string;
@@ -168,6 +196,23 @@ export interface NodeHooks {
   subRefreshing(e: SubRefreshEvent): Promise<SubRefreshReply>;
   /** Absent: RPC answers 108 not available. */
   rpc?(e: RpcEvent): Promise<RpcReply>;
+  /**
+   * Server-side refresh of a connection that does not refresh itself (the connecting hook said
+   * `clientSideRefresh: false`), asked when its expiry is reached, with no grace period (what
+   * Centrifugo does with a refresh proxy). Throwing `DisconnectError` closes the connection with
+   * that code; any other error is logged and closes it with 3004. Absent: such a connection is
+   * closed with 3005 `client.expired_close_delay` after its expiry unless refreshed through the
+   * server API.
+   */
+  refreshExpired?(e: ExpiredEvent): Promise<ExpiredRefreshReply>;
+  /**
+   * Server-side refresh of a subscription that does not refresh itself (the subscribing hook
+   * said `clientSideRefresh: false`), asked by the periodic tick once the subscription is past
+   * its expiry and `client.expired_sub_close_delay`, as for the client-side kind (Centrifugo
+   * with a sub refresh proxy). Throwing `DisconnectError` closes the connection with that code;
+   * any other error is logged and counts as expired. Absent: the subscription ends as expired.
+   */
+  subRefreshExpired?(e: ChannelEvent): Promise<SubExpiredRefreshReply>;
 }
 
 // The engine types that layers above the node use; they import them from here, not engine/.

@@ -1,7 +1,7 @@
 /**
  * The periodic per-connection tick (every `client.presence_update_interval`, 27 s by default):
- * refreshes presence entries (engines with TTLs drop entries not refreshed), ends expired
- * subscriptions (`client/expiry.ts`), and compares positioned subscriptions with the
+ * refreshes presence entries (engines with TTLs drop entries not refreshed), ends or refreshes
+ * expired subscriptions (`client/expiry.ts`), and compares positioned subscriptions with the
  * stream top to catch losses that live delivery could not see (spec §3.7, §5.5).
  */
 import type { Node } from './node.js';

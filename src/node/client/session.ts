@@ -7,7 +7,7 @@
  * it is forgotten.
  *
  * Command intake lives in `intake.ts`, the command handlers in `connect.ts`, `subscribe.ts` and
- * `commands.ts`, expiry in `expiry.ts`, and a publication's way to one
+ * `commands.ts`, expiry and its server-side refresh in `expiry.ts`, and a publication's way to one
  * subscription in `deliver.ts`.
  */
 import type { Codec } from '../../protocol/codec.js';

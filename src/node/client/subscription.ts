@@ -28,6 +28,8 @@ export class ChannelSubscription {
   #delta = false;
   #deltaReady = false;
   #options: SubscriptionOptions;
+  /** A server-side refresh (`NodeHooks.subRefreshExpired`) is in flight. */
+  #refreshing = false;
 
   constructor(
     /** The connection holding this subscription (the hub delivers through it). */
@@ -153,5 +155,19 @@ export class ChannelSubscription {
   refreshed(expireAt: number, chanInfo: Uint8Array | undefined): void {
     this.#expireAt = expireAt;
     if (chanInfo !== undefined) this.#options = { ...this.#options, chanInfo };
+  }
+
+  /**
+   * Claims the server-side refresh of an expired subscription; false while one is in flight
+   * (the periodic tick may come round again before the hook answers).
+   */
+  beginServerRefresh(): boolean {
+    if (this.#refreshing) return false;
+    this.#refreshing = true;
+    return true;
+  }
+
+  endServerRefresh(): void {
+    this.#refreshing = false;
   }
 }
