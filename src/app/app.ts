@@ -117,7 +117,10 @@ export class App {
         },
         rpcPing: { enabled: config.rpc.ping.enabled, method: config.rpc.ping.method },
       },
-      (user, keep) => this.node.disconnectUser({ user }, disconnects.connectionLimit, [keep]),
+      // On every node; a broker that cannot carry it to the others is logged, not fatal to the connect.
+      (user, keep) => {
+        this.node.disconnectUser({ user }, disconnects.connectionLimit, [keep]).catch((err: unknown) => log.error({ err, user }, 'could not disconnect the user on other nodes'));
+      },
     );
     const hooks = parts.policy !== undefined ? parts.policy(this.policy) : this.policy;
     this.node = new Node({ ...nodeOptions(config), ...(parts.metrics !== undefined ? { metrics: parts.metrics } : {}) }, broker, presence, hooks, log);
