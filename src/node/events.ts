@@ -58,8 +58,24 @@ export interface ConnectEvent {
   readonly version: string;
   /** The client's `subs` map: server-side subscriptions it knows about (for recovery). */
   readonly subs: Readonly<Record<string, SubscribeRequest>>;
-  /** Request headers of the HTTP request that opened the connection, lower-cased. */
+  /**
+   * Headers of the HTTP request that opened the connection (the WebSocket upgrade, the stream's
+   * request), as the transport received them: names lower-case, a header sent more than once
+   * as its values joined by ", ". Only these are the request's own; policy that trusts a header
+   * (`client.user_id_http_header`) reads this map alone.
+   */
+  readonly headers: ReadonlyMap<string, string>;
+  /** @deprecated The same headers as node:http gives them; use `headers`. */
   readonly httpHeaders: Readonly<Record<string, string | string[] | undefined>>;
+  /**
+   * `ConnectRequest.headers`: headers the client asks to be treated as sent with its request, for
+   * clients that cannot set headers (a browser's WebSocket or EventSource). Names lower-case;
+   * empty when the client sent none. They are the client's word, like any command field, so they
+   * never appear in `headers`. A proxy forwards both as Centrifugo does: the names listed in its
+   * `emulated_headers` from here, those listed in `http_headers` from `headers`, and a name
+   * present in both goes out with the `headers` value (static < emulated < request).
+   */
+  readonly emulatedHeaders: ReadonlyMap<string, string>;
 }
 
 export interface ConnectReply {

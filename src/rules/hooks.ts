@@ -99,8 +99,9 @@ export class CentrifugoPolicy implements NodeHooks {
       reply.tokenChannels = Object.keys(reply.subscriptions);
     } else if (this.opts.allowAnonymousConnectWithoutToken || this.opts.insecure) {
       reply.user = '';
-    } else if (this.opts.userIdHttpHeader !== '' && headerValue(e.httpHeaders[this.opts.userIdHttpHeader.toLowerCase()]) !== '') {
-      reply.user = headerValue(e.httpHeaders[this.opts.userIdHttpHeader.toLowerCase()]);
+    } else if (this.opts.userIdHttpHeader !== '' && (e.headers.get(this.opts.userIdHttpHeader.toLowerCase()) ?? '') !== '') {
+      // The request's own headers only: an emulated header (connect `headers`) is the client's word.
+      reply.user = e.headers.get(this.opts.userIdHttpHeader.toLowerCase())!;
       processClientSubs = false;
     } else {
       // No credentials at all.
@@ -291,9 +292,4 @@ function tokenError(err: unknown, what: 'connect' | 'subscribe'): unknown {
   if (err instanceof TokenExpiredError) return errors.tokenExpired();
   if (err instanceof InvalidTokenError) return what === 'connect' ? new DisconnectError(disconnects.invalidToken) : errors.permissionDenied();
   return err;
-}
-
-function headerValue(v: string | string[] | undefined): string {
-  if (v === undefined) return '';
-  return Array.isArray(v) ? (v[0] ?? '') : v;
 }

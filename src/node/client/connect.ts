@@ -9,10 +9,10 @@
 import { DisconnectError, ReplyError, disconnects, errors } from '../../protocol/errors.js';
 import type { ConnectRequest, ConnectResult, SubscribeResult } from '../../protocol/types.js';
 import type { ConnectReply } from '../events.js';
+import { ConnectingEvent } from './connect-event.js';
 import type { Session } from './session.js';
 import { establishSubscription, goLive, type PendingSubscription } from './subscribe.js';
 
-const NO_SUBS: Readonly<Record<string, never>> = Object.freeze({});
 const NO_PENDING: readonly PendingSubscription[] = Object.freeze([]);
 
 interface Connected {
@@ -74,16 +74,9 @@ export async function handleUnidirectionalConnect(s: Session, req: ConnectReques
 }
 
 function connect(s: Session, req: ConnectRequest): Connected | Promise<Connected> {
-  s.identify(req.name ?? '', req.version ?? '');
-  const reply = s.node.hooks.connecting({
-    client: s,
-    token: req.token ?? '',
-    data: req.data,
-    name: s.clientName,
-    version: s.clientVersion,
-    subs: req.subs ?? NO_SUBS,
-    httpHeaders: s.request.headers,
-  });
+  const event = new ConnectingEvent(s, req, s.request.headers);
+  s.identify(event.name, event.version);
+  const reply = s.node.hooks.connecting(event);
   return reply instanceof Promise ? reply.then((r) => connectAs(s, req, r)) : connectAs(s, req, reply);
 }
 
