@@ -4,8 +4,7 @@
  * Replies are written by `toJsonText`, which embeds raw payloads as they are.
  *
  * The field readers and `toJsonText` are not the API's own: they live in `protocol/json/`
- * (`fields.ts`, `json-text.ts`), where `rules/` and a proxy can use them too. They are
- * re-exported here until the API's modules import them from there.
+ * (`fields.ts`, `json-text.ts`), where `rules/` and a proxy can use them too.
  */
 import { parseJsonObjects, parseJsonWithRaw, RawJson, type RawKeyPredicate } from '../protocol/json/raw-json.js';
 import { ReplyError } from '../protocol/errors.js';
@@ -13,8 +12,6 @@ import { ProtocolDecodeError } from '../protocol/codec.js';
 import { ApiErrorCode } from '../protocol/codes.js';
 import type { Obj } from '../protocol/json/fields.js';
 
-export { asObject, bool, boolValue, int, JsonFieldError, payload, position, str, strList, strMap, type Obj } from '../protocol/json/fields.js';
-export { JsonBytes, toJsonText } from '../protocol/json/json-text.js';
 
 /** Keys whose values are payloads kept verbatim. `params` is RPC's payload. */
 const RAW_KEYS = new Set(['data', 'info', 'params']);

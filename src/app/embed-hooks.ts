@@ -52,9 +52,15 @@ export interface ConnectingEvent {
   readonly version: string;
   /**
    * Headers of the HTTP request that opened the connection (the WebSocket upgrade, the stream's
-   * request), as node:http gives them: names lower-case.
+   * request): names lower-case, a header sent more than once as its values joined by ", ".
    */
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Headers the client asked to be treated as sent (the connect command's `headers`, for browsers
+   * that cannot set them on a WebSocket or EventSource): the client's word, never merged into
+   * `headers`. Names lower-case.
+   */
+  readonly emulatedHeaders: Readonly<Record<string, string>>;
 }
 
 /** The connection is accepted as `user` (`""`: anonymous). */
@@ -161,7 +167,8 @@ export class EmbedderPolicy implements NodeHooks {
         data: e.data,
         name: e.name,
         version: e.version,
-        headers: e.httpHeaders,
+        headers: Object.fromEntries(e.headers),
+        emulatedHeaders: Object.fromEntries(e.emulatedHeaders),
       })
       .then((r) => (r === undefined || r === null ? this.base.connecting(e) : this.accepted(r)));
   }

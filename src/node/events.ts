@@ -65,8 +65,6 @@ export interface ConnectEvent {
    * (`client.user_id_http_header`) reads this map alone.
    */
   readonly headers: ReadonlyMap<string, string>;
-  /** @deprecated The same headers as node:http gives them; use `headers`. */
-  readonly httpHeaders: Readonly<Record<string, string | string[] | undefined>>;
   /**
    * `ConnectRequest.headers`: headers the client asks to be treated as sent with its request, for
    * clients that cannot set headers (a browser's WebSocket or EventSource). Names lower-case;

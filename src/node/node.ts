@@ -180,7 +180,7 @@ export class Node implements BrokerEventHandler {
    * the caller already decided what the client is told; this never writes to the client.
    */
   async removeSessionSubscription(s: Session, sub: ChannelSubscription, emitLeave: boolean): Promise<void> {
-    if (s.subs.get(sub.channel) === sub) s.subs.delete(sub.channel);
+    s.forgetSubscription(sub);
     const last = this.hub.removeSubscription(sub);
     const tasks: Promise<unknown>[] = [];
     if (last) tasks.push(this.queueBrokerCall(sub.channel, () => this.broker.unsubscribe(sub.channel)));
@@ -193,7 +193,7 @@ export class Node implements BrokerEventHandler {
   onSessionClosed(s: Session, d: Disconnect): void {
     this.metrics.disconnected(d.code);
     this.hub.removeSession(s);
-    const subs = s.subs.values();
+    const subs = s.subscriptions();
     for (const sub of subs) void this.removeSessionSubscription(s, sub, true);
     if (d.code !== disconnects.connectionClosed.code) this.log.debug({ client: s.clientId, user: s.user, code: d.code, reason: d.reason }, 'client disconnected');
   }
@@ -301,7 +301,7 @@ export class Node implements BrokerEventHandler {
 
   /** Removes the session's subscription to `channel`, if any, with a leave; says whether it had one. */
   private async dropSubscription(s: Session, channel: string): Promise<boolean> {
-    const sub = s.subs.get(channel);
+    const sub = s.subscription(channel);
     if (sub === undefined) return false;
     await this.removeSessionSubscription(s, sub, true);
     return true;

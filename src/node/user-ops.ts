@@ -54,9 +54,7 @@ export function refreshLocal(hub: Hub, t: UserTarget, expired: boolean, expireAt
       s.close(disconnects.expired);
       continue;
     }
-    s.expireAt = expireAt;
-    if (info !== undefined) s.connInfo = info;
-    s.scheduleExpire();
+    s.applyRefresh(expireAt, info, undefined);
     s.sendPush({ kind: 'refresh', expires: expireAt > 0, ttl: expireAt > 0 ? expireAt - nowSec : 0 });
   }
 }

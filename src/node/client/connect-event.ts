@@ -43,11 +43,6 @@ export class ConnectingEvent implements ConnectEvent {
     return (this.#http ??= requestHeaders(this.#rawHttp));
   }
 
-  /** @deprecated Use `headers`. */
-  get httpHeaders(): RawHeaders {
-    return this.#rawHttp;
-  }
-
   get emulatedHeaders(): ReadonlyMap<string, string> {
     return (this.#emulated ??= emulatedHeaders(this.#rawEmulated));
   }

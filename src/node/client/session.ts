@@ -98,20 +98,12 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   get connInfo(): Uint8Array | undefined {
     return this.#connInfo;
   }
-  /** @deprecated Use `applyRefresh`, which also re-arms the expiry. */
-  set connInfo(info: Uint8Array | undefined) {
-    this.#connInfo = info;
-  }
   get meta(): Uint8Array | undefined {
     return this.#meta;
   }
   /** Unix seconds; 0 = never. */
   get expireAt(): number {
     return this.#expireAt;
-  }
-  /** @deprecated Use `applyRefresh`, which also re-arms the expiry. */
-  set expireAt(expireAt: number) {
-    this.#expireAt = expireAt;
   }
   /** The client refreshes its own token (`refresh` command); else the server does, if anyone. */
   get clientSideRefresh(): boolean {
@@ -224,11 +216,6 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     if (this.#subs.get(sub.channel) !== sub) return false;
     this.#subs.delete(sub.channel);
     return true;
-  }
-
-  /** @deprecated Read through `subscription`, `subscriptionCount` and `subscriptions`; remove through `forgetSubscription`. */
-  get subs(): SmallMap<string, ChannelSubscription> {
-    return this.#subs;
   }
 
   // ------------------------------------------------------------ input (see intake.ts)
