@@ -9,7 +9,8 @@ import type { Node } from '../node/node.js';
 import { checkDataFormat, type ChannelRules } from '../rules/channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
 import type { PublishOptions } from '../node/events.js';
-import { GlobLimitError, GlobSyntaxError, compileGlob, type GlobLimits, type GlobMatcher } from '../util/glob.js';
+import { GlobLimitError, GlobSyntaxError } from '../util/glob.js';
+import { channelsMatcher } from '../node/channels.js';
 import { RawJson } from '../protocol/json/raw-json.js';
 import { ApiError, apiBadRequest, apiError, parseApiJson } from './json.js';
 import { asObject, bool, boolValue, int, payload, position, str, strList, strMap, type Obj } from '../protocol/json/fields.js';
@@ -174,40 +175,18 @@ const historyRemove: ApiMethod = async (ctx, req) => {
   return {};
 };
 
-/**
- * Bounds of the `channels` API `pattern` (Rotor's own; Centrifugo has none). The pattern is matched
- * against every channel of the node in one turn of the event loop, and its size multiplies the
- * cost of each match: a 200 KB pattern stopped every client for over 20 s. Over them the call
- * answers 107 with a message naming the limit.
- */
-export const CHANNELS_PATTERN_LIMITS: GlobLimits = { maxLength: 512, maxWildcards: 32 };
-/** Longest the `channels` method matches before letting other work run, in ms. */
-const CHANNELS_SLICE_MS = 5;
-/** How many channels are matched between two looks at the clock. */
-const CHANNELS_SLICE_CHECK = 256;
-
 const channels: ApiMethod = async (ctx, req) => {
   const pattern = str(req, 'pattern');
-  let re: GlobMatcher | undefined;
   try {
-    re = pattern === '' ? undefined : compileGlob(pattern, CHANNELS_PATTERN_LIMITS);
+    channelsMatcher(pattern);
   } catch (e) {
     if (e instanceof GlobLimitError) throw new ApiError(ApiErrorCode.badRequest.code, `${ApiErrorCode.badRequest.message}: ${e.message}`);
     if (e instanceof GlobSyntaxError) throw apiBadRequest(`pattern: ${e.message}`);
     throw e;
   }
-  const out: Obj = {};
-  // A node may hold hundreds of thousands of channels: matching yields to the event loop every
-  // CHANNELS_SLICE_MS, so one request never holds up the clients for longer than that.
-  let sliceStart = performance.now();
-  let i = 0;
-  for (const [name, n] of await ctx.node.channels()) {
-    if (re === undefined || re.test(name)) out[name] = { num_clients: n };
-    if (++i % CHANNELS_SLICE_CHECK === 0 && performance.now() - sliceStart > CHANNELS_SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
-  }
+  // No prototype: a channel may be called "__proto__".
+  const out: Obj = Object.create(null) as Obj;
+  for (const [name, n] of await ctx.node.channels(pattern)) out[name] = { num_clients: n };
   return { channels: out };
 };
 

@@ -22,7 +22,8 @@ import { DeadlineQueue } from '../util/deadline-queue.js';
 import { FlushScheduler, type WriterOptions } from './client/writer.js';
 import { NO_METRICS, type NodeMetrics } from './metrics.js';
 import { ControlPlane, type ControlPlaneOptions, type RemoteCommand } from './control/plane.js';
-import { decodeChannels, encodeChannels } from './control/codec.js';
+import { decodeChannels, decodeChannelsRequest, decodeEmulation, encodeChannels, encodeChannelsRequest, encodeEmulation } from './control/codec.js';
+import { channelsMatcher, matchChannels } from './channels.js';
 import type { NodeInfo, UserTarget } from './control/messages.js';
 import { disconnectLocal, refreshLocal, subscribeLocal, unsubscribeLocal } from './user-ops.js';
 
@@ -63,8 +64,26 @@ export interface NodeOptions {
   control?: ControlPlaneOptions;
 }
 
-/** The survey op answered with this node's channels and their subscriber counts. */
+/** How long shutdown waits for the broker to carry the shutdown announcement, then to close; ms. */
+const ENGINE_STOP_WAIT_MS = 2000;
+
+/** Resolves when `p` settles or after `ms`, whichever comes first; never rejects. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    const done = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    p.then(done, done);
+  });
+}
+
+/** The survey op answered with this node's matching channels and their subscriber counts. */
 const CHANNELS_SURVEY = 'channels';
+/** The survey op, asked of one node, that hands /emulation commands to a session it holds. */
+const EMULATION_SURVEY = 'emulation';
 
 export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
@@ -102,13 +121,19 @@ export class Node implements BrokerEventHandler {
       {
         nodeId: options.nodeId,
         localInfo: () => this.info(),
-        sendControl: (data, toNode) => this.broker.publishControl(data, toNode),
+        // async: a broker that throws instead of rejecting still gives a rejected promise.
+        sendControl: async (data, toNode) => this.broker.publishControl(data, toNode),
         applyRemote: (c) => this.applyRemote(c),
       },
       log,
       options.control,
     );
-    this.control.onSurvey(CHANNELS_SURVEY, () => encodeChannels(this.localChannels()));
+    this.control.onSurvey(CHANNELS_SURVEY, async (data) => encodeChannels(await this.localChannels(decodeChannelsRequest(data))));
+    this.control.onSurvey(EMULATION_SURVEY, (data) => {
+      const r = decodeEmulation(data);
+      this.emulate(r.session, r.data);
+      return new Uint8Array(0);
+    });
   }
 
   static newId(): string {
@@ -264,8 +289,10 @@ export class Node implements BrokerEventHandler {
   }
 
   /**
-   * Hands an /emulation request to the node holding the session: this one, or another live node
-   * through the control plane. Resolves false when `nodeId` names no live node.
+   * Hands an /emulation request to the node holding the session: this one, or another live node,
+   * which answers once it has handed the commands to the session (Centrifugo does the same with a
+   * survey). Resolves false when `nodeId` names no live node; rejects when that node does not
+   * answer in time or the broker cannot ask it.
    */
   async routeEmulation(nodeId: string, session: string, data: Uint8Array): Promise<boolean> {
     if (nodeId === this.options.nodeId) {
@@ -273,7 +300,8 @@ export class Node implements BrokerEventHandler {
       return true;
     }
     if (!this.control.knows(nodeId)) return false;
-    await this.control.sendTo(nodeId, { kind: 'emulation', session, data });
+    const a = await this.control.ask(nodeId, EMULATION_SURVEY, encodeEmulation(session, data));
+    if (a.code !== 0) throw new Error(`emulation: node ${nodeId} answered with code ${a.code}`);
     return true;
   }
 
@@ -283,7 +311,7 @@ export class Node implements BrokerEventHandler {
     if (s !== undefined && s.transport.emulation) s.handleFrame(data);
   }
 
-  /** A user operation or emulation request another node sent. */
+  /** A user operation another node sent. */
   private async applyRemote(c: RemoteCommand): Promise<void> {
     switch (c.kind) {
       case 'disconnect':
@@ -294,8 +322,6 @@ export class Node implements BrokerEventHandler {
         return subscribeLocal(this.hub, c.target, c.channel, c.options, c.since);
       case 'refresh':
         return refreshLocal(this.hub, c.target, c.expired, c.expireAt, c.info);
-      case 'emulation':
-        return this.emulate(c.session, c.data);
     }
   }
 
@@ -308,12 +334,13 @@ export class Node implements BrokerEventHandler {
   }
 
   /**
-   * Channels with subscribers on any node and their subscriber counts, summed over nodes. Asks the
-   * other live nodes (a survey); rejects when one does not answer in time.
+   * Channels with subscribers on any node whose name matches `pattern` ("" for all; see
+   * channels.ts for its limits, checked by the caller), with subscriber counts summed over nodes.
+   * Each node matches its own channels (a survey); rejects when a node does not answer in time.
    */
-  async channels(): Promise<Map<string, number>> {
-    if (this.control.peers === 0) return this.localChannels();
-    const answers = await this.control.survey(CHANNELS_SURVEY, new Uint8Array(0));
+  async channels(pattern = ''): Promise<Map<string, number>> {
+    if (this.control.peers === 0) return this.localChannels(pattern);
+    const answers = await this.control.survey(CHANNELS_SURVEY, encodeChannelsRequest(pattern));
     const out = new Map<string, number>();
     for (const [node, a] of answers) {
       if (a.code !== 0) throw new Error(`channels survey: node ${node} answered with code ${a.code}`);
@@ -327,11 +354,14 @@ export class Node implements BrokerEventHandler {
     return this.control.nodes();
   }
 
-  private localChannels(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const ch of this.hub.channelNames()) out.set(ch, this.hub.channelSubscriberCount(ch));
-    return out;
+  private localChannels(pattern: string): Promise<Map<string, number>> {
+    const hub = this.hub;
+    function* entries(): Generator<readonly [string, number]> {
+      for (const ch of hub.channelNames()) yield [ch, hub.channelSubscriberCount(ch)];
+    }
+    return matchChannels(entries(), channelsMatcher(pattern));
   }
+
 
   info(): NodeInfo {
     return {
@@ -347,13 +377,16 @@ export class Node implements BrokerEventHandler {
   }
 
   /**
-   * Disconnects every connection with 3001 shutdown in batches (so the reconnect wave is spread a
-   * little), then closes the engines. Bounded by the caller's timeout.
+   * Announces the shutdown to the other nodes, disconnects every connection with 3001 shutdown in
+   * batches (so the reconnect wave is spread a little), then closes the engines. A broker that
+   * does not settle is waited for at most ENGINE_STOP_WAIT_MS per step, so the clients always get
+   * their 3001 and the stop always ends.
    */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    // First, so other nodes drop this one at once and stop routing to it.
-    await this.control.stop();
+    // Sent first, so other nodes drop this one at once and stop routing to it; awaited only after
+    // the clients are told, since a broker that cannot carry it must not hold them up.
+    const announced = this.control.stop();
     this.pingWheel?.stop();
     this.expiryQueue.clear();
     const all = this.hub.allSessions();
@@ -362,6 +395,7 @@ export class Node implements BrokerEventHandler {
       for (const s of all.slice(i, i + batch)) s.close(disconnects.shutdown);
       if (i + batch < all.length) await new Promise((r) => setImmediate(r));
     }
-    await Promise.allSettled([this.broker.close(), this.presenceManager.close()]);
+    await settledWithin(announced, ENGINE_STOP_WAIT_MS);
+    await settledWithin(Promise.allSettled([this.broker.close(), this.presenceManager.close()]), ENGINE_STOP_WAIT_MS);
   }
 }

@@ -98,6 +98,19 @@ test('cluster of three: disconnect, subscribe, unsubscribe, refresh and channels
     assert.equal(c.app.node.hub.userSessions('carol').length, 0, 'carol has no connection left on C');
     assert.equal(b.app.node.hub.userSessions('carol').length, 1, 'the whitelisted connection on B stays');
 
+    // The client filter crosses nodes too: only the named connection on C goes.
+    const [c1, c2] = [await connect(cl.pools[2]!, 'hank'), await connect(cl.pools[2]!, 'hank')];
+    const c1Gone = c1.events.next('disconnected');
+    await apiOk(a, 'disconnect', { user: 'hank', client: c1.id });
+    await c1Gone;
+    assert.deepEqual(c.app.node.hub.userSessions('hank').map((s) => s.clientId), [c2.id]);
+
+    // A refresh through A that is not expired gives the connection on C its new expiry and info.
+    const expireAt = Math.floor(Date.now() / 1000) + 3600;
+    await apiOk(a, 'refresh', { user: 'hank', expire_at: expireAt, info: { role: 'admin' } });
+    await eventually(async () => c.app.node.hub.userSessions('hank')[0]?.expireAt === expireAt, 'the new expiry on C');
+    assert.equal(Buffer.from(c.app.node.hub.userSessions('hank')[0]!.connInfo ?? []).toString(), '{"role":"admin"}');
+
     // subscribe through B adds a server-side subscription on A, which then gets publications
     // published through C.
     const dave = await connect(cl.pools[0]!, 'dave');

@@ -14,7 +14,9 @@ export const CONTROL_VERSION = 1;
 
 const root = pb.Root.fromJSON(descriptor as unknown as pb.INamespace);
 const CommandType = root.lookupType('rotor.control.Command');
+const ChannelsRequestType = root.lookupType('rotor.control.ChannelsRequest');
 const ChannelsResultType = root.lookupType('rotor.control.ChannelsResult');
+const EmulationType = root.lookupType('rotor.control.Emulation');
 
 /** protobufjs decodes 64-bit integers to `Long` when the `long` package resolves. */
 type Int64 = number | { toNumber(): number };
@@ -74,7 +76,6 @@ interface PbCommand {
   refresh: { target: PbTarget | null; expired: boolean; expireAt: Int64; info?: Uint8Array | null } | null;
   surveyRequest: { id: Int64; op: string; data: Uint8Array | number[] } | null;
   surveyResponse: { id: Int64; code: number; data: Uint8Array | number[] } | null;
-  emulation: { session: string; data: Uint8Array | number[] } | null;
 }
 
 export function encodeControl(from: string, c: ControlCommand): Uint8Array {
@@ -99,8 +100,6 @@ function commandFields(c: ControlCommand): Record<string, unknown> {
       return { surveyRequest: { id: c.id, op: c.op, data: c.data } };
     case 'surveyResponse':
       return { surveyResponse: { id: c.id, code: c.code, data: c.data } };
-    case 'emulation':
-      return { emulation: { session: c.session, data: c.data } };
   }
 }
 
@@ -128,23 +127,29 @@ export function decodeControl(data: Uint8Array): DecodedControl {
 function toCommand(m: PbCommand): ControlCommand | undefined {
   if (m.node !== null) return { kind: 'node', info: nodeInfo(m.node), reply: m.node.reply };
   if (m.shutdown !== null) return { kind: 'shutdown' };
+  // A user operation must name its user: an empty one would select every anonymous connection.
   if (m.disconnect !== null) {
     const d = m.disconnect;
-    return { kind: 'disconnect', target: fromTarget(d.target), code: d.code, reason: d.reason, whitelist: d.whitelist };
+    const target = fromTarget(d.target);
+    return target && { kind: 'disconnect', target, code: d.code, reason: d.reason, whitelist: d.whitelist };
   }
-  if (m.unsubscribe !== null) return { kind: 'unsubscribe', target: fromTarget(m.unsubscribe.target), channel: m.unsubscribe.channel };
+  if (m.unsubscribe !== null) {
+    const target = fromTarget(m.unsubscribe.target);
+    return target && { kind: 'unsubscribe', target, channel: m.unsubscribe.channel };
+  }
   if (m.subscribe !== null) {
     const s = m.subscribe;
+    const target = fromTarget(s.target);
     const since: StreamPosition | undefined = s.since === null ? undefined : { offset: num(s.since.offset), epoch: s.since.epoch };
-    return { kind: 'subscribe', target: fromTarget(s.target), channel: s.channel, options: options(s.options), since };
+    return target && { kind: 'subscribe', target, channel: s.channel, options: options(s.options), since };
   }
   if (m.refresh !== null) {
     const r = m.refresh;
-    return { kind: 'refresh', target: fromTarget(r.target), expired: r.expired, expireAt: num(r.expireAt), info: r.info ?? undefined };
+    const target = fromTarget(r.target);
+    return target && { kind: 'refresh', target, expired: r.expired, expireAt: num(r.expireAt), info: r.info ?? undefined };
   }
   if (m.surveyRequest !== null) return { kind: 'surveyRequest', id: num(m.surveyRequest.id), op: m.surveyRequest.op, data: bytes(m.surveyRequest.data) };
   if (m.surveyResponse !== null) return { kind: 'surveyResponse', id: num(m.surveyResponse.id), code: m.surveyResponse.code, data: bytes(m.surveyResponse.data) };
-  if (m.emulation !== null) return { kind: 'emulation', session: m.emulation.session, data: bytes(m.emulation.data) };
   return undefined;
 }
 
@@ -161,8 +166,9 @@ function nodeInfo(n: PbNode): NodeInfo {
   };
 }
 
-function fromTarget(t: PbTarget | null): UserTarget {
-  return t === null ? { user: '' } : { user: t.user, client: t.client, session: t.session };
+/** The target, or undefined when it names no user (the message is then dropped). */
+function fromTarget(t: PbTarget | null): UserTarget | undefined {
+  return t === null || t.user === '' ? undefined : { user: t.user, client: t.client, session: t.session };
 }
 
 /** A Subscribe without options: every flag off, as an empty message decodes. */
@@ -198,12 +204,38 @@ function options(o: PbOptions | null = NO_OPTIONS): SubscriptionOptions {
   return out;
 }
 
-/** The "channels" survey's answer: channel → subscriber count on one node. */
-export function encodeChannels(channels: ReadonlyMap<string, number>): Uint8Array {
-  return ChannelsResultType.encode({ channels: Object.fromEntries(channels) }).finish();
+/** The "channels" survey's request: the pattern each node matches its channels with. */
+export function encodeChannelsRequest(pattern: string): Uint8Array {
+  return ChannelsRequestType.encode({ pattern }).finish();
 }
 
+/** Throws on bytes that are not a ChannelsRequest. */
+export function decodeChannelsRequest(data: Uint8Array): string {
+  return (ChannelsRequestType.decode(data) as unknown as { pattern: string }).pattern;
+}
+
+/** The "channels" survey's answer: channel → subscriber count on one node. */
+export function encodeChannels(channels: ReadonlyMap<string, number>): Uint8Array {
+  const list: { name: string; numClients: number }[] = [];
+  for (const [name, numClients] of channels) list.push({ name, numClients });
+  return ChannelsResultType.encode({ channels: list }).finish();
+}
+
+/** Throws on bytes that are not a ChannelsResult. */
 export function decodeChannels(data: Uint8Array): Map<string, number> {
-  const m = ChannelsResultType.decode(data) as unknown as { channels: Record<string, number> };
-  return new Map(Object.entries(m.channels));
+  const m = ChannelsResultType.decode(data) as unknown as { channels: { name: string; numClients: number }[] };
+  const out = new Map<string, number>();
+  for (const c of m.channels) out.set(c.name, c.numClients);
+  return out;
+}
+
+/** The "emulation" survey's data: commands for one session. */
+export function encodeEmulation(session: string, data: Uint8Array): Uint8Array {
+  return EmulationType.encode({ session, data }).finish();
+}
+
+/** Throws on bytes that are not an Emulation message. */
+export function decodeEmulation(b: Uint8Array): { session: string; data: Uint8Array } {
+  const m = EmulationType.decode(b) as unknown as { session: string; data: Uint8Array | number[] };
+  return { session: m.session, data: bytes(m.data) };
 }

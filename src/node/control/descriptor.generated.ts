@@ -49,10 +49,6 @@ export const descriptor = {
                   "type": "SurveyResponse",
                   "id": 10,
                   "protoName": "survey_response"
-                },
-                "emulation": {
-                  "type": "Emulation",
-                  "id": 11
                 }
               }
             },
@@ -341,12 +337,33 @@ export const descriptor = {
                 }
               }
             },
+            "ChannelsRequest": {
+              "fields": {
+                "pattern": {
+                  "type": "string",
+                  "id": 1
+                }
+              }
+            },
             "ChannelsResult": {
               "fields": {
                 "channels": {
-                  "keyType": "string",
-                  "type": "uint32",
+                  "rule": "repeated",
+                  "type": "ChannelCount",
                   "id": 1
+                }
+              }
+            },
+            "ChannelCount": {
+              "fields": {
+                "name": {
+                  "type": "string",
+                  "id": 1
+                },
+                "numClients": {
+                  "type": "uint32",
+                  "id": 2,
+                  "protoName": "num_clients"
                 }
               }
             }

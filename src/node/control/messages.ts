@@ -38,9 +38,7 @@ export type ControlCommand =
   | { kind: 'refresh'; target: UserTarget; expired: boolean; expireAt: number; info: Uint8Array | undefined }
   | { kind: 'surveyRequest'; id: number; op: string; data: Uint8Array }
   /** `code` 0: answered; otherwise the survey failed on that node (see SURVEY_CODES). */
-  | { kind: 'surveyResponse'; id: number; code: number; data: Uint8Array }
-  /** An /emulation request for a session the receiving node holds. */
-  | { kind: 'emulation'; session: string; data: Uint8Array };
+  | { kind: 'surveyResponse'; id: number; code: number; data: Uint8Array };
 
 export interface ControlMessage {
   /** Sender node ID. */

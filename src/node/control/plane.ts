@@ -3,8 +3,11 @@
  * channel, whatever the engine (spec §9.1, §9.3). It keeps the registry of live nodes (heartbeats
  * every `heartbeatIntervalMs`, 3 s by default; a node silent for 2 intervals + 1 s is dropped, as
  * Centrifugo does), announces this node's shutdown, runs surveys (a question to every node,
- * answers gathered with a timeout, 10 s by default), and hands user operations and forwarded
- * emulation requests from other nodes to the host (the Node) to apply to its connections.
+ * answers gathered with a timeout, 10 s by default; or a question to one node), and hands user
+ * operations from other nodes to the host (the Node) to apply to its connections.
+ *
+ * Time is the monotonic clock (`performance.now()`): a step of the wall clock neither drops
+ * every peer at once nor keeps dead ones alive.
  *
  * Messages this node sent come back to it on engines that broadcast to every node (the memory
  * bus, Redis); they are ignored: the host applies its own operations locally before sending.
@@ -15,8 +18,8 @@ import { SURVEY_CODES, type ControlCommand, type NodeInfo } from './messages.js'
 import { NodeRegistry } from './registry.js';
 import { SurveyBook, type SurveyAnswer } from './surveys.js';
 
-/** User operations and emulation requests from other nodes, applied by the host. */
-export type RemoteCommand = Extract<ControlCommand, { kind: 'disconnect' | 'unsubscribe' | 'subscribe' | 'refresh' | 'emulation' }>;
+/** User operations from other nodes, applied by the host. */
+export type RemoteCommand = Extract<ControlCommand, { kind: 'disconnect' | 'unsubscribe' | 'subscribe' | 'refresh' }>;
 
 export interface ControlHost {
   readonly nodeId: string;
@@ -24,7 +27,7 @@ export interface ControlHost {
   localInfo(): NodeInfo;
   /** Publishes on the broker's control channel: to every node, or to `toNode` only. */
   sendControl(data: Uint8Array, toNode?: string): Promise<void>;
-  /** Applies another node's user operation or emulation request to this node's connections. */
+  /** Applies another node's user operation to this node's connections. */
   applyRemote(c: RemoteCommand): Promise<void>;
 }
 
@@ -53,6 +56,8 @@ export class ControlPlane {
   private readonly loggedDrops = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** A heartbeat the broker has not settled yet: the next tick skips rather than piles up. */
+  private heartbeatInFlight = false;
 
   constructor(
     private readonly host: ControlHost,
@@ -87,7 +92,7 @@ export class ControlPlane {
     this.surveys.closeAll();
     this.registry.clear();
     try {
-      await this.host.sendControl(encodeControl(this.host.nodeId, { kind: 'shutdown' }));
+      await this.send(encodeControl(this.host.nodeId, { kind: 'shutdown' }));
     } catch (err) {
       this.log.warn({ err }, 'could not announce the shutdown to other nodes');
     }
@@ -110,12 +115,22 @@ export class ControlPlane {
 
   /** Sends a user operation to every other node. Rejects when the broker cannot publish. */
   broadcast(c: RemoteCommand): Promise<void> {
-    return this.host.sendControl(encodeControl(this.host.nodeId, c));
+    return this.send(encodeControl(this.host.nodeId, c));
   }
 
-  /** Sends a command to one node. */
-  sendTo(uid: string, c: RemoteCommand): Promise<void> {
-    return this.host.sendControl(encodeControl(this.host.nodeId, c), uid);
+  /**
+   * Asks one live node (a survey of one) and returns its answer. Rejects when it does not answer
+   * in time (SurveyTimeoutError), leaves, or the broker cannot send the question.
+   */
+  async ask(uid: string, op: string, data: Uint8Array): Promise<SurveyAnswer> {
+    const s = this.surveys.open(op, [uid], this.surveyTimeoutMs);
+    this.send(encodeControl(this.host.nodeId, { kind: 'surveyRequest', id: s.id, op, data }), uid).catch((err: unknown) => {
+      this.surveys.fail(s.id, err instanceof Error ? err : new Error(String(err)));
+    });
+    const answers = await s.answers;
+    const a = answers.get(uid);
+    if (a === undefined) throw new Error(`node ${uid} left before answering ${op}`);
+    return a;
   }
 
   /**
@@ -129,7 +144,7 @@ export class ControlPlane {
       const s = this.surveys.open(op, others, this.surveyTimeoutMs);
       remote = s.answers;
       // A failed send fails the survey at once rather than after the timeout.
-      this.host.sendControl(encodeControl(this.host.nodeId, { kind: 'surveyRequest', id: s.id, op, data })).catch((err: unknown) => {
+      this.send(encodeControl(this.host.nodeId, { kind: 'surveyRequest', id: s.id, op, data })).catch((err: unknown) => {
         this.surveys.fail(s.id, err instanceof Error ? err : new Error(String(err)));
       });
     }
@@ -149,15 +164,15 @@ export class ControlPlane {
     switch (c.kind) {
       case 'node':
         if (c.info.uid !== from) return this.logDrop(`heartbeat from ${from} carries node ID ${c.info.uid}`);
-        if (this.registry.seen(c.info, Date.now())) this.log.info({ node: from, name: c.info.name }, 'node joined');
+        if (this.registry.seen(c.info, performance.now())) this.log.info({ node: from, name: c.info.name }, 'node joined');
         if (c.reply) this.sendHeartbeat(false, from);
         return;
       case 'shutdown':
-        if (this.registry.remove(from)) this.log.info({ node: from }, 'node left (shutdown)');
+        if (this.registry.stoppedNode(from, performance.now())) this.log.info({ node: from }, 'node left (shutdown)');
         this.surveys.nodeGone(from);
         return;
       case 'surveyRequest':
-        void this.answer(c.op, c.data).then((a) => this.host.sendControl(encodeControl(this.host.nodeId, { kind: 'surveyResponse', id: c.id, ...a }), from)).catch((err: unknown) => {
+        void this.answer(c.op, c.data).then((a) => this.send(encodeControl(this.host.nodeId, { kind: 'surveyResponse', id: c.id, ...a }), from)).catch((err: unknown) => {
           this.log.warn({ err, node: from, op: c.op }, 'could not answer a survey');
         });
         return;
@@ -170,19 +185,31 @@ export class ControlPlane {
   }
 
   private tick(): void {
-    this.sendHeartbeat(false);
-    for (const uid of this.registry.prune(Date.now())) {
+    if (!this.heartbeatInFlight) this.sendHeartbeat(false);
+    for (const uid of this.registry.prune(performance.now())) {
       this.log.info({ node: uid }, 'node left (no heartbeat)');
       this.surveys.nodeGone(uid);
     }
   }
 
   private sendHeartbeat(reply: boolean, toNode?: string): void {
-    this.heartbeat(reply, toNode).catch((err: unknown) => this.log.warn({ err }, 'could not send the node heartbeat'));
+    this.heartbeatInFlight = true;
+    this.heartbeat(reply, toNode)
+      .catch((err: unknown) => this.log.warn({ err }, 'could not send the node heartbeat'))
+      .finally(() => (this.heartbeatInFlight = false));
   }
 
   private heartbeat(reply: boolean, toNode?: string): Promise<void> {
-    return this.host.sendControl(encodeControl(this.host.nodeId, { kind: 'node', info: this.host.localInfo(), reply }), toNode);
+    return this.send(encodeControl(this.host.nodeId, { kind: 'node', info: this.host.localInfo(), reply }), toNode);
+  }
+
+  /** The host's send, as a promise even if it throws instead of rejecting. */
+  private send(data: Uint8Array, toNode?: string): Promise<void> {
+    try {
+      return this.host.sendControl(data, toNode);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private async answer(op: string, data: Uint8Array): Promise<SurveyAnswer> {

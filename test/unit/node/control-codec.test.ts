@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeChannels, decodeControl, encodeChannels, encodeControl } from '../../../src/node/control/codec.js';
+import { decodeChannels, decodeChannelsRequest, decodeControl, decodeEmulation, encodeChannels, encodeChannelsRequest, encodeControl, encodeEmulation } from '../../../src/node/control/codec.js';
 import type { ControlCommand } from '../../../src/node/control/messages.js';
 import type { SubscriptionOptions } from '../../../src/node/events.js';
 
@@ -35,7 +35,6 @@ const COMMANDS: ControlCommand[] = [
   { kind: 'refresh', target, expired: true, expireAt: 0, info: new Uint8Array(0) },
   { kind: 'surveyRequest', id: 2 ** 35, op: 'channels', data: new Uint8Array([9]) },
   { kind: 'surveyResponse', id: 3, code: 2, data: new Uint8Array(0) },
-  { kind: 'emulation', session: 'sess', data: new Uint8Array([1, 2, 3]) },
 ];
 
 /** Uint8Array and Buffer compare by content. */
@@ -67,7 +66,22 @@ test('control codec: absent optional bytes stay absent; a subscribe without opti
   assert.equal(r.message.command.info, undefined, 'no info: the connection keeps its own');
 });
 
-test('control codec: the channels answer round-trips', () => {
+test('control codec: a user operation without a user is dropped, not applied to every anonymous connection', () => {
+  for (const c of [
+    { kind: 'disconnect', target: { user: '' }, code: 4000, reason: '', whitelist: [] },
+    { kind: 'unsubscribe', target: { user: '' }, channel: 'c' },
+    { kind: 'refresh', target: { user: '' }, expired: true, expireAt: 0, info: undefined },
+  ] as const) {
+    const d = decodeControl(encodeControl('x', { ...c, whitelist: [] } as ControlCommand));
+    assert.equal(d.ok, false, c.kind);
+  }
+});
+
+test('control codec: the channels answer round-trips, "__proto__" included', () => {
+  const withProto = new Map([['__proto__', 3], ['constructor', 1]]);
+  assert.deepEqual(decodeChannels(encodeChannels(withProto)), withProto);
+  assert.equal(decodeChannelsRequest(encodeChannelsRequest('chat:*')), 'chat:*');
+  assert.deepEqual(plain(decodeEmulation(encodeEmulation('s', new Uint8Array([1])))), { session: 's', data: { bytes: [1] } });
   const m = new Map([['a', 1], ['b:c', 70_000]]);
   assert.deepEqual(decodeChannels(encodeChannels(m)), m);
   assert.deepEqual(decodeChannels(encodeChannels(new Map())), new Map());

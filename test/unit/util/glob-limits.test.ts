@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GlobLimitError, GlobSyntaxError, compileGlob, type GlobLimits } from '../../../src/util/glob.js';
-import { CHANNELS_PATTERN_LIMITS } from '../../../src/api/methods.js';
+import { CHANNELS_PATTERN_LIMITS } from '../../../src/node/channels.js';
 import { readFileSync } from 'node:fs';
 
 const LIMITS: GlobLimits = { maxLength: 10, maxWildcards: 3 };
