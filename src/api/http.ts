@@ -154,7 +154,19 @@ function plain(res: ServerResponse, s: ApiHttpStatus): void {
   endAnswer(res, s.status, { 'Content-Type': 'text/plain; charset=utf-8' }, s.text + '\n');
 }
 
+/**
+ * Answers in the check phase of this event-loop turn (`setImmediate`), after the node's writers
+ * flushed what the call queued (their flush was scheduled first): the publication goes to this
+ * node's subscribers before the publisher hears back. On loopback and on a busy host this also
+ * saves a wake-up of the other side per publication: with 5 subscribers a channel, answering
+ * first made the answer's write cost about 4 times the baseline's (profile of bench (b)).
+ */
 function json(res: ServerResponse, status: number, body: string): void {
+  setImmediate(endJson, res, status, body);
+}
+
+function endJson(res: ServerResponse, status: number, body: string): void {
+  if (res.destroyed) return;
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
