@@ -8,6 +8,7 @@
 import { describe } from 'node:test';
 import { brokerContract, type BrokerHarness, type Capability } from './broker.contract.js';
 import { presenceContract, type PresenceHarness } from './presence.contract.js';
+import { clusterContract, type ClusterHarness } from './cluster.contract.js';
 
 interface ContractEngine {
   name: string;
@@ -15,6 +16,8 @@ interface ContractEngine {
   broker(): Promise<BrokerHarness>;
   /** Required with the `presence` capability. */
   presence?(): Promise<PresenceHarness>;
+  /** `n` brokers of one cluster (several nodes), isolated from other tests. */
+  cluster(n: number): Promise<ClusterHarness>;
   /** Why the engine cannot run in this environment (a server not configured), or undefined. */
   unavailable?(): string | undefined;
 }
@@ -41,6 +44,18 @@ const CONTRACT_ENGINES: readonly ContractEngine[] = [
       const presence = new MemoryPresenceManager();
       return { presence, cleanup: () => presence.close() };
     },
+    // Nodes of one process on one memory bus.
+    async cluster(n) {
+      const { MemoryBus } = await import('../../src/engine/memory/broker.js');
+      const bus = new MemoryBus();
+      const brokers = Array.from({ length: n }, () => bus.engine().broker);
+      return {
+        brokers,
+        cleanup: async () => {
+          await Promise.all(brokers.map((b) => b.close()));
+        },
+      };
+    },
   },
 ];
 
@@ -51,6 +66,7 @@ for (const engine of CONTRACT_ENGINES) {
     continue;
   }
   brokerContract(engine.name, engine.capabilities, () => engine.broker());
+  clusterContract(engine.name, engine.capabilities, (n) => engine.cluster(n));
   if (engine.capabilities.includes('presence')) {
     const make = engine.presence;
     if (make === undefined) throw new Error(`${engine.name} declares presence but gives no presence() builder`);
