@@ -21,6 +21,7 @@ import type { ConnectEvent, ConnectReply, NodeHooks, PublishEvent, PublishReply,
   ChannelEvent, HistoryReply, RefreshEvent, RefreshReply, SubRefreshEvent, SubRefreshReply, ClientContext } from '../node/events.js';
 import { errors } from '../protocol/errors.js';
 import type { CentrifugoPolicy } from '../rules/hooks.js';
+import { DelegatingHooks } from '../node/delegating-hooks.js';
 import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
 
 /** The connection a hook is asked about. */
@@ -135,13 +136,14 @@ function client(c: ClientContext): RotorClient {
 }
 
 /** Rotor's policy with the embedder's hooks around it (see the file comment). */
-export class EmbedderPolicy implements NodeHooks {
+export class EmbedderPolicy extends DelegatingHooks<CentrifugoPolicy> {
   readonly rpc?: (e: RpcEvent) => Promise<RpcReply>;
 
   constructor(
-    private readonly base: CentrifugoPolicy,
+    base: CentrifugoPolicy,
     private readonly hooks: RotorHooks,
   ) {
+    super(base);
     const rpcHook = hooks.rpc?.bind(hooks);
     const baseRpc = base.rpc?.bind(base);
     if (rpcHook !== undefined) {
@@ -157,7 +159,7 @@ export class EmbedderPolicy implements NodeHooks {
     } else if (baseRpc !== undefined) this.rpc = baseRpc;
   }
 
-  connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
+  override connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
     const hook = this.hooks.connecting;
     if (hook === undefined) return this.base.connecting(e);
     return hook
@@ -186,7 +188,7 @@ export class EmbedderPolicy implements NodeHooks {
     return reply;
   }
 
-  async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
+  override async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
     const reply = await this.base.subscribing(e);
     const hook = this.hooks.subscribing;
     if (hook === undefined) return reply;
@@ -202,7 +204,7 @@ export class EmbedderPolicy implements NodeHooks {
     return { ...reply, options };
   }
 
-  async publishing(e: PublishEvent): Promise<PublishReply> {
+  override async publishing(e: PublishEvent): Promise<PublishReply> {
     const reply = await this.base.publishing(e);
     const hook = this.hooks.publishing;
     if (hook === undefined) return reply;
@@ -214,23 +216,8 @@ export class EmbedderPolicy implements NodeHooks {
     return { options };
   }
 
-  history(e: ChannelEvent): Promise<HistoryReply> {
-    return this.base.history(e);
-  }
 
-  presence(e: ChannelEvent): Promise<void> {
-    return this.base.presence(e);
-  }
 
-  presenceStats(e: ChannelEvent): Promise<void> {
-    return this.base.presenceStats(e);
-  }
 
-  refreshing(e: RefreshEvent): Promise<RefreshReply> {
-    return this.base.refreshing(e);
-  }
 
-  subRefreshing(e: SubRefreshEvent): Promise<SubRefreshReply> {
-    return this.base.subRefreshing(e);
-  }
 }

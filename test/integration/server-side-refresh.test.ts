@@ -16,6 +16,7 @@ import type {
   RefreshEvent, RefreshReply, SubExpiredRefreshReply, SubRefreshEvent, SubRefreshReply, SubscribeEvent, SubscribeReply,
 } from '../../src/node/events.js';
 import { DisconnectError } from '../../src/protocol/errors.js';
+import { DelegatingHooks } from '../../src/node/delegating-hooks.js';
 import { connToken } from '../helpers/server.js';
 import { apiOk, deferred, eventually, withServer, within } from '../helpers/sdk.js';
 
@@ -35,19 +36,21 @@ const nowSec = () => Math.floor(Date.now() / 1000);
  * `subExpiry[channel]` (Unix seconds) make those connections and subscriptions expire without
  * client-side refresh; the refresh hooks answer from `onRefresh` and `onSubRefresh`.
  */
-class ServerRefreshHooks implements NodeHooks {
+class ServerRefreshHooks extends DelegatingHooks {
   readonly refreshCalls: { user: string; client: string }[] = [];
   readonly subRefreshCalls: { user: string; channel: string }[] = [];
 
   constructor(
-    private readonly base: NodeHooks,
+    base: NodeHooks,
     private readonly connExpiry: Record<string, number>,
     private readonly subExpiry: Record<string, number>,
     private readonly onRefresh: (user: string) => Promise<ExpiredRefreshReply>,
     private readonly onSubRefresh: (channel: string) => Promise<SubExpiredRefreshReply>,
-  ) {}
+  ) {
+    super(base);
+  }
 
-  connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
+  override connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
     const withExpiry = (r: ConnectReply): ConnectReply => {
       const at = this.connExpiry[r.user];
       return at === undefined ? r : { ...r, expireAt: at, clientSideRefresh: false };
@@ -55,7 +58,7 @@ class ServerRefreshHooks implements NodeHooks {
     const r = this.base.connecting(e);
     return r instanceof Promise ? r.then(withExpiry) : withExpiry(r);
   }
-  async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
+  override async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
     const r = await this.base.subscribing(e);
     const at = this.subExpiry[e.channel];
     return at === undefined ? r : { options: { ...r.options, expireAt: at }, clientSideRefresh: false };
@@ -67,24 +70,6 @@ class ServerRefreshHooks implements NodeHooks {
   async subRefreshExpired(e: ChannelEvent): Promise<SubExpiredRefreshReply> {
     this.subRefreshCalls.push({ user: e.client.user, channel: e.channel });
     return this.onSubRefresh(e.channel);
-  }
-  publishing(e: PublishEvent): Promise<PublishReply> {
-    return this.base.publishing(e);
-  }
-  history(e: ChannelEvent): Promise<HistoryReply> {
-    return this.base.history(e);
-  }
-  presence(e: ChannelEvent): Promise<void> {
-    return this.base.presence(e);
-  }
-  presenceStats(e: ChannelEvent): Promise<void> {
-    return this.base.presenceStats(e);
-  }
-  refreshing(e: RefreshEvent): Promise<RefreshReply> {
-    return this.base.refreshing(e);
-  }
-  subRefreshing(e: SubRefreshEvent): Promise<SubRefreshReply> {
-    return this.base.subRefreshing(e);
   }
 }
 
