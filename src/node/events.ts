@@ -121,6 +121,11 @@ export interface PublishEvent {
 export interface PublishReply {
   /** How to publish: history retention, tags, delta. Client info is added by the node. */
   options: PublishOptions;
+  /**
+   * Published instead of the client's data when set, as these bytes (what a publish proxy's
+   * `result.data` does). Absent: the client's data is published.
+   */
+  data?: Uint8Array;
 }
 
 export interface ChannelEvent {

@@ -51,7 +51,7 @@ async function handlePublish(s: Session, id: number, req: PublishRequest): Promi
   const data = req.data ?? new Uint8Array(0);
   const reply = await s.node.hooks.publishing({ client: s, channel: req.channel, data });
   const chanInfo = s.subscription(req.channel)?.options.chanInfo;
-  await s.node.publish(req.channel, data, { ...reply.options, clientInfo: s.clientInfo(chanInfo) });
+  await s.node.publish(req.channel, reply.data ?? data, { ...reply.options, clientInfo: s.clientInfo(chanInfo) });
   s.sendReply({ id, kind: 'publish' });
 }
 
