@@ -27,8 +27,9 @@
  *   `http_server.port`, or serving on your own `http.Server` (`server` option).
  * - {@link Rotor.publish} and {@link Rotor.api} call the server API's methods from code: the same
  *   methods, requests and results as `POST /api/<method>`.
- * - {@link RotorHooks} plug your code into connecting, subscribing, publishing and RPC; a hook
- *   refuses by throwing {@link ReplyError} or {@link DisconnectError}.
+ * - {@link RotorHooks} plug your code into connecting (and the refresh of connections it let
+ *   expire), subscribing, publishing and RPC; a hook refuses by throwing {@link ReplyError} or
+ *   {@link DisconnectError}.
  * - {@link Rotor.stop} stops it gracefully.
  *
  * Nothing else in the package is public API: deep imports are not exported.
@@ -42,6 +43,8 @@ export type {
   HookPayload,
   ConnectingEvent,
   ConnectingResult,
+  RefreshingEvent,
+  RefreshingResult,
   SubscribingEvent,
   SubscribingResult,
   PublishingEvent,

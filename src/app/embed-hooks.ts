@@ -1,14 +1,20 @@
 /**
- * An embedder's hooks (connecting, subscribing, publishing, RPC) as a layer over Rotor's policy
+ * An embedder's hooks (connecting, refreshing, subscribing, publishing, RPC) as a layer over Rotor's policy
  * (`rules/hooks.ts`), the way a Centrifugo proxy sits beside its rules:
  *
  * - `connecting` runs first. Returning `{ user }` authenticates the connection as that user, as a
- *   connect proxy's answer does, and Rotor checks no token; returning nothing leaves the connect to
- *   Rotor's configured authentication (JWT, anonymous, `user_id_http_header`).
+ *   connect proxy's answer does, and Rotor checks no token; the rest of the connect is a token
+ *   connection's (`CentrifugoPolicy.connectReply`: the personal channel, the client's `subs`).
+ *   Returning nothing leaves the connect to Rotor's configured authentication (JWT, anonymous,
+ *   `user_id_http_header`).
+ * - `refreshing` extends a connection `connecting` accepted with an `expireAt`, when it is reached
+ *   (`NodeHooks.refreshExpired`; such a connection cannot refresh itself, having no token). Without
+ *   the hook it closes with 3005 `client.expired_close_delay` after its expiry.
  * - `subscribing` and `publishing` run after Rotor's channel rules allowed the operation: the hook
  *   sees only what the namespace permits, and may refuse it or change it (channel info and
- *   subscribe data; publication tags, history). Configure the namespace to allow the operation
- *   (`allow_subscribe_for_client`, `allow_publish_for_client`) and decide each case in the hook.
+ *   subscribe data; publication data, tags, history). Configure the namespace to allow the
+ *   operation (`allow_subscribe_for_client`, `allow_publish_for_client`) and decide each case in
+ *   the hook.
  * - `rpc` answers every RPC call; returning nothing leaves the call to Rotor (the `rpc.ping`
  *   method when configured, else 104 method not found).
  *
@@ -17,12 +23,13 @@
  * error 100 to the client. With a `connecting` hook every connect waits for a promise, so the
  * synchronous fast path of HMAC connects (docs/architecture.md) is given up.
  */
-import type { ConnectEvent, ConnectReply, NodeHooks, PublishEvent, PublishReply, RpcEvent, RpcReply, SubscribeEvent, SubscribeReply, SubscriptionOptions,
-  ChannelEvent, HistoryReply, RefreshEvent, RefreshReply, SubRefreshEvent, SubRefreshReply, ClientContext } from '../node/events.js';
+import type {
+  ClientContext, ConnectEvent, ConnectReply, ExpiredEvent, ExpiredRefreshReply, PublishEvent, PublishReply, RpcEvent, RpcReply, SubscribeEvent, SubscribeReply,
+  SubscriptionOptions,
+} from '../node/events.js';
 import { errors } from '../protocol/errors.js';
-import type { CentrifugoPolicy } from '../rules/hooks.js';
+import type { CentrifugoPolicy, ConnectIdentity } from '../rules/hooks.js';
 import { DelegatingHooks } from '../node/delegating-hooks.js';
-import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
 
 /** The connection a hook is asked about. */
 export interface RotorClient {
@@ -64,7 +71,12 @@ export interface ConnectingEvent {
   readonly emulatedHeaders: Readonly<Record<string, string>>;
 }
 
-/** The connection is accepted as `user` (`""`: anonymous). */
+/**
+ * The connection is accepted as `user` (`""`: anonymous), and gets what a token connection gets:
+ * the personal channel when `client.subscribe_to_user_personal_channel` is on, and the channels
+ * the client lists in its connect `subs` (its server-side subscriptions before a reconnect,
+ * recovered from where it was) that the namespace lets it subscribe to.
+ */
 export interface ConnectingResult {
   user: string;
   /** Connection info, seen by others in presence, join/leave and client publications. */
@@ -73,6 +85,25 @@ export interface ConnectingResult {
   data?: HookPayload;
   /** Channels the connection is subscribed to on the server side, with their namespace's options. */
   channels?: readonly string[];
+  /**
+   * When the connection expires, Unix seconds (not milliseconds); absent or 0: never. At that
+   * moment the `refreshing` hook is asked to extend it; without one it closes with 3005 (expired)
+   * `client.expired_close_delay` later. An expiry already past refuses the connect (109).
+   */
+  expireAt?: number;
+}
+
+export interface RefreshingEvent {
+  /** A connection `connecting` accepted with an `expireAt`, which is now reached. */
+  readonly client: RotorClient;
+}
+
+/** The connection goes on until `expireAt`; without a later one it closes with 3005 (expired). */
+export interface RefreshingResult {
+  /** The new expiry, Unix seconds; it must be in the future. */
+  expireAt?: number;
+  /** Replaces the connection info. */
+  info?: HookPayload;
 }
 
 export interface SubscribingEvent {
@@ -96,6 +127,11 @@ export interface PublishingEvent {
 }
 
 export interface PublishingResult {
+  /**
+   * Published instead of the client's data, to every subscriber and into history (the namespace's
+   * data format is not checked again).
+   */
+  data?: HookPayload;
   /** Tags of the publication (replacing none: a client publish has none of its own). */
   tags?: Record<string, string>;
   /** Publishes without keeping the publication in the channel's history. */
@@ -116,6 +152,7 @@ export interface RpcCallResult {
 /** What an embedder plugs in; every hook is optional. See the file comment for their semantics. */
 export interface RotorHooks {
   connecting?(e: ConnectingEvent): Promise<ConnectingResult | undefined | void>;
+  refreshing?(e: RefreshingEvent): Promise<RefreshingResult | undefined | void>;
   subscribing?(e: SubscribingEvent): Promise<SubscribingResult | undefined | void>;
   publishing?(e: PublishingEvent): Promise<PublishingResult | undefined | void>;
   rpc?(e: RpcCallEvent): Promise<RpcCallResult | undefined | void>;
@@ -131,6 +168,21 @@ function bytes(v: HookPayload): Uint8Array | undefined {
   return encoder.encode(text);
 }
 
+/**
+ * An expiry a hook returned, checked: Unix seconds, 0 for none. A value past the year 5000 is
+ * taken for milliseconds (`Date.now()` instead of seconds) and refused, as is anything not a
+ * non-negative integer.
+ */
+function expiry(v: unknown, hook: string): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`${hook} hook: expireAt must be Unix seconds (a non-negative integer), got ${String(v)}`);
+  if (v > MAX_EXPIRE_AT) throw new TypeError(`${hook} hook: expireAt is Unix seconds; ${v} is milliseconds`);
+  return v;
+}
+
+/** 5000-01-01 in Unix seconds: any later "expiry" is a timestamp in milliseconds. */
+const MAX_EXPIRE_AT = 95_617_584_000;
+
 function client(c: ClientContext): RotorClient {
   return { id: c.clientId, user: c.user, transport: c.transport.name, info: c.connInfo };
 }
@@ -138,6 +190,7 @@ function client(c: ClientContext): RotorClient {
 /** Rotor's policy with the embedder's hooks around it (see the file comment). */
 export class EmbedderPolicy extends DelegatingHooks<CentrifugoPolicy> {
   readonly rpc?: (e: RpcEvent) => Promise<RpcReply>;
+  readonly refreshExpired?: (e: ExpiredEvent) => Promise<ExpiredRefreshReply>;
 
   constructor(
     base: CentrifugoPolicy,
@@ -157,6 +210,17 @@ export class EmbedderPolicy extends DelegatingHooks<CentrifugoPolicy> {
         return data !== undefined ? { data } : {};
       };
     } else if (baseRpc !== undefined) this.rpc = baseRpc;
+    const refreshHook = hooks.refreshing?.bind(hooks);
+    if (refreshHook !== undefined) {
+      this.refreshExpired = async (e) => {
+        const r = await refreshHook({ client: client(e.client) });
+        if (r === undefined || r === null) return { expired: true };
+        const out: ExpiredRefreshReply = { expireAt: expiry(r.expireAt, 'refreshing') };
+        const info = bytes(r.info);
+        if (info !== undefined) out.info = info;
+        return out;
+      };
+    }
   }
 
   override connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
@@ -172,20 +236,19 @@ export class EmbedderPolicy extends DelegatingHooks<CentrifugoPolicy> {
         headers: Object.fromEntries(e.headers),
         emulatedHeaders: Object.fromEntries(e.emulatedHeaders),
       })
-      .then((r) => (r === undefined || r === null ? this.base.connecting(e) : this.accepted(r)));
+      .then((r) => (r === undefined || r === null ? this.base.connecting(e) : this.accepted(e, r)));
   }
 
-  /** The reply for a connection the `connecting` hook accepted. */
-  private accepted(r: ConnectingResult): ConnectReply {
-    const rules = this.base.channelRules;
-    const subscriptions: Record<string, SubscriptionOptions> = {};
-    for (const ch of r.channels ?? []) subscriptions[ch] = buildSubscriptionOptions(rules, rules.resolve(ch).options, NOTHING_ASKED);
-    const reply: ConnectReply = { user: r.user, expireAt: 0, subscriptions, clientSideRefresh: false };
+  /** The reply for a connection the `connecting` hook accepted: a token connection's, refreshed by the server. */
+  private accepted(e: ConnectEvent, r: ConnectingResult): ConnectReply {
+    if (typeof r.user !== 'string') throw new TypeError(`connecting hook: user must be a string, got ${typeof r.user}`);
+    const id: ConnectIdentity = { user: r.user, expireAt: expiry(r.expireAt, 'connecting'), clientSideRefresh: false };
+    if (r.channels !== undefined) id.channels = r.channels;
     const info = bytes(r.info);
-    if (info !== undefined) reply.info = info;
+    if (info !== undefined) id.info = info;
     const data = bytes(r.data);
-    if (data !== undefined) reply.data = data;
-    return reply;
+    if (data !== undefined) id.data = data;
+    return this.base.connectReply(e, id);
   }
 
   override async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
@@ -213,11 +276,7 @@ export class EmbedderPolicy extends DelegatingHooks<CentrifugoPolicy> {
     const options = { ...reply.options };
     if (r.tags !== undefined) options.tags = { ...r.tags };
     if (r.skipHistory === true) delete options.history;
-    return { options };
+    const data = bytes(r.data);
+    return data !== undefined ? { options, data } : { options };
   }
-
-
-
-
-
 }

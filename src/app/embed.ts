@@ -29,7 +29,7 @@ export interface RotorOptions {
    * server running. TLS is the server's: leave `http_server.tls` off.
    */
   server?: EmbedderServer;
-  /** Hooks into connecting, subscribing, publishing and RPC; see `RotorHooks`. */
+  /** Hooks into connecting (and refreshing what it accepted), subscribing, publishing and RPC; see `RotorHooks`. */
   hooks?: RotorHooks;
   /**
    * Where Rotor logs: anything with pino's `trace`/`debug`/`info`/`warn`/`error` (a pino logger

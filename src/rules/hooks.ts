@@ -25,6 +25,34 @@ export interface PolicyOptions {
   rpcPing: { enabled: boolean; method: string };
 }
 
+/**
+ * Who a connection is, once established: by a connection token's claims, or by code that
+ * authenticates connections itself (`CentrifugoPolicy.connectReply`).
+ */
+export interface ConnectIdentity {
+  /** User ID; `""`: anonymous. */
+  user: string;
+  /** Unix seconds; 0: the connection never expires. */
+  expireAt: number;
+  /**
+   * true: the client refreshes the connection with a new token before `expireAt` (a token
+   * connection). false: the server does (`NodeHooks.refreshExpired`), or it closes with 3005.
+   */
+  clientSideRefresh: boolean;
+  /** Connection info (ClientInfo.conn_info in presence, join/leave and client publications). */
+  info?: Uint8Array;
+  /** Server-only connection metadata. */
+  meta?: Uint8Array;
+  /** Returned to the client in ConnectResult.data. */
+  data?: Uint8Array;
+  /** Server-side channels, each with options of its own (a token's `subs`); `channels` is then ignored. */
+  subs?: Readonly<Record<string, ServerSubOptions>>;
+  /** Server-side channels with their namespace's options. */
+  channels?: readonly string[];
+}
+
+const ANONYMOUS: ConnectIdentity = { user: '', expireAt: 0, clientSideRefresh: true };
+
 /** Closes other connections of a user (personal channel `single_connection`). */
 export type DisconnectOthers = (user: string, keepClient: string) => void;
 
@@ -81,32 +109,49 @@ export class CentrifugoPolicy implements NodeHooks {
 
   /** `claims`: of the connection token, undefined when the connect carries none. */
   private connectingWith(e: ConnectEvent, claims: ConnectTokenClaims | undefined): ConnectReply {
-    const reply: ConnectReply = { user: '', expireAt: 0, subscriptions: {}, clientSideRefresh: true };
-    // Centrifugo honours the client's `subs` only for token and anonymous/insecure connections;
-    // a user taken from `user_id_http_header` gets no client-listed subscriptions.
-    let processClientSubs = true;
     if (claims !== undefined) {
       if (claims.user === '' && this.opts.disallowAnonymousConnectionTokens) throw new DisconnectError(disconnects.permissionDenied);
-      reply.user = claims.user;
-      reply.expireAt = this.opts.insecure ? 0 : claims.expireAt;
-      if (claims.info !== undefined) reply.info = claims.info;
-      if (claims.meta !== undefined) reply.meta = claims.meta;
-      if (claims.subs !== undefined) {
-        for (const [ch, so] of Object.entries(claims.subs)) reply.subscriptions[ch] = this.serverSideOptions(ch, so);
-      } else {
-        for (const ch of claims.channels) reply.subscriptions[ch] = this.serverSideOptions(ch, {});
-      }
-      reply.tokenChannels = Object.keys(reply.subscriptions);
-    } else if (this.opts.allowAnonymousConnectWithoutToken || this.opts.insecure) {
-      reply.user = '';
-    } else if (this.opts.userIdHttpHeader !== '' && (e.headers.get(this.opts.userIdHttpHeader.toLowerCase()) ?? '') !== '') {
-      // The request's own headers only: an emulated header (connect `headers`) is the client's word.
-      reply.user = e.headers.get(this.opts.userIdHttpHeader.toLowerCase())!;
-      processClientSubs = false;
-    } else {
-      // No credentials at all.
-      throw new DisconnectError(disconnects.badRequest);
+      const id: ConnectIdentity = { user: claims.user, expireAt: this.opts.insecure ? 0 : claims.expireAt, clientSideRefresh: true, channels: claims.channels };
+      if (claims.info !== undefined) id.info = claims.info;
+      if (claims.meta !== undefined) id.meta = claims.meta;
+      if (claims.subs !== undefined) id.subs = claims.subs;
+      return this.replyFor(e, id, true);
     }
+    if (this.opts.allowAnonymousConnectWithoutToken || this.opts.insecure) return this.replyFor(e, ANONYMOUS, true);
+    const header = this.opts.userIdHttpHeader === '' ? '' : (e.headers.get(this.opts.userIdHttpHeader.toLowerCase()) ?? '');
+    // The request's own headers only: an emulated header (connect `headers`) is the client's word.
+    // Centrifugo honours the client's `subs` only for token and anonymous/insecure connections;
+    // a user taken from `user_id_http_header` gets no client-listed subscriptions.
+    if (header !== '') return this.replyFor(e, { user: header, expireAt: 0, clientSideRefresh: true }, false);
+    // No credentials at all.
+    throw new DisconnectError(disconnects.badRequest);
+  }
+
+  /**
+   * The connect reply for a connection whose identity is already established by other means than
+   * a token (an embedder's connecting hook, a connect proxy), built as a verified token's is: the
+   * identity's server-side channels, the personal channel (`client.subscribe_to_user_personal_channel`;
+   * with `single_connection` the user's other connections are closed), and the channels the client
+   * lists in `connect.subs` (its server-side subscriptions before a reconnect, with their recovery
+   * positions) that it could subscribe to anyway. Throws ReplyError 102 for an identity channel in
+   * an unknown namespace, DisconnectError 3501 for a client-listed one.
+   */
+  connectReply(e: ConnectEvent, id: ConnectIdentity): ConnectReply {
+    return this.replyFor(e, id, true);
+  }
+
+  private replyFor(e: ConnectEvent, id: ConnectIdentity, processClientSubs: boolean): ConnectReply {
+    const reply: ConnectReply = { user: id.user, expireAt: id.expireAt, subscriptions: {}, clientSideRefresh: id.clientSideRefresh };
+    if (id.info !== undefined) reply.info = id.info;
+    if (id.meta !== undefined) reply.meta = id.meta;
+    if (id.data !== undefined) reply.data = id.data;
+    if (id.subs !== undefined) {
+      for (const [ch, so] of Object.entries(id.subs)) reply.subscriptions[ch] = this.serverSideOptions(ch, so);
+    } else {
+      for (const ch of id.channels ?? []) reply.subscriptions[ch] = this.serverSideOptions(ch, {});
+    }
+    // What a refreshed credential's channels are compared with (3010 when they differ).
+    if (id.clientSideRefresh) reply.tokenChannels = Object.keys(reply.subscriptions);
 
     const pc = this.opts.personalChannel;
     if (pc.enabled && reply.user !== '') {

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { Centrifuge } from 'centrifuge';
-import { startRotor, ReplyError, DisconnectError, ConfigError, type Rotor, type RotorConfig, type RotorHooks, type RotorLogger } from '../../src/index.js';
+import { startRotor, ReplyError, DisconnectError, ConfigError, type Rotor, type RotorConfig, type RotorHooks } from '../../src/index.js';
 import { connToken, SECRET } from '../helpers/server.js';
-import { rejectsWithCode, wrapClient, type TestClient } from '../helpers/sdk.js';
+import { rejectsWithCode, type TestClient } from '../helpers/sdk.js';
+import { recordingLog, sdkClient, wsUrl } from '../helpers/embedding.js';
 
 const CONFIG: RotorConfig = {
   http_server: { port: 0, address: '127.0.0.1' },
@@ -22,26 +22,6 @@ const CONFIG: RotorConfig = {
     namespaces: [{ name: 'chat', allow_subscribe_for_client: true, allow_publish_for_client: true, history_size: 10, history_ttl: '60s' }],
   },
 };
-
-/** A logger keeping warn and error lines, so a test can assert what was said. */
-function recordingLog(): RotorLogger & { lines: string[] } {
-  const lines: string[] = [];
-  const keep = (...a: unknown[]): void => void lines.push(a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' '));
-  const noop = (): void => {};
-  return { lines, trace: noop, debug: noop, info: noop, warn: keep, error: keep };
-}
-
-/** An SDK client for `url`; `headers` go on its WebSocket upgrade request. */
-function sdkClient(url: string, token: string, headers: Record<string, string> = {}): TestClient {
-  class WithHeaders extends WebSocket {
-    constructor(u: string, protocols?: string | string[]) {
-      super(u, protocols, { headers });
-    }
-  }
-  return wrapClient(new Centrifuge(url, { websocket: WithHeaders, token, minReconnectDelay: 50, maxReconnectDelay: 300 }));
-}
-
-const wsUrl = (port: number): string => `ws://127.0.0.1:${port}/connection/websocket`;
 
 async function withRotor(hooks: RotorHooks | undefined, fn: (rotor: Rotor, clients: TestClient[]) => Promise<void>): Promise<void> {
   const rotor = await startRotor({ config: CONFIG, log: recordingLog(), ...(hooks !== undefined ? { hooks } : {}) });
