@@ -66,9 +66,22 @@ export class HttpListener {
     return this.routes.length > 0 || this.upgrades.size > 0;
   }
 
+  /**
+   * Whether `path` (no query) is one of this listener's: an upgrade handler's, or a route's (a
+   * prefix route's path and anything below it), by the rule requests are routed by. A request for
+   * any other path is answered 404 here.
+   */
+  serves(path: string): boolean {
+    return this.upgrades.has(path) || this.routeFor(path) !== undefined;
+  }
+
+  private routeFor(path: string): Route | undefined {
+    return this.routes.find((x) => x.path === path || (x.prefix && (path.startsWith(x.path.endsWith('/') ? x.path : x.path + '/') || path === x.path)));
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const path = pathOf(req);
-    const r = this.routes.find((x) => x.path === path || (x.prefix && (path.startsWith(x.path.endsWith('/') ? x.path : x.path + '/') || path === x.path)));
+    const path = requestPath(req);
+    const r = this.routeFor(path);
     if (r === undefined) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('404 page not found\n');
@@ -87,7 +100,7 @@ export class HttpListener {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', destroySocket);
-    const h = this.upgrades.get(pathOf(req));
+    const h = this.upgrades.get(requestPath(req));
     if (h !== undefined) h(req, socket, head);
     else this.serveWithoutUpgrade(req, socket as Socket, head);
   }
@@ -270,7 +283,8 @@ function responseInFlight(socket: Socket): ServerResponse | undefined {
   return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
 }
 
-function pathOf(req: IncomingMessage): string {
+/** The request target's path: its URL without the query. */
+export function requestPath(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
