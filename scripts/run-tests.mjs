@@ -24,6 +24,17 @@ if (files.length === 0) {
   console.error('run-tests: no test files matched');
   process.exit(1);
 }
+// An engine the integration suites cannot run on stops the run here, with the one line of
+// test/helpers/test-engine.ts, rather than once per test file. Unset means memory: nothing to check.
+if ((process.env.TEST_ENGINE ?? '') !== '') {
+  const { tsImport } = await import('tsx/esm/api');
+  const { testEngineFor } = await tsImport('../test/helpers/test-engine.ts', import.meta.url);
+  const engine = testEngineFor(process.env.TEST_ENGINE);
+  if (typeof engine === 'string') {
+    console.error(engine);
+    process.exit(1);
+  }
+}
 // Chromium and the like: installed here when missing and possible, or one line saying how.
 provisionFor(files);
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`, ...files];
