@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import { hasSeparateInternalPort } from '../config/checks.js';
 import type { NodeMetrics } from '../node/metrics.js';
 import { createEngine, type EngineParts } from './engine.js';
-import { AttachableListener, attachTo, type EmbedderServer } from './attach.js';
+import { attachTo, type EmbedderServer } from './attach.js';
 import { callApi, type ApiObject } from './api-calls.js';
 import type { ApiContext } from '../api/methods.js';
 import type { NodeHooks } from '../node/events.js';
@@ -69,7 +69,7 @@ export class App {
   private readonly transports: MountedTransports;
   private readonly apiContext: ApiContext;
   /** With `AppParts.server`: that server and the listener whose routes go on it. */
-  private readonly attached: { server: EmbedderServer; listener: AttachableListener } | undefined;
+  private readonly attached: { server: EmbedderServer; listener: HttpListener } | undefined;
   /** Takes the routes off the embedder's server; set while attached. */
   private detach: (() => void) | undefined;
   private verifiers: TokenVerifier[];
@@ -129,7 +129,7 @@ export class App {
     const tls = listenerTls(config);
     if (parts.server !== undefined) {
       if (tls.external !== undefined) throw new Error('http_server.tls: Rotor is attached to a server of yours, which does its own TLS; leave http_server.tls off');
-      this.attached = { server: parts.server, listener: new AttachableListener(log, undefined, API_MAX_BODY_SIZE) };
+      this.attached = { server: parts.server, listener: new HttpListener(log, undefined, API_MAX_BODY_SIZE) };
     }
     this.external = this.attached?.listener ?? new HttpListener(log, tls.external, API_MAX_BODY_SIZE);
     this.internal = hasSeparateInternalPort(config.http_server) ? new HttpListener(log, tls.internal, API_MAX_BODY_SIZE) : undefined;

@@ -18,13 +18,6 @@ import { HttpListener, requestPath } from '../http/server.js';
 /** A server an embedder owns: `http.createServer()` or `https.createServer()`. */
 export type EmbedderServer = HttpServer | HttpsServer;
 
-/**
- * What app.ts constructs for an attached server: a plain {@link HttpListener}, which knows the
- * paths it serves itself (`serves`). The alias remains until app.ts names HttpListener directly.
- */
-export const AttachableListener = HttpListener;
-export type AttachableListener = HttpListener;
-
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
