@@ -123,11 +123,7 @@ export class ControlPlane {
    * in time (SurveyTimeoutError), leaves, or the broker cannot send the question.
    */
   async ask(uid: string, op: string, data: Uint8Array): Promise<SurveyAnswer> {
-    const s = this.surveys.open(op, [uid], this.surveyTimeoutMs);
-    this.send(encodeControl(this.host.nodeId, { kind: 'surveyRequest', id: s.id, op, data }), uid).catch((err: unknown) => {
-      this.surveys.fail(s.id, err instanceof Error ? err : new Error(String(err)));
-    });
-    const answers = await s.answers;
+    const answers = await this.request(op, data, [uid], uid);
     const a = answers.get(uid);
     if (a === undefined) throw new Error(`node ${uid} left before answering ${op}`);
     return a;
@@ -139,19 +135,23 @@ export class ControlPlane {
    */
   async survey(op: string, data: Uint8Array): Promise<Map<string, SurveyAnswer>> {
     const others = this.registry.ids();
-    let remote: Promise<Map<string, SurveyAnswer>> | undefined;
-    if (others.length > 0) {
-      const s = this.surveys.open(op, others, this.surveyTimeoutMs);
-      remote = s.answers;
-      // A failed send fails the survey at once rather than after the timeout.
-      this.send(encodeControl(this.host.nodeId, { kind: 'surveyRequest', id: s.id, op, data })).catch((err: unknown) => {
-        this.surveys.fail(s.id, err instanceof Error ? err : new Error(String(err)));
-      });
-    }
+    const remote = others.length > 0 ? this.request(op, data, others) : new Map<string, SurveyAnswer>();
     // Both awaited together, so a remote failure always has a handler attached.
-    const [local, answers] = await Promise.all([this.answer(op, data), remote ?? new Map<string, SurveyAnswer>()]);
+    const [local, answers] = await Promise.all([this.answer(op, data), remote]);
     answers.set(this.host.nodeId, local);
     return answers;
+  }
+
+  /**
+   * Opens a survey waiting for `nodes` and sends its request, to every node or to `toNode`. A
+   * failed send fails the survey at once rather than after the timeout.
+   */
+  private request(op: string, data: Uint8Array, nodes: readonly string[], toNode?: string): Promise<Map<string, SurveyAnswer>> {
+    const s = this.surveys.open(op, nodes, this.surveyTimeoutMs);
+    this.send(encodeControl(this.host.nodeId, { kind: 'surveyRequest', id: s.id, op, data }), toNode).catch((err: unknown) => {
+      this.surveys.fail(s.id, err instanceof Error ? err : new Error(String(err)));
+    });
+    return s.answers;
   }
 
   /** Takes a message from the broker. Never throws: a bad message is logged and dropped. */
