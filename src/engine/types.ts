@@ -83,6 +83,17 @@ export interface BrokerEventHandler {
   handleControl(data: Uint8Array): void;
 }
 
+/**
+ * Whether an engine part can serve right now. A networked engine is unhealthy while it cannot
+ * reach its server (the `reason` says which and why: "redis 127.0.0.1:6379: connection refused");
+ * the node answers `/health` with 503 and the reasons meanwhile. Memory engines are always ok.
+ */
+export interface EngineHealth {
+  ok: boolean;
+  /** Why not, when `ok` is false; never contains a password. */
+  reason?: string;
+}
+
 export interface Broker {
   /**
    * Starts delivering to `handler` on behalf of the node `nodeId` (control messages addressed to
@@ -111,6 +122,8 @@ export interface Broker {
   history(channel: string, opts: HistoryOptions): Promise<HistoryResult>;
   /** Drops the publications but keeps the top position and epoch. */
   removeHistory(channel: string): Promise<void>;
+  /** Whether the broker reaches what it needs now (cheap: no I/O; called by `/health`). */
+  health(): EngineHealth;
   close(): Promise<void>;
 }
 
@@ -127,5 +140,7 @@ export interface PresenceManager {
   /** Adds or refreshes an entry. Engines with TTLs expire entries not refreshed in time. */
   addPresence(channel: string, clientId: string, info: ClientInfo): Promise<void>;
   removePresence(channel: string, clientId: string, userId: string): Promise<void>;
+  /** Whether the presence manager reaches what it needs now (cheap: no I/O). */
+  health(): EngineHealth;
   close(): Promise<void>;
 }

@@ -18,6 +18,7 @@
 import type {
   Broker,
   BrokerEventHandler,
+  EngineHealth,
   HistoryOptions,
   HistoryResult,
   PresenceManager,
@@ -30,6 +31,8 @@ import { MemoryStore, type Broadcast, type MemoryStoreOptions } from './store.js
 
 export { DEFAULT_HISTORY_META_TTL_MS, DEFAULT_IDEMPOTENT_RESULT_TTL_MS, DEFAULT_SWEEP_INTERVAL_MS } from './store.js';
 export type MemoryBrokerOptions = MemoryStoreOptions;
+
+const HEALTHY: EngineHealth = Object.freeze({ ok: true });
 
 /** One memory engine shared by the nodes of one process. */
 export class MemoryBus {
@@ -129,6 +132,10 @@ export class MemoryBroker implements Broker {
   /** Drops the publications, keeps top offset, epoch and version. No-op for an unknown channel. */
   async removeHistory(channel: string): Promise<void> {
     this.bus.store.removeHistory(channel);
+  }
+
+  health(): EngineHealth {
+    return HEALTHY;
   }
 
   /**

@@ -10,7 +10,7 @@
  * added an entry nor one that reads it can change what is stored. Byte fields (`connInfo`,
  * `chanInfo`) are shared and must be treated as immutable.
  */
-import type { PresenceManager, PresenceStats } from '../types.js';
+import type { EngineHealth, PresenceManager, PresenceStats } from '../types.js';
 import type { ClientInfo } from '../../protocol/types.js';
 
 interface ChannelPresence {
@@ -63,6 +63,10 @@ export class MemoryPresenceManager implements PresenceManager {
     ch.clients.delete(clientId);
     release(ch.users, previous.user);
     if (ch.clients.size === 0) this.channels.delete(channel);
+  }
+
+  health(): EngineHealth {
+    return { ok: true };
   }
 
   /** Nothing to stop: memory presence has no timers. State is kept. */
