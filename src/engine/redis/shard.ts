@@ -73,15 +73,16 @@ export class RedisShard {
   /**
    * Connects both connections (within `connect_timeout` each) and starts watching them. Rejects
    * with a message naming the shard when Redis cannot be reached. `shardedPubSub` takes effect
-   * only on a Cluster.
+   * only on a Cluster. `pubsub: false` opens the command connection only.
    */
-  static async open(opts: RedisShardOptions, shardedPubSub: boolean, events: ShardEvents): Promise<RedisShard> {
+  static async open(opts: RedisShardOptions, shardedPubSub: boolean, events: ShardEvents, pubsub = true): Promise<RedisShard> {
     const label = labelOf(opts);
     let cluster = opts.topology.kind === 'cluster';
     if (opts.topology.kind === 'standalone') cluster = await detectCluster(opts, label);
     const sharded = cluster && shardedPubSub;
     const cmd = cluster ? newCluster(opts, sharded) : newRedis(opts);
-    const sub = cluster ? cmd : newRedis(opts);
+    // Without PUB/SUB (a presence manager), `sub` is the command connection and never subscribes.
+    const sub = cluster || !pubsub ? cmd : newRedis(opts);
     const shard = new RedisShard(cmd, sub, opts, sharded, events, label);
     shard.watch();
     try {

@@ -16,6 +16,7 @@ export async function openShards(
   shardedPubSub: boolean,
   log: Logger,
   onMessage: (shard: RedisShard, channel: string, payload: Buffer) => void,
+  pubsub = true,
 ): Promise<RedisShard[]> {
   const opened: RedisShard[] = [];
   try {
@@ -25,7 +26,7 @@ export async function openShards(
         message: (channel, payload) => onMessage(shard as RedisShard, channel, payload),
         resubscribed: (channels, ms) => log.info({ shard: shard?.label, channels, ms: Math.round(ms) }, 'redis: PUB/SUB connection back, channels resubscribed'),
         warn: (message) => log.warn(message),
-      });
+      }, pubsub);
       opened.push(shard);
     }
   } catch (err) {
