@@ -57,7 +57,46 @@ const CONTRACT_ENGINES: readonly ContractEngine[] = [
       };
     },
   },
+  {
+    name: 'nats',
+    // NATS keeps nothing: no history, no idempotency; presence is another engine's job.
+    capabilities: ['joinLeave'],
+    // Real time: `advance` sleeps (no case NATS runs needs it).
+    async broker() {
+      const broker = await natsBroker(uniqueNatsPrefix());
+      return {
+        broker,
+        advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        cleanup: () => broker.close(),
+      };
+    },
+    // n nodes on one prefix, unique to the call.
+    async cluster(n) {
+      const prefix = uniqueNatsPrefix();
+      const brokers = await Promise.all(Array.from({ length: n }, () => natsBroker(prefix)));
+      return {
+        brokers,
+        cleanup: async () => {
+          await Promise.all(brokers.map((b) => b.close()));
+        },
+      };
+    },
+  },
 ];
+
+const NATS_URL = process.env.ROTOR_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+let natsPrefixes = 0;
+
+/** A subject prefix no other test (or run) uses. */
+function uniqueNatsPrefix(): string {
+  return `rotor-contract-${process.pid}-${Date.now().toString(36)}-${++natsPrefixes}`;
+}
+
+async function natsBroker(prefix: string): Promise<import('../../src/engine/nats/broker.js').NatsBroker> {
+  const { NatsBroker } = await import('../../src/engine/nats/broker.js');
+  const { natsBrokerOptions } = await import('../../src/engine/nats/options.js');
+  return new NatsBroker(natsBrokerOptions({ url: NATS_URL, prefix }));
+}
 
 for (const engine of CONTRACT_ENGINES) {
   const why = engine.unavailable?.();

@@ -1,0 +1,408 @@
+/**
+ * The NATS broker (spec §9.4): at-most-once PUB/SUB between nodes and the control plane, over one
+ * connection to a NATS server or cluster. Subjects and framing are Centrifugo's, so Rotor and
+ * Centrifugo nodes can share a NATS (subjects.ts, push.ts).
+ *
+ * What it does not do: NATS keeps nothing, so there is no history, no stream positions and no
+ * recovery (`history` and `removeHistory` reject; a publish with `history` set is published and
+ * reports offset 0 and epoch ''), no version suppression, and idempotency keys are ignored (each
+ * publish is sent). app/ refuses namespaces that need history with this broker; the presence
+ * manager is a separate choice (memory or Redis).
+ *
+ * Confirmation: publishing writes to the client's buffer; the returned promise settles once the
+ * server answered a PING sent after it (one PING answers for every message of the same turn of
+ * the event loop), or rejects after `writeTimeoutMs`. So a rejected publish was probably not
+ * delivered, and a stalled server fails publishes in bounded time instead of letting them queue.
+ * While the connection is down everything rejects at once with the reason: nothing is buffered
+ * for later (as Centrifugo, whose client has no reconnect buffer).
+ *
+ * Outages: the client reconnects by itself, forever, trying every `RECONNECT_WAIT_MS`, and sends
+ * every subscription again on reconnecting. `health()` is false while disconnected, and while
+ * the last confirmation timed out (a stalled server the client has not given up on yet).
+ *
+ * Incoming messages that cannot be decoded are dropped and reported to `hooks.onDrop`; nothing
+ * from the wire can throw into the client's reader.
+ */
+import { connect, type Msg, type MsgCallback, type NatsConnection, type NodeConnectionOptions, type Status, type Subscription } from '@nats-io/transport-node';
+import type { Broker, BrokerEventHandler, EngineHealth, HistoryResult, PublishOptions, PublishResult } from '../types.js';
+import type { ClientInfo, Publication, StreamPosition } from '../../protocol/types.js';
+import { decodeClientInfoRecord, decodePublicationRecord, encodeClientInfoRecord, encodePublicationRecord } from '../../protocol/protobuf/records.js';
+import { parseNatsUrl, redactNatsUrl, type NatsBrokerOptions } from './options.js';
+import { decodePush, encodePush, type PushKind } from './push.js';
+import { isWildcard, NatsSubjects, subjectProblem } from './subjects.js';
+
+/** Between two rounds of reconnect attempts, ms (the client adds up to 100 ms of jitter). */
+export const RECONNECT_WAIT_MS = 250;
+/**
+ * The client pings the server this often, ms, and reconnects after two unanswered pings: a server
+ * that vanished without closing the TCP connection is noticed within about a minute (the client's
+ * default, two minutes, would leave PUB/SUB silently broken for four).
+ */
+const PING_INTERVAL_MS = 20_000;
+/** NATS servers' default `max_payload`, used until the server says its own. */
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** The tag Centrifugo puts a publication's epoch in when it sends a stream position over NATS. */
+const EPOCH_TAG = '__centrifugo_epoch';
+
+export interface NatsBrokerHooks {
+  /** A message from NATS was dropped (not decodable, or of a kind this broker does not take). */
+  onDrop?(reason: string): void;
+  /** Something went wrong outside any call: a subscription the server refused, a server error. */
+  onError?(err: Error): void;
+}
+
+type State = 'idle' | 'connecting' | 'running' | 'closed';
+
+export class NatsBroker implements Broker {
+  private readonly subjects: NatsSubjects;
+  private readonly raw: boolean;
+  /** For messages: the configured servers, credentials removed. */
+  private server: string;
+  private state: State = 'idle';
+  private nc: NatsConnection | undefined;
+  private handler: BrokerEventHandler | undefined;
+  /** The subscriptions this node holds, by channel. */
+  private readonly subs = new Map<string, Subscription>();
+  /** Why the connection is down; undefined while connected. */
+  private down: string | undefined = 'not connected yet';
+  /** Set when the last confirmation timed out, cleared by the next that succeeds. */
+  private stalled: string | undefined;
+  private maxPayload = DEFAULT_MAX_PAYLOAD;
+  /** The confirmation the messages of this turn will share, until its PING goes out. */
+  private pendingConfirm: Promise<void> | undefined;
+
+  constructor(
+    private readonly opts: NatsBrokerOptions,
+    private readonly hooks: NatsBrokerHooks = {},
+  ) {
+    this.subjects = new NatsSubjects(opts);
+    this.raw = opts.rawMode.enabled;
+    this.server = redactNatsUrl(opts.url);
+  }
+
+  /**
+   * Connects (each server tried once, `dialTimeoutMs` each), subscribes to the control subjects
+   * and resolves once the server has those subscriptions. Rejects naming the servers and why.
+   */
+  async run(handler: BrokerEventHandler, nodeId: string): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`nats broker: run called when ${this.state}`);
+    this.state = 'connecting';
+    this.handler = handler;
+    const parsed = parseNatsUrl(this.opts.url);
+    this.server = parsed.servers.join(',');
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: parsed.servers,
+        ...(parsed.user !== undefined ? { user: parsed.user, pass: parsed.pass } : {}),
+        ...(parsed.token !== undefined ? { token: parsed.token } : {}),
+        // The client hands these to tls.connect as they are, so Node's options fit; its own type
+        // only lists the few it reads itself.
+        ...(this.opts.tls !== undefined || parsed.tls ? { tls: (this.opts.tls ?? {}) as unknown as NodeConnectionOptions['tls'] } : {}),
+        name: `rotor ${nodeId}`,
+        timeout: this.opts.dialTimeoutMs,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: RECONNECT_WAIT_MS,
+        pingInterval: PING_INTERVAL_MS,
+      });
+    } catch (err) {
+      if (this.state === 'connecting') this.state = 'idle';
+      this.down = `cannot connect: ${messageOf(err)}`;
+      throw new Error(`nats ${this.server}: cannot connect: ${messageOf(err)}`, { cause: err });
+    }
+    // close() may have run while connecting.
+    if (this.isClosed()) {
+      await nc.close();
+      throw new Error('nats broker: closed while connecting');
+    }
+    this.nc = nc;
+    this.state = 'running';
+    this.down = undefined;
+    this.server = nc.getServer() || this.server;
+    this.maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+    this.watch(nc.status()).catch((err: unknown) => this.report(err instanceof Error ? err : new Error(String(err))));
+    const onControl: MsgCallback<Msg> = (err, msg) => this.deliverControl(err, msg);
+    nc.subscribe(this.subjects.control, { callback: onControl });
+    nc.subscribe(this.subjects.node(nodeId), { callback: onControl });
+    await this.confirm(nc, 'the control subscriptions');
+  }
+
+  /**
+   * Subscribes to the channel's subject; resolves once the server has the subscription (also
+   * when it was there already). While disconnected it rejects at once. A subscription whose
+   * confirmation failed stays, and the client sends it again on reconnecting, until `unsubscribe`.
+   */
+  async subscribe(channel: string): Promise<void> {
+    const nc = this.running();
+    const wildcard = isWildcard(channel);
+    if (wildcard && !this.opts.allowWildcards) throw new Error(`nats broker: "${channel}" is a wildcard pattern; wildcard channels need allow_wildcards`);
+    if (!this.subs.has(channel)) {
+      const subject = this.subject(channel);
+      const sub = nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (this.subs.get(channel) === sub) this.deliverClient(channel, wildcard, err, msg);
+        },
+      });
+      this.subs.set(channel, sub);
+    }
+    await this.confirm(nc, `the subscription to "${channel}"`);
+  }
+
+  /** Drops the channel's subscription; nothing for it is delivered after this returns. */
+  async unsubscribe(channel: string): Promise<void> {
+    const sub = this.subs.get(channel);
+    if (sub === undefined) return;
+    this.subs.delete(channel);
+    if (!sub.isClosed()) sub.unsubscribe();
+  }
+
+  async publish(channel: string, data: Uint8Array, opts: PublishOptions): Promise<PublishResult> {
+    if (isWildcard(channel)) throw new Error(`nats broker: cannot publish into the wildcard pattern "${channel}"`);
+    let payload = data;
+    if (!this.raw) {
+      const pub: Publication = { data, offset: 0, time: Date.now() };
+      if (opts.clientInfo !== undefined) pub.info = opts.clientInfo;
+      if (opts.tags !== undefined && Object.keys(opts.tags).length > 0) pub.tags = opts.tags;
+      if (opts.useDelta === true) pub.delta = true;
+      payload = encodePush('publication', channel, encodePublicationRecord(pub));
+    }
+    await this.send(this.subject(channel), payload, `a publication to "${channel}"`);
+    return { position: { offset: 0, epoch: '' }, suppressed: false };
+  }
+
+  publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    return this.sendJoinLeave('join', channel, info);
+  }
+
+  publishLeave(channel: string, info: ClientInfo): Promise<void> {
+    return this.sendJoinLeave('leave', channel, info);
+  }
+
+  /** To every node (this one included) on `<prefix>.control`, or to `toNode` on `<prefix>.node.<id>`. */
+  async publishControl(data: Uint8Array, toNode?: string): Promise<void> {
+    const subject = toNode === undefined ? this.subjects.control : this.subjects.node(toNode);
+    await this.send(subject, data, toNode === undefined ? 'a control message' : `a control message to node ${toNode}`);
+  }
+
+  async history(): Promise<HistoryResult> {
+    throw new Error('nats broker keeps no history: use the memory or redis broker for channels with history or recovery');
+  }
+
+  async removeHistory(): Promise<void> {
+    throw new Error('nats broker keeps no history: there is nothing to remove');
+  }
+
+  health(): EngineHealth {
+    if (this.state === 'closed') return { ok: false, reason: `nats ${this.server}: closed` };
+    if (this.down !== undefined) return { ok: false, reason: `nats ${this.server}: ${this.down}` };
+    if (this.stalled !== undefined) return { ok: false, reason: `nats ${this.server}: ${this.stalled}` };
+    return { ok: true };
+  }
+
+  /**
+   * Stops delivery, then drains the connection (what was published goes out) and closes it. A
+   * server that does not answer the drain within `writeTimeoutMs` is closed on anyway.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.handler = undefined;
+    this.subs.clear();
+    const nc = this.nc;
+    this.nc = undefined;
+    if (nc === undefined || nc.isClosed()) return;
+    try {
+      await withTimeout(nc.drain(), this.opts.writeTimeoutMs, 'drain');
+    } catch {
+      // The server is gone or slow: what it did not take is lost, as with any at-most-once send.
+    } finally {
+      await nc.close();
+    }
+  }
+
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  // ------------------------------------------------------------ sending
+
+  private async sendJoinLeave(kind: 'join' | 'leave', channel: string, info: ClientInfo): Promise<void> {
+    // Raw subjects carry data only, and a wildcard subscription gets publications only.
+    if (this.raw || isWildcard(channel)) return;
+    await this.send(this.subject(channel), encodePush(kind, channel, encodeClientInfoRecord(info)), `a ${kind} in "${channel}"`);
+  }
+
+  private send(subject: string, payload: Uint8Array, what: string): Promise<void> {
+    const nc = this.running();
+    if (payload.length > this.maxPayload) {
+      throw new Error(`nats broker: ${what} is ${payload.length} bytes on the wire, over the server's max_payload of ${this.maxPayload} bytes`);
+    }
+    nc.publish(subject, payload);
+    return this.confirm(nc, what);
+  }
+
+  /** The connection, when it can be used now; throws saying why not. */
+  private running(): NatsConnection {
+    if (this.state === 'closed') throw new Error('nats broker: closed');
+    if (this.state !== 'running' || this.nc === undefined) throw new Error('nats broker: not running');
+    if (this.down !== undefined) throw new Error(`nats ${this.server}: ${this.down}`);
+    return this.nc;
+  }
+
+  private subject(channel: string): string {
+    const subject = this.subjects.client(channel);
+    const problem = subjectProblem(subject);
+    if (problem !== undefined) throw new Error(`nats broker: channel "${channel}" cannot be a NATS subject: ${problem}`);
+    return subject;
+  }
+
+  /**
+   * Resolves once the server answers a PING sent after everything written so far. Calls in one
+   * turn of the event loop share one PING (sent in a microtask, after their messages).
+   */
+  private confirm(nc: NatsConnection, what: string): Promise<void> {
+    const pending = this.pendingConfirm;
+    if (pending !== undefined) return pending;
+    const p = new Promise<void>((resolve, reject) => {
+      queueMicrotask(() => {
+        this.pendingConfirm = undefined;
+        withTimeout(nc.flush(), this.opts.writeTimeoutMs, `nats ${this.server}: ${what} not confirmed`).then(
+          () => {
+            this.stalled = undefined;
+            resolve();
+          },
+          (err: unknown) => {
+            if (err instanceof WriteTimeoutError) this.stalled = `no reply to a PING within ${this.opts.writeTimeoutMs} ms`;
+            reject(err instanceof WriteTimeoutError ? err : new Error(`nats ${this.server}: ${what} not confirmed: ${messageOf(err)}`, { cause: err }));
+          },
+        );
+      });
+    });
+    this.pendingConfirm = p;
+    return p;
+  }
+
+  // ------------------------------------------------------------ receiving
+
+  private deliverControl(err: Error | null, msg: Msg): void {
+    if (err !== null) return this.report(err);
+    const h = this.handler;
+    if (h === undefined) return;
+    try {
+      h.handleControl(msg.data);
+    } catch (e) {
+      this.drop(`the control handler threw: ${messageOf(e)}`);
+    }
+  }
+
+  private deliverClient(channel: string, wildcard: boolean, err: Error | null, msg: Msg): void {
+    if (err !== null) return this.report(err);
+    const h = this.handler;
+    if (h === undefined) return;
+    try {
+      if (this.raw) {
+        const pub: Publication = { data: msg.data, offset: 0 };
+        if (wildcard) pub.channel = this.subjects.channelOf(msg.subject);
+        h.handlePublication(channel, pub, { offset: 0, epoch: '' }, false, undefined);
+        return;
+      }
+      const push = decodePush(msg.data);
+      if (push.kind !== 'publication') {
+        // A wildcard subscription carries publications only: joins and leaves go to the exact channel's subscribers.
+        if (wildcard) return;
+        const info = decodeClientInfoRecord(push.record);
+        if (push.kind === 'join') h.handleJoin(channel, info);
+        else h.handleLeave(channel, info);
+        return;
+      }
+      const pub = decodePublicationRecord(push.record);
+      const { position, useDelta } = unwrap(pub);
+      if (wildcard) pub.channel = push.channel !== '' ? push.channel : this.subjects.channelOf(msg.subject);
+      h.handlePublication(channel, pub, position, useDelta, undefined);
+    } catch (e) {
+      this.drop(`a message on ${msg.subject}: ${messageOf(e)}`);
+    }
+  }
+
+  /** Follows the connection's status for `health()` and the size limit, until it closes. */
+  private async watch(status: AsyncIterable<Status>): Promise<void> {
+    let lastError: string | undefined;
+    for await (const s of status) {
+      switch (s.type) {
+        case 'disconnect':
+          this.down = `disconnected${lastError !== undefined ? ` (${lastError})` : ''}; reconnecting`;
+          this.server = redactNatsUrl(s.server);
+          break;
+        case 'reconnect':
+          this.down = undefined;
+          this.stalled = undefined;
+          lastError = undefined;
+          this.server = redactNatsUrl(s.server);
+          this.maxPayload = this.nc?.info?.max_payload ?? this.maxPayload;
+          break;
+        case 'staleConnection':
+          lastError = 'the server stopped answering pings';
+          break;
+        case 'error':
+          lastError = s.error.message;
+          this.report(s.error);
+          break;
+        case 'close':
+          if (this.state !== 'closed') this.down = `connection closed${lastError !== undefined ? ` (${lastError})` : ''}`;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private drop(reason: string): void {
+    this.hooks.onDrop?.(reason);
+  }
+
+  private report(err: Error): void {
+    this.hooks.onError?.(err);
+  }
+}
+
+/**
+ * Takes off what the wire carries for the broker rather than for clients: the delta flag (it says
+ * whether to deliver as a delta), the publish time (Centrifugo's NATS broker does not pass it on)
+ * and the epoch tag of a publication sent with a stream position.
+ */
+function unwrap(pub: Publication): { position: StreamPosition; useDelta: boolean } {
+  const useDelta = pub.delta === true;
+  delete pub.delta;
+  delete pub.time;
+  const position: StreamPosition = { offset: 0, epoch: '' };
+  const tags = pub.tags;
+  if (tags !== undefined && EPOCH_TAG in tags) {
+    const epoch = tags[EPOCH_TAG] as string;
+    if ((pub.offset ?? 0) > 0) {
+      position.offset = pub.offset as number;
+      position.epoch = epoch;
+    }
+    delete tags[EPOCH_TAG];
+    if (Object.keys(tags).length === 0) delete pub.tags;
+  }
+  return { position, useDelta };
+}
+
+class WriteTimeoutError extends Error {
+  override readonly name = 'WriteTimeoutError';
+}
+
+/** `p`, or a WriteTimeoutError after `ms` saying `what`; a late rejection of `p` is absorbed. */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WriteTimeoutError(`${what}: no reply from the server within ${ms} ms`)), ms);
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

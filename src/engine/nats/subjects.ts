@@ -1,0 +1,77 @@
+/**
+ * Channel names to NATS subjects, as Centrifugo's NATS broker names them (spec §9.4):
+ * `<prefix>.client.<channel>` for a channel's publications, joins and leaves, `<prefix>.control`
+ * for control messages to every node, `<prefix>.node.<nodeId>` for control to one node. In raw
+ * mode a channel's subject is the raw prefix followed by the channel with the configured
+ * replacements applied, so Rotor reads and writes subjects other NATS applications use.
+ */
+import type { NatsBrokerOptions } from './options.js';
+
+/** Characters NATS does not allow in a subject (the protocol splits on them). */
+const WHITESPACE = /\s/;
+
+export class NatsSubjects {
+  readonly control: string;
+  private readonly nodePrefix: string;
+  private readonly clientPrefix: string;
+  private readonly raw: NatsBrokerOptions['rawMode'];
+  /** Replacement keys, longest first, so `::` wins over `:` at the same position. */
+  private readonly replaceKeys: string[];
+
+  constructor(opts: Pick<NatsBrokerOptions, 'prefix' | 'rawMode'>) {
+    this.control = `${opts.prefix}.control`;
+    this.nodePrefix = `${opts.prefix}.node.`;
+    this.clientPrefix = `${opts.prefix}.client.`;
+    this.raw = opts.rawMode;
+    this.replaceKeys = Object.keys(opts.rawMode.channelReplacements)
+      .filter((k) => k !== '')
+      .sort((a, b) => b.length - a.length);
+  }
+
+  node(nodeId: string): string {
+    return this.nodePrefix + nodeId;
+  }
+
+  /** The subject of `channel`'s messages. */
+  client(channel: string): string {
+    if (!this.raw.enabled) return this.clientPrefix + channel;
+    return this.raw.prefix + this.replace(channel);
+  }
+
+  /** The channel part of a subject this broker subscribed to (replacements not undone). */
+  channelOf(subject: string): string {
+    const prefix = this.raw.enabled ? this.raw.prefix : this.clientPrefix;
+    return subject.startsWith(prefix) ? subject.slice(prefix.length) : subject;
+  }
+
+  private replace(channel: string): string {
+    if (this.replaceKeys.length === 0) return channel;
+    const map = this.raw.channelReplacements;
+    let out = '';
+    let i = 0;
+    outer: while (i < channel.length) {
+      for (const k of this.replaceKeys) {
+        if (channel.startsWith(k, i)) {
+          out += map[k];
+          i += k.length;
+          continue outer;
+        }
+      }
+      out += channel[i];
+      i++;
+    }
+    return out;
+  }
+}
+
+/** Whether `channel` is a NATS wildcard pattern (a `*` or `>` token, or either anywhere). */
+export function isWildcard(channel: string): boolean {
+  return channel.includes('*') || channel.includes('>');
+}
+
+/** Why `subject` cannot be a NATS subject, or undefined when it can. */
+export function subjectProblem(subject: string): string | undefined {
+  if (subject === '') return 'an empty subject';
+  if (WHITESPACE.test(subject)) return `"${subject}" holds whitespace, which NATS subjects cannot`;
+  return undefined;
+}
