@@ -30,7 +30,7 @@ module.exports = {
     forbid('engine-types-only-below', 'engine/types', ['engine/memory', 'engine/redis', 'node', 'transport', 'config', 'rules', 'api', 'app'], 'engine/types holds interfaces only.'),
     forbid('engines-below-node', 'engine/(memory|redis|nats)/', ['node', 'transport', 'config', 'rules', 'api', 'http', 'app', 'auth'], 'engines never see sessions, sockets or config.'),
     forbid('node-is-policy-free', 'node/', ['engine/memory', 'engine/redis', 'engine/nats', 'transport', 'api', 'rules', 'auth', 'config', 'metrics', 'http', 'app', 'cli'], 'node gets engines and policy injected.'),
-    { name: 'node-no-io-libs', severity: 'error', comment: 'the core never touches sockets or the Redis client.', from: from('node/'), to: { path: ['node_modules/ws/', 'node_modules/redis', 'node_modules/@redis/', 'node_modules/prom-client/'], dependencyTypesNot: ['type-only'] } },
+    { name: 'node-no-io-libs', severity: 'error', comment: 'the core never touches sockets or the Redis client.', from: from('node/'), to: { path: ['node_modules/ws/', 'node_modules/redis', 'node_modules/@redis/', 'node_modules/ioredis/', 'node_modules/@nats-io/', 'node_modules/prom-client/'], dependencyTypesNot: ['type-only'] } },
     forbid('auth-is-a-leaf-service', 'auth/', ['node', 'transport', 'config', 'rules', 'api', 'engine', 'app'], 'auth verifies tokens and nothing else.'),
     forbid('config-is-pure-data', 'config/', ['protocol', 'engine', 'node', 'auth', 'rules', 'transport', 'api', 'http', 'app', 'cli'], 'config loads and validates; modules get option objects from app.'),
     forbid('rules-no-io', 'rules/', ['transport', 'engine/memory', 'engine/redis', 'config', 'api', 'http', 'app', 'cli'], 'rules is policy over node hooks.'),

@@ -82,7 +82,7 @@ export class App {
    * not implemented), naming the option; an engine it loaded itself is closed again then.
    */
   static async create(config: Readonly<Config>, log: Logger, parts: AppParts = {}): Promise<App> {
-    const engine = parts.engine ?? (await createEngine(config));
+    const engine = parts.engine ?? (await createEngine(config, log));
     try {
       return new App(config, log, engine, parts);
     } catch (err) {
@@ -146,9 +146,12 @@ export class App {
       (a.external ? this.external : internal).route(a.handler_prefix, (req, res, path) => api.handle(req, res, path), true);
     }
     if (config.health.enabled) {
+      // 200 `{}` while the node can serve; 503 with the reasons while its broker or presence
+      // manager cannot reach its server (a Redis outage, a failover in progress).
       internal.route(config.health.handler_prefix, (_req, res) => {
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end('{}');
+        const h = this.node.engineHealth();
+        res.writeHead(h.ok ? 200 : 503, { 'Content-Type': 'application/json' });
+        res.end(h.ok ? '{}' : JSON.stringify({ error: 'unhealthy', reasons: h.reasons }));
       });
     }
   }

@@ -15,6 +15,8 @@
  */
 import type { Config } from '../config/schema.js';
 import type { Broker, PresenceManager } from '../engine/types.js';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
 
 /** What the node is built on. */
 export interface EngineParts {
@@ -32,7 +34,7 @@ type PresenceType = Config['presence_manager']['type'];
 export type EngineSection = 'engine' | 'broker' | 'presence_manager';
 
 /** Builds one implementation from the config; `section` is where its settings are. */
-type Loader<T> = (config: Readonly<Config>, section: EngineSection) => Promise<T>;
+type Loader<T> = (config: Readonly<Config>, section: EngineSection, log: Logger) => Promise<T>;
 
 /**
  * Broker implementations by type. `undefined`: a type the config accepts (so a Centrifugo config
@@ -44,7 +46,10 @@ const BROKERS: { readonly [T in BrokerType]: Loader<Broker> | undefined } = {
     const { MemoryBroker } = await import('../engine/memory/broker.js');
     return new MemoryBroker({ historyMetaTtlMs: config.channel.history_meta_ttl });
   },
-  redis: undefined,
+  redis: async (config, section, log) => {
+    const [{ RedisBroker }, { redisBrokerOptions }] = await Promise.all([import('../engine/redis/broker.js'), import('./redis-options.js')]);
+    return new RedisBroker(redisBrokerOptions(config, section === 'broker' ? 'broker' : 'engine'), log);
+  },
   nats: undefined,
 };
 
@@ -53,7 +58,11 @@ const PRESENCE_MANAGERS: { readonly [T in PresenceType]: Loader<PresenceManager>
     const { MemoryPresenceManager } = await import('../engine/memory/presence.js');
     return new MemoryPresenceManager();
   },
-  redis: undefined,
+  // Connects here, so a Redis that cannot be reached stops the start with its address.
+  redis: async (config, section, log) => {
+    const [{ RedisPresenceManager }, { redisPresenceOptions }] = await Promise.all([import('../engine/redis/presence.js'), import('./redis-options.js')]);
+    return RedisPresenceManager.open(redisPresenceOptions(config, section === 'presence_manager' ? 'presence_manager' : 'engine'), log);
+  },
 };
 
 /** The implementation of each part and the config key that chose it. */
@@ -86,15 +95,15 @@ function notImplemented(section: EngineSection, type: string, what: string): Eng
  * anything; when the presence manager fails to build, the broker already built is closed.
  * Neither part is started: the node calls `Broker.run` at its start.
  */
-export async function createEngine(config: Readonly<Config>): Promise<EngineParts> {
+export async function createEngine(config: Readonly<Config>, log: Logger = silentLogger): Promise<EngineParts> {
   const choice = engineChoice(config);
   const loadBroker = BROKERS[choice.broker.type];
   if (loadBroker === undefined) throw notImplemented(choice.broker.section, choice.broker.type, 'broker');
   const loadPresence = PRESENCE_MANAGERS[choice.presence.type];
   if (loadPresence === undefined) throw notImplemented(choice.presence.section, choice.presence.type, 'presence manager');
-  const broker = await loadBroker(config, choice.broker.section);
+  const broker = await loadBroker(config, choice.broker.section, log);
   try {
-    return { broker, presence: await loadPresence(config, choice.presence.section) };
+    return { broker, presence: await loadPresence(config, choice.presence.section, log) };
   } catch (err) {
     // The build error is what the caller must see; a failing close of the unused broker adds nothing.
     await broker.close().catch(() => {});

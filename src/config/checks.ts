@@ -108,6 +108,13 @@ function checkChannelOptions(c: Collector, config: Config, opts: ChannelOptions,
     );
   }
   if (opts.force_recovery && !historyOn) c.error(`${p}.force_recovery`, 'requires history (history_size and history_ttl)');
+  if (historyOn && config.broker.enabled && config.broker.type === 'nats') {
+    const which = 'name' in opts && typeof opts.name === 'string' ? `namespace "${opts.name}"` : 'channels without a namespace';
+    c.error(
+      `${p}.history_size`,
+      `${which} keep history (history_size, history_ttl), but broker.type "nats" keeps none: history, recovery and positioning need the memory or redis broker; turn history off here or change the broker`,
+    );
+  }
   if (opts.auto_cache_recover && !(opts.force_recovery && opts.force_recovery_mode === 'cache')) {
     c.error(`${p}.auto_cache_recover`, 'requires force_recovery with force_recovery_mode "cache"');
   }

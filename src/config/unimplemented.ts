@@ -19,6 +19,21 @@ interface Unimplemented {
 
 const when = (path: string, set: boolean): string[] => (set ? [path] : []);
 
+type RedisSectionPath = 'engine.redis' | 'broker.redis' | 'presence_manager.redis';
+
+/** The Redis sections in use: the engine's, or the standalone broker's / presence manager's. */
+function redisSections(c: Config): RedisSectionPath[] {
+  const out: RedisSectionPath[] = [];
+  if ((!c.broker.enabled || !c.presence_manager.enabled) && c.engine.type === 'redis') out.push('engine.redis');
+  if (c.broker.enabled && c.broker.type === 'redis') out.push('broker.redis');
+  if (c.presence_manager.enabled && c.presence_manager.type === 'redis') out.push('presence_manager.redis');
+  return out;
+}
+
+function redisOf(c: Config, p: RedisSectionPath): { history_use_lists?: boolean; presence_hash_field_ttl?: boolean; replica_client: { enabled: boolean } } {
+  return p === 'engine.redis' ? c.engine.redis : p === 'broker.redis' ? c.broker.redis : c.presence_manager.redis;
+}
+
 /** Every channel options object with its path: `without_namespace` and each namespace. */
 function channelOptions(c: Config): { path: string; opts: ChannelOptions }[] {
   return [
@@ -43,18 +58,18 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
   { severity: 'error', setIn: (c) => when('http_server.tls_autocert.enabled', c.http_server.tls_autocert.enabled), note: AUTOCERT_NOTE },
   {
     severity: 'error',
-    setIn: (c) => when('engine.type', c.engine.type !== 'memory'),
-    note: 'only the memory engine is implemented yet (one node); use "memory"',
+    setIn: (c) => redisSections(c).flatMap((p) => when(`${p}.history_use_lists`, redisOf(c, p).history_use_lists === true)),
+    note: 'history in Redis lists (the legacy layout) is not implemented: Rotor keeps history in Redis Streams, as Centrifugo does by default',
   },
   {
-    severity: 'error',
-    setIn: (c) => when('broker.type', c.broker.enabled && c.broker.type !== 'memory'),
-    note: 'only the memory broker is implemented yet, so this node would not exchange publications with others',
+    severity: 'warning',
+    setIn: (c) => redisSections(c).flatMap((p) => when(`${p}.replica_client.enabled`, redisOf(c, p).replica_client.enabled)),
+    note: 'not implemented yet: every read goes to the master',
   },
   {
-    severity: 'error',
-    setIn: (c) => when('presence_manager.type', c.presence_manager.enabled && c.presence_manager.type !== 'memory'),
-    note: 'only the memory presence manager is implemented yet, so presence would not be shared with other nodes',
+    severity: 'warning',
+    setIn: (c) => redisSections(c).flatMap((p) => when(`${p}.presence_hash_field_ttl`, redisOf(c, p).presence_hash_field_ttl === true)),
+    note: 'not implemented: presence entries expire through the presence.expire sorted set, with the same results',
   },
   {
     severity: 'error',

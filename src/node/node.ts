@@ -246,6 +246,13 @@ export class Node implements BrokerEventHandler {
     return this.broker.removeHistory(channel);
   }
 
+  /** Whether the broker and the presence manager reach their servers now: `/health` answers from it. */
+  engineHealth(): { ok: boolean; reasons: string[] } {
+    const parts = [['broker', this.broker.health()], ['presence manager', this.presenceManager.health()]] as const;
+    const reasons = parts.filter(([, h]) => !h.ok).map(([what, h]) => `${what}: ${h.reason ?? 'unavailable'}`);
+    return { ok: reasons.length === 0, reasons };
+  }
+
   /** Announces a subscriber's join to every node's subscribers of `channel`. */
   publishJoin(channel: string, info: ClientInfo): Promise<void> {
     return this.broker.publishJoin(channel, info);

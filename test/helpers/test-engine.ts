@@ -7,7 +7,16 @@
  * file's process at once with one line saying so: a run asked for that engine and must not pass
  * on another one.
  */
+import { randomBytes } from 'node:crypto';
 import type { ConfigInput } from '../../src/config/schema.js';
+
+function redisUrl(): string {
+  return process.env.ROTOR_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+function uniquePrefix(): string {
+  return `rotor-test-${randomBytes(6).toString('hex')}`;
+}
 
 export interface TestEngine {
   readonly name: string;
@@ -24,8 +33,13 @@ export interface TestEngine {
  */
 const TEST_ENGINES: Readonly<Record<string, TestEngine | string>> = {
   memory: { name: 'memory', serverConfig: () => ({}), processEnv: () => ({}) },
-  redis: 'Rotor has no redis engine yet (issue #17)',
-  nats: 'Rotor has no nats broker yet (issue #17)',
+  // The shared Redis (scripts/run-tests.mjs sets ROTOR_TEST_REDIS_URL), a key prefix per server.
+  redis: {
+    name: 'redis',
+    serverConfig: () => ({ engine: { type: 'redis', redis: { address: [redisUrl()], prefix: uniquePrefix() } } }),
+    processEnv: () => ({ CENTRIFUGO_ENGINE_TYPE: 'redis', CENTRIFUGO_ENGINE_REDIS_ADDRESS: redisUrl(), CENTRIFUGO_ENGINE_REDIS_PREFIX: uniquePrefix() }),
+  },
+  nats: 'NATS keeps no history, which most integration suites use; the NATS broker runs the engine contracts and its own multi-node tests instead',
 };
 
 /** The engine `TEST_ENGINE` names, or a one-line reason why it cannot be used. */

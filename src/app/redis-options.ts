@@ -1,0 +1,139 @@
+/**
+ * The Redis engine's options from the config: `engine.redis`, `broker.redis` or
+ * `presence_manager.redis`, whichever section chose Redis (app/engine.ts). Every error names the
+ * config key it comes from, so `checkconfig` and a failed start point at the same line.
+ *
+ * Shards: each `cluster_address` entry is one Redis Cluster (seeds comma-separated), else each
+ * `sentinel_address` entry is one Sentinel-managed master (sentinels comma-separated, master
+ * `sentinel_master_name`), else each `address` entry is one shard. An address URL's own options
+ * (user, password, db, `connect_timeout`, `io_timeout`, `client_name`, `sentinel_master_name`, ...)
+ * win over the section's fields for that shard.
+ */
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import type { Config } from '../config/schema.js';
+import { parseDuration } from '../config/duration.js';
+import type { RedisBrokerOptions, RedisPresenceOptions, RedisShardOptions, RedisTopology } from '../engine/redis/options.js';
+import { hostPort, parseRedisAddress, redact } from '../engine/redis/options.js';
+import { pemText } from './tls-options.js';
+
+/** The connection fields every Redis section has. */
+type RedisSection = Omit<Config['broker']['redis'], 'history_use_lists' | 'sharded_pub_sub'>;
+type TlsSection = Config['broker']['redis']['tls'];
+type HostPorts = Array<{ host: string; port: number }>;
+
+export function redisBrokerOptions(config: Readonly<Config>, section: 'engine' | 'broker'): RedisBrokerOptions {
+  const r = config[section].redis;
+  return {
+    shards: redisShards(r, `${section}.redis`),
+    prefix: r.prefix,
+    historyMetaTtlMs: config.channel.history_meta_ttl,
+    shardedPubSub: r.sharded_pub_sub,
+  };
+}
+
+export function redisPresenceOptions(config: Readonly<Config>, section: 'engine' | 'presence_manager'): RedisPresenceOptions {
+  const r = config[section].redis;
+  return {
+    shards: redisShards(r, `${section}.redis`),
+    prefix: r.prefix,
+    presenceTtlMs: r.presence_ttl,
+    userMapping: r.presence_user_mapping,
+  };
+}
+
+/** The shards a Redis section describes; throws an Error naming the key on a bad address. */
+export function redisShards(r: RedisSection, path: string): RedisShardOptions[] {
+  const tls = clientTls(r.tls, `${path}.tls`);
+  const base = (): Omit<RedisShardOptions, 'topology'> => {
+    const o: Omit<RedisShardOptions, 'topology'> = { db: r.db, connectTimeoutMs: r.connect_timeout, ioTimeoutMs: r.io_timeout };
+    if (r.user !== '') o.user = r.user;
+    if (r.password !== '') o.password = r.password;
+    if (r.client_name !== '') o.clientName = r.client_name;
+    if (tls !== undefined) o.tls = tls;
+    return o;
+  };
+  if (r.cluster_address.length > 0) {
+    return r.cluster_address.map((entry, i) => ({
+      ...base(),
+      db: 0,
+      topology: { kind: 'cluster', nodes: seeds(entry, 6379, `${path}.cluster_address[${i}]`) },
+    }));
+  }
+  if (r.sentinel_address.length > 0) {
+    if (r.sentinel_master_name === '') throw new Error(`${path}.sentinel_master_name: required with ${path}.sentinel_address`);
+    return r.sentinel_address.map((entry, i) => ({
+      ...base(),
+      topology: sentinelTopology(r, seeds(entry, 26379, `${path}.sentinel_address[${i}]`), r.sentinel_master_name, path),
+    }));
+  }
+  if (r.address.length === 0) throw new Error(`${path}.address: at least one Redis address is needed`);
+  return r.address.map((address, i) => fromUrl(r, address, base(), `${path}.address[${i}]`, path));
+}
+
+function fromUrl(r: RedisSection, address: string, base: Omit<RedisShardOptions, 'topology'>, key: string, path: string): RedisShardOptions {
+  try {
+    const parsed = parseRedisAddress(address);
+    const q = parsed.query;
+    const out: RedisShardOptions = { ...base, topology: parsed.topology };
+    if (parsed.user !== undefined) out.user = parsed.user;
+    if (parsed.password !== undefined) out.password = parsed.password;
+    if (parsed.db !== undefined) out.db = parsed.db;
+    if (parsed.tls && out.tls === undefined) out.tls = {};
+    const ct = q.get('connect_timeout');
+    if (ct !== null) out.connectTimeoutMs = parseDuration(ct);
+    const io = q.get('io_timeout');
+    if (io !== null) out.ioTimeoutMs = parseDuration(io);
+    const name = q.get('client_name');
+    if (name !== null && name !== '') out.clientName = name;
+    const t = parsed.topology;
+    if (t.kind === 'sentinel') {
+      const master = t.masterName !== '' ? t.masterName : r.sentinel_master_name;
+      if (master === '') throw new Error(`needs sentinel_master_name (in the URL or ${path}.sentinel_master_name)`);
+      const topology = sentinelTopology(r, t.sentinels, master, path);
+      // The URL's sentinel credentials win over the section's.
+      if (topology.kind === 'sentinel') {
+        if (t.sentinelUser !== undefined) topology.sentinelUser = t.sentinelUser;
+        if (t.sentinelPassword !== undefined) topology.sentinelPassword = t.sentinelPassword;
+      }
+      out.topology = topology;
+    }
+    if (parsed.topology.kind === 'cluster') out.db = 0;
+    return out;
+  } catch (err) {
+    throw new Error(`${key}: ${redact((err as Error).message)}`);
+  }
+}
+
+function sentinelTopology(r: RedisSection, sentinels: HostPorts, masterName: string, path: string): RedisTopology {
+  const t: RedisTopology = { kind: 'sentinel', sentinels, masterName };
+  if (r.sentinel_user !== '') t.sentinelUser = r.sentinel_user;
+  if (r.sentinel_password !== '') t.sentinelPassword = r.sentinel_password;
+  const stls = clientTls(r.sentinel_tls, `${path}.sentinel_tls`);
+  if (stls !== undefined) t.sentinelTls = stls;
+  return t;
+}
+
+/** `host:port,host:port` (a scheme in front is allowed and ignored). */
+function seeds(entry: string, defaultPort: number, key: string): HostPorts {
+  try {
+    return entry
+      .split(',')
+      .map((s) => s.trim().replace(/^[a-z+]+:\/\//, ''))
+      .filter((s) => s !== '')
+      .map((s) => hostPort(s, defaultPort));
+  } catch (err) {
+    throw new Error(`${key}: ${(err as Error).message}`);
+  }
+}
+
+/** Client-side TLS options of a `tls` object, or undefined when it is off. */
+export function clientTls(t: TlsSection, path: string): TlsOptions | undefined {
+  if (!t.enabled) return undefined;
+  const o: TlsOptions = {};
+  if (t.server_ca_pem !== '') o.ca = pemText(`${path}.server_ca_pem`, t.server_ca_pem);
+  if (t.cert_pem !== '') o.cert = pemText(`${path}.cert_pem`, t.cert_pem);
+  if (t.key_pem !== '') o.key = pemText(`${path}.key_pem`, t.key_pem);
+  if (t.server_name !== '') o.servername = t.server_name;
+  if (t.insecure_skip_verify) o.rejectUnauthorized = false;
+  return o;
+}
