@@ -24,7 +24,7 @@
  * from the wire can throw into the client's reader.
  */
 import { connect, type Msg, type MsgCallback, type NatsConnection, type NodeConnectionOptions, type Status, type Subscription } from '@nats-io/transport-node';
-import type { Broker, BrokerEventHandler, EngineHealth, HistoryResult, PublishOptions, PublishResult } from '../types.js';
+import type { Broker, BrokerEventHandler, EngineHealth, HistoryOptions, HistoryResult, PublishOptions, PublishResult } from '../types.js';
 import type { ClientInfo, Publication, StreamPosition } from '../../protocol/types.js';
 import { decodeClientInfoRecord, decodePublicationRecord, encodeClientInfoRecord, encodePublicationRecord } from '../../protocol/protobuf/records.js';
 import { parseNatsUrl, redactNatsUrl, type NatsBrokerOptions } from './options.js';
@@ -185,12 +185,12 @@ export class NatsBroker implements Broker {
     await this.send(subject, data, toNode === undefined ? 'a control message' : `a control message to node ${toNode}`);
   }
 
-  async history(): Promise<HistoryResult> {
-    throw new Error('nats broker keeps no history: use the memory or redis broker for channels with history or recovery');
+  async history(channel: string, _opts?: HistoryOptions): Promise<HistoryResult> {
+    throw new Error(`nats broker keeps no history (channel "${channel}"): use the memory or redis broker for channels with history or recovery`);
   }
 
-  async removeHistory(): Promise<void> {
-    throw new Error('nats broker keeps no history: there is nothing to remove');
+  async removeHistory(channel: string): Promise<void> {
+    throw new Error(`nats broker keeps no history (channel "${channel}"): there is nothing to remove`);
   }
 
   health(): EngineHealth {
