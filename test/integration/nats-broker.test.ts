@@ -368,6 +368,7 @@ describe('NATS options and subjects', () => {
     assert.throws(() => parseNatsUrl('nats://u:p@a,nats://b'), /different credentials/);
     assert.throws(() => parseNatsUrl('redis://a'), /not a NATS scheme/);
     assert.throws(() => parseNatsUrl(' , '), /no NATS server/);
+    assert.throws(() => new NatsBroker(natsBrokerOptions({ url: 'http://a' })), { name: 'NatsAddressError' });
   });
 
   test("subjects are Centrifugo's; raw replacements prefer the longest key", () => {

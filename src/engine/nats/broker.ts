@@ -27,7 +27,7 @@ import { connect, type Msg, type MsgCallback, type NatsConnection, type NodeConn
 import type { Broker, BrokerEventHandler, EngineHealth, HistoryOptions, HistoryResult, PublishOptions, PublishResult } from '../types.js';
 import type { ClientInfo, Publication, StreamPosition } from '../../protocol/types.js';
 import { decodeClientInfoRecord, decodePublicationRecord, encodeClientInfoRecord, encodePublicationRecord } from '../../protocol/protobuf/records.js';
-import { parseNatsUrl, redactNatsUrl, type NatsBrokerOptions } from './options.js';
+import { parseNatsUrl, redactNatsUrl, type NatsBrokerOptions, type NatsServers } from './options.js';
 import { decodePush, encodePush, type PushKind } from './push.js';
 import { isWildcard, NatsSubjects, subjectProblem } from './subjects.js';
 
@@ -56,6 +56,7 @@ type State = 'idle' | 'connecting' | 'running' | 'closed';
 export class NatsBroker implements Broker {
   private readonly subjects: NatsSubjects;
   private readonly raw: boolean;
+  private readonly servers: NatsServers;
   /** For messages: the configured servers, credentials removed. */
   private server: string;
   private state: State = 'idle';
@@ -71,13 +72,15 @@ export class NatsBroker implements Broker {
   /** The confirmation the messages of this turn will share, until its PING goes out. */
   private pendingConfirm: Promise<void> | undefined;
 
+  /** Throws NatsAddressError when `opts.url` is not a list of NATS addresses. */
   constructor(
     private readonly opts: NatsBrokerOptions,
     private readonly hooks: NatsBrokerHooks = {},
   ) {
     this.subjects = new NatsSubjects(opts);
     this.raw = opts.rawMode.enabled;
-    this.server = redactNatsUrl(opts.url);
+    this.servers = parseNatsUrl(opts.url);
+    this.server = this.servers.servers.join(',');
   }
 
   /**
@@ -88,8 +91,7 @@ export class NatsBroker implements Broker {
     if (this.state !== 'idle') throw new Error(`nats broker: run called when ${this.state}`);
     this.state = 'connecting';
     this.handler = handler;
-    const parsed = parseNatsUrl(this.opts.url);
-    this.server = parsed.servers.join(',');
+    const parsed = this.servers;
     let nc: NatsConnection;
     try {
       nc = await connect({
