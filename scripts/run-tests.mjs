@@ -4,7 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
-import { provisionFor } from './provision.mjs';
+import { provisionFor, startServicesFor } from './provision.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -35,8 +35,16 @@ if ((process.env.TEST_ENGINE ?? '') !== '') {
     process.exit(1);
   }
 }
-// Chromium and the like: installed here when missing and possible, or one line saying how.
+// Chromium, redis-server and the like: installed here when missing and possible, or one line saying how.
 provisionFor(files);
+// Redis and NATS for the files that need them (docs/testing.md): the machine's own, or private
+// ones for this run (ended with it), their URLs exported as ROTOR_TEST_REDIS_URL / ROTOR_TEST_NATS_URL.
+const services = await startServicesFor(files);
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`, ...files];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
-child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
+// A signal sent to this process alone reaches the tests too; the run then ends with them.
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => {
+  services.stop();
+  process.exit(signal ? 1 : (code ?? 1));
+});

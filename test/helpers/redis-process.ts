@@ -117,6 +117,8 @@ class RedisHandle implements RedisServer {
       'daemonize no',
       'save ""',
       'appendonly no',
+      // A replica syncs at once instead of after the default 5 s wait for more replicas.
+      'repl-diskless-sync-delay 0',
       `dir "${this.dir}"`,
       `logfile "${this.logPath}"`,
     ];

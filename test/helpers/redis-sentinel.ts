@@ -34,10 +34,21 @@ export interface SentinelSetup {
   /** The handle (master or replica) whose port the Sentinels name as master now. */
   currentMaster(): Promise<RedisServer>;
   /**
-   * `SENTINEL FAILOVER mymaster`, then waits (default up to 15 s) until the master address has
-   * changed and the failover is over; resolves with the new master's address.
+   * `SENTINEL FAILOVER mymaster`, then waits until the master address has changed and the
+   * failover is over; then, when the old master runs, makes it a replica of the new one and waits
+   * until it has synced. Resolves with the new master's address. All within `timeoutMs` (default
+   * 20 s). First waits until a Sentinel sees a healthy replica to promote: at once after
+   * startSentinelSetup, but up to 10 s after a previous failover (Sentinel looks at a replica
+   * every 10 s), else SENTINEL FAILOVER would fail with NOGOODSLAVE.
    */
   failover(timeoutMs?: number): Promise<RespAddress>;
+  /**
+   * Waits (default up to 20 s) until the Sentinels name a master other than `from`, no failover
+   * is in progress and that server says it is master; resolves with its address. For failovers
+   * the test causes itself, e.g. `await setup.master.kill()` (detected after
+   * down-after-milliseconds).
+   */
+  waitMasterChanged(from: RespAddress, timeoutMs?: number): Promise<RespAddress>;
   /** Stops every process of the setup. */
   stop(): Promise<void>;
 }
@@ -52,6 +63,18 @@ function fields(entry: unknown): Map<string, string> {
   const m = new Map<string, string>();
   if (Array.isArray(entry)) for (let i = 0; i + 1 < entry.length; i += 2) m.set(String(entry[i]), String(entry[i + 1]));
   return m;
+}
+
+/** The Sentinel lists a replica (the one on `port`, if given) with flags `slave` (nothing else) and link `ok`. */
+async function replicaSeen(sentinel: RedisServer, port?: number): Promise<boolean> {
+  const reply = await sentinel.command(['SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME], 1000);
+  return (
+    Array.isArray(reply) &&
+    reply.some((r) => {
+      const f = fields(r);
+      return (port === undefined || f.get('port') === String(port)) && f.get('flags') === 'slave' && f.get('master-link-status') === 'ok';
+    })
+  );
 }
 
 /**
@@ -78,15 +101,7 @@ export async function startSentinelSetup(opts: SentinelOptions = {}): Promise<Se
     const sentinels = await Promise.all(Array.from({ length: count }, (_, i) => startRedis({ label: `sentinel${i}`, sentinel: true, config })));
     all.push(...sentinels);
     // A Sentinel learns replicas from the master's INFO: it asks at once on connecting, then every 10 s.
-    for (const s of sentinels) {
-      await pollUntil(async () => {
-        const reply = await s.command(['SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME], 1000);
-        return Array.isArray(reply) && reply.some((r) => {
-          const f = fields(r);
-          return f.get('port') === String(replica.port) && f.get('flags') === 'slave' && f.get('master-link-status') === 'ok';
-        });
-      }, `sentinel ${s.port} to see replica ${replica.port}`);
-    }
+    for (const s of sentinels) await pollUntil(() => replicaSeen(s, replica.port), `sentinel ${s.port} to see replica ${replica.port}`);
     return new Setup(master, replica, sentinels);
   } catch (e) {
     await stopAll(all);
@@ -130,22 +145,41 @@ class Setup implements SentinelSetup {
     return h;
   }
 
-  async failover(timeoutMs = 15000): Promise<RespAddress> {
+  async failover(timeoutMs = 20000): Promise<RespAddress> {
+    const deadline = Date.now() + timeoutMs;
+    const left = (): number => Math.max(1, deadline - Date.now());
     const before = await this.masterAddress();
+    const first = this.sentinels.find((x) => x.running);
+    if (first === undefined) throw new Error('no Sentinel is running');
+    await pollUntil(() => replicaSeen(first), `sentinel ${first.port} to see a healthy replica to promote`, { timeoutMs: left(), intervalMs: 100 });
     await this.askSentinel(['SENTINEL', 'FAILOVER', SENTINEL_MASTER_NAME]);
-    let after = before;
+    const after = await this.waitMasterChanged(before, left());
+    const old = [this.master, this.replica].find((h) => h.port === before.port);
+    if (old === undefined || !old.running) return after;
+    // Sentinel turns the old master into a replica of the new one only after about 8 s: the
+    // helper does it at once (what Sentinel will do anyway), so writes to the new master replicate.
+    await old.command(['REPLICAOF', after.host, after.port]);
+    await pollUntil(async () => {
+      const info = await respInfo(old, 'replication', 1000);
+      return info.get('master_port') === String(after.port) && info.get('master_link_status') === 'up';
+    }, `${old.host}:${old.port} to sync with the new master ${after.host}:${after.port}`, { timeoutMs: left() });
+    return after;
+  }
+
+  async waitMasterChanged(from: RespAddress, timeoutMs = 20000): Promise<RespAddress> {
+    let now = from;
     await pollUntil(
       async () => {
-        after = await this.masterAddress();
-        if (after.port === before.port) return false;
+        now = await this.masterAddress();
+        if (now.port === from.port && now.host === from.host) return false;
         const flags = fields(await this.askSentinel(['SENTINEL', 'MASTER', SENTINEL_MASTER_NAME])).get('flags') ?? '';
         if (flags.includes('failover_in_progress')) return false;
-        return (await respInfo(after, 'replication', 1000)).get('role') === 'master';
+        return (await respInfo(now, 'replication', 1000)).get('role') === 'master';
       },
-      `the Sentinels to move ${SENTINEL_MASTER_NAME} away from ${before.host}:${before.port}`,
+      `the Sentinels to move ${SENTINEL_MASTER_NAME} away from ${from.host}:${from.port}`,
       { timeoutMs, intervalMs: 50 },
     );
-    return after;
+    return now;
   }
 
   async stop(): Promise<void> {
