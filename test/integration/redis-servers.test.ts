@@ -16,7 +16,7 @@ import {
 } from '../helpers/redis-servers.js';
 import { startNats } from '../helpers/nats-server.js';
 import { addressOf, sharedNatsUrl, sharedRedisUrl } from '../helpers/services.js';
-import { respCommand } from '../helpers/resp.js';
+import { RespConnection, respCommand } from '../helpers/resp.js';
 
 /** True while a process with this pid exists. */
 function alive(pid: number): boolean {
@@ -90,9 +90,12 @@ describe('uniquePrefix and deleteKeys', () => {
     const p = uniquePrefix('del*me');
     assert.match(p, /^rotor-test-del_me-[0-9a-f]{8}$/);
     assert.notEqual(uniquePrefix('del*me'), p);
-    for (let i = 0; i < 1500; i++) await r.command(['SET', `${p}.k${i}`, i]);
-    await r.command(['SET', 'other', 1]);
-    await r.command(['SET', `x${p}`, 1]);
+    // More keys than one SCAN page (COUNT 1000), written over one pipelined connection.
+    const c = await RespConnection.open({ host: r.host, port: r.port });
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => c.call(['SET', `${p}.k${i}`, i])));
+    await c.call(['SET', 'other', 1]);
+    await c.call(['SET', `x${p}`, 1]);
+    c.close();
     assert.equal(await deleteKeys(r.url, p), 1500);
     assert.equal(await r.cli('DBSIZE'), '2');
   });
@@ -131,6 +134,22 @@ describe('startCluster', () => {
     assert.equal(await c.command(['GET', key]), 'v');
     assert.equal(await deleteKeys(other.url, key), 1);
     assert.equal(await owner.cli('EXISTS', key), '0');
+  });
+
+  test('a replica attaches to its master and serves reads of its slots', async () => {
+    const c = await startCluster({ masters: 1, replicas: 1 });
+    after(() => c.stop());
+    const [master, replica] = [c.masters[0]!, c.replicas[0]!];
+    const info = await replica.cli('INFO', 'replication');
+    assert.match(info, /^role:slave\r$/m);
+    assert.match(info, new RegExp(`^master_port:${master.port}\r$`, 'm'));
+    const key = `${uniquePrefix('replica')}.k`;
+    assert.equal(await master.cli('SET', key, 'v'), 'OK');
+    assert.equal(await master.cli('WAIT', 1, 5000), '1');
+    const conn = await RespConnection.open({ host: replica.host, port: replica.port });
+    after(() => conn.close());
+    assert.equal(await conn.call(['READONLY']), 'OK');
+    assert.equal(await conn.call(['GET', key]), 'v');
   });
 });
 
