@@ -3,11 +3,20 @@
  * Load generator, written with `ws`. Runs as a child of bench/run.mjs (pinned to its own core)
  * and is driven over IPC; every command is answered with one message. Commands:
  *
- *  {cmd:'connect', target, url, protocol, protocols?, n, channels, channelPrefix, secret, concurrency}
+ *  {cmd:'connect', target, url, urls?, protocol, protocols?, n, channels, channelPrefix, secret, concurrency}
  *     opens n connections. Rotor: connect command with a HS256 JWT (jose), then subscribe to
  *     channel `${channelPrefix}${i % channels}`. Baseline: plain upgrade + one subscribe message.
+ *     socket.io (`target: 'socketio'`, url = the server's http:// origin): socket.io-client on
+ *     the WebSocket transport with the JWT in `auth.token`, then the `subscribe` event (its ack),
+ *     publications arriving as `pub` events (lib/socketio-client.mjs).
  *     With `protocols` (e.g. ['json','protobuf']), connection i speaks protocols[i % length].
+ *     With `urls` (several servers, e.g. two nodes), connection i goes to urls[i % length].
  *     → {ev:'connected', ok, failed, ms}
+ *  {cmd:'subscribeMany', url, n, perConn, channelPrefix, secret, concurrency}
+ *     n Rotor connections (JSON), connection i subscribed to channels
+ *     `${channelPrefix}${i * perConn + k}` for k < perConn, 100 subscribe commands in flight per
+ *     connection; every channel has one subscriber, so `publish` over `channels: n * perConn`
+ *     afterwards expects one delivery per publication. → {ev:'connected', ok, failed, channels, ms}
  *  {cmd:'publish', apiUrl, apiKey, rate, warmupS, measureS, channels, channelPrefix, drainMs}
  *     publishes at a fixed rate through POST /api/publish, payload
  *     {"t":<publish time ms, high-res>,"s":<seq>,"m":<1 if measured>,"pad":"…"} (~100 bytes),
@@ -37,6 +46,7 @@ import { createHistogram, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { SignJWT } from 'jose';
 import { decodeRepliesPb, encodeCommandPb, PB_PING } from './lib/client-proto.mjs';
+import { SioConn } from './lib/socketio-client.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 const send = (m) => process.send(m);
@@ -245,18 +255,70 @@ async function openOne(target, protocol, url, token, channel) {
   return c;
 }
 
+/** The hooks a socket.io connection reports through: the same counters as a Rotor `Conn`. */
+const sioHooks = {
+  onPublication,
+  onUnexpectedClose(reason) {
+    st.closedUnexpectedly++;
+    st.closeCodes[reason] = (st.closeCodes[reason] ?? 0) + 1;
+  },
+  onGone(c) {
+    conns.delete(c);
+  },
+};
+
+async function openSocketIo(url, token, channel) {
+  const c = new SioConn(url, token, sioHooks);
+  conns.add(c);
+  await c.opened();
+  if (channel !== undefined) await c.subscribe(channel);
+  return c;
+}
+
 async function connect(m) {
   const secretKey = new TextEncoder().encode(m.secret);
-  const tokens = m.target === 'rotor' ? await Promise.all(Array.from({ length: m.n }, (_, i) => signToken(secretKey, `u${i}`))) : [];
+  const signed = m.target === 'rotor' || m.target === 'socketio';
+  const tokens = signed ? await Promise.all(Array.from({ length: m.n }, (_, i) => signToken(secretKey, `u${i}`))) : [];
+  const urls = m.urls ?? [m.url];
   subsPerChannel = new Array(m.channels).fill(0);
   const t0 = now();
   const r = await pool(m.n, m.concurrency ?? 200, async (i) => {
     const ch = i % m.channels;
-    const protocol = m.protocols === undefined ? m.protocol : m.protocols[i % m.protocols.length];
-    await openOne(m.target, protocol, m.url, tokens[i], `${m.channelPrefix}${ch}`);
+    const url = urls[i % urls.length];
+    if (m.target === 'socketio') await openSocketIo(url, tokens[i], `${m.channelPrefix}${ch}`);
+    else {
+      const protocol = m.protocols === undefined ? m.protocol : m.protocols[i % m.protocols.length];
+      await openOne(m.target, protocol, url, tokens[i], `${m.channelPrefix}${ch}`);
+    }
     subsPerChannel[ch]++;
   });
   return { ev: 'connected', ok: r.ok, failed: r.failed, errors: r.errors, ms: now() - t0, open: conns.size };
+}
+
+/** Many channels on few connections (the resubscribe case): see the header. */
+async function subscribeMany(m) {
+  const secretKey = new TextEncoder().encode(m.secret);
+  const tokens = await Promise.all(Array.from({ length: m.n }, (_, i) => signToken(secretKey, `many${i}`)));
+  const total = m.n * m.perConn;
+  subsPerChannel = new Array(total).fill(0);
+  const inFlight = 100;
+  const t0 = now();
+  let subscribed = 0;
+  const r = await pool(m.n, m.concurrency ?? 20, async (i) => {
+    const c = await openOne('rotor', 'json', m.url, tokens[i]);
+    for (let k0 = 0; k0 < m.perConn; k0 += inFlight) {
+      const batch = [];
+      for (let k = k0; k < Math.min(m.perConn, k0 + inFlight); k++) {
+        const ch = i * m.perConn + k;
+        batch.push(c.request({ subscribe: { channel: `${m.channelPrefix}${ch}` } }).then(() => {
+          subsPerChannel[ch]++;
+          subscribed++;
+        }));
+      }
+      await Promise.all(batch);
+    }
+  });
+  return { ev: 'connected', ok: r.ok, failed: r.failed, errors: r.errors, channels: subscribed, ms: now() - t0, open: conns.size };
 }
 
 function makePublisher(m) {
@@ -648,6 +710,7 @@ async function runAutocannon(m) {
 process.on('message', async (m) => {
   try {
     if (m.cmd === 'connect') send(await connect(m));
+    else if (m.cmd === 'subscribeMany') send(await subscribeMany(m));
     else if (m.cmd === 'publish') send(await runPublish(m));
     else if (m.cmd === 'slices') send(await runSlices(m));
     else if (m.cmd === 'storm') send(await runStorm(m));

@@ -1,0 +1,229 @@
+/**
+ * The two-node case's results (bench/two-node.mjs): machine facts, the median of repeated runs,
+ * the issue #17 targets checked, and the Markdown tables.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { ROOT } from './servers.mjs';
+
+function sh(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The machine and the code measured. `dirtySrc`: files under src/ changed since the commit (the build may include them). */
+export function machineInfo(rotorRoot = ROOT) {
+  const model = /Model name:\s*(.+)/.exec(sh('lscpu', []))?.[1]?.trim() ?? os.cpus()[0]?.model ?? '?';
+  return {
+    nproc: Number(sh('nproc', [])) || os.cpus().length,
+    cpuModel: model,
+    node: process.version,
+    kernel: os.release(),
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    redis: /v=(\S+)/.exec(sh('redis-server', ['--version']))?.[1] ?? '?',
+    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    dirtySrc: sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).length,
+    rotorRoot,
+    loadavgStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  };
+}
+
+/** The element-wise median of several runs (numbers, nested objects; arrays dropped), failed runs left out. */
+export function medianOf(runs) {
+  const ok = runs.filter((r) => !r.failed);
+  if (ok.length === 0) return runs[0];
+  const med = (xs) => {
+    const s = xs.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
+    return s.length === 0 ? undefined : s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const merge = (objs) => {
+    const out = {};
+    for (const key of Object.keys(objs[0])) {
+      const vals = objs.map((o) => o?.[key]);
+      if (typeof vals[0] === 'number') out[key] = med(vals) ?? vals[0];
+      else if (Array.isArray(vals[0])) continue;
+      else if (vals[0] && typeof vals[0] === 'object') out[key] = merge(vals.map((v) => v ?? {}));
+      else out[key] = vals[0];
+    }
+    return out;
+  };
+  return { ...merge(ok), runs: ok.length, failedRuns: runs.length - ok.length };
+}
+
+// ------------------------------------------------------------------ formatting
+
+function num(v, digits = 1) {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
+  const abs = Math.abs(v);
+  if (abs >= 10000) return Math.round(v).toLocaleString('en-US');
+  if (abs >= 100) return v.toFixed(Math.max(0, digits - 1));
+  return v.toFixed(digits);
+}
+const int = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
+const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null);
+const x = (r) => (r === null ? '—' : `${r.toFixed(2)}×`);
+
+/** Every run's value of `get` for a broadcast target (the single run, or each repeated one). */
+function perRun(results, key, get) {
+  const runs = results.runs?.[key] ?? [key.startsWith('broadcast/') ? results.broadcast?.[key.slice(10)] : results[key]];
+  return runs.filter((r) => r && !r.failed).map(get);
+}
+
+/**
+ * The issue's targets: [{target, value, met}] with met true/false, or null when a side is missing
+ * (failed, or not run). Losses are summed over every run, not taken as a median.
+ */
+export function evaluateTwoNode(results) {
+  const b = results.broadcast ?? {};
+  const mem = b['rotor-memory'];
+  const red = b['rotor-redis'];
+  const sio = b['socketio-redis'];
+  const ok = (r) => r !== undefined && !r.failed;
+  const checks = [];
+  const rMem = ok(red) && ok(mem) ? ratio(red.cpuUsPerDelivery, mem.cpuUsPerDelivery) : null;
+  checks.push({
+    target: "Rotor's CPU-µs per delivery, 2 nodes on Redis (summed, Redis apart) ≤ 1.15× its single-node memory-engine figure",
+    value: rMem === null ? 'not measured' : `${x(rMem)} (${num(red.cpuUsPerDelivery, 2)} against ${num(mem.cpuUsPerDelivery, 2)})`,
+    met: rMem === null ? null : rMem <= 1.15,
+  });
+  const rSio = ok(red) && ok(sio) ? ratio(red.cpuUsPerDelivery, sio.cpuUsPerDelivery) : null;
+  checks.push({
+    target: "Rotor's CPU-µs per delivery, 2 nodes on Redis ≤ 0.6× socket.io's (2 nodes, Redis adapter; both summed, Redis apart)",
+    value: rSio === null ? 'not measured' : `${x(rSio)} (${num(red.cpuUsPerDelivery, 2)} against ${num(sio.cpuUsPerDelivery, 2)})`,
+    met: rSio === null ? null : rSio <= 0.6,
+  });
+  const p99 = ok(red) && ok(sio) ? [red.latencyMs?.p99, sio.latencyMs?.p99] : null;
+  checks.push({
+    target: "Rotor's p99 latency, 2 nodes on Redis ≤ socket.io's",
+    value: p99 === null ? 'not measured' : `${num(p99[0], 2)} ms against ${num(p99[1], 2)} ms (${x(ratio(p99[0], p99[1]))})`,
+    met: p99 === null ? null : p99[0] <= p99[1],
+  });
+  if (ok(red)) {
+    const lost = perRun(results, 'broadcast/rotor-redis', (r) => r.lost ?? 0).reduce((s, v) => s + v, 0);
+    const expected = perRun(results, 'broadcast/rotor-redis', (r) => r.expected ?? 0).reduce((s, v) => s + v, 0);
+    checks.push({ target: 'Nothing lost (Rotor, 2 nodes on Redis, every run)', value: `${int(lost)} of ${int(expected)} lost`, met: lost === 0 && expected > 0 });
+  } else checks.push({ target: 'Nothing lost (Rotor, 2 nodes on Redis, every run)', value: 'not measured', met: null });
+  const rs = results.resubscribe;
+  if (ok(rs)) {
+    const full = rs.channels >= 100000;
+    checks.push({
+      target: 'Resubscribe: 100,000 channels back within 5 s of Redis returning (issue item 4)',
+      value: `${int(rs.loggedChannels)} channels in ${int(rs.backToLoggedMs)} ms${full ? '' : ` (only ${int(rs.channels)} subscribed at --scale ${results.settings.scale}: not judged)`}`,
+      met: full ? rs.backToLoggedMs <= 5000 && rs.after?.lost === 0 : null,
+    });
+  }
+  return checks;
+}
+
+const ROWS = [
+  ['Server CPU-µs per delivered message (nodes summed, Redis apart)', (r) => r.cpuUsPerDelivery, (v) => num(v, 2), true],
+  ['Redis CPU-µs per delivered message', (r) => r.redisCpuUsPerDelivery, (v) => num(v, 3), true],
+  ['Delivered msg/s', (r) => r.deliveredPerSec, int, true],
+  ['Latency p50 (ms)', (r) => r.latencyMs?.p50, (v) => num(v, 2), true],
+  ['Latency p99 (ms)', (r) => r.latencyMs?.p99, (v) => num(v, 2), true],
+  ['Latency max (ms)', (r) => r.latencyMs?.max, (v) => num(v, 2), true],
+  ['Lost messages (of expected)', (r) => (r.expected === undefined ? undefined : `${int(r.lost)} of ${int(r.expected)}`), (v) => v ?? '—', false],
+  ['RSS per connection (KB, nodes summed)', (r) => r.rssPerConnKB, (v) => num(v, 1), true],
+  ['Server CPU in window (% of a core, nodes summed)', (r) => r.window?.serverCpuPct, (v) => num(v, 0), true],
+  ['Per node: A / B (% of a core)', (r) => r.window?.nodeCpuPct?.map((v) => num(v, 0)).join(' / '), (v) => v ?? '—', false],
+  ['Redis CPU in window (% of a core)', (r) => (r.redisPid === undefined ? undefined : r.window?.redisCpuPct), (v) => num(v, 1), true],
+  ['Generator CPU in window (% of a core)', (r) => r.window?.genCpuPct, (v) => num(v, 0), false],
+  ['Other processes in window (cores)', (r) => r.window?.otherCores, (v) => num(v, 2), false],
+  ['Publish errors', (r) => r.publishErrors, int, false],
+  ['Unexpected disconnects', (r) => r.closedUnexpectedly, int, false],
+  ['Setup: connect+subscribe per s', (r) => r.setupConnectsPerSec, int, true],
+];
+
+function broadcastTable(results) {
+  const ids = Object.keys(results.broadcast ?? {});
+  if (ids.length === 0) return '';
+  const cols = ids.map((id) => results.targets[id]);
+  const pairs = [
+    ['rotor-redis', 'rotor-memory', 'Rotor Redis / Rotor memory'],
+    ['rotor-redis', 'socketio-redis', 'Rotor Redis / socket.io'],
+  ].filter(([a, c]) => ids.includes(a) && ids.includes(c));
+  const head = `| Metric | ${cols.join(' | ')} |${pairs.map((p) => ` ${p[2]} |`).join('')}\n|---|${ids.map(() => '---:|').join('')}${pairs.map(() => '---:|').join('')}`;
+  const lines = [head];
+  for (const [label, get, fmt, showRatio] of ROWS) {
+    const cell = (id) => {
+      const r = results.broadcast[id];
+      return r?.failed ? 'failed' : fmt(r ? get(r) : undefined);
+    };
+    const rat = (a, c) => {
+      if (!showRatio) return '';
+      const ra = results.broadcast[a];
+      const rc = results.broadcast[c];
+      return ra && rc && !ra.failed && !rc.failed ? x(ratio(get(ra), get(rc))) : '—';
+    };
+    lines.push(`| ${label} | ${ids.map(cell).join(' | ')} |${pairs.map(([a, c]) => ` ${rat(a, c)} |`).join('')}`);
+  }
+  return lines.join('\n');
+}
+
+function apiTable(r) {
+  if (r === undefined) return '';
+  if (r.failed) return `API publish with history: failed (${r.failed})`;
+  const rows = [
+    ['Requests/s (autocannon average)', int(r.reqPerSec)],
+    ['Latency p50 / p99 / max (ms)', `${num(r.latencyMs?.p50, 2)} / ${num(r.latencyMs?.p99, 2)} / ${num(r.latencyMs?.max, 2)}`],
+    ['Node A CPU-µs per request', num(r.nodeACpuUsPerRequest, 2)],
+    ['Both nodes CPU-µs per request', num(r.cpuUsPerRequest, 2)],
+    ['Redis CPU-µs per request', num(r.redisCpuUsPerRequest, 2)],
+    ['Node A / node B / Redis CPU (% of a core)', `${r.window?.nodeCpuPct?.map((v) => num(v, 0)).join(' / ')} / ${num(r.window?.redisCpuPct, 0)}`],
+    ['Generator CPU (% of a core)', num(r.window?.genCpuPct, 0)],
+    ['Other processes in window (cores)', num(r.window?.otherCores, 2)],
+    ['Requests / non-2xx / errors / timeouts', `${int(r.requests)} / ${int(r.non2xx)} / ${int(r.errors)} / ${int(r.timeouts)}`],
+    ["History top offset after the run (read through node B) / 2xx answers", `${int(r.historyOffset)} / ${int(r.acknowledged)}`],
+  ];
+  return ['| Metric | Rotor, 2 nodes, Redis engine |', '|---|---:|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+}
+
+function resubTable(r) {
+  if (r === undefined) return '';
+  if (r.failed) return `Resubscribe: failed (${r.failed})`;
+  const rows = [
+    ['Channels subscribed (connections × subscriptions)', `${int(r.channels)} (${int(r.connections)} × ${int(r.channels / Math.max(1, r.connections))})`],
+    ['Initial subscribe of all of them (ms)', int(r.subscribeMs)],
+    ['Redis down: SIGKILL until the new redis-server answers PING (ms)', int(r.redisDownMs)],
+    ['**Redis answering again → node logs `channels resubscribed` (ms)**', `**${int(r.backToLoggedMs)}**`],
+    ["The node's own figure: `ms` of the log line (PUB/SUB ready → all SUBSCRIBEs answered)", int(r.loggedMs)],
+    ['`channels` of the log line (the subscribed ones, plus the node\'s control and own channels)', int(r.loggedChannels)],
+    ['Afterwards, 100 publications/s to the first channels: delivered of expected (publish errors, disconnects)', `${int(r.after?.delivered)} of ${int(r.after?.expected)} (${int(r.after?.publishErrors)}, ${int(r.after?.closedUnexpectedly)})`],
+  ];
+  return ['| Metric | Rotor, 1 node, Redis engine |', '|---|---:|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+}
+
+export function renderTwoNode(results) {
+  const m = results.machine;
+  const s = results.settings;
+  const out = [];
+  out.push('## Two nodes on Redis (issue #17): Rotor against socket.io 4 + @socket.io/redis-adapter');
+  out.push('');
+  out.push(`- Command: \`${results.command}\`${results.label ? ` (${results.label})` : ''}`);
+  out.push(`- Date: ${results.startedAt} → ${results.finishedAt}`);
+  out.push(`- Machine: ${m.nproc} cores, ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, redis-server ${m.redis}`);
+  out.push(`- Rotor commit: ${m.commit}${m.dirtySrc ? ` (+${m.dirtySrc} uncommitted files under src/)` : ''}; Rotor from ${m.rotorRoot}; load average at start ${m.loadavgStart}`);
+  out.push(
+    `- Pinning: every server process on CPU ${s.serverCpu} — the single node, both nodes of a pair, and the pair's private redis-server (\`--save '' --appendonly no\`, one per target, so its CPU is the target's alone); the load generator on CPU ${s.generatorCpu}. Both nodes and Redis share one core.`,
+  );
+  out.push(
+    `- Broadcast: ${int(s.subscribers)} JSON subscribers on one channel (two nodes: half on each), ${s.rate} publications/s through node A's HTTP API, ${s.payloadBytes}-byte payloads; warm-up ${s.warmupS} s, window ${s.measureS} s${s.repeat > 1 ? `; ${s.repeat} rounds, targets alternating, every other round reversed, medians` : ''}${s.scale !== 1 ? `; **--scale ${s.scale}: a smoke run, not the issue's shape**` : ''}.`,
+  );
+  out.push('');
+  const b = broadcastTable(results);
+  if (b) out.push('### Broadcast', '', b, '');
+  if (results.checks?.length) {
+    out.push('### Targets', '', '| Target | This run | Met |', '|---|---|:---:|');
+    for (const c of results.checks) out.push(`| ${c.target} | ${c.value} | ${c.met === null ? '—' : c.met ? 'met' : 'missed'} |`);
+    out.push('');
+  }
+  const a = apiTable(results.apiHistory);
+  if (a) out.push(`### API publish with history through Redis (autocannon, ${results.apiHistory?.connections ?? 32} connections, to node A; namespace with history_size 100, history_ttl 300s; no subscribers)`, '', a, '');
+  const r = resubTable(results.resubscribe);
+  if (r) out.push('### Resubscribe after a Redis restart (SIGKILL, started again on its port)', '', r, '');
+  return out.join('\n');
+}
