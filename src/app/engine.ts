@@ -50,7 +50,26 @@ const BROKERS: { readonly [T in BrokerType]: Loader<Broker> | undefined } = {
     const [{ RedisBroker }, { redisBrokerOptions }] = await Promise.all([import('../engine/redis/broker.js'), import('./redis-options.js')]);
     return new RedisBroker(redisBrokerOptions(config, section === 'broker' ? 'broker' : 'engine'), log);
   },
-  nats: undefined,
+  nats: async (config, _section, log) => {
+    const [{ NatsBroker }, { clientTls }] = await Promise.all([import('../engine/nats/broker.js'), import('./tls-options.js')]);
+    const n = config.broker.nats;
+    const tls = clientTls(n.tls, 'broker.nats.tls');
+    return new NatsBroker(
+      {
+        url: n.url,
+        prefix: n.prefix,
+        dialTimeoutMs: n.dial_timeout,
+        writeTimeoutMs: n.write_timeout,
+        ...(tls === undefined ? {} : { tls }),
+        allowWildcards: n.allow_wildcards,
+        rawMode: { enabled: n.raw_mode.enabled, channelReplacements: n.raw_mode.channel_replacements, prefix: n.raw_mode.prefix },
+      },
+      {
+        onDrop: (reason) => log.warn({ reason }, 'nats broker: dropped a message'),
+        onError: (err) => log.error({ err }, 'nats broker: error'),
+      },
+    );
+  },
 };
 
 const PRESENCE_MANAGERS: { readonly [T in PresenceType]: Loader<PresenceManager> | undefined } = {

@@ -9,16 +9,14 @@
  * (user, password, db, `connect_timeout`, `io_timeout`, `client_name`, `sentinel_master_name`, ...)
  * win over the section's fields for that shard.
  */
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import type { RedisBrokerOptions, RedisPresenceOptions, RedisShardOptions, RedisTopology } from '../engine/redis/options.js';
 import { hostPort, parseRedisAddress, redact } from '../engine/redis/options.js';
-import { pemText } from './tls-options.js';
+import { clientTls } from './tls-options.js';
 
 /** The connection fields every Redis section has. */
 type RedisSection = Omit<Config['broker']['redis'], 'history_use_lists' | 'sharded_pub_sub'>;
-type TlsSection = Config['broker']['redis']['tls'];
 type HostPorts = Array<{ host: string; port: number }>;
 
 export function redisBrokerOptions(config: Readonly<Config>, section: 'engine' | 'broker'): RedisBrokerOptions {
@@ -124,16 +122,4 @@ function seeds(entry: string, defaultPort: number, key: string): HostPorts {
   } catch (err) {
     throw new Error(`${key}: ${(err as Error).message}`);
   }
-}
-
-/** Client-side TLS options of a `tls` object, or undefined when it is off. */
-export function clientTls(t: TlsSection, path: string): TlsOptions | undefined {
-  if (!t.enabled) return undefined;
-  const o: TlsOptions = {};
-  if (t.server_ca_pem !== '') o.ca = pemText(`${path}.server_ca_pem`, t.server_ca_pem);
-  if (t.cert_pem !== '') o.cert = pemText(`${path}.cert_pem`, t.cert_pem);
-  if (t.key_pem !== '') o.key = pemText(`${path}.key_pem`, t.key_pem);
-  if (t.server_name !== '') o.servername = t.server_name;
-  if (t.insecure_skip_verify) o.rejectUnauthorized = false;
-  return o;
 }

@@ -11,11 +11,13 @@
  * the key. `client_ca_pem` turns on mutual TLS: clients must present a certificate it signed.
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import type { ListenerTls } from '../http/server.js';
 import type { Config } from '../config/schema.js';
 
 type TlsSection = Config['http_server']['tls'];
+/** A client-side `tls` object (Redis, NATS, proxies): the same shape as a listener's. */
+type ClientTlsSection = Config['broker']['redis']['tls'];
 
 /** The PEM text of a config value; throws an Error naming `key` when there is none. */
 export function pemText(key: string, value: string): string {
@@ -54,4 +56,19 @@ export function listenerTls(config: Readonly<Config>): { external: ListenerTls |
   if (hs.internal_tls.enabled) internal = fromSection(hs.internal_tls, 'http_server.internal_tls');
   else if (!hs.tls_external) internal = external;
   return { external, internal };
+}
+
+/**
+ * Client-side TLS (to Redis, NATS, a backend) of a `tls` object, or undefined when it is off:
+ * `server_ca_pem` verifies the server, `cert_pem`/`key_pem` present a client certificate.
+ */
+export function clientTls(t: ClientTlsSection, path: string): ConnectionOptions | undefined {
+  if (!t.enabled) return undefined;
+  const o: ConnectionOptions = {};
+  if (t.server_ca_pem !== '') o.ca = pemText(`${path}.server_ca_pem`, t.server_ca_pem);
+  if (t.cert_pem !== '') o.cert = pemText(`${path}.cert_pem`, t.cert_pem);
+  if (t.key_pem !== '') o.key = pemText(`${path}.key_pem`, t.key_pem);
+  if (t.server_name !== '') o.servername = t.server_name;
+  if (t.insecure_skip_verify) o.rejectUnauthorized = false;
+  return o;
 }

@@ -9,6 +9,8 @@ import { describe } from 'node:test';
 import { brokerContract, type BrokerHarness, type Capability } from './broker.contract.js';
 import { presenceContract, type PresenceHarness } from './presence.contract.js';
 import { clusterContract, type ClusterHarness } from './cluster.contract.js';
+import { deletePrefix, newRedisBroker, redisUrl, testPrefix } from './redis-engines.js';
+import { redisPresenceHarness } from './redis-presence.js';
 
 interface ContractEngine {
   name: string;
@@ -16,6 +18,8 @@ interface ContractEngine {
   broker(): Promise<BrokerHarness>;
   /** Required with the `presence` capability. */
   presence?(): Promise<PresenceHarness>;
+  /** More presence managers of the engine, each run through the presence contract too. */
+  presenceVariants?: Record<string, () => Promise<PresenceHarness>>;
   /** `n` brokers of one cluster (several nodes), isolated from other tests. */
   cluster(n: number): Promise<ClusterHarness>;
   /** Why the engine cannot run in this environment (a server not configured), or undefined. */
@@ -53,6 +57,36 @@ const CONTRACT_ENGINES: readonly ContractEngine[] = [
         brokers,
         cleanup: async () => {
           await Promise.all(brokers.map((b) => b.close()));
+        },
+      };
+    },
+  },
+  {
+    name: 'redis',
+    capabilities: ['history', 'presence', 'joinLeave', 'idempotency'],
+    // The shared Redis, a key prefix per harness, deleted at cleanup; `advance` sleeps.
+    async broker() {
+      const prefix = testPrefix('broker');
+      const broker = await newRedisBroker(prefix);
+      return {
+        broker,
+        advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        cleanup: async () => {
+          await broker.close();
+          await deletePrefix(redisUrl(), prefix);
+        },
+      };
+    },
+    presence: () => redisPresenceHarness(),
+    presenceVariants: { 'redis with user mapping': () => redisPresenceHarness({ userMapping: true }) },
+    async cluster(n) {
+      const prefix = testPrefix('cluster');
+      const brokers = await Promise.all(Array.from({ length: n }, () => newRedisBroker(prefix)));
+      return {
+        brokers,
+        cleanup: async () => {
+          await Promise.all(brokers.map((b) => b.close()));
+          await deletePrefix(redisUrl(), prefix);
         },
       };
     },
@@ -110,5 +144,6 @@ for (const engine of CONTRACT_ENGINES) {
     const make = engine.presence;
     if (make === undefined) throw new Error(`${engine.name} declares presence but gives no presence() builder`);
     presenceContract(engine.name, () => make());
+    for (const [name, variant] of Object.entries(engine.presenceVariants ?? {})) presenceContract(name, variant);
   }
 }

@@ -21,8 +21,7 @@
  * (field 1) in Lua. Users whose own expire-at passed are purged too, as Centrifugo does, which
  * cleans up counts that Centrifugo nodes (whose purge does not decrement) left behind.
  */
-import { createHash } from 'node:crypto';
-import type { LuaScript } from './scripts.js';
+import { script, type LuaScript } from './scripts.js';
 
 /** Lua shared by every script: the clock, the ClientInfo user decoder, the user count release and the purge. */
 const HELPERS = `local data, expire, users, user_expire = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -104,8 +103,7 @@ end
 `;
 
 function presenceScript(name: string, body: string): LuaScript {
-  const source = `${HELPERS}\n${body}`;
-  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
+  return script(name, `${HELPERS}\n${body}`);
 }
 
 /**

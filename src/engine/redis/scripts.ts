@@ -13,7 +13,8 @@ export interface LuaScript {
   readonly sha1: string;
 }
 
-function script(name: string, source: string): LuaScript {
+/** A script with its SHA-1, for EVALSHA. */
+export function script(name: string, source: string): LuaScript {
   return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
 }
 

@@ -59,9 +59,13 @@ export function decodeClientInfoRecord(bytes: Uint8Array): ClientInfo {
   return clientInfoOf(ClientInfoType.decode(bytes) as unknown as PbClientInfo);
 }
 
+/**
+ * Byte fields are copied into plain Uint8Arrays: decoded ones are slices of the whole message
+ * (which they would keep alive for as long as the info lives, in presence say).
+ */
 function clientInfoOf(m: PbClientInfo): ClientInfo {
   const info: ClientInfo = { user: m.user, client: m.client };
-  if (m.connInfo.length > 0) info.connInfo = m.connInfo;
-  if (m.chanInfo.length > 0) info.chanInfo = m.chanInfo;
+  if (m.connInfo.length > 0) info.connInfo = Uint8Array.from(m.connInfo);
+  if (m.chanInfo.length > 0) info.chanInfo = Uint8Array.from(m.chanInfo);
   return info;
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { configSchema, type ConfigInput } from '../../../src/config/schema.js';
-import { createEngine, EngineNotImplementedError } from '../../../src/app/engine.js';
+import { createEngine } from '../../../src/app/engine.js';
 import type { BrokerEventHandler } from '../../../src/engine/types.js';
 import type { Publication } from '../../../src/protocol/types.js';
 import { runCommand, cleanEnv, TSX } from '../../helpers/cli.js';
@@ -41,24 +41,20 @@ test('the memory engine is built from the config: a publication goes through its
   }
 });
 
-test('an engine Rotor does not implement is refused, naming the key that chose it', async () => {
-  // configSchema.parse skips the config checks that refuse these earlier (config/unimplemented.ts),
-  // as a config given to App.create by code may.
-  const cases: [ConfigInput, RegExp][] = [
-    [{ engine: { type: 'redis' } }, /^engine\.type: "redis" broker is not implemented yet; use "memory"$/],
-    [{ broker: { enabled: true, type: 'nats' } }, /^broker\.type: "nats" broker is not implemented yet/],
-    [{ presence_manager: { enabled: true, type: 'redis' } }, /^presence_manager\.type: "redis" presence manager is not implemented yet/],
-  ];
-  for (const [raw, message] of cases) {
-    await assert.rejects(createEngine(configWith(raw)), (err: unknown) => {
-      assert.ok(err instanceof EngineNotImplementedError);
-      assert.match(err.message, message);
-      return true;
-    });
+test('an engine whose server cannot be reached is refused at start, naming its address', async () => {
+  // Port 1 on loopback refuses connections at once.
+  const presence = createEngine(configWith({ presence_manager: { enabled: true, type: 'redis', redis: { address: ['redis://127.0.0.1:1'], connect_timeout: '300ms' } } }));
+  await assert.rejects(presence, /redis 127\.0\.0\.1:1/);
+  const parts = await createEngine(configWith({ engine: { type: 'redis', redis: { address: ['redis://127.0.0.1:1'], connect_timeout: '300ms' } }, presence_manager: { enabled: true, type: 'memory' } }));
+  const handler: BrokerEventHandler = { handlePublication: () => {}, handleJoin: () => {}, handleLeave: () => {}, handleControl: () => {} };
+  try {
+    await assert.rejects(parts.broker.run(handler, 'n1'), /redis 127\.0\.0\.1:1/);
+  } finally {
+    await Promise.all([parts.broker.close(), parts.presence.close()]);
   }
   // A standalone broker section that is not enabled does not count: engine.type decides.
-  const parts = await createEngine(configWith({ broker: { type: 'nats' } }));
-  await Promise.all([parts.broker.close(), parts.presence.close()]);
+  const memory = await createEngine(configWith({ broker: { type: 'nats' } }));
+  await Promise.all([memory.broker.close(), memory.presence.close()]);
 });
 
 /**

@@ -112,6 +112,16 @@ test('checks - personal channel namespace and admin credentials', () => {
   assert.deepEqual(configProblems({ admin: { enabled: true, insecure: true } }), []);
 });
 
+test('checks - a broker without history refuses namespaces that keep history, naming the namespace', () => {
+  assert.deepEqual(
+    configProblems({ broker: { enabled: true, type: 'nats' }, channel: { namespaces: [{ name: 'chat', history_size: 10, history_ttl: '60s' }] } }),
+    [
+      'channel.namespaces[0].history_size: namespace "chat" keep history (history_size, history_ttl), but broker.type "nats" keeps none: history, recovery and positioning need the memory or redis broker; turn history off here or change the broker',
+    ],
+  );
+  assert.deepEqual(configProblems({ broker: { enabled: true, type: 'nats' }, channel: { namespaces: [{ name: 'chat' }] } }), []);
+});
+
 test('checks - delta types', () => {
   assert.deepEqual(configProblems(ns({ allowed_delta_types: ['fossil', 'xdelta'] })), [
     'channel.namespaces[0].allowed_delta_types: unknown delta type "xdelta" (only "fossil" is supported)',
@@ -122,13 +132,12 @@ test('checks - options that are read but not implemented: errors where ignoring 
   assert.deepEqual(configProblems({ http_server: { tls_autocert: { enabled: true } } }), [
     'http_server.tls_autocert.enabled: ACME certificates are not implemented yet: give http_server.tls.cert_pem and key_pem, or terminate TLS in front of Rotor',
   ]);
-  assert.deepEqual(configProblems({ broker: { enabled: true, type: 'nats' } }), [
-    'broker.type: only the memory broker is implemented yet, so this node would not exchange publications with others',
+  assert.deepEqual(configProblems({ engine: { type: 'redis', redis: { history_use_lists: true } } }), [
+    'engine.redis.history_use_lists: history in Redis lists (the legacy layout) is not implemented: Rotor keeps history in Redis Streams, as Centrifugo does by default',
   ]);
-  assert.deepEqual(configProblems({ presence_manager: { enabled: true, type: 'redis' } }), [
-    'presence_manager.type: only the memory presence manager is implemented yet, so presence would not be shared with other nodes',
-  ]);
-  assert.deepEqual(configProblems({ engine: { type: 'redis' } }), ['engine.type: only the memory engine is implemented yet (one node); use "memory"']);
+  assert.deepEqual(configProblems({ broker: { enabled: true, type: 'nats' } }), []);
+  assert.deepEqual(configProblems({ presence_manager: { enabled: true, type: 'redis' } }), []);
+  assert.deepEqual(configProblems({ engine: { type: 'redis' } }), []);
   assert.deepEqual(configProblems({ broker: { enabled: true, type: 'memory' } }), []);
 });
 
