@@ -98,14 +98,17 @@ async function historyCase(client, inflight, ms, keepLatency) {
   };
   await Promise.all(Array.from({ length: inflight }, loop));
   recording = true;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   end = t0 + ms;
   await Promise.all(Array.from({ length: inflight }, loop));
   const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   await conn.close();
   lat.sort((a, b) => a - b);
   const pct = (p) => (lat.length === 0 ? NaN : lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]);
-  return { rps: (n / elapsed) * 1000, p50: pct(50), p99: pct(99) };
+  // This process does nothing else meanwhile: its CPU is the client's (and the loop's, the same for both).
+  return { rps: (n / elapsed) * 1000, usPerReq: (cpu.user + cpu.system) / n, p50: pct(50), p99: pct(99) };
 }
 
 function child(role, variant, channels) {
@@ -225,7 +228,9 @@ const median = (xs) => {
 };
 const ROWS = [
   ['history publish, 1 in flight (req/s)', 'seq', 'rps', 0, true],
+  ['  client CPU per request, 1 in flight (µs)', 'seq', 'usPerReq', 1, false],
   ['history publish, 100 in flight (req/s)', 'pipe', 'rps', 0, true],
+  ['  client CPU per request, 100 in flight (µs)', 'pipe', 'usPerReq', 1, false],
   ['  p50 latency at 100 in flight (ms)', 'pipe', 'p50', 2, false],
   ['  p99 latency at 100 in flight (ms)', 'pipe', 'p99', 2, false],
   ['PUB/SUB received, 1,000 channels (msg/s)', 'pubsub', 'msgs', 0, true],
@@ -252,7 +257,7 @@ if (!args['probes-only']) {
     lines.push(`| ${label} | ${cells.join(' | ')} |${others.map((b) => ` ${fmt(mid(b) / mid(a), 2)} |`).join('')}`);
   }
   const invalid = clients.map((c) => `${c.name} ${results[c.name].pubsub.reduce((s, x) => s + x.invalid, 0)}`).join(', ');
-  lines.push('', `Median of ${ROUNDS} rounds (min–max), ${SECONDS} s windows after 1 s warm-up; 100-byte payloads; RESP3. ` +
+  lines.push('', `Median of ${ROUNDS} rounds (min–max), ${SECONDS} s windows after 1 s warm-up; 100-byte payloads; RESP3 unless a column says RESP2. ` +
     `Node ${process.version}, ${cpus().length} CPUs, Redis at ${args.url}. PUB/SUB messages that were not a ${PAYLOAD}-byte Buffer, publish errors or dropped subscribers: ${invalid}.`);
 }
 let probes;
