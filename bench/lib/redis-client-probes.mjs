@@ -52,7 +52,7 @@ async function timed(p, ms = CAP_MS) {
   return { ...r, ms: performance.now() - t0 };
 }
 
-const short = (e) => `${e?.name ?? 'Error'}: ${String(e?.message ?? e).slice(0, 60)}`;
+const short = (e) => `${e?.name ?? 'Error'}: ${String(e?.message ?? e).slice(0, 90)}`;
 
 async function probeTimeout(client, dir, extra) {
   const r = await startRedis(dir);
