@@ -179,7 +179,7 @@ describe("Redis presence: Centrifugo's layout", () => {
       assert.deepEqual((await raw.keys(`${prefix}.*`)).sort(), expected.sort());
       const data = await raw.hgetallBuffer(k.data);
       assert.deepEqual(Object.keys(data), ['c1']);
-      assert.deepEqual({ ...decodeClientInfoRecord(data.c1 as Buffer) }, { user: 'u1', client: 'c1', chanInfo: Buffer.from('{"role":"admin"}') });
+      assert.deepEqual({ ...decodeClientInfoRecord(data.c1 as Buffer) }, { user: 'u1', client: 'c1', chanInfo: new Uint8Array(Buffer.from('{"role":"admin"}')) });
       // Expire-at in Unix seconds (Centrifugo's unit), by Redis's clock, a TTL (60 s) ahead;
       // rounded to the millisecond.
       const score = Number(await raw.zscore(k.expire, 'c1'));

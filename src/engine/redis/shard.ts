@@ -1,34 +1,31 @@
 /**
  * One Redis setup (a server, a Sentinel-managed master or a Cluster) and Rotor's two uses of it:
- * commands (Lua scripts, PUBLISH, presence) on one auto-pipelined connection, and PUB/SUB on a
- * second one. Channels are spread over several shards by `shardIndex` (hash.ts).
+ * commands (Lua scripts, PUBLISH, presence) on one pipelined connection, and PUB/SUB on a second
+ * one. Channels are spread over several shards by `shardIndex` (hash.ts). The client is
+ * `@redis/client` (node-redis; docs/dependencies.md says why), loaded only with this module.
  *
  * Failing fast is the point of most settings here (spec §9.3, ECOSYSTEM lesson 3):
- * - a command whose reply does not come within `io_timeout` rejects (`commandTimeout`);
- * - while a connection is down, commands reject at once instead of queueing (no offline queue),
- *   and commands in flight when it drops reject instead of being resent (no retries: a resent
- *   publish could be applied twice);
- * - a PING every second on both connections finds a Redis that is stalled but still holds the
- *   socket (SIGSTOP, a frozen VM): after `io_timeout` without a reply the shard reports itself
- *   unhealthy and drops the connection, which the client then re-establishes on its own.
+ * - a command whose reply does not come within `io_timeout` rejects, even one already written to
+ *   a Redis that stalls with the socket open (`timeout` with `rejectInFlight`);
+ * - while a connection is down, commands reject at once instead of queueing (no offline queue);
+ * - a PING every second on both connections finds a stalled Redis: after `io_timeout` without a
+ *   reply the shard reports itself unhealthy (`/health` 503) until a PING is answered again.
  *
- * PUB/SUB subscriptions are kept here, not in the client: after the PUB/SUB connection comes back
- * (a restart, a failover) every channel is subscribed again in batches of
- * {@link RESUBSCRIBE_BATCH}, several batches in flight. A Cluster's client resubscribes itself.
+ * The client keeps the PUB/SUB subscriptions and sends them again whenever the PUB/SUB connection
+ * comes back (a restart, a Sentinel failover, a Cluster resharding); the shard follows that with
+ * a PING on the same connection, whose reply says every channel is subscribed again.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { createClient, createCluster, createSentinel, RESP_TYPES } from '@redis/client';
 import type { EngineHealth } from '../types.js';
 import type { HostPort, RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
 
-/** Channels per SUBSCRIBE command when resubscribing. */
-export const RESUBSCRIBE_BATCH = 512;
-/** Resubscribe commands in flight at once. */
-const RESUBSCRIBE_PARALLEL = 16;
 /** How often each connection is pinged to detect a stalled server, ms. */
 const PING_INTERVAL_MS = 1000;
 /** Reconnect backoff: 50 ms per attempt up to this, ms. */
 const MAX_RECONNECT_DELAY_MS = 1000;
+/** Every string reply as a Buffer: stream entries and PUB/SUB payloads are binary protobuf. */
+const BUFFER_REPLIES = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
 
 export interface ShardEvents {
   /** A message on a subscribed PUB/SUB channel. */
@@ -39,35 +36,63 @@ export interface ShardEvents {
   warn(message: string): void;
 }
 
-type Client = Redis | Cluster;
+type Arg = string | Buffer;
+type Listener = (message: Buffer, channel: Buffer) => void;
 
-/** ioredis defines a `*Buffer` twin of every command at runtime; its types omit these two. */
-interface BufferScripts {
-  evalshaBuffer(...args: Array<string | Buffer | number>): Promise<unknown>;
-  evalBuffer(...args: Array<string | Buffer | number>): Promise<unknown>;
+/**
+ * What the shard uses of a node-redis client, cluster or sentinel client: the three share these
+ * methods, though node-redis types each with its own deep generics. The clients are cast to this
+ * once, where they are made.
+ */
+interface Conn {
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  destroy(): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  withTypeMapping(mapping: typeof BUFFER_REPLIES): Conn;
+  evalSha(sha: string, opts: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
+  eval(script: string, opts: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
+  publish(channel: string, message: Buffer): Promise<unknown>;
+  sPublish(channel: string, message: Buffer): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+  subscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
+  unsubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
+  sSubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
+  sUnsubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
+}
+
+/** PING through any of the three client kinds (a cluster needs no key for it). */
+interface Pinger {
+  ping(): Promise<unknown>;
 }
 
 export class RedisShard {
   /** What the shard is called in messages and health reasons: never holds a password. */
   readonly label: string;
-  /** Whether this shard is a Redis Cluster (keys hash-tagged, PUB/SUB through the cluster client). */
+  /** Whether this shard is a Redis Cluster (keys hash-tagged). */
   readonly cluster: boolean;
+  private readonly cmd: Conn;
   private readonly channels = new Set<string>();
   private readonly problems = new Map<'commands' | 'pubsub', string>();
+  private readonly listener: Listener;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private connectedOnce = false;
 
   private constructor(
-    private readonly cmd: Client,
-    private readonly sub: Client,
+    private readonly rawCmd: Conn,
+    private readonly sub: Conn,
+    private readonly pingers: { cmd: Pinger; sub: Pinger },
     private readonly opts: RedisShardOptions,
     private readonly sharded: boolean,
     private readonly events: ShardEvents,
     label: string,
+    cluster: boolean,
   ) {
     this.label = label;
-    this.cluster = cmd instanceof Cluster;
+    this.cluster = cluster;
+    this.cmd = rawCmd.withTypeMapping(BUFFER_REPLIES);
+    this.listener = (message, channel) => this.events.message(channel.toString(), message);
   }
 
   /**
@@ -79,11 +104,10 @@ export class RedisShard {
     const label = labelOf(opts);
     let cluster = opts.topology.kind === 'cluster';
     if (opts.topology.kind === 'standalone') cluster = await detectCluster(opts, label);
-    const sharded = cluster && shardedPubSub;
-    const cmd = cluster ? newCluster(opts, sharded) : newRedis(opts);
-    // Without PUB/SUB (a presence manager), `sub` is the command connection and never subscribes.
-    const sub = cluster || !pubsub ? cmd : newRedis(opts);
-    const shard = new RedisShard(cmd, sub, opts, sharded, events, label);
+    const make = (): Conn => (cluster ? newCluster(opts) : opts.topology.kind === 'sentinel' ? newSentinel(opts) : newClient(opts));
+    const cmd = make();
+    const sub = pubsub ? make() : cmd;
+    const shard = new RedisShard(cmd, sub, { cmd: pinger(cmd), sub: pinger(sub) }, opts, cluster && shardedPubSub, events, label, cluster);
     shard.watch();
     try {
       await connect(cmd, label, opts.connectTimeoutMs);
@@ -97,17 +121,14 @@ export class RedisShard {
     return shard;
   }
 
-  /**
-   * Runs a script (EVALSHA, loading it on NOSCRIPT) with Buffer replies. (The named `*Buffer`
-   * methods, not `callBuffer`: ioredis 6.1 drops `callBuffer`'s command name when auto-pipelining.)
-   */
-  async eval(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | Buffer | number>): Promise<unknown> {
-    const client = this.cmd as unknown as BufferScripts;
+  /** Runs a script (EVALSHA, loading it on NOSCRIPT) with Buffer replies. */
+  async eval(script: LuaScript, keys: readonly string[], args: ReadonlyArray<Arg | number>): Promise<unknown> {
+    const o = { keys: [...keys], arguments: args.map((a) => (typeof a === 'number' ? String(a) : a)) };
     try {
-      return await client.evalshaBuffer(script.sha1, keys.length, ...keys, ...args);
+      return await this.cmd.evalSha(script.sha1, o);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return client.evalBuffer(script.source, keys.length, ...keys, ...args);
+      return this.cmd.eval(script.source, o);
     }
   }
 
@@ -118,7 +139,7 @@ export class RedisShard {
   /** PUBLISH, or SPUBLISH on a Cluster with sharded PUB/SUB. */
   async publish(channel: string, payload: Buffer | Uint8Array): Promise<void> {
     const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    if (this.sharded) await this.cmd.spublish(channel, bytes);
+    if (this.sharded) await this.cmd.sPublish(channel, bytes);
     else await this.cmd.publish(channel, bytes);
   }
 
@@ -127,12 +148,12 @@ export class RedisShard {
     return this.sharded ? 'spublish' : 'publish';
   }
 
-  /** Subscribes the PUB/SUB connection; the channel is resubscribed after reconnects until unsubscribed. */
+  /** Subscribes the PUB/SUB connection; the client subscribes it again after reconnects. */
   async subscribe(channel: string): Promise<void> {
     this.channels.add(channel);
     try {
-      if (this.sharded) await (this.sub as Cluster).ssubscribe(channel);
-      else await this.sub.subscribe(channel);
+      if (this.sharded) await this.sub.sSubscribe(channel, this.listener, true);
+      else await this.sub.subscribe(channel, this.listener, true);
     } catch (err) {
       this.channels.delete(channel);
       throw err;
@@ -141,8 +162,8 @@ export class RedisShard {
 
   async unsubscribe(channel: string): Promise<void> {
     this.channels.delete(channel);
-    if (this.sharded) await (this.sub as Cluster).sunsubscribe(channel);
-    else await this.sub.unsubscribe(channel);
+    if (this.sharded) await this.sub.sUnsubscribe(channel, this.listener, true);
+    else await this.sub.unsubscribe(channel, this.listener, true);
   }
 
   health(): EngineHealth {
@@ -150,79 +171,76 @@ export class RedisShard {
     return { ok: false, reason: `${this.label}: ${[...this.problems].map(([what, why]) => `${what} ${why}`).join('; ')}` };
   }
 
+  /** Closes both connections at once: waiting for a stalled Redis to answer QUIT would hang. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
-    // quit() waits for replies a stalled Redis never sends; disconnect() does not.
-    this.cmd.disconnect();
-    if (this.sub !== this.cmd) this.sub.disconnect();
+    this.rawCmd.destroy();
+    if (this.sub !== this.rawCmd) this.sub.destroy();
   }
 
   private watch(): void {
-    this.track(this.cmd, 'commands');
-    if (this.sub !== this.cmd) this.track(this.sub, 'pubsub');
-    const onMessage = (channel: Buffer, payload: Buffer): void => this.events.message(channel.toString(), payload);
-    this.sub.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', onMessage);
+    this.track(this.rawCmd, 'commands');
+    if (this.sub !== this.rawCmd) this.track(this.sub, 'pubsub');
     this.pingTimer = setInterval(() => {
-      this.ping(this.cmd, 'commands');
-      if (this.sub !== this.cmd) this.ping(this.sub, 'pubsub');
+      this.ping(this.rawCmd, this.pingers.cmd, 'commands');
+      if (this.sub !== this.rawCmd) this.ping(this.sub, this.pingers.sub, 'pubsub');
     }, PING_INTERVAL_MS);
     // Watching Redis is no reason to keep the process alive.
     this.pingTimer.unref();
   }
 
-  private track(client: Client, what: 'commands' | 'pubsub'): void {
+  private track(client: Conn, what: 'commands' | 'pubsub'): void {
     let lastError = '';
-    client.on('error', (err: Error) => {
-      lastError = err.message;
+    client.on('error', (err) => {
+      lastError = err instanceof Error ? err.message : String(err);
+      if (this.connectedOnce && !this.closed && !client.isReady) this.lost(what, lastError);
     });
-    client.on('close', () => {
-      if (this.closed) return;
-      if (!this.problems.has(what) && this.connectedOnce) this.events.warn(`${this.label}: ${what} connection lost${lastError ? `: ${lastError}` : ''}`);
-      this.problems.set(what, `connection lost${lastError ? `: ${lastError}` : ''}`);
+    client.on('end', () => {
+      if (!this.closed) this.lost(what, lastError);
+    });
+    client.on('reconnecting', () => {
+      if (!this.closed) this.lost(what, lastError);
     });
     client.on('ready', () => {
-      lastError = '';
-      if (what === 'pubsub' && this.connectedOnce && !(client instanceof Cluster)) void this.resubscribe(client);
+      if (!this.connectedOnce || this.closed) return;
+      if (what === 'pubsub') void this.resubscribed(what);
       else this.problems.delete(what);
     });
   }
 
-  private ping(client: Client, what: 'commands' | 'pubsub'): void {
-    if (client.status !== 'ready') return;
-    client.ping().then(
+  private lost(what: 'commands' | 'pubsub', why: string): void {
+    const reason = `connection lost${why ? `: ${why}` : ''}`;
+    if (!this.problems.has(what)) this.events.warn(`${this.label}: ${what} ${reason}`);
+    this.problems.set(what, reason);
+  }
+
+  private ping(client: Conn, p: Pinger, what: 'commands' | 'pubsub'): void {
+    if (!client.isReady || this.closed) return;
+    p.ping().then(
       () => {
         if (this.problems.get(what)?.startsWith('no reply') === true) this.problems.delete(what);
       },
-      (err: Error) => {
-        if (this.closed || client.status !== 'ready') return;
-        this.problems.set(what, `no reply within io_timeout (${this.opts.ioTimeoutMs} ms): ${err.message}`);
-        this.events.warn(`${this.label}: ${what} connection stalled; reconnecting`);
-        // Drop the stalled socket; the client reconnects by itself.
-        client.disconnect(true);
+      (err: unknown) => {
+        if (this.closed || !client.isReady) return;
+        if (!this.problems.has(what)) this.events.warn(`${this.label}: ${what} connection stalled (no reply to PING within io_timeout)`);
+        this.problems.set(what, `no reply within io_timeout (${this.opts.ioTimeoutMs} ms): ${err instanceof Error ? err.message : String(err)}`);
       },
     );
   }
 
-  /** Subscribes every wanted channel again after the PUB/SUB connection came back. */
-  private async resubscribe(client: Redis): Promise<void> {
+  /**
+   * The client resent its subscriptions as the connection came back; a PING behind them on the
+   * same connection answers once Redis has processed them all.
+   */
+  private async resubscribed(what: 'pubsub'): Promise<void> {
     const started = performance.now();
-    const all = [...this.channels];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < all.length && !this.closed) {
-        const batch = all.slice(next, next + RESUBSCRIBE_BATCH);
-        next += RESUBSCRIBE_BATCH;
-        await client.subscribe(...batch);
-      }
-    };
     try {
-      await Promise.all(Array.from({ length: RESUBSCRIBE_PARALLEL }, worker));
-      this.problems.delete('pubsub');
-      this.events.resubscribed(all.length, performance.now() - started);
+      await this.pingers.sub.ping();
+      this.problems.delete(what);
+      this.events.resubscribed(this.channels.size, performance.now() - started);
     } catch (err) {
-      // The connection dropped again; its next 'ready' starts over.
-      this.events.warn(`${this.label}: resubscribing ${all.length} channels failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.events.warn(`${this.label}: waiting for ${this.channels.size} channels to be resubscribed failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }
@@ -235,65 +253,72 @@ function labelOf(opts: RedisShardOptions): string {
   return `redis cluster ${t.nodes.map(hp).join(',')}`;
 }
 
-function baseOptions(opts: RedisShardOptions): RedisOptions {
-  const o: RedisOptions = {
+const reconnectStrategy = (retries: number): number => Math.min((retries + 1) * 50, MAX_RECONNECT_DELAY_MS);
+
+/** Options every client of the shard shares: credentials, TLS, timeouts, no offline queue. */
+function clientOptions(opts: RedisShardOptions, host?: HostPort) {
+  const socket = {
     connectTimeout: opts.connectTimeoutMs,
-    commandTimeout: opts.ioTimeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    autoResubscribe: false,
-    autoResendUnfulfilledCommands: false,
-    lazyConnect: true,
-    retryStrategy: (times: number) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
+    reconnectStrategy,
+    ...(host === undefined ? {} : { host: host.host, port: host.port }),
+    ...(opts.tls === undefined ? {} : { tls: true as const, ...opts.tls }),
   };
-  if (opts.user !== undefined) o.username = opts.user;
-  if (opts.password !== undefined) o.password = opts.password;
-  if (opts.clientName !== undefined) o.connectionName = opts.clientName;
-  if (opts.tls !== undefined) o.tls = opts.tls;
-  return o;
+  return {
+    socket,
+    ...(opts.user === undefined ? {} : { username: opts.user }),
+    ...(opts.password === undefined ? {} : { password: opts.password }),
+    ...(opts.clientName === undefined ? {} : { name: opts.clientName }),
+    disableOfflineQueue: true,
+    commandOptions: { timeout: opts.ioTimeoutMs, rejectInFlight: true },
+    RESP: 3 as const,
+  };
 }
 
-function newRedis(opts: RedisShardOptions): Redis {
-  const o = baseOptions(opts);
-  o.db = opts.db;
+function newClient(opts: RedisShardOptions): Conn {
+  if (opts.topology.kind !== 'standalone') throw new Error('newClient: a standalone address is needed');
+  return createClient({ ...clientOptions(opts, opts.topology.address), database: opts.db }) as unknown as Conn;
+}
+
+function newSentinel(opts: RedisShardOptions): Conn {
   const t = opts.topology;
-  if (t.kind === 'standalone') return new Redis({ ...o, host: t.address.host, port: t.address.port });
-  if (t.kind !== 'sentinel') throw new Error('newRedis: a cluster needs newCluster');
-  const s: RedisOptions = {
-    ...o,
-    sentinels: t.sentinels,
+  if (t.kind !== 'sentinel') throw new Error('newSentinel: a sentinel topology is needed');
+  const node = { ...clientOptions(opts), database: opts.db };
+  const sentinelSocket = { connectTimeout: opts.connectTimeoutMs, reconnectStrategy, ...(t.sentinelTls === undefined ? {} : { tls: true as const, ...t.sentinelTls }) };
+  return createSentinel({
     name: t.masterName,
-    failoverDetector: true,
-    sentinelCommandTimeout: opts.ioTimeoutMs,
-    sentinelRetryStrategy: (times: number) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
-  };
-  if (t.sentinelUser !== undefined) s.sentinelUsername = t.sentinelUser;
-  if (t.sentinelPassword !== undefined) s.sentinelPassword = t.sentinelPassword;
-  if (t.sentinelTls !== undefined) {
-    s.enableTLSForSentinelMode = true;
-    s.sentinelTLS = t.sentinelTls;
-  }
-  return new Redis(s);
+    sentinelRootNodes: t.sentinels,
+    nodeClientOptions: node,
+    sentinelClientOptions: {
+      socket: sentinelSocket,
+      ...(t.sentinelUser === undefined ? {} : { username: t.sentinelUser }),
+      ...(t.sentinelPassword === undefined ? {} : { password: t.sentinelPassword }),
+    },
+    masterPoolSize: 1,
+    RESP: 3,
+  }) as unknown as Conn;
 }
 
-function newCluster(opts: RedisShardOptions, sharded: boolean): Cluster {
-  const nodes = opts.topology.kind === 'cluster' ? opts.topology.nodes : opts.topology.kind === 'standalone' ? [opts.topology.address] : [];
-  const { enableOfflineQueue: _q, retryStrategy: _r, db: _db, ...redisOptions } = baseOptions(opts);
-  const o: ClusterOptions = {
-    redisOptions,
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    lazyConnect: true,
-    shardedSubscribers: sharded,
-    slotsRefreshTimeout: opts.connectTimeoutMs,
-    clusterRetryStrategy: (times: number) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
-  };
-  return new Cluster(nodes, o);
+function newCluster(opts: RedisShardOptions): Conn {
+  const t = opts.topology;
+  const nodes = t.kind === 'cluster' ? t.nodes : t.kind === 'standalone' ? [t.address] : [];
+  const defaults = clientOptions(opts);
+  return createCluster({
+    rootNodes: nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
+    defaults,
+    useReplicas: false,
+    RESP: 3,
+  }) as unknown as Conn;
+}
+
+/** A PING on the client's own connection (a cluster's goes to one of its nodes). */
+function pinger(c: Conn): Pinger {
+  const client = c as unknown as { ping?: () => Promise<unknown>; sendCommand: (...a: unknown[]) => Promise<unknown> };
+  if (typeof client.ping === 'function') return { ping: () => (client.ping as () => Promise<unknown>).call(c) };
+  return { ping: () => client.sendCommand(undefined, true, ['PING']) };
 }
 
 /** Connects, or rejects within the connect timeout with a message naming the shard. */
-async function connect(client: Client, label: string, timeoutMs: number): Promise<void> {
+async function connect(client: Conn, label: string, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${label}: not connected within connect_timeout (${timeoutMs} ms)`)), timeoutMs + 1000);
@@ -310,13 +335,13 @@ async function connect(client: Client, label: string, timeoutMs: number): Promis
 
 /** Asks a `redis://` address whether it is a Cluster node (cluster auto-detection). */
 async function detectCluster(opts: RedisShardOptions, label: string): Promise<boolean> {
-  const probe = newRedis(opts);
+  const probe = newClient(opts);
   probe.on('error', () => {});
   try {
     await connect(probe, label, opts.connectTimeoutMs);
-    const info = String(await probe.info('cluster'));
-    return /cluster_enabled:1/.test(info);
+    const info = await (probe as unknown as { info(section: string): Promise<unknown> }).info('cluster');
+    return /cluster_enabled:1/.test(String(info));
   } finally {
-    probe.disconnect();
+    probe.destroy();
   }
 }
