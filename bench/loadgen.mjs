@@ -8,7 +8,8 @@
  *     channel `${channelPrefix}${i % channels}`. Baseline: plain upgrade + one subscribe message.
  *     socket.io (`target: 'socketio'`, url = the server's http:// origin): socket.io-client on
  *     the WebSocket transport with the JWT in `auth.token`, then the `subscribe` event (its ack),
- *     publications arriving as `pub` events (lib/socketio-client.mjs).
+ *     publications arriving as `pub` events (lib/socketio-client.mjs); `sioClient: 'raw'` speaks
+ *     the same protocol over `ws` instead of through socket.io-client.
  *     With `protocols` (e.g. ['json','protobuf']), connection i speaks protocols[i % length].
  *     With `urls` (several servers, e.g. two nodes), connection i goes to urls[i % length].
  *     → {ev:'connected', ok, failed, ms}
@@ -46,7 +47,7 @@ import { createHistogram, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { SignJWT } from 'jose';
 import { decodeRepliesPb, encodeCommandPb, PB_PING } from './lib/client-proto.mjs';
-import { SioConn } from './lib/socketio-client.mjs';
+import { SioConn, SioRawConn } from './lib/socketio-client.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 const send = (m) => process.send(m);
@@ -58,6 +59,8 @@ let subsPerChannel = [];
 
 const st = {
   hist: createHistogram(),
+  /** Per server (connect's `urls`, by index), when there are several: the same latencies split. */
+  groupHists: [],
   measuredRecv: 0,
   warmRecv: 0,
   otherRecv: 0,
@@ -69,6 +72,7 @@ const st = {
 };
 function resetStats() {
   st.hist = createHistogram();
+  st.groupHists = [];
   st.measuredRecv = 0;
   st.warmRecv = 0;
   st.otherRecv = 0;
@@ -78,7 +82,8 @@ function resetStats() {
   st.parseErrors = 0;
 }
 
-function onPublication(data) {
+/** `group`: the index of the server the connection is on (connect's `urls`), when there are several. */
+function onPublication(data, group) {
   if (data === null || typeof data !== 'object' || typeof data.t !== 'number') {
     st.otherRecv++;
     return;
@@ -87,6 +92,7 @@ function onPublication(data) {
     st.measuredRecv++;
     const us = Math.round((now() - data.t) * 1000);
     st.hist.record(us < 1 ? 1 : us);
+    if (group !== undefined) (st.groupHists[group] ??= createHistogram()).record(us < 1 ? 1 : us);
   } else if (data.m === 0) st.warmRecv++;
   else st.otherRecv++;
 }
@@ -107,6 +113,8 @@ class Conn {
   constructor(target, protocol, url) {
     this.target = target;
     this.protocol = protocol;
+    /** Which server of connect's `urls` (several only), for the per-server latency. */
+    this.group = undefined;
     this.pending = new Map();
     this.nextId = 1;
     this.closing = false;
@@ -166,7 +174,7 @@ class Conn {
               st.parseErrors++;
               return;
             }
-            onPublication(d);
+            onPublication(d, this.group);
           }
         } else this.onReply(r);
       });
@@ -197,7 +205,7 @@ class Conn {
       return;
     }
     if (m.push !== undefined) {
-      if (m.push.pub !== undefined) onPublication(m.push.pub.data);
+      if (m.push.pub !== undefined) onPublication(m.push.pub.data, this.group);
     } else this.onReply(m);
   }
 
@@ -238,8 +246,9 @@ async function pool(total, limit, task) {
   return { ok, failed, errors };
 }
 
-async function openOne(target, protocol, url, token, channel) {
+async function openOne(target, protocol, url, token, channel, group) {
   const c = new Conn(target, protocol, url);
+  c.group = group;
   await c.opened();
   if (target === 'rotor') {
     await c.request({ connect: { token, name: 'bench' } });
@@ -267,8 +276,9 @@ const sioHooks = {
   },
 };
 
-async function openSocketIo(url, token, channel) {
-  const c = new SioConn(url, token, sioHooks);
+/** `client`: 'official' (socket.io-client) or 'raw' (the protocol over `ws`); see lib/socketio-client.mjs. */
+async function openSocketIo(client, url, token, channel, group) {
+  const c = client === 'raw' ? new SioRawConn(url, token, sioHooks, group) : new SioConn(url, token, sioHooks, group);
   conns.add(c);
   await c.opened();
   if (channel !== undefined) await c.subscribe(channel);
@@ -285,10 +295,11 @@ async function connect(m) {
   const r = await pool(m.n, m.concurrency ?? 200, async (i) => {
     const ch = i % m.channels;
     const url = urls[i % urls.length];
-    if (m.target === 'socketio') await openSocketIo(url, tokens[i], `${m.channelPrefix}${ch}`);
+    const group = urls.length > 1 ? i % urls.length : undefined;
+    if (m.target === 'socketio') await openSocketIo(m.sioClient ?? 'official', url, tokens[i], `${m.channelPrefix}${ch}`, group);
     else {
       const protocol = m.protocols === undefined ? m.protocol : m.protocols[i % m.protocols.length];
-      await openOne(m.target, protocol, url, tokens[i], `${m.channelPrefix}${ch}`);
+      await openOne(m.target, protocol, url, tokens[i], `${m.channelPrefix}${ch}`, group);
     }
     subsPerChannel[ch]++;
   });
@@ -491,6 +502,8 @@ async function runPublish(m) {
         mean: ms(h.mean),
         count: h.count,
       },
+      // Per server of connect's `urls` (several only): p50/p99/max of its subscribers.
+      latencyByServerMs: st.groupHists.length === 0 ? undefined : st.groupHists.map((g) => ({ p50: ms(g.percentile(50)), p99: ms(g.percentile(99)), max: ms(g.max), count: g.count })),
       warmupExpected: warmExpected,
       warmupDelivered: st.warmRecv,
       closedUnexpectedly: st.closedUnexpectedly,

@@ -12,7 +12,8 @@
  *               /proc/<redis-server pid>/stat of a redis-server started for that target alone.
  *  api          publish-with-history through Redis: two Rotor nodes on Redis, autocannon (32
  *               connections, in the generator) POSTing /api/publish to node A on a channel of a
- *               namespace with history_size/history_ttl, no subscribers.
+ *               namespace with history_size/history_ttl, no subscribers; then the same on a
+ *               channel without history (PUBLISH only), for comparison.
  *  resubscribe  one Rotor node on Redis with 100,000 channels (100 connections × 1,000
  *               subscriptions); the redis-server is SIGKILLed and started again on its port, and
  *               the time from it answering PING again to the node's `channels resubscribed` log
@@ -25,7 +26,9 @@
  * runs), --repeat N (every part N times, targets alternating, every other round reversed; medians
  * reported, single runs kept under `runs`), --targets rotor-memory,rotor-redis,socketio-redis,
  * --parts broadcast,api,resubscribe, --label TEXT, --rotor-root DIR (the checkout or build whose
- * dist/cli/main.js runs as Rotor; default this one), --no-write (print only; otherwise
+ * dist/cli/main.js runs as Rotor; default this one), --sio-client official|raw (the generator's
+ * socket.io clients: socket.io-client, the default, or the same protocol over `ws` as its Rotor
+ * clients are; see lib/socketio-client.mjs), --no-write (print only; otherwise
  * bench/results/two-node-latest.json is written).
  *
  * Needs Linux (/proc, taskset), 2+ cores, a built dist/ with the Redis engine, `redis-server`.
@@ -61,6 +64,7 @@ const TARGET_IDS = optVal('targets', Object.keys(TARGETS).join(',')).split(',');
 const PART_IDS = optVal('parts', PARTS.join(',')).split(',');
 const LABEL = optVal('label', '');
 const ROTOR_ROOT = path.resolve(optVal('rotor-root', ROOT));
+const SIO_CLIENT = optVal('sio-client', 'official');
 const SERVER_CPU = 0;
 const GEN_CPU = 1;
 
@@ -75,6 +79,7 @@ const RESUBSCRIBED_MSG = 'redis: PUB/SUB connection back, channels resubscribed'
 
 for (const t of TARGET_IDS) if (!TARGETS[t]) fail(`unknown target "${t}"; known: ${Object.keys(TARGETS).join(', ')}`);
 for (const p of PART_IDS) if (!PARTS.includes(p)) fail(`unknown part "${p}"; known: ${PARTS.join(', ')}`);
+if (SIO_CLIENT !== 'official' && SIO_CLIENT !== 'raw') fail('--sio-client is official or raw');
 
 function fail(msg) {
   console.error(msg);
@@ -115,6 +120,7 @@ function windowStats(a, b) {
     nodeCpuPct: nodesUs.map(pct),
     redisCpuUs,
     redisCpuPct: pct(redisCpuUs),
+    genCpuUs,
     genCpuPct: pct(genCpuUs),
     otherCores: Math.max(0, (sysBusyUs - serverCpuUs - redisCpuUs - genCpuUs) / 1e6 / secs),
   };
@@ -184,6 +190,7 @@ async function runBroadcast(targetId) {
       target: t.server,
       urls: nodes.map((x) => x.wsUrl),
       protocol: 'json',
+      sioClient: SIO_CLIENT,
       n,
       channels: 1,
       channelPrefix: CHANNEL_PREFIX,
@@ -218,14 +225,18 @@ async function runBroadcast(targetId) {
     r.window = box.win;
     r.cpuUsPerDelivery = box.win.serverCpuUs / Math.max(1, res.stats.delivered);
     if (redis) r.redisCpuUsPerDelivery = box.win.redisCpuUs / Math.max(1, res.stats.delivered);
+    r.genCpuUsPerDelivery = box.win.genCpuUs / Math.max(1, res.stats.delivered);
     await gen.call({ cmd: 'close' });
     return r;
   });
 }
 
-/** Publish with history through Redis, autocannon against node A. */
-async function runApiHistory() {
-  const channel = `${HIST_NS}:c0`;
+/**
+ * API publishes through Redis, autocannon against node A: on a channel with history (the
+ * figure asked for), then, in the same setup, on one without (PUBLISH only), so the cost of
+ * keeping history stands apart from the cost of going through Redis at all.
+ */
+async function runApi() {
   const namespaces = [
     { name: 'bench', allow_subscribe_for_client: true },
     { name: HIST_NS, history_size: 100, history_ttl: '300s' },
@@ -235,20 +246,26 @@ async function runApiHistory() {
     ctx.nodes = await startNodes('rotor', 2, redis, { channel: { namespaces } });
     const nodes = ctx.nodes;
     await sleep(1000);
-    const box = {};
-    const res = await gen.call(
-      { cmd: 'autocannon', apiUrl: nodes[0].apiUrl, apiKey: API_KEY, channel, connections: API_CONNECTIONS, durationS: MEASURE_S, subscribers: 0 },
-      windowWatcher(nodes, redis, gen, box),
-    );
-    const r = { nodes: nodes.length, channel, connections: API_CONNECTIONS, ...res.stats, window: box.win };
-    r.acknowledged = res.stats.requests - res.stats.non2xx;
-    r.cpuUsPerRequest = box.win.serverCpuUs / Math.max(1, res.stats.requests);
-    r.nodeACpuUsPerRequest = box.win.nodeCpuUs[0] / Math.max(1, res.stats.requests);
-    r.redisCpuUsPerRequest = box.win.redisCpuUs / Math.max(1, res.stats.requests);
-    // The stream's top offset, read through node B: every acknowledged publish is in it (it may
-    // also count requests the server answered after autocannon stopped counting).
-    r.historyOffset = await historyOffset(nodes[1], channel);
-    return r;
+    const one = async (channel, history) => {
+      const box = {};
+      const res = await gen.call(
+        { cmd: 'autocannon', apiUrl: nodes[0].apiUrl, apiKey: API_KEY, channel, connections: API_CONNECTIONS, durationS: MEASURE_S, subscribers: 0 },
+        windowWatcher(nodes, redis, gen, box),
+      );
+      const r = { channel, ...res.stats, window: box.win };
+      r.acknowledged = res.stats.requests - res.stats.non2xx;
+      r.cpuUsPerRequest = box.win.serverCpuUs / Math.max(1, res.stats.requests);
+      r.nodeACpuUsPerRequest = box.win.nodeCpuUs[0] / Math.max(1, res.stats.requests);
+      r.redisCpuUsPerRequest = box.win.redisCpuUs / Math.max(1, res.stats.requests);
+      // The stream's top offset, read through node B: every acknowledged publish is in it (it may
+      // also count requests the server answered after autocannon stopped counting).
+      if (history) r.historyOffset = await historyOffset(nodes[1], channel);
+      return r;
+    };
+    const withHistory = await one(`${HIST_NS}:c0`, true);
+    await sleep(1000);
+    const withoutHistory = await one(`${CHANNEL_PREFIX}api`, false);
+    return { nodes: nodes.length, connections: API_CONNECTIONS, history: withHistory, plain: withoutHistory };
   });
 }
 
@@ -345,7 +362,7 @@ async function runResubscribe() {
 
 async function runStep(step) {
   if (step.part === 'broadcast') return runBroadcast(step.target);
-  if (step.part === 'api') return runApiHistory();
+  if (step.part === 'api') return runApi();
   return runResubscribe();
 }
 
@@ -361,7 +378,7 @@ async function main() {
     label: LABEL,
     startedAt: new Date().toISOString(),
     machine: machineInfo(ROTOR_ROOT),
-    settings: { measureS: MEASURE_S, warmupS: WARMUP_S, scale: SCALE, repeat: REPEAT, serverCpu: SERVER_CPU, generatorCpu: GEN_CPU, subscribers: Math.round(SUBSCRIBERS * SCALE), rate: RATE, payloadBytes: PAYLOAD_BYTES, rotorRoot: ROTOR_ROOT },
+    settings: { measureS: MEASURE_S, warmupS: WARMUP_S, scale: SCALE, repeat: REPEAT, serverCpu: SERVER_CPU, generatorCpu: GEN_CPU, subscribers: Math.round(SUBSCRIBERS * SCALE), rate: RATE, payloadBytes: PAYLOAD_BYTES, rotorRoot: ROTOR_ROOT, sioClient: SIO_CLIENT },
     targets: Object.fromEntries(TARGET_IDS.map((t) => [t, TARGETS[t].label])),
   };
   console.error(`two-node bench: ${steps.map((s) => s.key).join(', ')}; servers and Redis on CPU ${SERVER_CPU}, generator on CPU ${GEN_CPU}; window ${MEASURE_S}s`);
@@ -382,7 +399,7 @@ async function main() {
   }
   const pick = (key) => (runs[key] === undefined ? undefined : REPEAT === 1 ? runs[key][0] : medianOf(runs[key]));
   results.broadcast = Object.fromEntries(TARGET_IDS.filter(() => PART_IDS.includes('broadcast')).map((t) => [t, pick(`broadcast/${t}`)]));
-  results.apiHistory = pick('api');
+  results.api = pick('api');
   results.resubscribe = pick('resubscribe');
   if (REPEAT > 1) results.runs = runs;
   results.finishedAt = new Date().toISOString();

@@ -32,7 +32,10 @@ export function machineInfo(rotorRoot = ROOT) {
   };
 }
 
-/** The element-wise median of several runs (numbers, nested objects; arrays dropped), failed runs left out. */
+/**
+ * The element-wise median of several runs, failed runs left out: numbers by median, objects and
+ * arrays (per-node figures) element by element, anything else from the first run.
+ */
 export function medianOf(runs) {
   const ok = runs.filter((r) => !r.failed);
   if (ok.length === 0) return runs[0];
@@ -40,16 +43,12 @@ export function medianOf(runs) {
     const s = xs.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
     return s.length === 0 ? undefined : s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  const merge = (objs) => {
-    const out = {};
-    for (const key of Object.keys(objs[0])) {
-      const vals = objs.map((o) => o?.[key]);
-      if (typeof vals[0] === 'number') out[key] = med(vals) ?? vals[0];
-      else if (Array.isArray(vals[0])) continue;
-      else if (vals[0] && typeof vals[0] === 'object') out[key] = merge(vals.map((v) => v ?? {}));
-      else out[key] = vals[0];
-    }
-    return out;
+  const merge = (vals) => {
+    const first = vals[0];
+    if (typeof first === 'number') return med(vals) ?? first;
+    if (Array.isArray(first)) return first.map((_, i) => merge(vals.map((v) => v?.[i])));
+    if (first && typeof first === 'object') return Object.fromEntries(Object.keys(first).map((k) => [k, merge(vals.map((v) => v?.[k]))]));
+    return first;
   };
   return { ...merge(ok), runs: ok.length, failedRuns: runs.length - ok.length };
 }
@@ -126,17 +125,25 @@ const ROWS = [
   ['Latency p50 (ms)', (r) => r.latencyMs?.p50, (v) => num(v, 2), true],
   ['Latency p99 (ms)', (r) => r.latencyMs?.p99, (v) => num(v, 2), true],
   ['Latency max (ms)', (r) => r.latencyMs?.max, (v) => num(v, 2), true],
+  ['Latency p50 / p99, subscribers on node A (publishing node)', (r) => byServer(r, 0), (v) => v ?? '—', false],
+  ['Latency p50 / p99, subscribers on node B', (r) => byServer(r, 1), (v) => v ?? '—', false],
   ['Lost messages (of expected)', (r) => (r.expected === undefined ? undefined : `${int(r.lost)} of ${int(r.expected)}`), (v) => v ?? '—', false],
   ['RSS per connection (KB, nodes summed)', (r) => r.rssPerConnKB, (v) => num(v, 1), true],
   ['Server CPU in window (% of a core, nodes summed)', (r) => r.window?.serverCpuPct, (v) => num(v, 0), true],
   ['Per node: A / B (% of a core)', (r) => r.window?.nodeCpuPct?.map((v) => num(v, 0)).join(' / '), (v) => v ?? '—', false],
   ['Redis CPU in window (% of a core)', (r) => (r.redisPid === undefined ? undefined : r.window?.redisCpuPct), (v) => num(v, 1), true],
   ['Generator CPU in window (% of a core)', (r) => r.window?.genCpuPct, (v) => num(v, 0), false],
+  ['Generator CPU-µs per delivered message', (r) => r.genCpuUsPerDelivery, (v) => num(v, 1), false],
   ['Other processes in window (cores)', (r) => r.window?.otherCores, (v) => num(v, 2), false],
   ['Publish errors', (r) => r.publishErrors, int, false],
   ['Unexpected disconnects', (r) => r.closedUnexpectedly, int, false],
   ['Setup: connect+subscribe per s', (r) => r.setupConnectsPerSec, int, true],
 ];
+
+function byServer(r, i) {
+  const l = r.latencyByServerMs?.[i];
+  return l === undefined ? undefined : `${num(l.p50, 2)} / ${num(l.p99, 2)}`;
+}
 
 function broadcastTable(results) {
   const ids = Object.keys(results.broadcast ?? {});
@@ -164,22 +171,27 @@ function broadcastTable(results) {
   return lines.join('\n');
 }
 
-function apiTable(r) {
-  if (r === undefined) return '';
-  if (r.failed) return `API publish with history: failed (${r.failed})`;
+function apiTable(a) {
+  if (a === undefined) return '';
+  if (a.failed) return `API publish: failed (${a.failed})`;
+  const cols = [a.history, a.plain];
   const rows = [
-    ['Requests/s (autocannon average)', int(r.reqPerSec)],
-    ['Latency p50 / p99 / max (ms)', `${num(r.latencyMs?.p50, 2)} / ${num(r.latencyMs?.p99, 2)} / ${num(r.latencyMs?.max, 2)}`],
-    ['Node A CPU-µs per request', num(r.nodeACpuUsPerRequest, 2)],
-    ['Both nodes CPU-µs per request', num(r.cpuUsPerRequest, 2)],
-    ['Redis CPU-µs per request', num(r.redisCpuUsPerRequest, 2)],
-    ['Node A / node B / Redis CPU (% of a core)', `${r.window?.nodeCpuPct?.map((v) => num(v, 0)).join(' / ')} / ${num(r.window?.redisCpuPct, 0)}`],
-    ['Generator CPU (% of a core)', num(r.window?.genCpuPct, 0)],
-    ['Other processes in window (cores)', num(r.window?.otherCores, 2)],
-    ['Requests / non-2xx / errors / timeouts', `${int(r.requests)} / ${int(r.non2xx)} / ${int(r.errors)} / ${int(r.timeouts)}`],
-    ["History top offset after the run (read through node B) / 2xx answers", `${int(r.historyOffset)} / ${int(r.acknowledged)}`],
+    ['Requests/s (autocannon average)', (r) => int(r.reqPerSec)],
+    ['Latency p50 / p99 / max (ms, autocannon: 1 ms steps)', (r) => `${num(r.latencyMs?.p50, 2)} / ${num(r.latencyMs?.p99, 2)} / ${num(r.latencyMs?.max, 2)}`],
+    ['Node A CPU-µs per request', (r) => num(r.nodeACpuUsPerRequest, 2)],
+    ['Both nodes CPU-µs per request', (r) => num(r.cpuUsPerRequest, 2)],
+    ['Redis CPU-µs per request', (r) => num(r.redisCpuUsPerRequest, 2)],
+    ['Node A / node B / Redis CPU (% of a core)', (r) => `${r.window?.nodeCpuPct?.map((v) => num(v, 0)).join(' / ')} / ${num(r.window?.redisCpuPct, 0)}`],
+    ['Generator CPU (% of a core)', (r) => num(r.window?.genCpuPct, 0)],
+    ['Other processes in window (cores)', (r) => num(r.window?.otherCores, 2)],
+    ['Requests / non-2xx / errors / timeouts', (r) => `${int(r.requests)} / ${int(r.non2xx)} / ${int(r.errors)} / ${int(r.timeouts)}`],
+    ['History top offset after the run (read through node B) / 2xx answers', (r) => (r.historyOffset === undefined ? '—' : `${int(r.historyOffset)} / ${int(r.acknowledged)}`)],
   ];
-  return ['| Metric | Rotor, 2 nodes, Redis engine |', '|---|---:|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+  return [
+    '| Metric | With history (the figure asked for) | Without history (PUBLISH only) |',
+    '|---|---:|---:|',
+    ...rows.map(([k, get]) => `| ${k} | ${cols.map((r) => (r === undefined ? '—' : get(r))).join(' | ')} |`),
+  ].join('\n');
 }
 
 function resubTable(r) {
@@ -213,16 +225,33 @@ export function renderTwoNode(results) {
   out.push(
     `- Broadcast: ${int(s.subscribers)} JSON subscribers on one channel (two nodes: half on each), ${s.rate} publications/s through node A's HTTP API, ${s.payloadBytes}-byte payloads; warm-up ${s.warmupS} s, window ${s.measureS} s${s.repeat > 1 ? `; ${s.repeat} rounds, targets alternating, every other round reversed, medians` : ''}${s.scale !== 1 ? `; **--scale ${s.scale}: a smoke run, not the issue's shape**` : ''}.`,
   );
+  out.push(
+    `- The generator's socket.io clients: ${s.sioClient === 'raw' ? 'the socket.io protocol spoken over `ws` (lib/socketio-client.mjs `SioRawConn`), as its Rotor clients speak Centrifugo\'s' : '`socket.io-client` 4 (WebSocket transport only); its Rotor clients are a minimal Centrifugo client over `ws`'}.`,
+  );
   out.push('');
   const b = broadcastTable(results);
   if (b) out.push('### Broadcast', '', b, '');
+  const busyGen = Object.entries(results.broadcast ?? {}).filter(([, r]) => (r?.window?.genCpuPct ?? 0) >= 90);
+  if (busyGen.length > 0) {
+    out.push(
+      `Note: the load generator reached ${busyGen.map(([id, r]) => `${Math.round(r.window.genCpuPct)} % (${results.targets[id]})`).join(', ')} of its core: there, latency and throughput are bounded by the generator as much as by the servers.`,
+      '',
+    );
+  }
   if (results.checks?.length) {
     out.push('### Targets', '', '| Target | This run | Met |', '|---|---|:---:|');
     for (const c of results.checks) out.push(`| ${c.target} | ${c.value} | ${c.met === null ? '—' : c.met ? 'met' : 'missed'} |`);
     out.push('');
   }
-  const a = apiTable(results.apiHistory);
-  if (a) out.push(`### API publish with history through Redis (autocannon, ${results.apiHistory?.connections ?? 32} connections, to node A; namespace with history_size 100, history_ttl 300s; no subscribers)`, '', a, '');
+  const a = apiTable(results.api);
+  if (a) {
+    out.push(
+      `### API publish through Redis (Rotor, 2 nodes on Redis; autocannon, ${results.api?.connections ?? 32} connections, to node A, one channel, no subscribers; history: a namespace with history_size 100, history_ttl 300s)`,
+      '',
+      a,
+      '',
+    );
+  }
   const r = resubTable(results.resubscribe);
   if (r) out.push('### Resubscribe after a Redis restart (SIGKILL, started again on its port)', '', r, '');
   return out.join('\n');
