@@ -3,7 +3,7 @@
  * generated config in a temp dir), the bare `ws` baseline, and for the two-node case socket.io
  * (bench/socketio-server.mjs) and a private redis-server.
  */
-import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -134,6 +134,8 @@ export async function startRedis({ cpu, port, quiet = true }) {
     throw err;
   }
   const gone = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+  // Its temp dir goes with it (nothing is saved there, but Redis may have created it).
+  void gone.then(() => rmSync(dir, { recursive: true, force: true }));
   return {
     pid: child.pid,
     port,
