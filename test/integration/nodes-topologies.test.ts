@@ -69,6 +69,29 @@ function channels(history: boolean): NodeConfig {
 
 const redisEngine = (redis: Record<string, unknown>, prefix: string): NodeConfig => ({ engine: { type: 'redis', redis: { ...redis, prefix } } });
 
+/**
+ * Publishes to 8 history channels through node `from` and reads each back through node `to`;
+ * every private Redis server of the topology (shards, cluster masters) holds some of the streams.
+ * The channels are fixed names, so where they land is deterministic.
+ */
+function spreadTest(ctx: () => Ctx, name: string, from: number, to: number): void {
+  test(name, async () => {
+    const { cl, engine, prefix } = ctx();
+    const names = Array.from({ length: 8 }, (_, i) => `hist:spread-${i}`);
+    for (const ch of names) await cl.api(from, 'publish', { channel: ch, data: { ch } });
+    for (const ch of names) {
+      const h = await cl.api(to, 'history', { channel: ch, limit: -1 });
+      assert.deepEqual(h.publications.map((p: { data: unknown }) => p.data), [{ ch }], `history of ${ch} through ${cl.node(to).name}`);
+    }
+    assert.ok((engine.servers ?? []).length > 1, 'the topology has several servers');
+    for (const s of engine.servers ?? []) {
+      // Matches `P.stream.CH` and, on a cluster, `P.stream.{CH}`.
+      const keys = await s.cli('KEYS', `${prefix}.stream.*hist:spread-*`);
+      assert.notEqual(keys.trim(), '', `${s.url} holds some of the streams`);
+    }
+  });
+}
+
 const TOPOLOGIES: Topology[] = [
   {
     title: 'one Redis, three nodes',
@@ -96,21 +119,7 @@ const TOPOLOGIES: Topology[] = [
         servers: shards,
       };
     },
-    extra(ctx) {
-      test('history of channels spread over both shards reads back through the other node', async () => {
-        const { cl, engine, prefix } = ctx();
-        const names = Array.from({ length: 8 }, (_, i) => `hist:spread-${i}`);
-        for (const ch of names) await cl.api(0, 'publish', { channel: ch, data: { ch } });
-        for (const ch of names) {
-          const h = await cl.api(1, 'history', { channel: ch, limit: -1 });
-          assert.deepEqual(h.publications.map((p: { data: unknown }) => p.data), [{ ch }], `history of ${ch} through B`);
-        }
-        for (const s of engine.servers ?? []) {
-          const keys = await s.cli('KEYS', `${prefix}.stream.hist:spread-*`);
-          assert.notEqual(keys.trim(), '', `shard ${s.url} holds some of the streams`);
-        }
-      });
-    },
+    extra: (ctx) => spreadTest(ctx, 'history of channels spread over both shards is written through A and reads back through B', 0, 1),
   },
   {
     title: 'Sentinel (master, replica, Sentinel), two nodes',
@@ -141,8 +150,11 @@ const TOPOLOGIES: Topology[] = [
       return {
         config: (i) => ({ ...redisEngine(i === 0 ? explicit : detected, prefix), ...channels(true) }),
         teardown: () => cluster.stop(),
+        servers: cluster.masters,
       };
     },
+    // B found the cluster by itself: its writes land on every master, not only the one it names.
+    extra: (ctx) => spreadTest(ctx, 'history of channels on every master is written through B (auto-detected cluster) and reads back through A', 1, 0),
   },
   {
     title: 'NATS broker + Redis presence, two nodes',
