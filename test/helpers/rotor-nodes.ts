@@ -11,14 +11,12 @@
  * `stop` ends every node (SIGTERM, SIGKILL after 5 s) and removes the config files; call it in
  * `after`/`finally`, it never throws.
  *
- * The processes inherit server-process.ts's environment, which carries TEST_ENGINE's
- * CENTRIFUGO_ENGINE_* variables: under TEST_ENGINE=redis they would override the engine the test
- * configured (env wins over the file), so {@link engineEnvConflict} tells a test to skip then.
+ * The processes start without TEST_ENGINE's CENTRIFUGO_ENGINE_* variables (env would win over the
+ * file): these tests name their own engine, whatever engine the run uses for the others.
  */
 import assert from 'node:assert/strict';
 import { CliProcess, freePort, tempDir } from './server-process.js';
 import { API_KEY, SECRET } from './server.js';
-import { TEST_ENGINE } from './test-engine.js';
 
 /** Bound for a node's start (listening) and for the cluster to form, ms. */
 const START_MS = 15_000;
@@ -81,18 +79,6 @@ export interface StartNodesOptions {
   config: (i: number) => NodeConfig;
 }
 
-/**
- * A reason to skip multi-process tests with their own engine config: the TEST_ENGINE of this run
- * sets CENTRIFUGO_ENGINE_* in every process server-process.ts starts, which would win over the
- * test's config. Undefined for the default (memory) run.
- */
-export function engineEnvConflict(): string | undefined {
-  const env = TEST_ENGINE.processEnv();
-  const keys = Object.keys(env);
-  if (keys.length === 0) return undefined;
-  return `TEST_ENGINE=${TEST_ENGINE.name} sets ${keys.join(', ')} for every Rotor process (server-process.ts), which would override this test's own engine config`;
-}
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -121,7 +107,7 @@ function baseConfig(name: string, port: number): NodeConfig {
 
 /** Starts the process and waits until it logs that it listens on `port`. */
 async function launch(file: string, port: number): Promise<CliProcess> {
-  const proc = CliProcess.start(['-c', file]);
+  const proc = CliProcess.start(['-c', file], { engineEnv: false });
   try {
     await proc.waitForLine((l) => l.json?.port === port && /started/.test(String(l.json.message)), `the node on port ${port} to start`, START_MS);
     return proc;

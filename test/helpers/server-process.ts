@@ -58,10 +58,10 @@ export function tempDir(): { dir: string; file(name: string, content: unknown): 
  * Environment without CENTRIFUGO_/ROTOR_ variables, so only the test's config file counts, plus the
  * `TEST_ENGINE` engine's settings (none for memory).
  */
-function cleanEnv(): NodeJS.ProcessEnv {
+function cleanEnv(engineEnv = true): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(CENTRIFUGO|ROTOR)_/.test(k)) env[k] = v;
-  return { ...env, ...TEST_ENGINE.processEnv() };
+  return engineEnv ? { ...env, ...TEST_ENGINE.processEnv() } : env;
 }
 
 export class CliProcess {
@@ -96,11 +96,14 @@ export class CliProcess {
     });
   }
 
-  /** `node --import tsx src/cli/main.ts <args>` from the repository root. */
-  static start(args: string[]): CliProcess {
+  /**
+   * `node --import tsx src/cli/main.ts <args>` from the repository root. `engineEnv: false` leaves
+   * out `TEST_ENGINE`'s variables, for a test whose config names its own engine.
+   */
+  static start(args: string[], opts: { engineEnv?: boolean } = {}): CliProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: REPO_ROOT,
-      env: cleanEnv(),
+      env: cleanEnv(opts.engineEnv !== false),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new CliProcess(child);

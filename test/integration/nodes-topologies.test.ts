@@ -24,7 +24,7 @@ import { connToken } from '../helpers/server.js';
 import { bytes, eventually, wrapClient, type Codec, type SdkClient, type TestClient } from '../helpers/sdk.js';
 import { deleteKeys, startCluster, startSentinelSetup, startShards, stopAll, uniquePrefix, type RedisServer } from '../helpers/redis-servers.js';
 import { sharedNatsUrl, sharedRedisUrl } from '../helpers/services.js';
-import { engineEnvConflict, startNodes, type NodeConfig, type RotorNodes } from '../helpers/rotor-nodes.js';
+import { startNodes, type NodeConfig, type RotorNodes } from '../helpers/rotor-nodes.js';
 
 /** Bound for waits that span a node restart (the process start is about 1.5 s), ms. */
 const RESTART_WAIT_MS = 15_000;
@@ -212,7 +212,7 @@ class Clients {
 const unique = (what: string): string => `${what}-${randomBytes(3).toString('hex')}`;
 
 function scenario(topo: Topology): void {
-  describe(`${topo.title}: Rotor processes with SDK clients on different nodes`, { skip: engineEnvConflict() }, () => {
+  describe(`${topo.title}: Rotor processes with SDK clients on different nodes`, () => {
     let ctx: Ctx | undefined;
     const get = (): Ctx => {
       assert.ok(ctx !== undefined, 'the topology started');
