@@ -4,6 +4,7 @@
  * publication and a burst batched into one frame.
  */
 import { test } from 'node:test';
+import { TEST_ENGINE } from '../helpers/test-engine.js';
 import assert from 'node:assert/strict';
 import { connToken, withServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
@@ -59,10 +60,12 @@ test('JSON and Protobuf subscribers, with and without compression, all get every
       const got = await frameWhere(c, () => (pbPubsOf(c).length >= 6 ? pbPubsOf(c) : undefined), 5000, `${name}: 6 publications`);
       assert.deepEqual(got.map((d: { n: number }) => d.n), want, name);
     }
-    // The batch arrived batched: fewer frames than publications on a plain JSON connection.
+    // The batch arrived batched: fewer frames than publications on a plain JSON connection. Only
+    // where the broker delivers inside the publish call (memory): over Redis each publication of
+    // the sequential batch comes back from PUB/SUB in its own turn, so each gets its own frame.
     const batchFrames = clients.jsonPlainA.frames.filter((f) => f.includes('"n":5'));
     assert.equal(batchFrames.length, 1);
-    assert.ok(batchFrames[0]!.split('\n').length > 1, 'several publications in the frame that carried n=5');
+    if (TEST_ENGINE.name === 'memory') assert.ok(batchFrames[0]!.split('\n').length > 1, 'several publications in the frame that carried n=5');
     for (const c of [...Object.values(clients), ...Object.values(pb)]) c.close();
   });
 });
