@@ -27,6 +27,12 @@ export interface BrokerHarness {
   advance(ms: number): Promise<void>;
   /** Closes the broker and removes whatever the test stored (e.g. keys under its prefix). */
   cleanup(): Promise<void>;
+  /**
+   * Multiplies every TTL and wait of the TTL cases (default 1). A real-time engine sets it so the
+   * margins between a TTL and the waits around it (50 ms at 1) outlast scheduling delays on a
+   * loaded machine; an injected clock needs none.
+   */
+  timeScale?: number;
 }
 
 export type BrokerEvent =
@@ -89,8 +95,12 @@ const offsets = (pubs: Publication[]): Array<number | undefined> => pubs.map((p)
 const LONG: HistoryRetention = { size: 10, ttlMs: 60_000, metaTtlMs: 120_000 };
 /** Short TTLs for the expiry tests: publications live 100 ms, meta 200 ms. */
 const SHORT: HistoryRetention = { size: 10, ttlMs: 100, metaTtlMs: 200 };
-const CH = 'contract:ch';
-const SENTINEL = 'contract:sentinel';
+// The names share a Redis Cluster hash tag: a key `P.client.{{contract}ch}` hashes by "{contract",
+// so every channel of a case lives in one slot and its messages travel one path. Across slots a
+// cluster keeps no order between channels (they enter the cluster bus at different nodes), and a
+// sentinel on another slot could overtake what it is meant to prove absent.
+const CH = '{contract}ch';
+const SENTINEL = '{contract}sentinel';
 const ALICE: ClientInfo = { user: 'alice', client: 'c-alice' };
 
 /**
@@ -106,6 +116,10 @@ interface Ctx {
   has(c: Capability): boolean;
   rec: RecordingHandler;
   advance(ms: number): Promise<void>;
+  /** `n` ms in the harness's time scale, for TTLs given to the broker. */
+  ms(n: number): number;
+  /** {@link SHORT} in the harness's time scale. */
+  short: HistoryRetention;
   /** Publishes `n` publications "0".."n-1" into CH, returning their results. */
   fill(n: number, history?: HistoryRetention): Promise<StreamPosition[]>;
   /** Proves quiescence: sends a sentinel and waits for it (see the file comment). */
@@ -121,6 +135,7 @@ export function brokerContract(name: string, capabilities: readonly Capability[]
     test(title, { skip }, async () => {
       const h = await make();
       const rec = new RecordingHandler();
+      const scale = h.timeScale ?? 1;
       let sentinels = 0;
       try {
         await h.broker.run(rec, 'node-a');
@@ -129,7 +144,9 @@ export function brokerContract(name: string, capabilities: readonly Capability[]
           broker: h.broker,
           has,
           rec,
-          advance: (ms) => h.advance(ms),
+          advance: (ms) => h.advance(ms * scale),
+          ms: (n) => n * scale,
+          short: { size: SHORT.size, ttlMs: SHORT.ttlMs * scale, metaTtlMs: SHORT.metaTtlMs * scale },
           async fill(n, history = LONG) {
             const out: StreamPosition[] = [];
             for (let i = 0; i < n; i++) out.push((await h.broker.publish(CH, bytes(String(i)), { history })).position);
@@ -284,32 +301,32 @@ export function brokerContract(name: string, capabilities: readonly Capability[]
         assert.equal(h.position.offset, 7);
       });
 
-      it('after history ttl the publications are gone but the position stays', ['history'], async ({ broker, fill, advance }) => {
-        const positions = await fill(2, SHORT);
+      it('after history ttl the publications are gone but the position stays', ['history'], async ({ broker, fill, advance, short }) => {
+        const positions = await fill(2, short);
         await advance(150);
-        const h = await broker.history(CH, { filter: { limit: -1 }, metaTtlMs: SHORT.metaTtlMs });
+        const h = await broker.history(CH, { filter: { limit: -1 }, metaTtlMs: short.metaTtlMs });
         assert.deepEqual(h, { publications: [], position: positions[1] });
-        const next = await broker.publish(CH, bytes('x'), { history: SHORT });
+        const next = await broker.publish(CH, bytes('x'), { history: short });
         assert.deepEqual(next.position, { offset: 3, epoch: positions[1].epoch });
       });
 
-      it('after meta ttl a new epoch starts and offsets restart at 1', ['history'], async ({ broker, fill, advance }) => {
-        const positions = await fill(2, SHORT);
+      it('after meta ttl a new epoch starts and offsets restart at 1', ['history'], async ({ broker, fill, advance, short }) => {
+        const positions = await fill(2, short);
         await advance(250);
-        const h = await broker.history(CH, { filter: { limit: -1 }, metaTtlMs: SHORT.metaTtlMs });
+        const h = await broker.history(CH, { filter: { limit: -1 }, metaTtlMs: short.metaTtlMs });
         assert.equal(h.position.offset, 0);
         assert.notEqual(h.position.epoch, positions[1].epoch);
         assert.deepEqual(h.publications, []);
-        const next = await broker.publish(CH, bytes('x'), { history: SHORT });
+        const next = await broker.publish(CH, bytes('x'), { history: short });
         assert.deepEqual(next.position, { offset: 1, epoch: h.position.epoch });
       });
 
-      it('history reads refresh the meta ttl', ['history'], async ({ broker, fill, advance }) => {
-        const positions = await fill(1, SHORT);
+      it('history reads refresh the meta ttl', ['history'], async ({ broker, fill, advance, short }) => {
+        const positions = await fill(1, short);
         await advance(120);
-        await broker.history(CH, { filter: { limit: 0 }, metaTtlMs: SHORT.metaTtlMs });
+        await broker.history(CH, { filter: { limit: 0 }, metaTtlMs: short.metaTtlMs });
         await advance(120); // 240 ms after the publish, 120 ms after the read
-        const h = await broker.history(CH, { filter: { limit: 0 }, metaTtlMs: SHORT.metaTtlMs });
+        const h = await broker.history(CH, { filter: { limit: 0 }, metaTtlMs: short.metaTtlMs });
         assert.deepEqual(h.position, positions[0]);
       });
 
@@ -335,13 +352,13 @@ export function brokerContract(name: string, capabilities: readonly Capability[]
         assert.equal(rec.publications(CH).length, 1);
         const h = await broker.history(CH, { filter: { limit: -1 } });
         assert.deepEqual(h.publications.map((p) => text(p.data)), ['a']);
-        const other = await broker.publish('contract:other', bytes('a'), opts);
+        const other = await broker.publish('{contract}other', bytes('a'), opts);
         assert.equal(other.suppressed, false, 'idempotency keys are per channel');
       });
 
-      it('an idempotency key is forgotten after idempotentResultTtlMs', ['idempotency', 'history'], async ({ broker, rec, advance }) => {
+      it('an idempotency key is forgotten after idempotentResultTtlMs', ['idempotency', 'history'], async ({ broker, rec, advance, ms }) => {
         await broker.subscribe(CH);
-        const opts: PublishOptions = { history: LONG, idempotencyKey: 'k', idempotentResultTtlMs: 100 };
+        const opts: PublishOptions = { history: LONG, idempotencyKey: 'k', idempotentResultTtlMs: ms(100) };
         await broker.publish(CH, bytes('a'), opts);
         await advance(150);
         const again = await broker.publish(CH, bytes('b'), opts);
@@ -410,6 +427,9 @@ export function brokerContract(name: string, capabilities: readonly Capability[]
       it('nothing is delivered after unsubscribe', [], async ({ broker, rec, settle, has }) => {
         await broker.subscribe(CH);
         await broker.publish(CH, bytes('a'), {});
+        // Delivered before the unsubscribe: on a Redis Cluster a PUBLISH is acknowledged before
+        // it crossed the cluster bus to the node holding the subscription.
+        await rec.waitFor('a', () => rec.publications(CH).length === 1);
         await broker.unsubscribe(CH);
         await broker.publish(CH, bytes('b'), {});
         if (has('joinLeave')) await broker.publishLeave(CH, ALICE);

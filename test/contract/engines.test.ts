@@ -5,7 +5,7 @@
  * manager, with `presence`), and, for an engine that needs a server, why it cannot run here.
  * Implementations are imported inside the builders, so a run never loads an engine it skips.
  */
-import { describe } from 'node:test';
+import { after, describe } from 'node:test';
 import { brokerContract, type BrokerHarness, type Capability } from './broker.contract.js';
 import { presenceContract, type PresenceHarness } from './presence.contract.js';
 import { clusterContract, type ClusterHarness } from './cluster.contract.js';
@@ -71,6 +71,7 @@ const CONTRACT_ENGINES: readonly ContractEngine[] = [
       return {
         broker,
         advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        timeScale: REAL_TIME_SCALE,
         cleanup: async () => {
           await broker.close();
           await deletePrefix(redisUrl(), prefix);
@@ -91,6 +92,9 @@ const CONTRACT_ENGINES: readonly ContractEngine[] = [
       };
     },
   },
+  // Channels spread over two Redis servers, and a Redis Cluster with and without sharded PUB/SUB:
+  // the same contract through the shard hash, hash-tagged keys and SSUBSCRIBE/SPUBLISH.
+  ...redisTopologies(),
   {
     name: 'nats',
     // NATS keeps nothing: no history, no idempotency; presence is another engine's job.
@@ -117,6 +121,53 @@ const CONTRACT_ENGINES: readonly ContractEngine[] = [
     },
   },
 ];
+
+/**
+ * TTL cases on a real-time engine run 5 times slower than written: 500 ms TTLs with 250 ms on
+ * either side of each wait, which a loaded CI machine's scheduling does not eat up.
+ */
+const REAL_TIME_SCALE = 5;
+
+/** Redis servers started for the contract run (two shards, a three-master cluster), stopped at the end. */
+function redisTopologies(): ContractEngine[] {
+  let servers: Promise<{ shards: string[]; cluster: string[]; stop(): Promise<void> }> | undefined;
+  // At file level, so the servers outlive the test that happened to start them.
+  after(async () => {
+    await (await servers)?.stop();
+  });
+  const started = (): Promise<{ shards: string[]; cluster: string[] }> =>
+    (servers ??= (async () => {
+      const { startShards, startCluster } = await import('../helpers/redis-servers.js');
+      const shards = await startShards(2);
+      const cluster = await startCluster({ masters: 3 });
+      const [first, ...rest] = cluster.addresses.map((a) => `${a.host}:${a.port}`);
+      return {
+        shards: shards.map((s) => s.url),
+        cluster: [`redis+cluster://${first}?${rest.map((a) => `addr=${a}`).join('&')}`],
+        stop: async () => void (await Promise.all([...shards.map((s) => s.stop()), cluster.stop()])),
+      };
+    })());
+  const entry = (name: string, urls: () => Promise<string[]>, sharded: boolean): ContractEngine => ({
+    name,
+    capabilities: ['history', 'joinLeave', 'idempotency'],
+    async broker() {
+      const prefix = testPrefix('topo');
+      const broker = await newRedisBroker(prefix, await urls(), sharded);
+      return { broker, advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), timeScale: REAL_TIME_SCALE, cleanup: () => broker.close() };
+    },
+    async cluster(n) {
+      const prefix = testPrefix('topo');
+      const u = await urls();
+      const brokers = await Promise.all(Array.from({ length: n }, () => newRedisBroker(prefix, u, sharded)));
+      return { brokers, cleanup: async () => void (await Promise.all(brokers.map((b) => b.close()))) };
+    },
+  });
+  return [
+    entry('redis, two shards', async () => (await started()).shards, false),
+    entry('redis cluster', async () => (await started()).cluster, false),
+    entry('redis cluster, sharded PUB/SUB', async () => (await started()).cluster, true),
+  ];
+}
 
 const NATS_URL = process.env.ROTOR_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 let natsPrefixes = 0;

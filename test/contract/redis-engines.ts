@@ -21,13 +21,13 @@ export async function shardOptionsFor(url: string): Promise<RedisShardOptions> {
   return { topology: parsed.topology, db: parsed.db ?? 0, connectTimeoutMs: 1000, ioTimeoutMs: 4000 };
 }
 
-export async function redisBrokerOptions(prefix: string, urls: readonly string[] = [redisUrl()]): Promise<RedisBrokerOptions> {
-  return { shards: await Promise.all(urls.map(shardOptionsFor)), prefix, historyMetaTtlMs: 30 * 24 * 3600 * 1000, shardedPubSub: false };
+export async function redisBrokerOptions(prefix: string, urls: readonly string[] = [redisUrl()], shardedPubSub = false): Promise<RedisBrokerOptions> {
+  return { shards: await Promise.all(urls.map(shardOptionsFor)), prefix, historyMetaTtlMs: 30 * 24 * 3600 * 1000, shardedPubSub };
 }
 
-export async function newRedisBroker(prefix: string, urls?: readonly string[]): Promise<Broker> {
+export async function newRedisBroker(prefix: string, urls?: readonly string[], shardedPubSub = false): Promise<Broker> {
   const { RedisBroker } = await import('../../src/engine/redis/broker.js');
-  return new RedisBroker(await redisBrokerOptions(prefix, urls));
+  return new RedisBroker(await redisBrokerOptions(prefix, urls, shardedPubSub));
 }
 
 /** Deletes every key under `prefix` on the Redis at `url`. */

@@ -38,7 +38,6 @@ export class RedisBroker implements Broker {
   private handler: BrokerEventHandler | undefined;
   private nodeId = '';
   private nodeChannel = '';
-  private controlTurn = 0;
   private dropsLogged = new Set<string>();
 
   constructor(
@@ -124,10 +123,14 @@ export class RedisBroker implements Broker {
     await p.shard.publish(p.keys.client(channel), frameLeave(info));
   }
 
-  /** To every node (round-robin over shards; each node listens on all), or to `toNode` only. */
+  /**
+   * To every node, or to `toNode` only. Always through one shard (the control channel's), so a
+   * node's control messages arrive in the order it sent them; every node listens on all shards,
+   * as Centrifugo nodes, which spread theirs round-robin, expect.
+   */
   async publishControl(data: Uint8Array, toNode?: string): Promise<void> {
     if (this.handler === undefined) throw new Error('redis broker: not running');
-    const p = this.parts[this.controlTurn++ % this.parts.length] as Part;
+    const p = this.part(this.opts.prefix + '.control');
     await p.shard.publish(toNode === undefined ? p.keys.control : p.keys.node(toNode), data);
   }
 

@@ -24,6 +24,12 @@ import type { LuaScript } from './scripts.js';
 const PING_INTERVAL_MS = 1000;
 /** Reconnect backoff: 50 ms per attempt up to this, ms. */
 const MAX_RECONNECT_DELAY_MS = 1000;
+/**
+ * Commands one connection holds at most, sent or waiting for a reply; more reject at once. With
+ * `io_timeout` this bounds what a stalled Redis can make a node hold in memory (100,000 publishes
+ * of a few hundred bytes: tens of MB).
+ */
+export const MAX_QUEUED_COMMANDS = 100_000;
 /** Every string reply as a Buffer: stream entries and PUB/SUB payloads are binary protobuf. */
 const BUFFER_REPLIES = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
 
@@ -59,6 +65,15 @@ interface Conn {
   unsubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
   sSubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
   sUnsubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
+}
+
+/**
+ * The client of the cluster node owning a key's slot. (The cluster client's own `publish`, and
+ * `sendCommand` with a routing key too, send PUBLISH to a random node: node-redis's command policy
+ * table treats it as keyless.)
+ */
+interface ClusterCommands {
+  getNodeClientForKey(key: string): Promise<Pick<Conn, 'publish'>>;
 }
 
 /** PING through any of the three client kinds (a cluster needs no key for it). */
@@ -136,10 +151,15 @@ export class RedisShard {
     await this.cmd.del(key);
   }
 
-  /** PUBLISH, or SPUBLISH on a Cluster with sharded PUB/SUB. */
+  /**
+   * PUBLISH, or SPUBLISH on a Cluster with sharded PUB/SUB. On a Cluster a classic PUBLISH goes to
+   * the node owning the channel name's slot, always the same one: sent to any node, consecutive
+   * messages of one channel would travel different paths and could arrive out of order.
+   */
   async publish(channel: string, payload: Buffer | Uint8Array): Promise<void> {
     const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     if (this.sharded) await this.cmd.sPublish(channel, bytes);
+    else if (this.cluster) await (await (this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(channel)).publish(channel, bytes);
     else await this.cmd.publish(channel, bytes);
   }
 
@@ -269,6 +289,7 @@ function clientOptions(opts: RedisShardOptions, host?: HostPort) {
     ...(opts.password === undefined ? {} : { password: opts.password }),
     ...(opts.clientName === undefined ? {} : { name: opts.clientName }),
     disableOfflineQueue: true,
+    commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
     commandOptions: { timeout: opts.ioTimeoutMs, rejectInFlight: true },
     RESP: 3 as const,
   };
