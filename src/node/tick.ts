@@ -25,11 +25,14 @@ export function sessionTick(node: Node, s: Session): void {
       });
     }
     if (sub.claimPositionCheck(now, node.options.channelPositionCheckDelayMs)) {
+      // The top is read after everything up to `delivered` was in the stream: a top below it
+      // means the stream went backwards (acknowledged publications lost by the engine).
+      const delivered = sub.offset;
       node
         .streamTop(sub.channel, sub.options.historyMetaTtlMs)
         .then((top) => {
           if (s.subscription(sub.channel) !== sub || s.status !== 'connected') return;
-          if (top.epoch !== sub.epoch || top.offset > sub.offset) loseContinuity(sub);
+          if (top.epoch !== sub.epoch || top.offset > sub.offset || top.offset < delivered) loseContinuity(sub);
         })
         .catch((err: unknown) => node.log.error({ err, channel: sub.channel }, 'position check failed'));
     }

@@ -18,11 +18,14 @@ export function deliverToSubscription(sub: ChannelSubscription, prepared: Prepar
   deliverLive(sub, prepared, position);
 }
 
-/** Positioning check, then the plain or delta form of the publication. */
-export function deliverLive(sub: ChannelSubscription, prepared: PreparedPush, position: StreamPosition): void {
+/**
+ * Positioning check, then the plain or delta form of the publication. `replaying`: one held
+ * during the subscribe, which the subscribe reply may already have carried (see `advance`).
+ */
+export function deliverLive(sub: ChannelSubscription, prepared: PreparedPush, position: StreamPosition, replaying = false): void {
   const s = sub.session;
   const before = sub.offset;
-  const verdict = sub.advance(position);
+  const verdict = sub.advance(position, replaying);
   if (verdict === 'gap') {
     loseContinuity(sub);
     return;

@@ -170,7 +170,7 @@ export function goLive(s: Session, p: PendingSubscription): void {
   const buffered = sub.goLive();
   if (sub.options.emitPresence || sub.expireAt > 0 || sub.positioned) s.ensureTick();
   for (const b of buffered) {
-    deliverLive(sub, b.prepared, b.position);
+    deliverLive(sub, b.prepared, b.position, true);
     if (s.subscription(sub.channel) !== sub || s.status === 'closed') return;
   }
   if (sub.options.emitJoinLeave) {

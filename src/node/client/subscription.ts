@@ -119,8 +119,14 @@ export class ChannelSubscription {
    * Returns `deliver`, `skip` (a late duplicate) or `gap` (insufficient state: the client
    * missed something and must resubscribe or reconnect). A publication kept out of history
    * (`skip_history`, offset 0) has no place in the stream: it is delivered and moves nothing.
+   *
+   * Late duplicates exist only in the `replaying` of what was held during the subscribe (the
+   * subscribe reply may already have carried them). Once live, an offset below the expected one
+   * in the same epoch means the stream went backwards: the engine lost publications it had
+   * acknowledged (a Redis failover losing unreplicated writes) and is handing their offsets out
+   * again. Skipping would drop the new publications silently, so it is a gap too.
    */
-  advance(position: StreamPosition): 'deliver' | 'skip' | 'gap' {
+  advance(position: StreamPosition, replaying = false): 'deliver' | 'skip' | 'gap' {
     if (!this.positioned || position.offset === 0) return 'deliver';
     if (position.epoch !== this.#epoch) {
       // A subscription positioned on an empty stream adopts the first epoch it sees.
@@ -128,7 +134,7 @@ export class ChannelSubscription {
       this.#epoch = position.epoch;
     }
     const expected = this.#offset + 1;
-    if (position.offset < expected) return 'skip';
+    if (position.offset < expected) return replaying ? 'skip' : 'gap';
     if (position.offset > expected) return 'gap';
     this.#offset = position.offset;
     return 'deliver';
