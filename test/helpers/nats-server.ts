@@ -5,10 +5,9 @@
  * services.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { findBinary, freePort, pollUntil, serviceDir, ServiceProcess } from './service-process.js';
+import { findBinary, freePort, pollUntil, serviceDir, ServiceHandle, ServiceProcess } from './service-process.js';
 
 export interface NatsOptions {
   /** Enable JetStream (`-js`), its store in the server's directory. Default false. */
@@ -76,27 +75,27 @@ export function natsInfo(host: string, port: number, timeoutMs = 1000): Promise<
 
 const START_ATTEMPTS = 3;
 
-class NatsHandle implements NatsServer {
+class NatsHandle extends ServiceHandle implements NatsServer {
   readonly host = '127.0.0.1';
-  private proc: ServiceProcess | undefined;
-  private stopped = false;
 
   constructor(
     private readonly binary: string,
     public port: number,
-    readonly dir: string,
+    dir: string,
     private readonly opts: NatsOptions,
-  ) {}
+  ) {
+    super(dir);
+  }
+
+  protected get title(): string {
+    return `nats-server 127.0.0.1:${this.port}`;
+  }
 
   get url(): string {
     return `nats://${this.host}:${this.port}`;
   }
   get pid(): number {
-    if (this.proc === undefined) throw new Error('nats-server was never started');
-    return this.proc.pid;
-  }
-  get running(): boolean {
-    return this.proc?.running ?? false;
+    return this.current().pid;
   }
 
   async launch(): Promise<void> {
@@ -118,37 +117,6 @@ class NatsHandle implements NatsServer {
 
   async ping(timeoutMs = 1000): Promise<boolean> {
     return (await natsInfo(this.host, this.port, timeoutMs)) !== undefined;
-  }
-
-  async pause(): Promise<void> {
-    this.proc?.signal('SIGSTOP');
-    await this.proc?.waitStopped(true);
-  }
-
-  async resume(): Promise<void> {
-    this.proc?.signal('SIGCONT');
-    await this.proc?.waitStopped(false);
-  }
-
-  async kill(): Promise<void> {
-    await this.proc?.kill();
-  }
-
-  async restart(): Promise<void> {
-    if (this.stopped) throw new Error(`nats-server 127.0.0.1:${this.port} was stopped for good; start a new one`);
-    await this.proc?.terminate();
-    await this.launch();
-  }
-
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.proc?.terminate();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  log(): string {
-    return this.proc?.output() ?? '(not started)';
   }
 }
 

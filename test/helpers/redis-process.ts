@@ -4,9 +4,9 @@
  * persisted (`save ""`, `appendonly no`), there is no unix socket, and the server logs to
  * redis.log in its directory. Import from redis-servers.ts.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findBinary, freePort, pollUntil, serviceDir, ServiceProcess } from './service-process.js';
+import { findBinary, freePort, pollUntil, serviceDir, ServiceHandle, ServiceProcess } from './service-process.js';
 import { replyText, respCommand, respInfo, respPing, type RespArg, type RespValue } from './resp.js';
 
 export interface RedisOptions {
@@ -69,17 +69,21 @@ export function redisServerBinary(): string {
 const START_ATTEMPTS = 3;
 const READY_TIMEOUT_MS = 10000;
 
-class RedisHandle implements RedisServer {
+class RedisHandle extends ServiceHandle implements RedisServer {
   readonly host = '127.0.0.1';
-  private proc: ServiceProcess | undefined;
-  private stopped = false;
 
   constructor(
     private readonly binary: string,
     private ports: { port: number; busPort: number | undefined },
-    readonly dir: string,
+    dir: string,
     private readonly opts: RedisOptions,
-  ) {}
+  ) {
+    super(dir);
+  }
+
+  protected get title(): string {
+    return `redis-server 127.0.0.1:${this.port}`;
+  }
 
   get port(): number {
     return this.ports.port;
@@ -93,20 +97,11 @@ class RedisHandle implements RedisServer {
   get pid(): number {
     return this.current().pid;
   }
-  get running(): boolean {
-    return this.proc?.running ?? false;
-  }
-
   private get confPath(): string {
     return join(this.dir, 'redis.conf');
   }
   private get logPath(): string {
     return join(this.dir, 'redis.log');
-  }
-
-  private current(): ServiceProcess {
-    if (this.proc === undefined) throw new Error('redis-server was never started');
-    return this.proc;
   }
 
   /** Writes redis.conf for the current ports. Only before the first start: later ones keep what Sentinel or CONFIG REWRITE wrote. */
@@ -165,39 +160,6 @@ class RedisHandle implements RedisServer {
 
   ping(timeoutMs = 1000): Promise<boolean> {
     return respPing({ host: this.host, port: this.port }, timeoutMs);
-  }
-
-  async pause(): Promise<void> {
-    const p = this.current();
-    p.signal('SIGSTOP');
-    await p.waitStopped(true);
-  }
-
-  async resume(): Promise<void> {
-    const p = this.current();
-    p.signal('SIGCONT');
-    await p.waitStopped(false);
-  }
-
-  async kill(): Promise<void> {
-    await this.proc?.kill();
-  }
-
-  async restart(): Promise<void> {
-    if (this.stopped) throw new Error(`redis-server 127.0.0.1:${this.port} was stopped for good; start a new one`);
-    await this.proc?.terminate();
-    await this.launch();
-  }
-
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.proc?.terminate();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  log(): string {
-    return this.proc?.output() ?? '(not started)';
   }
 }
 

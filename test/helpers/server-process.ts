@@ -4,7 +4,6 @@
  * the exit, and always kills what it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,18 +24,7 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** A free TCP port: listen on port 0, read the port, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './service-process.js';
 
 /** A temporary directory removed by `cleanup()`. */
 export function tempDir(): { dir: string; file(name: string, content: unknown): string; cleanup(): void } {

@@ -271,3 +271,62 @@ export async function pollUntil(
     await sleep(o.intervalMs ?? 25);
   }
 }
+
+/**
+ * The lifecycle every test server handle shares: pause and resume (SIGSTOP/SIGCONT, resolved once
+ * /proc shows the change), kill (SIGKILL; the directory stays), restart on the same port, and a
+ * final stop that removes the directory. A subclass says how to `launch` and what it is called.
+ */
+export abstract class ServiceHandle {
+  protected proc: ServiceProcess | undefined;
+  protected stopped = false;
+
+  constructor(readonly dir: string) {}
+
+  /** For messages: `redis-server 127.0.0.1:PORT`. */
+  protected abstract get title(): string;
+  /** Starts the process on the handle's port; resolves when it serves. */
+  abstract launch(): Promise<void>;
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  protected current(): ServiceProcess {
+    if (this.proc === undefined) throw new Error(`${this.title} was never started`);
+    return this.proc;
+  }
+
+  async pause(): Promise<void> {
+    const p = this.current();
+    p.signal('SIGSTOP');
+    await p.waitStopped(true);
+  }
+
+  async resume(): Promise<void> {
+    const p = this.current();
+    p.signal('SIGCONT');
+    await p.waitStopped(false);
+  }
+
+  async kill(): Promise<void> {
+    await this.proc?.kill();
+  }
+
+  async restart(): Promise<void> {
+    if (this.stopped) throw new Error(`${this.title} was stopped for good; start a new one`);
+    await this.proc?.terminate();
+    await this.launch();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.proc?.terminate();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  log(): string {
+    return this.proc?.output() ?? '(not started)';
+  }
+}
