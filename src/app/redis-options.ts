@@ -16,7 +16,7 @@ import { hostPort, parseRedisAddress, redact } from '../engine/redis/options.js'
 import { clientTls } from './tls-options.js';
 
 /** The connection fields every Redis section has. */
-type RedisSection = Omit<Config['broker']['redis'], 'history_use_lists' | 'sharded_pub_sub'>;
+type RedisSection = Omit<Config['broker']['redis'], 'history_use_lists' | 'sharded_pub_sub' | 'wait_replicas'>;
 type HostPorts = Array<{ host: string; port: number }>;
 
 export function redisBrokerOptions(config: Readonly<Config>, section: 'engine' | 'broker'): RedisBrokerOptions {
@@ -26,6 +26,7 @@ export function redisBrokerOptions(config: Readonly<Config>, section: 'engine' |
     prefix: r.prefix,
     historyMetaTtlMs: config.channel.history_meta_ttl,
     shardedPubSub: r.sharded_pub_sub,
+    waitReplicas: r.wait_replicas,
   };
 }
 

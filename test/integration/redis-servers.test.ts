@@ -108,6 +108,9 @@ describe('startSentinelSetup', () => {
     assert.equal(s.masterName, 'mymaster');
     assert.deepEqual(await s.masterAddress(), { host: '127.0.0.1', port: s.master.port });
     assert.equal(await s.master.cli('SET', 'before', '1'), 'OK');
+    // Replication is asynchronous and a forced failover does not wait for it: WAIT until the
+    // replica has the write, or the new master may not.
+    assert.equal(await s.master.cli('WAIT', '1', '5000'), '1');
 
     const moved = await s.failover();
     assert.deepEqual(moved, { host: '127.0.0.1', port: s.replica.port });

@@ -100,10 +100,11 @@ export class RedisBroker implements Broker {
         opts.version ?? 0,
         opts.versionEpoch ?? '',
       ])) as unknown[];
-      return {
-        position: { offset: int(reply[0]), epoch: str(reply[1]) },
-        suppressed: str(reply[2]) === '1' || str(reply[3]) === '1',
-      };
+      const suppressed = str(reply[2]) === '1' || str(reply[3]) === '1';
+      // Acknowledged only once replicated, when asked: a failover then cannot lose it.
+      const replicas = this.opts.waitReplicas ?? 0;
+      if (replicas > 0 && !suppressed) await p.shard.waitReplicas(replicas, keys[0] as string);
+      return { position: { offset: int(reply[0]), epoch: str(reply[1]) }, suppressed };
     }
     if (opts.idempotencyKey) {
       const reply = await p.shard.eval(PUBLISH_IDEMPOTENT, [p.keys.result(channel, opts.idempotencyKey)], [payload, p.keys.client(channel), p.shard.publishCommand, resultTtl]);

@@ -44,6 +44,11 @@ export interface RedisBrokerOptions extends RedisCommonOptions {
   historyMetaTtlMs: number;
   /** On a Cluster: SSUBSCRIBE/SPUBLISH instead of SUBSCRIBE/PUBLISH (`sharded_pub_sub`). */
   shardedPubSub: boolean;
+  /**
+   * Replicas that must hold a publication kept in history before its publish succeeds (WAIT, for
+   * at most `io_timeout`); 0 does not wait (`wait_replicas`).
+   */
+  waitReplicas?: number;
 }
 
 export interface RedisPresenceOptions extends RedisCommonOptions {

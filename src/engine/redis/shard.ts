@@ -73,7 +73,11 @@ interface Conn {
  * table treats it as keyless.)
  */
 interface ClusterCommands {
-  getNodeClientForKey(key: string): Promise<Pick<Conn, 'publish'>>;
+  getNodeClientForKey(key: string): Promise<Pick<Conn, 'publish'> & Waiter>;
+}
+
+interface Waiter {
+  wait(replicas: number, timeoutMs: number): Promise<unknown>;
 }
 
 /** PING through any of the three client kinds (a cluster needs no key for it). */
@@ -145,6 +149,18 @@ export class RedisShard {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       return this.cmd.eval(script.source, o);
     }
+  }
+
+  /**
+   * WAIT: resolves once `replicas` replicas hold every write this connection made so far (on a
+   * Cluster, the connection to the node owning `key`); rejects when fewer confirm within
+   * `io_timeout`. The command connection waits meanwhile, so it is for a publication that must
+   * survive a failover, not for every call.
+   */
+  async waitReplicas(replicas: number, key: string): Promise<void> {
+    const conn = this.cluster ? await (this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(key) : this.cmd;
+    const acked = Number(await (conn as unknown as Waiter).wait(replicas, this.opts.ioTimeoutMs));
+    if (acked < replicas) throw new Error(`${this.label}: ${acked} of ${replicas} replicas confirmed the write within io_timeout (${this.opts.ioTimeoutMs} ms)`);
   }
 
   async del(key: string): Promise<void> {
