@@ -56,6 +56,7 @@ const send = (m) => process.send(m);
 const conns = new Set();
 /** subscribers per channel index, for the expected-delivery count */
 let subsPerChannel = [];
+let subsPerGroupChannel = [];
 
 const st = {
   hist: createHistogram(),
@@ -287,21 +288,27 @@ async function openSocketIo(client, url, token, channel, group) {
 
 async function connect(m) {
   const secretKey = new TextEncoder().encode(m.secret);
-  const signed = m.target === 'rotor' || m.target === 'socketio';
+  const signed = [m.target, ...(m.targets ?? [])].some((t) => t === 'rotor' || t === 'socketio');
   const tokens = signed ? await Promise.all(Array.from({ length: m.n }, (_, i) => signToken(secretKey, `u${i}`))) : [];
   const urls = m.urls ?? [m.url];
   subsPerChannel = new Array(m.channels).fill(0);
+  subsPerGroupChannel = urls.map(() => new Array(m.channels).fill(0));
   const t0 = now();
   const r = await pool(m.n, m.concurrency ?? 200, async (i) => {
-    const ch = i % m.channels;
+    // Connection i goes to server i % servers; channels are dealt per server, so every channel
+    // has subscribers on every server (i % channels would put a channel's all on one server).
+    const ch = Math.floor(i / urls.length) % m.channels;
     const url = urls[i % urls.length];
     const group = urls.length > 1 ? i % urls.length : undefined;
-    if (m.target === 'socketio') await openSocketIo(m.sioClient ?? 'official', url, tokens[i], `${m.channelPrefix}${ch}`, group);
+    // `targets`: a different kind of server per URL (the paired A/B bench: Rotor and the baseline).
+    const target = m.targets?.[i % urls.length] ?? m.target;
+    if (target === 'socketio') await openSocketIo(m.sioClient ?? 'official', url, tokens[i], `${m.channelPrefix}${ch}`, group);
     else {
       const protocol = m.protocols === undefined ? m.protocol : m.protocols[i % m.protocols.length];
-      await openOne(m.target, protocol, url, tokens[i], `${m.channelPrefix}${ch}`, group);
+      await openOne(target, protocol, url, tokens[i], `${m.channelPrefix}${ch}`, group);
     }
     subsPerChannel[ch]++;
+    subsPerGroupChannel[i % urls.length][ch]++;
   });
   return { ev: 'connected', ok: r.ok, failed: r.failed, errors: r.errors, ms: now() - t0, open: conns.size };
 }
@@ -607,6 +614,58 @@ async function publishSlice(pub, m, ch, seq, count) {
   return { expected, delivered: st.measuredRecv - recv0 };
 }
 
+/**
+ * The paired A/B pub/sub case: two servers connected at once (connect's `urls` and `targets`),
+ * slices of `sliceS` at `rate`, round-robin over the channels, alternating between the servers'
+ * APIs in A-B-B-A groups; each slice waits for its deliveries. Latency per server from its
+ * subscribers (`groupHists`). window-end → {slices:[{server, expected, delivered, ms}], p99Ms, p50Ms}.
+ */
+async function runAbSlices(m) {
+  resetStats();
+  const pubs = m.apiUrls.map((apiUrl) => makePublisher({ ...m, apiUrl }));
+  const perSlice = Math.round(m.rate * m.sliceS);
+  const expectedOf = (server, seq0) => {
+    let e = 0;
+    for (let k = 0; k < perSlice; k++) e += subsPerGroupChannel[server][(seq0 + k) % m.channels];
+    return e;
+  };
+  const slice = async (server, seq0, measured) => {
+    const expected = expectedOf(server, seq0);
+    const recv0 = measured ? st.measuredRecv : st.warmRecv;
+    await publishAtRate(pubs[server], m.rate, perSlice, seq0, measured, () => {});
+    await pubs[server].drained();
+    await waitFor(() => (measured ? st.measuredRecv : st.warmRecv) - recv0 >= expected, m.drainMs);
+    return { expected, delivered: (measured ? st.measuredRecv : st.warmRecv) - recv0 };
+  };
+  let seq = 0;
+  // Unmeasured: a warm-up slice on each server, then a lead-in slice on server 0 (the first
+  // measured slice then follows one of its own, as every later group's first slice does).
+  for (const server of [0, 1, 0]) {
+    await slice(server, seq, false);
+    seq += perSlice;
+  }
+  await collectBeforeWindow();
+  const slices = [];
+  startWindow();
+  for (let k = 0; k < m.slices; k++) {
+    const server = ABBA[k % ABBA.length];
+    send({ ev: 'slice', phase: 'start', server });
+    const t0 = now();
+    const r = await slice(server, seq, true);
+    seq += perSlice;
+    send({ ev: 'slice', phase: 'end', server });
+    slices.push({ server, ...r, ms: now() - t0 });
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  endWindow();
+  for (const p of pubs) p.destroy();
+  const pct = (q) => m.apiUrls.map((_, g) => (st.groupHists[g] ? st.groupHists[g].percentile(q) / 1000 : null));
+  return {
+    ev: 'result',
+    stats: { slices, p50Ms: pct(50), p99Ms: pct(99), publishErrors: pubs.map((p) => p.errors), closedUnexpectedly: st.closedUnexpectedly, closeCodes: st.closeCodes },
+  };
+}
+
 async function runSlices(m) {
   resetStats();
   const pub = makePublisher({ ...m, channels: 2 });
@@ -726,6 +785,7 @@ process.on('message', async (m) => {
     else if (m.cmd === 'subscribeMany') send(await subscribeMany(m));
     else if (m.cmd === 'publish') send(await runPublish(m));
     else if (m.cmd === 'slices') send(await runSlices(m));
+    else if (m.cmd === 'abSlices') send(await runAbSlices(m));
     else if (m.cmd === 'storm') send(await runStorm(m));
     else if (m.cmd === 'autocannon') send(await runAutocannon(m));
     else if (m.cmd === 'close') {

@@ -50,6 +50,7 @@ export class HttpListener {
             { ...opts, cert: tls.cert, key: tls.key, ...(tls.clientCa !== undefined ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) },
             handler,
           );
+    this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', onClientError);
   }
@@ -228,6 +229,15 @@ export const MAX_HEADER_BYTES = 1024 * 1024;
  * to 1 MiB, a client that trickles one holds that memory only this long: 408 after it.
  */
 export const HEADERS_TIMEOUT_MS = 15_000;
+
+/**
+ * How long an idle keep-alive connection stays open, ms (120 s; Node's default is 5 s). API
+ * clients pool their connections and reuse one after minutes of quiet (Go's transport keeps them
+ * 90 s, Python's urllib3 and Node's agent as long as the server does); a server that closes at 5 s
+ * races the client's next request on that socket, which then fails with ECONNRESET although Rotor
+ * never saw it. Centrifugo's Go server keeps idle connections without a limit.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 /** How often Node checks connections against the head and request timeouts, ms (Node: 30 s). */
 const CONNECTIONS_CHECK_MS = 5_000;
