@@ -92,6 +92,13 @@ export async function startSentinelSetup(opts: SentinelOptions = {}): Promise<Se
     all.push(replica);
     const replicaAddr = { host: replica.host, port: replica.port };
     await pollUntil(async () => (await respInfo(replicaAddr, 'replication', 1000)).get('master_link_status') === 'up', 'the replica to sync with its master');
+    // After a diskless full sync Redis 7.0 streams nothing to the replica until its first
+    // REPLCONF ACK (sent once a second), yet WAIT already counts it: a write then waits up to a
+    // second on the master while WAIT says it is replicated, and a failover in that second loses
+    // it. Ready means a write reaches the replica.
+    await master.cli('SET', 'rotor-test-sentinel-probe', '1');
+    await pollUntil(async () => (await replica.cli('GET', 'rotor-test-sentinel-probe')) === '1', 'the replica to receive writes (streaming after the full sync)', { intervalMs: 50 });
+    await master.cli('DEL', 'rotor-test-sentinel-probe');
     const config = [
       `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.port} ${quorum}`,
       `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} ${opts.downAfterMs ?? 1000}`,
