@@ -6,21 +6,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { int, num, ratio, x } from './lib/format.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function num(v, digits = 1) {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
-  const abs = Math.abs(v);
-  if (abs >= 10000) return Math.round(v).toLocaleString('en-US');
-  if (abs >= 100) return v.toFixed(Math.max(0, digits - 1));
-  return v.toFixed(digits);
-}
-const int = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
-function ratio(a, b) {
-  return typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null;
-}
-const x = (r) => (r === null ? '—' : `${r.toFixed(2)}×`);
 
 /** Rows: [label, getter, formatter, showRatio] */
 const ROWS = {

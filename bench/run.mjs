@@ -18,9 +18,7 @@
  *
  * Needs Linux (/proc, taskset), 2+ cores, `npm run build` done. Loopback only.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { cpuMicros, cpuTimes, rssBytes, sleep, systemBusy, CLK_TCK } from './lib/proc.mjs';
 import { startServer, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
@@ -28,6 +26,8 @@ import { summarizeProfile, formatProfile } from './lib/profile.mjs';
 import { Gen } from './lib/gen.mjs';
 import { interleavedStorms } from './lib/interleaved.mjs';
 import { renderMarkdown, renderCaseTable } from './report.mjs';
+import { machineInfo } from './lib/machine.mjs';
+import { ratio } from './lib/format.mjs';
 
 // ------------------------------------------------------------------ scenarios
 
@@ -200,28 +200,6 @@ function selectCases() {
 }
 
 // ------------------------------------------------------------------ machine / noise
-
-function sh(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
-}
-
-function machineInfo() {
-  const model = /Model name:\s*(.+)/.exec(sh('lscpu', []))?.[1]?.trim() ?? os.cpus()[0]?.model ?? '?';
-  return {
-    nproc: Number(sh('nproc', [])) || os.cpus().length,
-    cpuModel: model,
-    node: process.version,
-    kernel: os.release(),
-    memGiB: Math.round(os.totalmem() / 2 ** 30),
-    fdLimit: sh('bash', ['-c', 'ulimit -Hn']),
-    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
-    loadavgStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
-  };
-}
 
 // ------------------------------------------------------------------ load generator driver
 
@@ -473,10 +451,6 @@ function medianResult(runs) {
   // Arrays have no median: a run's per-slice figures stay in its perRun entry.
   for (const key of Object.keys(merged)) if (Array.isArray(merged[key])) delete merged[key];
   return { ...merged, runs: ok.length, failedRuns: runs.length - ok.length, perRun };
-}
-
-function ratio(a, b) {
-  return typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null;
 }
 
 async function main() {

@@ -39,7 +39,8 @@ import { performance } from 'node:perf_hooks';
 import { cpuTimes, rssBytes, sleep, systemBusy, CLK_TCK } from './lib/proc.mjs';
 import { startServer, startRedis, ROOT, SECRET, API_KEY, CHANNEL_PREFIX } from './lib/servers.mjs';
 import { Gen } from './lib/gen.mjs';
-import { machineInfo, medianOf, renderTwoNode, evaluateTwoNode } from './lib/two-node-report.mjs';
+import { medianOf, renderTwoNode, evaluateTwoNode } from './lib/two-node-report.mjs';
+import { machineInfo } from './lib/machine.mjs';
 
 export const TARGETS = {
   'rotor-memory': { label: 'Rotor, 1 node, memory engine', server: 'rotor', nodes: 1, redis: false },

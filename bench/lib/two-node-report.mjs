@@ -2,35 +2,7 @@
  * The two-node case's results (bench/two-node.mjs): machine facts, the median of repeated runs,
  * the issue #17 targets checked, and the Markdown tables.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import { ROOT } from './servers.mjs';
-
-function sh(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
-}
-
-/** The machine and the code measured. `dirtySrc`: files under src/ changed since the commit (the build may include them). */
-export function machineInfo(rotorRoot = ROOT) {
-  const model = /Model name:\s*(.+)/.exec(sh('lscpu', []))?.[1]?.trim() ?? os.cpus()[0]?.model ?? '?';
-  return {
-    nproc: Number(sh('nproc', [])) || os.cpus().length,
-    cpuModel: model,
-    node: process.version,
-    kernel: os.release(),
-    memGiB: Math.round(os.totalmem() / 2 ** 30),
-    redis: /v=(\S+)/.exec(sh('redis-server', ['--version']))?.[1] ?? '?',
-    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
-    dirtySrc: sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).length,
-    rotorRoot,
-    loadavgStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
-  };
-}
+import { int, num, ratio, x } from './format.mjs';
 
 /**
  * The element-wise median of several runs, failed runs left out: numbers by median, objects and
@@ -55,16 +27,6 @@ export function medianOf(runs) {
 
 // ------------------------------------------------------------------ formatting
 
-function num(v, digits = 1) {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
-  const abs = Math.abs(v);
-  if (abs >= 10000) return Math.round(v).toLocaleString('en-US');
-  if (abs >= 100) return v.toFixed(Math.max(0, digits - 1));
-  return v.toFixed(digits);
-}
-const int = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
-const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null);
-const x = (r) => (r === null ? '—' : `${r.toFixed(2)}×`);
 
 /** Every run's value of `get` for a broadcast target (the single run, or each repeated one). */
 function perRun(results, key, get) {
