@@ -22,7 +22,7 @@ import { shardIndex } from './hash.js';
 import { RedisKeys } from './keys.js';
 import type { RedisBrokerOptions } from './options.js';
 import { HISTORY_ADD, HISTORY_READ, PUBLISH_IDEMPOTENT } from './scripts.js';
-import { RedisShard } from './shard.js';
+import { asBuffer, RedisShard } from './shard.js';
 import { combinedHealth, openShards } from './shards.js';
 
 /** How long a publish result is remembered for its idempotency key by default: 5 minutes. */
@@ -81,7 +81,7 @@ export class RedisBroker implements Broker {
     const record: Publication = { data };
     if (opts.clientInfo !== undefined) record.info = opts.clientInfo;
     if (opts.tags !== undefined) record.tags = opts.tags;
-    const payload = Buffer.from(encodePublicationRecord(record));
+    const payload = asBuffer(encodePublicationRecord(record));
     const resultTtl = ms(opts.idempotentResultTtlMs ?? DEFAULT_IDEMPOTENT_RESULT_TTL_MS);
     const h = opts.history;
     if (h !== undefined && h.size > 0 && h.ttlMs > 0) {

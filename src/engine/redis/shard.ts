@@ -173,7 +173,7 @@ export class RedisShard {
    * messages of one channel would travel different paths and could arrive out of order.
    */
   async publish(channel: string, payload: Buffer | Uint8Array): Promise<void> {
-    const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const bytes = asBuffer(payload);
     if (this.sharded) await this.cmd.sPublish(channel, bytes);
     else if (this.cluster) await (await (this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(channel)).publish(channel, bytes);
     else await this.cmd.publish(channel, bytes);
@@ -279,6 +279,11 @@ export class RedisShard {
       this.events.warn(`${this.label}: waiting for ${this.channels.size} channels to be resubscribed failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+}
+
+/** The same bytes as a Buffer, without copying (protobufjs already gives Buffers on Node). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function labelOf(opts: RedisShardOptions): string {
