@@ -26,6 +26,11 @@ import { uniDisconnectMapper } from './uni-disconnect.js';
 import { tokenVerifierOptions } from './token-options.js';
 import { listenerTls } from './tls-options.js';
 import { VERSION } from './version.js';
+import { buildProxyLayer, type ProxyLayer } from './proxies.js';
+import { createGrpcApi } from './grpc-api.js';
+import { createUniGrpc } from './uni-grpc.js';
+import { LifecycleWiring } from './lifecycle.js';
+import type { SideServer } from './side-server.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
 export const API_MAX_BODY_SIZE = 10 * 1024 * 1024;
@@ -59,6 +64,10 @@ export interface AppAddress {
   port: number;
   /** Port of the internal listener (API, health) — the same as `port` without `internal_port`. */
   internalPort: number;
+  /** Port of the gRPC server API, with `grpc_api.enabled`. */
+  grpcApiPort?: number;
+  /** Port of the uni_grpc transport, with `uni_grpc.enabled`. */
+  uniGrpcPort?: number;
 }
 
 export class App {
@@ -73,6 +82,10 @@ export class App {
   /** Takes the routes off the embedder's server; set while attached. */
   private detach: (() => void) | undefined;
   private verifiers: TokenVerifier[];
+  private readonly proxies: ProxyLayer;
+  private readonly lifecycle: LifecycleWiring;
+  private readonly grpcApi: SideServer | undefined;
+  private readonly uniGrpc: SideServer | undefined;
   private stopped = false;
 
   /**
@@ -94,7 +107,7 @@ export class App {
   private constructor(
     private config: Readonly<Config>,
     readonly log: Logger,
-    { broker, presence }: EngineParts,
+    engine: EngineParts,
     parts: AppParts,
   ) {
     const c = config.client;
@@ -122,9 +135,19 @@ export class App {
         this.node.disconnectUser({ user }, disconnects.connectionLimit, [keep]).catch((err: unknown) => log.error({ err, user }, 'could not disconnect the user on other nodes'));
       },
     );
-    const hooks = parts.policy !== undefined ? parts.policy(this.policy) : this.policy;
-    this.node = new Node({ ...nodeOptions(config), ...(parts.metrics !== undefined ? { metrics: parts.metrics } : {}) }, broker, presence, hooks, log);
+    this.proxies = buildProxyLayer(config, this.policy, log);
+    const hooks = parts.policy !== undefined ? parts.policy(this.policy) : this.proxies.hooks;
+    this.lifecycle = LifecycleWiring.create(config, log, engine);
+    this.node = new Node(
+      { ...nodeOptions(config), ...this.lifecycle.nodeOptions, ...(parts.metrics !== undefined ? { metrics: parts.metrics } : {}) },
+      engine.broker,
+      engine.presence,
+      hooks,
+      log,
+    );
     this.apiContext = { node: this.node, rules: () => this.policy.channelRules };
+    this.grpcApi = createGrpcApi(config, this.apiContext, log);
+    this.uniGrpc = createUniGrpc(config, this.node, log);
 
     const tls = listenerTls(config);
     if (parts.server !== undefined) {
@@ -169,6 +192,7 @@ export class App {
   async start(): Promise<AppAddress> {
     this.warnInsecure();
     await this.node.start();
+    await this.lifecycle.start(this.node);
     const hs = this.config.http_server;
     let ext: { port: number };
     if (this.attached !== undefined) {
@@ -181,7 +205,10 @@ export class App {
       const a = await listenNamingKey(this.internal, Number(hs.internal_port), hs.internal_address, 'http_server.internal_port');
       internalPort = a.port;
     }
-    return { port: ext.port, internalPort };
+    const out: AppAddress = { port: ext.port, internalPort };
+    if (this.grpcApi !== undefined) out.grpcApiPort = await this.grpcApi.start();
+    if (this.uniGrpc !== undefined) out.uniGrpcPort = await this.uniGrpc.start();
+    return out;
   }
 
   /**
@@ -208,8 +235,12 @@ export class App {
     this.detach?.();
     const listeners = [this.external, ...(this.internal ? [this.internal] : [])];
     const closing = Promise.all(listeners.map((l) => l.close()));
+    const sides = Promise.all([this.grpcApi?.stop(timeoutMs), this.uniGrpc?.stop(timeoutMs)]);
     await this.node.shutdown();
     this.transports.close();
+    await sides;
+    await this.lifecycle.stop();
+    await this.proxies.close();
     for (const v of this.verifiers) v.close();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));

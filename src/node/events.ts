@@ -21,6 +21,25 @@ export interface ClientContext {
   readonly meta: Uint8Array | undefined;
   /** True while the connection is subscribed to the channel (for `_for_subscriber` permissions). */
   isSubscribed(channel: string): boolean;
+  /**
+   * Headers kept from the connect for later proxy requests (`ConnectReply.keptHeaders`); undefined
+   * when the connecting hook kept none, and before connect.
+   */
+  readonly keptHeaders: KeptHeaders | undefined;
+}
+
+/**
+ * The opening request's headers a connection keeps for its whole life, for proxies that forward
+ * them with every request (subscribe, publish, RPC, refresh), not only at connect. Only the names
+ * some proxy forwards are kept: a connection does not hold kilobytes of cookies nobody reads.
+ */
+export interface KeptHeaders {
+  /** From the HTTP request that opened the connection (`http_headers`). Names lower-case. */
+  readonly request: ReadonlyMap<string, string>;
+  /** From `ConnectRequest.headers` (`emulated_headers`). Names lower-case. */
+  readonly emulated: ReadonlyMap<string, string>;
+  /** gRPC metadata of a uni_grpc connection (`grpc_metadata`). Keys lower-case. */
+  readonly metadata: ReadonlyMap<string, string>;
 }
 
 /** How a subscription behaves once allowed. Built by the subscribe hook from channel options. */
@@ -74,6 +93,11 @@ export interface ConnectEvent {
    * present in both goes out with the `headers` value (static < emulated < request).
    */
   readonly emulatedHeaders: ReadonlyMap<string, string>;
+  /**
+   * gRPC metadata of the call that opened a uni_grpc connection: keys lower-case, binary (`-bin`)
+   * keys left out. Empty for every other transport.
+   */
+  readonly metadata: ReadonlyMap<string, string>;
 }
 
 export interface ConnectReply {
@@ -93,6 +117,8 @@ export interface ConnectReply {
    * channels makes the client reconnect (3010) so the new set takes effect.
    */
   tokenChannels?: string[];
+  /** Headers the connection keeps for later proxy requests (`ClientContext.keptHeaders`). */
+  keptHeaders?: KeptHeaders;
 }
 
 export interface SubscribeEvent {

@@ -23,13 +23,17 @@ export class ConnectingEvent implements ConnectEvent {
   readonly #rawEmulated: Readonly<Record<string, string>> | undefined;
   #http: ReadonlyMap<string, string> | undefined;
   #emulated: ReadonlyMap<string, string> | undefined;
+  readonly #rawMetadata: Readonly<Record<string, string>> | undefined;
+  #metadata: ReadonlyMap<string, string> | undefined;
 
   /** `httpHeaders`: the opening request's headers as node:http gives them. */
   constructor(
     readonly client: ClientContext,
     req: ConnectRequest,
     httpHeaders: RawHeaders,
+    metadata?: Readonly<Record<string, string>>,
   ) {
+    this.#rawMetadata = metadata;
     this.token = req.token ?? '';
     this.data = req.data;
     this.name = req.name ?? '';
@@ -45,6 +49,10 @@ export class ConnectingEvent implements ConnectEvent {
 
   get emulatedHeaders(): ReadonlyMap<string, string> {
     return (this.#emulated ??= emulatedHeaders(this.#rawEmulated));
+  }
+
+  get metadata(): ReadonlyMap<string, string> {
+    return (this.#metadata ??= emulatedHeaders(this.#rawMetadata));
   }
 }
 

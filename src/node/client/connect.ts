@@ -74,7 +74,7 @@ export async function handleUnidirectionalConnect(s: Session, req: ConnectReques
 }
 
 function connect(s: Session, req: ConnectRequest): Connected | Promise<Connected> {
-  const event = new ConnectingEvent(s, req, s.request.headers);
+  const event = new ConnectingEvent(s, req, s.request.headers, s.request.metadata);
   s.identify(event.name, event.version);
   const reply = s.node.hooks.connecting(event);
   return reply instanceof Promise ? reply.then((r) => connectAs(s, req, r)) : connectAs(s, req, reply);

@@ -13,7 +13,7 @@
 import type { Codec } from '../../protocol/codec.js';
 import { disconnects, type Disconnect } from '../../protocol/errors.js';
 import type { Command, ConnectRequest, Push, Reply } from '../../protocol/types.js';
-import type { ClientContext, ConnectReply } from '../events.js';
+import type { ClientContext, ConnectReply, KeptHeaders } from '../events.js';
 import type { Node } from '../node.js';
 import type { PreparedPush } from '../prepared.js';
 import type { Transport } from '../transport.js';
@@ -32,6 +32,8 @@ export type SessionStatus = 'connecting' | 'connected' | 'closed';
 export interface SessionRequestInfo {
   /** As node:http gives them: names lower-case, repeated headers joined (`set-cookie` an array). */
   headers: Record<string, string | string[] | undefined>;
+  /** gRPC metadata of a uni_grpc call: keys lower-case, text values only. Absent elsewhere. */
+  metadata?: Readonly<Record<string, string>>;
   /**
    * Unidirectional HTTP transports with `connect_code_to_http_response`: given a failed connect's
    * code and message, answers the request with an HTTP status and returns true, or returns false
@@ -55,6 +57,9 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   #tokenChannels: readonly string[] = NO_CHANNELS;
   #clientName = '';
   #clientVersion = '';
+  #keptHeaders: KeptHeaders | undefined;
+  /** When connect succeeded, ms since the epoch; 0 before. */
+  #connectedAt = 0;
   readonly #subs = new SmallMap<string, ChannelSubscription>();
   #request: SessionRequestInfo;
   readonly #intake: CommandIntake;
@@ -119,6 +124,13 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   get clientVersion(): string {
     return this.#clientVersion;
   }
+  get keptHeaders(): KeptHeaders | undefined {
+    return this.#keptHeaders;
+  }
+  /** When connect succeeded, ms since the epoch; 0 while connecting. */
+  get connectedAt(): number {
+    return this.#connectedAt;
+  }
   /** Facts of the opening request; an empty stand-in once connect has been decided. */
   get request(): SessionRequestInfo {
     return this.#request;
@@ -156,6 +168,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     this.#meta = reply.meta;
     this.#expireAt = reply.expireAt;
     this.#clientSideRefresh = reply.clientSideRefresh;
+    this.#keptHeaders = reply.keptHeaders;
+    this.#connectedAt = Date.now();
     // A session connects once; it starts with a shared empty list.
     if (reply.tokenChannels !== undefined && reply.tokenChannels.length > 0) this.#tokenChannels = [...reply.tokenChannels].sort();
     this.#status = 'connected';
