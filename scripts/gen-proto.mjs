@@ -3,7 +3,8 @@
 // client.proto, src/node/control/descriptor.generated.ts from control.proto): the protobufjs JSON
 // descriptor (field names camelCased, as protobufjs reflection expects) wrapped in a TS module.
 // The runtime loads it with `protobufjs/light` so no .proto parser ships in production.
-// Usage: node scripts/gen-proto.mjs [--check]   (--check exits 1 when the file is stale)
+// Usage: node scripts/gen-proto.mjs [--check] [proto path...]   (--check exits 1 when a file is stale;
+// paths limit the run to those protos)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
@@ -12,9 +13,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const protos = [
   ['src/protocol/protobuf/client.proto', 'src/protocol/protobuf/descriptor.generated.ts'],
   ['src/node/control/control.proto', 'src/node/control/descriptor.generated.ts'],
+  ['src/api/grpc/api.proto', 'src/api/grpc/descriptor.generated.ts'],
+  ['src/transport/uni-grpc/unistream.proto', 'src/transport/uni-grpc/descriptor.generated.ts'],
+  ['src/proxy/grpc/proxy.proto', 'src/proxy/grpc/descriptor.generated.ts'],
 ];
 let stale = false;
-for (const [proto, out] of protos) generate(`${root}${proto}`, `${root}${out}`, proto);
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+for (const [proto, out] of protos) if (only.length === 0 || only.includes(proto)) generate(`${root}${proto}`, `${root}${out}`, proto);
 if (stale) process.exit(1);
 
 function generate(protoPath, outPath, protoName) {
