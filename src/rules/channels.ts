@@ -43,7 +43,15 @@ export interface NamespaceOptions {
   /** "" (reject empty data), `json`, `json_object` or `binary`; "" here inherits the global one. */
   readonly publication_data_format: string;
   readonly subscribe_proxy_enabled: boolean;
+  /** `default` (channel.proxy.subscribe) or a `proxies[]` name; the same for the other `*_proxy_name`. */
+  readonly subscribe_proxy_name: string;
   readonly publish_proxy_enabled: boolean;
+  readonly publish_proxy_name: string;
+  readonly sub_refresh_proxy_enabled: boolean;
+  readonly sub_refresh_proxy_name: string;
+  readonly subscribe_stream_proxy_enabled: boolean;
+  readonly subscribe_stream_proxy_name: string;
+  readonly subscribe_stream_proxy_bidirectional: boolean;
   readonly allow_tags_filter: boolean;
 }
 

@@ -12,7 +12,7 @@ import type {
   RefreshEvent, RefreshReply, RpcEvent, RpcReply, SubRefreshEvent, SubRefreshReply, SubscribeEvent, SubscribeReply, SubscriptionOptions,
 } from '../node/events.js';
 import { checkDataFormat, type ChannelRules, type NamespaceOptions, type ResolvedChannel } from './channels.js';
-import { buildSubscriptionOptions, NOTHING_ASKED } from './subscription-options.js';
+import { buildSubscriptionOptions, NOTHING_ASKED, type Extras } from './subscription-options.js';
 
 export interface PolicyOptions {
   /** `client.insecure`: no auth, every permission check passes, token expiry ignored. */
@@ -243,6 +243,63 @@ export class CentrifugoPolicy implements NodeHooks {
     else if (this.opts.insecure) allowed = true;
     if (!allowed) throw errors.permissionDenied();
     return { options: buildSubscriptionOptions(this.rules, ns, asks), clientSideRefresh: false };
+  }
+
+  /**
+   * The name of the subscribe proxy that decides this subscription, or undefined when Rotor's
+   * rules do: a namespace with `subscribe_proxy_enabled` asks its proxy unless the client brings a
+   * subscription token or the channel is user-limited (`#`), as Centrifugo does. Throws for an
+   * unknown namespace (102) or a bad channel name.
+   */
+  subscribeProxyName(e: SubscribeEvent): string | undefined {
+    const r = this.rules.resolve(e.channel);
+    this.rules.validateName(r, e.channel, true);
+    if (!r.options.subscribe_proxy_enabled || e.token !== '' || this.rules.isUserLimited(r, e.channel)) return undefined;
+    return r.options.subscribe_proxy_name;
+  }
+
+  /**
+   * Options of a subscription a subscribe proxy allowed: the namespace's, with what the client asked
+   * for and the proxy's channel info, data, expiry and overrides. `clientSideRefresh` is false when
+   * the namespace refreshes subscriptions through its sub_refresh proxy.
+   */
+  proxiedSubscription(e: SubscribeEvent, extras: Extras): SubscribeReply {
+    const ns = this.rules.resolve(e.channel).options;
+    const asks = {
+      positioned: e.positioned,
+      recoverable: e.recoverable,
+      joinLeave: e.joinLeave,
+      historyAllowed: this.historyAllowed(e.client, e.channel, ns, true),
+      presenceAllowed: this.presenceAllowed(e.client, e.channel, ns, true),
+    };
+    const expireAt = extras.expireAt ?? 0;
+    return { options: buildSubscriptionOptions(this.rules, ns, asks, extras), clientSideRefresh: expireAt > 0 && !ns.sub_refresh_proxy_enabled };
+  }
+
+  /**
+   * For a namespace with `publish_proxy_enabled`: the proxy's name and the publish options the
+   * namespace gives (history, delta), after the channel name and data format checks; the proxy
+   * then decides alone (`allow_publish_*` are not consulted). Undefined: Rotor's rules decide.
+   */
+  publishProxy(e: PublishEvent): { name: string; reply: PublishReply } | undefined {
+    const r = this.rules.resolve(e.channel);
+    const ns = r.options;
+    if (!ns.publish_proxy_enabled) return undefined;
+    this.rules.validateName(r, e.channel, false);
+    checkDataFormat(this.rules.dataFormat(ns), e.data);
+    const history = this.rules.historyRetention(ns);
+    return { name: ns.publish_proxy_name, reply: { options: { ...(history !== undefined ? { history } : {}), useDelta: ns.delta_publish } } };
+  }
+
+  /** The sub_refresh proxy's name for a channel whose namespace has `sub_refresh_proxy_enabled`. */
+  subRefreshProxyName(channel: string): string | undefined {
+    let ns: NamespaceOptions;
+    try {
+      ns = this.rules.resolve(channel).options;
+    } catch {
+      return undefined;
+    }
+    return ns.sub_refresh_proxy_enabled ? ns.sub_refresh_proxy_name : undefined;
   }
 
   async publishing(e: PublishEvent): Promise<PublishReply> {

@@ -62,6 +62,7 @@ export function proxyFields() {
         'Turns non-200 HTTP statuses from the backend into specific client errors or disconnects instead of the generic internal error.',
         statusTransform,
       ),
+      tls: tls('TLS for `https://` endpoints: a CA to verify the backend, a client certificate to present. Off: the system roots.'),
     }),
     grpc: obj('Options used when the endpoint is gRPC.', {
       tls: tls('TLS for the gRPC connection to the backend.'),

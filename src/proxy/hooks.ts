@@ -1,0 +1,257 @@
+/**
+ * The proxy layer: `NodeHooks` over Rotor's policy that hand connect, refresh, subscribe, publish,
+ * sub_refresh and RPC decisions to the application backend where the config says so, and act on
+ * the answer as Centrifugo v6.9 does (spec §3.1, §3.6–3.10; centrifugo-v6-notes §6):
+ *
+ * - connect: only for a connect without a token (a token skips the proxy). A result is the
+ *   connection's identity; no result means no credentials (anonymous when allowed, else 3501).
+ * - refresh (server-side, at expiry): a result extends or expires the connection; no result,
+ *   and an error or disconnect answer, expire it (3005); a failed call extends it by 60 s.
+ * - subscribe: unless the client brings a subscription token or the channel is user-limited.
+ *   A result may set channel info, data, expiry and overrides; no result allows the subscription
+ *   with the namespace's options.
+ * - publish: the proxy decides alone; a result may replace the data and set history, tags,
+ *   idempotency, delta and version; no result publishes the client's data.
+ * - sub_refresh: as refresh, for a subscription (expired: unsubscribe 2501, or 3006 server-side).
+ * - rpc: by method namespace (`rpc.namespaces`, `rpc.without_namespace`); `rpc.ping` first.
+ *
+ * An error or disconnect answer reaches the client as it is (connect, subscribe, publish, RPC). A
+ * failed call (down, slow past `timeout`, non-200 without a transform, garbage) is logged with the
+ * proxy's name and is error 100 (temporary) for the client, which its SDK retries.
+ */
+import { DelegatingHooks } from '../node/delegating-hooks.js';
+import type {
+  ChannelEvent, ConnectEvent, ConnectReply, ExpiredEvent, ExpiredRefreshReply, PublishEvent, PublishReply, RpcEvent, RpcReply,
+  SubExpiredRefreshReply, SubscribeEvent, SubscribeReply,
+} from '../node/events.js';
+import { DisconnectError, ReplyError, errors } from '../protocol/errors.js';
+import type { CentrifugoPolicy, ConnectIdentity } from '../rules/hooks.js';
+import type { ServerSubOptions } from '../auth/verifier.js';
+import type { Logger } from '../util/logger.js';
+import {
+  forwardedHeaders, keepHeaders, requestBase, resultBytes, setPayload, userRequestBase, type HeaderNeeds, type ProxyEntry,
+} from './requests.js';
+import { ProxyCallError, type ConnectProxyRequest, type ProxyAnswer, type ProxyMethod, type ProxyRequests, type ProxyResults } from './types.js';
+import { RpcRouter } from './rpc-router.js';
+
+/** A refresh that failed on the proxy's side extends the connection or subscription this long, s. */
+export const FAILED_REFRESH_EXTENSION_S = 60;
+
+export type ChannelProxyKind = 'subscribe' | 'publish' | 'sub_refresh';
+
+export interface ProxySetup {
+  /** `client.proxy.connect` when enabled. */
+  connect?: ProxyEntry;
+  /** `client.proxy.refresh` when enabled. */
+  refresh?: ProxyEntry;
+  /** The proxy a namespace names for `kind`: `default` is `channel.proxy.<kind>`, else a `proxies[]` entry. */
+  channel(kind: ChannelProxyKind, name: string): ProxyEntry | undefined;
+  rpc: RpcRouter;
+  /** Header names some proxy forwards: kept by every connection. */
+  headerNeeds: HeaderNeeds;
+  /** `rpc.ping`: answered before any proxy. */
+  ping: { enabled: boolean; method: string };
+}
+
+export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
+  readonly rpc?: (e: RpcEvent) => Promise<RpcReply>;
+  readonly refreshExpired?: (e: ExpiredEvent) => Promise<ExpiredRefreshReply>;
+  readonly subRefreshExpired?: (e: ChannelEvent) => Promise<SubExpiredRefreshReply>;
+  readonly #keeps: boolean;
+
+  constructor(
+    policy: CentrifugoPolicy,
+    private readonly setup: ProxySetup,
+    private readonly log: Logger,
+  ) {
+    super(policy);
+    const n = setup.headerNeeds;
+    this.#keeps = n.request.size + n.emulated.size + n.metadata.size > 0;
+    if (setup.rpc.anyProxy) this.rpc = (e) => this.proxyRpc(e);
+    else if (policy.rpc !== undefined) this.rpc = policy.rpc;
+    if (setup.refresh !== undefined) {
+      const refresh = setup.refresh;
+      this.refreshExpired = (e) => this.proxyRefresh(refresh, e);
+    }
+    this.subRefreshExpired = (e) => this.proxySubRefresh(e);
+  }
+
+  override connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
+    if (this.setup.connect === undefined || e.token !== '') return this.keep(this.base.connecting(e), e);
+    return this.proxyConnect(this.setup.connect, e);
+  }
+
+  override async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
+    const name = this.base.subscribeProxyName(e);
+    if (name === undefined) return this.base.subscribing(e);
+    const p = this.channelProxy('subscribe', name);
+    const req: ProxyRequests['subscribe'] = { ...userRequestBase(e.client, p), channel: e.channel, token: e.token };
+    setPayload(req, e.data, p);
+    const r = decided(await this.ask(p, 'subscribe', req, forwardedHeaders(p, e.client.keptHeaders)));
+    if (r === undefined) return this.base.proxiedSubscription(e, {});
+    const extras: Parameters<CentrifugoPolicy['proxiedSubscription']>[1] = { expireAt: r.expireAt };
+    const info = resultBytes(r.info);
+    const data = resultBytes(r.data);
+    if (info !== undefined) extras.chanInfo = info;
+    if (data !== undefined) extras.data = data;
+    if (r.override !== undefined) extras.override = r.override;
+    return this.base.proxiedSubscription(e, extras);
+  }
+
+  override async publishing(e: PublishEvent): Promise<PublishReply> {
+    const proxied = this.base.publishProxy(e);
+    if (proxied === undefined) return this.base.publishing(e);
+    const p = this.channelProxy('publish', proxied.name);
+    const req: ProxyRequests['publish'] = { ...userRequestBase(e.client, p), channel: e.channel };
+    setPayload(req, e.data, p);
+    const r = decided(await this.ask(p, 'publish', req, forwardedHeaders(p, e.client.keptHeaders)));
+    const reply = proxied.reply;
+    if (r === undefined) return reply;
+    const data = resultBytes(r.data);
+    if (data !== undefined) reply.data = data;
+    const o = reply.options;
+    if (r.skipHistory) delete o.history;
+    if (r.tags !== undefined) o.tags = r.tags;
+    if (r.idempotencyKey !== '') o.idempotencyKey = r.idempotencyKey;
+    if (r.delta) o.useDelta = true;
+    if (r.version > 0) {
+      o.version = r.version;
+      o.versionEpoch = r.versionEpoch;
+    }
+    return reply;
+  }
+
+  private async proxyConnect(p: ProxyEntry, e: ConnectEvent): Promise<ConnectReply> {
+    const req: ConnectProxyRequest = { ...requestBase(e.client, p), name: e.name, version: e.version, channels: Object.keys(e.subs) };
+    setPayload(req, e.data, p);
+    const kept = keepHeaders(this.setup.headerNeeds, e.headers, e.emulatedHeaders, e.metadata);
+    const r = decided(await this.ask(p, 'connect', req, forwardedHeaders(p, kept)));
+    // No result: no credentials, so Rotor's rules decide (anonymous when allowed, else 3501).
+    if (r === undefined) return this.keep(this.base.connecting(e), e);
+    const id: ConnectIdentity = { user: r.user, expireAt: r.expireAt, clientSideRefresh: this.setup.refresh === undefined };
+    const info = resultBytes(r.info);
+    const meta = resultBytes(r.meta);
+    const data = resultBytes(r.data);
+    if (info !== undefined) id.info = info;
+    if (meta !== undefined) id.meta = meta;
+    if (data !== undefined) id.data = data;
+    if (r.subs !== undefined) {
+      const subs: Record<string, ServerSubOptions> = {};
+      for (const [ch, so] of Object.entries(r.subs)) {
+        const sub: ServerSubOptions = {};
+        const si = resultBytes(so.info);
+        const sd = resultBytes(so.data);
+        if (si !== undefined) sub.info = si;
+        if (sd !== undefined) sub.data = sd;
+        if (so.override !== undefined) sub.override = so.override;
+        subs[ch] = sub;
+      }
+      id.subs = subs;
+    } else id.channels = r.channels;
+    const reply = this.base.connectReply(e, id);
+    if (kept !== undefined) reply.keptHeaders = kept;
+    return reply;
+  }
+
+  private async proxyRefresh(p: ProxyEntry, e: ExpiredEvent): Promise<ExpiredRefreshReply> {
+    let a: ProxyAnswer<ProxyResults['refresh']>;
+    try {
+      a = await this.ask(p, 'refresh', userRequestBase(e.client, p), forwardedHeaders(p, e.client.keptHeaders));
+    } catch {
+      return { expireAt: nowSec() + FAILED_REFRESH_EXTENSION_S };
+    }
+    // Refresh reads the result only: an error or disconnect answer (a status transform) expires it.
+    const r = a.kind === 'result' ? a.result : undefined;
+    if (r === undefined || r.expired) return { expired: true };
+    const out: ExpiredRefreshReply = { expireAt: r.expireAt };
+    const info = resultBytes(r.info);
+    const meta = resultBytes(r.meta);
+    if (info !== undefined) out.info = info;
+    if (meta !== undefined) out.meta = meta;
+    return out;
+  }
+
+  private async proxySubRefresh(e: ChannelEvent): Promise<SubExpiredRefreshReply> {
+    const name = this.base.subRefreshProxyName(e.channel);
+    const p = name !== undefined ? this.setup.channel('sub_refresh', name) : undefined;
+    if (p === undefined) return { expired: true };
+    let a: ProxyAnswer<ProxyResults['sub_refresh']>;
+    try {
+      a = await this.ask(p, 'sub_refresh', { ...userRequestBase(e.client, p), channel: e.channel }, forwardedHeaders(p, e.client.keptHeaders));
+    } catch {
+      return { expireAt: nowSec() + FAILED_REFRESH_EXTENSION_S };
+    }
+    const r = a.kind === 'result' ? a.result : undefined;
+    if (r === undefined || r.expired) return { expired: true };
+    const out: SubExpiredRefreshReply = { expireAt: r.expireAt };
+    const info = resultBytes(r.info);
+    if (info !== undefined) out.info = info;
+    return out;
+  }
+
+  private async proxyRpc(e: RpcEvent): Promise<RpcReply> {
+    const ping = this.setup.ping;
+    if (ping.enabled && e.method === ping.method) return {};
+    const name = this.setup.rpc.proxyFor(e.method);
+    const p = name !== undefined ? this.setup.rpc.entry(name) : undefined;
+    if (p === undefined) throw errors.notAvailable();
+    const req: ProxyRequests['rpc'] = { ...userRequestBase(e.client, p), method: e.method };
+    setPayload(req, e.data, p);
+    const r = decided(await this.ask(p, 'rpc', req, forwardedHeaders(p, e.client.keptHeaders)));
+    const data = r !== undefined ? resultBytes(r.data) : undefined;
+    return data !== undefined ? { data } : {};
+  }
+
+  private channelProxy(kind: ChannelProxyKind, name: string): ProxyEntry {
+    const p = this.setup.channel(kind, name);
+    // Config checks refuse a namespace naming a proxy that does not exist; this is a reload's gap.
+    if (p === undefined) throw errors.notAvailable();
+    return p;
+  }
+
+  /** Calls the backend; a failed call is logged with the proxy's name and thrown as error 100 (temporary). */
+  private async ask<M extends ProxyMethod>(
+    p: ProxyEntry,
+    method: M,
+    req: ProxyRequests[M],
+    headers: ReadonlyMap<string, string>,
+  ): Promise<ProxyAnswer<ProxyResults[M]>> {
+    try {
+      return await p.caller.call(method, req, headers);
+    } catch (err) {
+      const why = err instanceof ProxyCallError ? err.message : String(err);
+      this.log.error({ proxy: p.caller.name, method, client: req.client, ...(err instanceof ProxyCallError && err.status !== undefined ? { status: err.status } : {}) }, `${method} proxy failed: ${why}`);
+      throw errors.internal();
+    }
+  }
+
+  /** Keeps the headers proxies forward on a connection Rotor's rules accepted (a token, anonymous). */
+  private keep(reply: ConnectReply | Promise<ConnectReply>, e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
+    if (!this.#keeps) return reply;
+    const add = (r: ConnectReply): ConnectReply => {
+      const kept = keepHeaders(this.setup.headerNeeds, e.headers, e.emulatedHeaders, e.metadata);
+      if (kept !== undefined) r.keptHeaders = kept;
+      return r;
+    };
+    return reply instanceof Promise ? reply.then(add) : add(reply);
+  }
+}
+
+/** The result of an answer; an error or disconnect answer is thrown as the client's error or disconnect. */
+function decided<R>(a: ProxyAnswer<R>): R | undefined {
+  if (a.kind === 'result') return a.result;
+  if (a.kind === 'error') throw new ReplyError(a.code, a.message, a.temporary);
+  throw new DisconnectError({ code: a.code, reason: closeReason(a.reason) });
+}
+
+/** A close frame's reason holds at most 123 bytes; a longer one is cut at a character boundary. */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let out = reason.slice(0, 123);
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
+}
+
+function nowSec(): number {
+  return Math.floor(Date.now() / 1000);
+}

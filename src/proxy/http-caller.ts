@@ -1,0 +1,112 @@
+/**
+ * A proxy over HTTP: each call is a `POST` of the request JSON to the endpoint, answered with
+ * `200` and `{"result"|"error"|"disconnect": ...}` (spec §3.9). One undici `Pool` per proxy keeps
+ * connections to the backend alive between calls (up to `MAX_CONNECTIONS`, Centrifugo's idle
+ * connections per host), so a connect storm does not open a TCP connection per client.
+ *
+ * Headers, from lowest to highest priority: `http.static_headers`, then the connection's forwarded
+ * headers, then `Content-Type: application/json`. A status other than 200 is an error for the
+ * client through `status_to_code_transforms` when one matches, else a `ProxyCallError`.
+ */
+import type { ConnectionOptions } from 'node:tls';
+import { Pool } from 'undici';
+import { decodeAnswer, requestJson } from './json-wire.js';
+import { ProxyCallError, type ProxyAnswer, type ProxyCaller, type ProxyMethod, type ProxyRequests, type ProxyResults } from './types.js';
+
+/** Connections kept per backend (Go's `MaxIdleConnsPerHost` in Centrifugo's proxy client). */
+const MAX_CONNECTIONS = 255;
+/** An idle connection to the backend is closed after this long, ms. */
+const KEEP_ALIVE_MS = 60_000;
+/** Largest answer read from a backend, bytes; a longer one fails the call. */
+export const PROXY_MAX_ANSWER_BYTES = 10 * 1024 * 1024;
+
+/** A non-200 status turned into a client error or disconnect. */
+export type StatusTransform =
+  | { status: number; kind: 'error'; code: number; message: string; temporary: boolean }
+  | { status: number; kind: 'disconnect'; code: number; reason: string };
+
+export interface HttpProxyOptions {
+  /** Logged with every failure: `default` or the `proxies[]` name, and the method. */
+  name: string;
+  endpoint: string;
+  timeoutMs: number;
+  /** Names lower-case. */
+  staticHeaders: ReadonlyMap<string, string>;
+  transforms: readonly StatusTransform[];
+  /** `http.tls`; undefined: the system's roots for `https://`. */
+  tls?: ConnectionOptions;
+}
+
+export class HttpProxyCaller implements ProxyCaller {
+  readonly name: string;
+  readonly #pool: Pool;
+  readonly #path: string;
+  readonly #opts: HttpProxyOptions;
+
+  constructor(opts: HttpProxyOptions) {
+    const url = new URL(opts.endpoint);
+    this.name = opts.name;
+    this.#opts = opts;
+    this.#path = `${url.pathname}${url.search}`;
+    this.#pool = new Pool(url.origin, {
+      connections: MAX_CONNECTIONS,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      keepAliveMaxTimeout: KEEP_ALIVE_MS,
+      ...(opts.tls !== undefined ? { connect: opts.tls } : {}),
+    });
+  }
+
+  async call<M extends ProxyMethod>(method: M, request: ProxyRequests[M], forwarded: ReadonlyMap<string, string>): Promise<ProxyAnswer<ProxyResults[M]>> {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of this.#opts.staticHeaders) headers[k] = v;
+    for (const [k, v] of forwarded) headers[k] = v;
+    headers['content-type'] = 'application/json';
+    const signal = AbortSignal.timeout(this.#opts.timeoutMs);
+    let res;
+    try {
+      res = await this.#pool.request({ method: 'POST', path: this.#path, headers, body: requestJson(request), signal });
+    } catch (e) {
+      throw callFailure(e, signal, this.#opts.timeoutMs);
+    }
+    let body: string;
+    try {
+      body = await readBounded(res.body);
+    } catch (e) {
+      throw callFailure(e, signal, this.#opts.timeoutMs);
+    }
+    if (res.statusCode !== 200) {
+      const t = this.#opts.transforms.find((x) => x.status === res.statusCode);
+      if (t === undefined) throw new ProxyCallError(`backend answered HTTP ${res.statusCode}`, res.statusCode);
+      return t.kind === 'error'
+        ? { kind: 'error', code: t.code, message: t.message, temporary: t.temporary }
+        : { kind: 'disconnect', code: t.code, reason: t.reason };
+    }
+    return decodeAnswer(method, body);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}
+
+/** The answer's text, or a ProxyCallError once it passes PROXY_MAX_ANSWER_BYTES. */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > PROXY_MAX_ANSWER_BYTES) {
+      body.destroy();
+      throw new ProxyCallError(`answer larger than ${PROXY_MAX_ANSWER_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+function callFailure(e: unknown, signal: AbortSignal, timeoutMs: number): ProxyCallError {
+  if (e instanceof ProxyCallError) return e;
+  if (signal.aborted) return new ProxyCallError(`no answer within ${timeoutMs} ms`, undefined, { cause: e });
+  const code = typeof e === 'object' && e !== null && 'code' in e ? ` (${String(e.code)})` : '';
+  return new ProxyCallError(`request failed: ${e instanceof Error ? e.message : String(e)}${code}`, undefined, { cause: e });
+}

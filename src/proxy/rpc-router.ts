@@ -1,0 +1,33 @@
+/**
+ * Which RPC proxy a method goes to (spec §3.9): a method `ns:name` (boundary `rpc.namespace_boundary`,
+ * `:` by default) uses namespace `ns` of `rpc.namespaces`, any other method `rpc.without_namespace`.
+ * Each says whether it proxies (`proxy_enabled`) and which proxy (`proxy_name`: `default` is
+ * `rpc.proxy`, else a `proxies[]` entry).
+ */
+import type { ProxyEntry } from './requests.js';
+
+export interface RpcNamespaceRoute {
+  proxyEnabled: boolean;
+  proxyName: string;
+}
+
+export class RpcRouter {
+  readonly anyProxy: boolean;
+
+  constructor(
+    private readonly boundary: string,
+    private readonly withoutNamespace: RpcNamespaceRoute,
+    private readonly namespaces: ReadonlyMap<string, RpcNamespaceRoute>,
+    /** The proxy of a name: `default` or a `proxies[]` name. */
+    readonly entry: (name: string) => ProxyEntry | undefined,
+  ) {
+    this.anyProxy = withoutNamespace.proxyEnabled || [...namespaces.values()].some((n) => n.proxyEnabled);
+  }
+
+  /** The proxy name for `method`, or undefined when its namespace does not proxy or does not exist. */
+  proxyFor(method: string): string | undefined {
+    const i = this.boundary === '' ? -1 : method.indexOf(this.boundary);
+    const route = i < 0 ? this.withoutNamespace : this.namespaces.get(method.slice(0, i));
+    return route?.proxyEnabled === true ? route.proxyName : undefined;
+  }
+}
