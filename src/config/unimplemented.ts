@@ -5,7 +5,7 @@
  * - `error` where ignoring it would quietly change what the deployment does: plain HTTP where an
  *   ACME certificate was asked for, or a single node where a shared broker was asked for. Rotor
  *   refuses to start.
- * - `warning` where the feature is simply absent (metrics, admin UI, proxies, ...).
+ * - `warning` where the feature is simply absent (metrics, admin UI, ...).
  */
 import type { ConfigIssue } from './errors.js';
 import type { ChannelOptions, Config } from './schema.js';
@@ -41,8 +41,6 @@ function channelOptions(c: Config): { path: string; opts: ChannelOptions }[] {
     ...c.channel.namespaces.map((opts, i) => ({ path: `channel.namespaces[${i}]`, opts })),
   ];
 }
-
-const CHANNEL_PROXIES = ['subscribe', 'publish', 'sub_refresh', 'subscribe_stream'] as const;
 
 /**
  * `websocket.write_timeout` / `uni_websocket.write_timeout` default, ms. The schema's default is
@@ -86,24 +84,8 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
   },
   {
     severity: 'warning',
-    setIn: (c) => [
-      ...when('client.proxy.connect.enabled', c.client.proxy.connect.enabled),
-      ...when('client.proxy.refresh.enabled', c.client.proxy.refresh.enabled),
-    ],
-    note: 'connection proxies are not implemented yet: connections need a JWT (or allow_anonymous_connect_without_token)',
-  },
-  {
-    severity: 'warning',
-    setIn: (c) => channelOptions(c).flatMap(({ path, opts }) => CHANNEL_PROXIES.flatMap((k) => when(`${path}.${k}_proxy_enabled`, opts[`${k}_proxy_enabled`]))),
-    note: 'channel proxies are not implemented yet: the proxied operation answers error 108 (not available)',
-  },
-  {
-    severity: 'warning',
-    setIn: (c) => [
-      ...when('rpc.without_namespace.proxy_enabled', c.rpc.without_namespace.proxy_enabled),
-      ...c.rpc.namespaces.flatMap((ns, i) => when(`rpc.namespaces[${i}].proxy_enabled`, ns.proxy_enabled)),
-    ],
-    note: 'the RPC proxy is not implemented yet: RPC calls answer error 108 (not available)',
+    setIn: (c) => channelOptions(c).flatMap(({ path, opts }) => when(`${path}.subscribe_stream_proxy_enabled`, opts.subscribe_stream_proxy_enabled)),
+    note: 'subscribe stream proxies are not implemented yet: subscribing answers error 108 (not available)',
   },
   {
     severity: 'warning',

@@ -84,7 +84,6 @@ test('checks - proxies: names, endpoints and references', () => {
   const ok = validateConfig({ ...ns({ publish_proxy_enabled: true }) });
   assert.deepEqual(ok.warnings, [
     'channel.namespaces[0].publish_proxy_name: publish proxy enabled but the default proxy has no endpoint configured',
-    'channel.namespaces[0].publish_proxy_enabled: channel proxies are not implemented yet: the proxied operation answers error 108 (not available)',
   ]);
   assert.deepEqual(configProblems(ns({ subscribe_stream_proxy_enabled: true, publish_proxy_enabled: true })).slice(0, 1), [
     'channel.namespaces[0].subscribe_stream_proxy_enabled: cannot be combined with subscribe_proxy_enabled, publish_proxy_enabled or sub_refresh_proxy_enabled',
@@ -144,17 +143,15 @@ test('checks - options that are read but not implemented: errors where ignoring 
 test('checks - options that are read but not implemented: warnings naming each key that is set', () => {
   const { warnings } = validateConfig({
     client: { concurrency: 4, proxy: { connect: { enabled: true, endpoint: 'http://backend/connect' } } },
-    channel: { namespaces: [{ name: 'ns', subscribe_proxy_enabled: true, publish_proxy_enabled: true }] },
+    channel: { namespaces: [{ name: 'ns', subscribe_stream_proxy_enabled: true }] },
     prometheus: { enabled: true },
     admin: { enabled: true, insecure: true },
   } as Record<string, unknown>);
   const unimplemented = warnings.filter((w) => /not implemented/.test(w)).map((w) => w.slice(0, w.indexOf(':')));
   assert.deepEqual(unimplemented.sort(), [
     'admin.enabled',
-    'channel.namespaces[0].publish_proxy_enabled',
-    'channel.namespaces[0].subscribe_proxy_enabled',
+    'channel.namespaces[0].subscribe_stream_proxy_enabled',
     'client.concurrency',
-    'client.proxy.connect.enabled',
     'prometheus.enabled',
   ]);
   assert.deepEqual(validateConfig({}).warnings, [], 'the defaults set nothing unimplemented');
