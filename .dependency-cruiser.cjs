@@ -1,6 +1,6 @@
 // Import rules of STYLE.md §3.2, checked by `npm run lint:deps` (part of `npm test`).
 // Layers from bottom to top: util < protocol < engine/types < engine impls < node, auth, config
-// < rules < transport, api < http, admin, metrics < app < cli.
+// < rules < proxy, transport, api < http, admin, metrics < app < cli.
 const from = (path) => ({ path: `^src/${path}` });
 const forbid = (name, fromPath, toPaths, comment) => ({
   name,
@@ -29,11 +29,12 @@ module.exports = {
     forbid('protocol-is-a-leaf', 'protocol/', ['engine', 'node', 'auth', 'config', 'rules', 'transport', 'api', 'http', 'admin', 'metrics', 'app', 'cli'], 'protocol knows nothing else in src.'),
     forbid('engine-types-only-below', 'engine/types', ['engine/memory', 'engine/redis', 'node', 'transport', 'config', 'rules', 'api', 'app'], 'engine/types holds interfaces only.'),
     forbid('engines-below-node', 'engine/(memory|redis|nats)/', ['node', 'transport', 'config', 'rules', 'api', 'http', 'app', 'auth'], 'engines never see sessions, sockets or config.'),
-    forbid('node-is-policy-free', 'node/', ['engine/memory', 'engine/redis', 'engine/nats', 'transport', 'api', 'rules', 'auth', 'config', 'metrics', 'http', 'app', 'cli'], 'node gets engines and policy injected.'),
+    forbid('node-is-policy-free', 'node/', ['engine/memory', 'engine/redis', 'engine/nats', 'transport', 'api', 'rules', 'proxy', 'auth', 'config', 'metrics', 'http', 'app', 'cli'], 'node gets engines and policy injected.'),
     { name: 'node-no-io-libs', severity: 'error', comment: 'the core never touches sockets or the Redis client.', from: from('node/'), to: { path: ['node_modules/ws/', 'node_modules/redis', 'node_modules/@redis/', 'node_modules/ioredis/', 'node_modules/@nats-io/', 'node_modules/prom-client/'], dependencyTypesNot: ['type-only'] } },
     forbid('auth-is-a-leaf-service', 'auth/', ['node', 'transport', 'config', 'rules', 'api', 'engine', 'app'], 'auth verifies tokens and nothing else.'),
     forbid('config-is-pure-data', 'config/', ['protocol', 'engine', 'node', 'auth', 'rules', 'transport', 'api', 'http', 'app', 'cli'], 'config loads and validates; modules get option objects from app.'),
-    forbid('rules-no-io', 'rules/', ['transport', 'engine/memory', 'engine/redis', 'config', 'api', 'http', 'app', 'cli'], 'rules is policy over node hooks.'),
+    forbid('rules-no-io', 'rules/', ['transport', 'engine/memory', 'engine/redis', 'proxy', 'config', 'api', 'http', 'app', 'cli'], 'rules is policy over node hooks.'),
+    forbid('proxy-over-rules', 'proxy/', ['engine', 'transport', 'api', 'config', 'http', 'app', 'cli'], 'proxies are policy over node hooks, layered on rules; app gives them option objects.'),
     forbid('transport-above-node', 'transport/', ['engine', 'rules', 'api', 'config', 'app', 'cli'], 'transports adapt I/O to sessions.'),
     forbid('api-above-node', 'api/', ['transport', 'engine/memory', 'engine/redis', 'config', 'app', 'cli'], 'the API calls node operations.'),
     forbid('http-mounts-only', 'http/', ['protocol', 'engine', 'node', 'auth', 'config', 'rules', 'transport', 'api', 'app', 'cli'], 'http only mounts handlers it is given.'),
