@@ -16,6 +16,7 @@ const protos = [
   ['src/api/grpc/api.proto', 'src/api/grpc/descriptor.generated.ts'],
   ['src/transport/uni-grpc/unistream.proto', 'src/transport/uni-grpc/descriptor.generated.ts'],
   ['src/proxy/grpc/proxy.proto', 'src/proxy/grpc/descriptor.generated.ts'],
+  ['src/notify/notify.proto', 'src/notify/descriptor.generated.ts'],
 ];
 let stale = false;
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));

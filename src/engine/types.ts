@@ -5,7 +5,9 @@
  * the `BrokerEventHandler` the node gives it, and the node fans out locally.
  *
  * Every method here is async (returns a Promise), whatever the implementation, so callers never
- * branch on the engine in use. The shared contract suite in `test/contract/` pins the semantics.
+ * branch on the engine in use; the one exception is said where it is (`ChannelStateManager`'s
+ * `occupy`/`vacate`, which only take a note). The shared contract suite in `test/contract/` pins
+ * the semantics.
  */
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 
@@ -142,5 +144,55 @@ export interface PresenceManager {
   removePresence(channel: string, clientId: string, userId: string): Promise<void>;
   /** Whether the presence manager reaches what it needs now (cheap: no I/O). */
   health(): EngineHealth;
+  close(): Promise<void>;
+}
+
+/** A channel's cluster-wide subscriber state changed. */
+export interface ChannelStateEvent {
+  readonly channel: string;
+  /**
+   * `occupied`: the channel got its first subscriber on any node. `vacated`: its last subscriber
+   * left every node and none came back within the vacated delay.
+   */
+  readonly type: 'occupied' | 'vacated';
+  /** When the first subscriber came (occupied) or the last one left (vacated), ms since the epoch. */
+  readonly timeMs: number;
+}
+
+export interface ChannelStateOptions {
+  /**
+   * How long a channel must stay without subscribers before `vacated` is emitted, ms. A channel
+   * occupied again within it emits nothing: not the vacated, not a second occupied.
+   */
+  vacatedDelayMs: number;
+}
+
+/**
+ * Which channels have subscribers anywhere in the cluster, as nodes report their own (a channel's
+ * first local subscriber, its last one gone), turned into `occupied` and `vacated` events. For
+ * each channel the events alternate, starting with `occupied`, and each is emitted once, on one
+ * node (the one whose report changed the state, or the one that saw the vacated delay run out):
+ * the node that emits it hands it to the application backend.
+ *
+ * `occupy` and `vacate` are synchronous notes: the node's subscribe path never waits for the
+ * shared state. The manager applies a channel's notes in the order they were taken, coalescing a
+ * vacate and an occupy that cancel out, and retries what failed (a Redis outage, say) until it
+ * holds or the manager closes. A node that stops without `close` (a crash) must not keep a
+ * channel occupied forever: networked implementations expire a node's reports when it stops
+ * refreshing them, and vacate its channels then.
+ */
+export interface ChannelStateManager {
+  /** Starts reporting for `nodeId`; events go to `emit` (it must not throw). Called once first. */
+  run(nodeId: string, opts: ChannelStateOptions, emit: (e: ChannelStateEvent) => void): Promise<void>;
+  /** The channel got its first subscriber on this node. */
+  occupy(channel: string): void;
+  /** The channel has no subscriber left on this node. */
+  vacate(channel: string): void;
+  /** Whether the manager reaches what it needs now (cheap: no I/O). */
+  health(): EngineHealth;
+  /**
+   * Applies the notes still pending (this node's channels vacate, their vacated delays still
+   * run) within a bound, then stops. Events after this are not emitted by this node.
+   */
   close(): Promise<void>;
 }

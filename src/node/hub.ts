@@ -50,9 +50,14 @@ export class Hub {
     return first;
   }
 
-  /** Removes a subscription. Returns true when the channel has none left on this node. */
+  /**
+   * Removes a subscription. Returns true when it was the channel's last on this node; false when
+   * others remain or it was not registered (already removed), so each channel's "first" and
+   * "last" alternate.
+   */
   removeSubscription(sub: ChannelSubscription): boolean {
-    if (this.channels.delete(sub.channel, sub)) this.numSubscriptions--;
+    if (!this.channels.delete(sub.channel, sub)) return false;
+    this.numSubscriptions--;
     return !this.channels.has(sub.channel);
   }
 

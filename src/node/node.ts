@@ -21,6 +21,7 @@ import { PingWheel } from './ping-wheel.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { FlushScheduler, type WriterOptions } from './client/writer.js';
 import { NO_METRICS, type NodeMetrics } from './metrics.js';
+import { NO_LIFECYCLE, SubscriptionEnds, type NodeLifecycle, type SubscriptionEnd } from './lifecycle.js';
 import { ControlPlane, type ControlPlaneOptions, type RemoteCommand } from './control/plane.js';
 import { decodeChannels, decodeChannelsRequest, decodeEmulation, encodeChannels, encodeChannelsRequest, encodeEmulation } from './control/codec.js';
 import { channelsMatcher, matchChannels } from './channels.js';
@@ -60,6 +61,8 @@ export interface NodeOptions {
   uniConnectErrorToDisconnect(code: number): Disconnect;
   /** What the node counts (see metrics.ts); counts nothing when absent. */
   metrics?: NodeMetrics;
+  /** Told where connections and subscriptions end (see lifecycle.ts); nothing when absent. */
+  lifecycle?: NodeLifecycle;
   /** Heartbeat and survey timing of the control plane; Centrifugo's defaults when absent. */
   control?: ControlPlaneOptions;
 }
@@ -89,6 +92,8 @@ export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
   /** Called at every event Centrifugo counts; a no-op unless the app configures metrics. */
   readonly metrics: NodeMetrics;
+  /** Told where connections and subscriptions end; a no-op unless lifecycle events are configured. */
+  readonly lifecycle: NodeLifecycle;
   /** Writer limits, one object shared by every session. */
   readonly writerOptions: WriterOptions;
   /** Every session's one deadline (stale close before connect, expiry after), one timer. */
@@ -115,6 +120,7 @@ export class Node implements BrokerEventHandler {
     });
     this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
     this.metrics = options.metrics ?? NO_METRICS;
+    this.lifecycle = options.lifecycle ?? NO_LIFECYCLE;
     // The control plane reaches the broker through these closures only, so the broker stays
     // private to Node.
     this.control = new ControlPlane(
@@ -176,6 +182,7 @@ export class Node implements BrokerEventHandler {
    */
   async addSessionSubscription(s: Session, sub: ChannelSubscription): Promise<void> {
     if (this.hub.addSubscription(sub)) {
+      this.lifecycle.channelOccupied(sub.channel);
       await this.queueBrokerCall(sub.channel, () => this.broker.subscribe(sub.channel));
     } else {
       const inFlight = this.brokerCalls.get(sub.channel);
@@ -201,12 +208,17 @@ export class Node implements BrokerEventHandler {
   }
 
   /**
-   * Removes a subscription: hub, broker (last subscriber), presence, leave event. With `notify`
-   * the caller already decided what the client is told; this never writes to the client.
+   * Removes a subscription: hub, broker (last subscriber), presence, leave event. The caller
+   * already decided what the client is told; this never writes to the client. `end` says why a
+   * live subscription ended, for the lifecycle seam; undefined for a subscribe being undone (it
+   * never went live, or the connect that made it failed). A subscription already removed is not
+   * reported again, and its channel's broker subscription is left to whoever holds it now.
    */
-  async removeSessionSubscription(s: Session, sub: ChannelSubscription, emitLeave: boolean): Promise<void> {
-    s.forgetSubscription(sub);
+  async removeSessionSubscription(s: Session, sub: ChannelSubscription, emitLeave: boolean, end?: SubscriptionEnd): Promise<void> {
+    const owned = s.forgetSubscription(sub);
+    if (owned && end !== undefined && sub.live) this.lifecycle.unsubscribed(s.clientId, s.user, sub.channel, end);
     const last = this.hub.removeSubscription(sub);
+    if (last) this.lifecycle.channelVacated(sub.channel);
     const tasks: Promise<unknown>[] = [];
     if (last) tasks.push(this.queueBrokerCall(sub.channel, () => this.broker.unsubscribe(sub.channel)));
     if (sub.options.emitPresence) tasks.push(this.presenceManager.removePresence(sub.channel, s.clientId, s.user));
@@ -219,7 +231,10 @@ export class Node implements BrokerEventHandler {
     this.metrics.disconnected(d.code);
     this.hub.removeSession(s);
     const subs = s.subscriptions();
-    for (const sub of subs) void this.removeSessionSubscription(s, sub, true);
+    for (const sub of subs) void this.removeSessionSubscription(s, sub, true, SubscriptionEnds.disconnect);
+    // A connect that failed after its session had connected (its server-side subscriptions
+    // failed) left the session unusable: the client never learnt it was connected.
+    if (s.connectedAt > 0 && !s.unusable) this.lifecycle.disconnected(s.clientId, s.user, d.code, d.reason, s.connectedAt);
     if (d.code !== disconnects.connectionClosed.code) this.log.debug({ client: s.clientId, user: s.user, code: d.code, reason: d.reason }, 'client disconnected');
   }
 
@@ -336,7 +351,7 @@ export class Node implements BrokerEventHandler {
   private async dropSubscription(s: Session, channel: string): Promise<boolean> {
     const sub = s.subscription(channel);
     if (sub === undefined) return false;
-    await this.removeSessionSubscription(s, sub, true);
+    await this.removeSessionSubscription(s, sub, true, SubscriptionEnds.server);
     return true;
   }
 

@@ -18,6 +18,7 @@
 import type {
   Broker,
   BrokerEventHandler,
+  ChannelStateManager,
   EngineHealth,
   HistoryOptions,
   HistoryResult,
@@ -27,6 +28,7 @@ import type {
 } from '../types.js';
 import type { ClientInfo } from '../../protocol/types.js';
 import { MemoryPresenceManager } from './presence.js';
+import { MemoryChannelStateStore, MemoryChannelStates } from './channel-state.js';
 import { MemoryStore, type Broadcast, type MemoryStoreOptions } from './store.js';
 
 export { DEFAULT_HISTORY_META_TTL_MS, DEFAULT_IDEMPOTENT_RESULT_TTL_MS, DEFAULT_SWEEP_INTERVAL_MS } from './store.js';
@@ -39,6 +41,8 @@ export class MemoryBus {
   readonly store: MemoryStore;
   /** Presence is kept once for every node on the bus, as a Redis presence manager would. */
   readonly presence: PresenceManager = new MemoryPresenceManager();
+  /** Channel occupancy, shared by the nodes' channel state managers (see channel-state.ts). */
+  readonly channelStates = new MemoryChannelStateStore();
   /** Brokers that are running, in the order they started. */
   readonly members = new Set<MemoryBroker>();
 
@@ -47,8 +51,8 @@ export class MemoryBus {
   }
 
   /** The engine parts for one more node on this bus. */
-  engine(): { broker: Broker; presence: PresenceManager } {
-    return { broker: new MemoryBroker({}, this), presence: this.presence };
+  engine(): { broker: Broker; presence: PresenceManager; channelState: ChannelStateManager } {
+    return { broker: new MemoryBroker({}, this), presence: this.presence, channelState: new MemoryChannelStates(this.channelStates) };
   }
 
   join(b: MemoryBroker): void {

@@ -8,6 +8,7 @@ import { disconnects } from '../../protocol/errors.js';
 import type { StreamPosition } from '../../protocol/types.js';
 import type { PreparedPush } from '../prepared.js';
 import type { ChannelSubscription } from './subscription.js';
+import { SubscriptionEnds } from '../lifecycle.js';
 
 /** From the fan-out: buffered during an in-flight subscribe (replayed by `goLive`), else delivered. */
 export function deliverToSubscription(sub: ChannelSubscription, prepared: PreparedPush, position: StreamPosition): void {
@@ -59,6 +60,6 @@ export function loseContinuity(sub: ChannelSubscription): void {
   const c = UnsubscribeCode.insufficientState;
   // As any unsubscribe: a leave goes out, or other members would see this client join twice
   // when its SDK resubscribes.
-  void s.node.removeSessionSubscription(s, sub, true);
+  void s.node.removeSessionSubscription(s, sub, true, SubscriptionEnds.insufficientState);
   s.sendPush({ kind: 'unsubscribe', channel: sub.channel, code: c.code, reason: c.reason });
 }

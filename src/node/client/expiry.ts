@@ -19,6 +19,7 @@ import { DisconnectError, disconnects } from '../../protocol/errors.js';
 import type { ExpiredRefreshReply, SubExpiredRefreshReply } from '../events.js';
 import type { Session } from './session.js';
 import type { ChannelSubscription } from './subscription.js';
+import { SubscriptionEnds } from '../lifecycle.js';
 
 /** Whether the server refreshes this connection at its expiry (`NodeHooks.refreshExpired`). */
 function refreshedByServer(s: Session): boolean {
@@ -116,6 +117,6 @@ function endExpired(s: Session, sub: ChannelSubscription): void {
     return;
   }
   const c = UnsubscribeCode.expired;
-  void s.node.removeSessionSubscription(s, sub, true);
+  void s.node.removeSessionSubscription(s, sub, true, SubscriptionEnds.expired);
   s.sendPush({ kind: 'unsubscribe', channel: sub.channel, code: c.code, reason: c.reason });
 }

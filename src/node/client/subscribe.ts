@@ -17,6 +17,7 @@ import { deliverLive } from './deliver.js';
 import { recover } from '../recovery.js';
 import { toDeltaFullForm } from '../prepared.js';
 import { compileTagsFilter, type TagsPredicate } from '../tags-filter.js';
+import { SubscriptionEnds } from '../lifecycle.js';
 
 export interface EstablishParams {
   serverSide: boolean;
@@ -184,7 +185,7 @@ export function goLive(s: Session, p: PendingSubscription): void {
 export async function handleUnsubscribe(s: Session, id: number, channel: string): Promise<void> {
   if (channel === '') throw new DisconnectError(disconnects.badRequest);
   const sub = s.subscription(channel);
-  if (sub !== undefined) await s.node.removeSessionSubscription(s, sub, true);
+  if (sub !== undefined) await s.node.removeSessionSubscription(s, sub, true, SubscriptionEnds.client);
   s.sendReply({ id, kind: 'unsubscribe' });
 }
 
