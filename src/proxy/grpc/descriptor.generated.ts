@@ -6,7 +6,1177 @@ export const descriptor = {
       "nested": {
         "centrifugo": {
           "nested": {
-            "proxy": {}
+            "proxy": {
+              "options": {
+                "go_package": "./;proxyproto"
+              },
+              "nested": {
+                "CentrifugoProxy": {
+                  "methods": {
+                    "Connect": {
+                      "requestType": "ConnectRequest",
+                      "responseType": "ConnectResponse"
+                    },
+                    "Refresh": {
+                      "requestType": "RefreshRequest",
+                      "responseType": "RefreshResponse"
+                    },
+                    "Subscribe": {
+                      "requestType": "SubscribeRequest",
+                      "responseType": "SubscribeResponse"
+                    },
+                    "Publish": {
+                      "requestType": "PublishRequest",
+                      "responseType": "PublishResponse"
+                    },
+                    "RPC": {
+                      "requestType": "RPCRequest",
+                      "responseType": "RPCResponse"
+                    },
+                    "SubRefresh": {
+                      "requestType": "SubRefreshRequest",
+                      "responseType": "SubRefreshResponse"
+                    },
+                    "SubscribeUnidirectional": {
+                      "requestType": "SubscribeRequest",
+                      "responseType": "StreamSubscribeResponse",
+                      "responseStream": true
+                    },
+                    "SubscribeBidirectional": {
+                      "requestType": "StreamSubscribeRequest",
+                      "requestStream": true,
+                      "responseType": "StreamSubscribeResponse",
+                      "responseStream": true
+                    },
+                    "NotifyCacheEmpty": {
+                      "requestType": "NotifyCacheEmptyRequest",
+                      "responseType": "NotifyCacheEmptyResponse"
+                    },
+                    "NotifyChannelState": {
+                      "requestType": "NotifyChannelStateRequest",
+                      "responseType": "NotifyChannelStateResponse"
+                    },
+                    "MapPublish": {
+                      "requestType": "MapPublishRequest",
+                      "responseType": "MapPublishResponse"
+                    },
+                    "MapRemove": {
+                      "requestType": "MapRemoveRequest",
+                      "responseType": "MapRemoveResponse"
+                    },
+                    "SharedPollRefresh": {
+                      "requestType": "SharedPollRefreshRequest",
+                      "responseType": "SharedPollRefreshResponse"
+                    }
+                  }
+                },
+                "FilterNode": {
+                  "fields": {
+                    "op": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "key": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "cmp": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "val": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "vals": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 5
+                    },
+                    "nodes": {
+                      "rule": "repeated",
+                      "type": "FilterNode",
+                      "id": 6
+                    }
+                  }
+                },
+                "Disconnect": {
+                  "fields": {
+                    "code": {
+                      "type": "uint32",
+                      "id": 1
+                    },
+                    "reason": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  },
+                  "reserved": [
+                    [
+                      3,
+                      3
+                    ]
+                  ]
+                },
+                "Error": {
+                  "fields": {
+                    "code": {
+                      "type": "uint32",
+                      "id": 1
+                    },
+                    "message": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "temporary": {
+                      "type": "bool",
+                      "id": 3
+                    }
+                  }
+                },
+                "ConnectRequest": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "transport": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "protocol": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "encoding": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 10
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 11
+                    },
+                    "name": {
+                      "type": "string",
+                      "id": 12
+                    },
+                    "version": {
+                      "type": "string",
+                      "id": 13
+                    },
+                    "channels": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 14
+                    }
+                  }
+                },
+                "SubscribeOptions": {
+                  "fields": {
+                    "expireAt": {
+                      "type": "int64",
+                      "id": 1,
+                      "protoName": "expire_at"
+                    },
+                    "info": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "b64info": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 4
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 5
+                    },
+                    "override": {
+                      "type": "SubscribeOptionOverride",
+                      "id": 6
+                    },
+                    "serverTagsFilter": {
+                      "type": "FilterNode",
+                      "id": 7,
+                      "protoName": "server_tags_filter"
+                    },
+                    "cacheRecover": {
+                      "type": "bool",
+                      "id": 8,
+                      "protoName": "cache_recover"
+                    }
+                  }
+                },
+                "ConnectResult": {
+                  "fields": {
+                    "user": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "expireAt": {
+                      "type": "int64",
+                      "id": 2,
+                      "protoName": "expire_at"
+                    },
+                    "info": {
+                      "type": "bytes",
+                      "id": 3
+                    },
+                    "b64info": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 5
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 6
+                    },
+                    "channels": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 7
+                    },
+                    "subs": {
+                      "keyType": "string",
+                      "type": "SubscribeOptions",
+                      "id": 8
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 9
+                    },
+                    "caps": {
+                      "rule": "repeated",
+                      "type": "ChannelsCapability",
+                      "id": 10
+                    },
+                    "labels": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 11
+                    }
+                  }
+                },
+                "ChannelsCapability": {
+                  "fields": {
+                    "channels": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 1
+                    },
+                    "allow": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 2
+                    },
+                    "match": {
+                      "type": "string",
+                      "id": 3
+                    }
+                  }
+                },
+                "ConnectResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "ConnectResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 3
+                    }
+                  }
+                },
+                "RefreshRequest": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "transport": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "protocol": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "encoding": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 10
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 11
+                    },
+                    "labels": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 12
+                    }
+                  }
+                },
+                "RefreshResult": {
+                  "fields": {
+                    "expired": {
+                      "type": "bool",
+                      "id": 1
+                    },
+                    "expireAt": {
+                      "type": "int64",
+                      "id": 2,
+                      "protoName": "expire_at"
+                    },
+                    "info": {
+                      "type": "bytes",
+                      "id": 3
+                    },
+                    "b64info": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 5
+                    },
+                    "caps": {
+                      "rule": "repeated",
+                      "type": "ChannelsCapability",
+                      "id": 6
+                    }
+                  }
+                },
+                "RefreshResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "RefreshResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 3
+                    }
+                  }
+                },
+                "SubscribeRequest": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "transport": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "protocol": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "encoding": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 10
+                    },
+                    "channel": {
+                      "type": "string",
+                      "id": 11
+                    },
+                    "token": {
+                      "type": "string",
+                      "id": 12
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 13
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 14
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 15
+                    },
+                    "labels": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 16
+                    }
+                  }
+                },
+                "BoolValue": {
+                  "fields": {
+                    "value": {
+                      "type": "bool",
+                      "id": 1
+                    }
+                  }
+                },
+                "Int32Value": {
+                  "fields": {
+                    "value": {
+                      "type": "int32",
+                      "id": 1
+                    }
+                  }
+                },
+                "SubscribeOptionOverride": {
+                  "fields": {
+                    "presence": {
+                      "type": "BoolValue",
+                      "id": 1
+                    },
+                    "joinLeave": {
+                      "type": "BoolValue",
+                      "id": 2,
+                      "protoName": "join_leave"
+                    },
+                    "forceRecovery": {
+                      "type": "BoolValue",
+                      "id": 3,
+                      "protoName": "force_recovery"
+                    },
+                    "forcePositioning": {
+                      "type": "BoolValue",
+                      "id": 4,
+                      "protoName": "force_positioning"
+                    },
+                    "forcePushJoinLeave": {
+                      "type": "BoolValue",
+                      "id": 5,
+                      "protoName": "force_push_join_leave"
+                    }
+                  }
+                },
+                "SubscribeResult": {
+                  "fields": {
+                    "expireAt": {
+                      "type": "int64",
+                      "id": 1,
+                      "protoName": "expire_at"
+                    },
+                    "info": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "b64info": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 4
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 5
+                    },
+                    "override": {
+                      "type": "SubscribeOptionOverride",
+                      "id": 6
+                    },
+                    "allow": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 7
+                    },
+                    "serverTagsFilter": {
+                      "type": "FilterNode",
+                      "id": 8,
+                      "protoName": "server_tags_filter"
+                    }
+                  }
+                },
+                "SubscribeResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "SubscribeResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 3
+                    }
+                  }
+                },
+                "PublishRequest": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "transport": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "protocol": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "encoding": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 10
+                    },
+                    "channel": {
+                      "type": "string",
+                      "id": 11
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 12
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 13
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 14
+                    },
+                    "labels": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 15
+                    }
+                  }
+                },
+                "PublishResult": {
+                  "fields": {
+                    "data": {
+                      "type": "bytes",
+                      "id": 1
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "skipHistory": {
+                      "type": "bool",
+                      "id": 3,
+                      "protoName": "skip_history"
+                    },
+                    "tags": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 4
+                    },
+                    "idempotencyKey": {
+                      "type": "string",
+                      "id": 5,
+                      "protoName": "idempotency_key"
+                    },
+                    "delta": {
+                      "type": "bool",
+                      "id": 6
+                    },
+                    "version": {
+                      "type": "uint64",
+                      "id": 7
+                    },
+                    "versionEpoch": {
+                      "type": "string",
+                      "id": 8,
+                      "protoName": "version_epoch"
+                    }
+                  }
+                },
+                "PublishResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "PublishResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 3
+                    }
+                  }
+                },
+                "MapPublishRequest": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "transport": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "protocol": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "encoding": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 10
+                    },
+                    "channel": {
+                      "type": "string",
+                      "id": 11
+                    },
+                    "key": {
+                      "type": "string",
+                      "id": 12
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 13
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 14
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 15
+                    },
+                    "labels": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 16
+                    }
+                  }
+                },
+                "MapPublishResult": {
+                  "fields": {
+                    "key": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "tags": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 4
+                    },
+                    "score": {
+                      "type": "int64",
+                      "id": 5
+                    },
+                    "keyMode": {
+                      "type": "string",
+                      "id": 6,
+                      "protoName": "key_mode"
+                    },
+                    "streamData": {
+                      "type": "bytes",
+                      "id": 7,
+                      "protoName": "stream_data"
+                    },
+                    "b64streamData": {
+                      "type": "string",
+                      "id": 8,
+                      "protoName": "b64stream_data"
+                    },
+                    "idempotencyKey": {
+                      "type": "string",
+                      "id": 9,
+                      "protoName": "idempotency_key"
+                    },
+                    "delta": {
+                      "type": "bool",
+                      "id": 10
+                    },
+                    "version": {
+                      "type": "uint64",
+                      "id": 11
+                    },
+                    "versionEpoch": {
+                      "type": "string",
+                      "id": 12,
+                      "protoName": "version_epoch"
+                    }
+                  }
+                },
+                "MapPublishResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "MapPublishResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 3
+                    }
+                  }
+                },
+                "MapRemoveRequest": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "transport": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "protocol": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "encoding": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 10
+                    },
+                    "channel": {
+                      "type": "string",
+                      "id": 11
+                    },
+                    "key": {
+                      "type": "string",
+                      "id": 12
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 13
+                    },
+                    "labels": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 14
+                    }
+                  }
+                },
+                "MapRemoveResult": {
+                  "fields": {
+                    "key": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "tags": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 2
+                    },
+                    "idempotencyKey": {
+                      "type": "string",
+                      "id": 3,
+                      "protoName": "idempotency_key"
+                    }
+                  }
+                },
+                "MapRemoveResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "MapRemoveResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 3
+                    }
+                  }
+                },
+                "RPCRequest": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "transport": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "protocol": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "encoding": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 10
+                    },
+                    "method": {
+                      "type": "string",
+                      "id": 11
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 12
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 13
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 14
+                    },
+                    "labels": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 15
+                    }
+                  }
+                },
+                "RPCResult": {
+                  "fields": {
+                    "data": {
+                      "type": "bytes",
+                      "id": 1
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  }
+                },
+                "RPCResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "RPCResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 3
+                    }
+                  }
+                },
+                "SubRefreshRequest": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "transport": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "protocol": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "encoding": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 10
+                    },
+                    "channel": {
+                      "type": "string",
+                      "id": 11
+                    },
+                    "meta": {
+                      "type": "bytes",
+                      "id": 12
+                    },
+                    "labels": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 13
+                    }
+                  }
+                },
+                "SubRefreshResult": {
+                  "fields": {
+                    "expired": {
+                      "type": "bool",
+                      "id": 1
+                    },
+                    "expireAt": {
+                      "type": "int64",
+                      "id": 2,
+                      "protoName": "expire_at"
+                    },
+                    "info": {
+                      "type": "bytes",
+                      "id": 3
+                    },
+                    "b64info": {
+                      "type": "string",
+                      "id": 4
+                    }
+                  }
+                },
+                "SubRefreshResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "SubRefreshResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 3
+                    }
+                  }
+                },
+                "Publication": {
+                  "fields": {
+                    "data": {
+                      "type": "bytes",
+                      "id": 4
+                    },
+                    "tags": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 7
+                    }
+                  },
+                  "reserved": [
+                    [
+                      1,
+                      1
+                    ],
+                    [
+                      2,
+                      2
+                    ],
+                    [
+                      3,
+                      3
+                    ],
+                    [
+                      5,
+                      5
+                    ],
+                    [
+                      6,
+                      6
+                    ]
+                  ]
+                },
+                "StreamSubscribeRequest": {
+                  "fields": {
+                    "subscribeRequest": {
+                      "type": "SubscribeRequest",
+                      "id": 1,
+                      "protoName": "subscribe_request"
+                    },
+                    "publication": {
+                      "type": "Publication",
+                      "id": 2
+                    }
+                  }
+                },
+                "StreamSubscribeResponse": {
+                  "fields": {
+                    "subscribeResponse": {
+                      "type": "SubscribeResponse",
+                      "id": 1,
+                      "protoName": "subscribe_response"
+                    },
+                    "publication": {
+                      "type": "Publication",
+                      "id": 2
+                    }
+                  }
+                },
+                "NotifyCacheEmptyRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "NotifyCacheEmptyResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "NotifyCacheEmptyResult",
+                      "id": 1
+                    }
+                  }
+                },
+                "NotifyCacheEmptyResult": {
+                  "fields": {
+                    "populated": {
+                      "type": "bool",
+                      "id": 1
+                    }
+                  }
+                },
+                "NotifyChannelStateRequest": {
+                  "fields": {
+                    "events": {
+                      "rule": "repeated",
+                      "type": "ChannelEvent",
+                      "id": 1
+                    }
+                  }
+                },
+                "ChannelEvent": {
+                  "fields": {
+                    "timeMs": {
+                      "type": "int64",
+                      "id": 1,
+                      "protoName": "time_ms"
+                    },
+                    "channel": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "type": {
+                      "type": "string",
+                      "id": 3
+                    }
+                  }
+                },
+                "NotifyChannelStateResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "NotifyChannelStateResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    }
+                  }
+                },
+                "NotifyChannelStateResult": {
+                  "fields": {}
+                },
+                "SharedPollRefreshRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "items": {
+                      "rule": "repeated",
+                      "type": "SharedPollRefreshItem",
+                      "id": 2
+                    }
+                  }
+                },
+                "SharedPollRefreshItem": {
+                  "fields": {
+                    "key": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "version": {
+                      "type": "uint64",
+                      "id": 2
+                    }
+                  }
+                },
+                "SharedPollRefreshResult": {
+                  "fields": {
+                    "items": {
+                      "rule": "repeated",
+                      "type": "SharedPollRefreshResultItem",
+                      "id": 1
+                    },
+                    "epoch": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  }
+                },
+                "SharedPollRefreshResultItem": {
+                  "fields": {
+                    "key": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "version": {
+                      "type": "uint64",
+                      "id": 3
+                    },
+                    "removed": {
+                      "type": "bool",
+                      "id": 4
+                    },
+                    "prevData": {
+                      "type": "bytes",
+                      "id": 5,
+                      "protoName": "prev_data"
+                    }
+                  }
+                },
+                "SharedPollRefreshResponse": {
+                  "fields": {
+                    "result": {
+                      "type": "SharedPollRefreshResult",
+                      "id": 1
+                    },
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    }
+                  }
+                }
+              }
+            }
           }
         }
       }
