@@ -30,10 +30,12 @@
  *     0,1,1,0, …), each bracketed by
  *     {ev:'slice', phase:'start'|'end', ch} and ending once all its deliveries are in (or drain
  *     timeout), 100 ms apart; window-end → {slices:[{ch, expected, delivered, ms}], …}
- *  {cmd:'storm', target, url, n, warmup, concurrency, echo, poll, secret}
+ *  {cmd:'storm', target, url, n, warmup, concurrency, echo, poll, secret, tokenless}
  *     tokens signed and frames built beforehand; → window-start … n connects over raw TCP
  *     (Rotor: upgrade + JWT connect command answered; baseline: upgrade done) → window-end
  *     {connects, connectsFailed, errors, ms}; then the storm sockets are destroyed.
+ *     `tokenless`: Rotor is sent `{"connect":{"name":"bench"}}` with no token, which its connect
+ *     proxy (when configured) answers for it; nothing is signed.
  *  {cmd:'autocannon', apiUrl, apiKey, channel, connections, durationS}
  *     → window-start … autocannon POST /api/publish … → window-end {autocannon summary, deliveries}
  *  {cmd:'close'} closes every connection → {ev:'closed'}
@@ -707,8 +709,12 @@ async function runStorm(m) {
   // Every connect has its own token, warm-up ones included, so no verification is served from
   // Rotor's token cache.
   // The baseline gets connect frames too in the echo variant (it answers them without a JWT check).
+  // Tokenless (the connect-proxy storm): every connect sends the same frame, so one is built.
+  const tokenless = m.tokenless === true ? clientTextFrame(JSON.stringify({ id: 1, connect: { name: 'bench' } })) : undefined;
   const frames =
-    m.target === 'rotor' || m.echo
+    tokenless !== undefined
+      ? new Array(warm + m.n).fill(tokenless)
+      : m.target === 'rotor' || m.echo
       ? await Promise.all(
           Array.from({ length: warm + m.n }, async (_, i) => clientTextFrame(JSON.stringify({ id: 1, connect: { token: await signToken(secretKey, `storm${i}`), name: 'bench' } }))),
         )
