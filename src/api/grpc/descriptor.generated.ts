@@ -6,7 +6,988 @@ export const descriptor = {
       "nested": {
         "centrifugo": {
           "nested": {
-            "api": {}
+            "api": {
+              "options": {
+                "go_package": "./;apiproto"
+              },
+              "nested": {
+                "CentrifugoApi": {
+                  "methods": {
+                    "Batch": {
+                      "requestType": "BatchRequest",
+                      "responseType": "BatchResponse"
+                    },
+                    "Publish": {
+                      "requestType": "PublishRequest",
+                      "responseType": "PublishResponse"
+                    },
+                    "Broadcast": {
+                      "requestType": "BroadcastRequest",
+                      "responseType": "BroadcastResponse"
+                    },
+                    "Subscribe": {
+                      "requestType": "SubscribeRequest",
+                      "responseType": "SubscribeResponse"
+                    },
+                    "Unsubscribe": {
+                      "requestType": "UnsubscribeRequest",
+                      "responseType": "UnsubscribeResponse"
+                    },
+                    "Disconnect": {
+                      "requestType": "DisconnectRequest",
+                      "responseType": "DisconnectResponse"
+                    },
+                    "Presence": {
+                      "requestType": "PresenceRequest",
+                      "responseType": "PresenceResponse"
+                    },
+                    "PresenceStats": {
+                      "requestType": "PresenceStatsRequest",
+                      "responseType": "PresenceStatsResponse"
+                    },
+                    "History": {
+                      "requestType": "HistoryRequest",
+                      "responseType": "HistoryResponse"
+                    },
+                    "HistoryRemove": {
+                      "requestType": "HistoryRemoveRequest",
+                      "responseType": "HistoryRemoveResponse"
+                    },
+                    "Info": {
+                      "requestType": "InfoRequest",
+                      "responseType": "InfoResponse"
+                    },
+                    "RPC": {
+                      "requestType": "RPCRequest",
+                      "responseType": "RPCResponse"
+                    },
+                    "Refresh": {
+                      "requestType": "RefreshRequest",
+                      "responseType": "RefreshResponse"
+                    },
+                    "Channels": {
+                      "requestType": "ChannelsRequest",
+                      "responseType": "ChannelsResponse"
+                    }
+                  }
+                },
+                "Command": {
+                  "fields": {
+                    "publish": {
+                      "type": "PublishRequest",
+                      "id": 4
+                    },
+                    "broadcast": {
+                      "type": "BroadcastRequest",
+                      "id": 5
+                    },
+                    "subscribe": {
+                      "type": "SubscribeRequest",
+                      "id": 6
+                    },
+                    "unsubscribe": {
+                      "type": "UnsubscribeRequest",
+                      "id": 7
+                    },
+                    "disconnect": {
+                      "type": "DisconnectRequest",
+                      "id": 8
+                    },
+                    "presence": {
+                      "type": "PresenceRequest",
+                      "id": 9
+                    },
+                    "presenceStats": {
+                      "type": "PresenceStatsRequest",
+                      "id": 10,
+                      "protoName": "presence_stats"
+                    },
+                    "history": {
+                      "type": "HistoryRequest",
+                      "id": 11
+                    },
+                    "historyRemove": {
+                      "type": "HistoryRemoveRequest",
+                      "id": 12,
+                      "protoName": "history_remove"
+                    },
+                    "info": {
+                      "type": "InfoRequest",
+                      "id": 13
+                    },
+                    "rpc": {
+                      "type": "RPCRequest",
+                      "id": 14
+                    },
+                    "refresh": {
+                      "type": "RefreshRequest",
+                      "id": 15
+                    },
+                    "channels": {
+                      "type": "ChannelsRequest",
+                      "id": 16
+                    }
+                  },
+                  "reserved": [
+                    [
+                      1,
+                      1
+                    ],
+                    [
+                      2,
+                      2
+                    ],
+                    [
+                      3,
+                      3
+                    ]
+                  ]
+                },
+                "Error": {
+                  "fields": {
+                    "code": {
+                      "type": "uint32",
+                      "id": 1
+                    },
+                    "message": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  }
+                },
+                "Reply": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 2
+                    },
+                    "publish": {
+                      "type": "PublishResult",
+                      "id": 4
+                    },
+                    "broadcast": {
+                      "type": "BroadcastResult",
+                      "id": 5
+                    },
+                    "subscribe": {
+                      "type": "SubscribeResult",
+                      "id": 6
+                    },
+                    "unsubscribe": {
+                      "type": "UnsubscribeResult",
+                      "id": 7
+                    },
+                    "disconnect": {
+                      "type": "DisconnectResult",
+                      "id": 8
+                    },
+                    "presence": {
+                      "type": "PresenceResult",
+                      "id": 9
+                    },
+                    "presenceStats": {
+                      "type": "PresenceStatsResult",
+                      "id": 10,
+                      "protoName": "presence_stats"
+                    },
+                    "history": {
+                      "type": "HistoryResult",
+                      "id": 11
+                    },
+                    "historyRemove": {
+                      "type": "HistoryRemoveResult",
+                      "id": 12,
+                      "protoName": "history_remove"
+                    },
+                    "info": {
+                      "type": "InfoResult",
+                      "id": 13
+                    },
+                    "rpc": {
+                      "type": "RPCResult",
+                      "id": 14
+                    },
+                    "refresh": {
+                      "type": "RefreshResult",
+                      "id": 15
+                    },
+                    "channels": {
+                      "type": "ChannelsResult",
+                      "id": 16
+                    }
+                  },
+                  "reserved": [
+                    [
+                      1,
+                      1
+                    ],
+                    [
+                      3,
+                      3
+                    ]
+                  ]
+                },
+                "BatchRequest": {
+                  "fields": {
+                    "commands": {
+                      "rule": "repeated",
+                      "type": "Command",
+                      "id": 1
+                    },
+                    "parallel": {
+                      "type": "bool",
+                      "id": 2
+                    }
+                  }
+                },
+                "BatchResponse": {
+                  "fields": {
+                    "replies": {
+                      "rule": "repeated",
+                      "type": "Reply",
+                      "id": 1
+                    }
+                  }
+                },
+                "PublishRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "skipHistory": {
+                      "type": "bool",
+                      "id": 4,
+                      "protoName": "skip_history"
+                    },
+                    "tags": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 5
+                    },
+                    "idempotencyKey": {
+                      "type": "string",
+                      "id": 6,
+                      "protoName": "idempotency_key"
+                    },
+                    "delta": {
+                      "type": "bool",
+                      "id": 7
+                    },
+                    "version": {
+                      "type": "uint64",
+                      "id": 8
+                    },
+                    "versionEpoch": {
+                      "type": "string",
+                      "id": 9,
+                      "protoName": "version_epoch"
+                    }
+                  }
+                },
+                "PublishResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "PublishResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "PublishResult": {
+                  "fields": {
+                    "offset": {
+                      "type": "uint64",
+                      "id": 1
+                    },
+                    "epoch": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  }
+                },
+                "BroadcastRequest": {
+                  "fields": {
+                    "channels": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 1
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "skipHistory": {
+                      "type": "bool",
+                      "id": 4,
+                      "protoName": "skip_history"
+                    },
+                    "tags": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 5
+                    },
+                    "idempotencyKey": {
+                      "type": "string",
+                      "id": 6,
+                      "protoName": "idempotency_key"
+                    },
+                    "delta": {
+                      "type": "bool",
+                      "id": 7
+                    },
+                    "version": {
+                      "type": "uint64",
+                      "id": 8
+                    },
+                    "versionEpoch": {
+                      "type": "string",
+                      "id": 9,
+                      "protoName": "version_epoch"
+                    }
+                  }
+                },
+                "BroadcastResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "BroadcastResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "BroadcastResult": {
+                  "fields": {
+                    "responses": {
+                      "rule": "repeated",
+                      "type": "PublishResponse",
+                      "id": 1
+                    }
+                  }
+                },
+                "SubscribeRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "expireAt": {
+                      "type": "int64",
+                      "id": 3,
+                      "protoName": "expire_at"
+                    },
+                    "info": {
+                      "type": "bytes",
+                      "id": 4
+                    },
+                    "b64info": {
+                      "type": "string",
+                      "id": 5
+                    },
+                    "client": {
+                      "type": "string",
+                      "id": 6
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 7
+                    },
+                    "b64data": {
+                      "type": "string",
+                      "id": 8
+                    },
+                    "recoverSince": {
+                      "type": "StreamPosition",
+                      "id": 9,
+                      "protoName": "recover_since"
+                    },
+                    "override": {
+                      "type": "SubscribeOptionOverride",
+                      "id": 10
+                    },
+                    "session": {
+                      "type": "string",
+                      "id": 11
+                    }
+                  }
+                },
+                "SubscribeResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "SubscribeResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "BoolValue": {
+                  "fields": {
+                    "value": {
+                      "type": "bool",
+                      "id": 1
+                    }
+                  }
+                },
+                "Int32Value": {
+                  "fields": {
+                    "value": {
+                      "type": "int32",
+                      "id": 1
+                    }
+                  }
+                },
+                "SubscribeOptionOverride": {
+                  "fields": {
+                    "presence": {
+                      "type": "BoolValue",
+                      "id": 1
+                    },
+                    "joinLeave": {
+                      "type": "BoolValue",
+                      "id": 2,
+                      "protoName": "join_leave"
+                    },
+                    "forceRecovery": {
+                      "type": "BoolValue",
+                      "id": 3,
+                      "protoName": "force_recovery"
+                    },
+                    "forcePositioning": {
+                      "type": "BoolValue",
+                      "id": 4,
+                      "protoName": "force_positioning"
+                    },
+                    "forcePushJoinLeave": {
+                      "type": "BoolValue",
+                      "id": 5,
+                      "protoName": "force_push_join_leave"
+                    }
+                  }
+                },
+                "SubscribeResult": {
+                  "fields": {}
+                },
+                "UnsubscribeRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "user": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "client": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "session": {
+                      "type": "string",
+                      "id": 4
+                    }
+                  }
+                },
+                "UnsubscribeResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "UnsubscribeResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "UnsubscribeResult": {
+                  "fields": {}
+                },
+                "Disconnect": {
+                  "fields": {
+                    "code": {
+                      "type": "uint32",
+                      "id": 1
+                    },
+                    "reason": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  },
+                  "reserved": [
+                    [
+                      3,
+                      3
+                    ]
+                  ]
+                },
+                "DisconnectRequest": {
+                  "fields": {
+                    "user": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 2
+                    },
+                    "client": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "whitelist": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 4
+                    },
+                    "session": {
+                      "type": "string",
+                      "id": 5
+                    }
+                  }
+                },
+                "DisconnectResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "DisconnectResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "DisconnectResult": {
+                  "fields": {}
+                },
+                "PresenceRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "PresenceResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "PresenceResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "ClientInfo": {
+                  "fields": {
+                    "user": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "client": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "connInfo": {
+                      "type": "bytes",
+                      "id": 3,
+                      "protoName": "conn_info"
+                    },
+                    "chanInfo": {
+                      "type": "bytes",
+                      "id": 4,
+                      "protoName": "chan_info"
+                    }
+                  }
+                },
+                "PresenceResult": {
+                  "fields": {
+                    "presence": {
+                      "keyType": "string",
+                      "type": "ClientInfo",
+                      "id": 1
+                    }
+                  }
+                },
+                "PresenceStatsRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "PresenceStatsResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "PresenceStatsResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "PresenceStatsResult": {
+                  "fields": {
+                    "numClients": {
+                      "type": "uint32",
+                      "id": 1,
+                      "protoName": "num_clients"
+                    },
+                    "numUsers": {
+                      "type": "uint32",
+                      "id": 2,
+                      "protoName": "num_users"
+                    }
+                  }
+                },
+                "StreamPosition": {
+                  "fields": {
+                    "offset": {
+                      "type": "uint64",
+                      "id": 1
+                    },
+                    "epoch": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  }
+                },
+                "HistoryRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "limit": {
+                      "type": "int32",
+                      "id": 2
+                    },
+                    "since": {
+                      "type": "StreamPosition",
+                      "id": 3
+                    },
+                    "reverse": {
+                      "type": "bool",
+                      "id": 4
+                    }
+                  }
+                },
+                "HistoryResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "HistoryResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "Publication": {
+                  "fields": {
+                    "data": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "info": {
+                      "type": "ClientInfo",
+                      "id": 3
+                    },
+                    "offset": {
+                      "type": "uint64",
+                      "id": 4
+                    },
+                    "tags": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 5
+                    }
+                  }
+                },
+                "HistoryResult": {
+                  "fields": {
+                    "publications": {
+                      "rule": "repeated",
+                      "type": "Publication",
+                      "id": 1
+                    },
+                    "epoch": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "offset": {
+                      "type": "uint64",
+                      "id": 3
+                    }
+                  }
+                },
+                "HistoryRemoveRequest": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "HistoryRemoveResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "HistoryRemoveResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "HistoryRemoveResult": {
+                  "fields": {}
+                },
+                "InfoRequest": {
+                  "fields": {}
+                },
+                "InfoResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "InfoResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "InfoResult": {
+                  "fields": {
+                    "nodes": {
+                      "rule": "repeated",
+                      "type": "NodeResult",
+                      "id": 1
+                    }
+                  }
+                },
+                "RPCRequest": {
+                  "fields": {
+                    "method": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "params": {
+                      "type": "bytes",
+                      "id": 2
+                    }
+                  }
+                },
+                "RPCResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "RPCResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "RPCResult": {
+                  "fields": {
+                    "data": {
+                      "type": "bytes",
+                      "id": 1
+                    }
+                  }
+                },
+                "RefreshRequest": {
+                  "fields": {
+                    "user": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "client": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "expired": {
+                      "type": "bool",
+                      "id": 3
+                    },
+                    "expireAt": {
+                      "type": "int64",
+                      "id": 4,
+                      "protoName": "expire_at"
+                    },
+                    "info": {
+                      "type": "bytes",
+                      "id": 5
+                    },
+                    "session": {
+                      "type": "string",
+                      "id": 6
+                    }
+                  }
+                },
+                "RefreshResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "RefreshResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "RefreshResult": {
+                  "fields": {}
+                },
+                "NodeResult": {
+                  "fields": {
+                    "uid": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "name": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "version": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "numClients": {
+                      "type": "uint32",
+                      "id": 4,
+                      "protoName": "num_clients"
+                    },
+                    "numUsers": {
+                      "type": "uint32",
+                      "id": 5,
+                      "protoName": "num_users"
+                    },
+                    "numChannels": {
+                      "type": "uint32",
+                      "id": 6,
+                      "protoName": "num_channels"
+                    },
+                    "uptime": {
+                      "type": "uint32",
+                      "id": 7
+                    },
+                    "metrics": {
+                      "type": "Metrics",
+                      "id": 8
+                    },
+                    "process": {
+                      "type": "Process",
+                      "id": 9
+                    },
+                    "numSubs": {
+                      "type": "uint32",
+                      "id": 10,
+                      "protoName": "num_subs"
+                    }
+                  }
+                },
+                "Metrics": {
+                  "fields": {
+                    "interval": {
+                      "type": "double",
+                      "id": 1
+                    },
+                    "items": {
+                      "keyType": "string",
+                      "type": "double",
+                      "id": 2
+                    }
+                  }
+                },
+                "Process": {
+                  "fields": {
+                    "cpu": {
+                      "type": "double",
+                      "id": 1
+                    },
+                    "rss": {
+                      "type": "int64",
+                      "id": 2
+                    }
+                  }
+                },
+                "ChannelsRequest": {
+                  "fields": {
+                    "pattern": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "ChannelsResponse": {
+                  "fields": {
+                    "error": {
+                      "type": "Error",
+                      "id": 1
+                    },
+                    "result": {
+                      "type": "ChannelsResult",
+                      "id": 2
+                    }
+                  }
+                },
+                "ChannelsResult": {
+                  "fields": {
+                    "channels": {
+                      "keyType": "string",
+                      "type": "ChannelInfo",
+                      "id": 1
+                    }
+                  }
+                },
+                "ChannelInfo": {
+                  "fields": {
+                    "numClients": {
+                      "type": "uint32",
+                      "id": 1,
+                      "protoName": "num_clients"
+                    }
+                  }
+                }
+              }
+            }
           }
         }
       }

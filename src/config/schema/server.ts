@@ -64,15 +64,19 @@ export const serverSections = {
     external: bool('Serves the HTTP API on the external port.', false, { flag: true }),
     insecure: bool('Accepts API requests without a key. Only behind a firewall.', false, { flag: true }),
   }),
-  grpc_api: obj('Server gRPC API (not implemented by Rotor).', {
+  grpc_api: obj('Server API over gRPC: service `centrifugal.centrifugo.api.CentrifugoApi` with every HTTP API method, including `Batch` (see docs/grpc-api.md).', {
     enabled: bool('Enables the gRPC API server.', false, { flag: true }),
-    error_mode: apiErrorMode('the gRPC API'),
+    error_mode: oneOf(
+      'How the gRPC API reports API errors: empty or `custom` puts them in the response\'s `error` field with status OK; `transport` answers them as gRPC statuses (102/104 NOT_FOUND, 107/108 INVALID_ARGUMENT, 112 OUT_OF_RANGE, 113 ALREADY_EXISTS, others INTERNAL). A call can ask for `transport` with metadata `x-centrifugo-error-mode: transport`. Batch always answers errors per reply.',
+      ['', 'transport', 'custom'],
+      '',
+    ),
     address: str('Host to bind the gRPC API server to. Empty means all interfaces.'),
     port: int('Port of the gRPC API server.', 10000, { max: 65535, flag: true }),
-    key: str('API key expected in the `authorization` metadata.'),
-    tls: tls('TLS for the gRPC API server.'),
-    reflection: bool('Enables gRPC server reflection, so tools like grpcurl can list methods.'),
-    max_receive_message_size: int('Largest gRPC message accepted, in bytes. 0 uses the gRPC default.'),
+    key: str('API key: when set, every call must carry metadata `authorization: apikey <key>` (UNAUTHENTICATED otherwise). Empty: no authentication, so keep the port private.'),
+    tls: tls('TLS for the gRPC API server; client_ca_pem requires client certificates it signed.'),
+    reflection: bool('Serves gRPC server reflection (v1 and v1alpha), so tools like grpcurl can list and describe methods without the .proto. Reflection calls need no key.'),
+    max_receive_message_size: int('Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED. 0 uses the gRPC default, 4 MiB.'),
   }),
   consumers: list(
     'Asynchronous consumers feeding server API commands from queues (not implemented by Rotor; accepted for compatibility).',

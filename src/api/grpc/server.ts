@@ -1,0 +1,198 @@
+/**
+ * The server API over gRPC: service `centrifugal.centrifugo.api.CentrifugoApi` (api.proto) on a
+ * grpc-js server of its own. Every RPC runs the HTTP API's method from the same table
+ * (`api/methods.ts`), with its request decoded into the object an HTTP request body parses to
+ * (codec.ts), so both APIs answer the same.
+ *
+ * Per call, in order:
+ * 1. with a key configured, the first `authorization` metadata value must be exactly
+ *    `apikey <key>` (compared in constant time), else UNAUTHENTICATED; without a key no auth, as
+ *    Centrifugo;
+ * 2. while the node shuts down, UNAVAILABLE;
+ * 3. a request that is not a valid message of the RPC's type: INTERNAL, as grpc-go answers
+ *    ("grpc: error unmarshalling request");
+ * 4. the method runs; its result goes in `result`, an API error in `error` (107 bad request and the
+ *    rest). In transport error mode (the option, or metadata `x-centrifugo-error-mode: transport`)
+ *    an API error is a gRPC status instead (status.ts). Batch answers its errors per reply in
+ *    every mode.
+ *
+ * Messages larger than `maxReceiveMessageSize` are refused by grpc-js with RESOURCE_EXHAUSTED
+ * before anything is decoded; an RPC the service lacks is UNIMPLEMENTED.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { Server, ServerCredentials, status as GrpcStatus, type Metadata, type MethodDefinition, type ServerUnaryCall, type sendUnaryData, type UntypedHandleCall } from '@grpc/grpc-js';
+import { METHODS, errorObject, type ApiContext } from '../methods.js';
+import type { Logger } from '../../util/logger.js';
+import { encodeResult, messageToApi } from './codec.js';
+import { API_FILE, API_RPCS, API_SERVICE, apiPackage, type ApiRpc } from './schema.js';
+import { apiErrorStatus, statusError } from './status.js';
+import { Reflection } from './reflection.js';
+import { fileDescriptorBytes } from './file-descriptor.js';
+
+/** grpc-js's and grpc-go's default largest received message: 4 MiB. */
+export const DEFAULT_MAX_RECEIVE_MESSAGE_SIZE = 4 * 1024 * 1024;
+
+export interface GrpcTls {
+  /** PEM certificate chain and key of the server. */
+  cert: string;
+  key: string;
+  /** PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS). */
+  clientCa?: string;
+}
+
+export interface GrpcApiOptions {
+  /** Host to bind; empty binds every interface (IPv6 and IPv4 where the host has both). */
+  address: string;
+  /** 0 lets the OS pick. */
+  port: number;
+  /** Expected in `authorization: apikey <key>`; empty turns auth off. */
+  key: string;
+  /** `transport` answers API errors as gRPC statuses; anything else puts them in `error`. */
+  errorMode: string;
+  tls?: GrpcTls;
+  /** Serves gRPC server reflection. */
+  reflection: boolean;
+  /** Largest request message in bytes; 0 means `DEFAULT_MAX_RECEIVE_MESSAGE_SIZE`. */
+  maxReceiveMessageSize: number;
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+export class GrpcApiServer {
+  private readonly server: Server;
+  private readonly keyBuf: Buffer | undefined;
+  private started = false;
+
+  constructor(
+    private readonly ctx: ApiContext,
+    private readonly opts: GrpcApiOptions,
+    private readonly log: Logger,
+  ) {
+    this.keyBuf = opts.key !== '' ? Buffer.from(`apikey ${opts.key}`) : undefined;
+    const maxReceive = opts.maxReceiveMessageSize > 0 ? opts.maxReceiveMessageSize : DEFAULT_MAX_RECEIVE_MESSAGE_SIZE;
+    this.server = new Server({ 'grpc.max_receive_message_length': maxReceive });
+    const definition: Record<string, MethodDefinition<Buffer, Buffer>> = {};
+    const handlers: Record<string, UntypedHandleCall> = {};
+    for (const rpc of API_RPCS) {
+      definition[rpc.name] = {
+        path: `/${API_SERVICE}/${rpc.name}`,
+        requestStream: false,
+        responseStream: false,
+        // Bytes pass through grpc-js as they are; the handler decodes, so it chooses the answer to
+        // a malformed message.
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      };
+      handlers[rpc.name] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+        this.handle(rpc, call).then(
+          (answer) => callback(null, answer),
+          (err: unknown) => callback(err as ReturnType<typeof statusError>),
+        );
+      };
+    }
+    this.server.addService(definition, handlers);
+    if (opts.reflection) {
+      const goPackage = apiPackage.getOption('go_package');
+      const bytes = fileDescriptorBytes(apiPackage, API_FILE, typeof goPackage === 'string' ? goPackage : undefined);
+      const reflection = new Reflection([API_SERVICE], [{ name: API_FILE, ns: apiPackage, bytes }]);
+      for (const { definition: d, handlers: h } of reflection.definitions()) this.server.addService(d, h);
+    }
+  }
+
+  /** Binds and serves; resolves with the bound port. */
+  async start(): Promise<number> {
+    const creds = this.credentials();
+    const port = this.opts.address !== '' ? await this.bind(hostPort(this.opts.address, this.opts.port), creds) : await this.bindAll(creds);
+    this.started = true;
+    return port;
+  }
+
+  /** Refuses new calls, lets running ones finish for up to `timeoutMs`, then cuts them. */
+  stop(timeoutMs: number): Promise<void> {
+    if (!this.started) {
+      this.server.forceShutdown();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private credentials(): ServerCredentials {
+    const t = this.opts.tls;
+    if (t === undefined) return ServerCredentials.createInsecure();
+    const ca = t.clientCa !== undefined ? Buffer.from(t.clientCa) : null;
+    return ServerCredentials.createSsl(ca, [{ cert_chain: Buffer.from(t.cert), private_key: Buffer.from(t.key) }], ca !== null);
+  }
+
+  private bind(target: string, creds: ServerCredentials): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(target, creds, (err, port) => (err !== null ? reject(err) : resolve(port)));
+    });
+  }
+
+  /**
+   * Every interface: `[::]` (both IPv6 and IPv4 on a dual-stack host), else `0.0.0.0` on a host
+   * without IPv6. When both fail, the IPv4 error is the one reported.
+   */
+  private async bindAll(creds: ServerCredentials): Promise<number> {
+    try {
+      return await this.bind(hostPort('::', this.opts.port), creds);
+    } catch {
+      return this.bind(hostPort('0.0.0.0', this.opts.port), creds);
+    }
+  }
+
+  private async handle(rpc: ApiRpc, call: ServerUnaryCall<Buffer, Buffer>): Promise<Buffer> {
+    if (!this.authorized(call.metadata)) throw statusError(GrpcStatus.UNAUTHENTICATED, 'unauthenticated');
+    if (this.ctx.node.isShuttingDown) throw statusError(GrpcStatus.UNAVAILABLE, 'shutting down');
+    let decoded: Record<string, unknown>;
+    try {
+      decoded = rpc.request.decode(call.request) as unknown as Record<string, unknown>;
+    } catch (err) {
+      throw statusError(GrpcStatus.INTERNAL, `grpc: error unmarshalling request: ${(err as Error).message}`);
+    }
+    const request = messageToApi(rpc.request, decoded);
+    let result;
+    try {
+      result = await METHODS[rpc.method]!(this.ctx, request);
+    } catch (err) {
+      const eo = errorObject(err);
+      if (eo.code === 100) this.log.error({ err, method: rpc.method, api: 'grpc' }, 'api call failed');
+      // A batch has no error of its own (BatchResponse has no `error`): it can only fail unexpectedly.
+      if (rpc.method === 'batch') throw statusError(GrpcStatus.INTERNAL, eo.message);
+      if (this.transportMode(call.metadata)) throw apiErrorStatus(eo);
+      return encodeResult(rpc.response, { error: eo });
+    }
+    // BatchResponse is the batch result itself (`replies`); every other response wraps it.
+    return encodeResult(rpc.response, rpc.method === 'batch' ? result : { result });
+  }
+
+  private authorized(md: Metadata): boolean {
+    if (this.keyBuf === undefined) return true;
+    const given = md.get('authorization')[0];
+    if (given === undefined) return false;
+    const g = Buffer.from(given);
+    return g.length === this.keyBuf.length && timingSafeEqual(g, this.keyBuf);
+  }
+
+  private transportMode(md: Metadata): boolean {
+    if (this.opts.errorMode === 'transport') return true;
+    const v = md.get('x-centrifugo-error-mode')[0];
+    return typeof v === 'string' && v.toLowerCase() === 'transport';
+  }
+}
+
+/** `host:port`, with an IPv6 literal in brackets. */
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
