@@ -56,6 +56,7 @@ export class GrpcProxyCaller implements ProxyCaller {
   /** `static_metadata` alone, checked once; each call starts from a clone. */
   readonly #static: Metadata;
   readonly #credentials: { key: string; value: string } | undefined;
+  #closed = false;
 
   /** Throws, naming `<name>.endpoint` or `<name>.grpc.*`, when an option cannot be used. */
   constructor(opts: GrpcProxyOptions) {
@@ -77,6 +78,7 @@ export class GrpcProxyCaller implements ProxyCaller {
   call<M extends ProxyMethod>(method: M, request: ProxyRequests[M], forwarded: ReadonlyMap<string, string>): Promise<ProxyAnswer<ProxyResults[M]>> {
     return new Promise((resolve, reject) => {
       const md = this.#metadata(forwarded);
+      if (this.#closed) throw new ProxyCallError('the proxy is closed');
       this.#client.makeUnaryRequest(
         RPCS[method].path,
         toBuffer,
@@ -99,14 +101,16 @@ export class GrpcProxyCaller implements ProxyCaller {
   /**
    * Opens a `SubscribeUnidirectional` stream for a subscription: see `SubscribeStream` for its
    * events. The first answer must come within `timeout`; publications after it have no deadline.
-   * Throws ProxyCallError when a forwarded header cannot be gRPC metadata.
+   * Throws ProxyCallError when a forwarded header cannot be gRPC metadata or the proxy is closed.
    */
   openSubscribeStream(request: SubscribeProxyRequest, forwarded: ReadonlyMap<string, string>): SubscribeStream {
+    if (this.#closed) throw new ProxyCallError('the proxy is closed');
     return new SubscribeStream(this.#client, request, this.#metadata(forwarded), this.#timeoutMs);
   }
 
-  /** Closes the channel: calls and streams in flight end with CANCELLED or UNAVAILABLE. */
+  /** Closes the channel once the calls and streams in flight are over; later calls fail at once. */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#client.close();
   }
 
