@@ -4,20 +4,28 @@
  * the answer as Centrifugo v6.9 does (spec §3.1, §3.6–3.10; centrifugo-v6-notes §6):
  *
  * - connect: only for a connect without a token (a token skips the proxy). A result is the
- *   connection's identity; no result means no credentials (anonymous when allowed, else 3501).
- * - refresh (server-side, at expiry): a result extends or expires the connection; no result,
- *   and an error or disconnect answer, expire it (3005); a failed call extends it by 60 s.
- * - subscribe: unless the client brings a subscription token or the channel is user-limited.
- *   A result may set channel info, data, expiry and overrides; no result allows the subscription
- *   with the namespace's options.
+ *   connection's identity, its server-side channels those of `channels` and `subs` together
+ *   (the client's own `connect.subs` are not added, as for a token they would be); no result
+ *   means no credentials (anonymous when allowed, else 3501).
+ * - refresh (server-side, at expiry): with a refresh proxy every connection, token ones too, is
+ *   refreshed by the server (Centrifugo's `ClientSideRefresh: !refreshProxyEnabled`), so a
+ *   client's `refresh` command is 3501. A result extends or expires the connection; no result,
+ *   and an error or disconnect answer (a status transform), expire it (3005); a failed call
+ *   extends it by 60 s and asks again then.
+ * - subscribe: unless the client brings a subscription token, the channel is user-limited, or it
+ *   is private (`$`, which needs a token: 103). A result may set channel info, data, expiry and
+ *   overrides; no result allows the subscription with the namespace's options. In a namespace
+ *   with a sub_refresh proxy every subscription, token ones too, is refreshed by the server.
  * - publish: the proxy decides alone; a result may replace the data and set history, tags,
  *   idempotency, delta and version; no result publishes the client's data.
  * - sub_refresh: as refresh, for a subscription (expired: unsubscribe 2501, or 3006 server-side).
- * - rpc: by method namespace (`rpc.namespaces`, `rpc.without_namespace`); `rpc.ping` first.
+ * - rpc: by method namespace (`rpc.namespaces`, `rpc.without_namespace`); `rpc.ping` first. A
+ *   namespace without a proxy is 108, an unknown namespace 104.
  *
  * An error or disconnect answer reaches the client as it is (connect, subscribe, publish, RPC). A
- * failed call (down, slow past `timeout`, non-200 without a transform, garbage) is logged with the
- * proxy's name and is error 100 (temporary) for the client, which its SDK retries.
+ * failed call (down, slow past `timeout`, non-200 without a transform, garbage, a `b64*` field
+ * that is not base64) is logged with the proxy's name and is error 100 (temporary) for the
+ * client, which its SDK retries.
  */
 import { DelegatingHooks } from '../node/delegating-hooks.js';
 import type {
@@ -31,7 +39,9 @@ import type { Logger } from '../util/logger.js';
 import {
   forwardedHeaders, keepHeaders, requestBase, resultBytes, setPayload, userRequestBase, type HeaderNeeds, type ProxyEntry,
 } from './requests.js';
-import { ProxyCallError, type ConnectProxyRequest, type ProxyAnswer, type ProxyMethod, type ProxyRequests, type ProxyResults } from './types.js';
+import {
+  ProxyCallError, type ConnectProxyRequest, type ConnectProxyResult, type ProxyAnswer, type ProxyMethod, type ProxyRequests, type ProxyResults,
+} from './types.js';
 import { RpcRouter } from './rpc-router.js';
 
 /** A refresh that failed on the proxy's side extends the connection or subscription this long, s. */
@@ -77,24 +87,34 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
   }
 
   override connecting(e: ConnectEvent): ConnectReply | Promise<ConnectReply> {
-    if (this.setup.connect === undefined || e.token !== '') return this.keep(this.base.connecting(e), e);
-    return this.proxyConnect(this.setup.connect, e);
+    const reply = this.setup.connect === undefined || e.token !== '' ? this.keep(this.base.connecting(e), e) : this.proxyConnect(this.setup.connect, e);
+    if (this.setup.refresh === undefined) return reply;
+    return reply instanceof Promise ? reply.then(refreshedByServer) : refreshedByServer(reply);
   }
 
   override async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
     const name = this.base.subscribeProxyName(e);
-    if (name === undefined) return this.base.subscribing(e);
+    if (name === undefined) {
+      const reply = await this.base.subscribing(e);
+      // A sub_refresh proxy refreshes every subscription of its namespace, token ones too.
+      if (reply.clientSideRefresh && this.base.subRefreshProxyName(e.channel) !== undefined) reply.clientSideRefresh = false;
+      return reply;
+    }
     const p = this.channelProxy('subscribe', name);
     const req: ProxyRequests['subscribe'] = { ...userRequestBase(e.client, p), channel: e.channel, token: e.token };
     setPayload(req, e.data, p);
-    const r = decided(await this.ask(p, 'subscribe', req, forwardedHeaders(p, e.client.keptHeaders)));
-    if (r === undefined) return this.base.proxiedSubscription(e, {});
-    const extras: Parameters<CentrifugoPolicy['proxiedSubscription']>[1] = { expireAt: r.expireAt };
-    const info = resultBytes(r.info);
-    const data = resultBytes(r.data);
-    if (info !== undefined) extras.chanInfo = info;
-    if (data !== undefined) extras.data = data;
-    if (r.override !== undefined) extras.override = r.override;
+    const extras = await this.ask(p, 'subscribe', req, forwardedHeaders(p, e.client.keptHeaders), (a) => {
+      const r = decided(a);
+      const out: Parameters<CentrifugoPolicy['proxiedSubscription']>[1] = {};
+      if (r === undefined) return out;
+      out.expireAt = r.expireAt;
+      const info = resultBytes(r.info);
+      const data = resultBytes(r.data);
+      if (info !== undefined) out.chanInfo = info;
+      if (data !== undefined) out.data = data;
+      if (r.override !== undefined) out.override = r.override;
+      return out;
+    });
     return this.base.proxiedSubscription(e, extras);
   }
 
@@ -104,102 +124,99 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
     const p = this.channelProxy('publish', proxied.name);
     const req: ProxyRequests['publish'] = { ...userRequestBase(e.client, p), channel: e.channel };
     setPayload(req, e.data, p);
-    const r = decided(await this.ask(p, 'publish', req, forwardedHeaders(p, e.client.keptHeaders)));
-    const reply = proxied.reply;
-    if (r === undefined) return reply;
-    const data = resultBytes(r.data);
-    if (data !== undefined) reply.data = data;
-    const o = reply.options;
-    if (r.skipHistory) delete o.history;
-    if (r.tags !== undefined) o.tags = r.tags;
-    if (r.idempotencyKey !== '') o.idempotencyKey = r.idempotencyKey;
-    if (r.delta) o.useDelta = true;
-    if (r.version > 0) {
-      o.version = r.version;
-      o.versionEpoch = r.versionEpoch;
-    }
-    return reply;
+    return this.ask(p, 'publish', req, forwardedHeaders(p, e.client.keptHeaders), (a) => {
+      const r = decided(a);
+      const reply = proxied.reply;
+      // No result: the client's data is published with the namespace's options.
+      if (r === undefined) return reply;
+      const data = resultBytes(r.data);
+      if (data !== undefined) reply.data = data;
+      const o = reply.options;
+      if (r.skipHistory) delete o.history;
+      if (r.tags !== undefined) o.tags = r.tags;
+      if (r.idempotencyKey !== '') o.idempotencyKey = r.idempotencyKey;
+      if (r.delta) o.useDelta = true;
+      if (r.version > 0) {
+        o.version = r.version;
+        o.versionEpoch = r.versionEpoch;
+      }
+      return reply;
+    });
   }
 
   private async proxyConnect(p: ProxyEntry, e: ConnectEvent): Promise<ConnectReply> {
     const req: ConnectProxyRequest = { ...requestBase(e.client, p), name: e.name, version: e.version, channels: Object.keys(e.subs) };
     setPayload(req, e.data, p);
     const kept = keepHeaders(this.setup.headerNeeds, e.headers, e.emulatedHeaders, e.metadata);
-    const r = decided(await this.ask(p, 'connect', req, forwardedHeaders(p, kept)));
+    const id = await this.ask(p, 'connect', req, forwardedHeaders(p, kept), (a) => {
+      const r = decided(a);
+      return r === undefined ? undefined : connectIdentity(r, this.setup.refresh === undefined);
+    });
     // No result: no credentials, so Rotor's rules decide (anonymous when allowed, else 3501).
-    if (r === undefined) return this.keep(this.base.connecting(e), e);
-    const id: ConnectIdentity = { user: r.user, expireAt: r.expireAt, clientSideRefresh: this.setup.refresh === undefined };
-    const info = resultBytes(r.info);
-    const meta = resultBytes(r.meta);
-    const data = resultBytes(r.data);
-    if (info !== undefined) id.info = info;
-    if (meta !== undefined) id.meta = meta;
-    if (data !== undefined) id.data = data;
-    if (r.subs !== undefined) {
-      const subs: Record<string, ServerSubOptions> = {};
-      for (const [ch, so] of Object.entries(r.subs)) {
-        const sub: ServerSubOptions = {};
-        const si = resultBytes(so.info);
-        const sd = resultBytes(so.data);
-        if (si !== undefined) sub.info = si;
-        if (sd !== undefined) sub.data = sd;
-        if (so.override !== undefined) sub.override = so.override;
-        subs[ch] = sub;
-      }
-      id.subs = subs;
-    } else id.channels = r.channels;
-    const reply = this.base.connectReply(e, id);
+    if (id === undefined) return this.keep(this.base.connecting(e), e);
+    // The proxy's channels only: Centrifugo honours a client's `connect.subs` for token and
+    // anonymous connections, not for ones the backend authenticated.
+    const reply = this.base.connectReply(e, id, false);
     if (kept !== undefined) reply.keptHeaders = kept;
     return reply;
   }
 
-  private async proxyRefresh(p: ProxyEntry, e: ExpiredEvent): Promise<ExpiredRefreshReply> {
-    let a: ProxyAnswer<ProxyResults['refresh']>;
-    try {
-      a = await this.ask(p, 'refresh', userRequestBase(e.client, p), forwardedHeaders(p, e.client.keptHeaders));
-    } catch {
-      return { expireAt: nowSec() + FAILED_REFRESH_EXTENSION_S };
-    }
-    // Refresh reads the result only: an error or disconnect answer (a status transform) expires it.
-    const r = a.kind === 'result' ? a.result : undefined;
-    if (r === undefined || r.expired) return { expired: true };
-    const out: ExpiredRefreshReply = { expireAt: r.expireAt };
-    const info = resultBytes(r.info);
-    const meta = resultBytes(r.meta);
-    if (info !== undefined) out.info = info;
-    if (meta !== undefined) out.meta = meta;
-    return out;
+  private proxyRefresh(p: ProxyEntry, e: ExpiredEvent): Promise<ExpiredRefreshReply> {
+    return this.ask<'refresh', ExpiredRefreshReply>(
+      p,
+      'refresh',
+      userRequestBase(e.client, p),
+      forwardedHeaders(p, e.client.keptHeaders),
+      (a): ExpiredRefreshReply => {
+        // Refresh reads the result only: an error or disconnect answer (a status transform) expires it.
+        const r = a.kind === 'result' ? a.result : undefined;
+        if (r === undefined || r.expired) return { expired: true };
+        const out: ExpiredRefreshReply = { expireAt: r.expireAt };
+        const info = resultBytes(r.info);
+        const meta = resultBytes(r.meta);
+        if (info !== undefined) out.info = info;
+        if (meta !== undefined) out.meta = meta;
+        return out;
+      },
+      () => ({ expireAt: nowSec() + FAILED_REFRESH_EXTENSION_S }),
+    );
   }
 
   private async proxySubRefresh(e: ChannelEvent): Promise<SubExpiredRefreshReply> {
     const name = this.base.subRefreshProxyName(e.channel);
     const p = name !== undefined ? this.setup.channel('sub_refresh', name) : undefined;
     if (p === undefined) return { expired: true };
-    let a: ProxyAnswer<ProxyResults['sub_refresh']>;
-    try {
-      a = await this.ask(p, 'sub_refresh', { ...userRequestBase(e.client, p), channel: e.channel }, forwardedHeaders(p, e.client.keptHeaders));
-    } catch {
-      return { expireAt: nowSec() + FAILED_REFRESH_EXTENSION_S };
-    }
-    const r = a.kind === 'result' ? a.result : undefined;
-    if (r === undefined || r.expired) return { expired: true };
-    const out: SubExpiredRefreshReply = { expireAt: r.expireAt };
-    const info = resultBytes(r.info);
-    if (info !== undefined) out.info = info;
-    return out;
+    return this.ask<'sub_refresh', SubExpiredRefreshReply>(
+      p,
+      'sub_refresh',
+      { ...userRequestBase(e.client, p), channel: e.channel },
+      forwardedHeaders(p, e.client.keptHeaders),
+      (a): SubExpiredRefreshReply => {
+        const r = a.kind === 'result' ? a.result : undefined;
+        if (r === undefined || r.expired) return { expired: true };
+        const out: SubExpiredRefreshReply = { expireAt: r.expireAt };
+        const info = resultBytes(r.info);
+        if (info !== undefined) out.info = info;
+        return out;
+      },
+      () => ({ expireAt: nowSec() + FAILED_REFRESH_EXTENSION_S }),
+    );
   }
 
   private async proxyRpc(e: RpcEvent): Promise<RpcReply> {
     const ping = this.setup.ping;
     if (ping.enabled && e.method === ping.method) return {};
-    const name = this.setup.rpc.proxyFor(e.method);
-    const p = name !== undefined ? this.setup.rpc.entry(name) : undefined;
+    const route = this.setup.rpc.route(e.method);
+    if (route.kind === 'unknown_namespace') throw errors.methodNotFound();
+    const p = route.kind === 'proxy' ? this.setup.rpc.entry(route.name) : undefined;
     if (p === undefined) throw errors.notAvailable();
     const req: ProxyRequests['rpc'] = { ...userRequestBase(e.client, p), method: e.method };
     setPayload(req, e.data, p);
-    const r = decided(await this.ask(p, 'rpc', req, forwardedHeaders(p, e.client.keptHeaders)));
-    const data = r !== undefined ? resultBytes(r.data) : undefined;
-    return data !== undefined ? { data } : {};
+    return this.ask(p, 'rpc', req, forwardedHeaders(p, e.client.keptHeaders), (a): RpcReply => {
+      const r = decided(a);
+      const data = r !== undefined ? resultBytes(r.data) : undefined;
+      return data !== undefined ? { data } : {};
+    });
   }
 
   private channelProxy(kind: ChannelProxyKind, name: string): ProxyEntry {
@@ -209,20 +226,34 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
     return p;
   }
 
-  /** Calls the backend; a failed call is logged with the proxy's name and thrown as error 100 (temporary). */
-  private async ask<M extends ProxyMethod>(
+  /**
+   * Calls the backend and reads its answer with `use`. A failed call, or an answer `use` finds
+   * bad (a ProxyCallError), is logged with the proxy's name and becomes `failed()`: error 100
+   * (temporary) unless given. What `use` throws otherwise (the answer's error or disconnect, a
+   * policy error) goes to the client as it is.
+   */
+  private async ask<M extends ProxyMethod, T>(
     p: ProxyEntry,
     method: M,
     req: ProxyRequests[M],
     headers: ReadonlyMap<string, string>,
-  ): Promise<ProxyAnswer<ProxyResults[M]>> {
-    try {
-      return await p.caller.call(method, req, headers);
-    } catch (err) {
-      const why = err instanceof ProxyCallError ? err.message : String(err);
-      this.log.error({ proxy: p.caller.name, method, client: req.client, ...(err instanceof ProxyCallError && err.status !== undefined ? { status: err.status } : {}) }, `${method} proxy failed: ${why}`);
+    use: (a: ProxyAnswer<ProxyResults[M]>) => T,
+    failed: () => T = () => {
       throw errors.internal();
+    },
+  ): Promise<T> {
+    let why: unknown;
+    try {
+      return use(await p.caller.call(method, req, headers));
+    } catch (err) {
+      if (err instanceof ReplyError || err instanceof DisconnectError) throw err;
+      why = err;
     }
+    const status = why instanceof ProxyCallError && why.status !== undefined ? { status: why.status } : {};
+    const channel = 'channel' in req ? { channel: req.channel } : {};
+    const message = why instanceof Error ? why.message : String(why);
+    this.log.error({ proxy: p.caller.name, method, client: req.client, ...channel, ...status }, `${method} proxy ${p.caller.name} failed: ${message}`);
+    return failed();
   }
 
   /** Keeps the headers proxies forward on a connection Rotor's rules accepted (a token, anonymous). */
@@ -235,6 +266,41 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
     };
     return reply instanceof Promise ? reply.then(add) : add(reply);
   }
+}
+
+/** With a refresh proxy the server refreshes every connection (the client never sends `refresh`). */
+function refreshedByServer(r: ConnectReply): ConnectReply {
+  r.clientSideRefresh = false;
+  delete r.tokenChannels;
+  return r;
+}
+
+/**
+ * The identity a connect result gives: user, expiry, info, data, meta, and server-side channels
+ * from `channels` (namespace options) and `subs` (options of their own) together, as Centrifugo
+ * adds both; a channel in both takes its `subs` options.
+ */
+function connectIdentity(r: ConnectProxyResult, clientSideRefresh: boolean): ConnectIdentity {
+  const id: ConnectIdentity = { user: r.user, expireAt: r.expireAt, clientSideRefresh };
+  const info = resultBytes(r.info);
+  const meta = resultBytes(r.meta);
+  const data = resultBytes(r.data);
+  if (info !== undefined) id.info = info;
+  if (meta !== undefined) id.meta = meta;
+  if (data !== undefined) id.data = data;
+  const subs: Record<string, ServerSubOptions> = {};
+  for (const ch of r.channels) subs[ch] = {};
+  for (const [ch, so] of Object.entries(r.subs ?? {})) {
+    const sub: ServerSubOptions = {};
+    const si = resultBytes(so.info);
+    const sd = resultBytes(so.data);
+    if (si !== undefined) sub.info = si;
+    if (sd !== undefined) sub.data = sd;
+    if (so.override !== undefined) sub.override = so.override;
+    subs[ch] = sub;
+  }
+  id.subs = subs;
+  return id;
 }
 
 /** The result of an answer; an error or disconnect answer is thrown as the client's error or disconnect. */

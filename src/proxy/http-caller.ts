@@ -68,18 +68,20 @@ export class HttpProxyCaller implements ProxyCaller {
     } catch (e) {
       throw callFailure(e, signal, this.#opts.timeoutMs);
     }
-    let body: string;
-    try {
-      body = await readBounded(res.body);
-    } catch (e) {
-      throw callFailure(e, signal, this.#opts.timeoutMs);
-    }
     if (res.statusCode !== 200) {
+      // The body of another status is not read: dropped (and the connection with it when long).
+      res.body.dump().catch(() => {});
       const t = this.#opts.transforms.find((x) => x.status === res.statusCode);
       if (t === undefined) throw new ProxyCallError(`backend answered HTTP ${res.statusCode}`, res.statusCode);
       return t.kind === 'error'
         ? { kind: 'error', code: t.code, message: t.message, temporary: t.temporary }
         : { kind: 'disconnect', code: t.code, reason: t.reason };
+    }
+    let body: string;
+    try {
+      body = await readBounded(res.body);
+    } catch (e) {
+      throw callFailure(e, signal, this.#opts.timeoutMs);
     }
     return decodeAnswer(method, body);
   }

@@ -8,6 +8,7 @@
  */
 import { parseJsonWithRaw, RawJson } from '../protocol/json/raw-json.js';
 import { JsonBytes, toJsonText } from '../protocol/json/json-text.js';
+import { isBase64 } from './requests.js';
 import type { OptionOverride } from '../rules/subscription-options.js';
 import {
   ProxyCallError,
@@ -74,7 +75,7 @@ const RESULT_DECODERS: { [M in ProxyMethod]: (o: Obj) => ProxyResults[M] } = {
       info: payload(o, 'info'),
       data: payload(o, 'data'),
       channels: stringList(o, 'channels'),
-      meta: payload(o, 'meta'),
+      meta: rawPayload(o, 'meta'),
     };
     const subs = o['subs'];
     if (subs !== undefined && subs !== null) {
@@ -84,7 +85,7 @@ const RESULT_DECODERS: { [M in ProxyMethod]: (o: Obj) => ProxyResults[M] } = {
     }
     return out;
   },
-  refresh: (o): RefreshProxyResult => ({ expired: boolean(o, 'expired'), expireAt: integer(o, 'expire_at'), info: payload(o, 'info'), meta: payload(o, 'meta') }),
+  refresh: (o): RefreshProxyResult => ({ expired: boolean(o, 'expired'), expireAt: integer(o, 'expire_at'), info: payload(o, 'info'), meta: rawPayload(o, 'meta') }),
   subscribe: (o): SubscribeProxyResult => {
     const out: SubscribeProxyResult = { expireAt: integer(o, 'expire_at'), info: payload(o, 'info'), data: payload(o, 'data') };
     const ov = override(o);
@@ -134,14 +135,21 @@ function override(o: Obj): OptionOverride | undefined {
   return out;
 }
 
+/** A payload member and its `b64` twin; the twin must be standard base64 with padding (Go's StdEncoding). */
 function payload(o: Obj, key: string): ResultPayload {
-  const out: ResultPayload = {};
+  const out = rawPayload(o, key);
   const b64 = o[`b64${key}`];
-  if (typeof b64 === 'string' && b64 !== '') out.b64 = b64;
-  else if (b64 !== undefined && b64 !== null && b64 !== '') bad(`b64${key} must be a string`);
-  const raw = o[key];
-  if (raw instanceof RawJson && raw.text !== 'null') out.raw = new Uint8Array(Buffer.from(raw.text, 'utf8'));
+  if (b64 === undefined || b64 === null || b64 === '') return out;
+  if (typeof b64 !== 'string') bad(`b64${key} must be a string`);
+  if (!isBase64(b64)) bad(`b64${key} is not base64`);
+  out.b64 = b64;
   return out;
+}
+
+/** A payload member kept as its JSON text; `null` is no payload. `meta` has no `b64` twin. */
+function rawPayload(o: Obj, key: string): ResultPayload {
+  const raw = o[key];
+  return raw instanceof RawJson && raw.text !== 'null' ? { raw: new Uint8Array(Buffer.from(raw.text, 'utf8')) } : {};
 }
 
 function object(v: unknown, what: string): Obj {

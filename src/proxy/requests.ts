@@ -4,7 +4,7 @@
  * when asked for, and the headers the proxy forwards.
  */
 import type { ClientContext, KeptHeaders } from '../node/events.js';
-import type { ProxyCaller, ProxyRequestBase, RequestPayload, ResultPayload, UserRequestBase } from './types.js';
+import { ProxyCallError, type ProxyCaller, type ProxyRequestBase, type RequestPayload, type ResultPayload, type UserRequestBase } from './types.js';
 
 export interface ProxyEntry {
   readonly caller: ProxyCaller;
@@ -38,10 +38,22 @@ export function setPayload(req: RequestPayload, data: Uint8Array | undefined, p:
   else req.data = data;
 }
 
-/** A result payload's bytes: `b64*` decoded when given, else the plain field; undefined when neither. */
+/**
+ * A result payload's bytes: `b64*` decoded when given, else the plain field; undefined when
+ * neither. Throws ProxyCallError for a `b64*` that is not standard base64 (Centrifugo answers
+ * such a result with error 100).
+ */
 export function resultBytes(p: ResultPayload): Uint8Array | undefined {
-  if (p.b64 !== undefined) return new Uint8Array(Buffer.from(p.b64, 'base64'));
-  return p.raw;
+  if (p.b64 === undefined) return p.raw;
+  if (!isBase64(p.b64)) throw new ProxyCallError('unexpected answer: a b64 field is not base64');
+  return new Uint8Array(Buffer.from(p.b64, 'base64'));
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Standard base64 with padding, as Go's `base64.StdEncoding` decodes it; Node's decoder skips bad characters silently. */
+export function isBase64(s: string): boolean {
+  return s.length % 4 === 0 && BASE64.test(s);
 }
 
 /**

@@ -11,6 +11,13 @@ export interface RpcNamespaceRoute {
   proxyName: string;
 }
 
+/**
+ * Where a method goes: to the named proxy; nowhere because its namespace does not proxy (the
+ * client gets 108 not available); or nowhere because its namespace does not exist (104 method
+ * not found), as Centrifugo answers.
+ */
+export type RpcRoute = { kind: 'proxy'; name: string } | { kind: 'not_proxied' } | { kind: 'unknown_namespace' };
+
 export class RpcRouter {
   readonly anyProxy: boolean;
 
@@ -24,10 +31,16 @@ export class RpcRouter {
     this.anyProxy = withoutNamespace.proxyEnabled || [...namespaces.values()].some((n) => n.proxyEnabled);
   }
 
-  /** The proxy name for `method`, or undefined when its namespace does not proxy or does not exist. */
-  proxyFor(method: string): string | undefined {
+  route(method: string): RpcRoute {
     const i = this.boundary === '' ? -1 : method.indexOf(this.boundary);
     const route = i < 0 ? this.withoutNamespace : this.namespaces.get(method.slice(0, i));
-    return route?.proxyEnabled === true ? route.proxyName : undefined;
+    if (route === undefined) return { kind: 'unknown_namespace' };
+    return route.proxyEnabled ? { kind: 'proxy', name: route.proxyName } : { kind: 'not_proxied' };
+  }
+
+  /** The proxy name for `method`, or undefined when its namespace does not proxy or does not exist. */
+  proxyFor(method: string): string | undefined {
+    const r = this.route(method);
+    return r.kind === 'proxy' ? r.name : undefined;
   }
 }

@@ -133,11 +133,13 @@ export class CentrifugoPolicy implements NodeHooks {
    * identity's server-side channels, the personal channel (`client.subscribe_to_user_personal_channel`;
    * with `single_connection` the user's other connections are closed), and the channels the client
    * lists in `connect.subs` (its server-side subscriptions before a reconnect, with their recovery
-   * positions) that it could subscribe to anyway. Throws ReplyError 102 for an identity channel in
-   * an unknown namespace, DisconnectError 3501 for a client-listed one.
+   * positions) that it could subscribe to anyway, unless `clientSubs` is false (a connect proxy's
+   * identity: Centrifugo adds the client's `subs` only to token and anonymous connections).
+   * Throws ReplyError 102 for an identity channel in an unknown namespace, DisconnectError 3501
+   * for a client-listed one.
    */
-  connectReply(e: ConnectEvent, id: ConnectIdentity): ConnectReply {
-    return this.replyFor(e, id, true);
+  connectReply(e: ConnectEvent, id: ConnectIdentity, clientSubs = true): ConnectReply {
+    return this.replyFor(e, id, clientSubs);
   }
 
   private replyFor(e: ConnectEvent, id: ConnectIdentity, processClientSubs: boolean): ConnectReply {
@@ -248,13 +250,16 @@ export class CentrifugoPolicy implements NodeHooks {
   /**
    * The name of the subscribe proxy that decides this subscription, or undefined when Rotor's
    * rules do: a namespace with `subscribe_proxy_enabled` asks its proxy unless the client brings a
-   * subscription token or the channel is user-limited (`#`), as Centrifugo does. Throws for an
-   * unknown namespace (102) or a bad channel name.
+   * subscription token, the channel is user-limited (`#`) or private (`$`: without a token the
+   * rules refuse it, 103), as Centrifugo does. Throws for an unknown namespace (102) or a bad
+   * channel name.
    */
   subscribeProxyName(e: SubscribeEvent): string | undefined {
     const r = this.rules.resolve(e.channel);
     this.rules.validateName(r, e.channel, true);
-    if (!r.options.subscribe_proxy_enabled || e.token !== '' || this.rules.isUserLimited(r, e.channel)) return undefined;
+    if (!r.options.subscribe_proxy_enabled || e.token !== '' || this.rules.isUserLimited(r, e.channel) || this.rules.isPrivate(e.channel)) {
+      return undefined;
+    }
     return r.options.subscribe_proxy_name;
   }
 

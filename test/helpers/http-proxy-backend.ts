@@ -1,10 +1,15 @@
 /**
- * An application backend for proxy tests: a real `node:http` server on a free port that records
- * every proxy request (path, headers, parsed body) and answers through a handler per path, which
- * a test swaps as it goes. The default handler answers 404.
+ * An application backend for proxy tests: a real `node:http` (or, with `tls`, `node:https`)
+ * server on a free port that records every proxy request (path, headers, parsed body) and answers
+ * through a handler per path, which a test swaps as it goes. The default handler answers 404.
+ *
+ * A handler may leave a call unanswered (`hold`), to make a backend that hangs; `stop` cuts every
+ * connection, held ones too.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 
 export interface ProxyCall {
   path: string;
@@ -13,36 +18,51 @@ export interface ProxyCall {
   body: any;
   /** The request body as it arrived. */
   raw: string;
+  method: string;
 }
 
 /**
- * Answers one call: return a value to send it as JSON with 200, or write to `res` yourself and
- * return undefined (a status other than 200, garbage, a delay, a dropped connection).
+ * Answers one call: return a value to send it as JSON with 200 (a string goes out as it is), or
+ * write to `res` yourself and return undefined (a status other than 200, garbage, a delay, a
+ * dropped connection).
  */
 export type ProxyHandler = (call: ProxyCall, res: ServerResponse) => unknown;
+
+/** A call the backend has not answered yet. */
+export interface HeldCall {
+  call: ProxyCall;
+  /** Answers 200 with `answer` as JSON. */
+  answer(answer: unknown): void;
+}
 
 export class HttpProxyBackend {
   readonly calls: ProxyCall[] = [];
   private readonly handlers = new Map<string, ProxyHandler>();
-  private readonly waiters: { path: string; resolve: (c: ProxyCall) => void }[] = [];
+  private readonly waiters: { path: string; pred: (c: ProxyCall) => boolean; resolve: (c: ProxyCall) => void }[] = [];
   private server!: Server;
+  private scheme = 'http';
   port = 0;
 
-  static async start(): Promise<HttpProxyBackend> {
+  /** `tls`: serve HTTPS with this key and certificate. */
+  static async start(opts: { tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<HttpProxyBackend> {
     const b = new HttpProxyBackend();
-    b.server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => b.handle(req.url ?? '', req.headers, Buffer.concat(chunks).toString('utf8'), res));
-    });
+      req.on('end', () => b.handle(req, Buffer.concat(chunks).toString('utf8'), res));
+    };
+    if (opts.tls !== undefined) {
+      b.server = createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest);
+      b.scheme = 'https';
+    } else b.server = createServer(onRequest);
     await new Promise<void>((resolve) => b.server.listen(0, '127.0.0.1', resolve));
     b.port = (b.server.address() as AddressInfo).port;
     return b;
   }
 
-  /** `http://127.0.0.1:<port><path>`. */
+  /** `http://127.0.0.1:<port><path>` (`https://` with TLS). */
   url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `${this.scheme}://127.0.0.1:${this.port}${path}`;
   }
 
   on(path: string, handler: ProxyHandler): void {
@@ -54,23 +74,42 @@ export class HttpProxyBackend {
     return this.calls.filter((c) => c.path === path);
   }
 
-  /** Resolves with the next call to `path` (one already made and not yet awaited is not counted). */
-  nextCall(path: string): Promise<ProxyCall> {
-    return new Promise((resolve) => this.waiters.push({ path, resolve }));
+  /**
+   * Resolves with the next call to `path` matching `pred` (one already made is not counted: ask
+   * before the action that makes the call).
+   */
+  nextCall(path: string, pred: (c: ProxyCall) => boolean = () => true): Promise<ProxyCall> {
+    return new Promise((resolve) => this.waiters.push({ path, pred, resolve }));
   }
 
-  private handle(path: string, headers: IncomingHttpHeaders, raw: string, res: ServerResponse): void {
+  /** Makes `path` hang: each call is held, unanswered, and handed to `onHeld`. */
+  hold(path: string, onHeld: (h: HeldCall) => void): void {
+    this.on(path, (call, res) => {
+      onHeld({
+        call,
+        answer: (a) => {
+          if (res.writableEnded || res.destroyed) return;
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(typeof a === 'string' ? a : JSON.stringify(a));
+        },
+      });
+      return undefined;
+    });
+  }
+
+  private handle(req: IncomingMessage, raw: string, res: ServerResponse): void {
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
       body = undefined;
     }
-    const call: ProxyCall = { path, headers, body, raw };
+    const path = req.url ?? '';
+    const call: ProxyCall = { path, headers: req.headers, body, raw, method: req.method ?? '' };
     this.calls.push(call);
     for (let i = 0; i < this.waiters.length; i++) {
       const w = this.waiters[i]!;
-      if (w.path === path) {
+      if (w.path === path && w.pred(call)) {
         this.waiters.splice(i, 1);
         w.resolve(call);
         break;
@@ -92,4 +131,16 @@ export class HttpProxyBackend {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * An endpoint nobody listens on: a port taken from the OS and released at once, so a connection
+ * to it is refused.
+ */
+export async function deadEndpoint(path: string): Promise<string> {
+  const s = createTcpServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return `http://127.0.0.1:${port}${path}`;
 }
