@@ -88,7 +88,7 @@ export class GrpcApiServer {
       handlers[rpc.name] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
         this.handle(rpc, call).then(
           (answer) => callback(null, answer),
-          (err: unknown) => callback(err as ReturnType<typeof statusError>),
+          (err: unknown) => callback(this.asStatus(err, rpc)),
         );
       };
     }
@@ -177,6 +177,13 @@ export class GrpcApiServer {
     return encodeResult(rpc.response, rpc.method === 'batch' ? result : { result });
   }
 
+  /** A status the handler chose as it is; anything else (a result that would not encode) logged and INTERNAL. */
+  private asStatus(err: unknown, rpc: ApiRpc): ReturnType<typeof statusError> {
+    if (isStatus(err)) return err;
+    this.log.error({ err, method: rpc.method, api: 'grpc' }, 'gRPC API call failed');
+    return statusError(GrpcStatus.INTERNAL, 'internal server error');
+  }
+
   private authorized(md: Metadata): boolean {
     if (this.keyBuf === undefined) return true;
     const given = md.get('authorization')[0];
@@ -190,6 +197,10 @@ export class GrpcApiServer {
     const v = md.get('x-centrifugo-error-mode')[0];
     return typeof v === 'string' && v.toLowerCase() === 'transport';
   }
+}
+
+function isStatus(e: unknown): e is ReturnType<typeof statusError> {
+  return e !== null && typeof e === 'object' && 'code' in e && typeof e.code === 'number' && 'details' in e && typeof e.details === 'string';
 }
 
 /** `host:port`, with an IPv6 literal in brackets. */
