@@ -288,6 +288,11 @@ test('bad input: an unknown RPC is UNIMPLEMENTED, a malformed message INTERNAL, 
     await rejectsWithStatus(api.raw('/no.such.Service/Call', Buffer.alloc(0)), grpc.status.UNIMPLEMENTED, 'an unknown service');
     // Field 1 (channel) as a length-delimited value longer than the message.
     await rejectsWithStatus(api.raw(`/${API_SERVICE}/Publish`, Buffer.from([0x0a, 0x7f, 0x61])), grpc.status.INTERNAL, 'a truncated message');
+    // A batch command carrying only a method this schema lacks (field 17, Centrifugo's PRO
+    // `connections`): the field is skipped, and the command names no method.
+    const BatchResponse = protoRoot.lookupType('centrifugal.centrifugo.api.BatchResponse');
+    const pro = await api.raw(`/${API_SERVICE}/Batch`, Buffer.from([0x0a, 0x03, 0x8a, 0x01, 0x00]));
+    assert.deepEqual(BatchResponse.toObject(BatchResponse.decode(pro)), { replies: [{ error: { code: 104, message: 'not found' } }] });
     const big = Buffer.alloc(2048, 0x20);
     const e = await rejectsWithStatus(api.call('Publish', { channel: 'plain:x', data: big }), grpc.status.RESOURCE_EXHAUSTED, 'over max_receive_message_size');
     assert.match(e.details, /larger than max/);
