@@ -14,7 +14,7 @@
  * {@link PRESENCE_MANAGERS}; each entry imports its module when called.
  */
 import type { Config } from '../config/schema.js';
-import type { Broker, PresenceManager } from '../engine/types.js';
+import type { Broker, ChannelStateManager, PresenceManager } from '../engine/types.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 
@@ -22,6 +22,12 @@ import { silentLogger } from '../util/logger.js';
 export interface EngineParts {
   broker: Broker;
   presence: PresenceManager;
+  /**
+   * Channel occupancy for channel state events, when the engine supplies one (a `MemoryBus`
+   * shares one between its nodes); otherwise {@link createChannelStates} builds one from the
+   * config, and only when channel state events are enabled.
+   */
+  channelState?: ChannelStateManager;
 }
 
 type BrokerType = Config['broker']['type'];
@@ -128,4 +134,33 @@ export async function createEngine(config: Readonly<Config>, log: Logger = silen
     await broker.close().catch(() => {});
     throw err;
   }
+}
+
+/** A channel state manager and, when it cannot be cluster-wide, why (to log at start). */
+export interface ChannelStatesChoice {
+  manager: ChannelStateManager;
+  warning?: string;
+}
+
+/**
+ * The channel state manager for channel state events: on the presence manager's engine, where
+ * Centrifugo keeps who is subscribed where. Redis: shared by every node on that Redis (its
+ * `presence_manager.redis` or `engine.redis` settings and prefix, with `nodeTtlMs` as the node
+ * TTL). Memory: exact for one node; with a broker that spans nodes (Redis, NATS) but presence in
+ * memory, each node sees only its own subscribers, which the warning says.
+ */
+export async function createChannelStates(config: Readonly<Config>, log: Logger, nodeTtlMs: number): Promise<ChannelStatesChoice> {
+  const choice = engineChoice(config);
+  if (choice.presence.type === 'redis') {
+    const [{ RedisChannelStates }, { redisPresenceOptions }] = await Promise.all([import('../engine/redis/channel-state.js'), import('./redis-options.js')]);
+    const o = redisPresenceOptions(config, choice.presence.section === 'presence_manager' ? 'presence_manager' : 'engine');
+    return { manager: await RedisChannelStates.open({ shards: o.shards, prefix: o.prefix, nodeTtlMs }, log) };
+  }
+  const { MemoryChannelStates } = await import('../engine/memory/channel-state.js');
+  const manager = new MemoryChannelStates();
+  if (choice.broker.type === 'memory') return { manager };
+  return {
+    manager,
+    warning: `channel state events: ${choice.broker.section}.type is "${choice.broker.type}" but presence is kept in memory, so occupied/vacated are per node, not cluster-wide; use a Redis presence manager (presence_manager.type "redis") for cluster-wide channel state`,
+  };
 }

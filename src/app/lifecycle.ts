@@ -1,18 +1,234 @@
-/** Lifecycle events to the backend (disconnect, unsubscribe, channel occupied/vacated). */
+/**
+ * Lifecycle events to the backend (docs/lifecycle-events.md): the config turned into the node's
+ * lifecycle seam (node/lifecycle.ts), the channel state manager (engine) and the notifiers
+ * (notify/) that carry the events to `lifecycle_events.endpoint` and, for channel state,
+ * `channel.proxy.state.endpoint` when set.
+ *
+ * With nothing enabled the node keeps its no-op seam: no notifier, no manager, nothing per
+ * connection. The opt-ins (`client.disconnect_events_enabled`, a namespace's
+ * `unsubscribe_events_enabled` and `state_proxy_enabled`) are read at start; a reload keeps them.
+ */
 import type { Config } from '../config/schema.js';
+import type { ChannelStateManager } from '../engine/types.js';
 import type { Node, NodeOptions } from '../node/node.js';
+import type { NodeLifecycle, SubscriptionEnd } from '../node/lifecycle.js';
+import { ChannelRules } from '../rules/channels.js';
+import { Notifier, type NotifierOptions } from '../notify/notifier.js';
+import { HttpSender } from '../notify/http-sender.js';
+import { GrpcSender } from '../notify/grpc-sender.js';
+import { NOTIFY_METHOD, PRO_CHANNEL_STATE_METHOD } from '../notify/codec.js';
+import type { Sender } from '../notify/sender.js';
 import type { Logger } from '../util/logger.js';
-import type { EngineParts } from './engine.js';
+import { clientTls, pemText } from './tls-options.js';
+import { createChannelStates, type EngineParts } from './engine.js';
+
+type Section = Config['lifecycle_events'];
+type StateProxy = Config['channel']['proxy']['state'];
+
+/** Namespaces ("" for channels without one) that opted into each kind of channel event. */
+interface Plan {
+  disconnects: boolean;
+  unsubscribe: ReadonlySet<string>;
+  state: ReadonlySet<string>;
+}
 
 export class LifecycleWiring {
-  /** Spread into the node's options. */
-  readonly nodeOptions: Partial<NodeOptions> = {};
+  /** Spread into the node's options: the seam, when anything is enabled. */
+  readonly nodeOptions: Partial<NodeOptions>;
+  private main: Notifier | undefined;
+  private state: Notifier | undefined;
+  private manager: ChannelStateManager | undefined;
 
-  static create(_config: Readonly<Config>, _log: Logger, _engine: EngineParts): LifecycleWiring {
-    return new LifecycleWiring();
+  private constructor(
+    private readonly config: Readonly<Config>,
+    private readonly log: Logger,
+    private readonly engine: EngineParts,
+    private readonly plan: Plan | undefined,
+  ) {
+    this.nodeOptions = plan === undefined ? {} : { lifecycle: new LifecycleEvents(this, plan, new ChannelRules(config.channel)) };
   }
 
-  async start(_node: Node): Promise<void> {}
+  /**
+   * Checks the settings (an Error naming the key for one that cannot work) and builds the seam.
+   * Nothing connects before {@link start}.
+   */
+  static create(config: Readonly<Config>, log: Logger, engine: EngineParts): LifecycleWiring {
+    const plan = planOf(config);
+    const s = config.lifecycle_events;
+    const state = config.channel.proxy.state;
+    if (s.endpoint !== '') checkEndpoint(s.endpoint, 'lifecycle_events.endpoint');
+    if (state.endpoint !== '') checkEndpoint(state.endpoint, 'channel.proxy.state.endpoint');
+    if (s.retry_min_backoff <= 0) throw new Error('lifecycle_events.retry_min_backoff: must be > 0');
+    if (s.retry_max_backoff < s.retry_min_backoff) throw new Error('lifecycle_events.retry_max_backoff: must be >= retry_min_backoff');
+    if (s.timeout <= 0) throw new Error('lifecycle_events.timeout: must be > 0');
+    if (s.node_ttl <= 0) throw new Error('lifecycle_events.node_ttl: must be > 0');
+    const any = plan.disconnects || plan.unsubscribe.size > 0 || plan.state.size > 0;
+    if (!any && (s.endpoint !== '' || state.endpoint !== '')) {
+      log.warn('lifecycle events: an endpoint is set but no event kind is enabled (client.disconnect_events_enabled, a namespace\'s unsubscribe_events_enabled or state_proxy_enabled)');
+    }
+    return new LifecycleWiring(config, log, engine, any ? plan : undefined);
+  }
 
-  async stop(): Promise<void> {}
+  /** Starts the notifiers and, for channel state events, the channel state manager. */
+  async start(node: Node): Promise<void> {
+    const plan = this.plan;
+    if (plan === undefined) return;
+    const c = this.config;
+    const s = c.lifecycle_events;
+    const queue: Omit<NotifierOptions, 'name'> = {
+      queueSize: s.queue_size,
+      batchSize: s.batch_size,
+      batchMaxDelayMs: s.batch_max_delay,
+      retryMinDelayMs: s.retry_min_backoff,
+      retryMaxDelayMs: s.retry_max_backoff,
+    };
+    if (s.endpoint !== '') {
+      this.main = new Notifier({ name: 'lifecycle_events', ...queue }, senderOf(s.endpoint, s.timeout, s.http.static_headers, s.http.tls, s.grpc, NOTIFY_METHOD, 'lifecycle_events'), this.log);
+      this.main.start();
+    }
+    const sp = c.channel.proxy.state;
+    if (plan.state.size > 0 && sp.endpoint !== '') {
+      this.state = new Notifier({ name: 'channel.proxy.state', ...queue }, senderOf(sp.endpoint, sp.timeout, sp.http.static_headers, undefined, sp.grpc, PRO_CHANNEL_STATE_METHOD, 'channel.proxy.state'), this.log);
+      this.state.start();
+    }
+    if (plan.state.size > 0) {
+      let manager = this.engine.channelState;
+      if (manager === undefined) {
+        const choice = await createChannelStates(c, this.log, s.node_ttl);
+        if (choice.warning !== undefined) this.log.warn(choice.warning);
+        manager = choice.manager;
+      }
+      this.manager = manager;
+      const to = this.state ?? this.main;
+      await manager.run(node.options.nodeId, { vacatedDelayMs: s.vacated_delay }, (e) => to?.push(e));
+    }
+  }
+
+  /**
+   * After the node's shutdown (its connections closed, their events queued): vacates this node's
+   * channels in the shared state, then sends what is queued for at most `lifecycle_events.flush_timeout`.
+   */
+  async stop(): Promise<void> {
+    const manager = this.manager;
+    this.manager = undefined;
+    await manager?.close().catch((err: unknown) => this.log.error({ err }, 'lifecycle events: closing the channel state manager failed'));
+    const flush = this.config.lifecycle_events.flush_timeout;
+    await Promise.all([this.main?.stop(flush), this.state?.stop(flush)]);
+  }
+
+  /** The seam's way to the notifiers; undefined before start. */
+  get mainNotifier(): Notifier | undefined {
+    return this.main;
+  }
+
+  get channelStates(): ChannelStateManager | undefined {
+    return this.manager;
+  }
+}
+
+/**
+ * The seam: filters by opt-in and pushes (disconnect, unsubscribe) or takes a note in the channel
+ * state manager (first/last local subscriber). Cheap and synchronous, as the node requires.
+ */
+class LifecycleEvents implements NodeLifecycle {
+  constructor(
+    private readonly wiring: LifecycleWiring,
+    private readonly plan: Plan,
+    private readonly rules: ChannelRules,
+  ) {}
+
+  disconnected(client: string, user: string, code: number, reason: string, connectedAt: number): void {
+    if (!this.plan.disconnects) return;
+    const now = Date.now();
+    this.wiring.mainNotifier?.push({ type: 'disconnect', timeMs: now, client, user, code, reason, durationMs: Math.max(0, now - connectedAt) });
+  }
+
+  unsubscribed(client: string, user: string, channel: string, end: SubscriptionEnd): void {
+    if (!this.in(this.plan.unsubscribe, channel)) return;
+    this.wiring.mainNotifier?.push({ type: 'unsubscribe', timeMs: Date.now(), client, user, channel, code: end.code, reason: end.reason });
+  }
+
+  channelOccupied(channel: string): void {
+    if (this.in(this.plan.state, channel)) this.wiring.channelStates?.occupy(channel);
+  }
+
+  channelVacated(channel: string): void {
+    if (this.in(this.plan.state, channel)) this.wiring.channelStates?.vacate(channel);
+  }
+
+  private in(namespaces: ReadonlySet<string>, channel: string): boolean {
+    if (namespaces.size === 0) return false;
+    try {
+      return namespaces.has(this.rules.resolve(channel).namespace);
+    } catch {
+      return false; // a namespace not configured (no subscription can exist there)
+    }
+  }
+}
+
+/** Who opted in; throws naming the key of an opt-in that has no endpoint to go to. */
+function planOf(config: Readonly<Config>): Plan {
+  const ch = config.channel;
+  const main = config.lifecycle_events.endpoint !== '';
+  const anyState = main || ch.proxy.state.endpoint !== '';
+  const unsubscribe = new Set<string>();
+  const state = new Set<string>();
+  const scopes: Array<[string, string, { unsubscribe_events_enabled: boolean; state_proxy_enabled: boolean }]> = [
+    ['', 'channel.without_namespace', ch.without_namespace],
+    ...ch.namespaces.map((ns, i): [string, string, typeof ns] => [ns.name, `channel.namespaces[${i}] ("${ns.name}")`, ns]),
+  ];
+  for (const [name, key, o] of scopes) {
+    if (o.unsubscribe_events_enabled) {
+      if (!main) throw new Error(`${key}.unsubscribe_events_enabled: needs lifecycle_events.endpoint`);
+      unsubscribe.add(name);
+    }
+    if (o.state_proxy_enabled) {
+      if (!anyState) throw new Error(`${key}.state_proxy_enabled: needs channel.proxy.state.endpoint or lifecycle_events.endpoint`);
+      state.add(name);
+    }
+  }
+  const disconnects = config.client.disconnect_events_enabled;
+  if (disconnects && !main) throw new Error('client.disconnect_events_enabled: needs lifecycle_events.endpoint');
+  return { disconnects, unsubscribe, state };
+}
+
+function checkEndpoint(endpoint: string, key: string): void {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error(`${key}: not a URL: ${JSON.stringify(endpoint)}`);
+  }
+  if (!['http:', 'https:', 'grpc:'].includes(url.protocol)) throw new Error(`${key}: must start with http://, https:// or grpc://, got ${JSON.stringify(endpoint)}`);
+  if (url.protocol === 'grpc:' && url.port === '') throw new Error(`${key}: a grpc:// endpoint needs host:port, got ${JSON.stringify(endpoint)}`);
+}
+
+function senderOf(
+  endpoint: string,
+  timeoutMs: number,
+  headers: Readonly<Record<string, string>>,
+  httpTls: Section['http']['tls'] | undefined,
+  grpc: Section['grpc'] | StateProxy['grpc'],
+  method: string,
+  key: string,
+): Sender {
+  if (endpoint.startsWith('grpc://')) {
+    const md: Record<string, string> = { ...grpc.static_metadata };
+    if (grpc.credentials_key !== '') md[grpc.credentials_key.toLowerCase()] = grpc.credentials_value;
+    const t = grpc.tls;
+    const tls = t.enabled
+      ? {
+          ...(t.server_ca_pem !== '' ? { ca: pemText(`${key}.grpc.tls.server_ca_pem`, t.server_ca_pem) } : {}),
+          ...(t.cert_pem !== '' ? { cert: pemText(`${key}.grpc.tls.cert_pem`, t.cert_pem) } : {}),
+          ...(t.key_pem !== '' ? { key: pemText(`${key}.grpc.tls.key_pem`, t.key_pem) } : {}),
+          ...(t.server_name !== '' ? { serverName: t.server_name } : {}),
+          insecureSkipVerify: t.insecure_skip_verify,
+        }
+      : undefined;
+    return new GrpcSender({ endpoint, method, timeoutMs, metadata: md, compression: grpc.compression, ...(tls !== undefined ? { tls } : {}) });
+  }
+  const lower: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v;
+  const tls = httpTls === undefined ? undefined : clientTls(httpTls, `${key}.http.tls`);
+  return new HttpSender({ endpoint, timeoutMs, staticHeaders: lower, ...(tls !== undefined ? { tls } : {}) });
 }

@@ -11,6 +11,7 @@ import { channelSection, namespaceItem, rpcSection, withoutNamespace } from './s
 import { clientSection } from './schema/client.js';
 import { engineSections } from './schema/engine.js';
 import { proxiesList } from './schema/proxy.js';
+import { lifecycleEventsSection } from './schema/notify.js';
 import { serverSections } from './schema/server.js';
 import { transportSections } from './schema/transports.js';
 
@@ -25,6 +26,7 @@ export const configSchema = item('Rotor configuration (Centrifugo v6 compatible)
   channel: channelSection,
   rpc: rpcSection,
   proxies: proxiesList,
+  lifecycle_events: lifecycleEventsSection,
   http_api,
   grpc_api,
   consumers,

@@ -4,6 +4,7 @@
  */
 import { bool, dur, int, item, json, list, obj, oneOf, str, strList } from './define.js';
 import { proxy } from './proxy.js';
+import { namespaceEventFields, stateProxy } from './notify.js';
 
 /** Options of one channel namespace; the same keys configure `channel.without_namespace`. */
 function channelOptionFields() {
@@ -76,6 +77,7 @@ function channelOptionFields() {
     shared_poll: json('Settings of experimental shared poll subscriptions. Accepted for compatibility; Rotor does not use them.'),
     map_clients_presence_channel_prefix: str('Prefix of map-based client presence channels (experimental; not used by Rotor).'),
     map_users_presence_channel_prefix: str('Prefix of map-based user presence channels (experimental; not used by Rotor).'),
+    ...namespaceEventFields(),
   };
 }
 
@@ -100,6 +102,7 @@ export const channelSection = obj('Channels: namespaces, name rules and channel 
     map_publish: proxy('Proxy for experimental map publications (not used by Rotor).'),
     map_remove: proxy('Proxy for experimental map key removals (not used by Rotor).'),
     shared_poll_refresh: proxy('Proxy for experimental shared poll refreshes (not used by Rotor).'),
+    state: stateProxy,
   }),
   without_namespace: withoutNamespace,
   namespaces: list('Channel namespaces, each with its own options, matched by the channel name prefix before `:`.', namespaceItem, {

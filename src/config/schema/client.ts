@@ -4,6 +4,7 @@
  */
 import { bool, dur, int, item, list, obj, str, strList } from './define.js';
 import { switchableProxy } from './proxy.js';
+import { clientEventFields } from './notify.js';
 
 /** Key material and claim checks for verifying JWTs (connection or subscription tokens). */
 function tokenFields() {
@@ -115,4 +116,5 @@ export const clientSection = obj('Client connections: authentication, limits, ti
       transforms: list('Mapping rules, first match wins.', uniDisconnectTransform),
     },
   ),
+  ...clientEventFields(),
 });
