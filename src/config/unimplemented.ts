@@ -107,7 +107,6 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
     setIn: (c) => [
       ...when('http_server.http3.enabled', c.http_server.http3.enabled),
       ...when('http_server.h2c_external', c.http_server.h2c_external),
-      ...when('grpc_api.enabled', c.grpc_api.enabled),
       ...c.consumers.flatMap((k, i) => when(`consumers[${i}].enabled`, k.enabled)),
       ...when('admin.enabled', c.admin.enabled),
       ...when('prometheus.enabled', c.prometheus.enabled),

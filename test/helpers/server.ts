@@ -5,7 +5,7 @@
  */
 import { SignJWT } from 'jose';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
-import { App, type AppParts } from '../../src/app/app.js';
+import { App, type AppAddress, type AppParts } from '../../src/app/app.js';
 import type { Logger } from '../../src/util/logger.js';
 import { TEST_ENGINE } from './test-engine.js';
 
@@ -15,6 +15,8 @@ export const API_KEY = 'test-api-key';
 export interface TestServer {
   app: App;
   port: number;
+  /** Every port the app bound (the gRPC API's and uni_grpc's when enabled). */
+  address: AppAddress;
   wsUrl: string;
   httpUrl: string;
   /** Logged error lines (tests can assert nothing unexpected was logged). */
@@ -54,11 +56,13 @@ export async function startServer(overrides: ConfigInput = {}, parts: AppParts =
   const noop = () => {};
   const log: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
   const app = await App.create(config, log, parts);
-  const { port } = await app.start();
+  const address = await app.start();
+  const { port } = address;
   const httpUrl = `http://127.0.0.1:${port}`;
   return {
     app,
     port,
+    address,
     wsUrl: `ws://127.0.0.1:${port}/connection/websocket`,
     httpUrl,
     errors,

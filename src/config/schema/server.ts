@@ -14,7 +14,7 @@ function endpoint(what: string, prefix: string, flag: boolean) {
 
 const apiErrorMode = (api: string) =>
   oneOf(
-    `How ${api} reports errors: empty or \`transport\` answers with transport-level status codes; \`custom\` always answers OK with errors in the body.`,
+    `How ${api} reports errors: empty (the default) answers OK with the error in the response body; \`transport\` answers with transport-level status codes instead.`,
     ['', 'transport', 'custom'],
     '',
   );
