@@ -4,7 +4,8 @@
  * every connect, beside the JWT storm in the same run. Target: ≥ 0.6× the JWT storm's rate.
  *
  *   node bench/storm-proxy.mjs [--rounds 30] [--n 2000] [--warmup 10000] [--concurrency 200]
- *        [--backend-cpu 1] [--profile] [--out FILE | --no-write] [--label TEXT]
+ *        [--backend-cpu 1] [--profile] [--out FILE | --no-write] [--label TEXT] [--wait-quiet 600]
+ *        [--round-wait 60] [--rotor-root DIR]
  *
  * Two Rotor processes (this checkout's dist/) side by side on the server core (CPU 0):
  * - `jwt`: the existing storm, every connect command carrying its own HS256 token (signed
@@ -30,16 +31,26 @@
  * top functions over the measured rounds; its figures include the profiler's overhead and are not
  * written unless `--out` is given.
  *
+ * The VM is shared with other work: before starting the run waits (up to `--wait-quiet` seconds)
+ * for the machine to be idle, and before each round up to `--round-wait` seconds (then goes on:
+ * `roundWaits` in the JSON says which rounds started busy). The rest of the machine's load is
+ * read per storm, and the ratio over the rounds where it stayed under 0.25 of a core is printed
+ * beside the target's reading (a diagnostic).
+ *
+ * `--rotor-root DIR`: run Rotor from another build (a directory holding dist/, package.json and a
+ * node_modules link), e.g. a commit exported with `git archive` and built there, so the figures
+ * belong to that commit and not to work in progress in this checkout.
+ *
  * Needs Linux, 2+ cores and a built dist/ (`npx tsc -p tsconfig.json`).
  */
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sleep } from './lib/proc.mjs';
+import { CLK_TCK, sleep, systemBusy } from './lib/proc.mjs';
 import { ROOT, SECRET, startServer } from './lib/servers.mjs';
 import { Gen } from './lib/gen.mjs';
 import { interleavedStorms, quantile } from './lib/interleaved.mjs';
-import { machineInfo } from './lib/machine.mjs';
+import { machineInfo, sh } from './lib/machine.mjs';
 import { startProxyBackend } from './lib/proxy-backend.mjs';
 import { formatProfile, summarizeProfile } from './lib/profile.mjs';
 
@@ -61,11 +72,44 @@ const backendCpu = Number(opt('backend-cpu', String(GEN_CPU)));
 const profile = argv.includes('--profile');
 const outFile = argv.includes('--no-write') ? undefined : opt('out', profile ? undefined : path.join(ROOT, 'bench/results/storm-proxy-latest.json'));
 const label = opt('label', '');
+const rotorRoot = path.resolve(opt('rotor-root', ROOT));
+
+const waitQuietS = Number(opt('wait-quiet', '600'));
+const roundWaitS = Number(opt('round-wait', '60'));
+/** A round counts as quiet when, in both its storms, the rest of the machine kept busy less than this many cores. */
+const QUIET_CORES = 0.25;
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const profileDir = profile ? mkdtempSync(path.join(tmpdir(), 'rotor-storm-proxy-prof-')) : undefined;
 
-const machine = machineInfo();
+/**
+ * Other engineers' builds and tests share this VM. Waits (up to `maxS` seconds) until the rest of
+ * the machine has kept less than 0.1 of a core busy over `spanS` seconds: before the run (3 s),
+ * and before each round (1 s; between storms the bench's own processes are idle), so storms
+ * start in a lull rather than in the middle of someone's test run. Resolves with the seconds
+ * waited, whether it got quiet and the last busy figure.
+ */
+async function waitQuiet(spanS, maxS, say) {
+  const t0 = Date.now();
+  for (;;) {
+    const b0 = systemBusy().cpu;
+    await sleep(spanS * 1000);
+    const cores = (systemBusy().cpu - b0) / CLK_TCK / spanS;
+    const waited = (Date.now() - t0) / 1000;
+    if (cores < 0.1) return { waitedS: waited, quiet: true, busyCores: cores };
+    if (waited >= maxS) return { waitedS: waited, quiet: false, busyCores: cores };
+    if (say) console.error(`machine busy (${cores.toFixed(2)} cores over ${spanS} s), waiting…`);
+  }
+}
+
+const quietStart = await waitQuiet(3, waitQuietS, true);
+/** Per round: the wait before it. */
+const roundWaits = [];
+const machine = machineInfo(rotorRoot);
+// Another build's commit: its own git, else a COMMIT file written beside an exported tree.
+if (rotorRoot !== ROOT) {
+  machine.rotorCommit = existsSync(path.join(rotorRoot, 'COMMIT')) ? readFileSync(path.join(rotorRoot, 'COMMIT'), 'utf8').trim() : sh('git', ['-C', rotorRoot, 'rev-parse', '--short', 'HEAD']) || '?';
+}
 const startedAt = new Date().toISOString();
 const gen = new Gen(GEN_CPU, { quiet: true });
 /** Every process started, stopped in `finally` whatever fails. */
@@ -81,12 +125,13 @@ try {
   const proxy = await startServer('rotor', {
     cpu: SERVER_CPU,
     quiet: true,
+    rotorRoot,
     ...prof('proxy'),
     rotorOverrides: { client: { proxy: { connect: { enabled: true, endpoint: backend.url } } } },
   });
   procs.push(proxy);
   servers.push({ ...proxy, spec: 'proxy', tokenless: true });
-  const jwt = await startServer('rotor', { cpu: SERVER_CPU, quiet: true, ...prof('jwt') });
+  const jwt = await startServer('rotor', { cpu: SERVER_CPU, quiet: true, rotorRoot, ...prof('jwt') });
   procs.push(jwt);
   servers.push({ ...jwt, spec: 'jwt' });
   await sleep(1000);
@@ -102,7 +147,10 @@ try {
     echo: false,
     secret: SECRET,
     watch: [{ name: 'backend', pid: backend.pid }],
-    spans: true,
+    detail: true,
+    beforeRound: async () => {
+      roundWaits.push(await waitQuiet(1, roundWaitS, false));
+    },
   });
   run.seconds = (Date.now() - t0) / 1000;
 } finally {
@@ -132,7 +180,7 @@ const perServer = (r) => {
       // Busy cores besides this Rotor, the generator and the backend (the other Rotor included).
       otherCoresExclBackend: Math.max(0, r.window.otherCores - backendUs / 1e6 / r.window.seconds),
     },
-    perRound: { connectsPerSec: r.perRoundRate, cpuUsPerConnect: r.perRound },
+    perRound: { connectsPerSec: r.perRoundRate, cpuUsPerConnect: r.perRound, otherCores: r.perRoundOther },
   };
 };
 const result = {
@@ -141,13 +189,23 @@ const result = {
   startedAt,
   finishedAt: new Date().toISOString(),
   machine: { ...machine, loadavgEnd },
-  settings: { rounds, n, warmup, concurrency, serverCpu: SERVER_CPU, genCpu: GEN_CPU, backendCpu, profile, seconds: run.seconds },
+  settings: { rounds, n, warmup, concurrency, serverCpu: SERVER_CPU, genCpu: GEN_CPU, backendCpu, profile, seconds: run.seconds, quietStart, roundWaitS },
+  roundWaits: roundWaits.map((w) => ({ waitedS: Number(w.waitedS.toFixed(1)), quiet: w.quiet, busyCores: Number(w.busyCores.toFixed(2)) })),
   target: { ratio: TARGET, reads: 'per-round median of proxy connects/s ÷ JWT connects/s' },
   servers: { proxy: perServer(px), jwt: perServer(jw) },
   ratio: {
     connectsPerSec: { overall: px.connectsPerSec / jw.connectsPerSec, perRound: q(run.rateRatios), rounds: run.rateRatios },
     cpuUsPerConnect: { overall: px.cpuUsPerConnect / jw.cpuUsPerConnect, perRound: q(run.ratios), rounds: run.ratios },
   },
+};
+// Diagnostic, not the target's reading: the rounds in which nothing else on the machine (the
+// other Rotor closing its last storm's connections aside) kept more than QUIET_CORES busy.
+const quietRounds = run.rateRatios.map((_, k) => k).filter((k) => px.perRoundOther[k] < QUIET_CORES && jw.perRoundOther[k] < QUIET_CORES);
+result.ratio.quietRounds = {
+  threshold: QUIET_CORES,
+  count: quietRounds.length,
+  connectsPerSec: quietRounds.length ? q(quietRounds.map((k) => run.rateRatios[k])) : null,
+  cpuUsPerConnect: quietRounds.length ? q(quietRounds.map((k) => run.ratios[k])) : null,
 };
 const rr = result.ratio.connectsPerSec.perRound;
 result.targetMet = rr.median >= TARGET && px.connectsFailed === 0;
@@ -174,7 +232,7 @@ const row = (name, s) =>
 const cr = result.ratio.cpuUsPerConnect;
 console.log(
   [
-    `Connect-proxy storm, ${rounds} rounds × ${n} connects per server, ${concurrency} in flight; backend on CPU ${backendCpu}; ${machine.commit}${machine.dirtySrc ? ` (+${machine.dirtySrc} changed files under src/)` : ''}; load average ${machine.loadavgStart} → ${loadavgEnd}`,
+    `Connect-proxy storm, ${rounds} rounds × ${n} connects per server, ${concurrency} in flight; backend on CPU ${backendCpu}; ${machine.rotorCommit !== undefined ? `Rotor built from ${machine.rotorCommit} (${rotorRoot})` : `${machine.commit}${machine.dirtySrc ? ` (+${machine.dirtySrc} changed files under src/)` : ''}`}; load average ${machine.loadavgStart} → ${loadavgEnd}`,
     '',
     '| Rotor | connects/s (all rounds) | connects/s per round, median (quartiles) | server CPU-µs per connect (kernel) | server CPU in window | backend CPU-µs per connect | failed |',
     '|---|---:|---:|---:|---:|---:|---:|',
@@ -184,7 +242,8 @@ console.log(
     `Proxy/JWT connects/s: per-round median ${f2(rr.median)} (quartiles ${f2(rr.q1)}–${f2(rr.q3)}, range ${f2(rr.min)}–${f2(rr.max)}), all rounds ${f2(result.ratio.connectsPerSec.overall)}.`,
     `Proxy/JWT server CPU per connect: ${f2(cr.overall)} (per-round median ${f2(cr.perRound.median)}, quartiles ${f2(cr.perRound.q1)}–${f2(cr.perRound.q3)}).`,
     `Generator CPU in windows: JWT ${f0(jw.window.genCpuPct)} %, proxy ${f0(px.window.genCpuPct)} %; other busy cores (neither this Rotor, the generator nor the backend): JWT ${f2(result.servers.jwt.window.otherCoresExclBackend)}, proxy ${f2(result.servers.proxy.window.otherCoresExclBackend)}.`,
-    `Target ≥ ${TARGET}× the JWT rate (per-round median): ${result.targetMet ? 'met' : 'missed'}.`,
+    `Rounds with the rest of the machine under ${QUIET_CORES} busy cores in both storms: ${quietRounds.length} of ${rounds}${quietRounds.length ? `; their proxy/JWT connects/s median ${f2(result.ratio.quietRounds.connectsPerSec.median)} (quartiles ${f2(result.ratio.quietRounds.connectsPerSec.q1)}–${f2(result.ratio.quietRounds.connectsPerSec.q3)}), CPU ${f2(result.ratio.quietRounds.cpuUsPerConnect.median)}` : ''}.`,
+    `Target ≥ ${TARGET}× the JWT rate (per-round median over all rounds): ${result.targetMet ? 'met' : 'missed'}.`,
   ].join('\n'),
 );
 for (const [name, s] of [['jwt', jw], ['proxy', px]]) if (s.connectsFailed > 0) console.log(`${name}: ${s.connectsFailed} connects failed: ${JSON.stringify(s.errors)}`);

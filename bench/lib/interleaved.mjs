@@ -13,21 +13,23 @@ import { CLK_TCK, cpuMicros, cpuTimes, systemBusy } from './proc.mjs';
  * @param {{spec:string, target:'rotor'|'baseline', pid:number, wsUrl:string, echo?:boolean, tokenless?:boolean}[]} servers  two;
  *   `echo` (a baseline answering the connect frame) overrides `o.echo` for that server;
  *   `tokenless`: Rotor is sent connect commands without a token (its connect proxy answers them)
- * @param {{n:number, rounds:number, warmup:number, concurrency:number, echo:boolean, secret:string, watch?:{name:string, pid:number}[], spans?:boolean}} o
+ * @param {{n:number, rounds:number, warmup:number, concurrency:number, echo:boolean, secret:string, watch?:{name:string, pid:number}[], detail?:boolean, beforeRound?:(round:number)=>Promise<void>}} o
  *   `watch`: more processes (a proxy backend) whose CPU is read over each server's windows;
- *   `spans`: return each server's `span`
+ *   `detail`: also return each server's perRoundRate, perRoundOther and span;
+ *   `beforeRound`: awaited before each measured round (e.g. waiting for the machine to be idle)
  * @returns per server: connects, connectsFailed, errors, ms, connectsPerSec, cpuUsPerConnect,
- *   sysUsPerConnect, perRound (CPU-µs per connect), perRoundRate (connects/s), window
- *   (serverCpuPct, genCpuPct, otherCores over the windows), watchUs (with `o.watch`: CPU-µs of
- *   each watched process over this server's windows, by name), span (with `o.spans`:
- *   CLOCK_MONOTONIC µs of the first measured window's start and the last one's end, the window
+ *   sysUsPerConnect, perRound (CPU-µs per connect), window (serverCpuPct, genCpuPct, otherCores
+ *   over the windows), watchUs (with `o.watch`: CPU-µs of each watched process over this server's
+ *   windows, by name); with `o.detail`: perRoundRate (connects/s), perRoundOther (busy cores
+ *   besides this server, the generator and the watched processes, per storm) and span
+ *   (CLOCK_MONOTONIC µs of the first measured window's start and the last one's end, the window
  *   of a CPU profile); and `ratios`, the per-round CPU ratios of the first server to the second,
  *   `rateRatios` the same for connects/s.
  */
 export async function interleavedStorms(gen, servers, o) {
   const watch = o.watch ?? [];
   const acc = servers.map(() => ({
-    cpuUs: 0, sysUs: 0, genUs: 0, busyUs: 0, secs: 0, connects: 0, connectsFailed: 0, errors: {}, ms: 0, perRound: [], perRoundRate: [],
+    cpuUs: 0, sysUs: 0, genUs: 0, busyUs: 0, secs: 0, connects: 0, connectsFailed: 0, errors: {}, ms: 0, perRound: [], perRoundRate: [], perRoundOther: [],
     watchUs: Object.fromEntries(watch.map((w) => [w.name, 0])), span: { startUs: undefined, endUs: undefined },
   }));
   const storm = (i, n, measure) => {
@@ -49,6 +51,9 @@ export async function interleavedStorms(gen, servers, o) {
         a.busyUs += ((t.busy - t0.busy) * 1e6) / CLK_TCK;
         a.secs += Number(t.hr - t0.hr) / 1e9;
         a.last = t.totalUs - t0.totalUs;
+        const secs = Number(t.hr - t0.hr) / 1e9;
+        const watchedUs = watch.reduce((sum, _, k) => sum + t.watch[k] - t0.watch[k], 0);
+        a.lastOther = (((t.busy - t0.busy) * 1e6) / CLK_TCK - (t.totalUs - t0.totalUs) - (t.gen - t0.gen) - watchedUs) / 1e6 / secs;
       }
     });
   };
@@ -58,6 +63,7 @@ export async function interleavedStorms(gen, servers, o) {
   for (let round = 0; round < o.rounds; round++) {
     // Alternating order: a drift within a round does not always favour the same server.
     const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    if (o.beforeRound !== undefined) await o.beforeRound(round);
     for (const i of order) {
       const { stats } = await storm(i, o.n, true);
       const a = acc[i];
@@ -67,6 +73,7 @@ export async function interleavedStorms(gen, servers, o) {
       a.ms += stats.ms;
       a.perRound.push(a.last / Math.max(1, stats.connects));
       a.perRoundRate.push(stats.connects / (stats.ms / 1000));
+      a.perRoundOther.push(Math.max(0, a.lastOther));
     }
     ratios.push(acc[0].perRound[round] / acc[1].perRound[round]);
     rateRatios.push(acc[0].perRoundRate[round] / acc[1].perRoundRate[round]);
@@ -80,10 +87,9 @@ export async function interleavedStorms(gen, servers, o) {
     cpuUsPerConnect: a.cpuUs / Math.max(1, a.connects),
     sysUsPerConnect: a.sysUs / Math.max(1, a.connects),
     perRound: a.perRound,
-    perRoundRate: a.perRoundRate,
     // Only when asked for, so run.mjs's paired cases keep their result shape.
     ...(watch.length > 0 ? { watchUs: a.watchUs } : {}),
-    ...(o.spans === true ? { span: a.span } : {}),
+    ...(o.detail === true ? { perRoundRate: a.perRoundRate, perRoundOther: a.perRoundOther, span: a.span } : {}),
     window: {
       seconds: a.secs,
       serverCpuPct: (100 * a.cpuUs) / 1e6 / a.secs,
