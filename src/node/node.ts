@@ -105,6 +105,9 @@ export class Node implements BrokerEventHandler {
   private readonly brokerCalls = new Map<string, Promise<void>>();
   private shuttingDown = false;
   private readonly control: ControlPlane;
+  /** Subscription cleanups (broker unsubscribe, presence, leave) still waiting for the engine. */
+  private cleanupsInFlight = 0;
+  private cleanupsDone: (() => void) | undefined;
 
   constructor(
     readonly options: NodeOptions,
@@ -223,8 +226,25 @@ export class Node implements BrokerEventHandler {
     if (last) tasks.push(this.queueBrokerCall(sub.channel, () => this.broker.unsubscribe(sub.channel)));
     if (sub.options.emitPresence) tasks.push(this.presenceManager.removePresence(sub.channel, s.clientId, s.user));
     if (emitLeave && sub.live && sub.options.emitJoinLeave) tasks.push(this.broker.publishLeave(sub.channel, s.clientInfo(sub.options.chanInfo)));
-    const results = await Promise.allSettled(tasks);
-    for (const r of results) if (r.status === 'rejected') this.log.error({ err: r.reason, channel: sub.channel }, 'unsubscribe cleanup failed');
+    if (tasks.length === 0) return;
+    this.cleanupsInFlight++;
+    try {
+      const results = await Promise.allSettled(tasks);
+      for (const r of results) if (r.status === 'rejected') this.log.error({ err: r.reason, channel: sub.channel }, 'unsubscribe cleanup failed');
+    } finally {
+      if (--this.cleanupsInFlight === 0) this.cleanupsDone?.();
+    }
+  }
+
+  /** Resolves once no subscription cleanup is in flight (see `shutdown`). */
+  private cleanupsSettled(): Promise<void> {
+    if (this.cleanupsInFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.cleanupsDone = () => {
+        this.cleanupsDone = undefined;
+        resolve();
+      };
+    });
   }
 
   onSessionClosed(s: Session, d: Disconnect): void {
@@ -400,7 +420,8 @@ export class Node implements BrokerEventHandler {
 
   /**
    * Announces the shutdown to the other nodes, disconnects every connection with 3001 shutdown in
-   * batches (so the reconnect wave is spread a little), then closes the engines. A broker that
+   * batches (so the reconnect wave is spread a little), lets their subscriptions' cleanups reach
+   * the engine, then closes the engines. A broker that
    * does not settle is waited for at most ENGINE_STOP_WAIT_MS per step, so the clients always get
    * their 3001 and the stop always ends.
    */
@@ -418,6 +439,9 @@ export class Node implements BrokerEventHandler {
       if (i + batch < all.length) await new Promise((r) => setImmediate(r));
     }
     await settledWithin(announced, ENGINE_STOP_WAIT_MS);
+    // The closed connections' unsubscribes, presence removals and leaves reach the engine before
+    // it closes (a closed Redis connection would fail them, each logged as an error).
+    await settledWithin(this.cleanupsSettled(), ENGINE_STOP_WAIT_MS);
     await settledWithin(Promise.allSettled([this.broker.close(), this.presenceManager.close()]), ENGINE_STOP_WAIT_MS);
   }
 }
