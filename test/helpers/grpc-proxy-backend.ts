@@ -64,7 +64,7 @@ export class GrpcProxyBackend {
   readonly calls: GrpcProxyCall[] = [];
   private readonly handlers = new Map<RpcName, GrpcProxyHandler>();
   private streamHandler: GrpcStreamHandler | undefined;
-  private readonly waiters: { method: RpcName; resolve: (c: GrpcProxyCall) => void }[] = [];
+  private readonly waiters: { method: RpcName; pred: (c: GrpcProxyCall) => boolean; resolve: (c: GrpcProxyCall) => void }[] = [];
   private readonly server = new grpc.Server();
   port = 0;
 
@@ -115,9 +115,9 @@ export class GrpcProxyBackend {
     return this.calls.filter((c) => c.method === method);
   }
 
-  /** Resolves with the next call of `method` (one already made is not counted). */
-  nextCall(method: RpcName): Promise<GrpcProxyCall> {
-    return new Promise((resolve) => this.waiters.push({ method, resolve }));
+  /** Resolves with the next call of `method` matching `pred` (one already made is not counted). */
+  nextCall(method: RpcName, pred: (c: GrpcProxyCall) => boolean = () => true): Promise<GrpcProxyCall> {
+    return new Promise((resolve) => this.waiters.push({ method, pred, resolve }));
   }
 
   private record(method: RpcName, request: unknown, md: grpc.Metadata): GrpcProxyCall {
@@ -128,7 +128,7 @@ export class GrpcProxyBackend {
     }
     const call: GrpcProxyCall = { method, request, metadata };
     this.calls.push(call);
-    const i = this.waiters.findIndex((w) => w.method === method);
+    const i = this.waiters.findIndex((w) => w.method === method && w.pred(call));
     if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(call);
     return call;
   }
