@@ -4,12 +4,16 @@
  * through a handler per path, which a test swaps as it goes. The default handler answers 404.
  *
  * A handler may leave a call unanswered (`hold`), to make a backend that hangs; `stop` cuts every
- * connection, held ones too.
+ * connection, held ones too. Proxy failures are logged: `takeProxyErrors` and `awaitProxyError`
+ * find the lines a test expects in `srv.errors` and take them out (the SDK harness asserts none
+ * is left).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer } from 'node:net';
+import type { TestServer } from './server.js';
+import { eventually } from './sdk.js';
 
 export interface ProxyCall {
   path: string;
@@ -143,4 +147,37 @@ export async function deadEndpoint(path: string): Promise<string> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return `http://127.0.0.1:${port}${path}`;
+}
+
+
+export interface ProxyErrorLine {
+  ctx: { proxy?: string; method?: string; client?: string; channel?: string; status?: number };
+  message: string;
+}
+
+function parse(e: unknown): ProxyErrorLine | undefined {
+  if (!Array.isArray(e) || typeof e[0] !== 'object' || e[0] === null || typeof e[1] !== 'string') return undefined;
+  return { ctx: e[0] as ProxyErrorLine['ctx'], message: e[1] };
+}
+
+/** Removes and returns the logged proxy failures matching `pred`. */
+export function takeProxyErrors(srv: TestServer, pred: (l: ProxyErrorLine) => boolean = () => true): ProxyErrorLine[] {
+  const out: ProxyErrorLine[] = [];
+  for (let i = srv.errors.length - 1; i >= 0; i--) {
+    const l = parse(srv.errors[i]);
+    if (l !== undefined && l.ctx.proxy !== undefined && pred(l)) {
+      out.unshift(l);
+      srv.errors.splice(i, 1);
+    }
+  }
+  return out;
+}
+
+/** Waits until a proxy failure matching `pred` is logged, then takes every such line. */
+export async function awaitProxyError(srv: TestServer, what: string, pred: (l: ProxyErrorLine) => boolean): Promise<ProxyErrorLine[]> {
+  await eventually(async () => srv.errors.some((e) => {
+    const l = parse(e);
+    return l !== undefined && l.ctx.proxy !== undefined && pred(l);
+  }), what);
+  return takeProxyErrors(srv, pred);
 }
