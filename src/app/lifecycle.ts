@@ -88,7 +88,7 @@ export class LifecycleWiring {
     }
     const sp = c.channel.proxy.state;
     if (plan.state.size > 0 && sp.endpoint !== '') {
-      this.state = new Notifier({ name: 'channel.proxy.state', ...queue }, senderOf(sp.endpoint, sp.timeout, sp.http.static_headers, undefined, sp.grpc, PRO_CHANNEL_STATE_METHOD, 'channel.proxy.state'), this.log);
+      this.state = new Notifier({ name: 'channel.proxy.state', ...queue }, senderOf(sp.endpoint, sp.timeout, sp.http.static_headers, sp.http.tls, sp.grpc, PRO_CHANNEL_STATE_METHOD, 'channel.proxy.state'), this.log);
       this.state.start();
     }
     if (plan.state.size > 0) {
@@ -207,7 +207,7 @@ function senderOf(
   endpoint: string,
   timeoutMs: number,
   headers: Readonly<Record<string, string>>,
-  httpTls: Section['http']['tls'] | undefined,
+  httpTls: Section['http']['tls'] | StateProxy['http']['tls'],
   grpc: Section['grpc'] | StateProxy['grpc'],
   method: string,
   key: string,
@@ -229,6 +229,6 @@ function senderOf(
   }
   const lower: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v;
-  const tls = httpTls === undefined ? undefined : clientTls(httpTls, `${key}.http.tls`);
+  const tls = clientTls(httpTls, `${key}.http.tls`);
   return new HttpSender({ endpoint, timeoutMs, staticHeaders: lower, ...(tls !== undefined ? { tls } : {}) });
 }

@@ -35,7 +35,7 @@ export const lifecycleEventsSection = obj(
 
 /** `channel.proxy.state`: Centrifugo PRO's endpoint for channel state events. */
 export const stateProxy = proxy(
-  'Centrifugo PRO\'s channel state endpoint: where occupied/vacated events of namespaces with state_proxy_enabled go, in PRO\'s shape (gRPC: CentrifugoProxy/NotifyChannelState). Empty: they go to lifecycle_events.endpoint. Queue, batching and retries as lifecycle_events says; only endpoint, timeout, http.static_headers and grpc are used.',
+  'Centrifugo PRO\'s channel state endpoint: where occupied/vacated events of namespaces with state_proxy_enabled go, in PRO\'s shape (gRPC: CentrifugoProxy/NotifyChannelState). Empty: they go to lifecycle_events.endpoint. Queue, batching and retries as lifecycle_events says; only endpoint, timeout, http.static_headers, http.tls and grpc are used.',
 );
 
 /** Namespace opt-ins (channel.without_namespace and every channel.namespaces[] item). */

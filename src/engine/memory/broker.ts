@@ -1,6 +1,7 @@
 /**
  * The memory engine's Broker (spec §9.2). Each node has its own `MemoryBroker`; brokers on one
- * `MemoryBus` share history streams, the idempotency cache and the presence manager, and deliver
+ * `MemoryBus` share history streams, the idempotency cache, the presence manager and channel
+ * occupancy (channel-state.ts), and deliver
  * publications, joins, leaves and control messages to every node on the bus subscribed to them.
  * A standalone `new MemoryBroker()` is a bus of one: Centrifugo's memory engine, where PUB/SUB is
  * a loop back into this node. A bus of several is how tests (and an embedder running several
