@@ -344,6 +344,9 @@ export class RedisChannelStates implements ChannelStateManager {
   }
 
   private failed(err: unknown, channel: string | undefined): void {
+    // Closing: a call cut short by the connections closing; what was not applied is left to the
+    // other nodes' sweep (close reports it by not deregistering the member).
+    if (this.stopping) return;
     const now = Date.now();
     if (now - this.lastErrorAt < ERROR_LOG_EVERY_MS) {
       this.suppressed++;
