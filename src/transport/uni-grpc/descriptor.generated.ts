@@ -6,7 +6,399 @@ export const descriptor = {
       "nested": {
         "centrifugo": {
           "nested": {
-            "unistream": {}
+            "unistream": {
+              "nested": {
+                "CentrifugoUniStream": {
+                  "methods": {
+                    "Consume": {
+                      "requestType": "ConnectRequest",
+                      "responseType": "Push",
+                      "responseStream": true
+                    }
+                  }
+                },
+                "ConnectRequest": {
+                  "fields": {
+                    "token": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "subs": {
+                      "keyType": "string",
+                      "type": "SubscribeRequest",
+                      "id": 3
+                    },
+                    "name": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "version": {
+                      "type": "string",
+                      "id": 5
+                    },
+                    "headers": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 6
+                    }
+                  }
+                },
+                "SubscribeRequest": {
+                  "fields": {
+                    "recover": {
+                      "type": "bool",
+                      "id": 3
+                    },
+                    "epoch": {
+                      "type": "string",
+                      "id": 6
+                    },
+                    "offset": {
+                      "type": "uint64",
+                      "id": 7
+                    }
+                  },
+                  "reserved": [
+                    [
+                      1,
+                      1
+                    ],
+                    [
+                      2,
+                      2
+                    ],
+                    [
+                      4,
+                      4
+                    ],
+                    [
+                      5,
+                      5
+                    ]
+                  ]
+                },
+                "Push": {
+                  "fields": {
+                    "channel": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "pub": {
+                      "type": "Publication",
+                      "id": 4
+                    },
+                    "join": {
+                      "type": "Join",
+                      "id": 5
+                    },
+                    "leave": {
+                      "type": "Leave",
+                      "id": 6
+                    },
+                    "unsubscribe": {
+                      "type": "Unsubscribe",
+                      "id": 7
+                    },
+                    "message": {
+                      "type": "Message",
+                      "id": 8
+                    },
+                    "subscribe": {
+                      "type": "Subscribe",
+                      "id": 9
+                    },
+                    "connect": {
+                      "type": "Connect",
+                      "id": 10
+                    },
+                    "disconnect": {
+                      "type": "Disconnect",
+                      "id": 11
+                    },
+                    "refresh": {
+                      "type": "Refresh",
+                      "id": 12
+                    }
+                  },
+                  "reserved": [
+                    [
+                      1,
+                      1
+                    ],
+                    [
+                      3,
+                      3
+                    ]
+                  ]
+                },
+                "ClientInfo": {
+                  "fields": {
+                    "user": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "client": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "connInfo": {
+                      "type": "bytes",
+                      "id": 3,
+                      "protoName": "conn_info"
+                    },
+                    "chanInfo": {
+                      "type": "bytes",
+                      "id": 4,
+                      "protoName": "chan_info"
+                    }
+                  }
+                },
+                "Publication": {
+                  "fields": {
+                    "data": {
+                      "type": "bytes",
+                      "id": 4
+                    },
+                    "info": {
+                      "type": "ClientInfo",
+                      "id": 5
+                    },
+                    "offset": {
+                      "type": "uint64",
+                      "id": 6
+                    },
+                    "tags": {
+                      "keyType": "string",
+                      "type": "string",
+                      "id": 7
+                    }
+                  },
+                  "reserved": [
+                    [
+                      1,
+                      1
+                    ],
+                    [
+                      2,
+                      2
+                    ],
+                    [
+                      3,
+                      3
+                    ]
+                  ]
+                },
+                "Join": {
+                  "fields": {
+                    "info": {
+                      "type": "ClientInfo",
+                      "id": 1
+                    }
+                  }
+                },
+                "Leave": {
+                  "fields": {
+                    "info": {
+                      "type": "ClientInfo",
+                      "id": 1
+                    }
+                  }
+                },
+                "Unsubscribe": {
+                  "fields": {
+                    "code": {
+                      "type": "uint32",
+                      "id": 2
+                    },
+                    "reason": {
+                      "type": "string",
+                      "id": 3
+                    }
+                  },
+                  "reserved": [
+                    [
+                      1,
+                      1
+                    ]
+                  ]
+                },
+                "Subscribe": {
+                  "fields": {
+                    "recoverable": {
+                      "type": "bool",
+                      "id": 1
+                    },
+                    "epoch": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "offset": {
+                      "type": "uint64",
+                      "id": 5
+                    },
+                    "positioned": {
+                      "type": "bool",
+                      "id": 6
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 7
+                    }
+                  },
+                  "reserved": [
+                    [
+                      2,
+                      2
+                    ],
+                    [
+                      3,
+                      3
+                    ]
+                  ]
+                },
+                "Message": {
+                  "fields": {
+                    "data": {
+                      "type": "bytes",
+                      "id": 1
+                    }
+                  }
+                },
+                "Connect": {
+                  "fields": {
+                    "client": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "version": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 3
+                    },
+                    "subs": {
+                      "keyType": "string",
+                      "type": "SubscribeResult",
+                      "id": 4
+                    },
+                    "expires": {
+                      "type": "bool",
+                      "id": 5
+                    },
+                    "ttl": {
+                      "type": "uint32",
+                      "id": 6
+                    },
+                    "ping": {
+                      "type": "uint32",
+                      "id": 7
+                    },
+                    "pong": {
+                      "type": "bool",
+                      "id": 8
+                    },
+                    "session": {
+                      "type": "string",
+                      "id": 9
+                    },
+                    "node": {
+                      "type": "string",
+                      "id": 10
+                    }
+                  }
+                },
+                "Disconnect": {
+                  "fields": {
+                    "code": {
+                      "type": "uint32",
+                      "id": 1
+                    },
+                    "reason": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "reconnect": {
+                      "type": "bool",
+                      "id": 3
+                    }
+                  }
+                },
+                "Refresh": {
+                  "fields": {
+                    "expires": {
+                      "type": "bool",
+                      "id": 1
+                    },
+                    "ttl": {
+                      "type": "uint32",
+                      "id": 2
+                    }
+                  }
+                },
+                "SubscribeResult": {
+                  "fields": {
+                    "expires": {
+                      "type": "bool",
+                      "id": 1
+                    },
+                    "ttl": {
+                      "type": "uint32",
+                      "id": 2
+                    },
+                    "recoverable": {
+                      "type": "bool",
+                      "id": 3
+                    },
+                    "epoch": {
+                      "type": "string",
+                      "id": 6
+                    },
+                    "publications": {
+                      "rule": "repeated",
+                      "type": "Publication",
+                      "id": 7
+                    },
+                    "recovered": {
+                      "type": "bool",
+                      "id": 8
+                    },
+                    "offset": {
+                      "type": "uint64",
+                      "id": 9
+                    },
+                    "positioned": {
+                      "type": "bool",
+                      "id": 10
+                    },
+                    "data": {
+                      "type": "bytes",
+                      "id": 11
+                    },
+                    "wasRecovering": {
+                      "type": "bool",
+                      "id": 12,
+                      "protoName": "was_recovering"
+                    }
+                  },
+                  "reserved": [
+                    [
+                      4,
+                      4
+                    ],
+                    [
+                      5,
+                      5
+                    ]
+                  ]
+                }
+              }
+            }
           }
         }
       }
