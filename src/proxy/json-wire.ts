@@ -55,12 +55,12 @@ export function decodeAnswer<M extends ProxyMethod>(method: M, body: string): Pr
   const disconnect = top['disconnect'];
   if (disconnect !== undefined && disconnect !== null) {
     const d = object(disconnect, 'disconnect');
-    return { kind: 'disconnect', code: integer(d, 'code'), reason: string(d, 'reason') };
+    return { kind: 'disconnect', code: uint32(d, 'code'), reason: string(d, 'reason') };
   }
   const error = top['error'];
   if (error !== undefined && error !== null) {
     const e = object(error, 'error');
-    return { kind: 'error', code: integer(e, 'code'), message: string(e, 'message'), temporary: boolean(e, 'temporary') };
+    return { kind: 'error', code: uint32(e, 'code'), message: string(e, 'message'), temporary: boolean(e, 'temporary') };
   }
   const result = top['result'];
   if (result === undefined || result === null) return { kind: 'result', result: undefined };
@@ -177,6 +177,13 @@ function integer(o: Obj, key: string): number {
   if (v === undefined || v === null) return 0;
   const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n)) bad(`${key} must be an integer`);
+  return n;
+}
+
+/** A code: proto `uint32`. Its range (400–1999 for errors, 4000–4999 for disconnects) is documented, not checked, as in Centrifugo. */
+function uint32(o: Obj, key: string): number {
+  const n = integer(o, key);
+  if (n < 0 || n > 0xffffffff) bad(`${key} must be a uint32`);
   return n;
 }
 

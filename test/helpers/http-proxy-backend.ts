@@ -47,8 +47,8 @@ export class HttpProxyBackend {
   private scheme = 'http';
   port = 0;
 
-  /** `tls`: serve HTTPS with this key and certificate. */
-  static async start(opts: { tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<HttpProxyBackend> {
+  /** `tls`: serve HTTPS with this key and certificate; with `ca`, only to clients with a certificate it signed. */
+  static async start(opts: { tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer } } = {}): Promise<HttpProxyBackend> {
     const b = new HttpProxyBackend();
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
@@ -56,7 +56,8 @@ export class HttpProxyBackend {
       req.on('end', () => b.handle(req, Buffer.concat(chunks).toString('utf8'), res));
     };
     if (opts.tls !== undefined) {
-      b.server = createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest);
+      const t = opts.tls;
+      b.server = createHttpsServer({ key: t.key, cert: t.cert, ...(t.ca !== undefined ? { ca: t.ca, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest);
       b.scheme = 'https';
     } else b.server = createServer(onRequest);
     await new Promise<void>((resolve) => b.server.listen(0, '127.0.0.1', resolve));
