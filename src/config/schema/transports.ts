@@ -87,11 +87,18 @@ export const transportSections = {
     disable_disconnect_push: bool('Does not send a disconnect push before the close frame, which carries the same code and reason.'),
     join_push_messages: bool('Sends several pushes in one frame, separated by newlines, to save system calls.'),
   }),
-  uni_grpc: obj('Unidirectional gRPC stream server (not implemented by Rotor).', {
-    enabled: bool('Enables the unidirectional gRPC server.', false, { flag: true }),
-    address: str('Host to bind the unidirectional gRPC server to. Empty means all interfaces.'),
-    port: int('Port of the unidirectional gRPC server.', 11000, { max: 65535, flag: true }),
-    max_receive_message_size: int('Largest gRPC message accepted, in bytes. 0 uses the gRPC default.'),
-    tls: tls('TLS for the unidirectional gRPC server.'),
-  }),
+  uni_grpc: obj(
+    'Unidirectional gRPC transport: service `centrifugal.centrifugo.unistream.CentrifugoUniStream`, where one `Consume(ConnectRequest)` call is one connection receiving a stream of Push messages (protobuf). Outside connection_limit and connection_rate_limit. See docs/uni-grpc.md.',
+    {
+      enabled: bool('Starts the unidirectional gRPC server on its own port.', false, { flag: true }),
+      address: str('Host to bind the unidirectional gRPC server to. Empty means all interfaces.'),
+      port: int('Port of the unidirectional gRPC server.', 11000, { max: 65535, flag: true }),
+      max_receive_message_size: int(
+        'Largest ConnectRequest accepted, in bytes; a larger one ends the call with RESOURCE_EXHAUSTED. 0 uses the gRPC default of 4 MiB.',
+      ),
+      tls: tls(
+        'TLS for the unidirectional gRPC server: cert_pem and key_pem, and client_ca_pem to require client certificates it signed (mutual TLS). The client-side fields (server_ca_pem, server_name, insecure_skip_verify) do not apply.',
+      ),
+    },
+  ),
 };
