@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { CentrifugoPolicy } from '../../src/rules/hooks.js';
 import { DelegatingHooks } from '../../src/node/delegating-hooks.js';
 import type { ConnectEvent, ConnectReply } from '../../src/node/events.js';
+import { HttpProxyBackend } from '../helpers/http-proxy-backend.js';
 import { connToken } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { UniGrpcClient, startUniGrpcServer, withUniGrpc, type PushObject } from '../helpers/uni-grpc-client.js';
@@ -206,6 +207,29 @@ test("uni_grpc: the call's text metadata reaches the connect event, keys lower-c
     },
     { policy: (rotor) => new Recording(rotor) },
   );
+});
+
+test('uni_grpc: a connect proxy gets the metadata keys `grpc_metadata` lists as headers, and decides the connection', async () => {
+  const backend = await HttpProxyBackend.start();
+  try {
+    backend.on('/connect', () => ({ result: { user: 'u1', channels: ['news:p'] } }));
+    const proxy = { enabled: true, endpoint: backend.url('/connect'), grpc_metadata: ['x-tenant', 'trace-bin'] };
+    await withUniGrpc({ ...CONFIG, client: { proxy: { connect: proxy } } }, async (_srv, client) => {
+      const called = backend.nextCall('/connect');
+      const s = client.consume({ data: '{"hello":1}' }, { 'x-tenant': 'acme', 'x-other': 'no', 'trace-bin': Buffer.from([1]) });
+      const call = await called;
+      assert.equal(call.headers['x-tenant'], 'acme');
+      assert.equal(call.headers['x-other'], undefined, 'only listed keys are forwarded');
+      assert.equal(call.headers['trace-bin'], undefined, 'binary metadata is never forwarded');
+      assert.equal(call.body.transport, 'uni_grpc');
+      assert.equal(call.body.protocol, 'protobuf');
+      assert.deepEqual(call.body.data, { hello: 1 });
+      const { connect } = await s.next(isConnect, 'the connect push');
+      assert.deepEqual(Object.keys(connect.subs), ['news:p']);
+    });
+  } finally {
+    await backend.stop();
+  }
 });
 
 test('uni_grpc bad input: a malformed ConnectRequest is INVALID_ARGUMENT; one over max_receive_message_size is RESOURCE_EXHAUSTED', async () => {
