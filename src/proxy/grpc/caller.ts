@@ -117,7 +117,8 @@ export class GrpcProxyCaller implements ProxyCaller {
   #metadata(forwarded: ReadonlyMap<string, string>): Metadata {
     const md = this.#static.clone();
     for (const [k, v] of forwarded) setEntry(md, k, v, (why) => new ProxyCallError(`forwarded header ${JSON.stringify(k)} cannot be gRPC metadata: ${why}`));
-    if (this.#credentials !== undefined) md.set(this.#credentials.key, this.#credentials.value);
+    const c = this.#credentials;
+    if (c !== undefined) setEntry(md, c.key, c.value, (why) => new ProxyCallError(`credentials metadata: ${why}`));
     return md;
   }
 }
