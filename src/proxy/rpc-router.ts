@@ -32,8 +32,9 @@ export class RpcRouter {
   }
 
   route(method: string): RpcRoute {
+    // The text before the first boundary names the namespace; none, or an empty one, is without namespace.
     const i = this.boundary === '' ? -1 : method.indexOf(this.boundary);
-    const route = i < 0 ? this.withoutNamespace : this.namespaces.get(method.slice(0, i));
+    const route = i <= 0 ? this.withoutNamespace : this.namespaces.get(method.slice(0, i));
     if (route === undefined) return { kind: 'unknown_namespace' };
     return route.proxyEnabled ? { kind: 'proxy', name: route.proxyName } : { kind: 'not_proxied' };
   }
