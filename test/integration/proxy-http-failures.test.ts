@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { HttpProxyBackend, awaitProxyError, deadEndpoint, takeProxyErrors, type HeldCall } from '../helpers/http-proxy-backend.js';
 import { rejectsWithCode, withServer, within, type Codec } from '../helpers/sdk.js';
 import { connToken } from '../helpers/server.js';
+import { withKit } from '../helpers/transport-kit.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { PROXY_MAX_ANSWER_BYTES } from '../../src/proxy/http-caller.js';
 
@@ -81,6 +82,21 @@ describe('HTTP proxy failures', () => {
         assert.deepEqual([l.ctx.proxy, l.ctx.method], ['client.proxy.connect', 'connect']);
         assert.match(l.message, /^connect proxy client\.proxy\.connect failed: request failed: .*ECONNREFUSED/);
       }
+    });
+  });
+
+  it('connect backend down over http_stream: the SDK gets temporary error 100 and retries on the same transport', async () => {
+    const down = await deadEndpoint('/connect');
+    await withKit({ http_stream: { enabled: true }, client: { proxy: { connect: { enabled: true, endpoint: down } } } } as ConfigInput, async (srv, kit) => {
+      const c = kit.sdk('http_stream');
+      c.c.connect();
+      for (let i = 0; i < 2; i++) {
+        const e = await c.events.next('error');
+        assert.deepEqual({ type: e.type, code: e.error.code, temporary: e.error.temporary }, { type: 'connect', code: 100, temporary: true });
+      }
+      c.c.disconnect();
+      const lines = takeProxyErrors(srv);
+      assert.ok(lines.length >= 2 && lines.every((l) => l.ctx.proxy === 'client.proxy.connect'), JSON.stringify(lines));
     });
   });
 

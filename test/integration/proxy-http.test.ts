@@ -45,6 +45,7 @@ function config(extra: Record<string, unknown> = {}): ConfigInput {
           allowed_delta_types: ['fossil'],
         },
         { name: 'srv', presence: true },
+        { name: 'pa', publish_proxy_enabled: true, allow_publish_for_client: true, allow_publish_for_anonymous: true },
       ],
     },
     rpc: {
@@ -310,6 +311,9 @@ for (const codec of ['json', 'protobuf'] as Codec[]) {
           'skip_history kept it out of history',
         );
         await rejectsWithCode(c.c.publish('px:room', send(codec, { op: 'error' })), 1429, 'refused publish');
+        // allow_publish_* are not consulted: px allows no client publications (above, the proxy
+        // allowed them), pa allows every one (here, the proxy refuses).
+        await rejectsWithCode(c.c.publish('pa:room', send(codec, { op: 'error' })), 1429, 'refused despite allow_publish_for_client');
         const kicked = c.events.next('disconnected');
         void c.c.publish('px:room', send(codec, { op: 'kick' })).catch(() => {});
         assert.deepEqual(await within(kicked, 'kicked'), { code: 4503, reason: 'no more' });
