@@ -61,7 +61,11 @@ export interface RpcProxyRequest extends UserRequestBase, RequestPayload {
   method: string;
 }
 
-/** A payload in a result; `b64` (base64) wins over `raw` when both are given. */
+/**
+ * A payload in a result; `b64` (base64) wins over `raw` when both are given. A caller hands `b64`
+ * on as the backend sent it; the hooks decode it and fail the call (error 100, logged) when it is
+ * not standard base64 with padding.
+ */
 export interface ResultPayload {
   raw?: Uint8Array;
   b64?: string;
