@@ -9,7 +9,8 @@
  * `connection_rate_limit`.
  *
  * Refused calls end with a gRPC status and never become sessions: a malformed ConnectRequest
- * with INVALID_ARGUMENT, a call during shutdown with UNAVAILABLE, a request larger than the
+ * with INTERNAL "grpc: error unmarshalling request: …" (grpc-go's answer, so Centrifugo's, and
+ * the gRPC server API's), a call during shutdown with UNAVAILABLE, a request larger than the
  * receive limit with RESOURCE_EXHAUSTED (by grpc-js, before the handler).
  */
 import { Server, status, type Metadata, type ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
@@ -104,7 +105,7 @@ export class UniGrpcServer {
       req = decodeConnectRequest(call.request);
     } catch (err) {
       this.node.log.debug({ err, peer: call.getPeer() }, 'uni_grpc: malformed ConnectRequest');
-      return refuse(call, status.INVALID_ARGUMENT, 'malformed ConnectRequest');
+      return refuse(call, status.INTERNAL, `grpc: error unmarshalling request: ${(err as Error).message}`);
     }
     const transport = new UniGrpcTransport(call);
     const session = new Session(this.node, transport, protobufCodec, { headers: NO_HEADERS, metadata: textMetadata(call.metadata) });
