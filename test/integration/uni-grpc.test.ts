@@ -345,7 +345,7 @@ test('uni_grpc.port: a port that cannot be bound rejects start naming uni_grpc.p
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
   const port = (taken.address() as { port: number }).port;
   try {
-    await assert.rejects(startUniGrpcServer({ uni_grpc: { port } }), /^Error: uni_grpc\.port: cannot listen on 127\.0\.0\.1:\d+/);
+    await assert.rejects(startUniGrpcServer({ uni_grpc: { port } }), /^Error: uni_grpc\.port: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
   } finally {
     await new Promise((r) => taken.close(r));
   }
