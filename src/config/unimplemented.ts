@@ -116,7 +116,6 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
       ...when('opentelemetry.enabled', c.opentelemetry.enabled),
       ...when('graphite.enabled', c.graphite.enabled),
       ...when('webtransport.enabled', c.webtransport.enabled),
-      ...when('uni_grpc.enabled', c.uni_grpc.enabled),
       ...when('controller.enabled', c.controller.enabled),
     ],
     note: 'not implemented yet; the option has no effect',

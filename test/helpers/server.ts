@@ -56,7 +56,14 @@ export async function startServer(overrides: ConfigInput = {}, parts: AppParts =
   const noop = () => {};
   const log: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
   const app = await App.create(config, log, parts);
-  const address = await app.start();
+  let address: AppAddress;
+  try {
+    address = await app.start();
+  } catch (err) {
+    // What did start (the node, a listener) is stopped again.
+    await app.stop(2000);
+    throw err;
+  }
   const { port } = address;
   const httpUrl = `http://127.0.0.1:${port}`;
   return {

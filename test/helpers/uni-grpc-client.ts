@@ -10,11 +10,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { App, type AppParts } from '../../src/app/app.js';
-import { configSchema, type ConfigInput } from '../../src/config/schema.js';
-import type { Logger } from '../../src/util/logger.js';
-import { API_KEY, BASE_CONFIG } from './server.js';
-import { TEST_ENGINE } from './test-engine.js';
+import type { AppParts } from '../../src/app/app.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { startServer, type TestServer } from './server.js';
 
 const PROTO = fileURLToPath(new URL('../../src/transport/uni-grpc/unistream.proto', import.meta.url));
 const root = protobuf.parse(readFileSync(PROTO, 'utf8'), { keepCase: true }).root;
@@ -177,62 +175,25 @@ export class UniStream {
 
 // ---------------------------------------------------------------- server
 
-export interface UniGrpcServer {
-  app: App;
-  /** Port of the HTTP listener (API). */
-  port: number;
+export interface UniGrpcServer extends TestServer {
   /** Port of the uni_grpc server. */
   grpcPort: number;
+  /** `127.0.0.1:<grpcPort>`. */
   target: string;
-  errors: unknown[];
-  api(method: string, body: unknown): Promise<{ status: number; body: any }>;
-  stop(): Promise<void>;
 }
 
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) out[k] = merge(cur as Record<string, unknown>, v as Record<string, unknown>);
-    else out[k] = v;
-  }
-  return out;
-}
-
-/**
- * Starts Rotor as `test/helpers/server.ts` does (its base config, the `TEST_ENGINE` engine) with
- * `uni_grpc` on port 0 and `overrides` on top, keeping the uni_grpc port it reports.
- */
+/** An in-process Rotor (`startServer`) with `uni_grpc` on port 0 and `overrides` on top. */
 export async function startUniGrpcServer(overrides: ConfigInput = {}, parts: AppParts = {}): Promise<UniGrpcServer> {
-  let raw = merge(BASE_CONFIG as Record<string, unknown>, TEST_ENGINE.serverConfig() as Record<string, unknown>);
-  raw = merge(raw, { uni_grpc: { enabled: true, port: 0, address: '127.0.0.1' } });
-  raw = merge(raw, overrides as Record<string, unknown>);
-  const errors: unknown[] = [];
-  const noop = (): void => {};
-  const log: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
-  const app = await App.create(configSchema.parse(raw), log, parts);
-  let address: Awaited<ReturnType<App['start']>>;
-  try {
-    address = await app.start();
-  } catch (err) {
-    // What did start (the node, the HTTP listener) is stopped again.
-    await app.stop(2000);
-    throw err;
+  const base: Record<string, unknown> = { uni_grpc: { enabled: true, port: 0, address: '127.0.0.1' } };
+  const own = overrides as Record<string, unknown>;
+  const uni = { ...(base['uni_grpc'] as object), ...((own['uni_grpc'] as object | undefined) ?? {}) };
+  const srv = await startServer({ ...own, uni_grpc: uni } as ConfigInput, parts);
+  const grpcPort = srv.address.uniGrpcPort;
+  if (grpcPort === undefined) {
+    await srv.stop();
+    throw new Error('uni_grpc did not start');
   }
-  if (address.uniGrpcPort === undefined) throw new Error('uni_grpc did not start');
-  const httpUrl = `http://127.0.0.1:${address.port}`;
-  return {
-    app,
-    port: address.port,
-    grpcPort: address.uniGrpcPort,
-    target: `127.0.0.1:${address.uniGrpcPort}`,
-    errors,
-    async api(method, body) {
-      const res = await fetch(`${httpUrl}/api/${method}`, { method: 'POST', headers: { 'X-API-Key': API_KEY }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as unknown };
-    },
-    stop: () => app.stop(2000),
-  };
+  return { ...srv, grpcPort, target: `127.0.0.1:${grpcPort}` };
 }
 
 /**
