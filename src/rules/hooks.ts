@@ -214,6 +214,9 @@ export class CentrifugoPolicy implements NodeHooks {
     const r = this.rules.resolve(e.channel);
     this.rules.validateName(r, e.channel, true);
     const ns = r.options;
+    // Subscribe stream proxies are not served yet (reported at startup): no subscription at all
+    // rather than an ordinary one the backend never sees.
+    if (ns.subscribe_stream_proxy_enabled) throw errors.notAvailable();
     const asks = {
       positioned: e.positioned,
       recoverable: e.recoverable,
