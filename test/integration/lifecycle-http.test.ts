@@ -149,8 +149,9 @@ describe('lifecycle events over HTTP', () => {
   it('unsubscribe: an expired subscription (2501)', async () => {
     await withEnv(async ({ sdk, backend: b }) => {
       const c = await connect(sdk, 'erin');
-      // A subscription token valid for 1 s and nothing to refresh it with.
-      const s = c.newSub('tok:a', { token: await subToken('erin', 'tok:a', {}, 1) });
+      // A subscription token expiring in 1-2 s (`exp` is in whole seconds; 2 leaves at least one
+      // for the subscribe to arrive first) and nothing to refresh it with.
+      const s = c.newSub('tok:a', { token: await subToken('erin', 'tok:a', {}, 2) });
       const subscribed = s.events.next('subscribed');
       s.sub.subscribe();
       await subscribed;
