@@ -98,7 +98,7 @@ describe('channel state across three nodes on one memory bus', () => {
   });
 
   it('a subscriber moving to another node within the delay: neither vacated nor a second occupied', async () => {
-    const cl = await startCluster(3, '1500ms');
+    const cl = await startCluster(3, '2500ms');
     try {
       const a = await client(cl.pools[0]!, 'mover');
       await a.subscribe('room:move');

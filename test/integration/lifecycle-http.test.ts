@@ -233,7 +233,7 @@ describe('lifecycle events over HTTP', () => {
           ['occupied'],
         );
       },
-      { vacated_delay: '1500ms' },
+      { vacated_delay: '2500ms' },
     );
   });
 

@@ -31,7 +31,7 @@ describe('channel state across two Rotor processes on Redis', () => {
       count: 2,
       config: () => ({
         engine: { type: 'redis', redis: { address: [redisUrl()], prefix } },
-        lifecycle_events: { endpoint: backend.url, batch_max_delay: '10ms', vacated_delay: '1500ms', node_ttl: '1s' },
+        lifecycle_events: { endpoint: backend.url, batch_max_delay: '10ms', vacated_delay: '2500ms', node_ttl: '1s' },
         client: { disconnect_events_enabled: true },
         channel: { namespaces: [{ name: 'room', allow_subscribe_for_client: true, state_proxy_enabled: true }] },
       }),

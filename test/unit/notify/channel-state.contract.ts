@@ -96,7 +96,7 @@ export function channelStateContract(name: string, make: MakeCluster): void {
     it('occupied again within the delay, on another node: no vacated, no second occupied', async () => {
       const cl = await make(2);
       try {
-        const r = await Recorded.run(cl, 800);
+        const r = await Recorded.run(cl, 2000);
         const [a, b] = cl.managers as [ChannelStateManager, ChannelStateManager];
         a.occupy('c2');
         await r.until('c2', 1);
