@@ -31,7 +31,11 @@ after(() => backend.stop());
 
 const transforms = [{ status_code: 410, to_error: { code: 1410, message: 'gone' } }];
 
-function config(refreshEndpoint: string, subRefreshEndpoint: string): ConfigInput {
+/**
+ * `refreshTimeout`: the refresh proxy's. Backends that answer get a generous one, so a busy
+ * machine never turns an answer into a timeout; the slow cases have proxies of their own.
+ */
+function config(refreshEndpoint: string, subRefreshEndpoint: string, refreshTimeout = '10s'): ConfigInput {
   return {
     client: {
       expired_close_delay: '1s',
@@ -39,32 +43,34 @@ function config(refreshEndpoint: string, subRefreshEndpoint: string): ConfigInpu
       presence_update_interval: '250ms',
       proxy: {
         connect: { enabled: true, endpoint: backend.url('/connect') },
-        refresh: { enabled: true, endpoint: refreshEndpoint, timeout: '300ms', include_connection_meta: true, http: { status_to_code_transforms: transforms } },
+        refresh: { enabled: true, endpoint: refreshEndpoint, timeout: refreshTimeout, include_connection_meta: true, http: { status_to_code_transforms: transforms } },
       },
     },
     channel: {
       proxy: {
         subscribe: { endpoint: backend.url('/subscribe') },
-        sub_refresh: { endpoint: subRefreshEndpoint, timeout: '300ms', include_connection_meta: true, http: { status_to_code_transforms: transforms } },
+        sub_refresh: { endpoint: subRefreshEndpoint, timeout: '10s', include_connection_meta: true, http: { status_to_code_transforms: transforms } },
       },
       namespaces: [
         { name: 'sr', subscribe_proxy_enabled: true, sub_refresh_proxy_enabled: true, presence: true },
         { name: 'named', subscribe_proxy_enabled: true, sub_refresh_proxy_enabled: true, sub_refresh_proxy_name: 'srnamed' },
+        { name: 'slow', subscribe_proxy_enabled: true, sub_refresh_proxy_enabled: true, sub_refresh_proxy_name: 'srslow' },
         { name: 'tk', sub_refresh_proxy_enabled: true },
         { name: 'cs', subscribe_proxy_enabled: true },
       ],
     },
     rpc: { proxy: { endpoint: backend.url('/rpc'), include_connection_meta: true }, without_namespace: { proxy_enabled: true } },
-    proxies: [{ name: 'srnamed', endpoint: backend.url('/sub-refresh-named') }],
+    proxies: [
+      { name: 'srnamed', endpoint: backend.url('/sub-refresh-named') },
+      { name: 'srslow', endpoint: backend.url('/sub-refresh-slow'), timeout: '300ms' },
+    ],
   } as ConfigInput;
 }
 
-/** What a failing backend does with a call: answer 500, hang past the timeout, or send garbage. */
+/** What a failing backend does with a call: answer 500 or 410 (transformed), or send garbage. */
 function fail(kind: string, res: Parameters<Parameters<HttpProxyBackend['on']>[1]>[1]): unknown {
-  if (kind === 'non200') res.writeHead(500).end('oops');
-  else if (kind === 'transform') res.writeHead(410).end();
-  else if (kind === 'garbage') return 'this is not JSON';
-  // 'slow': never answered; the proxy's 300 ms timeout gives up.
+  if (kind === 'garbage') return 'this is not JSON';
+  res.writeHead(kind === 'transform' ? 410 : 500).end('oops');
   return undefined;
 }
 
@@ -93,7 +99,7 @@ function connectBackend(expiring: Set<string>): void {
   });
 }
 
-test('refresh proxy: a result extends the connection with new info and meta; expired, no result and a status transform end it with 3005; non-200, slow and garbage extend it 60 s; token connections are refreshed too', async () => {
+test('refresh proxy: a result extends the connection with new info and meta; expired, no result and a status transform end it with 3005; non-200 and garbage extend it 60 s; token connections are refreshed too', async () => {
   const expiring = new Set<string>();
   connectBackend(expiring);
   const failedAt = new Map<string, number>();
@@ -125,7 +131,7 @@ test('refresh proxy: a result extends the connection with new info and meta; exp
       c.c.connect();
       return { name, c };
     });
-    const failing = ['non200', 'slow', 'garbage'].map((name) => {
+    const failing = ['non200', 'garbage'].map((name) => {
       const c = sdk.client({ name });
       return { name, c, ctx: c.connect() };
     });
@@ -155,28 +161,32 @@ test('refresh proxy: a result extends the connection with new info and meta; exp
   });
 });
 
-test('refresh proxy down: the connection is extended by 60 s and the failure is logged; a client refresh command is 3501', async () => {
-  const expiring = new Set<string>();
-  connectBackend(expiring);
-  await withServer(config(await deadEndpoint('/refresh'), backend.url('/sub-refresh')), async (srv, sdk) => {
-    const t0 = nowSec();
-    const c = sdk.client({ name: 'down' });
-    const { client } = await c.connect();
-    const lines = await awaitProxyError(srv, 'the refresh failure', (l) => l.ctx.client === client);
-    assert.match(lines[0]!.message, /refresh proxy client\.proxy\.refresh failed: request failed/);
-    await eventually(async () => (srv.app.node.hub.session(client)?.expireAt ?? 0) > nowSec() + 30, 'the extension');
-    assertExtended(srv.app.node.hub.session(client)?.expireAt, t0, 'down');
+for (const how of ['down', 'slow'] as const) {
+  test(`refresh proxy ${how}: the connection is extended by 60 s and the failure is logged; a client refresh command is 3501`, async () => {
+    const expiring = new Set<string>();
+    connectBackend(expiring);
+    backend.hold('/refresh-slow', () => {});
+    const endpoint = how === 'down' ? await deadEndpoint('/refresh') : backend.url('/refresh-slow');
+    await withServer(config(endpoint, backend.url('/sub-refresh'), '300ms'), async (srv, sdk) => {
+      const t0 = nowSec();
+      const c = sdk.client({ name: how });
+      const { client } = await c.connect();
+      const lines = await awaitProxyError(srv, `the ${how} refresh failure`, (l) => l.ctx.client === client);
+      assert.match(lines[0]!.message, how === 'down' ? /^refresh proxy client\.proxy\.refresh failed: request failed/ : /failed: no answer within 300 ms$/);
+      await eventually(async () => (srv.app.node.hub.session(client)?.expireAt ?? 0) > nowSec() + 30, 'the extension');
+      assertExtended(srv.app.node.hub.session(client)?.expireAt, t0, how);
 
-    // A token connection refreshed by the server may not send refresh itself.
-    const raw = await RawClient.open(srv.wsUrl);
-    const reply = await raw.connect(await connToken('raw', {}, 3600));
-    assert.equal(reply.connect.expires, undefined, 'no expires: the server refreshes');
-    raw.send({ id: 2, refresh: { token: await connToken('raw', {}, 7200) } });
-    assert.equal((await raw.closed).code, 3501);
+      // A token connection refreshed by the server may not send refresh itself.
+      const raw = await RawClient.open(srv.wsUrl);
+      const reply = await raw.connect(await connToken('raw', {}, 3600));
+      assert.equal(reply.connect.expires, undefined, 'no expires: the server refreshes');
+      raw.send({ id: 2, refresh: { token: await connToken('raw', {}, 7200) } });
+      assert.equal((await raw.closed).code, 3501);
+    });
   });
-});
+}
 
-test('sub_refresh proxy: a result extends the subscription with new info; expired, no result and a status transform unsubscribe it (2501); a failed call extends it 60 s; named proxies; token subscriptions are refreshed too', async () => {
+test('sub_refresh proxy: a result extends the subscription with new info; expired, no result and a status transform unsubscribe it (2501); non-200, garbage and slow extend it 60 s; named proxies; token subscriptions are refreshed too', async () => {
   const expiring = new Set<string>();
   backend.on('/connect', (call) => ({ result: { user: call.body.name, meta: { who: call.body.name } } }));
   backend.on('/subscribe', (call) => {
@@ -201,6 +211,7 @@ test('sub_refresh proxy: a result extends the subscription with new info; expire
     }
   });
   backend.on('/sub-refresh-named', () => ({ result: { expire_at: nowSec() + 3600 } }));
+  backend.hold('/sub-refresh-slow', () => failedAt.set('slow', nowSec()));
   await withServer(config(backend.url('/refresh'), backend.url('/sub-refresh')), async (srv, sdk) => {
     const c = sdk.client({ name: 'sam' });
     const { client } = await c.connect();
@@ -208,7 +219,7 @@ test('sub_refresh proxy: a result extends the subscription with new info; expire
     const named = backend.nextCall('/sub-refresh-named');
     const tokAsked = backend.nextCall('/sub-refresh', (x) => x.body.channel === 'tk:tok');
     const subs = new Map<string, Awaited<ReturnType<typeof c.subscribe>>>();
-    for (const ch of ['sr:extend', 'sr:expire', 'sr:noresult', 'sr:transform', 'sr:non200', 'sr:slow', 'sr:garbage', 'named:x']) subs.set(ch, await c.subscribe(ch));
+    for (const ch of ['sr:extend', 'sr:expire', 'sr:noresult', 'sr:transform', 'sr:non200', 'sr:garbage', 'slow:x', 'named:x']) subs.set(ch, await c.subscribe(ch));
     subs.set('tk:tok', await c.subscribe('tk:tok', { token: await subToken('sam', 'tk:tok', {}, 2) }));
 
     const call = await within(asked, 'the sub_refresh proxy asked', EXPIRY_WAIT_MS);
@@ -225,10 +236,9 @@ test('sub_refresh proxy: a result extends the subscription with new info; expire
       const ended = await subs.get(ch)!.events.next('subscribing', (x) => x.code !== 0, EXPIRY_WAIT_MS);
       assert.deepEqual({ ch, code: ended.code, reason: ended.reason }, { ch, code: 2501, reason: 'subscription expired' });
     }
-    for (const what of ['non200', 'slow', 'garbage']) {
-      const ch = `sr:${what}`;
+    for (const [what, ch] of [['non200', 'sr:non200'], ['garbage', 'sr:garbage'], ['slow', 'slow:x']] as const) {
       const lines = await awaitProxyError(srv, `the ${what} sub_refresh failure`, (l) => l.ctx.channel === ch);
-      assert.equal(lines[0]!.ctx.proxy, 'channel.proxy.sub_refresh');
+      assert.equal(lines[0]!.ctx.proxy, what === 'slow' ? 'proxies[1]' : 'channel.proxy.sub_refresh');
       await eventually(async () => (srv.app.node.hub.session(client)?.subscription(ch)?.expireAt ?? 0) > nowSec() + 30, `${ch}'s extension`);
       assertExtended(srv.app.node.hub.session(client)?.subscription(ch)?.expireAt, failedAt.get(what)!, ch);
       assert.equal(subs.get(ch)!.sub.state, 'subscribed');
