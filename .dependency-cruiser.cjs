@@ -34,6 +34,7 @@ module.exports = {
     forbid('auth-is-a-leaf-service', 'auth/', ['node', 'transport', 'config', 'rules', 'api', 'engine', 'app'], 'auth verifies tokens and nothing else.'),
     forbid('config-is-pure-data', 'config/', ['protocol', 'engine', 'node', 'auth', 'rules', 'transport', 'api', 'http', 'app', 'cli'], 'config loads and validates; modules get option objects from app.'),
     forbid('rules-no-io', 'rules/', ['transport', 'engine/memory', 'engine/redis', 'proxy', 'config', 'api', 'http', 'app', 'cli'], 'rules is policy over node hooks.'),
+    forbid('notify-sends-only', 'notify/', ['engine', 'node', 'transport', 'api', 'rules', 'proxy', 'config', 'http', 'app', 'cli'], 'notify queues and sends events it is handed; app wires it to the node.'),
     forbid('proxy-over-rules', 'proxy/', ['engine', 'transport', 'api', 'config', 'http', 'app', 'cli'], 'proxies are policy over node hooks, layered on rules; app gives them option objects.'),
     forbid('transport-above-node', 'transport/', ['engine', 'rules', 'api', 'config', 'app', 'cli'], 'transports adapt I/O to sessions.'),
     forbid('api-above-node', 'api/', ['transport', 'engine/memory', 'engine/redis', 'config', 'app', 'cli'], 'the API calls node operations.'),
