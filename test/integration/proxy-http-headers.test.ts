@@ -148,8 +148,9 @@ for (const transport of ['websocket', 'http_stream'] as Transport[]) {
 }
 
 describe('HTTP connect proxy channels', () => {
-  it('a connect listing subs sends them as channels; a proxied connection gets only the backend’s channels, not the listed ones', async () => {
-    backend.on('/connect', () => ({ result: { user: 'lister', channels: ['open:b'] } }));
+  it('a connect listing subs sends them as channels; a proxied connection gets only the backend’s channels, not the listed ones; without a refresh proxy expire_at is refreshed client-side', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    backend.on('/connect', () => ({ result: { user: 'lister', channels: ['open:b'], expire_at: exp } }));
     await withKit({ ...config(), channel: { namespaces: [{ name: 'open', allow_subscribe_for_client: true }] } } as ConfigInput, async (_srv, kit) => {
       const asked = backend.nextCall('/connect');
       const raw = await kit.ws(kit.srv.wsUrl);
@@ -157,6 +158,9 @@ describe('HTTP connect proxy channels', () => {
       const reply = await raw.next((m) => m.id === 1);
       assert.deepEqual((await asked).body.channels, ['open:a']);
       assert.deepEqual(Object.keys(reply.connect.subs ?? {}), ['open:b'], 'open:a could be subscribed by the client, but is not added for it');
+      assert.equal(reply.connect.expires, true, 'the client refreshes (no refresh proxy)');
+      const left = exp - Math.floor(Date.now() / 1000);
+      assert.ok(reply.connect.ttl >= left && reply.connect.ttl <= 3600, `ttl ${reply.connect.ttl}, expected [${left}, 3600]`);
     });
   });
 });
