@@ -156,7 +156,10 @@ export type ProxyAnswer<R> =
  * forwards, names lower-case; the caller adds its static headers beneath them.
  */
 export interface ProxyCaller {
-  /** The proxy's name in logs: `default` or the `proxies[]` name, with the method (`connect`, ...). */
+  /**
+   * The proxy in logs: the config path of its object (`client.proxy.connect`, `channel.proxy.publish`,
+   * `rpc.proxy`, `proxies[0]`); failures are logged with it and the method (`connect`, ...).
+   */
   readonly name: string;
   call<M extends ProxyMethod>(method: M, request: ProxyRequests[M], forwarded: ReadonlyMap<string, string>): Promise<ProxyAnswer<ProxyResults[M]>>;
   /** Closes idle connections; calls in flight finish. */
