@@ -45,6 +45,9 @@ before(async () => {
 });
 after(() => backend.stop());
 
+/** Generous: a call on a loaded test machine must not fail on time (the slow test sets its own). */
+const TIMEOUT = '5s';
+
 function config(endpoint = backend.endpoint(), extra: Record<string, unknown> = {}): ConfigInput {
   return {
     client: {
@@ -56,22 +59,23 @@ function config(endpoint = backend.endpoint(), extra: Record<string, unknown> = 
         connect: {
           enabled: true,
           endpoint,
+          timeout: TIMEOUT,
           http_headers: ['X-Real', 'authorization'],
           emulated_headers: ['x-emulated'],
           grpc: { static_metadata: { 'X-Static': 's', 'x-real': 'from-static' }, credentials_key: 'x-proxy-key', credentials_value: 'secret' },
         },
-        refresh: { enabled: true, endpoint, include_connection_meta: true },
+        refresh: { enabled: true, endpoint, timeout: TIMEOUT, include_connection_meta: true },
       },
     },
     channel: {
       proxy: {
-        subscribe: { endpoint, include_connection_meta: true, http_headers: ['x-real'] },
-        publish: { endpoint },
-        sub_refresh: { endpoint },
+        subscribe: { endpoint, timeout: TIMEOUT, include_connection_meta: true, http_headers: ['x-real'] },
+        publish: { endpoint, timeout: TIMEOUT },
+        sub_refresh: { endpoint, timeout: TIMEOUT },
       },
       namespaces: [{ name: 'px', subscribe_proxy_enabled: true, publish_proxy_enabled: true, sub_refresh_proxy_enabled: true, presence: true, history_size: 10, history_ttl: '60s' }],
     },
-    rpc: { proxy: { endpoint, binary_encoding: true }, without_namespace: { proxy_enabled: true } },
+    rpc: { proxy: { endpoint, timeout: TIMEOUT, binary_encoding: true }, without_namespace: { proxy_enabled: true } },
     ...extra,
   } as ConfigInput;
 }
@@ -274,7 +278,7 @@ for (const codec of ['json', 'protobuf'] as Codec[]) {
 describe('gRPC proxy failures and transport options', () => {
   /** Starts a server whose connect proxy fails, and returns its pool and logged errors. */
   async function failing(endpoint: string, extra: Record<string, unknown>, fn: (sdk: SdkPool) => Promise<void>): Promise<string[]> {
-    const srv = await startServer({ client: { proxy: { connect: { enabled: true, endpoint, ...extra } } } } as ConfigInput);
+    const srv = await startServer({ client: { proxy: { connect: { enabled: true, endpoint, timeout: TIMEOUT, ...extra } } } } as ConfigInput);
     const sdk = new SdkPool(srv);
     try {
       await fn(sdk);
@@ -339,7 +343,7 @@ describe('gRPC proxy failures and transport options', () => {
     tlsBackend.on('Connect', () => ({ result: { user: 'secure' } }));
     try {
       await withServer(
-        { client: { proxy: { connect: { enabled: true, endpoint: tlsBackend.endpoint(), grpc: { tls: { enabled: true, server_ca_pem: fixture('server.crt'), server_name: 'localhost' } } } } } } as ConfigInput,
+        { client: { proxy: { connect: { enabled: true, endpoint: tlsBackend.endpoint(), timeout: TIMEOUT, grpc: { tls: { enabled: true, server_ca_pem: fixture('server.crt'), server_name: 'localhost' } } } } } } as ConfigInput,
         async (_srv, sdk) => {
           await within(sdk.client().connect(), 'connected over TLS');
           assert.equal(tlsBackend.callsTo('Connect').length, 1);
@@ -351,7 +355,7 @@ describe('gRPC proxy failures and transport options', () => {
     backend.on('Connect', () => ({ result: { user: 'zipped' } }));
     const tap = await GrpcTap.start(backend.port);
     try {
-      await withServer({ client: { proxy: { connect: { enabled: true, endpoint: backend.endpoint(tap.port), grpc: { compression: true } } } } } as ConfigInput, async (_srv, sdk) => {
+      await withServer({ client: { proxy: { connect: { enabled: true, endpoint: backend.endpoint(tap.port), timeout: TIMEOUT, grpc: { compression: true } } } } } as ConfigInput, async (_srv, sdk) => {
         await within(sdk.client({ data: { big: 'x'.repeat(500) } } as never).connect(), 'connected');
       });
       assert.deepEqual(tap.compressed, [true]);
