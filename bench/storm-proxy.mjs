@@ -215,7 +215,7 @@ if (profile) {
   for (const [name, s] of [['proxy', servers[0]], ['jwt', servers[1]]]) {
     const r = name === 'proxy' ? px : jw;
     try {
-      const sum = summarizeProfile(s.profilePath, { top: 25, window: r.span, root: ROOT });
+      const sum = summarizeProfile(s.profilePath, { top: 25, window: r.span, root: rotorRoot });
       result.profiles[name] = { file: s.profilePath, busySamples: sum.busySamples, top: sum.top, inclusive: sum.inclusive };
       console.log(`\n${formatProfile(sum, `CPU profile, Rotor ${name} (${s.profilePath})`)}`);
     } catch (err) {
