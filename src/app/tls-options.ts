@@ -34,13 +34,17 @@ export function pemText(key: string, value: string): string {
   }
 }
 
-function fromSection(t: TlsSection, path: string): ListenerTls {
+/**
+ * A server's TLS from its `tls` object at `path` (the HTTP listeners, the gRPC API, uni_grpc):
+ * certificate and key required, the pair loaded once now so that a wrong or mismatched key fails
+ * at startup naming the key, not per handshake.
+ */
+export function serverTls(t: TlsSection, path: string): ListenerTls {
   if (t.cert_pem === '') throw new Error(`${path}.cert_pem: required when ${path}.enabled is true`);
   if (t.key_pem === '') throw new Error(`${path}.key_pem: required when ${path}.enabled is true`);
   const out: ListenerTls = { cert: pemText(`${path}.cert_pem`, t.cert_pem), key: pemText(`${path}.key_pem`, t.key_pem) };
   if (t.client_ca_pem !== '') out.clientCa = pemText(`${path}.client_ca_pem`, t.client_ca_pem);
   try {
-    // Loads the pair once now so that a wrong or mismatched key fails at startup, not per handshake.
     createSecureContext({ cert: out.cert, key: out.key, ...(out.clientCa !== undefined ? { ca: out.clientCa } : {}) });
   } catch (err) {
     throw new Error(`${path}: cannot use cert_pem/key_pem: ${(err as Error).message}`);
@@ -51,9 +55,9 @@ function fromSection(t: TlsSection, path: string): ListenerTls {
 /** TLS for each listener; `undefined` means plain HTTP. */
 export function listenerTls(config: Readonly<Config>): { external: ListenerTls | undefined; internal: ListenerTls | undefined } {
   const hs = config.http_server;
-  const external = hs.tls.enabled ? fromSection(hs.tls, 'http_server.tls') : undefined;
+  const external = hs.tls.enabled ? serverTls(hs.tls, 'http_server.tls') : undefined;
   let internal: ListenerTls | undefined;
-  if (hs.internal_tls.enabled) internal = fromSection(hs.internal_tls, 'http_server.internal_tls');
+  if (hs.internal_tls.enabled) internal = serverTls(hs.internal_tls, 'http_server.internal_tls');
   else if (!hs.tls_external) internal = external;
   return { external, internal };
 }

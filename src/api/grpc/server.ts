@@ -20,7 +20,7 @@
  * before anything is decoded; an RPC the service lacks is UNIMPLEMENTED.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { Server, ServerCredentials, status as GrpcStatus, type Metadata, type MethodDefinition, type ServerUnaryCall, type sendUnaryData, type UntypedHandleCall } from '@grpc/grpc-js';
+import { Server, status as GrpcStatus, type Metadata, type MethodDefinition, type ServerUnaryCall, type sendUnaryData, type UntypedHandleCall } from '@grpc/grpc-js';
 import { METHODS, errorObject, type ApiContext } from '../methods.js';
 import type { Logger } from '../../util/logger.js';
 import { encodeResult, messageToApi } from './codec.js';
@@ -28,17 +28,11 @@ import { API_FILE, API_RPCS, API_SERVICE, apiPackage, type ApiRpc } from './sche
 import { apiErrorStatus, statusError } from './status.js';
 import { Reflection } from './reflection.js';
 import { fileDescriptorBytes } from './file-descriptor.js';
+import type { ListenerTls } from '../../http/server.js';
+import { bindGrpc, grpcCredentials, stopGrpc } from '../../http/grpc-listener.js';
 
 /** grpc-js's and grpc-go's default largest received message: 4 MiB. */
 export const DEFAULT_MAX_RECEIVE_MESSAGE_SIZE = 4 * 1024 * 1024;
-
-export interface GrpcTls {
-  /** PEM certificate chain and key of the server. */
-  cert: string;
-  key: string;
-  /** PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS). */
-  clientCa?: string;
-}
 
 export interface GrpcApiOptions {
   /** Host to bind; empty binds every interface (IPv6 and IPv4 where the host has both). */
@@ -49,7 +43,8 @@ export interface GrpcApiOptions {
   key: string;
   /** `transport` answers API errors as gRPC statuses; anything else puts them in `error`. */
   errorMode: string;
-  tls?: GrpcTls;
+  /** Plaintext when absent; `clientCa` requires client certificates (mutual TLS). */
+  tls?: ListenerTls;
   /** Serves gRPC server reflection. */
   reflection: boolean;
   /** Largest request message in bytes; 0 means `DEFAULT_MAX_RECEIVE_MESSAGE_SIZE`. */
@@ -101,10 +96,9 @@ export class GrpcApiServer {
     }
   }
 
-  /** Binds and serves; resolves with the bound port. */
+  /** Binds and serves; resolves with the bound port (see `bindGrpc`). */
   async start(): Promise<number> {
-    const creds = this.credentials();
-    const port = this.opts.address !== '' ? await this.bind(hostPort(this.opts.address, this.opts.port), creds) : await this.bindAll(creds);
+    const port = await bindGrpc(this.server, this.opts.address, this.opts.port, grpcCredentials(this.opts.tls));
     this.started = true;
     return port;
   }
@@ -115,41 +109,7 @@ export class GrpcApiServer {
       this.server.forceShutdown();
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, timeoutMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private credentials(): ServerCredentials {
-    const t = this.opts.tls;
-    if (t === undefined) return ServerCredentials.createInsecure();
-    const ca = t.clientCa !== undefined ? Buffer.from(t.clientCa) : null;
-    return ServerCredentials.createSsl(ca, [{ cert_chain: Buffer.from(t.cert), private_key: Buffer.from(t.key) }], ca !== null);
-  }
-
-  private bind(target: string, creds: ServerCredentials): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(target, creds, (err, port) => (err !== null ? reject(err) : resolve(port)));
-    });
-  }
-
-  /**
-   * Every interface: `[::]` (both IPv6 and IPv4 on a dual-stack host), else `0.0.0.0` on a host
-   * without IPv6. When both fail, the IPv4 error is the one reported.
-   */
-  private async bindAll(creds: ServerCredentials): Promise<number> {
-    try {
-      return await this.bind(hostPort('::', this.opts.port), creds);
-    } catch {
-      return this.bind(hostPort('0.0.0.0', this.opts.port), creds);
-    }
+    return stopGrpc(this.server, timeoutMs);
   }
 
   private async handle(rpc: ApiRpc, call: ServerUnaryCall<Buffer, Buffer>): Promise<Buffer> {
@@ -204,6 +164,3 @@ function isStatus(e: unknown): e is ReturnType<typeof statusError> {
 }
 
 /** `host:port`, with an IPv6 literal in brackets. */
-function hostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-}

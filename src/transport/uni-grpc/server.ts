@@ -13,7 +13,9 @@
  * the gRPC server API's), a call during shutdown with UNAVAILABLE, a request larger than the
  * receive limit with RESOURCE_EXHAUSTED (by grpc-js, before the handler).
  */
-import { Server, status, type Metadata, type ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, status, type Metadata, type ServiceDefinition } from '@grpc/grpc-js';
+import type { ListenerTls } from '../../http/server.js';
+import { bindGrpc, grpcCredentials, stopGrpc } from '../../http/grpc-listener.js';
 import { protobufCodec } from '../../protocol/protobuf/codec.js';
 import type { ConnectRequest } from '../../protocol/types.js';
 import type { Node } from '../../node/node.js';
@@ -26,7 +28,8 @@ export interface UniGrpcServerOptions {
   address: string;
   /** 0 lets the system pick one (tests). */
   port: number;
-  credentials: ServerCredentials;
+  /** Plaintext when absent; `clientCa` requires client certificates (mutual TLS). */
+  tls?: ListenerTls;
   /** Largest ConnectRequest accepted, bytes; 0 keeps gRPC's default of 4 MiB. */
   maxReceiveMessageSize: number;
 }
@@ -60,25 +63,9 @@ export class UniGrpcServer {
     this.server.addService(SERVICE, { Consume: (call: ConsumeCall) => this.consume(call) });
   }
 
-  /** Binds and serves; resolves with the port. Rejects with the system's reason when it cannot bind. */
-  async start(): Promise<number> {
-    const { address, port, credentials } = this.opts;
-    if (address !== '') return this.bind(`${hostPort(address)}:${port}`, credentials);
-    try {
-      return await this.bind(`[::]:${port}`, credentials);
-    } catch {
-      // A system without IPv6: all IPv4 interfaces, as node:http does for an empty host.
-      return this.bind(`0.0.0.0:${port}`, credentials);
-    }
-  }
-
-  private bind(target: string, credentials: ServerCredentials): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(target, credentials, (err, port) => {
-        if (err === null) resolve(port);
-        else reject(new Error(`cannot listen on ${target}: ${err.message}`, { cause: err }));
-      });
-    });
+  /** Binds and serves; resolves with the port (see `bindGrpc`). */
+  start(): Promise<number> {
+    return bindGrpc(this.server, this.opts.address, this.opts.port, grpcCredentials(this.opts.tls));
   }
 
   /**
@@ -86,16 +73,7 @@ export class UniGrpcServer {
    * shutdown does with a 3001 disconnect push to each; after `timeoutMs`, drops what is left.
    */
   stop(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, timeoutMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return stopGrpc(this.server, timeoutMs);
   }
 
   private consume(call: ConsumeCall): void {
@@ -122,10 +100,6 @@ function refuse(call: ConsumeCall, code: status, details: string): void {
 }
 
 /** `[v6]` for an IPv6 literal, as gRPC targets write it. */
-function hostPort(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
 /**
  * The call's metadata as proxies forward it (`grpc_metadata`): keys lower-case (HTTP/2 has them
  * so already), text values only (`-bin` keys skipped), repeated keys joined by ", " as HTTP does.
