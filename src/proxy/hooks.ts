@@ -147,7 +147,8 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
   private async proxyConnect(p: ProxyEntry, e: ConnectEvent): Promise<ConnectReply> {
     const req: ConnectProxyRequest = { ...requestBase(e.client, p), name: e.name, version: e.version, channels: Object.keys(e.subs) };
     setPayload(req, e.data, p);
-    const kept = keepHeaders(this.setup.headerNeeds, e.headers, e.emulatedHeaders, e.metadata);
+    // Reading `e.headers` builds the request's header map: only when some proxy forwards headers.
+    const kept = this.#keeps ? keepHeaders(this.setup.headerNeeds, e.headers, e.emulatedHeaders, e.metadata) : undefined;
     const id = await this.ask(p, 'connect', req, forwardedHeaders(p, kept), (a) => {
       const r = decided(a);
       return r === undefined ? undefined : connectIdentity(r, this.setup.refresh === undefined);
