@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { MemoryBus } from '../../src/engine/memory/broker.js';
 import { connToken, startServer, type TestServer } from '../helpers/server.js';
 import { SdkPool, type TestClient } from '../helpers/sdk.js';
-import { HttpBackend, type BackendEvent } from '../unit/notify/backends.js';
+import { HttpBackend, type BackendEvent } from '../helpers/lifecycle-backends.js';
 
 const backends: HttpBackend[] = [];
 after(async () => {

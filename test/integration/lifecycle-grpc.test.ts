@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { connToken, startServer } from '../helpers/server.js';
 import { SdkPool } from '../helpers/sdk.js';
 import { NOTIFY_METHOD, PRO_CHANNEL_STATE_METHOD } from '../../src/notify/codec.js';
-import { GrpcBackend, HttpBackend, type BackendEvent } from '../unit/notify/backends.js';
+import { GrpcBackend, HttpBackend, type BackendEvent } from '../helpers/lifecycle-backends.js';
 
 const closers: Array<() => Promise<void>> = [];
 after(async () => {

@@ -17,7 +17,7 @@ import type { Broker, BrokerEventHandler } from '../../src/engine/types.js';
 import type { Logger } from '../../src/util/logger.js';
 import { BASE_CONFIG, connToken, startServer, subToken, type TestServer } from '../helpers/server.js';
 import { SdkPool, apiOk, type TestClient } from '../helpers/sdk.js';
-import { HttpBackend, type BackendEvent } from '../unit/notify/backends.js';
+import { HttpBackend, type BackendEvent } from '../helpers/lifecycle-backends.js';
 
 const backends: HttpBackend[] = [];
 after(async () => {

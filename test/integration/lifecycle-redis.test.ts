@@ -13,7 +13,7 @@ import { connToken, type TestServer } from '../helpers/server.js';
 import { SdkPool, type TestClient } from '../helpers/sdk.js';
 import { startNodes, type RotorNodes } from '../helpers/rotor-nodes.js';
 import { deletePrefix, redisUrl } from '../contract/redis-engines.js';
-import { HttpBackend, type BackendEvent } from '../unit/notify/backends.js';
+import { HttpBackend, type BackendEvent } from '../helpers/lifecycle-backends.js';
 
 /** Spans a node's restart (a process start is about 1.5 s). */
 const RESTART_WAIT_MS = 20_000;

@@ -10,7 +10,7 @@ import { GrpcSender } from '../../../src/notify/grpc-sender.js';
 import { NOTIFY_METHOD, PRO_CHANNEL_STATE_METHOD } from '../../../src/notify/codec.js';
 import type { LifecycleEvent } from '../../../src/notify/events.js';
 import { silentLogger } from '../../../src/util/logger.js';
-import { GrpcBackend, grpcStatus } from './backends.js';
+import { GrpcBackend, grpcStatus } from '../../helpers/lifecycle-backends.js';
 
 const OPTS: NotifierOptions = { name: 'test', queueSize: 100, batchSize: 10, batchMaxDelayMs: 10, retryMinDelayMs: 10, retryMaxDelayMs: 40 };
 

@@ -10,7 +10,7 @@ import { Notifier, type NotifierOptions } from '../../../src/notify/notifier.js'
 import { HttpSender } from '../../../src/notify/http-sender.js';
 import type { LifecycleEvent } from '../../../src/notify/events.js';
 import type { Logger } from '../../../src/util/logger.js';
-import { HttpBackend } from './backends.js';
+import { HttpBackend } from '../../helpers/lifecycle-backends.js';
 
 const OPTS: NotifierOptions = { name: 'test', queueSize: 1000, batchSize: 3, batchMaxDelayMs: 20, retryMinDelayMs: 10, retryMaxDelayMs: 40 };
 

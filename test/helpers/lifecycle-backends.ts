@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server as GrpcServer, ServerCredentials, status, type Metadata, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { NOTIFY_METHOD, PRO_CHANNEL_STATE_METHOD, decodeNotifyRequest, encodeNotifyResponse, type WireError } from '../../../src/notify/codec.js';
+import { NOTIFY_METHOD, PRO_CHANNEL_STATE_METHOD, decodeNotifyRequest, encodeNotifyResponse, type WireError } from '../../src/notify/codec.js';
 
 /** An event as the backend sees it (snake_case JSON, or the decoded proto with camelCase keys). */
 export type BackendEvent = Record<string, unknown>;
