@@ -7,6 +7,7 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
+import { readBody } from '../util/read-body.js';
 import { batchJson, type LifecycleEvent } from './events.js';
 import { SENT, errorOutcome, retryableHttpStatus, type SendOutcome, type Sender } from './sender.js';
 
@@ -54,7 +55,7 @@ export class HttpSender implements Sender {
     const signal = AbortSignal.any([abort, AbortSignal.timeout(this.#timeoutMs)]);
     try {
       const res = await this.#pool.request({ method: 'POST', path: this.#path, headers: this.#headers, body: batchJson(events), signal });
-      const answer = await readLimited(res.body, ANSWER_LIMIT);
+      const answer = (await readBody(res.body, ANSWER_LIMIT)).text;
       const status = res.statusCode;
       if (status >= 200 && status < 300) return answerOutcome(answer);
       const why = `HTTP ${status}`;
@@ -67,21 +68,6 @@ export class HttpSender implements Sender {
   async close(): Promise<void> {
     await this.#pool.destroy();
   }
-}
-
-/** The text of up to `limit` bytes of a body; the rest is discarded. */
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= limit) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, limit));
 }
 
 /** A 2xx answer: delivered, unless it carries an `error` object. */

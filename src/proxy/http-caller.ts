@@ -10,6 +10,7 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
+import { readBody } from '../util/read-body.js';
 import { decodeAnswer, requestJson } from './json-wire.js';
 import { ProxyCallError, type ProxyAnswer, type ProxyCaller, type ProxyMethod, type ProxyRequests, type ProxyResults } from './types.js';
 
@@ -77,33 +78,19 @@ export class HttpProxyCaller implements ProxyCaller {
         ? { kind: 'error', code: t.code, message: t.message, temporary: t.temporary }
         : { kind: 'disconnect', code: t.code, reason: t.reason };
     }
-    let body: string;
+    let body: { text: string; overLimit: boolean };
     try {
-      body = await readBounded(res.body);
+      body = await readBody(res.body, PROXY_MAX_ANSWER_BYTES);
     } catch (e) {
       throw callFailure(e, signal, this.#opts.timeoutMs);
     }
-    return decodeAnswer(method, body);
+    if (body.overLimit) throw new ProxyCallError(`answer larger than ${PROXY_MAX_ANSWER_BYTES} bytes`);
+    return decodeAnswer(method, body.text);
   }
 
   async close(): Promise<void> {
     await this.#pool.close();
   }
-}
-
-/** The answer's text, or a ProxyCallError once it passes PROXY_MAX_ANSWER_BYTES. */
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > PROXY_MAX_ANSWER_BYTES) {
-      body.destroy();
-      throw new ProxyCallError(`answer larger than ${PROXY_MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 function callFailure(e: unknown, signal: AbortSignal, timeoutMs: number): ProxyCallError {
