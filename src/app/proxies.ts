@@ -72,6 +72,7 @@ export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPoli
     if (ns.subscribe_proxy_enabled) channel('subscribe', ns.subscribe_proxy_name);
     if (ns.publish_proxy_enabled) channel('publish', ns.publish_proxy_name);
     if (ns.sub_refresh_proxy_enabled) channel('sub_refresh', ns.sub_refresh_proxy_name);
+    if (ns.subscribe_stream_proxy_enabled) channel('subscribe_stream', ns.subscribe_stream_proxy_name);
   }
   for (const n of [r.without_namespace, ...r.namespaces]) if (n.proxy_enabled) rpc.entry(n.proxy_name);
   if (entries.size === 0) return { hooks: policy, close: async () => {} };

@@ -138,6 +138,16 @@ function checkChannelOptions(c: Collector, config: Config, opts: ChannelOptions,
       checkProxyRef(c, config, `${p}.${kind}_proxy_name`, kind, name, config.channel.proxy[kind].endpoint);
     }
   }
+  if (opts.subscribe_stream_proxy_enabled) {
+    // Streams are gRPC streaming calls: an HTTP endpoint cannot serve them.
+    const name = opts.subscribe_stream_proxy_name;
+    const named = name === 'default' ? undefined : config.proxies.findIndex((x) => x.name === name);
+    const at = named === undefined ? 'channel.proxy.subscribe_stream.endpoint' : `proxies[${named}].endpoint`;
+    const endpoint = named === undefined ? config.channel.proxy.subscribe_stream.endpoint : (config.proxies[named]?.endpoint ?? '');
+    if (endpoint !== '' && !endpoint.startsWith('grpc://')) {
+      c.error(`${p}.subscribe_stream_proxy_name`, `subscribe streams need a grpc:// proxy, but ${at} is ${JSON.stringify(endpoint)}`);
+    }
+  }
 }
 
 function checkNames(c: Collector, items: readonly { name: string }[], listPath: string, what: string, re = NAME_RE): void {

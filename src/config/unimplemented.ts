@@ -84,11 +84,6 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
   },
   {
     severity: 'warning',
-    setIn: (c) => channelOptions(c).flatMap(({ path, opts }) => when(`${path}.subscribe_stream_proxy_enabled`, opts.subscribe_stream_proxy_enabled)),
-    note: 'subscribe stream proxies are not implemented yet: subscribing answers error 108 (not available)',
-  },
-  {
-    severity: 'warning',
     setIn: (c) => channelOptions(c).flatMap(({ path, opts }) => when(`${path}.auto_cache_recover`, opts.auto_cache_recover)),
     note: 'not implemented yet: clients recover only when they ask to',
   },

@@ -136,6 +136,41 @@ export interface SubscribeReply {
   options: SubscriptionOptions;
   /** The client refreshes the subscription token itself (SubscribeResult.expires/ttl are sent). */
   clientSideRefresh: boolean;
+  /**
+   * Publications for this one subscriber from the application backend (a subscribe stream
+   * proxy), beside what the channel's broker delivers. The subscription owns it from here: the
+   * node closes it when the subscribe fails or the subscription ends.
+   */
+  stream?: SubscriptionStream;
+}
+
+/**
+ * A per-subscriber stream of publications, outside the broker and history (Centrifugo's subscribe
+ * stream proxy). They carry no stream position: positioned subscriptions deliver them without
+ * moving their offset.
+ */
+export interface SubscriptionStream {
+  /**
+   * Delivery starts once the subscription is live and its subscribe reply is out. Publications
+   * that arrived before are handed over first, in order. Called at most once.
+   */
+  start(sink: SubscriptionStreamSink): void;
+  /**
+   * Present on a bidirectional stream: a publish by the subscriber goes to the backend through
+   * it instead of into the channel. False when the stream is already over.
+   */
+  readonly publish?: (data: Uint8Array) => boolean;
+  /** Ends it from Rotor's side (unsubscribe, disconnect, failed subscribe); no sink call follows. Idempotent. */
+  close(): void;
+}
+
+export interface SubscriptionStreamSink {
+  publication(data: Uint8Array, tags: Readonly<Record<string, string>> | undefined): void;
+  /**
+   * The backend ended the stream: `failed` when it broke (the client is unsubscribed with 2500 and
+   * its SDK subscribes again), else it finished (unsubscribed with 2000).
+   */
+  ended(failed: boolean): void;
 }
 
 export interface PublishEvent {

@@ -219,6 +219,7 @@ export class Node implements BrokerEventHandler {
    */
   async removeSessionSubscription(s: Session, sub: ChannelSubscription, emitLeave: boolean, end?: SubscriptionEnd): Promise<void> {
     const owned = s.forgetSubscription(sub);
+    sub.stream?.close();
     if (owned && end !== undefined && sub.live) this.lifecycle.unsubscribed(s.clientId, s.user, sub.channel, end);
     const last = this.hub.removeSubscription(sub);
     if (last) this.lifecycle.channelVacated(sub.channel);

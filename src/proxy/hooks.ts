@@ -19,6 +19,9 @@
  * - publish: the proxy decides alone; a result may replace the data and set history, tags,
  *   idempotency, delta and version; no result publishes the client's data.
  * - sub_refresh: as refresh, for a subscription (expired: unsubscribe 2501, or 3006 server-side).
+ * - subscribe_stream: in the subscribe proxy's cases, a gRPC stream per subscriber whose first
+ *   message decides as a subscribe answer does; the stream then rides on the subscription
+ *   (`SubscribeReply.stream`, docs/proxies.md "Subscribe streams").
  * - rpc: by method namespace (`rpc.namespaces`, `rpc.without_namespace`); `rpc.ping` first. A
  *   namespace without a proxy is 108, an unknown namespace 104.
  *
@@ -41,13 +44,15 @@ import {
 } from './requests.js';
 import {
   ProxyCallError, type ConnectProxyRequest, type ConnectProxyResult, type ProxyAnswer, type ProxyMethod, type ProxyRequests, type ProxyResults,
+  type SubscribeProxyResult,
 } from './types.js';
+import { ProxiedSubscriptionStream } from './stream-subscription.js';
 import { RpcRouter } from './rpc-router.js';
 
 /** A refresh that failed on the proxy's side extends the connection or subscription this long, s. */
 export const FAILED_REFRESH_EXTENSION_S = 60;
 
-export type ChannelProxyKind = 'subscribe' | 'publish' | 'sub_refresh';
+export type ChannelProxyKind = 'subscribe' | 'publish' | 'sub_refresh' | 'subscribe_stream';
 
 export interface ProxySetup {
   /** `client.proxy.connect` when enabled. */
@@ -93,6 +98,8 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
   }
 
   override async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
+    const stream = this.base.subscribeStreamProxy(e);
+    if (stream !== undefined) return this.proxyStream(e, stream.name, stream.bidirectional);
     const name = this.base.subscribeProxyName(e);
     if (name === undefined) {
       const reply = await this.base.subscribing(e);
@@ -103,19 +110,51 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
     const p = this.channelProxy('subscribe', name);
     const req: ProxyRequests['subscribe'] = { ...userRequestBase(e.client, p), channel: e.channel, token: e.token };
     setPayload(req, e.data, p);
-    const extras = await this.ask(p, 'subscribe', req, forwardedHeaders(p, e.client.keptHeaders), (a) => {
-      const r = decided(a);
-      const out: Parameters<CentrifugoPolicy['proxiedSubscription']>[1] = {};
-      if (r === undefined) return out;
-      out.expireAt = r.expireAt;
-      const info = resultBytes(r.info);
-      const data = resultBytes(r.data);
-      if (info !== undefined) out.chanInfo = info;
-      if (data !== undefined) out.data = data;
-      if (r.override !== undefined) out.override = r.override;
-      return out;
-    });
+    const extras = await this.ask(p, 'subscribe', req, forwardedHeaders(p, e.client.keptHeaders), subscribeExtras);
     return this.base.proxiedSubscription(e, extras);
+  }
+
+  /**
+   * A subscribe stream: the backend's first answer decides as a subscribe proxy's would, and the
+   * stream then rides on the subscription (closed with it). Failing to open it, or no answer
+   * within `timeout`, is error 100 (temporary).
+   */
+  private async proxyStream(e: SubscribeEvent, name: string, bidirectional: boolean): Promise<SubscribeReply> {
+    const p = this.channelProxy('subscribe_stream', name);
+    const log = { proxy: p.caller.name, method: 'subscribe_stream', client: e.client.clientId, channel: e.channel };
+    if (p.caller.openSubscribeStream === undefined) {
+      // Config checks refuse a stream proxy that is not grpc://.
+      this.log.error(log, `subscribe stream proxy ${p.caller.name} is not a gRPC proxy`);
+      throw errors.notAvailable();
+    }
+    const req: ProxyRequests['subscribe'] = { ...userRequestBase(e.client, p), channel: e.channel, token: e.token };
+    setPayload(req, e.data, p);
+    let stream: ProxiedSubscriptionStream;
+    try {
+      const backend = p.caller.openSubscribeStream(req, forwardedHeaders(p, e.client.keptHeaders), bidirectional);
+      stream = new ProxiedSubscriptionStream(backend, (err) => {
+        if (err === undefined) this.log.debug(log, 'subscribe stream finished by the backend');
+        else this.log.warn(log, `subscribe stream ${p.caller.name} broke: ${err.message}`);
+      });
+    } catch (err) {
+      this.log.error(log, `subscribe stream ${p.caller.name} failed to open: ${err instanceof Error ? err.message : String(err)}`);
+      throw errors.internal();
+    }
+    let answer: ProxyAnswer<SubscribeProxyResult>;
+    try {
+      answer = await stream.answer;
+    } catch (err) {
+      this.log.error(log, `subscribe stream ${p.caller.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw errors.internal();
+    }
+    try {
+      const reply = this.base.proxiedSubscription(e, subscribeExtras(answer));
+      reply.stream = stream;
+      return reply;
+    } catch (err) {
+      stream.close();
+      throw err;
+    }
   }
 
   override async publishing(e: PublishEvent): Promise<PublishReply> {
@@ -302,6 +341,20 @@ function connectIdentity(r: ConnectProxyResult, clientSideRefresh: boolean): Con
   }
   id.subs = subs;
   return id;
+}
+
+/** What a subscribe answer adds to the namespace's options; an error or disconnect answer is thrown. */
+function subscribeExtras(a: ProxyAnswer<SubscribeProxyResult>): Parameters<CentrifugoPolicy['proxiedSubscription']>[1] {
+  const r = decided(a);
+  const out: Parameters<CentrifugoPolicy['proxiedSubscription']>[1] = {};
+  if (r === undefined) return out;
+  out.expireAt = r.expireAt;
+  const info = resultBytes(r.info);
+  const data = resultBytes(r.data);
+  if (info !== undefined) out.chanInfo = info;
+  if (data !== undefined) out.data = data;
+  if (r.override !== undefined) out.override = r.override;
+  return out;
 }
 
 /** The result of an answer; an error or disconnect answer is thrown as the client's error or disconnect. */

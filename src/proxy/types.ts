@@ -11,6 +11,7 @@
  */
 
 import type { OptionOverride } from '../rules/subscription-options.js';
+import type { EventEmitter } from 'node:events';
 
 export type ProxyMethod = 'connect' | 'refresh' | 'subscribe' | 'publish' | 'sub_refresh' | 'rpc';
 
@@ -155,6 +156,36 @@ export type ProxyAnswer<R> =
  * One backend endpoint. `forwarded` holds the connection's headers (or gRPC metadata) the proxy
  * forwards, names lower-case; the caller adds its static headers beneath them.
  */
+/** A publication from a subscribe stream's backend, for its one subscriber. */
+export interface StreamPublication {
+  data: Uint8Array;
+  tags: Record<string, string>;
+}
+
+export interface SubscribeStreamEvents {
+  response: [answer: ProxyAnswer<SubscribeProxyResult>];
+  publication: [publication: StreamPublication];
+  end: [error: ProxyCallError | undefined];
+}
+
+/**
+ * A subscribe stream to the backend (gRPC `SubscribeUnidirectional`/`SubscribeBidirectional`),
+ * from the subscribe request on. Events come in this order:
+ * - `response` once: the backend's decision, as a unary subscribe answer would be. An error or
+ *   disconnect answer ends the stream there (cancelled, nothing follows).
+ * - `publication` for each later message carrying one.
+ * - `end` once, unless `cancel()` came first: undefined when the backend finished the stream, a
+ *   ProxyCallError when it broke (also before `response`, which then never comes).
+ */
+export interface BackendSubscribeStream extends EventEmitter<SubscribeStreamEvents> {
+  /** Whether `publish` reaches the backend (a bidirectional stream). */
+  readonly bidirectional: boolean;
+  /** Sends a subscriber's publication to the backend; false when it cannot (over, or unidirectional). */
+  publish(data: Uint8Array): boolean;
+  /** Ends the stream from this side; no event follows. Idempotent. */
+  cancel(): void;
+}
+
 export interface ProxyCaller {
   /**
    * The proxy in logs: the config path of its object (`client.proxy.connect`, `channel.proxy.publish`,
@@ -162,6 +193,11 @@ export interface ProxyCaller {
    */
   readonly name: string;
   call<M extends ProxyMethod>(method: M, request: ProxyRequests[M], forwarded: ReadonlyMap<string, string>): Promise<ProxyAnswer<ProxyResults[M]>>;
+  /**
+   * Opens a subscribe stream (gRPC proxies only; undefined on HTTP ones). Throws ProxyCallError
+   * when it cannot be opened.
+   */
+  openSubscribeStream?(request: SubscribeProxyRequest, forwarded: ReadonlyMap<string, string>, bidirectional: boolean): BackendSubscribeStream;
   /** Closes idle connections; calls in flight finish. */
   close(): Promise<void>;
 }

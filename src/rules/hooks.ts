@@ -183,7 +183,7 @@ export class CentrifugoPolicy implements NodeHooks {
 
   /**
    * Options for a channel the client listed in `connect.subs`, or undefined to skip it silently
-   * (private, subscribe proxy, invalid name, not permitted). A channel in an unknown namespace is
+   * (private, subscribe or subscribe stream proxy, invalid name, not permitted). A channel in an unknown namespace is
    * not skipped: Centrifugo answers it with disconnect 3501 (bad request).
    */
   private clientListedSub(channel: string, user: string): SubscriptionOptions | undefined {
@@ -201,7 +201,7 @@ export class CentrifugoPolicy implements NodeHooks {
       return undefined;
     }
     const ns = r.options;
-    if (ns.subscribe_proxy_enabled) return undefined;
+    if (ns.subscribe_proxy_enabled || ns.subscribe_stream_proxy_enabled) return undefined;
     const userLimited = this.rules.isUserLimited(r, channel);
     const ok =
       (userLimited && this.rules.userAllowed(channel, user)) ||
@@ -214,9 +214,6 @@ export class CentrifugoPolicy implements NodeHooks {
     const r = this.rules.resolve(e.channel);
     this.rules.validateName(r, e.channel, true);
     const ns = r.options;
-    // Subscribe stream proxies are not served yet (reported at startup): no subscription at all
-    // rather than an ordinary one the backend never sees.
-    if (ns.subscribe_stream_proxy_enabled) throw errors.notAvailable();
     const asks = {
       positioned: e.positioned,
       recoverable: e.recoverable,
@@ -243,7 +240,8 @@ export class CentrifugoPolicy implements NodeHooks {
     const userLimited = this.rules.isUserLimited(r, e.channel);
     let allowed = false;
     if (userLimited && this.rules.userAllowed(e.channel, user)) allowed = true;
-    else if (!userLimited && ns.subscribe_proxy_enabled) throw errors.notAvailable();
+    // Proxied namespaces without their proxy (none configured): no subscription the backend never sees.
+    else if (!userLimited && (ns.subscribe_proxy_enabled || ns.subscribe_stream_proxy_enabled)) throw errors.notAvailable();
     else if (!userLimited && ns.allow_subscribe_for_client && (user !== '' || ns.allow_subscribe_for_anonymous)) allowed = true;
     else if (this.opts.insecure) allowed = true;
     if (!allowed) throw errors.permissionDenied();
@@ -264,6 +262,21 @@ export class CentrifugoPolicy implements NodeHooks {
       return undefined;
     }
     return r.options.subscribe_proxy_name;
+  }
+
+  /**
+   * For a namespace with `subscribe_stream_proxy_enabled`: the stream proxy's name and direction,
+   * in the same cases as `subscribeProxyName` (a token, a user-limited or a private channel are
+   * decided by the rules, and get no stream). Throws for an unknown namespace or a bad name.
+   */
+  subscribeStreamProxy(e: SubscribeEvent): { name: string; bidirectional: boolean } | undefined {
+    const r = this.rules.resolve(e.channel);
+    this.rules.validateName(r, e.channel, true);
+    const ns = r.options;
+    if (!ns.subscribe_stream_proxy_enabled || e.token !== '' || this.rules.isUserLimited(r, e.channel) || this.rules.isPrivate(e.channel)) {
+      return undefined;
+    }
+    return { name: ns.subscribe_stream_proxy_name, bidirectional: ns.subscribe_stream_proxy_bidirectional };
   }
 
   /**

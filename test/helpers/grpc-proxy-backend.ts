@@ -22,7 +22,7 @@ const root = protobuf.parse(readFileSync(PROTO, 'utf8'), { keepCase: true }).roo
 const service = root.lookupService('centrifugal.centrifugo.proxy.CentrifugoProxy');
 
 export type RpcName =
-  | 'Connect' | 'Refresh' | 'Subscribe' | 'Publish' | 'RPC' | 'SubRefresh' | 'SubscribeUnidirectional'
+  | 'Connect' | 'Refresh' | 'Subscribe' | 'Publish' | 'RPC' | 'SubRefresh' | 'SubscribeUnidirectional' | 'SubscribeBidirectional'
   | 'NotifyCacheEmpty' | 'NotifyChannelState' | 'MapPublish' | 'MapRemove' | 'SharedPollRefresh';
 
 export interface GrpcProxyCall {
@@ -47,13 +47,21 @@ export class GrpcStatus {
 export type Answer = object | Buffer | GrpcStatus;
 export type GrpcProxyHandler = (call: GrpcProxyCall) => Answer | Promise<Answer>;
 
-/** A SubscribeUnidirectional call as the backend sees it: write StreamSubscribeResponse objects. */
+/**
+ * A SubscribeUnidirectional or SubscribeBidirectional call as the backend sees it: write
+ * StreamSubscribeResponse objects. On a bidirectional one the call's request is the first
+ * message's `subscribe_request`, and the later messages' publication data arrive in `received`.
+ */
 export interface BackendStream {
   write(message: object): void;
   end(): void;
   fail(code: grpc.status, details: string): void;
   /** Resolves when the client cancels the call. */
   readonly cancelled: Promise<void>;
+  /** Publications the subscriber sent into a bidirectional stream, in order. */
+  readonly received: Buffer[];
+  /** Resolves with the next publication data to arrive (one already received is not counted). */
+  nextReceived(): Promise<Buffer>;
 }
 export type GrpcStreamHandler = (call: GrpcProxyCall, stream: BackendStream) => void;
 
@@ -87,7 +95,7 @@ export class GrpcProxyBackend {
         responseSerialize: (o: object) => (Buffer.isBuffer(o) ? o : Buffer.from(res.encode(res.fromObject(o)).finish())),
         responseDeserialize: (buf: Buffer) => res.decode(buf),
       };
-      if (m.requestStream === true) impl[name] = (call: grpc.ServerDuplexStream<unknown, unknown>) => call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not in tests' });
+      if (m.requestStream === true) impl[name] = (call: grpc.ServerDuplexStream<any, object>) => b.bidi(name, call);
       else if (m.responseStream === true) impl[name] = (call: grpc.ServerWritableStream<unknown, object>) => b.stream(name, call);
       else impl[name] = (call: grpc.ServerUnaryCall<unknown, object>, cb: grpc.sendUnaryData<object>) => void b.unary(name, call, cb);
     }
@@ -154,13 +162,41 @@ export class GrpcProxyBackend {
       call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'no stream handler' });
       return;
     }
+    h(recorded, this.backendStream(call, []));
+  }
+
+  private backendStream(call: grpc.ServerWritableStream<unknown, object>, received: Buffer[], waiters: ((b: Buffer) => void)[] = []): BackendStream {
     const cancelled = new Promise<void>((resolve) => call.on('cancelled', () => resolve()));
-    h(recorded, {
+    return {
       write: (m) => call.write(m),
       end: () => call.end(),
       fail: (code, details) => call.emit('error', { code, details }),
       cancelled,
+      received,
+      nextReceived: () => new Promise((resolve) => waiters.push(resolve)),
+    };
+  }
+
+  /** SubscribeBidirectional: the first message opens it, later ones are the subscriber's publications. */
+  private bidi(method: RpcName, call: grpc.ServerDuplexStream<any, object>): void {
+    const received: Buffer[] = [];
+    const waiters: ((b: Buffer) => void)[] = [];
+    let opened = false;
+    call.on('data', (m: any) => {
+      if (!opened) {
+        opened = true;
+        const recorded = this.record(method, m.subscribe_request, call.metadata);
+        const h = this.streamHandler;
+        if (h === undefined) call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'no stream handler' });
+        else h(recorded, this.backendStream(call as unknown as grpc.ServerWritableStream<unknown, object>, received, waiters));
+        return;
+      }
+      const data = Buffer.from(m.publication?.data ?? []);
+      received.push(data);
+      for (const w of waiters.splice(0)) w(data);
     });
+    // A call the client cancels errors on the read side; the handler learns of it from `cancelled`.
+    call.on('error', () => {});
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcProxyCaller } from '../../src/proxy/grpc/caller.js';
-import type { StreamPublication, SubscribeStream } from '../../src/proxy/grpc/subscribe-stream.js';
+import type { SubscribeStream } from '../../src/proxy/grpc/subscribe-stream.js';
+import type { StreamPublication } from '../../src/proxy/types.js';
 import type { SubscribeProxyRequest } from '../../src/proxy/types.js';
 import { GrpcProxyBackend, json, type BackendStream } from '../helpers/grpc-proxy-backend.js';
 

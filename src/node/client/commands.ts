@@ -49,6 +49,13 @@ function requireChannel(channel: string): void {
 async function handlePublish(s: Session, id: number, req: PublishRequest): Promise<void> {
   requireChannel(req.channel);
   const data = req.data ?? new Uint8Array(0);
+  // A subscriber of a bidirectional subscribe stream publishes to the backend, not the channel.
+  const into = s.subscription(req.channel)?.stream?.publish;
+  if (into !== undefined) {
+    if (!into(data)) throw errors.internal();
+    s.sendReply({ id, kind: 'publish' });
+    return;
+  }
   const reply = await s.node.hooks.publishing({ client: s, channel: req.channel, data });
   const chanInfo = s.subscription(req.channel)?.options.chanInfo;
   await s.node.publish(req.channel, reply.data ?? data, { ...reply.options, clientInfo: s.clientInfo(chanInfo) });

@@ -10,7 +10,8 @@
 import { DisconnectError, ReplyError, disconnects, errors } from '../../protocol/errors.js';
 import { ErrorCode } from '../../protocol/codes.js';
 import type { Publication, SubscribeRequest, SubscribeResult } from '../../protocol/types.js';
-import type { SubscriptionOptions } from '../events.js';
+import type { SubscriptionOptions, SubscriptionStream } from '../events.js';
+import { StreamDelivery } from './stream-delivery.js';
 import type { Session } from './session.js';
 import { ChannelSubscription } from './subscription.js';
 import { deliverLive } from './deliver.js';
@@ -30,6 +31,8 @@ export interface EstablishParams {
   rejectUnrecovered: boolean;
   /** Client tags filter, already validated. */
   filter?: TagsPredicate;
+  /** The backend's stream for this subscriber; closed if the subscription is not established. */
+  stream?: SubscriptionStream;
 }
 
 export interface PendingSubscription {
@@ -60,13 +63,23 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
     recoverable: req.recoverable === true,
     joinLeave: req.joinLeave === true,
   });
-  if (s.status !== 'connected') return;
-  // The hook awaited: another subscribe to the same channel may have won meanwhile.
-  if (s.subscription(channel) !== undefined) throw errors.alreadySubscribed();
-  if (s.subscriptionCount >= node.options.channelLimit) throw errors.limitExceeded();
-  if (reply.options.expireAt > 0 && reply.options.expireAt <= Math.floor(Date.now() / 1000)) throw errors.expired();
-  if (filter !== undefined && reply.options.allowTagsFilter !== true) throw errors.badRequest();
+  const stream = reply.stream;
+  try {
+    if (s.status !== 'connected') {
+      stream?.close();
+      return;
+    }
+    // The hook awaited: another subscribe to the same channel may have won meanwhile.
+    if (s.subscription(channel) !== undefined) throw errors.alreadySubscribed();
+    if (s.subscriptionCount >= node.options.channelLimit) throw errors.limitExceeded();
+    if (reply.options.expireAt > 0 && reply.options.expireAt <= Math.floor(Date.now() / 1000)) throw errors.expired();
+    if (filter !== undefined && reply.options.allowTagsFilter !== true) throw errors.badRequest();
+  } catch (e) {
+    stream?.close();
+    throw e;
+  }
 
+  // From here the subscription owns the stream: removing it closes the stream.
   const pending = await establishSubscription(s, channel, reply.options, {
     serverSide: false,
     clientSideRefresh: reply.clientSideRefresh,
@@ -76,10 +89,12 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
     delta: req.delta ?? '',
     rejectUnrecovered: ((req.flag ?? 0) & FLAG_REJECT_UNRECOVERED) !== 0,
     filter,
+    stream,
   });
   if (s.status !== 'connected') return;
   s.sendReply({ id, kind: 'subscribe', result: pending.result });
   goLive(s, pending);
+  if (stream !== undefined && s.subscription(channel) === pending.sub) stream.start(new StreamDelivery(pending.sub));
 }
 
 /**
@@ -88,7 +103,7 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
  */
 export async function establishSubscription(s: Session, channel: string, options: SubscriptionOptions, p: EstablishParams): Promise<PendingSubscription> {
   const node = s.node;
-  const sub = new ChannelSubscription(s, channel, options, p.serverSide, p.clientSideRefresh, p.filter);
+  const sub = new ChannelSubscription(s, channel, options, p.serverSide, p.clientSideRefresh, p.filter, p.stream);
   s.addSubscription(sub);
   try {
     await node.addSessionSubscription(s, sub);

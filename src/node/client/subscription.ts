@@ -3,7 +3,7 @@
  * position and the live positioning checks applied to every publication delivered to it, its
  * delta state and its expiry. Other files read its state and change it only through its methods.
  */
-import type { SubscriptionOptions } from '../events.js';
+import type { SubscriptionOptions, SubscriptionStream } from '../events.js';
 import type { PreparedPush } from '../prepared.js';
 import type { StreamPosition } from '../../protocol/types.js';
 import type { TagsPredicate } from '../tags-filter.js';
@@ -42,6 +42,8 @@ export class ChannelSubscription {
     readonly clientSideRefresh: boolean,
     /** Client tags filter; publications it rejects are skipped (positions still advance). */
     readonly filter: TagsPredicate | undefined = undefined,
+    /** The backend's own publications for this subscriber (subscribe stream proxy); closed with the subscription. */
+    readonly stream: SubscriptionStream | undefined = undefined,
   ) {
     this.#options = options;
     this.#expireAt = options.expireAt;

@@ -99,13 +99,14 @@ export class GrpcProxyCaller implements ProxyCaller {
   }
 
   /**
-   * Opens a `SubscribeUnidirectional` stream for a subscription: see `SubscribeStream` for its
-   * events. The first answer must come within `timeout`; publications after it have no deadline.
-   * Throws ProxyCallError when a forwarded header cannot be gRPC metadata or the proxy is closed.
+   * Opens a `SubscribeUnidirectional` (or `SubscribeBidirectional`) stream for a subscription: see
+   * `SubscribeStream`. The first answer must come within `timeout`; publications after it have no
+   * deadline. Throws ProxyCallError when a forwarded header cannot be gRPC metadata or the proxy
+   * is closed.
    */
-  openSubscribeStream(request: SubscribeProxyRequest, forwarded: ReadonlyMap<string, string>): SubscribeStream {
+  openSubscribeStream(request: SubscribeProxyRequest, forwarded: ReadonlyMap<string, string>, bidirectional = false): SubscribeStream {
     if (this.#closed) throw new ProxyCallError('the proxy is closed');
-    return new SubscribeStream(this.#client, request, this.#metadata(forwarded), this.#timeoutMs);
+    return new SubscribeStream(this.#client, request, this.#metadata(forwarded), this.#timeoutMs, bidirectional);
   }
 
   /** Closes the channel once the calls and streams in flight are over; later calls fail at once. */

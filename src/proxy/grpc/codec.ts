@@ -43,7 +43,23 @@ export const RPCS: { readonly [M in ProxyMethod]: Rpc } = {
 
 /** `SubscribeUnidirectional`: a SubscribeRequest in, a stream of StreamSubscribeResponse out. */
 export const SUBSCRIBE_UNIDIRECTIONAL_PATH = `/${PACKAGE}.CentrifugoProxy/SubscribeUnidirectional`;
+/**
+ * `SubscribeBidirectional`: StreamSubscribeRequest messages in (the SubscribeRequest first, then
+ * the subscriber's publications), StreamSubscribeResponse messages out.
+ */
+export const SUBSCRIBE_BIDIRECTIONAL_PATH = `/${PACKAGE}.CentrifugoProxy/SubscribeBidirectional`;
 const StreamSubscribeResponseType = lookup('StreamSubscribeResponse');
+const StreamSubscribeRequestType = lookup('StreamSubscribeRequest');
+
+/** A bidirectional stream's first message: the subscribe request. */
+export function encodeStreamOpening(request: ProxyRequests['subscribe']): Uint8Array {
+  return StreamSubscribeRequestType.encode({ subscribeRequest: request as unknown as Record<string, unknown> }).finish();
+}
+
+/** A bidirectional stream's later message: a subscriber's publication. */
+export function encodeStreamPublication(data: Uint8Array): Uint8Array {
+  return StreamSubscribeRequestType.encode({ publication: { data } }).finish();
+}
 
 /**
  * The request's bytes. The wire model's fields are the proto's (camelCased) and fields a request

@@ -1,48 +1,44 @@
 /**
- * One `SubscribeUnidirectional` stream (Centrifugo's subscribe stream proxy, experimental there):
- * the SubscribeRequest goes out, the backend's first message decides the subscription, and every
- * later message is a publication for that one subscriber. Not wired into subscriptions yet.
+ * One subscribe stream to a gRPC backend (Centrifugo's subscribe stream proxy): the
+ * `SubscribeUnidirectional` server stream, or the `SubscribeBidirectional` duplex one whose first
+ * message is the subscribe request and whose later ones are the subscriber's publications. Events
+ * and their order are `BackendSubscribeStream`'s.
  *
- * Events, in this order:
- * - `response` once: the backend's decision, as a unary Subscribe answer would be. An error or
- *   disconnect answer ends the stream here (cancelled; no further events).
- * - `publication` for each later message carrying one (a message with none is skipped).
- * - `end` once, unless `cancel()` was called first: undefined when the backend finished the
- *   stream (status OK; Centrifugo then unsubscribes the client with "server unsubscribe"), a
- *   `ProxyCallError` when it failed (any other status, a first message later than `timeout` or
- *   without `subscribe_response`, a message that does not decode; Centrifugo's "insufficient
- *   state"). A failure before `response` ends the stream with no `response`.
+ * - The backend's first message must come within `timeout` and carry `subscribe_response`;
+ *   otherwise the stream fails (DEADLINE_EXCEEDED, or the message's fault).
+ * - Publications after it have no deadline; a message with neither field is skipped.
+ * - Status OK after the first message: finished. Any other status, or OK before it: failed.
  */
 import { EventEmitter } from 'node:events';
-import { status, type Client, type ClientReadableStream, type Metadata, type StatusObject } from '@grpc/grpc-js';
-import { ProxyCallError, type ProxyAnswer, type SubscribeProxyRequest, type SubscribeProxyResult } from '../types.js';
-import { decodeStreamMessage, encodeRequest, SUBSCRIBE_UNIDIRECTIONAL_PATH } from './codec.js';
-
-export interface StreamPublication {
-  data: Uint8Array;
-  tags: Record<string, string>;
-}
-
-export interface SubscribeStreamEvents {
-  response: [answer: ProxyAnswer<SubscribeProxyResult>];
-  publication: [publication: StreamPublication];
-  end: [error: ProxyCallError | undefined];
-}
+import { status, type Client, type ClientDuplexStream, type ClientReadableStream, type Metadata, type StatusObject } from '@grpc/grpc-js';
+import { ProxyCallError, type BackendSubscribeStream, type SubscribeProxyRequest, type SubscribeStreamEvents } from '../types.js';
+import {
+  decodeStreamMessage, encodeRequest, encodeStreamOpening, encodeStreamPublication, SUBSCRIBE_BIDIRECTIONAL_PATH, SUBSCRIBE_UNIDIRECTIONAL_PATH,
+} from './codec.js';
 
 const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 const asIs = (b: Buffer): Buffer => b;
 
-export class SubscribeStream extends EventEmitter<SubscribeStreamEvents> {
-  readonly #call: ClientReadableStream<Buffer>;
+export class SubscribeStream extends EventEmitter<SubscribeStreamEvents> implements BackendSubscribeStream {
+  readonly #call: ClientReadableStream<Buffer> | ClientDuplexStream<Uint8Array, Buffer>;
+  /** The duplex call, for a bidirectional stream. */
+  readonly #duplex: ClientDuplexStream<Uint8Array, Buffer> | undefined;
   #firstTimer: NodeJS.Timeout | undefined;
   #answered = false;
   /** Set once the stream is over for the listener: cancelled, failed or finished. */
   #done = false;
 
   /** Use `GrpcProxyCaller.openSubscribeStream`. */
-  constructor(client: Client, request: SubscribeProxyRequest, md: Metadata, timeoutMs: number) {
+  constructor(client: Client, request: SubscribeProxyRequest, md: Metadata, timeoutMs: number, readonly bidirectional = false) {
     super();
-    this.#call = client.makeServerStreamRequest(SUBSCRIBE_UNIDIRECTIONAL_PATH, toBuffer, asIs, encodeRequest('subscribe', request), md, {});
+    if (bidirectional) {
+      const call = client.makeBidiStreamRequest(SUBSCRIBE_BIDIRECTIONAL_PATH, toBuffer, asIs, md, {});
+      call.write(encodeStreamOpening(request));
+      this.#duplex = call;
+      this.#call = call;
+    } else {
+      this.#call = client.makeServerStreamRequest(SUBSCRIBE_UNIDIRECTIONAL_PATH, toBuffer, asIs, encodeRequest('subscribe', request), md, {});
+    }
     this.#firstTimer = setTimeout(() => this.#fail(new ProxyCallError(`DEADLINE_EXCEEDED: no first stream message within ${timeoutMs} ms`)), timeoutMs);
     this.#call.on('data', (b: Buffer) => this.#message(b));
     // A non-OK status also arrives as 'error'; 'status' follows it in every case and decides.
@@ -50,7 +46,12 @@ export class SubscribeStream extends EventEmitter<SubscribeStreamEvents> {
     this.#call.on('status', (s: StatusObject) => this.#status(s));
   }
 
-  /** Ends the stream from this side; no event follows. */
+  publish(data: Uint8Array): boolean {
+    if (this.#duplex === undefined || this.#done || !this.#answered) return false;
+    this.#duplex.write(encodeStreamPublication(data));
+    return true;
+  }
+
   cancel(): void {
     if (this.#done) return;
     this.#done = true;

@@ -88,6 +88,22 @@ test('checks - proxies: names, endpoints and references', () => {
   assert.deepEqual(configProblems(ns({ subscribe_stream_proxy_enabled: true, publish_proxy_enabled: true })).slice(0, 1), [
     'channel.namespaces[0].subscribe_stream_proxy_enabled: cannot be combined with subscribe_proxy_enabled, publish_proxy_enabled or sub_refresh_proxy_enabled',
   ]);
+  // Subscribe streams are gRPC streaming calls: an http(s) proxy cannot serve them.
+  assert.deepEqual(
+    configProblems({ channel: { proxy: { subscribe_stream: { endpoint: 'http://backend/stream' } }, namespaces: [{ name: 'ns', subscribe_stream_proxy_enabled: true }] } }),
+    ['channel.namespaces[0].subscribe_stream_proxy_name: subscribe streams need a grpc:// proxy, but channel.proxy.subscribe_stream.endpoint is "http://backend/stream"'],
+  );
+  assert.deepEqual(
+    configProblems({
+      proxies: [{ name: 'backend', endpoint: 'https://backend' }],
+      channel: { namespaces: [{ name: 'ns', subscribe_stream_proxy_enabled: true, subscribe_stream_proxy_name: 'backend' }] },
+    }),
+    ['channel.namespaces[0].subscribe_stream_proxy_name: subscribe streams need a grpc:// proxy, but proxies[0].endpoint is "https://backend"'],
+  );
+  assert.deepEqual(
+    configProblems({ channel: { proxy: { subscribe_stream: { endpoint: 'grpc://127.0.0.1:1' } }, namespaces: [{ name: 'ns', subscribe_stream_proxy_enabled: true }] } }),
+    [],
+  );
   assert.deepEqual(configProblems({ client: { proxy: { connect: { enabled: true } } } }), [
     'client.proxy.connect.endpoint: required when client.proxy.connect.enabled is true',
   ]);
@@ -143,14 +159,12 @@ test('checks - options that are read but not implemented: errors where ignoring 
 test('checks - options that are read but not implemented: warnings naming each key that is set', () => {
   const { warnings } = validateConfig({
     client: { concurrency: 4, proxy: { connect: { enabled: true, endpoint: 'http://backend/connect' } } },
-    channel: { namespaces: [{ name: 'ns', subscribe_stream_proxy_enabled: true }] },
     prometheus: { enabled: true },
     admin: { enabled: true, insecure: true },
   } as Record<string, unknown>);
   const unimplemented = warnings.filter((w) => /not implemented/.test(w)).map((w) => w.slice(0, w.indexOf(':')));
   assert.deepEqual(unimplemented.sort(), [
     'admin.enabled',
-    'channel.namespaces[0].subscribe_stream_proxy_enabled',
     'client.concurrency',
     'prometheus.enabled',
   ]);
