@@ -169,12 +169,14 @@ export class App {
       (a.external ? this.external : internal).route(a.handler_prefix, (req, res, path) => api.handle(req, res, path), true);
     }
     if (config.health.enabled) {
-      // 200 `{}` while the node can serve; 503 with the reasons while its broker or presence
-      // manager cannot reach its server (a Redis outage, a failover in progress).
+      // 200 `{}` while the node can serve; 503 with the reasons while its broker, presence
+      // manager or channel state manager cannot reach its server (a Redis outage, a failover).
       internal.route(config.health.handler_prefix, (_req, res) => {
-        const h = this.node.engineHealth();
-        res.writeHead(h.ok ? 200 : 503, { 'Content-Type': 'application/json' });
-        res.end(h.ok ? '{}' : JSON.stringify({ error: 'unhealthy', reasons: h.reasons }));
+        const reasons = [...this.node.engineHealth().reasons];
+        const state = this.lifecycle.health();
+        if (state !== undefined && !state.health.ok) reasons.push(`${state.what}: ${state.health.reason ?? 'unavailable'}`);
+        res.writeHead(reasons.length === 0 ? 200 : 503, { 'Content-Type': 'application/json' });
+        res.end(reasons.length === 0 ? '{}' : JSON.stringify({ error: 'unhealthy', reasons }));
       });
     }
   }

@@ -9,7 +9,8 @@
  * `unsubscribe_events_enabled` and `state_proxy_enabled`) are read at start; a reload keeps them.
  */
 import type { Config } from '../config/schema.js';
-import type { ChannelStateManager } from '../engine/types.js';
+import { lifecycleProblems } from '../config/checks-backend.js';
+import type { ChannelStateManager, EngineHealth } from '../engine/types.js';
 import type { Node, NodeOptions } from '../node/node.js';
 import type { NodeLifecycle, SubscriptionEnd } from '../node/lifecycle.js';
 import { ChannelRules } from '../rules/channels.js';
@@ -53,20 +54,25 @@ export class LifecycleWiring {
    * Nothing connects before {@link start}.
    */
   static create(config: Readonly<Config>, log: Logger, engine: EngineParts): LifecycleWiring {
+    // Validated configs never fail here; one built by hand gets checkconfig's words.
+    const problem = lifecycleProblems(config)[0];
+    if (problem !== undefined) throw new Error(`${problem.path}: ${problem.message}`);
     const plan = planOf(config);
     const s = config.lifecycle_events;
     const state = config.channel.proxy.state;
-    if (s.endpoint !== '') checkEndpoint(s.endpoint, 'lifecycle_events.endpoint');
-    if (state.endpoint !== '') checkEndpoint(state.endpoint, 'channel.proxy.state.endpoint');
-    if (s.retry_min_backoff <= 0) throw new Error('lifecycle_events.retry_min_backoff: must be > 0');
-    if (s.retry_max_backoff < s.retry_min_backoff) throw new Error('lifecycle_events.retry_max_backoff: must be >= retry_min_backoff');
-    if (s.timeout <= 0) throw new Error('lifecycle_events.timeout: must be > 0');
-    if (s.node_ttl <= 0) throw new Error('lifecycle_events.node_ttl: must be > 0');
     const any = plan.disconnects || plan.unsubscribe.size > 0 || plan.state.size > 0;
     if (!any && (s.endpoint !== '' || state.endpoint !== '')) {
       log.warn('lifecycle events: an endpoint is set but no event kind is enabled (client.disconnect_events_enabled, a namespace\'s unsubscribe_events_enabled or state_proxy_enabled)');
     }
     return new LifecycleWiring(config, log, engine, any ? plan : undefined);
+  }
+
+  /**
+   * The channel state manager's reach (Redis for the redis engine), for `/health`: while it
+   * cannot report occupied/vacated changes the node is not whole. Undefined without one.
+   */
+  health(): { what: string; health: EngineHealth } | undefined {
+    return this.manager === undefined ? undefined : { what: 'channel state manager', health: this.manager.health() };
   }
 
   /** Starts the notifiers and, for channel state events, the channel state manager. */
@@ -166,41 +172,20 @@ class LifecycleEvents implements NodeLifecycle {
   }
 }
 
-/** Who opted in; throws naming the key of an opt-in that has no endpoint to go to. */
+/** Who opted in (`lifecycleProblems` has made sure each opt-in has an endpoint). */
 function planOf(config: Readonly<Config>): Plan {
   const ch = config.channel;
-  const main = config.lifecycle_events.endpoint !== '';
-  const anyState = main || ch.proxy.state.endpoint !== '';
   const unsubscribe = new Set<string>();
   const state = new Set<string>();
-  const scopes: Array<[string, string, { unsubscribe_events_enabled: boolean; state_proxy_enabled: boolean }]> = [
-    ['', 'channel.without_namespace', ch.without_namespace],
-    ...ch.namespaces.map((ns, i): [string, string, typeof ns] => [ns.name, `channel.namespaces[${i}] ("${ns.name}")`, ns]),
+  const scopes: Array<[string, { unsubscribe_events_enabled: boolean; state_proxy_enabled: boolean }]> = [
+    ['', ch.without_namespace],
+    ...ch.namespaces.map((ns): [string, typeof ns] => [ns.name, ns]),
   ];
-  for (const [name, key, o] of scopes) {
-    if (o.unsubscribe_events_enabled) {
-      if (!main) throw new Error(`${key}.unsubscribe_events_enabled: needs lifecycle_events.endpoint`);
-      unsubscribe.add(name);
-    }
-    if (o.state_proxy_enabled) {
-      if (!anyState) throw new Error(`${key}.state_proxy_enabled: needs channel.proxy.state.endpoint or lifecycle_events.endpoint`);
-      state.add(name);
-    }
+  for (const [name, o] of scopes) {
+    if (o.unsubscribe_events_enabled) unsubscribe.add(name);
+    if (o.state_proxy_enabled) state.add(name);
   }
-  const disconnects = config.client.disconnect_events_enabled;
-  if (disconnects && !main) throw new Error('client.disconnect_events_enabled: needs lifecycle_events.endpoint');
-  return { disconnects, unsubscribe, state };
-}
-
-function checkEndpoint(endpoint: string, key: string): void {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new Error(`${key}: not a URL: ${JSON.stringify(endpoint)}`);
-  }
-  if (!['http:', 'https:', 'grpc:'].includes(url.protocol)) throw new Error(`${key}: must start with http://, https:// or grpc://, got ${JSON.stringify(endpoint)}`);
-  if (url.protocol === 'grpc:' && url.port === '') throw new Error(`${key}: a grpc:// endpoint needs host:port, got ${JSON.stringify(endpoint)}`);
+  return { disconnects: config.client.disconnect_events_enabled, unsubscribe, state };
 }
 
 function senderOf(

@@ -15,6 +15,7 @@ import { headerNeeds, type ProxyEntry } from '../proxy/requests.js';
 import { RpcRouter, type RpcNamespaceRoute } from '../proxy/rpc-router.js';
 import type { ProxyCaller } from '../proxy/types.js';
 import { clientTls } from './tls-options.js';
+import { proxyObjectProblems } from '../config/checks-backend.js';
 
 export interface ProxyLayer {
   hooks: NodeHooks;
@@ -92,6 +93,9 @@ export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPoli
 
 function makeCaller(path: string, p: ProxySection): ProxyCaller {
   const name = path;
+  // Validated configs never fail here; one built by hand gets checkconfig's words.
+  const problem = proxyObjectProblems(path, p)[0];
+  if (problem !== undefined) throw new Error(`${problem.path}: ${problem.message}`);
   if (p.endpoint.startsWith('grpc://')) {
     return new GrpcProxyCaller({
       name,
@@ -103,27 +107,20 @@ function makeCaller(path: string, p: ProxySection): ProxyCaller {
       staticMetadata: lowerKeys(p.grpc.static_metadata),
     });
   }
-  let url: URL;
-  try {
-    url = new URL(p.endpoint);
-  } catch {
-    throw new Error(`${path}.endpoint: "${p.endpoint}" is not a URL (http://, https:// or grpc://)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${path}.endpoint: scheme ${url.protocol} is not supported (http://, https:// or grpc://)`);
   return new HttpProxyCaller({
     name,
     endpoint: p.endpoint,
     timeoutMs: p.timeout,
     staticHeaders: lowerKeys(p.http.static_headers),
-    transforms: p.http.status_to_code_transforms.map((t, i) => statusTransform(t, `${path}.http.status_to_code_transforms[${i}]`)),
+    transforms: p.http.status_to_code_transforms.map(statusTransform),
     ...(p.http.tls.enabled ? { tls: clientTls(p.http.tls, `${path}.http.tls`) ?? {} } : {}),
   });
 }
 
-function statusTransform(t: ProxySection['http']['status_to_code_transforms'][number], path: string): StatusTransform {
+/** A rule with neither code never gets here (`proxyObjectProblems`). */
+function statusTransform(t: ProxySection['http']['status_to_code_transforms'][number]): StatusTransform {
   if (t.to_disconnect.code !== 0) return { status: t.status_code, kind: 'disconnect', code: t.to_disconnect.code, reason: t.to_disconnect.reason };
-  if (t.to_error.code !== 0) return { status: t.status_code, kind: 'error', code: t.to_error.code, message: t.to_error.message, temporary: t.to_error.temporary };
-  throw new Error(`${path}: needs to_error.code or to_disconnect.code`);
+  return { status: t.status_code, kind: 'error', code: t.to_error.code, message: t.to_error.message, temporary: t.to_error.temporary };
 }
 
 function lowerKeys(m: Readonly<Record<string, string>>): ReadonlyMap<string, string> {

@@ -6,6 +6,7 @@ import { formatDuration } from './duration.js';
 import type { ConfigIssue } from './errors.js';
 import type { ChannelOptions, Config } from './schema.js';
 import { unimplementedIssues } from './unimplemented.js';
+import { lifecycleProblems, proxyObjectProblems, proxyObjects } from './checks-backend.js';
 import { compileGlob } from '../util/glob.js';
 import { goRegExp } from '../util/go-regexp.js';
 import { checkTemplateSafety } from '../util/jwks-template.js';
@@ -18,7 +19,6 @@ export interface CheckResult {
 
 const NAME_RE = /^[-a-zA-Z0-9_.]{2,}$/;
 const USER_ID_CLAIM_RE = /^[a-zA-Z_]+$/;
-const PROXY_ENDPOINT_RE = /^(https?|grpc):\/\//;
 
 function globError(pattern: string): string | undefined {
   try {
@@ -221,24 +221,15 @@ function checkClient(c: Collector, config: Config): void {
   }
 }
 
+/** Named proxies, every proxy object, and lifecycle events (checks-backend.ts). */
 function checkProxies(c: Collector, config: Config): void {
   checkNames(c, config.proxies, 'proxies', 'proxy');
   config.proxies.forEach((p, i) => {
     if (p.name === 'default') c.error(`proxies[${i}].name`, 'the name "default" is reserved for channel.proxy.* and rpc.proxy');
     if (p.endpoint === '') c.error(`proxies[${i}].endpoint`, 'required');
   });
-  const all: { path: string; endpoint: string }[] = [
-    ...config.proxies.map((p, i) => ({ path: `proxies[${i}].endpoint`, endpoint: p.endpoint })),
-    ...Object.entries(config.channel.proxy).map(([k, p]) => ({ path: `channel.proxy.${k}.endpoint`, endpoint: p.endpoint })),
-    { path: 'rpc.proxy.endpoint', endpoint: config.rpc.proxy.endpoint },
-    { path: 'client.proxy.connect.endpoint', endpoint: config.client.proxy.connect.endpoint },
-    { path: 'client.proxy.refresh.endpoint', endpoint: config.client.proxy.refresh.endpoint },
-  ];
-  for (const { path, endpoint } of all) {
-    if (endpoint !== '' && !PROXY_ENDPOINT_RE.test(endpoint)) {
-      c.error(path, `must start with http://, https:// or grpc://, got ${JSON.stringify(endpoint)}`);
-    }
-  }
+  for (const { path, p } of proxyObjects(config)) c.errors.push(...proxyObjectProblems(path, p));
+  c.errors.push(...lifecycleProblems(config));
 }
 
 /**

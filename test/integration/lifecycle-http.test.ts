@@ -330,7 +330,7 @@ describe('lifecycle events: a backend down or stalled', () => {
 describe('lifecycle events: settings that cannot work stop the start, naming the key', () => {
   const cases: Array<[string, ConfigInput, RegExp]> = [
     ['disconnect events without an endpoint', { client: { disconnect_events_enabled: true } }, /client\.disconnect_events_enabled: needs lifecycle_events\.endpoint/],
-    ['unsubscribe events without an endpoint', { channel: { namespaces: [{ name: 'n1', unsubscribe_events_enabled: true }] } }, /channel\.namespaces\[0\] \("n1"\)\.unsubscribe_events_enabled/],
+    ['unsubscribe events without an endpoint', { channel: { namespaces: [{ name: 'n1', unsubscribe_events_enabled: true }] } }, /channel\.namespaces\[0\]\.unsubscribe_events_enabled: needs lifecycle_events\.endpoint \(namespace "n1"\)/],
     ['channel state without an endpoint', { channel: { without_namespace: { state_proxy_enabled: true } } }, /channel\.without_namespace\.state_proxy_enabled/],
     ['an endpoint of another scheme', { lifecycle_events: { endpoint: 'ftp://x' } }, /lifecycle_events\.endpoint: must start with/],
     ['a grpc endpoint without a port', { lifecycle_events: { endpoint: 'grpc://backend' } }, /lifecycle_events\.endpoint: a grpc:\/\/ endpoint needs host:port/],

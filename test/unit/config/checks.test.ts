@@ -104,6 +104,22 @@ test('checks - proxies: names, endpoints and references', () => {
     configProblems({ channel: { proxy: { subscribe_stream: { endpoint: 'grpc://127.0.0.1:1' } }, namespaces: [{ name: 'ns', subscribe_stream_proxy_enabled: true }] } }),
     [],
   );
+  // Each proxy object: its endpoint's form, a timeout that can pass, status rules that map to something.
+  assert.deepEqual(
+    configProblems({
+      rpc: { proxy: { endpoint: 'http://', timeout: '0s' } },
+      channel: { proxy: { subscribe: { endpoint: 'grpc://backend' }, publish: { endpoint: 'ftp://x' } } },
+      proxies: [{ name: 'rules', endpoint: 'http://backend/x', http: { status_to_code_transforms: [{ status_code: 403 }, { status_code: 42, to_error: { code: 4000 } }] } }],
+    }),
+    [
+      'channel.proxy.subscribe.endpoint: a grpc:// endpoint needs host:port, got "grpc://backend"',
+      'channel.proxy.publish.endpoint: must start with http://, https:// or grpc://, got "ftp://x"',
+      'rpc.proxy.endpoint: "http://" is not a URL (http://, https:// or grpc://)',
+      'rpc.proxy.timeout: must be > 0',
+      'proxies[0].http.status_to_code_transforms[0]: needs to_error.code or to_disconnect.code',
+      'proxies[0].http.status_to_code_transforms[1].status_code: must be an HTTP status code from 100 to 999, got 42',
+    ],
+  );
   assert.deepEqual(configProblems({ client: { proxy: { connect: { enabled: true } } } }), [
     'client.proxy.connect.endpoint: required when client.proxy.connect.enabled is true',
   ]);
@@ -240,4 +256,26 @@ test('checks - unimplemented: WebSocket options that have no effect are warnings
   assert.deepEqual(warnings.map((w) => w.slice(0, w.indexOf(':'))).sort(), ['uni_websocket.write_timeout', 'websocket.write_timeout']);
   assert.ok(warnings.every((w) => w.includes('not implemented yet')), warnings.join('\n'));
   assert.deepEqual(validateConfig({ websocket: { write_timeout: '1000ms' }, uni_websocket: { compression: false } }).warnings, []);
+});
+
+test('checks - lifecycle events: endpoints, retry bounds, and opt-ins with nowhere to send', () => {
+  assert.deepEqual(
+    configProblems({
+      client: { disconnect_events_enabled: true },
+      channel: { without_namespace: { state_proxy_enabled: true }, namespaces: [{ name: 'n1', unsubscribe_events_enabled: true }] },
+      lifecycle_events: { retry_min_backoff: '2s', retry_max_backoff: '1s', timeout: '0s' },
+    }),
+    [
+      'lifecycle_events.retry_max_backoff: must be >= retry_min_backoff',
+      'lifecycle_events.timeout: must be > 0',
+      'channel.without_namespace.state_proxy_enabled: needs channel.proxy.state.endpoint or lifecycle_events.endpoint (channels without a namespace)',
+      'channel.namespaces[0].unsubscribe_events_enabled: needs lifecycle_events.endpoint (namespace "n1")',
+      'client.disconnect_events_enabled: needs lifecycle_events.endpoint',
+    ],
+  );
+  assert.deepEqual(configProblems({ lifecycle_events: { endpoint: 'grpc://backend' }, channel: { proxy: { state: { endpoint: 'mailto:x' } } } }), [
+    'lifecycle_events.endpoint: a grpc:// endpoint needs host:port, got "grpc://backend"',
+    'channel.proxy.state.endpoint: must start with http://, https:// or grpc://, got "mailto:x"',
+  ]);
+  assert.deepEqual(configProblems({ client: { disconnect_events_enabled: true }, lifecycle_events: { endpoint: 'grpc://127.0.0.1:9' } }), []);
 });
