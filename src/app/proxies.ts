@@ -92,7 +92,8 @@ export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPoli
 }
 
 function makeCaller(path: string, p: ProxySection): ProxyCaller {
-  const name = path;
+  // In logs: the config path, and a named proxy's name beside its index.
+  const name = 'name' in p && typeof p.name === 'string' && p.name !== '' ? `${path} ("${p.name}")` : path;
   // Validated configs never fail here; one built by hand gets checkconfig's words.
   const problem = proxyObjectProblems(path, p)[0];
   if (problem !== undefined) throw new Error(`${problem.path}: ${problem.message}`);

@@ -238,7 +238,7 @@ test('sub_refresh proxy: a result extends the subscription with new info; expire
     }
     for (const [what, ch] of [['non200', 'sr:non200'], ['garbage', 'sr:garbage'], ['slow', 'slow:x']] as const) {
       const lines = await awaitProxyError(srv, `the ${what} sub_refresh failure`, (l) => l.ctx.channel === ch);
-      assert.equal(lines[0]!.ctx.proxy, what === 'slow' ? 'proxies[1]' : 'channel.proxy.sub_refresh');
+      assert.equal(lines[0]!.ctx.proxy, what === 'slow' ? 'proxies[1] ("srslow")' : 'channel.proxy.sub_refresh');
       await eventually(async () => (srv.app.node.hub.session(client)?.subscription(ch)?.expireAt ?? 0) > nowSec() + 30, `${ch}'s extension`);
       assertExtended(srv.app.node.hub.session(client)?.subscription(ch)?.expireAt, failedAt.get(what)!, ch);
       assert.equal(subs.get(ch)!.sub.state, 'subscribed');
