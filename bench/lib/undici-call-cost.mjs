@@ -12,7 +12,10 @@
  * - `undici-timeouts`: no signal; undici's own `headersTimeout` and `bodyTimeout` (its coarse
  *   shared timers). Not the same deadline: the body timeout restarts with every chunk.
  *
- *   node bench/lib/undici-call-cost.mjs [--calls 20000] [--rounds 6] [--shapes signal,controller,undici-timeouts]
+ * - `dispatch`: `Pool.dispatch` with a handler object collecting the answer's chunks (no Readable
+ *   body, no promise per stage), its deadline a `setTimeout` that aborts through the controller.
+ *
+ *   node bench/lib/undici-call-cost.mjs [--calls 20000] [--rounds 6] [--shapes signal,controller,dispatch,undici-timeouts]
  *
  * The caller runs pinned to CPU 0 (this process re-executes itself under taskset), the backend to
  * CPU 1. After a warm-up of 5,000 calls per shape, each round runs `--calls` calls of every
@@ -61,6 +64,49 @@ async function readAll(b) {
   return Buffer.concat(chunks, n).toString('utf8');
 }
 
+/** A raw dispatch handler: the answer's chunks collected, no Readable body, no per-call closures. */
+class DispatchCall {
+  constructor(resolve, reject) {
+    this.resolve = resolve;
+    this.reject = reject;
+    this.chunks = [];
+    this.n = 0;
+    this.status = 0;
+    this.controller = undefined;
+    this.timer = undefined;
+    this.done = false;
+  }
+  onRequestStart(controller) {
+    this.controller = controller;
+    if (this.done) controller.abort(new Error('timeout'));
+  }
+  onResponseStart(_c, statusCode) {
+    this.status = statusCode;
+  }
+  onResponseData(_c, chunk) {
+    this.n += chunk.length;
+    this.chunks.push(chunk);
+  }
+  onResponseEnd() {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.resolve(Buffer.concat(this.chunks, this.n).toString('utf8'));
+  }
+  onResponseError(_c, err) {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.reject(err);
+  }
+}
+function abortDispatch(h) {
+  if (h.done) return;
+  h.done = true;
+  h.controller?.abort(new Error('timeout'));
+  h.reject(new Error('timeout'));
+}
+
 const shapes = {
   signal: async () => {
     const signal = AbortSignal.timeout(TIMEOUT_MS);
@@ -77,6 +123,12 @@ const shapes = {
       clearTimeout(t);
     }
   },
+  dispatch: () =>
+    new Promise((resolve, reject) => {
+      const h = new DispatchCall(resolve, reject);
+      h.timer = setTimeout(abortDispatch, TIMEOUT_MS, h);
+      pool.dispatch({ origin, method: 'POST', path: '/connect', headers, body }, h);
+    }).then((text) => JSON.parse(text)),
   'undici-timeouts': async () => {
     const res = await pool.request({ method: 'POST', path: '/connect', headers, body, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
     return JSON.parse(await readAll(res.body));

@@ -10,7 +10,7 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
-import { readBody } from '../util/read-body.js';
+import { HttpExchange } from './http-exchange.js';
 import { decodeAnswer, requestJson } from './json-wire.js';
 import { ProxyCallError, type ProxyAnswer, type ProxyCaller, type ProxyMethod, type ProxyRequests, type ProxyResults } from './types.js';
 
@@ -62,40 +62,19 @@ export class HttpProxyCaller implements ProxyCaller {
     for (const [k, v] of this.#opts.staticHeaders) headers[k] = v;
     for (const [k, v] of forwarded) headers[k] = v;
     headers['content-type'] = 'application/json';
-    const signal = AbortSignal.timeout(this.#opts.timeoutMs);
-    let res;
-    try {
-      res = await this.#pool.request({ method: 'POST', path: this.#path, headers, body: requestJson(request), signal });
-    } catch (e) {
-      throw callFailure(e, signal, this.#opts.timeoutMs);
-    }
-    if (res.statusCode !== 200) {
-      // The body of another status is not read: dropped (and the connection with it when long).
-      res.body.dump().catch(() => {});
-      const t = this.#opts.transforms.find((x) => x.status === res.statusCode);
-      if (t === undefined) throw new ProxyCallError(`backend answered HTTP ${res.statusCode}`, res.statusCode);
+    const opts = this.#opts;
+    const a = await HttpExchange.post(this.#pool, this.#path, headers, requestJson(request), opts.timeoutMs, PROXY_MAX_ANSWER_BYTES);
+    if (a.status !== 200) {
+      const t = opts.transforms.find((x) => x.status === a.status);
+      if (t === undefined) throw new ProxyCallError(`backend answered HTTP ${a.status}`, a.status);
       return t.kind === 'error'
         ? { kind: 'error', code: t.code, message: t.message, temporary: t.temporary }
         : { kind: 'disconnect', code: t.code, reason: t.reason };
     }
-    let body: { text: string; overLimit: boolean };
-    try {
-      body = await readBody(res.body, PROXY_MAX_ANSWER_BYTES);
-    } catch (e) {
-      throw callFailure(e, signal, this.#opts.timeoutMs);
-    }
-    if (body.overLimit) throw new ProxyCallError(`answer larger than ${PROXY_MAX_ANSWER_BYTES} bytes`);
-    return decodeAnswer(method, body.text);
+    return decodeAnswer(method, a.text);
   }
 
   async close(): Promise<void> {
     await this.#pool.close();
   }
-}
-
-function callFailure(e: unknown, signal: AbortSignal, timeoutMs: number): ProxyCallError {
-  if (e instanceof ProxyCallError) return e;
-  if (signal.aborted) return new ProxyCallError(`no answer within ${timeoutMs} ms`, undefined, { cause: e });
-  const code = typeof e === 'object' && e !== null && 'code' in e ? ` (${String(e.code)})` : '';
-  return new ProxyCallError(`request failed: ${e instanceof Error ? e.message : String(e)}${code}`, undefined, { cause: e });
 }
