@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiErrorCode, apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError, endAnswer } from '../http/body.js';
-import { BARE_RESPONSE_METHODS, LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, errorObject, type ApiContext } from './methods.js';
+import { BARE_RESPONSE_METHODS, LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, callMethod, errorObject, type ApiContext } from './methods.js';
 import { apiError, parseApiJson, parseLegacyApiJson } from './json.js';
 import { asObject, type Obj } from '../protocol/json/fields.js';
 import { toJsonText } from '../protocol/json/json-text.js';
@@ -73,7 +73,7 @@ export class ApiHttpHandler {
     }
     const transportMode = this.opts.errorMode === 'transport' || String(req.headers['x-centrifugo-error-mode'] ?? '').toLowerCase() === 'transport';
     try {
-      const result = await METHODS[methodName]!(this.ctx, parsed);
+      const result = await callMethod(this.ctx, 'http', methodName, parsed);
       const text = toJsonText(result);
       json(res, ApiStatus.ok.status, BARE_RESPONSE_METHODS.has(methodName) ? text : `{"result":${text}}`);
     } catch (e) {
@@ -102,9 +102,8 @@ export class ApiHttpHandler {
       const id = typeof c.id === 'number' ? c.id : 0;
       const head = id > 0 ? `{"id":${id},` : '{';
       try {
-        const m = METHODS[name];
-        if (m === undefined) throw apiError(ApiErrorCode.notFound);
-        const result = await m(this.ctx, asObject(c.params, 'params'));
+        if (METHODS[name] === undefined) throw apiError(ApiErrorCode.notFound);
+        const result = await callMethod(this.ctx, 'http', name, asObject(c.params, 'params'));
         lines.push(`${head}"result":${toJsonText(result)}}`);
       } catch (e) {
         lines.push(`${head}"error":${toJsonText(errorObject(e))}}`);

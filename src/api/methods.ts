@@ -20,6 +20,14 @@ export interface ApiContext {
   readonly node: Node;
   /** Current channel rules (replaced on SIGHUP). */
   rules(): ChannelRules;
+  /** Counts each command (`callMethod`); absent: nothing counted. */
+  readonly metrics?: ApiMetrics;
+}
+
+/** What the server API counts: each command's protocol, method, result and duration. */
+export interface ApiMetrics {
+  /** `errorCode` 0 for success; `durationMs` in milliseconds. */
+  apiCommand(protocol: 'http' | 'grpc', method: string, errorCode: number, durationMs: number): void;
 }
 
 export type ApiMethod = (ctx: ApiContext, req: Obj) => Promise<Obj>;
@@ -251,6 +259,24 @@ export const METHODS: Readonly<Record<string, ApiMethod>> = {
   rpc,
   batch,
 };
+
+/**
+ * Runs the method `name` (which must be in METHODS) for one API request, counted in
+ * `ctx.metrics` when set. A batch counts as one `batch` command.
+ */
+export async function callMethod(ctx: ApiContext, protocol: 'http' | 'grpc', name: string, req: Obj): Promise<Obj> {
+  const m = ctx.metrics;
+  if (m === undefined) return METHODS[name]!(ctx, req);
+  const started = performance.now();
+  try {
+    const result = await METHODS[name]!(ctx, req);
+    m.apiCommand(protocol, name, 0, performance.now() - started);
+    return result;
+  } catch (e) {
+    m.apiCommand(protocol, name, errorObject(e).code, performance.now() - started);
+    throw e;
+  }
+}
 
 /**
  * Methods whose HTTP response is the result itself, not `{"result":…}`. Centrifugo encodes the

@@ -31,6 +31,7 @@ import { createGrpcApi } from './grpc-api.js';
 import { createUniGrpc } from './uni-grpc.js';
 import { LifecycleWiring } from './lifecycle.js';
 import type { SideServer } from './side-server.js';
+import { createPrometheus, mountObservability } from './observability.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
 export const API_MAX_BODY_SIZE = 10 * 1024 * 1024;
@@ -135,17 +136,19 @@ export class App {
         this.node.disconnectUser({ user }, disconnects.connectionLimit, [keep]).catch((err: unknown) => log.error({ err, user }, 'could not disconnect the user on other nodes'));
       },
     );
-    this.proxies = buildProxyLayer(config, this.policy, log);
+    const prometheus = createPrometheus(config);
+    this.proxies = buildProxyLayer(config, this.policy, log, prometheus);
     const hooks = parts.policy !== undefined ? parts.policy(this.policy) : this.proxies.hooks;
     this.lifecycle = LifecycleWiring.create(config, log, engine);
     this.node = new Node(
-      { ...nodeOptions(config), ...this.lifecycle.nodeOptions, ...(parts.metrics !== undefined ? { metrics: parts.metrics } : {}) },
+      { ...nodeOptions(config), ...this.lifecycle.nodeOptions, ...metricsOption(parts.metrics ?? prometheus) },
       engine.broker,
       engine.presence,
       hooks,
       log,
     );
-    this.apiContext = { node: this.node, rules: () => this.policy.channelRules };
+    prometheus?.attach(this.node);
+    this.apiContext = { node: this.node, rules: () => this.policy.channelRules, ...metricsOption(prometheus) };
     this.grpcApi = createGrpcApi(config, this.apiContext, log);
     this.uniGrpc = createUniGrpc(config, this.node, log);
 
@@ -168,17 +171,18 @@ export class App {
       );
       (a.external ? this.external : internal).route(a.handler_prefix, (req, res, path) => api.handle(req, res, path), true);
     }
-    if (config.health.enabled) {
-      // 200 `{}` while the node can serve; 503 with the reasons while its broker, presence
-      // manager or channel state manager cannot reach its server (a Redis outage, a failover).
-      internal.route(config.health.handler_prefix, (_req, res) => {
+    mountObservability(config, internal, this.external, {
+      prometheus,
+      log,
+      // The broker, presence manager or channel state manager cannot reach its server (a Redis
+      // outage, a failover in progress).
+      unhealthy: () => {
         const reasons = [...this.node.engineHealth().reasons];
         const state = this.lifecycle.health();
         if (state !== undefined && !state.health.ok) reasons.push(`${state.what}: ${state.health.reason ?? 'unavailable'}`);
-        res.writeHead(reasons.length === 0 ? 200 : 503, { 'Content-Type': 'application/json' });
-        res.end(reasons.length === 0 ? '{}' : JSON.stringify({ error: 'unhealthy', reasons }));
-      });
-    }
+        return reasons;
+      },
+    });
   }
 
   private buildVerifiers(config: Readonly<Config>): [TokenVerifier, TokenVerifier] {
@@ -303,4 +307,9 @@ function nodeOptions(config: Readonly<Config>): NodeOptions {
     connectIncludeServerTime: c.connect_include_server_time,
     uniConnectErrorToDisconnect: uniDisconnectMapper(c.connect_code_to_unidirectional_disconnect),
   };
+}
+
+/** `{ metrics }` when there are metrics, else nothing (optional properties are absent, not undefined). */
+function metricsOption<M>(metrics: M | undefined): { metrics: M } | Record<string, never> {
+  return metrics === undefined ? {} : { metrics };
 }

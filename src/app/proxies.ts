@@ -15,6 +15,8 @@ import { headerNeeds, type ProxyEntry } from '../proxy/requests.js';
 import { RpcRouter, type RpcNamespaceRoute } from '../proxy/rpc-router.js';
 import type { ProxyCaller } from '../proxy/types.js';
 import { clientTls } from './tls-options.js';
+import { MeteredCaller } from './metered-proxy.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import { proxyObjectProblems } from '../config/checks-backend.js';
 
 export interface ProxyLayer {
@@ -25,7 +27,8 @@ export interface ProxyLayer {
 
 type ProxySection = Config['rpc']['proxy'];
 
-export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPolicy, log: Logger): ProxyLayer {
+/** `metrics`: with Prometheus on, every caller is counted (metered-proxy.ts). */
+export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPolicy, log: Logger, metrics?: PrometheusMetrics): ProxyLayer {
   const callers: ProxyCaller[] = [];
   const entries = new Map<string, ProxyEntry>();
   /** The entry of a proxy object, made once per path; undefined when it has no endpoint. */
@@ -33,7 +36,9 @@ export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPoli
     if (p.endpoint === '') return undefined;
     let e = entries.get(path);
     if (e === undefined) {
-      const caller = makeCaller(path, p);
+      const made = makeCaller(path, p);
+      const label = 'name' in p && typeof p.name === 'string' && p.name !== '' ? p.name : 'default';
+      const caller = metrics === undefined ? made : new MeteredCaller(made, p.endpoint.startsWith('grpc://') ? 'grpc' : 'http', label, metrics);
       callers.push(caller);
       e = {
         caller,

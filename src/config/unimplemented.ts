@@ -104,7 +104,6 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
       ...when('http_server.h2c_external', c.http_server.h2c_external),
       ...c.consumers.flatMap((k, i) => when(`consumers[${i}].enabled`, k.enabled)),
       ...when('admin.enabled', c.admin.enabled),
-      ...when('prometheus.enabled', c.prometheus.enabled),
       ...when('swagger.enabled', c.swagger.enabled),
       ...when('debug.enabled', c.debug.enabled),
       ...when('init.enabled', c.init.enabled),

@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../util/logger.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, path: string) => void | Promise<void>;
+export type ResponseObserver = (routePath: string, method: string, status: number) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 interface Route {
@@ -31,6 +32,8 @@ export class HttpListener {
   readonly server: Server;
   private readonly routes: Route[] = [];
   private readonly upgrades = new Map<string, UpgradeHandler>();
+  /** Told of every routed response once sent (`prometheus.instrument_http_handlers`). */
+  private observer: ResponseObserver | undefined;
 
   /**
    * With `tls` the listener speaks HTTPS (and WSS); otherwise plain HTTP. `maxBodyBytes`: the
@@ -57,6 +60,11 @@ export class HttpListener {
 
   route(path: string, handler: RequestHandler, prefix = false): void {
     this.routes.push({ path, prefix, handler });
+  }
+
+  /** `observer` hears each response a route sent: the route's path (not the request's), method and status. */
+  observeResponses(observer: ResponseObserver): void {
+    this.observer = observer;
   }
 
   upgrade(path: string, handler: UpgradeHandler): void {
@@ -88,6 +96,8 @@ export class HttpListener {
       res.end('404 page not found\n');
       return;
     }
+    const observer = this.observer;
+    if (observer !== undefined) res.once('finish', () => observer(r.path, req.method ?? '', res.statusCode));
     Promise.resolve()
       .then(() => r.handler(req, res, path))
       .catch((err: unknown) => {

@@ -77,12 +77,20 @@ export class Hub {
     return subs.size;
   }
 
-  broadcastJoinLeave(channel: string, kind: 'join' | 'leave', info: ClientInfo): void {
+  /** Returns how many subscriptions it went to. */
+  broadcastJoinLeave(channel: string, kind: 'join' | 'leave', info: ClientInfo): number {
     const subs = this.channels.get(channel);
-    if (subs === undefined) return;
+    if (subs === undefined) return 0;
     const prepared = new PreparedPush({ kind, channel, info });
+    let n = 0;
     // Join/leave pushes go only to subscriptions that asked for them.
-    for (const sub of isMany(subs) ? subs : [subs]) if (sub.live && sub.options.pushJoinLeave) sub.session.sendPrepared(prepared);
+    for (const sub of isMany(subs) ? subs : [subs]) {
+      if (sub.live && sub.options.pushJoinLeave) {
+        sub.session.sendPrepared(prepared);
+        n++;
+      }
+    }
+    return n;
   }
 
   userConnectionCount(user: string): number {
@@ -106,6 +114,16 @@ export class Hub {
 
   allSessions(): Session[] {
     return [...this.sessions.values(), ...this.pendingSessions];
+  }
+
+  /** Visits every live subscription on this node (not for hot paths: metrics scrapes). */
+  forEachSubscription(visit: (sub: ChannelSubscription) => void): void {
+    for (const ch of this.channels.keys()) {
+      const subs = this.channels.get(ch);
+      if (subs === undefined) continue;
+      if (isMany(subs)) for (const sub of subs) visit(sub);
+      else visit(subs);
+    }
   }
 
   channelNames(): IterableIterator<string> {

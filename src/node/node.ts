@@ -20,7 +20,7 @@ import { sessionTick } from './tick.js';
 import { PingWheel } from './ping-wheel.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { FlushScheduler, type WriterOptions } from './client/writer.js';
-import { NO_METRICS, type NodeMetrics } from './metrics.js';
+import { NoMetrics, type NodeMetrics } from './metrics.js';
 import { NO_LIFECYCLE, SubscriptionEnds, type NodeLifecycle, type SubscriptionEnd } from './lifecycle.js';
 import { ControlPlane, type ControlPlaneOptions, type RemoteCommand } from './control/plane.js';
 import { decodeChannels, decodeChannelsRequest, decodeEmulation, encodeChannels, encodeChannelsRequest, encodeEmulation } from './control/codec.js';
@@ -122,7 +122,7 @@ export class Node implements BrokerEventHandler {
       scheduler: new FlushScheduler(options.writeDelayMs),
     });
     this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
-    this.metrics = options.metrics ?? NO_METRICS;
+    this.metrics = options.metrics ?? new NoMetrics();
     this.lifecycle = options.lifecycle ?? NO_LIFECYCLE;
     // The control plane reaches the broker through these closures only, so the broker stays
     // private to Node.
@@ -163,13 +163,13 @@ export class Node implements BrokerEventHandler {
 
   handlePublication(channel: string, pub: Publication, position: StreamPosition, useDelta: boolean, prevPub: Publication | undefined): void {
     const count = this.hub.broadcastPublication(channel, pub, position, useDelta ? prevPub : undefined);
-    this.metrics.delivered(channel, count);
+    this.metrics.delivered(channel, count, 'publication');
   }
   handleJoin(channel: string, info: ClientInfo): void {
-    this.hub.broadcastJoinLeave(channel, 'join', info);
+    this.metrics.delivered(channel, this.hub.broadcastJoinLeave(channel, 'join', info), 'join');
   }
   handleLeave(channel: string, info: ClientInfo): void {
-    this.hub.broadcastJoinLeave(channel, 'leave', info);
+    this.metrics.delivered(channel, this.hub.broadcastJoinLeave(channel, 'leave', info), 'leave');
   }
   handleControl(data: Uint8Array): void {
     this.control.handle(data);
@@ -191,7 +191,7 @@ export class Node implements BrokerEventHandler {
       const inFlight = this.brokerCalls.get(sub.channel);
       if (inFlight !== undefined) await inFlight;
     }
-    this.metrics.subscribed(sub.channel);
+    this.metrics.subscribed(sub.channel, s.clientName);
   }
 
   /**
@@ -226,7 +226,10 @@ export class Node implements BrokerEventHandler {
     const tasks: Promise<unknown>[] = [];
     if (last) tasks.push(this.queueBrokerCall(sub.channel, () => this.broker.unsubscribe(sub.channel)));
     if (sub.options.emitPresence) tasks.push(this.presenceManager.removePresence(sub.channel, s.clientId, s.user));
-    if (emitLeave && sub.live && sub.options.emitJoinLeave) tasks.push(this.broker.publishLeave(sub.channel, s.clientInfo(sub.options.chanInfo)));
+    if (emitLeave && sub.live && sub.options.emitJoinLeave) {
+      this.metrics.published(sub.channel, 'leave');
+      tasks.push(this.broker.publishLeave(sub.channel, s.clientInfo(sub.options.chanInfo)));
+    }
     if (tasks.length === 0) return;
     this.cleanupsInFlight++;
     try {
@@ -249,7 +252,7 @@ export class Node implements BrokerEventHandler {
   }
 
   onSessionClosed(s: Session, d: Disconnect): void {
-    this.metrics.disconnected(d.code);
+    this.metrics.disconnected(d.code, s.transport.name, s.connectedAt > 0 ? s : undefined);
     this.hub.removeSession(s);
     const subs = s.subscriptions();
     for (const sub of subs) void this.removeSessionSubscription(s, sub, true, SubscriptionEnds.disconnect);
@@ -266,7 +269,7 @@ export class Node implements BrokerEventHandler {
   // ------------------------------------------------------------ operations (server API)
 
   publish(channel: string, data: Uint8Array, opts: PublishOptions): Promise<PublishResult> {
-    this.metrics.published(channel);
+    this.metrics.published(channel, 'publication');
     return this.broker.publish(channel, data, opts);
   }
 
@@ -291,6 +294,7 @@ export class Node implements BrokerEventHandler {
 
   /** Announces a subscriber's join to every node's subscribers of `channel`. */
   publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    this.metrics.published(channel, 'join');
     return this.broker.publishJoin(channel, info);
   }
 

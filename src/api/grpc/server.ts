@@ -21,7 +21,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { Server, status as GrpcStatus, type Metadata, type MethodDefinition, type ServerUnaryCall, type sendUnaryData, type UntypedHandleCall } from '@grpc/grpc-js';
-import { METHODS, errorObject, type ApiContext } from '../methods.js';
+import { callMethod, errorObject, type ApiContext } from '../methods.js';
 import type { Logger } from '../../util/logger.js';
 import { encodeResult, messageToApi } from './codec.js';
 import { API_FILE, API_RPCS, API_SERVICE, apiPackage, type ApiRpc } from './schema.js';
@@ -124,7 +124,7 @@ export class GrpcApiServer {
     const request = messageToApi(rpc.request, decoded);
     let result;
     try {
-      result = await METHODS[rpc.method]!(this.ctx, request);
+      result = await callMethod(this.ctx, 'grpc', rpc.method, request);
     } catch (err) {
       const eo = errorObject(err);
       if (eo.code === 100) this.log.error({ err, method: rpc.method, api: 'grpc' }, 'api call failed');

@@ -162,7 +162,7 @@ function finishConnect(s: Session, pending: readonly PendingSubscription[]): voi
   // The reply itself can close the session (over queue_max_size: 3008; not encodable: 3506).
   // Timers started now would put a closed session back on the ping wheel for good.
   if (s.status !== 'connected') return;
-  s.node.metrics.connected(s.transport.name);
+  s.node.metrics.connected(s);
   s.startTimers();
   for (const p of pending) goLive(s, p);
 }

@@ -43,6 +43,9 @@ export class CommandIntake {
       s.close(disconnects.badRequest);
       return;
     }
+    // A frame's bytes are shared evenly by the commands it holds (the codec does not split them).
+    const each = cmds.length > 0 ? frame.byteLength / cmds.length : 0;
+    for (let i = 0; i < cmds.length; i++) s.counters.read(cmds[i]!.kind).add(each);
     this.handleCommands(cmds);
   }
 
@@ -160,20 +163,20 @@ export class CommandIntake {
     try {
       waiting = cmd.kind === 'connect' ? handleConnect(s, cmd.id, cmd.req) : handleCommand(s, cmd);
     } catch (e) {
-      s.node.metrics.command(cmd.kind, resultCode(e), performance.now() - started);
+      s.node.metrics.command(cmd.kind, resultCode(e), performance.now() - started, commandChannel(cmd));
       this.onCommandError(e, cmd.id);
       return;
     }
     if (waiting !== undefined) return this.settle(waiting, cmd, started);
-    s.node.metrics.command(cmd.kind, 0, performance.now() - started);
+    s.node.metrics.command(cmd.kind, 0, performance.now() - started, commandChannel(cmd));
   }
 
   private async settle(waiting: Promise<void>, cmd: Command, started: number): Promise<void> {
     try {
       await waiting;
-      this.s.node.metrics.command(cmd.kind, 0, performance.now() - started);
+      this.s.node.metrics.command(cmd.kind, 0, performance.now() - started, commandChannel(cmd));
     } catch (e) {
-      this.s.node.metrics.command(cmd.kind, resultCode(e), performance.now() - started);
+      this.s.node.metrics.command(cmd.kind, resultCode(e), performance.now() - started, commandChannel(cmd));
       this.onCommandError(e, cmd.id);
     }
   }
@@ -193,5 +196,21 @@ export class CommandIntake {
       if (replyId > 0) s.sendReply({ id: replyId, kind: 'error', error: { code: 100, message: 'internal server error', temporary: true } });
       else s.close(disconnects.internal);
     }
+  }
+}
+
+/** The channel a command is about, for metrics labels; '' for those about none. */
+function commandChannel(cmd: Command): string {
+  switch (cmd.kind) {
+    case 'subscribe':
+    case 'publish':
+    case 'history':
+    case 'sub_refresh':
+    case 'unsubscribe':
+    case 'presence':
+    case 'presence_stats':
+      return cmd.req.channel;
+    default:
+      return '';
   }
 }

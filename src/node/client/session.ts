@@ -17,6 +17,7 @@ import type { ClientContext, ConnectReply, KeptHeaders } from '../events.js';
 import type { Node } from '../node.js';
 import type { PreparedPush } from '../prepared.js';
 import type { Transport } from '../transport.js';
+import type { TransportCounters } from '../metrics.js';
 import type { PingTarget } from '../ping-wheel.js';
 import { SmallMap } from '../../util/small-map.js';
 import { randomUuid } from '../../util/uuid.js';
@@ -69,6 +70,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   pingSlot = -1;
   /** The expiry queue's bookkeeping (see DeadlineTarget); only the queue writes it. */
   deadlineSlot = -1;
+  /** Frames in and out, counted in place for metrics; shared by the transport's sessions. */
+  readonly counters: TransportCounters;
 
   constructor(
     readonly node: Node,
@@ -81,6 +84,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     this.#request = request;
     this.sessionId = transport.emulation || transport.unidirectional ? randomUuid() : '';
     this.writer = new Writer(transport, node.writerOptions, this);
+    this.counters = node.metrics.transport(transport.name);
     this.#intake = new CommandIntake(this);
     // Until connect, the session's deadline is the stale close; connect replaces it with the
     // expiry deadline or removes it. No timer per connection.
@@ -259,6 +263,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.close(disconnects.inappropriateProtocol);
       return;
     }
+    this.counters.replied(reply, bytes.byteLength);
     if (this.node.options.replyWithoutQueue) this.writer.writeNow(bytes);
     else this.writer.enqueue(bytes);
   }
@@ -272,6 +277,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       this.close(disconnects.inappropriateProtocol);
       return;
     }
+    this.counters.pushed(push.kind, bytes.byteLength);
+    if (push.kind === 'unsubscribe') this.node.metrics.serverUnsubscribed(push.channel, push.code);
     this.writer.enqueue(bytes);
   }
 
@@ -279,7 +286,10 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   sendPrepared(prepared: PreparedPush): void {
     const bytes = prepared.bytesFor(this.codec, this.transport.unidirectional);
     if (bytes === undefined) this.close(disconnects.inappropriateProtocol);
-    else this.writer.enqueue(bytes);
+    else {
+      this.counters.pushed(prepared.push.kind, bytes.byteLength);
+      this.writer.enqueue(bytes);
+    }
   }
 
   onWriterOverflow(): void {

@@ -182,7 +182,6 @@ test('checks - options that are read but not implemented: warnings naming each k
   assert.deepEqual(unimplemented.sort(), [
     'admin.enabled',
     'client.concurrency',
-    'prometheus.enabled',
   ]);
   assert.deepEqual(validateConfig({}).warnings, [], 'the defaults set nothing unimplemented');
 });
