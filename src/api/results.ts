@@ -50,7 +50,7 @@ export function historyResult(publications: readonly Publication[], position: St
   return { publications: publications.map(publicationResult), epoch: position.epoch, offset: position.offset };
 }
 
-/** One node of the `info` result, fields in Centrifugo's order; `uptime` 0 is omitted. */
+/** One node of the `info` result, fields in Centrifugo's order; `uptime` 0 and absent `metrics` are omitted. */
 export function nodeResult(i: NodeInfo): Obj {
   return {
     uid: i.uid,
@@ -60,6 +60,8 @@ export function nodeResult(i: NodeInfo): Obj {
     num_users: i.numUsers,
     num_channels: i.numChannels,
     uptime: i.uptime || undefined,
+    metrics: i.metrics,
+    process: i.process,
     num_subs: i.numSubs,
   };
 }

@@ -32,6 +32,7 @@ import { createUniGrpc } from './uni-grpc.js';
 import { LifecycleWiring } from './lifecycle.js';
 import type { SideServer } from './side-server.js';
 import { createPrometheus, mountObservability } from './observability.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
 export const API_MAX_BODY_SIZE = 10 * 1024 * 1024;
@@ -87,6 +88,7 @@ export class App {
   private readonly lifecycle: LifecycleWiring;
   private readonly grpcApi: SideServer | undefined;
   private readonly uniGrpc: SideServer | undefined;
+  private readonly prometheus: PrometheusMetrics | undefined;
   private stopped = false;
 
   /**
@@ -147,7 +149,8 @@ export class App {
       hooks,
       log,
     );
-    prometheus?.attach(this.node);
+    prometheus?.attach(this.node, config.node.info_metrics_aggregate_interval);
+    this.prometheus = prometheus;
     this.apiContext = { node: this.node, rules: () => this.policy.channelRules, ...metricsOption(prometheus) };
     this.grpcApi = createGrpcApi(config, this.apiContext, log);
     this.uniGrpc = createUniGrpc(config, this.node, log);
@@ -247,6 +250,7 @@ export class App {
     await sides;
     await this.lifecycle.stop();
     await this.proxies.close();
+    this.prometheus?.close();
     for (const v of this.verifiers) v.close();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));

@@ -1,7 +1,8 @@
 /**
  * The operator's endpoints on the internal listener: `/metrics` (Prometheus, with
  * `prometheus.enabled`), `/health` (readiness: 503 with the reasons while an engine part cannot
- * reach its server) and `/health/live` (liveness: 200 while the process answers at all).
+ * reach its server), `/health/live` (liveness: 200 while the process answers at all) and
+ * `/debug/pprof` (heap snapshots and CPU profiles, with `debug.enabled`; debug-endpoints.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
@@ -9,7 +10,7 @@ import type { HttpListener } from '../http/server.js';
 import { NamespaceLabels } from '../metrics/labels.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Logger } from '../util/logger.js';
-import { VERSION } from './version.js';
+import { mountDebug } from './debug-endpoints.js';
 
 /** The readiness path's suffix for liveness: `/health` → `/health/live`. */
 export const LIVENESS_SUFFIX = '/live';
@@ -19,7 +20,6 @@ export function createPrometheus(config: Readonly<Config>): PrometheusMetrics | 
   if (!config.prometheus.enabled) return undefined;
   const ch = config.channel;
   return new PrometheusMetrics({
-    version: VERSION,
     namespaces: new NamespaceLabels(
       ch.namespaces.map((n) => n.name),
       ch.namespace_boundary,
@@ -47,6 +47,7 @@ export function mountObservability(config: Readonly<Config>, internal: HttpListe
       if (external !== internal) external.observeResponses(observe);
     }
   }
+  if (config.debug.enabled) mountDebug(internal, config.debug.handler_prefix, parts.log);
   if (config.health.enabled) {
     const prefix = config.health.handler_prefix;
     internal.route(prefix, (_req, res) => {

@@ -105,7 +105,6 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
       ...c.consumers.flatMap((k, i) => when(`consumers[${i}].enabled`, k.enabled)),
       ...when('admin.enabled', c.admin.enabled),
       ...when('swagger.enabled', c.swagger.enabled),
-      ...when('debug.enabled', c.debug.enabled),
       ...when('init.enabled', c.init.enabled),
       ...when('opentelemetry.enabled', c.opentelemetry.enabled),
       ...when('graphite.enabled', c.graphite.enabled),

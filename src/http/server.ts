@@ -97,9 +97,15 @@ export class HttpListener {
       return;
     }
     const observer = this.observer;
-    if (observer !== undefined) res.once('finish', () => observer(r.path, req.method ?? '', res.statusCode));
     Promise.resolve()
       .then(() => r.handler(req, res, path))
+      .then(() => {
+        if (observer === undefined) return;
+        // A handler that has ended its response is counted before the client can read it; a
+        // streaming one (a transport) when its response ends.
+        if (res.writableEnded) observer(r.path, req.method ?? '', res.statusCode);
+        else res.once('finish', () => observer(r.path, req.method ?? '', res.statusCode));
+      })
       .catch((err: unknown) => {
         this.log.error({ err, path }, 'request handler failed');
         if (!res.headersSent) {

@@ -26,6 +26,16 @@ const QUANTILES = [0.5, 0.99, 0.999];
 /** Summaries keep a sliding window of this many seconds. */
 const SUMMARY_WINDOW_S = 60;
 
+/** prom-client default metrics left out (see the constructor). */
+const EXPENSIVE_DEFAULT_METRICS = [
+  'nodejs_active_handles',
+  'nodejs_active_handles_total',
+  'nodejs_active_requests',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources',
+  'nodejs_active_resources_total',
+];
+
 export type ApiProtocol = 'http' | 'grpc';
 export type ProxyProtocol = 'http' | 'grpc';
 
@@ -43,7 +53,6 @@ class Children<C> {
 }
 
 export interface PrometheusOptions {
-  version: string;
   namespaces: NamespaceLabels;
   /** `prometheus.instrument_http_handlers`. */
   instrumentHttp: boolean;
@@ -54,6 +63,9 @@ export class PrometheusMetrics implements NodeMetrics {
   readonly #ns: NamespaceLabels;
   readonly #transports = new TransportCounterSet();
   #node: Node | undefined;
+  #snapshot: { interval: number; items: Record<string, number> } | undefined;
+  #snapshotIntervalS = 0;
+  #snapshotTimer: NodeJS.Timeout | undefined;
   /** Connections open now, by their label values joined with \0. */
   readonly #inflight = new Map<string, number>();
 
@@ -83,10 +95,22 @@ export class PrometheusMetrics implements NodeMetrics {
     this.#ns = opts.namespaces;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // These list every handle, request and resource of the process at each scrape (an array of
+    // 5,000 sockets for 5,000 clients): the scrape's largest cost, for figures `num_clients` and
+    // `process_open_fds` already give.
+    for (const name of EXPENSIVE_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     const self = this;
 
     // ---- node
-    new Gauge({ name: 'centrifugo_node_build', help: 'Node build info.', labelNames: ['version'], registers }).set({ version: opts.version }, 1);
+    new Gauge({
+      name: 'centrifugo_node_build',
+      help: 'Node build info: the version `info` reports.',
+      labelNames: ['version'],
+      registers,
+      collect() {
+        if (self.#node !== undefined) this.set({ version: self.#node.options.version }, 1);
+      },
+    });
     const nodeGauge = (name: string, help: string, read: (n: Node) => number) =>
       new Gauge({
         name: `centrifugo_node_${name}`,
@@ -127,12 +151,16 @@ export class PrometheusMetrics implements NodeMetrics {
       registers,
       collect() {
         this.reset();
-        const counts = new Map<string, number>();
+        // Counted per client name, then per namespace: a scrape allocates per label set, not per subscription.
+        const counts = new Map<string, Map<string, number>>();
         self.#node?.hub.forEachSubscription((sub) => {
-          const key = `${clientNameLabel(sub.session.clientName)}\0${self.#ns.of(sub.channel)}`;
-          counts.set(key, (counts.get(key) ?? 0) + 1);
+          const name = clientNameLabel(sub.session.clientName);
+          let byNs = counts.get(name);
+          if (byNs === undefined) counts.set(name, (byNs = new Map()));
+          const ns = self.#ns.of(sub.channel);
+          byNs.set(ns, (byNs.get(ns) ?? 0) + 1);
         });
-        for (const [key, n] of counts) this.labels(...key.split('\0')).set(n);
+        for (const [name, byNs] of counts) for (const [ns, n] of byNs) this.labels(name, ns).set(n);
       },
     });
     const commandLabels = ['method', 'channel_namespace'];
@@ -189,9 +217,47 @@ export class PrometheusMetrics implements NodeMetrics {
       : undefined;
   }
 
-  /** The node whose gauges are read at scrape; set once it exists. */
-  attach(node: Node): void {
+  /**
+   * The node whose gauges are read at scrape; set once it exists. Snapshots for `info` are taken
+   * now and every `snapshotIntervalMs` (`node.info_metrics_aggregate_interval`) until `close`.
+   */
+  attach(node: Node, snapshotIntervalMs: number): void {
     this.#node = node;
+    this.#snapshotIntervalS = snapshotIntervalMs / 1000;
+    void this.#takeSnapshot();
+    if (snapshotIntervalMs > 0) {
+      this.#snapshotTimer = setInterval(() => void this.#takeSnapshot(), snapshotIntervalMs);
+      this.#snapshotTimer.unref();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#snapshotTimer);
+  }
+
+  snapshot(): { interval: number; items: Record<string, number> } | undefined {
+    return this.#snapshot;
+  }
+
+  /** Every `centrifugo_*` series (histograms and summaries by `_count` and `_sum`), Prometheus notation. */
+  async #takeSnapshot(): Promise<void> {
+    let families;
+    try {
+      families = await this.registry.getMetricsAsJSON();
+    } catch {
+      return; // a collect that failed: the previous snapshot stays
+    }
+    const items: Record<string, number> = {};
+    for (const f of families) {
+      if (!f.name.startsWith('centrifugo_')) continue;
+      for (const v of f.values as Array<{ metricName?: string; labels: Record<string, string | number>; value: number }>) {
+        const name = v.metricName ?? f.name;
+        if (name.endsWith('_bucket') || 'quantile' in v.labels) continue;
+        const labels = Object.entries(v.labels).map(([k, x]) => `${k}=${JSON.stringify(String(x))}`);
+        items[labels.length > 0 ? `${name}{${labels.join(',')}}` : name] = v.value;
+      }
+    }
+    this.#snapshot = { interval: this.#snapshotIntervalS, items };
   }
 
   /** The exposition text, for `/metrics`. */

@@ -114,6 +114,11 @@ export interface NodeMetrics {
   recovered(channel: string, recovered: boolean, hasPublications: boolean): void;
   /** The counters sessions of `transport` bump for each frame; the same object on every call. */
   transport(transport: string): TransportCounters;
+  /**
+   * The latest snapshot of the counted series for `info` (`metrics: {interval, items}`), series
+   * in Prometheus' notation; absent when the implementation keeps none.
+   */
+  snapshot?(): { interval: number; items: Record<string, number> } | undefined;
 }
 
 /** The result code a command's failure counts as: its error or disconnect code, else 100 (internal). */

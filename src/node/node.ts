@@ -21,6 +21,7 @@ import { PingWheel } from './ping-wheel.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { FlushScheduler, type WriterOptions } from './client/writer.js';
 import { NoMetrics, type NodeMetrics } from './metrics.js';
+import { ProcessStats } from './process-stats.js';
 import { NO_LIFECYCLE, SubscriptionEnds, type NodeLifecycle, type SubscriptionEnd } from './lifecycle.js';
 import { ControlPlane, type ControlPlaneOptions, type RemoteCommand } from './control/plane.js';
 import { decodeChannels, decodeChannelsRequest, decodeEmulation, encodeChannels, encodeChannelsRequest, encodeEmulation } from './control/codec.js';
@@ -101,6 +102,7 @@ export class Node implements BrokerEventHandler {
   /** Shared ping timer for every session; absent when pings are disabled. */
   readonly pingWheel: PingWheel<Session> | undefined;
   private readonly startedAt = Date.now();
+  private readonly processStats = new ProcessStats();
   /** The last broker subscribe or unsubscribe queued per channel, while one is in flight. */
   private readonly brokerCalls = new Map<string, Promise<void>>();
   private shuttingDown = false;
@@ -411,6 +413,7 @@ export class Node implements BrokerEventHandler {
 
 
   info(): NodeInfo {
+    const metrics = this.metrics.snapshot?.();
     return {
       uid: this.options.nodeId,
       name: this.options.name,
@@ -420,6 +423,8 @@ export class Node implements BrokerEventHandler {
       numSubs: this.hub.numSubs,
       numChannels: this.hub.numChannels,
       uptime: Math.floor((Date.now() - this.startedAt) / 1000),
+      ...(metrics !== undefined ? { metrics } : {}),
+      process: this.processStats.sample(),
     };
   }
 

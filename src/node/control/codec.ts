@@ -50,6 +50,8 @@ interface PbNode {
   uptime: number;
   numSubs: number;
   reply: boolean;
+  metrics?: { interval: number; items: Record<string, number> } | null;
+  process?: { cpu: number; rss: Int64 } | null;
 }
 interface PbOptions {
   emitPresence: boolean;
@@ -163,6 +165,8 @@ function nodeInfo(n: PbNode): NodeInfo {
     numSubs: n.numSubs,
     numChannels: n.numChannels,
     uptime: n.uptime,
+    ...(n.metrics != null ? { metrics: { interval: n.metrics.interval, items: { ...n.metrics.items } } } : {}),
+    ...(n.process != null ? { process: { cpu: n.process.cpu, rss: num(n.process.rss) } } : {}),
   };
 }
 

@@ -93,6 +93,39 @@ export const descriptor = {
                 "reply": {
                   "type": "bool",
                   "id": 9
+                },
+                "metrics": {
+                  "type": "NodeMetrics",
+                  "id": 10
+                },
+                "process": {
+                  "type": "NodeProcess",
+                  "id": 11
+                }
+              }
+            },
+            "NodeMetrics": {
+              "fields": {
+                "interval": {
+                  "type": "double",
+                  "id": 1
+                },
+                "items": {
+                  "keyType": "string",
+                  "type": "double",
+                  "id": 2
+                }
+              }
+            },
+            "NodeProcess": {
+              "fields": {
+                "cpu": {
+                  "type": "double",
+                  "id": 1
+                },
+                "rss": {
+                  "type": "int64",
+                  "id": 2
                 }
               }
             },

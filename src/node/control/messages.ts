@@ -16,6 +16,10 @@ export interface NodeInfo {
   numChannels: number;
   /** Seconds since start. */
   uptime: number;
+  /** The metrics snapshot (series → value) and its interval in seconds; absent without metrics. */
+  metrics?: { interval: number; items: Record<string, number> };
+  /** CPU (percent of one core over the last sampling interval) and RSS (bytes). */
+  process?: { cpu: number; rss: number };
 }
 
 /** Connections of one user: all of them, or only the one with this client or session ID. */
