@@ -1,6 +1,8 @@
 /**
  * The process logger: pino writing JSON lines (`level` as a label, ISO `time`, `message`), to
- * stdout or to `log.file`. Level `none` silences everything.
+ * stdout or to `log.file`; on a terminal, readable lines instead (log-pretty.ts). Level `none`
+ * silences everything. Fields named `token`, `key`, `password` and `secret` (and `*.token`) are
+ * written as `[redacted]`.
  *
  * `log.file` is opened synchronously (append, created if missing; its directory must exist) before
  * anything starts, as Centrifugo does: a file that cannot be opened is a startup error naming
@@ -16,6 +18,7 @@ import { constants, openSync, writeSync } from 'node:fs';
 import pino from 'pino';
 import type { LogFn, Logger } from '../util/logger.js';
 import { LogSink } from './log-sink.js';
+import { PrettyLines } from './log-pretty.js';
 
 /** The logger of the process: the module-facing {@link Logger} plus what the runner needs. */
 export interface ProcessLogger extends Logger {
@@ -75,7 +78,8 @@ export function createLogger(level: string, file: string): ProcessLogger {
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: ['token', '*.token', 'key', 'password', 'secret'], censor: '[redacted]' },
     },
-    sink,
+    // A person at a terminal reads lines, not JSON (log-pretty.ts).
+    file === '' && process.stdout.isTTY === true ? new PrettyLines(sink, process.env['NO_COLOR'] === undefined) : sink,
   );
   const reportDropped = (): void => {
     if (sink.dropped > 0) toStderr(`log: ${sink.dropped} line(s) could not be written to ${where} and were dropped`);
