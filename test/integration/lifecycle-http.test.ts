@@ -150,8 +150,11 @@ describe('lifecycle events over HTTP', () => {
     await withEnv(async ({ sdk, backend: b }) => {
       const c = await connect(sdk, 'erin');
       // A subscription token expiring in 1-2 s (`exp` is in whole seconds; 2 leaves at least one
-      // for the subscribe to arrive first) and nothing to refresh it with.
-      const s = c.newSub('tok:a', { token: await subToken('erin', 'tok:a', {}, 2) });
+      // for the subscribe to arrive first), and a refresh that never answers: the SDK asks for a
+      // new token at the ttl and waits, so the server's expiry ends the subscription (2501). With
+      // no getToken at all the SDK would unsubscribe by itself at the ttl (a client unsubscribe,
+      // 0), racing the server's expiry by up to a second either way.
+      const s = c.newSub('tok:a', { token: await subToken('erin', 'tok:a', {}, 2), getToken: () => new Promise<string>(() => {}) });
       const subscribed = s.events.next('subscribed');
       s.sub.subscribe();
       await subscribed;
