@@ -32,6 +32,7 @@ import { createUniGrpc } from './uni-grpc.js';
 import { LifecycleWiring } from './lifecycle.js';
 import type { SideServer } from './side-server.js';
 import { createPrometheus, mountObservability } from './observability.js';
+import { AdminHttpHandler } from '../admin/http.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
@@ -173,6 +174,12 @@ export class App {
         { key: a.key, insecure: a.insecure, errorMode: a.error_mode, maxBodySize: API_MAX_BODY_SIZE, prefix: a.handler_prefix },
       );
       (a.external ? this.external : internal).route(a.handler_prefix, (req, res, path) => api.handle(req, res, path), true);
+    }
+    if (config.admin.enabled) {
+      const a = config.admin;
+      const admin = new AdminHttpHandler(this.apiContext, { password: a.password, secret: a.secret, insecure: a.insecure });
+      const base = `${a.handler_prefix.replace(/\/+$/, '')}/admin`;
+      (a.external ? this.external : internal).route(base, (req, res, path) => admin.handle(req, res, path.slice(base.length + 1)), true);
     }
     mountObservability(config, internal, this.external, {
       prometheus,
