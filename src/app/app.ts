@@ -33,6 +33,7 @@ import { LifecycleWiring } from './lifecycle.js';
 import type { SideServer } from './side-server.js';
 import { createPrometheus, mountObservability } from './observability.js';
 import { AdminHttpHandler } from '../admin/http.js';
+import { mountSwagger } from './swagger.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
@@ -181,6 +182,7 @@ export class App {
       const base = `${a.handler_prefix.replace(/\/+$/, '')}/admin`;
       (a.external ? this.external : internal).route(base, (req, res, path) => admin.handle(req, res, path.slice(base.length + 1)), true);
     }
+    if (config.swagger.enabled) mountSwagger(internal, config.swagger.handler_prefix, config.http_api.handler_prefix, VERSION);
     mountObservability(config, internal, this.external, {
       prometheus,
       log,

@@ -108,7 +108,6 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
       ...when('http_server.http3.enabled', c.http_server.http3.enabled),
       ...when('http_server.h2c_external', c.http_server.h2c_external),
       ...c.consumers.flatMap((k, i) => when(`consumers[${i}].enabled`, k.enabled)),
-      ...when('swagger.enabled', c.swagger.enabled),
       ...when('init.enabled', c.init.enabled),
       ...when('opentelemetry.enabled', c.opentelemetry.enabled),
       ...when('graphite.enabled', c.graphite.enabled),
