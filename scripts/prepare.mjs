@@ -2,8 +2,9 @@
 // The package's `prepare` script: npm runs it after `npm install`/`npm ci` in a checkout, before
 // `npm pack`, and when `npx rotor` links the checkout into npx's cache.
 //
-// - In a checkout with TypeScript installed (dev dependencies present): compile src/ to dist/,
-//   so `npm install && npm start` works on a fresh clone.
+// - In a checkout with TypeScript installed (dev dependencies present): compile src/ to dist/ and
+//   build the admin console (scripts/build-admin-ui.mjs), so `npm install && npm start` works on a
+//   fresh clone.
 // - Under `npx rotor`/`npm exec` with dist/ already built: keep it. npx runs `prepare` only as a
 //   side effect of linking the checkout, and a full compile there made the first `npx rotor`
 //   silent for about 17 s.
@@ -33,7 +34,10 @@ const underExec = process.env.npm_command === 'exec';
 
 if (tsc !== undefined && !(underExec && existsSync(entry))) {
   const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  if (r.status !== 0) process.exit(r.status ?? 1);
+  // The admin console (admin-ui/ → dist/admin-ui).
+  const ui = spawnSync(process.execPath, [join(root, 'scripts', 'build-admin-ui.mjs')], { cwd: root, stdio: 'inherit' });
+  process.exit(ui.status ?? 1);
 }
 if (existsSync(entry)) {
   console.log(

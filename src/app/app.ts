@@ -33,6 +33,7 @@ import { LifecycleWiring } from './lifecycle.js';
 import type { SideServer } from './side-server.js';
 import { createPrometheus, mountObservability } from './observability.js';
 import { AdminHttpHandler } from '../admin/http.js';
+import { builtConsoleDir, mountConsole } from '../admin/ui.js';
 import { mountSwagger } from './swagger.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 
@@ -180,7 +181,9 @@ export class App {
       const a = config.admin;
       const admin = new AdminHttpHandler(this.apiContext, { password: a.password, secret: a.secret, insecure: a.insecure });
       const base = `${a.handler_prefix.replace(/\/+$/, '')}/admin`;
-      (a.external ? this.external : internal).route(base, (req, res, path) => admin.handle(req, res, path.slice(base.length + 1)), true);
+      const listener = a.external ? this.external : internal;
+      listener.route(base, (req, res, path) => admin.handle(req, res, path.slice(base.length + 1)), true);
+      mountConsole(listener, a.handler_prefix, a.web_path !== '' ? a.web_path : builtConsoleDir(), a.web_path !== '' ? 'admin.web_path' : 'admin.enabled');
     }
     if (config.swagger.enabled) mountSwagger(internal, config.swagger.handler_prefix, config.http_api.handler_prefix, VERSION);
     mountObservability(config, internal, this.external, {

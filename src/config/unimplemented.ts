@@ -99,13 +99,9 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
   },
   {
     severity: 'warning',
-    setIn: (c) => when('admin.enabled', c.admin.enabled),
-    note: 'the admin web UI is not implemented yet: only its API is served (/admin/init, /admin/auth, /admin/api)',
-  },
-  {
-    severity: 'warning',
     setIn: (c) => [
       ...when('http_server.http3.enabled', c.http_server.http3.enabled),
+      ...when('admin.web_proxy_address', c.admin.web_proxy_address !== ''),
       ...when('http_server.h2c_external', c.http_server.h2c_external),
       ...c.consumers.flatMap((k, i) => when(`consumers[${i}].enabled`, k.enabled)),
       ...when('init.enabled', c.init.enabled),

@@ -3,6 +3,8 @@
  * Redis that goes away turns `/health` to 503 with a reason naming the channel state manager
  * (beside the broker's and presence manager's), and back to 200 once Redis is back. A private
  * redis-server on a free port, so killing it touches no other test.
+ *
+ * test-services: redis
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,0 +1,147 @@
+/**
+ * The admin console in a real browser (Debian's headless Chromium through playwright-core),
+ * served by Rotor from dist/admin-ui: a wrong password refused, login, the status page showing
+ * this node and a client count that follows an SDK client connecting, a publish from the actions
+ * form reaching an SDK subscriber, the JSON editor refusing what is not an object, a channel name
+ * holding markup shown as text (not run), the theme switch, and a phone-width layout without
+ * horizontal scrolling. Screenshots go to test-artifacts/admin-console/ for a person to look at.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { apiOk, SdkPool, within } from '../helpers/sdk.js';
+import { connToken, startServer, type TestServer } from '../helpers/server.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const WAIT_MS = 15_000;
+const ARTIFACTS = 'test-artifacts/admin-console';
+const PASSWORD = 'console-password';
+
+let browser: Browser;
+let srv: TestServer;
+let sdk: SdkPool;
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  srv = await startServer({
+    admin: { enabled: true, password: PASSWORD, secret: 'console-secret' },
+    channel: { namespaces: [{ name: 'chat', allow_subscribe_for_client: true }] },
+  } as ConfigInput);
+  sdk = new SdkPool(srv);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: WAIT_MS });
+});
+after(async () => {
+  await browser?.close();
+  sdk?.closeAll();
+  await srv?.stop();
+});
+
+async function openConsole(width = 1200): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width, height: 800 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  await page.goto(`${srv.httpUrl}/`, { timeout: WAIT_MS });
+  return { page, problems };
+}
+
+async function logIn(page: Page, password = PASSWORD): Promise<void> {
+  await page.fill('#password', password, { timeout: WAIT_MS });
+  await page.click('#login');
+}
+
+test('console: login, status, actions, channels, theme and a phone-width layout', async () => {
+  const { page, problems } = await openConsole();
+  // A wrong password is refused on the page.
+  await logIn(page, 'wrong');
+  await page.locator('#login-problem', { hasText: 'Wrong password.' }).waitFor({ timeout: WAIT_MS });
+  await page.screenshot({ path: `${ARTIFACTS}/login-refused.png` });
+  // The browser reports the refused login (400) on its console; that one is expected.
+  problems.length = 0;
+  await logIn(page);
+
+  // Status: this node, and a client count that follows an SDK client.
+  const name = (await apiOk(srv, 'info', {})).nodes[0].name as string;
+  const clientsCell = `tr[data-node="${name}"] td[data-field="clients"]`;
+  await page.waitForSelector(clientsCell, { timeout: WAIT_MS });
+  assert.equal(await page.textContent(clientsCell), '0');
+  const alice = sdk.client({ token: await connToken('alice') });
+  await within(alice.connect(), 'alice connected');
+  await page.locator(clientsCell, { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+  await page.screenshot({ path: `${ARTIFACTS}/status.png`, fullPage: true });
+
+  // Actions: a publish from the form reaches a subscriber; the editor refuses a non-object.
+  const sub = await within(alice.subscribe('chat:room'), 'subscribed');
+  const got = sub.events.next('publication');
+  await page.click('a[href="#/actions"]');
+  await page.selectOption('#method', 'publish', { timeout: WAIT_MS });
+  await page.fill('#params', '[1, 2]');
+  assert.equal(await page.isDisabled('#run'), true, 'an array is not params');
+  assert.equal(await page.textContent('.problem'), 'params must be a JSON object');
+  await page.fill('#params', JSON.stringify({ channel: 'chat:room', data: { text: '<b>bold?</b>' } }));
+  await page.click('#run');
+  assert.deepEqual((await within(got, 'the publication from the console')).data, { text: '<b>bold?</b>' });
+  await page.locator('#result.ok').waitFor({ timeout: WAIT_MS });
+  assert.deepEqual(JSON.parse((await page.textContent('#result'))!), { result: {} });
+  const methods = await page.$$eval('#method option', (os) => os.map((o) => o.getAttribute('value') ?? ''));
+  assert.deepEqual(methods.sort(), ['batch', 'broadcast', 'channels', 'disconnect', 'history', 'history_remove', 'info', 'presence', 'presence_stats', 'publish', 'refresh', 'rpc', 'subscribe', 'unsubscribe']);
+  await page.screenshot({ path: `${ARTIFACTS}/actions.png`, fullPage: true });
+
+  // Channels: a name holding markup is shown as text and never runs.
+  const markup = 'chat:<img src=x onerror="window.__xss=1">';
+  await within(alice.subscribe(markup), 'subscribed to the markup channel');
+  await page.click('a[href="#/channels"]');
+  await page.locator('table.channels td', { hasText: markup }).waitFor({ timeout: WAIT_MS });
+  assert.equal(await page.evaluate(() => (globalThis as Record<string, unknown>)['__xss']), undefined);
+  assert.equal(await page.$$eval('table.channels img', (imgs) => imgs.length), 0);
+  await page.screenshot({ path: `${ARTIFACTS}/channels.png`, fullPage: true });
+
+  // Theme switch.
+  const background = () => page.$eval('body', (b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor);
+  const before = await background();
+  await page.click('#theme');
+  const afterToggle = await background();
+  assert.notEqual(afterToggle, before);
+  await page.screenshot({ path: `${ARTIFACTS}/channels-other-theme.png`, fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+
+  // A phone's width: everything in one column, nothing wider than the screen.
+  const phone = await openConsole(375);
+  // The session token lives in the tab (sessionStorage): a new tab logs in again.
+  await phone.page.screenshot({ path: `${ARTIFACTS}/login-phone.png` });
+  await logIn(phone.page);
+  await phone.page.waitForSelector(clientsCell, { timeout: WAIT_MS });
+  const overflow = await phone.page.$eval('html', (h) => h.scrollWidth - (globalThis as unknown as { innerWidth: number }).innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+  await phone.page.screenshot({ path: `${ARTIFACTS}/status-phone.png`, fullPage: true });
+  await phone.page.close();
+});
+
+test('console: two nodes in one process are both listed, with their clients', async () => {
+  const { MemoryBus } = await import('../../src/engine/memory/broker.js');
+  const bus = new MemoryBus();
+  const config = { admin: { enabled: true, password: PASSWORD, secret: 'console-secret' }, node: { name: 'node-a' } } as ConfigInput;
+  const a = await startServer(config, { engine: bus.engine() });
+  const b = await startServer({ ...config, node: { name: 'node-b' } } as ConfigInput, { engine: bus.engine() });
+  const pool = new SdkPool(b);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    await page.goto(`${a.httpUrl}/`, { timeout: WAIT_MS });
+    await logIn(page);
+    await page.locator('tr[data-node="node-b"]').waitFor({ timeout: WAIT_MS });
+    await page.locator('tr[data-node="node-a"]').waitFor({ timeout: WAIT_MS });
+    await within(pool.client({ token: await connToken('bob') }).connect(), 'bob connected to node b');
+    await page.locator('tr[data-node="node-b"] td[data-field="clients"]', { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+    await page.screenshot({ path: `${ARTIFACTS}/status-two-nodes.png`, fullPage: true });
+    await page.close();
+  } finally {
+    pool.closeAll();
+    await b.stop();
+    await a.stop();
+  }
+});
