@@ -45,3 +45,17 @@ export async function matchChannels(entries: Iterable<readonly [string, number]>
   }
   return out;
 }
+
+/** Where a node's channels and their subscriber counts are read (the hub). */
+export interface ChannelCounts {
+  channelNames(): Iterable<string>;
+  channelSubscriberCount(channel: string): number;
+}
+
+/** This node's channels matching `pattern`, with their local subscriber counts. */
+export function localChannels(hub: ChannelCounts, pattern: string): Promise<Map<string, number>> {
+  function* entries(): Generator<readonly [string, number]> {
+    for (const ch of hub.channelNames()) yield [ch, hub.channelSubscriberCount(ch)];
+  }
+  return matchChannels(entries(), channelsMatcher(pattern));
+}

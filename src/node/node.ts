@@ -23,11 +23,11 @@ import { FlushScheduler, type WriterOptions } from './client/writer.js';
 import { NoMetrics, type NodeMetrics } from './metrics.js';
 import { ProcessStats } from './process-stats.js';
 import { NO_LIFECYCLE, SubscriptionEnds, type NodeLifecycle, type SubscriptionEnd } from './lifecycle.js';
-import { ControlPlane, type ControlPlaneOptions, type RemoteCommand } from './control/plane.js';
+import { ControlPlane, type ControlPlaneOptions } from './control/plane.js';
 import { decodeChannels, decodeChannelsRequest, decodeEmulation, encodeChannels, encodeChannelsRequest, encodeEmulation } from './control/codec.js';
-import { channelsMatcher, matchChannels } from './channels.js';
+import { localChannels } from './channels.js';
 import type { NodeInfo, UserTarget } from './control/messages.js';
-import { disconnectLocal, refreshLocal, subscribeLocal, unsubscribeLocal } from './user-ops.js';
+import { applyRemoteLocal, disconnectLocal, refreshLocal, subscribeLocal, unsubscribeLocal } from './user-ops.js';
 
 export type { NodeInfo, UserTarget };
 
@@ -134,12 +134,12 @@ export class Node implements BrokerEventHandler {
         localInfo: () => this.info(),
         // async: a broker that throws instead of rejecting still gives a rejected promise.
         sendControl: async (data, toNode) => this.broker.publishControl(data, toNode),
-        applyRemote: (c) => this.applyRemote(c),
+        applyRemote: (c) => applyRemoteLocal(this.hub, c, (sess, ch) => this.dropSubscription(sess, ch)),
       },
       log,
       options.control,
     );
-    this.control.onSurvey(CHANNELS_SURVEY, async (data) => encodeChannels(await this.localChannels(decodeChannelsRequest(data))));
+    this.control.onSurvey(CHANNELS_SURVEY, async (data) => encodeChannels(await localChannels(this.hub, decodeChannelsRequest(data))));
     this.control.onSurvey(EMULATION_SURVEY, (data) => {
       const r = decodeEmulation(data);
       this.emulate(r.session, r.data);
@@ -360,20 +360,6 @@ export class Node implements BrokerEventHandler {
     if (s !== undefined && s.transport.emulation) s.handleFrame(data);
   }
 
-  /** A user operation another node sent. */
-  private async applyRemote(c: RemoteCommand): Promise<void> {
-    switch (c.kind) {
-      case 'disconnect':
-        return disconnectLocal(this.hub, c.target, { code: c.code, reason: c.reason }, c.whitelist);
-      case 'unsubscribe':
-        return unsubscribeLocal(this.hub, c.target, c.channel, (s, ch) => this.dropSubscription(s, ch));
-      case 'subscribe':
-        return subscribeLocal(this.hub, c.target, c.channel, c.options, c.since);
-      case 'refresh':
-        return refreshLocal(this.hub, c.target, c.expired, c.expireAt, c.info);
-    }
-  }
-
   /** Removes the session's subscription to `channel`, if any, with a leave; says whether it had one. */
   private async dropSubscription(s: Session, channel: string): Promise<boolean> {
     const sub = s.subscription(channel);
@@ -388,7 +374,7 @@ export class Node implements BrokerEventHandler {
    * Each node matches its own channels (a survey); rejects when a node does not answer in time.
    */
   async channels(pattern = ''): Promise<Map<string, number>> {
-    if (this.control.peers === 0) return this.localChannels(pattern);
+    if (this.control.peers === 0) return localChannels(this.hub, pattern);
     const answers = await this.control.survey(CHANNELS_SURVEY, encodeChannelsRequest(pattern));
     const out = new Map<string, number>();
     for (const [node, a] of answers) {
@@ -403,15 +389,7 @@ export class Node implements BrokerEventHandler {
     return this.control.nodes();
   }
 
-  private localChannels(pattern: string): Promise<Map<string, number>> {
-    const hub = this.hub;
-    function* entries(): Generator<readonly [string, number]> {
-      for (const ch of hub.channelNames()) yield [ch, hub.channelSubscriberCount(ch)];
-    }
-    return matchChannels(entries(), channelsMatcher(pattern));
-  }
-
-
+  /** This node's figures, as `info` and its heartbeats give them. */
   info(): NodeInfo {
     const metrics = this.metrics.snapshot?.();
     return {

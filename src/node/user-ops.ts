@@ -1,7 +1,7 @@
 /**
  * Server API operations addressed to a user, applied to this node's connections. `Node` applies
  * them here and sends them to the other nodes through the control plane, whose copies arrive in
- * `applyRemote` and are applied here too; so every node runs the same code for them.
+ * `applyRemoteLocal` and are applied here too; so every node runs the same code for them.
  */
 import { disconnects, type Disconnect } from '../protocol/errors.js';
 import { UnsubscribeCode } from '../protocol/codes.js';
@@ -11,6 +11,7 @@ import type { Hub } from './hub.js';
 import type { Session } from './client/session.js';
 import { serverSubscribe } from './client/subscribe.js';
 import type { UserTarget } from './control/messages.js';
+import type { RemoteCommand } from './control/plane.js';
 
 /** The user's connections on this node that the target selects. */
 export function userTargets(hub: Hub, t: UserTarget): Session[] {
@@ -56,5 +57,19 @@ export function refreshLocal(hub: Hub, t: UserTarget, expired: boolean, expireAt
     }
     s.applyRefresh(expireAt, info, undefined);
     s.sendPush({ kind: 'refresh', expires: expireAt > 0, ttl: expireAt > 0 ? expireAt - nowSec : 0 });
+  }
+}
+
+/** A user operation another node sent (through the control plane), applied here as the sender did. */
+export async function applyRemoteLocal(hub: Hub, c: RemoteCommand, remove: (s: Session, channel: string) => Promise<boolean>): Promise<void> {
+  switch (c.kind) {
+    case 'disconnect':
+      return disconnectLocal(hub, c.target, { code: c.code, reason: c.reason }, c.whitelist);
+    case 'unsubscribe':
+      return unsubscribeLocal(hub, c.target, c.channel, remove);
+    case 'subscribe':
+      return subscribeLocal(hub, c.target, c.channel, c.options, c.since);
+    case 'refresh':
+      return refreshLocal(hub, c.target, c.expired, c.expireAt, c.info);
   }
 }
