@@ -37,8 +37,7 @@ export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPoli
     let e = entries.get(path);
     if (e === undefined) {
       const made = makeCaller(path, p);
-      const label = 'name' in p && typeof p.name === 'string' && p.name !== '' ? p.name : 'default';
-      const caller = metrics === undefined ? made : new MeteredCaller(made, p.endpoint.startsWith('grpc://') ? 'grpc' : 'http', label, metrics);
+      const caller = metrics === undefined ? made : new MeteredCaller(made, p.endpoint.startsWith('grpc://') ? 'grpc' : 'http', proxyName(p) ?? 'default', metrics);
       callers.push(caller);
       e = {
         caller,
@@ -96,9 +95,15 @@ export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPoli
   };
 }
 
+/** A `proxies[]` entry's name; undefined for the `client.proxy.*`, `channel.proxy.*` and `rpc.proxy` objects. */
+function proxyName(p: ProxySection): string | undefined {
+  return 'name' in p && typeof p.name === 'string' && p.name !== '' ? p.name : undefined;
+}
+
 function makeCaller(path: string, p: ProxySection): ProxyCaller {
   // In logs: the config path, and a named proxy's name beside its index.
-  const name = 'name' in p && typeof p.name === 'string' && p.name !== '' ? `${path} ("${p.name}")` : path;
+  const named = proxyName(p);
+  const name = named !== undefined ? `${path} ("${named}")` : path;
   // Validated configs never fail here; one built by hand gets checkconfig's words.
   const problem = proxyObjectProblems(path, p)[0];
   if (problem !== undefined) throw new Error(`${problem.path}: ${problem.message}`);
