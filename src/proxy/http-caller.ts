@@ -27,7 +27,7 @@ export type StatusTransform =
   | { status: number; kind: 'disconnect'; code: number; reason: string };
 
 export interface HttpProxyOptions {
-  /** Logged with every failure: `default` or the `proxies[]` name, and the method. */
+  /** Logged with every failure (`ProxyCaller.name`: the config path, a `proxies[]` entry with its name). */
   name: string;
   endpoint: string;
   timeoutMs: number;

@@ -38,10 +38,4 @@ export class RpcRouter {
     if (route === undefined) return { kind: 'unknown_namespace' };
     return route.proxyEnabled ? { kind: 'proxy', name: route.proxyName } : { kind: 'not_proxied' };
   }
-
-  /** The proxy name for `method`, or undefined when its namespace does not proxy or does not exist. */
-  proxyFor(method: string): string | undefined {
-    const r = this.route(method);
-    return r.kind === 'proxy' ? r.name : undefined;
-  }
 }

@@ -152,10 +152,6 @@ export type ProxyAnswer<R> =
   | { kind: 'error'; code: number; message: string; temporary: boolean }
   | { kind: 'disconnect'; code: number; reason: string };
 
-/**
- * One backend endpoint. `forwarded` holds the connection's headers (or gRPC metadata) the proxy
- * forwards, names lower-case; the caller adds its static headers beneath them.
- */
 /** A publication from a subscribe stream's backend, for its one subscriber. */
 export interface StreamPublication {
   data: Uint8Array;
@@ -186,6 +182,10 @@ export interface BackendSubscribeStream extends EventEmitter<SubscribeStreamEven
   cancel(): void;
 }
 
+/**
+ * One backend endpoint. `forwarded` holds the connection's headers (or gRPC metadata) the proxy
+ * forwards, names lower-case; the caller adds its static headers beneath them.
+ */
 export interface ProxyCaller {
   /**
    * The proxy in logs: the config path of its object (`client.proxy.connect`, `channel.proxy.publish`,

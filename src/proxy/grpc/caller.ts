@@ -24,7 +24,7 @@
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { Client, credentials, Metadata, status, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { ProxyCallError, type ProxyAnswer, type ProxyCaller, type ProxyMethod, type ProxyRequests, type ProxyResults, type SubscribeProxyRequest } from '../types.js';
-import { decodeResponse, encodeRequest, RPCS } from './codec.js';
+import { asIs, decodeResponse, encodeRequest, RPCS, toBuffer } from './codec.js';
 import { SubscribeStream } from './subscribe-stream.js';
 
 export interface GrpcProxyOptions {
@@ -46,8 +46,6 @@ export interface GrpcProxyOptions {
 const GZIP = 2;
 
 /** Requests are encoded and answers decoded by codec.ts; grpc-js moves bytes. */
-const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-const asIs = (b: Buffer): Buffer => b;
 
 export class GrpcProxyCaller implements ProxyCaller {
   readonly name: string;

@@ -41,6 +41,10 @@ export const RPCS: { readonly [M in ProxyMethod]: Rpc } = {
   rpc: rpc('RPC', 'RPCRequest', 'RPCResponse'),
 };
 
+/** grpc-js (de)serializers: messages are encoded and decoded here, so the channel passes bytes. */
+export const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+export const asIs = (b: Buffer): Buffer => b;
+
 /** `SubscribeUnidirectional`: a SubscribeRequest in, a stream of StreamSubscribeResponse out. */
 export const SUBSCRIBE_UNIDIRECTIONAL_PATH = `/${PACKAGE}.CentrifugoProxy/SubscribeUnidirectional`;
 /**
@@ -121,7 +125,7 @@ interface PbResponse<R> {
   error: { code: number; message: string; temporary: boolean } | null;
   disconnect: { code: number; reason: string } | null;
 }
-export interface PbPublication {
+interface PbPublication {
   data: PbBytes;
   tags: Record<string, string>;
 }

@@ -13,11 +13,9 @@ import { EventEmitter } from 'node:events';
 import { status, type Client, type ClientDuplexStream, type ClientReadableStream, type Metadata, type StatusObject } from '@grpc/grpc-js';
 import { ProxyCallError, type BackendSubscribeStream, type SubscribeProxyRequest, type SubscribeStreamEvents } from '../types.js';
 import {
-  decodeStreamMessage, encodeRequest, encodeStreamOpening, encodeStreamPublication, SUBSCRIBE_BIDIRECTIONAL_PATH, SUBSCRIBE_UNIDIRECTIONAL_PATH,
+  asIs, decodeStreamMessage, encodeRequest, encodeStreamOpening, encodeStreamPublication, SUBSCRIBE_BIDIRECTIONAL_PATH, SUBSCRIBE_UNIDIRECTIONAL_PATH, toBuffer,
 } from './codec.js';
 
-const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-const asIs = (b: Buffer): Buffer => b;
 
 export class SubscribeStream extends EventEmitter<SubscribeStreamEvents> implements BackendSubscribeStream {
   readonly #call: ClientReadableStream<Buffer> | ClientDuplexStream<Uint8Array, Buffer>;
