@@ -42,6 +42,8 @@ export class GrpcSender implements Sender {
   readonly target: string;
   readonly #client: Client;
   readonly #opts: GrpcSenderOptions;
+  /** Built once: a key gRPC refuses throws here, at startup, not inside every send. */
+  readonly #metadata: Metadata;
 
   constructor(opts: GrpcSenderOptions) {
     const url = new URL(opts.endpoint);
@@ -51,13 +53,19 @@ export class GrpcSender implements Sender {
     const channelOptions: Record<string, string | number> = {};
     if (opts.compression) channelOptions['grpc.default_compression_algorithm'] = GZIP;
     if (opts.tls?.serverName !== undefined) channelOptions['grpc.ssl_target_name_override'] = opts.tls.serverName;
+    const md = new Metadata();
+    try {
+      for (const [k, v] of Object.entries(opts.metadata)) md.set(k, v);
+    } catch (err) {
+      throw new Error(`metadata for ${opts.endpoint}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    this.#metadata = md;
     this.#client = new Client(url.host, channelCredentials(opts.tls), channelOptions);
   }
 
   send(events: readonly LifecycleEvent[], abort: AbortSignal): Promise<SendOutcome> {
     return new Promise<SendOutcome>((resolve) => {
-      const md = new Metadata();
-      for (const [k, v] of Object.entries(this.#opts.metadata)) md.set(k, v);
+      const md = this.#metadata.clone();
       const call = this.#client.makeUnaryRequest<Buffer, WireResponse | Error>(
         this.#opts.method,
         (b) => b,

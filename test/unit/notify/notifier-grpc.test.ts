@@ -105,3 +105,12 @@ describe('Notifier over gRPC', () => {
     assert.deepEqual({ delivered: n.stats.delivered, dropped: n.stats.dropped, retries: n.stats.retries }, { delivered: 1, dropped: 1, retries: 1 });
   });
 });
+
+describe('gRPC sender settings', () => {
+  it('a metadata key gRPC refuses fails at construction, naming the endpoint, not at every send', () => {
+    assert.throws(
+      () => new GrpcSender({ endpoint: 'grpc://127.0.0.1:1', method: NOTIFY_METHOD, timeoutMs: 1000, metadata: { 'bad key!': 'v' }, compression: false }),
+      /metadata for grpc:\/\/127\.0\.0\.1:1: /,
+    );
+  });
+});
