@@ -14,7 +14,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyTooLargeError, readBody } from '../http/body.js';
+import { BodyTooLargeError, endAnswer, readBody } from '../http/body.js';
 import { METHODS, callMethod, errorObject, type ApiContext } from '../api/methods.js';
 import { ApiErrorCode } from '../protocol/codes.js';
 import { apiError, parseLegacyApiJson } from '../api/json.js';
@@ -129,18 +129,22 @@ async function readSmall(req: IncomingMessage, res: ServerResponse): Promise<str
   try {
     return (await readBody(req, ADMIN_MAX_BODY_BYTES)).toString('utf8');
   } catch (e) {
-    send(res, e instanceof BodyTooLargeError ? 413 : 400, { error: e instanceof BodyTooLargeError ? 'request too large' : 'could not read the request' });
+    // endAnswer: a 413 over an unread body must reach the client before the connection closes.
+    const tooLarge = e instanceof BodyTooLargeError;
+    endAnswer(res, tooLarge ? 413 : 400, JSON_HEADERS, JSON.stringify({ error: tooLarge ? 'request too large' : 'could not read the request' }));
     return undefined;
   }
 }
 
 /** A 200 whose JSON text is already written (API results keep payloads as their exact JSON). */
 function sendText(res: ServerResponse, text: string): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.writeHead(200, JSON_HEADERS);
   res.end(text);
 }
 
+const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
+
 function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.writeHead(status, JSON_HEADERS);
   res.end(JSON.stringify(body));
 }

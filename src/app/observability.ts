@@ -15,7 +15,7 @@ import { mountDebug } from './debug-endpoints.js';
 /** The readiness path's suffix for liveness: `/health` → `/health/live`. */
 export const LIVENESS_SUFFIX = '/live';
 
-/** Prometheus metrics when `prometheus.enabled`, else undefined (nothing counted, nothing paid). */
+/** Prometheus metrics when `prometheus.enabled`, else undefined: the node keeps `NoMetrics`, whose frame counters are no-ops. */
 export function createPrometheus(config: Readonly<Config>): PrometheusMetrics | undefined {
   if (!config.prometheus.enabled) return undefined;
   const ch = config.channel;

@@ -97,22 +97,22 @@ export class HttpListener {
       return;
     }
     const observer = this.observer;
-    Promise.resolve()
-      .then(() => r.handler(req, res, path))
-      .then(() => {
-        if (observer === undefined) return;
+    let handled = Promise.resolve().then(() => r.handler(req, res, path));
+    if (observer !== undefined) {
+      handled = handled.then(() => {
         // A handler that has ended its response is counted before the client can read it; a
         // streaming one (a transport) when its response ends.
         if (res.writableEnded) observer(r.path, req.method ?? '', res.statusCode);
         else res.once('finish', () => observer(r.path, req.method ?? '', res.statusCode));
-      })
-      .catch((err: unknown) => {
-        this.log.error({ err, path }, 'request handler failed');
-        if (!res.headersSent) {
-          res.writeHead(500, { 'Content-Type': 'text/plain' });
-          res.end('internal server error\n');
-        } else res.destroy();
       });
+    }
+    handled.catch((err: unknown) => {
+      this.log.error({ err, path }, 'request handler failed');
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end('internal server error\n');
+      } else res.destroy();
+    });
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

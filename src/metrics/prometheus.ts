@@ -39,7 +39,7 @@ const EXPENSIVE_DEFAULT_METRICS = [
 export type ApiProtocol = 'http' | 'grpc';
 export type ProxyProtocol = 'http' | 'grpc';
 
-/** Counter children by two label values, made once (a broadcast allocates nothing). */
+/** Counter children by two label values, made once per label set. */
 class Children<C> {
   readonly #by = new Map<string, Map<string, C>>();
   constructor(private readonly make: (a: string, b: string) => C) {}
@@ -120,11 +120,12 @@ export class PrometheusMetrics implements NodeMetrics {
           if (self.#node !== undefined) this.set(read(self.#node));
         },
       });
-    nodeGauge('num_clients', 'Number of clients connected to this node.', (n) => n.info().numClients);
-    nodeGauge('num_users', 'Number of unique users connected to this node.', (n) => n.info().numUsers);
-    nodeGauge('num_subscriptions', 'Number of subscriptions on this node.', (n) => n.info().numSubs);
-    nodeGauge('num_channels', 'Number of channels with subscribers on this node.', (n) => n.info().numChannels);
-    nodeGauge('num_nodes', 'Number of nodes in the cluster.', (n) => n.nodes().length);
+    // Read from the hub: `info()` would also sample the process and the snapshot four times a scrape.
+    nodeGauge('num_clients', 'Number of clients connected to this node.', (n) => n.hub.numClients);
+    nodeGauge('num_users', 'Number of unique users connected to this node.', (n) => n.hub.numUsers);
+    nodeGauge('num_subscriptions', 'Number of subscriptions on this node.', (n) => n.hub.numSubs);
+    nodeGauge('num_channels', 'Number of channels with subscribers on this node.', (n) => n.hub.numChannels);
+    nodeGauge('num_nodes', 'Number of nodes in the cluster.', (n) => n.numNodes);
     this.#messagesSent = new Counter({ name: 'centrifugo_node_messages_sent_count', help: 'Messages this node sent to the broker.', labelNames: ['type', 'channel_namespace'], registers });
     this.#messagesReceived = new Counter({ name: 'centrifugo_node_messages_received_count', help: 'Messages this node received from the broker.', labelNames: ['type', 'channel_namespace'], registers });
     this.#sentChildren = new Children((type, ns) => this.#messagesSent.labels(type, ns));

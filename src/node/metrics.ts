@@ -145,9 +145,19 @@ export class TransportCounterSet {
   }
 }
 
-/** The default: counts nothing (the transport counters still count, and nobody reads them). */
+/** Counters that count nothing: what sessions bump when no metrics are kept, so the fan-out pays a no-op call. */
+class IgnoredCounters extends TransportCounters {
+  readonly #frame = new FrameCount();
+  override pushed(): void {}
+  override replied(): void {}
+  override read(): FrameCount {
+    return this.#frame;
+  }
+}
+
+/** The default: counts nothing. */
 export class NoMetrics implements NodeMetrics {
-  readonly #transports = new TransportCounterSet();
+  readonly #ignored = new IgnoredCounters('');
   connected = nothing;
   disconnected = nothing;
   subscribed = nothing;
@@ -156,7 +166,7 @@ export class NoMetrics implements NodeMetrics {
   published = nothing;
   delivered = nothing;
   recovered = nothing;
-  transport(transport: string): TransportCounters {
-    return this.#transports.get(transport);
+  transport(): TransportCounters {
+    return this.#ignored;
   }
 }

@@ -389,6 +389,11 @@ export class Node implements BrokerEventHandler {
     return this.control.nodes();
   }
 
+  /** How many live nodes, this one included. */
+  get numNodes(): number {
+    return this.control.peers + 1;
+  }
+
   /** This node's figures, as `info` and its heartbeats give them. */
   info(): NodeInfo {
     const metrics = this.metrics.snapshot?.();

@@ -163,4 +163,3 @@ function isStatus(e: unknown): e is ReturnType<typeof statusError> {
   return e !== null && typeof e === 'object' && 'code' in e && typeof e.code === 'number' && 'details' in e && typeof e.details === 'string';
 }
 
-/** `host:port`, with an IPv6 literal in brackets. */

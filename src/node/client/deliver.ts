@@ -46,7 +46,7 @@ export function deliverLive(sub: ChannelSubscription, prepared: PreparedPush, po
   if (bytes === undefined) s.close(disconnects.inappropriateProtocol);
   else {
     sub.deltaSent(inStream);
-    s.counters.publications.add(bytes.byteLength);
+    s.counters.pushed('pub', bytes.byteLength);
     s.writer.enqueue(bytes);
   }
 }

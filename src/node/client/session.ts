@@ -321,7 +321,9 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     if (this.#status !== 'connected') return false;
     // An empty Reply and an empty Push encode alike (`{}` in JSON, one 0x00 byte in Protobuf),
     // so the same ping serves bidirectional and unidirectional transports.
-    this.writer.enqueue(this.codec.encodeReply(PING_REPLY));
+    const ping = this.codec.encodeReply(PING_REPLY);
+    this.counters.replied(PING_REPLY, ping.byteLength);
+    this.writer.enqueue(ping);
     if (!this.pongExpected()) return false;
     this.#awaitingPong = true;
     return true;

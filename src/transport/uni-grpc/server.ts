@@ -99,7 +99,6 @@ function refuse(call: ConsumeCall, code: status, details: string): void {
   call.emit('error', { code, details });
 }
 
-/** `[v6]` for an IPv6 literal, as gRPC targets write it. */
 /**
  * The call's metadata as proxies forward it (`grpc_metadata`): keys lower-case (HTTP/2 has them
  * so already), text values only (`-bin` keys skipped), repeated keys joined by ", " as HTTP does.
