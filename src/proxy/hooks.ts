@@ -98,9 +98,9 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
   }
 
   override async subscribing(e: SubscribeEvent): Promise<SubscribeReply> {
-    const stream = this.base.subscribeStreamProxy(e);
-    if (stream !== undefined) return this.proxyStream(e, stream.name, stream.bidirectional);
-    const name = this.base.subscribeProxyName(e);
+    const route = this.base.subscribeProxy(e);
+    if (route?.kind === 'stream') return this.proxyStream(e, route.name, route.bidirectional);
+    const name = route?.name;
     if (name === undefined) {
       const reply = await this.base.subscribing(e);
       // A sub_refresh proxy refreshes every subscription of its namespace, token ones too.

@@ -43,12 +43,15 @@ export class HttpProxyCaller implements ProxyCaller {
   readonly #pool: Pool;
   readonly #path: string;
   readonly #opts: HttpProxyOptions;
+  /** Static headers and the content type: every call's headers when the connection forwards none. */
+  readonly #baseHeaders: Readonly<Record<string, string>>;
 
   constructor(opts: HttpProxyOptions) {
     const url = new URL(opts.endpoint);
     this.name = opts.name;
     this.#opts = opts;
     this.#path = `${url.pathname}${url.search}`;
+    this.#baseHeaders = Object.freeze({ ...Object.fromEntries(opts.staticHeaders), 'content-type': 'application/json' });
     this.#pool = new Pool(url.origin, {
       connections: MAX_CONNECTIONS,
       keepAliveTimeout: KEEP_ALIVE_MS,
@@ -58,10 +61,9 @@ export class HttpProxyCaller implements ProxyCaller {
   }
 
   async call<M extends ProxyMethod>(method: M, request: ProxyRequests[M], forwarded: ReadonlyMap<string, string>): Promise<ProxyAnswer<ProxyResults[M]>> {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of this.#opts.staticHeaders) headers[k] = v;
-    for (const [k, v] of forwarded) headers[k] = v;
-    headers['content-type'] = 'application/json';
+    // Forwarded headers go over the static ones; the content type over both.
+    let headers = this.#baseHeaders;
+    if (forwarded.size > 0) headers = { ...Object.fromEntries(this.#opts.staticHeaders), ...Object.fromEntries(forwarded), 'content-type': 'application/json' };
     const opts = this.#opts;
     const a = await HttpExchange.post(this.#pool, this.#path, headers, requestJson(request), opts.timeoutMs, PROXY_MAX_ANSWER_BYTES);
     if (a.status !== 200) {

@@ -35,7 +35,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   ) {}
 
   /** POSTs `body` to `path` on `pool`; rejects with a ProxyCallError when the call fails. */
-  static post(pool: Dispatcher, path: string, headers: Record<string, string>, body: string, timeoutMs: number, maxBytes: number): Promise<ExchangeAnswer> {
+  static post(pool: Dispatcher, path: string, headers: Readonly<Record<string, string>>, body: string, timeoutMs: number, maxBytes: number): Promise<ExchangeAnswer> {
     return new Promise((resolve, reject) => {
       const x = new HttpExchange(resolve, reject, timeoutMs, maxBytes);
       x.#timer = setTimeout(timedOut, timeoutMs, x);

@@ -249,34 +249,21 @@ export class CentrifugoPolicy implements NodeHooks {
   }
 
   /**
-   * The name of the subscribe proxy that decides this subscription, or undefined when Rotor's
-   * rules do: a namespace with `subscribe_proxy_enabled` asks its proxy unless the client brings a
-   * subscription token, the channel is user-limited (`#`) or private (`$`: without a token the
-   * rules refuse it, 103), as Centrifugo does. Throws for an unknown namespace (102) or a bad
-   * channel name.
+   * Which proxy decides this subscription, or undefined when Rotor's rules do. A namespace with
+   * `subscribe_stream_proxy_enabled` opens a stream (with its direction); one with
+   * `subscribe_proxy_enabled` asks its subscribe proxy. Neither applies when the client brings a
+   * subscription token, or the channel is user-limited (`#`) or private (`$`: without a token the
+   * rules refuse it, 103), as Centrifugo does. One channel resolution and name check for both.
+   * Throws for an unknown namespace (102) or a bad channel name.
    */
-  subscribeProxyName(e: SubscribeEvent): string | undefined {
-    const r = this.rules.resolve(e.channel);
-    this.rules.validateName(r, e.channel, true);
-    if (!r.options.subscribe_proxy_enabled || e.token !== '' || this.rules.isUserLimited(r, e.channel) || this.rules.isPrivate(e.channel)) {
-      return undefined;
-    }
-    return r.options.subscribe_proxy_name;
-  }
-
-  /**
-   * For a namespace with `subscribe_stream_proxy_enabled`: the stream proxy's name and direction,
-   * in the same cases as `subscribeProxyName` (a token, a user-limited or a private channel are
-   * decided by the rules, and get no stream). Throws for an unknown namespace or a bad name.
-   */
-  subscribeStreamProxy(e: SubscribeEvent): { name: string; bidirectional: boolean } | undefined {
+  subscribeProxy(e: SubscribeEvent): { kind: 'stream'; name: string; bidirectional: boolean } | { kind: 'subscribe'; name: string } | undefined {
     const r = this.rules.resolve(e.channel);
     this.rules.validateName(r, e.channel, true);
     const ns = r.options;
-    if (!ns.subscribe_stream_proxy_enabled || e.token !== '' || this.rules.isUserLimited(r, e.channel) || this.rules.isPrivate(e.channel)) {
-      return undefined;
-    }
-    return { name: ns.subscribe_stream_proxy_name, bidirectional: ns.subscribe_stream_proxy_bidirectional };
+    if (!ns.subscribe_stream_proxy_enabled && !ns.subscribe_proxy_enabled) return undefined;
+    if (e.token !== '' || this.rules.isUserLimited(r, e.channel) || this.rules.isPrivate(e.channel)) return undefined;
+    if (ns.subscribe_stream_proxy_enabled) return { kind: 'stream', name: ns.subscribe_stream_proxy_name, bidirectional: ns.subscribe_stream_proxy_bidirectional };
+    return { kind: 'subscribe', name: ns.subscribe_proxy_name };
   }
 
   /**
