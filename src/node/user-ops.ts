@@ -38,7 +38,7 @@ export async function unsubscribeLocal(
   const c = UnsubscribeCode.server;
   await Promise.all(
     userTargets(hub, t).map(async (s) => {
-      if (await remove(s, channel)) s.sendPush({ kind: 'unsubscribe', channel, code: c.code, reason: c.reason });
+      if (await remove(s, channel)) s.sendUnsubscribe(channel, c);
     }),
   );
 }

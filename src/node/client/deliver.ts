@@ -62,5 +62,5 @@ export function loseContinuity(sub: ChannelSubscription): void {
   // As any unsubscribe: a leave goes out, or other members would see this client join twice
   // when its SDK resubscribes.
   void s.node.removeSessionSubscription(s, sub, true, SubscriptionEnds.insufficientState);
-  s.sendPush({ kind: 'unsubscribe', channel: sub.channel, code: c.code, reason: c.reason });
+  s.sendUnsubscribe(sub.channel, c);
 }

@@ -118,5 +118,5 @@ function endExpired(s: Session, sub: ChannelSubscription): void {
   }
   const c = UnsubscribeCode.expired;
   void s.node.removeSessionSubscription(s, sub, true, SubscriptionEnds.expired);
-  s.sendPush({ kind: 'unsubscribe', channel: sub.channel, code: c.code, reason: c.reason });
+  s.sendUnsubscribe(sub.channel, c);
 }

@@ -278,8 +278,13 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
       return;
     }
     this.counters.pushed(push.kind, bytes.byteLength);
-    if (push.kind === 'unsubscribe') this.node.metrics.serverUnsubscribed(push.channel, push.code);
     this.writer.enqueue(bytes);
+  }
+
+  /** Tells the client the server ended its subscription to `channel` (an `unsubscribe` push), counted. */
+  sendUnsubscribe(channel: string, c: { readonly code: number; readonly reason: string }): void {
+    this.node.metrics.serverUnsubscribed(channel, c.code);
+    this.sendPush({ kind: 'unsubscribe', channel, code: c.code, reason: c.reason });
   }
 
   /** Queues bytes of a broadcast push; `undefined` means the variant could not be encoded. */

@@ -28,7 +28,7 @@ export class StreamDelivery implements SubscriptionStreamSink {
     const s = this.sub.session;
     const c = failed ? UnsubscribeCode.insufficientState : UnsubscribeCode.server;
     void s.node.removeSessionSubscription(s, this.sub, true, failed ? SubscriptionEnds.insufficientState : SubscriptionEnds.server);
-    s.sendPush({ kind: 'unsubscribe', channel: this.sub.channel, code: c.code, reason: c.reason });
+    s.sendUnsubscribe(this.sub.channel, c);
   }
 
   /** The subscription is still its connection's, and the connection is open. */
