@@ -58,3 +58,44 @@ export async function call(method: string, params: unknown): Promise<ApiAnswer> 
   if (r.status !== 200) return { error: { code: r.status, message: await r.text() } };
   return (await r.json()) as ApiAnswer;
 }
+
+/** One line of a watch stream (docs/admin.md, "Watch"): `type` says which fields it has. */
+export type TraceLine = { type: string; time?: number } & Record<string, unknown>;
+
+/**
+ * Opens a watch stream (`/admin/trace`) and hands each line to `onLine` until the stream ends or
+ * `signal` aborts it (then it resolves quietly). Throws Unauthorized on 401, and an Error with the
+ * server's reason for any other refusal.
+ */
+export async function trace(type: 'channel' | 'user', entity: string, signal: AbortSignal, onLine: (l: TraceLine) => void): Promise<void> {
+  let r: Response;
+  try {
+    r = await fetch(`${base()}/admin/trace`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers() }, body: JSON.stringify({ type, entity }), signal });
+  } catch (e) {
+    if (signal.aborted) return;
+    throw e;
+  }
+  if (r.status === 401) throw new Unauthorized();
+  if (r.status !== 200 || r.body === null) {
+    const why = (await r.json().catch(() => ({ error: r.statusText }))) as { error?: string };
+    throw new Error(why.error ?? `HTTP ${r.status}`);
+  }
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let rest = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      rest += value;
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (line !== '') onLine(JSON.parse(line) as TraceLine);
+      }
+    }
+  } catch (e) {
+    if (signal.aborted) return;
+    throw e;
+  }
+}

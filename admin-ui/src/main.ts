@@ -1,11 +1,12 @@
 /**
- * Rotor's admin console: login, then status, actions and channels, routed by the URL hash.
+ * Rotor's admin console: login, then status, actions, channels and watch, routed by the URL hash.
  * Talks to the admin endpoints only (api.ts), builds every element with dom.ts (text is never
  * parsed as HTML), and follows the system's light or dark theme unless one is picked.
  */
 import { Unauthorized, init, login, logout } from './api.js';
 import { append, clear, el } from './dom.js';
 import { actionsPage, channelsPage, statusPage, type Page } from './pages.js';
+import { watchPage } from './watch.js';
 
 const THEME_KEY = 'rotor-admin-theme';
 const app = document.getElementById('app')!;
@@ -60,7 +61,7 @@ function shell(active: string, page: Page): HTMLElement {
     logout();
     location.hash = '#/login';
   });
-  return el('div', { class: 'shell' }, el('header', {}, el('strong', { class: 'brand' }, 'Rotor'), el('nav', {}, link('#/', 'Status'), link('#/actions', 'Actions'), link('#/channels', 'Channels')), theme, out), el('main', {}, page.root));
+  return el('div', { class: 'shell' }, el('header', {}, el('strong', { class: 'brand' }, 'Rotor'), el('nav', {}, link('#/', 'Status'), link('#/actions', 'Actions'), link('#/channels', 'Channels'), link('#/watch', 'Watch')), theme, out), el('main', {}, page.root));
 }
 
 async function route(): Promise<void> {
@@ -77,9 +78,11 @@ async function route(): Promise<void> {
     location.hash = '#/';
     return;
   }
-  const page = hash === '#/actions' ? actionsPage(onError) : hash === '#/channels' ? channelsPage(onError) : statusPage(onError);
+  const pages: Record<string, (onError: (e: unknown) => void) => Page> = { '#/actions': actionsPage, '#/channels': channelsPage, '#/watch': watchPage };
+  const make = pages[hash];
+  const page = make !== undefined ? make(onError) : statusPage(onError);
   current = page;
-  append(app, shell(hash === '#/actions' || hash === '#/channels' ? hash : '#/', page));
+  append(app, shell(make !== undefined ? hash : '#/', page));
 }
 
 applyTheme(localStorage.getItem(THEME_KEY));

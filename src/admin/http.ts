@@ -7,6 +7,8 @@
  * - `POST …/admin/api` with `Authorization: token <token>` and `{"method":"…","params":{…}}` → the
  *   method's `{"result":…}` or `{"error":…}`, every method of the server API's table. Without a
  *   valid token 401; a body over ADMIN_MAX_BODY_BYTES 413; not JSON 400.
+ * - `POST …/admin/trace` with the same header and `{"type":"channel"|"user","entity":"…"}` → a
+ *   stream of what happens to that channel or user on every node (trace.ts).
  *
  * With `admin.insecure` no password or token is asked for. The page itself uses the admin token,
  * never the API key. The client address for throttling is the TCP peer's (a reverse proxy in
@@ -22,6 +24,7 @@ import { asObject, type Obj } from '../protocol/json/fields.js';
 import { toJsonText } from '../protocol/json/json-text.js';
 import { AdminTokens } from './session-token.js';
 import { LoginThrottle } from './login-throttle.js';
+import { AdminTrace } from './trace.js';
 
 /** Largest admin request body, bytes (an API call from the page). */
 export const ADMIN_MAX_BODY_BYTES = 1024 * 1024;
@@ -36,6 +39,7 @@ export class AdminHttpHandler {
   readonly #tokens: AdminTokens;
   readonly #password: Buffer;
   readonly #throttle = new LoginThrottle();
+  readonly #trace: AdminTrace;
 
   constructor(
     private readonly ctx: ApiContext,
@@ -43,6 +47,7 @@ export class AdminHttpHandler {
   ) {
     this.#tokens = new AdminTokens(opts.secret);
     this.#password = digest(opts.password);
+    this.#trace = new AdminTrace(ctx.node, () => ctx.rules());
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, what: string): Promise<void> {
@@ -53,6 +58,7 @@ export class AdminHttpHandler {
     if (req.method !== 'POST') return send(res, 405, { error: 'method not allowed' });
     if (what === 'auth') return this.#auth(req, res);
     if (what === 'api') return this.#api(req, res);
+    if (what === 'trace') return this.#traceStream(req, res);
     return send(res, 404, { error: 'not found' });
   }
 
@@ -98,6 +104,14 @@ export class AdminHttpHandler {
     } catch (e) {
       return sendText(res, `{"error":${toJsonText(errorObject(e))}}`);
     }
+  }
+
+  async #traceStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.opts.insecure && !this.#authorized(req)) return send(res, 401, { error: 'unauthorized' });
+    const body = await readSmall(req, res);
+    if (body === undefined) return;
+    // Checked again while the stream runs: it ends when the session token expires.
+    return this.#trace.handle(res, body, () => this.opts.insecure || this.#authorized(req));
   }
 
   #authorized(req: IncomingMessage): boolean {

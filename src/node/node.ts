@@ -28,6 +28,9 @@ import { decodeChannels, decodeChannelsRequest, decodeEmulation, encodeChannels,
 import { localChannels } from './channels.js';
 import type { NodeInfo, UserTarget } from './control/messages.js';
 import { applyRemoteLocal, disconnectLocal, refreshLocal, subscribeLocal, unsubscribeLocal } from './user-ops.js';
+import { BrokerCallQueue } from './broker-calls.js';
+import { Watches } from './watch/watches.js';
+import type { Watcher } from './watch/events.js';
 
 export type { NodeInfo, UserTarget };
 
@@ -103,8 +106,9 @@ export class Node implements BrokerEventHandler {
   readonly pingWheel: PingWheel<Session> | undefined;
   private readonly startedAt = Date.now();
   private readonly processStats = new ProcessStats();
-  /** The last broker subscribe or unsubscribe queued per channel, while one is in flight. */
-  private readonly brokerCalls = new Map<string, Promise<void>>();
+  private readonly brokerCalls = new BrokerCallQueue();
+  /** Admin watchers of channels and users (watch/watches.ts). */
+  readonly watches: Watches;
   private shuttingDown = false;
   private readonly control: ControlPlane;
   /** Subscription cleanups (broker unsubscribe, presence, leave) still waiting for the engine. */
@@ -135,10 +139,12 @@ export class Node implements BrokerEventHandler {
         // async: a broker that throws instead of rejecting still gives a rejected promise.
         sendControl: async (data, toNode) => this.broker.publishControl(data, toNode),
         applyRemote: (c) => applyRemoteLocal(this.hub, c, (sess, ch) => this.dropSubscription(sess, ch)),
+        userEvent: (e) => this.watches.remoteUserEvent(e),
       },
       log,
       options.control,
     );
+    this.watches = new Watches(options.name, this.control);
     this.control.onSurvey(CHANNELS_SURVEY, async (data) => encodeChannels(await localChannels(this.hub, decodeChannelsRequest(data))));
     this.control.onSurvey(EMULATION_SURVEY, (data) => {
       const r = decodeEmulation(data);
@@ -166,12 +172,15 @@ export class Node implements BrokerEventHandler {
   handlePublication(channel: string, pub: Publication, position: StreamPosition, useDelta: boolean, prevPub: Publication | undefined): void {
     const count = this.hub.broadcastPublication(channel, pub, position, useDelta ? prevPub : undefined);
     this.metrics.delivered(channel, count, 'publication');
+    if (this.watches.watchingChannels) this.watches.publication(channel, pub);
   }
   handleJoin(channel: string, info: ClientInfo): void {
     this.metrics.delivered(channel, this.hub.broadcastJoinLeave(channel, 'join', info), 'join');
+    if (this.watches.watchingChannels) this.watches.joinLeave(channel, 'join', info);
   }
   handleLeave(channel: string, info: ClientInfo): void {
     this.metrics.delivered(channel, this.hub.broadcastJoinLeave(channel, 'leave', info), 'leave');
+    if (this.watches.watchingChannels) this.watches.joinLeave(channel, 'leave', info);
   }
   handleControl(data: Uint8Array): void {
     this.control.handle(data);
@@ -186,30 +195,12 @@ export class Node implements BrokerEventHandler {
    * "subscribed" before publications can reach them.
    */
   async addSessionSubscription(s: Session, sub: ChannelSubscription): Promise<void> {
-    if (this.hub.addSubscription(sub)) {
-      this.lifecycle.channelOccupied(sub.channel);
-      await this.queueBrokerCall(sub.channel, () => this.broker.subscribe(sub.channel));
-    } else {
-      const inFlight = this.brokerCalls.get(sub.channel);
-      if (inFlight !== undefined) await inFlight;
-    }
+    const first = this.hub.addSubscription(sub);
+    if (first) this.lifecycle.channelOccupied(sub.channel);
+    // The broker stays subscribed while the channel has a subscriber or an admin watcher.
+    if (first && !this.watches.holdsChannel(sub.channel)) await this.brokerCalls.queue(sub.channel, () => this.broker.subscribe(sub.channel));
+    else await this.brokerCalls.inFlight(sub.channel);
     this.metrics.subscribed(sub.channel, s.clientName);
-  }
-
-  /**
-   * Runs a broker subscribe or unsubscribe for `channel` after the ones already queued for it, so
-   * a channel's calls reach the broker in the order the hub made them (an unsubscribe never
-   * overtakes the subscribe before it). A failed call does not stop the ones behind it.
-   */
-  private queueBrokerCall(channel: string, call: () => Promise<void>): Promise<void> {
-    const before = this.brokerCalls.get(channel);
-    const queued = before === undefined ? call() : before.then(call, call);
-    this.brokerCalls.set(channel, queued);
-    const settled = (): void => {
-      if (this.brokerCalls.get(channel) === queued) this.brokerCalls.delete(channel);
-    };
-    queued.then(settled, settled);
-    return queued;
   }
 
   /**
@@ -222,11 +213,14 @@ export class Node implements BrokerEventHandler {
   async removeSessionSubscription(s: Session, sub: ChannelSubscription, emitLeave: boolean, end?: SubscriptionEnd): Promise<void> {
     const owned = s.forgetSubscription(sub);
     sub.stream?.close();
-    if (owned && end !== undefined && sub.live) this.lifecycle.unsubscribed(s.clientId, s.user, sub.channel, end);
+    if (owned && end !== undefined && sub.live) {
+      this.lifecycle.unsubscribed(s.clientId, s.user, sub.channel, end);
+      this.watches.unsubscribed(s.clientId, s.user, sub.channel, end);
+    }
     const last = this.hub.removeSubscription(sub);
     if (last) this.lifecycle.channelVacated(sub.channel);
     const tasks: Promise<unknown>[] = [];
-    if (last) tasks.push(this.queueBrokerCall(sub.channel, () => this.broker.unsubscribe(sub.channel)));
+    if (last && !this.watches.holdsChannel(sub.channel)) tasks.push(this.brokerCalls.queue(sub.channel, () => this.broker.unsubscribe(sub.channel)));
     if (sub.options.emitPresence) tasks.push(this.presenceManager.removePresence(sub.channel, s.clientId, s.user));
     if (emitLeave && sub.live && sub.options.emitJoinLeave) {
       this.metrics.published(sub.channel, 'leave');
@@ -260,7 +254,10 @@ export class Node implements BrokerEventHandler {
     for (const sub of subs) void this.removeSessionSubscription(s, sub, true, SubscriptionEnds.disconnect);
     // A connect that failed after its session had connected (its server-side subscriptions
     // failed) left the session unusable: the client never learnt it was connected.
-    if (s.connectedAt > 0 && !s.unusable) this.lifecycle.disconnected(s.clientId, s.user, d.code, d.reason, s.connectedAt);
+    if (s.connectedAt > 0 && !s.unusable) {
+      this.lifecycle.disconnected(s.clientId, s.user, d.code, d.reason, s.connectedAt);
+      this.watches.disconnected(s.clientId, s.user, d.code, d.reason);
+    }
     if (d.code !== disconnects.connectionClosed.code) this.log.debug({ client: s.clientId, user: s.user, code: d.code, reason: d.reason }, 'client disconnected');
   }
 
@@ -360,6 +357,34 @@ export class Node implements BrokerEventHandler {
     if (s !== undefined && s.transport.emulation) s.handleFrame(data);
   }
 
+  /**
+   * Streams `channel`'s publications, joins and leaves, from every node, to `w` (an admin watch).
+   * Resolves once the broker delivers the channel to this node, with the function that ends the
+   * watch; rejects, keeping nothing, when the broker cannot subscribe.
+   */
+  async watchChannel(channel: string, w: Watcher): Promise<() => void> {
+    const first = this.watches.addChannel(channel, w) && this.hub.channelSubscriberCount(channel) === 0;
+    try {
+      if (first) await this.brokerCalls.queue(channel, () => this.broker.subscribe(channel));
+      else await this.brokerCalls.inFlight(channel);
+    } catch (err) {
+      this.unwatchChannel(channel, w);
+      throw err;
+    }
+    return () => this.unwatchChannel(channel, w);
+  }
+
+  private unwatchChannel(channel: string, w: Watcher): void {
+    if (!this.watches.removeChannel(channel, w) || this.hub.channelSubscriberCount(channel) !== 0) return;
+    this.brokerCalls.queue(channel, () => this.broker.unsubscribe(channel)).catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe after a watch failed'));
+  }
+
+  /** Streams `user`'s connects, subscriptions and disconnects on every node to `w`; returns the function that ends it. */
+  watchUser(user: string, w: Watcher): () => void {
+    this.watches.addUser(user, w);
+    return () => this.watches.removeUser(user, w);
+  }
+
   /** Removes the session's subscription to `channel`, if any, with a leave; says whether it had one. */
   private async dropSubscription(s: Session, channel: string): Promise<boolean> {
     const sub = s.subscription(channel);
@@ -425,6 +450,7 @@ export class Node implements BrokerEventHandler {
     const announced = this.control.stop();
     this.pingWheel?.stop();
     this.expiryQueue.clear();
+    this.watches.endAll('shutdown');
     const all = this.hub.allSessions();
     const batch = 1000;
     for (let i = 0; i < all.length; i += batch) {

@@ -3,8 +3,10 @@
  * served by Rotor from dist/admin-ui: a wrong password refused, login, the status page showing
  * this node and a client count that follows an SDK client connecting, a publish from the actions
  * form reaching an SDK subscriber, the JSON editor refusing what is not an object, a channel name
- * holding markup shown as text (not run), the theme switch, and a phone-width layout without
- * horizontal scrolling. Screenshots go to test-artifacts/admin-console/ for a person to look at.
+ * holding markup shown as text (not run), the watch page showing a publication sent through the
+ * API and a join (payload markup shown as text), the theme switch, and a phone-width layout
+ * without horizontal scrolling; then two nodes in one process, both listed, and watch on one seeing
+ * a publication, a join and a user's connect made through the other. Screenshots go to test-artifacts/admin-console/ for a person to look at.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '
 const WAIT_MS = 15_000;
 const ARTIFACTS = 'test-artifacts/admin-console';
 const PASSWORD = 'console-password';
+const CHAT = { name: 'chat', allow_subscribe_for_client: true, join_leave: true };
 
 let browser: Browser;
 let srv: TestServer;
@@ -27,7 +30,7 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   srv = await startServer({
     admin: { enabled: true, password: PASSWORD, secret: 'console-secret' },
-    channel: { namespaces: [{ name: 'chat', allow_subscribe_for_client: true }] },
+    channel: { namespaces: [CHAT] },
   } as ConfigInput);
   sdk = new SdkPool(srv);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: WAIT_MS });
@@ -52,6 +55,20 @@ async function openConsole(width = 1200): Promise<{ page: Page; problems: string
 async function logIn(page: Page, password = PASSWORD): Promise<void> {
   await page.fill('#password', password, { timeout: WAIT_MS });
   await page.click('#login');
+}
+
+/** Opens the watch page and starts watching; resolves once the server says the watch is in place. */
+async function startWatch(page: Page, type: 'channel' | 'user', entity: string): Promise<void> {
+  await page.click('a[href="#/watch"]');
+  await page.selectOption('#watch-type', type, { timeout: WAIT_MS });
+  await page.fill('#watch-entity', entity);
+  await page.click('#watch-start');
+  await page.locator('#watch-status[data-state="watching"]').waitFor({ timeout: WAIT_MS });
+}
+
+/** The watch list's entry of `type` holding `text`, once it is there. */
+function watchEntry(page: Page, type: string, text: string) {
+  return page.locator(`#watch-events li[data-type="${type}"]`, { hasText: text }).first();
 }
 
 test('console: login, status, actions, channels, theme and a phone-width layout', async () => {
@@ -100,6 +117,21 @@ test('console: login, status, actions, channels, theme and a phone-width layout'
   assert.equal(await page.$$eval('table.channels img', (imgs) => imgs.length), 0);
   await page.screenshot({ path: `${ARTIFACTS}/channels.png`, fullPage: true });
 
+  // Watch: a publication through the API (markup in its data shown as text) and a join.
+  await startWatch(page, 'channel', 'chat:room');
+  const payload = '<img src=x onerror=window.__xss=2>';
+  await apiOk(srv, 'publish', { channel: 'chat:room', data: { text: payload } });
+  await watchEntry(page, 'publication', payload).waitFor({ timeout: WAIT_MS });
+  const carol = sdk.client({ token: await connToken('carol') });
+  await within(carol.connect(), 'carol connected');
+  await within(carol.subscribe('chat:room'), 'carol subscribed');
+  await watchEntry(page, 'join', 'carol').waitFor({ timeout: WAIT_MS });
+  assert.equal(await page.evaluate(() => (globalThis as Record<string, unknown>)['__xss']), undefined);
+  assert.equal(await page.$$eval('#watch-events img', (imgs) => imgs.length), 0);
+  await page.screenshot({ path: `${ARTIFACTS}/watch.png`, fullPage: true });
+  await page.click('#watch-start');
+  await page.locator('#watch-status', { hasText: 'Stopped.' }).waitFor({ timeout: WAIT_MS });
+
   // Theme switch.
   const background = () => page.$eval('body', (b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor);
   const before = await background();
@@ -119,13 +151,19 @@ test('console: login, status, actions, channels, theme and a phone-width layout'
   const overflow = await phone.page.$eval('html', (h) => h.scrollWidth - (globalThis as unknown as { innerWidth: number }).innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   await phone.page.screenshot({ path: `${ARTIFACTS}/status-phone.png`, fullPage: true });
+  await startWatch(phone.page, 'channel', 'chat:room');
+  await apiOk(srv, 'publish', { channel: 'chat:room', data: { text: 'a long line '.repeat(40) } });
+  await watchEntry(phone.page, 'publication', 'a long line').waitFor({ timeout: WAIT_MS });
+  const watchOverflow = await phone.page.$eval('html', (h) => h.scrollWidth - (globalThis as unknown as { innerWidth: number }).innerWidth);
+  assert.ok(watchOverflow <= 0, `the watch page is ${watchOverflow}px wider than the screen`);
+  await phone.page.screenshot({ path: `${ARTIFACTS}/watch-phone.png`, fullPage: true });
   await phone.page.close();
 });
 
-test('console: two nodes in one process are both listed, with their clients', async () => {
+test('console: two nodes in one process are both listed, and watch on one sees what happens on the other', async () => {
   const { MemoryBus } = await import('../../src/engine/memory/broker.js');
   const bus = new MemoryBus();
-  const config = { admin: { enabled: true, password: PASSWORD, secret: 'console-secret' }, node: { name: 'node-a' } } as ConfigInput;
+  const config = { admin: { enabled: true, password: PASSWORD, secret: 'console-secret' }, node: { name: 'node-a' }, channel: { namespaces: [CHAT] } } as ConfigInput;
   const a = await startServer(config, { engine: bus.engine() });
   const b = await startServer({ ...config, node: { name: 'node-b' } } as ConfigInput, { engine: bus.engine() });
   const pool = new SdkPool(b);
@@ -135,9 +173,31 @@ test('console: two nodes in one process are both listed, with their clients', as
     await logIn(page);
     await page.locator('tr[data-node="node-b"]').waitFor({ timeout: WAIT_MS });
     await page.locator('tr[data-node="node-a"]').waitFor({ timeout: WAIT_MS });
-    await within(pool.client({ token: await connToken('bob') }).connect(), 'bob connected to node b');
+    const bob = pool.client({ token: await connToken('bob') });
+    await within(bob.connect(), 'bob connected to node b');
     await page.locator('tr[data-node="node-b"] td[data-field="clients"]', { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: `${ARTIFACTS}/status-two-nodes.png`, fullPage: true });
+
+    // Watch a channel on node A: a publication through node B's API and a join on node B.
+    await startWatch(page, 'channel', 'chat:two');
+    await apiOk(b, 'publish', { channel: 'chat:two', data: { via: 'node-b' } });
+    await watchEntry(page, 'publication', 'node-b').waitFor({ timeout: WAIT_MS });
+    await within(bob.subscribe('chat:two'), 'bob subscribed on node b');
+    await watchEntry(page, 'join', 'bob').waitFor({ timeout: WAIT_MS });
+    await page.screenshot({ path: `${ARTIFACTS}/watch-two-nodes-channel.png`, fullPage: true });
+    await page.click('#watch-start');
+
+    // Watch a user on node A: dave connects and subscribes on node B.
+    await page.click('#watch-clear');
+    await startWatch(page, 'user', 'dave');
+    const dave = pool.client({ token: await connToken('dave') });
+    await within(dave.connect(), 'dave connected to node b');
+    await within(dave.subscribe('chat:two'), 'dave subscribed on node b');
+    await watchEntry(page, 'connect', 'node-b').waitFor({ timeout: WAIT_MS });
+    await watchEntry(page, 'subscribe', 'chat:two').waitFor({ timeout: WAIT_MS });
+    dave.c.disconnect();
+    await watchEntry(page, 'disconnect', 'dave').waitFor({ timeout: WAIT_MS });
+    await page.screenshot({ path: `${ARTIFACTS}/watch-two-nodes-user.png`, fullPage: true });
     await page.close();
   } finally {
     pool.closeAll();

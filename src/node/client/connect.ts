@@ -163,6 +163,7 @@ function finishConnect(s: Session, pending: readonly PendingSubscription[]): voi
   // Timers started now would put a closed session back on the ping wheel for good.
   if (s.status !== 'connected') return;
   s.node.metrics.connected(s);
+  s.node.watches.connected(s.clientId, s.user, s.transport.name);
   s.startTimers();
   for (const p of pending) goLive(s, p);
 }

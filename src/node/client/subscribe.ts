@@ -185,6 +185,7 @@ export function goLive(s: Session, p: PendingSubscription): void {
   const sub = p.sub;
   if (s.subscription(sub.channel) !== sub) return;
   const buffered = sub.goLive();
+  s.node.watches.subscribed(s.clientId, s.user, sub.channel);
   if (sub.options.emitPresence || sub.expireAt > 0 || sub.positioned) s.ensureTick();
   for (const b of buffered) {
     deliverLive(sub, b.prepared, b.position, true);

@@ -8,6 +8,7 @@ import type { StreamPosition } from '../../protocol/types.js';
 import type { SubscriptionOptions } from '../events.js';
 import { descriptor } from './descriptor.generated.js';
 import type { ControlCommand, ControlMessage, NodeInfo, UserTarget } from './messages.js';
+import type { UserWatchEvent } from '../watch/events.js';
 
 /** The control schema's major version; see control.proto for when it changes. */
 export const CONTROL_VERSION = 1;
@@ -78,6 +79,19 @@ interface PbCommand {
   refresh: { target: PbTarget | null; expired: boolean; expireAt: Int64; info?: Uint8Array | null } | null;
   surveyRequest: { id: Int64; op: string; data: Uint8Array | number[] } | null;
   surveyResponse: { id: Int64; code: number; data: Uint8Array | number[] } | null;
+  watchUsers: { users: string[] } | null;
+  userEvent: PbUserEvent | null;
+}
+interface PbUserEvent {
+  type: string;
+  user: string;
+  client: string;
+  node: string;
+  time: Int64;
+  channel: string;
+  transport: string;
+  code: number;
+  reason: string;
 }
 
 export function encodeControl(from: string, c: ControlCommand): Uint8Array {
@@ -102,6 +116,10 @@ function commandFields(c: ControlCommand): Record<string, unknown> {
       return { surveyRequest: { id: c.id, op: c.op, data: c.data } };
     case 'surveyResponse':
       return { surveyResponse: { id: c.id, code: c.code, data: c.data } };
+    case 'watchUsers':
+      return { watchUsers: { users: c.users } };
+    case 'userEvent':
+      return { userEvent: c.event };
   }
 }
 
@@ -152,7 +170,30 @@ function toCommand(m: PbCommand): ControlCommand | undefined {
   }
   if (m.surveyRequest !== null) return { kind: 'surveyRequest', id: num(m.surveyRequest.id), op: m.surveyRequest.op, data: bytes(m.surveyRequest.data) };
   if (m.surveyResponse !== null) return { kind: 'surveyResponse', id: num(m.surveyResponse.id), code: m.surveyResponse.code, data: bytes(m.surveyResponse.data) };
+  if (m.watchUsers !== null) return { kind: 'watchUsers', users: m.watchUsers.users };
+  if (m.userEvent !== null) {
+    const event = userEvent(m.userEvent);
+    return event && { kind: 'userEvent', event };
+  }
   return undefined;
+}
+
+/** The event, or undefined for a type this node does not know or one without a user. */
+function userEvent(e: PbUserEvent): UserWatchEvent | undefined {
+  if (e.user === '') return undefined;
+  const base = { user: e.user, client: e.client, node: e.node, time: num(e.time) };
+  switch (e.type) {
+    case 'connect':
+      return { ...base, type: 'connect', transport: e.transport };
+    case 'subscribe':
+      return { ...base, type: 'subscribe', channel: e.channel };
+    case 'unsubscribe':
+      return { ...base, type: 'unsubscribe', channel: e.channel, code: e.code, reason: e.reason };
+    case 'disconnect':
+      return { ...base, type: 'disconnect', code: e.code, reason: e.reason };
+    default:
+      return undefined;
+  }
 }
 
 function nodeInfo(n: PbNode): NodeInfo {

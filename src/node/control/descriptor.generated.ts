@@ -49,6 +49,16 @@ export const descriptor = {
                   "type": "SurveyResponse",
                   "id": 10,
                   "protoName": "survey_response"
+                },
+                "watchUsers": {
+                  "type": "WatchUsers",
+                  "id": 11,
+                  "protoName": "watch_users"
+                },
+                "userEvent": {
+                  "type": "UserEvent",
+                  "id": 12,
+                  "protoName": "user_event"
                 }
               }
             },
@@ -323,6 +333,55 @@ export const descriptor = {
                   "options": {
                     "proto3_optional": true
                   }
+                }
+              }
+            },
+            "WatchUsers": {
+              "fields": {
+                "users": {
+                  "rule": "repeated",
+                  "type": "string",
+                  "id": 1
+                }
+              }
+            },
+            "UserEvent": {
+              "fields": {
+                "type": {
+                  "type": "string",
+                  "id": 1
+                },
+                "user": {
+                  "type": "string",
+                  "id": 2
+                },
+                "client": {
+                  "type": "string",
+                  "id": 3
+                },
+                "node": {
+                  "type": "string",
+                  "id": 4
+                },
+                "time": {
+                  "type": "int64",
+                  "id": 5
+                },
+                "channel": {
+                  "type": "string",
+                  "id": 6
+                },
+                "transport": {
+                  "type": "string",
+                  "id": 7
+                },
+                "code": {
+                  "type": "uint32",
+                  "id": 8
+                },
+                "reason": {
+                  "type": "string",
+                  "id": 9
                 }
               }
             },

@@ -4,6 +4,7 @@
  */
 import type { StreamPosition } from '../../protocol/types.js';
 import type { SubscriptionOptions } from '../events.js';
+import type { UserWatchEvent } from '../watch/events.js';
 
 /** What a node says about itself in its heartbeat, and what `info` lists per node. */
 export interface NodeInfo {
@@ -42,7 +43,11 @@ export type ControlCommand =
   | { kind: 'refresh'; target: UserTarget; expired: boolean; expireAt: number; info: Uint8Array | undefined }
   | { kind: 'surveyRequest'; id: number; op: string; data: Uint8Array }
   /** `code` 0: answered; otherwise the survey failed on that node (see SURVEY_CODES). */
-  | { kind: 'surveyResponse'; id: number; code: number; data: Uint8Array };
+  | { kind: 'surveyResponse'; id: number; code: number; data: Uint8Array }
+  /** Every user the sender's admin watchers follow now (empty: none any more). */
+  | { kind: 'watchUsers'; users: string[] }
+  /** A watched user's event on the sender's connections, for the receiver's watchers. */
+  | { kind: 'userEvent'; event: UserWatchEvent };
 
 export interface ControlMessage {
   /** Sender node ID. */

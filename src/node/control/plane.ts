@@ -17,6 +17,8 @@ import { decodeControl, encodeControl } from './codec.js';
 import { SURVEY_CODES, type ControlCommand, type NodeInfo } from './messages.js';
 import { NodeRegistry } from './registry.js';
 import { SurveyBook, type SurveyAnswer } from './surveys.js';
+import { UserWatchBook } from './user-watches.js';
+import type { UserWatchEvent } from '../watch/events.js';
 
 /** User operations from other nodes, applied by the host. */
 export type RemoteCommand = Extract<ControlCommand, { kind: 'disconnect' | 'unsubscribe' | 'subscribe' | 'refresh' }>;
@@ -29,6 +31,8 @@ export interface ControlHost {
   sendControl(data: Uint8Array, toNode?: string): Promise<void>;
   /** Applies another node's user operation to this node's connections. */
   applyRemote(c: RemoteCommand): Promise<void>;
+  /** Hands a watched user's event from another node to this node's watchers. */
+  userEvent(e: UserWatchEvent): void;
 }
 
 /** Answers a survey on this node: the request's data in, the answer's data out. */
@@ -49,6 +53,9 @@ const MAX_LOGGED_DROPS = 100;
 
 export class ControlPlane {
   private readonly registry: NodeRegistry;
+  private readonly userWatches: UserWatchBook;
+  /** The users this node's watchers follow, as last announced. */
+  private watchedUsers: string[] = [];
   private readonly surveys = new SurveyBook();
   private readonly surveyHandlers = new Map<string, SurveyHandler>();
   private readonly heartbeatIntervalMs: number;
@@ -67,6 +74,7 @@ export class ControlPlane {
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     this.surveyTimeoutMs = opts.surveyTimeoutMs ?? DEFAULT_SURVEY_TIMEOUT_MS;
     this.registry = new NodeRegistry(2 * this.heartbeatIntervalMs + 1000);
+    this.userWatches = new UserWatchBook(2 * this.heartbeatIntervalMs + 1000);
   }
 
   /** Registers the handler of one survey op (for this node's answer, local or asked remotely). */
@@ -91,6 +99,7 @@ export class ControlPlane {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.surveys.closeAll();
     this.registry.clear();
+    this.userWatches.clear();
     try {
       await this.send(encodeControl(this.host.nodeId, { kind: 'shutdown' }));
     } catch (err) {
@@ -116,6 +125,34 @@ export class ControlPlane {
   /** Sends a user operation to every other node. Rejects when the broker cannot publish. */
   broadcast(c: RemoteCommand): Promise<void> {
     return this.send(encodeControl(this.host.nodeId, c));
+  }
+
+  /**
+   * Announces the users this node's watchers follow (the whole set) to every node now, and again
+   * with each heartbeat while it is not empty. A failed send is logged: the next heartbeat repeats it.
+   */
+  setWatchedUsers(users: readonly string[]): void {
+    this.watchedUsers = [...users];
+    this.sendWatchedUsers();
+  }
+
+  /** The other nodes watching `user`; undefined when none does (one size check when nobody watches). */
+  nodesWatching(user: string): readonly string[] | undefined {
+    return this.userWatches.nodesWatching(user);
+  }
+
+  /** Sends a watched user's event to one node watching it. Best effort: a failed send is logged. */
+  sendUserEvent(toNode: string, event: UserWatchEvent): void {
+    this.send(encodeControl(this.host.nodeId, { kind: 'userEvent', event }), toNode).catch((err: unknown) => {
+      this.log.warn({ err, node: toNode }, 'could not send a watched user event');
+    });
+  }
+
+  private sendWatchedUsers(toNode?: string): void {
+    if (this.stopped) return;
+    this.send(encodeControl(this.host.nodeId, { kind: 'watchUsers', users: this.watchedUsers }), toNode).catch((err: unknown) => {
+      this.log.warn({ err }, 'could not announce the watched users');
+    });
   }
 
   /**
@@ -165,11 +202,16 @@ export class ControlPlane {
       case 'node':
         if (c.info.uid !== from) return this.logDrop(`heartbeat from ${from} carries node ID ${c.info.uid}`);
         if (this.registry.seen(c.info, performance.now())) this.log.info({ node: from, name: c.info.name }, 'node joined');
-        if (c.reply) this.sendHeartbeat(false, from);
+        if (c.reply) {
+          this.sendHeartbeat(false, from);
+          // A node that just started learns what this one watches now, not a heartbeat later.
+          if (this.watchedUsers.length > 0) this.sendWatchedUsers(from);
+        }
         return;
       case 'shutdown':
         if (this.registry.stoppedNode(from, performance.now())) this.log.info({ node: from }, 'node left (shutdown)');
         this.surveys.nodeGone(from);
+        this.userWatches.drop(from);
         return;
       case 'surveyRequest':
         void this.answer(c.op, c.data).then((a) => this.send(encodeControl(this.host.nodeId, { kind: 'surveyResponse', id: c.id, ...a }), from)).catch((err: unknown) => {
@@ -179,6 +221,12 @@ export class ControlPlane {
       case 'surveyResponse':
         this.surveys.answer(c.id, from, { code: c.code, data: c.data });
         return;
+      case 'watchUsers':
+        this.userWatches.set(from, c.users, performance.now());
+        return;
+      case 'userEvent':
+        this.host.userEvent(c.event);
+        return;
       default:
         this.host.applyRemote(c).catch((err: unknown) => this.log.error({ err, node: from, command: c.kind }, 'control command failed'));
     }
@@ -186,10 +234,14 @@ export class ControlPlane {
 
   private tick(): void {
     if (!this.heartbeatInFlight) this.sendHeartbeat(false);
-    for (const uid of this.registry.prune(performance.now())) {
+    if (this.watchedUsers.length > 0) this.sendWatchedUsers();
+    const now = performance.now();
+    for (const uid of this.registry.prune(now)) {
       this.log.info({ node: uid }, 'node left (no heartbeat)');
       this.surveys.nodeGone(uid);
+      this.userWatches.drop(uid);
     }
+    this.userWatches.prune(now);
   }
 
   private sendHeartbeat(reply: boolean, toNode?: string): void {

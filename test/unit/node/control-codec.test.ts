@@ -35,6 +35,12 @@ const COMMANDS: ControlCommand[] = [
   { kind: 'refresh', target, expired: true, expireAt: 0, info: new Uint8Array(0) },
   { kind: 'surveyRequest', id: 2 ** 35, op: 'channels', data: new Uint8Array([9]) },
   { kind: 'surveyResponse', id: 3, code: 2, data: new Uint8Array(0) },
+  { kind: 'watchUsers', users: ['u', 'v'] },
+  { kind: 'watchUsers', users: [] },
+  { kind: 'userEvent', event: { type: 'connect', user: 'u', client: 'c', node: 'n', time: 2 ** 41, transport: 'websocket' } },
+  { kind: 'userEvent', event: { type: 'subscribe', user: 'u', client: 'c', node: 'n', time: 1, channel: 'ch' } },
+  { kind: 'userEvent', event: { type: 'unsubscribe', user: 'u', client: 'c', node: 'n', time: 1, channel: 'ch', code: 2000, reason: 'server unsubscribe' } },
+  { kind: 'userEvent', event: { type: 'disconnect', user: 'u', client: 'c', node: 'n', time: 1, code: 3000, reason: 'connection closed' } },
 ];
 
 /** Uint8Array and Buffer compare by content. */
@@ -74,6 +80,16 @@ test('control codec: a user operation without a user is dropped, not applied to 
   ] as const) {
     const d = decodeControl(encodeControl('x', { ...c, whitelist: [] } as ControlCommand));
     assert.equal(d.ok, false, c.kind);
+  }
+});
+
+test('control codec: a user event of a type this node does not know, or without a user, is dropped', () => {
+  for (const event of [
+    { type: 'connect', user: '', client: 'c', node: 'n', time: 1, transport: 'websocket' },
+    { type: 'teleport', user: 'u', client: 'c', node: 'n', time: 1, transport: '' },
+  ]) {
+    const d = decodeControl(encodeControl('x', { kind: 'userEvent', event } as ControlCommand));
+    assert.equal(d.ok, false, event.type);
   }
 });
 

@@ -13,6 +13,7 @@ import { CONTROL_VERSION, encodeControl } from '../../../src/node/control/codec.
 import { descriptor } from '../../../src/node/control/descriptor.generated.js';
 import { SurveyTimeoutError } from '../../../src/node/control/surveys.js';
 import type { NodeInfo } from '../../../src/node/control/messages.js';
+import type { UserWatchEvent } from '../../../src/node/watch/events.js';
 import type { Logger } from '../../../src/util/logger.js';
 import { until } from '../../helpers/wait.js';
 
@@ -21,12 +22,14 @@ interface TestNode {
   plane: ControlPlane;
   broker: Broker;
   applied: RemoteCommand[];
+  userEvents: UserWatchEvent[];
   warnings: unknown[];
 }
 
 async function startNode(bus: MemoryBus, id: string, opts: { heartbeatIntervalMs?: number; surveyTimeoutMs?: number } = {}, surveys: Record<string, SurveyHandler> = {}): Promise<TestNode> {
   const { broker } = bus.engine();
   const applied: RemoteCommand[] = [];
+  const userEvents: UserWatchEvent[] = [];
   const warnings: unknown[] = [];
   const noop = (): void => {};
   const log: Logger = { trace: noop, debug: noop, info: noop, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) };
@@ -39,6 +42,7 @@ async function startNode(bus: MemoryBus, id: string, opts: { heartbeatIntervalMs
       applyRemote: async (c) => {
         applied.push(c);
       },
+      userEvent: (e) => userEvents.push(e),
     },
     log,
     opts,
@@ -52,7 +56,7 @@ async function startNode(bus: MemoryBus, id: string, opts: { heartbeatIntervalMs
   };
   await broker.run(handler, id);
   await plane.start();
-  return { id, plane, broker, applied, warnings };
+  return { id, plane, broker, applied, userEvents, warnings };
 }
 
 const ids = (n: TestNode): string[] => n.plane.nodes().map((x) => x.uid).sort();
@@ -97,6 +101,45 @@ test('control plane: user operations reach the other nodes, not the sender; a qu
   for (const n of [a, b, c]) await n.plane.stop();
 });
 
+test('control plane: watched users reach every node, one that starts later too; events go to the watching node only; a set is forgotten when emptied, stopped or silent', async () => {
+  const bus = new MemoryBus();
+  const opts = { heartbeatIntervalMs: 100 };
+  const a = await startNode(bus, 'a', opts);
+  const b = await startNode(bus, 'b', opts);
+  await until(() => ids(a).length === 2, 'A and B to know each other');
+  assert.equal(b.plane.nodesWatching('u'), undefined);
+  a.plane.setWatchedUsers(['u', 'v']);
+  await until(() => b.plane.nodesWatching('u') !== undefined, 'B to learn what A watches');
+  assert.deepEqual(b.plane.nodesWatching('v'), ['a']);
+  assert.equal(b.plane.nodesWatching('w'), undefined);
+  // C starts later and learns it too (from A's answer to its first heartbeat, or A's repeats).
+  const c = await startNode(bus, 'c', opts);
+  await until(() => c.plane.nodesWatching('u') !== undefined, 'C to learn what A watches');
+
+  const event: UserWatchEvent = { type: 'connect', user: 'u', client: 'x', node: 'name-b', time: 5, transport: 'sse' };
+  b.plane.sendUserEvent('a', event);
+  await until(() => a.userEvents.length === 1, 'the event to reach A');
+  assert.deepEqual(a.userEvents, [event]);
+  assert.deepEqual([b.userEvents, c.userEvents], [[], []], 'only the watching node gets it');
+
+  a.plane.setWatchedUsers(['v']);
+  await until(() => b.plane.nodesWatching('u') === undefined, 'B to forget u');
+  assert.deepEqual(b.plane.nodesWatching('v'), ['a']);
+  a.plane.setWatchedUsers([]);
+  await until(() => b.plane.nodesWatching('v') === undefined, 'B to forget A watched anything');
+
+  // A node that stops or goes silent takes its set with it.
+  a.plane.setWatchedUsers(['u']);
+  await until(() => b.plane.nodesWatching('u') !== undefined && c.plane.nodesWatching('u') !== undefined, 'B and C to learn u again');
+  await a.plane.stop();
+  await until(() => b.plane.nodesWatching('u') === undefined, 'B to forget the stopped node\'s set');
+  b.plane.setWatchedUsers(['q']);
+  await until(() => c.plane.nodesWatching('q') !== undefined, 'C to learn what B watches');
+  await b.broker.close();
+  await until(() => c.plane.nodesWatching('q') === undefined, 'C to forget the silent node\'s set', 5000);
+  for (const n of [b, c]) await n.plane.stop();
+});
+
 test('control plane: a heartbeat of a stopped node arriving after its shutdown does not bring it back', async () => {
   const bus = new MemoryBus();
   const echo: SurveyHandler = () => new Uint8Array(0);
@@ -128,6 +171,7 @@ test('control plane: a broker that throws instead of rejecting fails the call, n
         return Promise.resolve();
       },
       applyRemote: async () => {},
+      userEvent: noop,
     },
     log,
     { heartbeatIntervalMs: 20, surveyTimeoutMs: 60_000 },
