@@ -6,12 +6,14 @@
  * slows both servers' slices alike, where separate runs of one server after the other (bench/run.mjs)
  * spread by ±15 % round to round. Server CPU is read per slice, for the server published to.
  *
- *   node bench/pubsub-ab.mjs [--case channels|broadcast] [--groups 12] [--slice 2] [--pair baseline|metrics|same]
+ *   node bench/pubsub-ab.mjs [--case channels|broadcast] [--groups 12] [--slice 2] [--pair baseline|metrics|same|build]
  *
  * `--pair metrics` pits Rotor against itself instead: A is Rotor with `prometheus.enabled` (and
  * /metrics scraped every 5 s while it runs, as Prometheus would), B the same without, so the
  * ratio is what counting costs the fan-out (issue #19: within 3 %, a ratio ≤ 1.03). `--pair same`
- * runs two identical Rotors, which reads the pairing's own bias.
+ * runs two identical Rotors, which reads the pairing's own bias. `--pair build --against DIR` pits
+ * this checkout's build (A) against the build of another checkout (B, its `dist/` built), so a
+ * change to the hot path is read against the code before it.
  *
  * `channels` (default): 1,000 channels × 5 subscribers per server, 1,000 publications/s
  * round-robin (issue #5's case (b)); `broadcast`: 5,000 subscribers on one channel, 10/s.
@@ -43,7 +45,9 @@ const PAIRS = {
   metrics: { targets: ['rotor', 'rotor'], names: ['metrics on', 'metrics off'], overrides: [{ prometheus: { enabled: true } }, undefined] },
   // The harness against itself: two identical Rotors, to read the bias of the pairing.
   same: { targets: ['rotor', 'rotor'], names: ['rotor A', 'rotor B'], overrides: [undefined, undefined] },
+  build: { targets: ['rotor', 'rotor'], names: ['this build', 'other build'], overrides: [undefined, undefined], roots: [undefined, opt('against', '')] },
 };
+if (pair === 'build' && !PAIRS.build.roots[1]) throw new Error('--pair build needs --against <checkout with dist/ built>');
 if (!(pair in PAIRS)) throw new Error(`unknown pair ${pair}; use ${Object.keys(PAIRS).join(', ')}`);
 const TARGETS = PAIRS[pair].targets;
 const NAMES = PAIRS[pair].names;
@@ -56,7 +60,7 @@ const gen = new Gen(1, { quiet: true });
 const servers = [];
 try {
   await gen.ready();
-  for (const [i, t] of TARGETS.entries()) servers.push(await startServer(t, { cpu: 0, quiet: process.env.BENCH_SERVER_OUTPUT !== '1', rotorOverrides: OVERRIDES[i] }));
+  for (const [i, t] of TARGETS.entries()) servers.push(await startServer(t, { cpu: 0, quiet: process.env.BENCH_SERVER_OUTPUT !== '1', rotorOverrides: OVERRIDES[i], ...(PAIRS[pair].roots?.[i] ? { rotorRoot: PAIRS[pair].roots[i] } : {}) }));
   await sleep(1000);
   // Prometheus scrapes the metrics server; its cost is the server's, as in production.
   const scraper =

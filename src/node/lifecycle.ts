@@ -9,8 +9,9 @@
  * throws and never calls back into the node.
  *
  * Per channel on one node, `channelOccupied` and `channelVacated` strictly alternate, starting
- * with `channelOccupied`, in the order the hub saw its first subscriber come and its last go; the
- * node's broker subscribe and unsubscribe calls for the channel follow the same order.
+ * with `channelOccupied`, in the order the hub saw its first subscriber come and its last go. The
+ * node's broker subscribe and unsubscribe calls follow the same order, except that an admin
+ * watcher of the channel (watch/) keeps the broker subscribed without making it occupied.
  */
 import { UnsubscribeCode } from '../protocol/codes.js';
 

@@ -9,10 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { connToken, startServer, type TestServer } from '../helpers/server.js';
 import { SdkPool, within, eventually } from '../helpers/sdk.js';
 import { AdminTokens } from '../../src/admin/session-token.js';
-import { TRACE_MAX_BUFFER_BYTES, TRACE_MAX_ENTITY_LENGTH, TRACE_MAX_STREAMS } from '../../src/admin/trace.js';
+import { TRACE_MAX_BUFFER_BYTES, TRACE_MAX_ENTITY_LENGTH, TRACE_MAX_STREAMS, TRACE_PING_MS } from '../../src/admin/trace.js';
 import { ADMIN_TOKEN_TTL_S } from '../../src/admin/session-token.js';
 import { deletePrefix, redisUrl, testPrefix } from '../contract/redis-engines.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -241,5 +242,19 @@ test('watch refuses: no token, bad bodies, an unknown namespace, too many stream
   } finally {
     for (const r of open) r.close();
     await srv.stop();
+  }
+});
+
+test('docs/admin.md states the watch limits the code uses', () => {
+  const doc = readFileSync(new URL('../../docs/admin.md', import.meta.url), 'utf8');
+  for (const stated of [
+    `${TRACE_MAX_STREAMS} open streams per node`,
+    `at most ${TRACE_MAX_ENTITY_LENGTH.toLocaleString('en-US')}`,
+    `more than ${TRACE_MAX_BUFFER_BYTES} bytes behind`,
+    `${TRACE_MAX_BUFFER_BYTES / 1024 / 1024} MiB behind`,
+    `after ${TRACE_PING_MS / 1000} s without another line`,
+    `past ${TRACE_MAX_STREAMS} streams`,
+  ]) {
+    assert.ok(doc.includes(stated), `docs/admin.md should say "${stated}"`);
   }
 });
