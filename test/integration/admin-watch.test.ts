@@ -128,8 +128,21 @@ test('watch on one node: a channel with no subscriber sees publications, then jo
     assert.equal((await ch.next((l) => l.type === 'leave', 'the leave')).info.user, 'alice');
     const unsub = await user.next((l) => l.type === 'unsubscribe', 'the unsubscribe');
     assert.deepEqual([unsub.channel, unsub.code], ['room:a', 0]);
+    // The last subscriber left; the watch still holds the broker subscription.
+    const seen = ch.lines.length;
+    await srv.api('publish', { channel: 'room:a', data: { n: 2 } });
+    assert.deepEqual((await ch.next((l) => l.type === 'publication', 'a publication after the last subscriber left', seen)).data, { n: 2 });
+    // And the reverse: a watch ending while a subscriber stays leaves the subscriber served.
+    const s2 = await within(alice.subscribe('room:b'), 'alice subscribed to room:b');
+    const chB = await watch(srv, token, 'channel', 'room:b');
+    chB.close();
+    await eventually(async () => !srv.app.node.watches.holdsChannel('room:b'), 'the room:b watch to end');
+    const got = s2.events.next('publication');
+    await srv.api('publish', { channel: 'room:b', data: { n: 3 } });
+    assert.deepEqual((await within(got, 'the subscriber still served')).data, { n: 3 });
     alice.c.disconnect();
     const disc = await user.next((l) => l.type === 'disconnect', 'the disconnect');
+    assert.equal((await user.next((l) => l.type === 'unsubscribe' && l.channel === 'room:b', 'room:b ended by the disconnect')).code, 1);
     assert.deepEqual([disc.client, disc.code], [connect.client, 3000]);
 
     // A stopped watch gives the channel back; publications still reach a later watcher.
