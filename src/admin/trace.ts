@@ -4,7 +4,8 @@
  * the answer is newline-delimited JSON (`application/x-ndjson`), one object per line, each with a
  * `type`:
  *
- * - `start` once the watch is in place (for a channel: once the broker delivers it to this node);
+ * - `start` once the watch is in place: for a channel, once the broker delivers it to this node;
+ *   for a user, once every live node has confirmed it knows the user is watched;
  * - `publication` (`channel`, and the publication as the history API writes it), `join`, `leave`
  *   (`channel`, `info`) for a channel;
  * - `connect` (`transport`), `subscribe` (`channel`), `unsubscribe` (`channel`, `code`, `reason`),
@@ -16,7 +17,9 @@
  *
  * Every line has `time` (ms since the epoch). At most TRACE_MAX_STREAMS streams are open per node
  * (429 past it). Errors before the stream starts are a status with `{"error":"…"}`: 400 for a bad
- * body or an unknown channel namespace, 503 when the broker cannot subscribe.
+ * body or an unknown channel namespace, 503 when the node is shutting down or the watch could not
+ * be put in place within TRACE_START_TIMEOUT_MS (the broker cannot subscribe, a node does not
+ * confirm a user watch).
  */
 import type { ServerResponse } from 'node:http';
 import type { Node } from '../node/node.js';
@@ -32,6 +35,12 @@ export const TRACE_MAX_STREAMS = 32;
 export const TRACE_MAX_BUFFER_BYTES = 1024 * 1024;
 /** Quiet time after which a `ping` line is written, ms. */
 export const TRACE_PING_MS = 25_000;
+/** How long putting a watch in place may take before the request is answered 503, ms. */
+export const TRACE_START_TIMEOUT_MS = 5000;
+/** Events held while the watch is being put in place (they arrive before `start` can be written). */
+const TRACE_MAX_EARLY_EVENTS = 1024;
+/** After an `end` line, how long a reader that does not read it keeps its connection, ms. */
+const TRACE_END_GRACE_MS = 5000;
 /** How often a stream checks that its admin session is still valid (and whether to ping), ms. */
 const TRACE_CHECK_MS = 1000;
 /** Longest channel or user ID a watch accepts, characters. */
@@ -73,6 +82,9 @@ function eventLine(e: WatchEvent, time: number): Obj {
 class TraceStream implements Watcher {
   #ended = false;
   #stop: (() => void) | undefined;
+  /** Lines of events that came before `start` was written; null once it was. */
+  #early: Obj[] | null = [];
+  #earlyOverflow = false;
   #lastWrite = Date.now();
   readonly #ping: NodeJS.Timeout;
 
@@ -98,10 +110,17 @@ class TraceStream implements Watcher {
       'X-Accel-Buffering': 'no',
     });
     this.#write(line);
+    const early = this.#early ?? [];
+    this.#early = null;
+    for (const l of early) this.#write(l);
+    if (this.#earlyOverflow) this.#finish(`more than ${TRACE_MAX_EARLY_EVENTS} events arrived while the watch was being put in place`);
   }
 
   event(e: WatchEvent): void {
-    if (!this.#ended) this.#write(eventLine(e, Date.now()));
+    if (this.#ended) return;
+    if (this.#early === null) return this.#write(eventLine(e, Date.now()));
+    if (this.#early.length < TRACE_MAX_EARLY_EVENTS) this.#early.push(eventLine(e, Date.now()));
+    else this.#earlyOverflow = true;
   }
 
   end(reason: string): void {
@@ -115,7 +134,7 @@ class TraceStream implements Watcher {
 
   #tick(): void {
     if (!this.stillAuthorized()) return this.#finish('the admin session expired');
-    if (Date.now() - this.#lastWrite >= TRACE_PING_MS) this.#write({ type: 'ping', time: Date.now() });
+    if (this.#early === null && Date.now() - this.#lastWrite >= TRACE_PING_MS) this.#write({ type: 'ping', time: Date.now() });
   }
 
   #write(line: Obj): void {
@@ -124,16 +143,24 @@ class TraceStream implements Watcher {
     this.res.write(`${toJsonText(line)}\n`);
   }
 
-  /** Ends the stream once: with an `end` line when Rotor ends it, silently when the reader left. */
+  /**
+   * Ends the stream once: with an `end` line when Rotor ends it, silently when the reader left. A
+   * reader that does not take the end line within TRACE_END_GRACE_MS loses the connection. The
+   * node-side stop runs after the current delivery (never inside the node's emit loop).
+   */
   #finish(reason: string | undefined): void {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#ping);
-    this.#stop?.();
+    const stop = this.#stop;
+    if (stop !== undefined) queueMicrotask(stop);
     this.onEnd(this);
     if (reason === undefined || this.res.destroyed) return;
     if (!this.res.headersSent) this.res.writeHead(200, { 'Content-Type': 'application/x-ndjson', Connection: 'close' });
     this.res.end(`${toJsonText({ type: 'end', time: Date.now(), reason })}\n`);
+    const grace = setTimeout(() => this.res.destroy(), TRACE_END_GRACE_MS);
+    grace.unref();
+    this.res.once('close', () => clearTimeout(grace));
   }
 }
 
@@ -149,6 +176,7 @@ export class AdminTrace {
   async handle(res: ServerResponse, body: string, stillAuthorized: () => boolean): Promise<void> {
     const r = parseTraceRequest(body);
     if ('error' in r) return send(res, 400, r.error);
+    if (this.node.isShuttingDown) return send(res, 503, 'the node is shutting down');
     if (this.#open.size >= TRACE_MAX_STREAMS) return send(res, 429, `at most ${TRACE_MAX_STREAMS} watch streams per node`);
     if (r.type === 'channel') {
       try {
@@ -160,17 +188,36 @@ export class AdminTrace {
     const stream = new TraceStream(res, stillAuthorized, (s) => this.#open.delete(s));
     this.#open.add(stream);
     const start: Obj = { type: 'start', time: Date.now(), watch: r.type, entity: r.entity, node: this.node.options.name };
-    if (r.type === 'user') return stream.started(this.node.watchUser(r.entity, stream), start);
+    const placing = r.type === 'user' ? this.node.watchUser(r.entity, stream) : this.node.watchChannel(r.entity, stream);
     let stop: () => void;
     try {
-      stop = await this.node.watchChannel(r.entity, stream);
+      stop = await settleWithin(placing, TRACE_START_TIMEOUT_MS);
     } catch (err) {
+      // A watch put in place after the timeout is ended then; one that failed left nothing behind.
+      placing.then((late) => late(), () => {});
       stream.abandon();
-      this.node.log.error({ err, channel: r.entity }, 'admin watch: broker subscribe failed');
-      return send(res, 503, 'the broker could not subscribe to the channel');
+      this.node.log.error({ err, watch: r.type, entity: r.entity }, 'admin watch could not be put in place');
+      return send(res, 503, r.type === 'user' ? 'not every node confirmed the watch' : 'the broker could not subscribe to the channel');
     }
     stream.started(stop, start);
   }
+}
+
+/** `p`'s value, or a rejection after `ms`. */
+function settleWithin<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(t);
+        reject(err);
+      },
+    );
+  });
 }
 
 function send(res: ServerResponse, status: number, error: string): void {

@@ -379,10 +379,21 @@ export class Node implements BrokerEventHandler {
     this.brokerCalls.queue(channel, () => this.broker.unsubscribe(channel)).catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe after a watch failed'));
   }
 
-  /** Streams `user`'s connects, subscriptions and disconnects on every node to `w`; returns the function that ends it. */
-  watchUser(user: string, w: Watcher): () => void {
+  /**
+   * Streams `user`'s connects, subscriptions and disconnects on every node to `w`. Resolves, with
+   * the function that ends the watch, once every live node has confirmed it knows (so no event is
+   * missed after that); rejects, keeping nothing, when a node does not confirm in time.
+   */
+  async watchUser(user: string, w: Watcher): Promise<() => void> {
     this.watches.addUser(user, w);
-    return () => this.watches.removeUser(user, w);
+    const stop = (): void => this.watches.removeUser(user, w);
+    try {
+      await this.control.sync();
+    } catch (err) {
+      stop();
+      throw err;
+    }
+    return stop;
   }
 
   /** Removes the session's subscription to `channel`, if any, with a leave; says whether it had one. */

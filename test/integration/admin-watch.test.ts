@@ -13,7 +13,9 @@ import { readFileSync } from 'node:fs';
 import { connToken, startServer, type TestServer } from '../helpers/server.js';
 import { SdkPool, within, eventually } from '../helpers/sdk.js';
 import { AdminTokens } from '../../src/admin/session-token.js';
-import { TRACE_MAX_BUFFER_BYTES, TRACE_MAX_ENTITY_LENGTH, TRACE_MAX_STREAMS, TRACE_PING_MS } from '../../src/admin/trace.js';
+import { TRACE_MAX_BUFFER_BYTES, TRACE_MAX_ENTITY_LENGTH, TRACE_MAX_STREAMS, TRACE_PING_MS, TRACE_START_TIMEOUT_MS } from '../../src/admin/trace.js';
+import { MemoryBroker } from '../../src/engine/memory/broker.js';
+import { MemoryPresenceManager } from '../../src/engine/memory/presence.js';
 import { ADMIN_TOKEN_TTL_S } from '../../src/admin/session-token.js';
 import { deletePrefix, redisUrl, testPrefix } from '../contract/redis-engines.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -53,8 +55,8 @@ class TraceReader {
     for (const w of ws) w();
   }
 
-  /** The first line from `from` on matching `pick`, and the index after it. */
-  async next(pick: (l: Line) => boolean, what: string, from = 0): Promise<Line> {
+  /** The first line from `from` on matching `pick`. */
+  async next(pick: (l: Line) => boolean, what: string, from = 0, timeoutMs?: number): Promise<Line> {
     const find = () => this.lines.slice(from).find(pick);
     return within(
       (async () => {
@@ -66,6 +68,7 @@ class TraceReader {
         }
       })(),
       what,
+      timeoutMs,
     );
   }
 
@@ -142,7 +145,9 @@ test('watch on one node: a channel with no subscriber sees publications, then jo
     assert.deepEqual((await within(got, 'the subscriber still served')).data, { n: 3 });
     alice.c.disconnect();
     const disc = await user.next((l) => l.type === 'disconnect', 'the disconnect');
-    assert.equal((await user.next((l) => l.type === 'unsubscribe' && l.channel === 'room:b', 'room:b ended by the disconnect')).code, 1);
+    const ended = await user.next((l) => l.type === 'unsubscribe' && l.channel === 'room:b', 'room:b ended by the disconnect');
+    assert.equal(ended.code, 1);
+    assert.ok(user.lines.indexOf(ended) < user.lines.indexOf(disc), 'a connection\'s subscriptions end before it does');
     assert.deepEqual([disc.client, disc.code], [connect.client, 3000]);
 
     // A stopped watch gives the channel back; publications still reach a later watcher.
@@ -244,9 +249,9 @@ test('watch refuses: no token, bad bodies, an unknown namespace, too many stream
     assert.equal(end.reason, `the reader fell more than ${TRACE_MAX_BUFFER_BYTES} bytes behind`);
 
     // A session token that expires while the stream runs ends it.
-    const shortLived = new AdminTokens(ADMIN.secret).issue(Math.floor(Date.now() / 1000) - ADMIN_TOKEN_TTL_S + 2);
+    const shortLived = new AdminTokens(ADMIN.secret).issue(Math.floor(Date.now() / 1000) - ADMIN_TOKEN_TTL_S + 3);
     const expiring = await watch(srv, shortLived, 'user', 'x');
-    assert.equal((await expiring.next((l) => l.type === 'end', 'the end line after expiry', 0)).reason, 'the admin session expired');
+    assert.equal((await expiring.next((l) => l.type === 'end', 'the end line after expiry', 0, 10_000)).reason, 'the admin session expired');
 
     // Shutdown ends every stream with a last line, and the stop does not wait for the readers.
     const last = await watch(srv, token, 'channel', 'room:a');
@@ -267,7 +272,50 @@ test('docs/admin.md states the watch limits the code uses', () => {
     `${TRACE_MAX_BUFFER_BYTES / 1024 / 1024} MiB behind`,
     `after ${TRACE_PING_MS / 1000} s without another line`,
     `past ${TRACE_MAX_STREAMS} streams`,
+    `not in place within ${TRACE_START_TIMEOUT_MS / 1000} s`,
   ]) {
     assert.ok(doc.includes(stated), `docs/admin.md should say "${stated}"`);
+  }
+});
+
+/** A memory broker whose subscribe fails for `room:fail…` channels and takes `slowMs` for `room:slow…` ones. */
+class StubbornBroker extends MemoryBroker {
+  readonly subscribes: string[] = [];
+  readonly unsubscribes: string[] = [];
+  constructor(private readonly slowMs: number) {
+    super();
+  }
+  override async subscribe(channel: string): Promise<void> {
+    this.subscribes.push(channel);
+    if (channel.startsWith('room:fail')) throw new Error('subscribe refused');
+    if (channel.startsWith('room:slow')) await new Promise((r) => setTimeout(r, this.slowMs));
+    return super.subscribe(channel);
+  }
+  override async unsubscribe(channel: string): Promise<void> {
+    this.unsubscribes.push(channel);
+    return super.unsubscribe(channel);
+  }
+}
+
+test('watch: a broker that cannot subscribe answers 503 at once; one too slow answers 503 in time and is given back when it settles', async () => {
+  const broker = new StubbornBroker(TRACE_START_TIMEOUT_MS + 1000);
+  const srv = await startServer({ admin: ADMIN, channel: CHANNELS } as ConfigInput, { engine: { broker, presence: new MemoryPresenceManager() } });
+  try {
+    const token = await adminToken(srv);
+    const failed = await trace(srv, '{"type":"channel","entity":"room:fail"}', token);
+    assert.deepEqual([failed.status, failed.error], [503, 'the broker could not subscribe to the channel']);
+    assert.equal(srv.app.node.watches.holdsChannel('room:fail'), false);
+
+    const began = Date.now();
+    const slow = await trace(srv, '{"type":"channel","entity":"room:slow"}', token);
+    assert.deepEqual([slow.status, slow.error], [503, 'the broker could not subscribe to the channel']);
+    assert.ok(Date.now() - began >= TRACE_START_TIMEOUT_MS - 50);
+    // The subscribe settles later: the watch it made is ended and the broker given the channel back.
+    await eventually(async () => broker.unsubscribes.includes('room:slow'), 'the late watch given back', 10_000);
+    assert.equal(srv.app.node.watches.holdsChannel('room:slow'), false);
+    assert.deepEqual(broker.subscribes.filter((c) => c === 'room:slow'), ['room:slow']);
+    assert.equal(srv.errors.length >= 2, true, 'both failures were logged');
+  } finally {
+    await srv.stop();
   }
 });

@@ -47,6 +47,8 @@ export interface ControlPlaneOptions {
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3000;
 export const DEFAULT_SURVEY_TIMEOUT_MS = 10_000;
+/** The survey op every node answers at once (see `sync`). */
+const SYNC_SURVEY = 'sync';
 /** Distinct reasons for dropped messages logged at most this many times, so a storm of bad
  * messages from a misconfigured peer cannot flood the log. */
 const MAX_LOGGED_DROPS = 100;
@@ -56,6 +58,8 @@ export class ControlPlane {
   private readonly userWatches: UserWatchBook;
   /** The users this node's watchers follow, as last announced. */
   private watchedUsers: string[] = [];
+  /** A `watchUsers` repeat the broker has not settled yet: the next tick skips rather than piles up. */
+  private watchRepeatInFlight = false;
   private readonly surveys = new SurveyBook();
   private readonly surveyHandlers = new Map<string, SurveyHandler>();
   private readonly heartbeatIntervalMs: number;
@@ -75,6 +79,7 @@ export class ControlPlane {
     this.surveyTimeoutMs = opts.surveyTimeoutMs ?? DEFAULT_SURVEY_TIMEOUT_MS;
     this.registry = new NodeRegistry(2 * this.heartbeatIntervalMs + 1000);
     this.userWatches = new UserWatchBook(2 * this.heartbeatIntervalMs + 1000);
+    this.onSurvey(SYNC_SURVEY, () => new Uint8Array(0));
   }
 
   /** Registers the handler of one survey op (for this node's answer, local or asked remotely). */
@@ -133,7 +138,18 @@ export class ControlPlane {
    */
   setWatchedUsers(users: readonly string[]): void {
     this.watchedUsers = [...users];
-    this.sendWatchedUsers();
+    void this.sendWatchedUsers();
+  }
+
+  /**
+   * Resolves once every live node has handled every control message this node sent before the
+   * call: the control channel keeps one sender's messages in order, and each node answers this
+   * survey only after the ones before it. Rejects as a survey does.
+   */
+  async sync(): Promise<void> {
+    for (const [node, a] of await this.survey(SYNC_SURVEY, new Uint8Array(0))) {
+      if (a.code !== 0) throw new Error(`node ${node} answered the sync with code ${a.code}`);
+    }
   }
 
   /** The other nodes watching `user`; undefined when none does (one size check when nobody watches). */
@@ -148,9 +164,10 @@ export class ControlPlane {
     });
   }
 
-  private sendWatchedUsers(toNode?: string): void {
-    if (this.stopped) return;
-    this.send(encodeControl(this.host.nodeId, { kind: 'watchUsers', users: this.watchedUsers }), toNode).catch((err: unknown) => {
+  /** Never rejects: a failed send is logged, and the next heartbeat tick repeats it. */
+  private sendWatchedUsers(toNode?: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return this.send(encodeControl(this.host.nodeId, { kind: 'watchUsers', users: this.watchedUsers }), toNode).catch((err: unknown) => {
       this.log.warn({ err }, 'could not announce the watched users');
     });
   }
@@ -205,7 +222,7 @@ export class ControlPlane {
         if (c.reply) {
           this.sendHeartbeat(false, from);
           // A node that just started learns what this one watches now, not a heartbeat later.
-          if (this.watchedUsers.length > 0) this.sendWatchedUsers(from);
+          if (this.watchedUsers.length > 0) void this.sendWatchedUsers(from);
         }
         return;
       case 'shutdown':
@@ -234,7 +251,10 @@ export class ControlPlane {
 
   private tick(): void {
     if (!this.heartbeatInFlight) this.sendHeartbeat(false);
-    if (this.watchedUsers.length > 0) this.sendWatchedUsers();
+    if (this.watchedUsers.length > 0 && !this.watchRepeatInFlight) {
+      this.watchRepeatInFlight = true;
+      this.sendWatchedUsers().finally(() => (this.watchRepeatInFlight = false));
+    }
     const now = performance.now();
     for (const uid of this.registry.prune(now)) {
       this.log.info({ node: uid }, 'node left (no heartbeat)');

@@ -28,8 +28,9 @@ export type WatchEvent = ChannelWatchEvent | UserWatchEvent;
 
 /**
  * One watch stream. `event` is called synchronously on the delivery path and must only queue the
- * event (never throw, never call back into the node). `end` is called once when the node stops the
- * watch on its side (shutdown); the watcher does not call its stop function after that.
+ * event (never throw, never call back into the node: a watcher that ends itself calls its stop
+ * function later, not from inside `event`). `end` is called once when the node stops the watch on
+ * its side (shutdown); calling the stop function after that does nothing.
  */
 export interface Watcher {
   event(e: WatchEvent): void;
