@@ -24,7 +24,8 @@ import { NoMetrics, type NodeMetrics } from './metrics.js';
 import { ProcessStats } from './process-stats.js';
 import { NO_LIFECYCLE, SubscriptionEnds, type NodeLifecycle, type SubscriptionEnd } from './lifecycle.js';
 import { ControlPlane, type ControlPlaneOptions } from './control/plane.js';
-import { decodeChannels, decodeChannelsRequest, decodeEmulation, encodeChannels, encodeChannelsRequest, encodeEmulation } from './control/codec.js';
+import { decodeChannels, decodeChannelsRequest, encodeChannels, encodeChannelsRequest } from './control/codec.js';
+import { EmulationRouter } from './emulation.js';
 import { localChannels } from './channels.js';
 import type { NodeInfo, UserTarget } from './control/messages.js';
 import { applyRemoteLocal, disconnectLocal, refreshLocal, subscribeLocal, unsubscribeLocal } from './user-ops.js';
@@ -89,8 +90,6 @@ function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
 
 /** The survey op answered with this node's matching channels and their subscriber counts. */
 const CHANNELS_SURVEY = 'channels';
-/** The survey op, asked of one node, that hands /emulation commands to a session it holds. */
-const EMULATION_SURVEY = 'emulation';
 
 export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
@@ -111,6 +110,7 @@ export class Node implements BrokerEventHandler {
   readonly watches: Watches;
   private shuttingDown = false;
   private readonly control: ControlPlane;
+  private readonly emulation: EmulationRouter;
   /** Subscription cleanups (broker unsubscribe, presence, leave) still waiting for the engine. */
   private cleanupsInFlight = 0;
   private cleanupsDone: (() => void) | undefined;
@@ -146,11 +146,7 @@ export class Node implements BrokerEventHandler {
     );
     this.watches = new Watches(options.name, this.control);
     this.control.onSurvey(CHANNELS_SURVEY, async (data) => encodeChannels(await localChannels(this.hub, decodeChannelsRequest(data))));
-    this.control.onSurvey(EMULATION_SURVEY, (data) => {
-      const r = decodeEmulation(data);
-      this.emulate(r.session, r.data);
-      return new Uint8Array(0);
-    });
+    this.emulation = new EmulationRouter(options.nodeId, this.hub, this.control);
   }
 
   static newId(): string {
@@ -340,21 +336,8 @@ export class Node implements BrokerEventHandler {
    * survey). Resolves false when `nodeId` names no live node; rejects when that node does not
    * answer in time or the broker cannot ask it.
    */
-  async routeEmulation(nodeId: string, session: string, data: Uint8Array): Promise<boolean> {
-    if (nodeId === this.options.nodeId) {
-      this.emulate(session, data);
-      return true;
-    }
-    if (!this.control.knows(nodeId)) return false;
-    const a = await this.control.ask(nodeId, EMULATION_SURVEY, encodeEmulation(session, data));
-    if (a.code !== 0) throw new Error(`emulation: node ${nodeId} answered with code ${a.code}`);
-    return true;
-  }
-
-  /** Feeds emulation data to a session of this node; unknown sessions are dropped silently. */
-  private emulate(session: string, data: Uint8Array): void {
-    const s = this.hub.sessionBySessionId(session);
-    if (s !== undefined && s.transport.emulation) s.handleFrame(data);
+  routeEmulation(nodeId: string, session: string, data: Uint8Array): Promise<boolean> {
+    return this.emulation.route(nodeId, session, data);
   }
 
   /**
