@@ -9,6 +9,7 @@ import { addConfigFlags } from './flags.js';
 import { registerCheckconfig } from './commands/checkconfig.js';
 import { registerChecktoken } from './commands/checktoken.js';
 import { registerConfigdoc } from './commands/configdoc.js';
+import { registerConfigMigrate } from './commands/config-migrate.js';
 import { registerDefaultconfig } from './commands/defaultconfig.js';
 import { registerGenconfig } from './commands/genconfig.js';
 import { registerGentoken } from './commands/gentoken.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerCheckconfig(program);
   registerDefaultconfig(program);
   registerConfigdoc(program);
+  registerConfigMigrate(program);
   registerGentoken(program);
   registerChecktoken(program);
   registerServe(program);

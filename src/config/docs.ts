@@ -43,22 +43,37 @@ for the same as environment variables.
 
 Centrifugo v1 to v5 used flat keys (\`"token_hmac_secret_key"\`, \`"admin": true\`, \`"api_key"\`,
 top-level \`"namespaces"\`, \`"presence"\`, \`"history_size"\`, v1's \`"secret"\`); v6 and Rotor use the
-nested layout above. A file still using flat keys would run with defaults for all of them (no
-token key, so every client is refused with 3500), so \`rotor checkconfig\` exits 1 and the server
-refuses to start, naming every such key and its v6 place:
+nested layout above. \`rotor config migrate -c old.json\` prints the v6 form of either (\`-o new.yaml\`
+writes a new file, its extension or \`--format\` picking JSON, YAML or TOML), with what changed on
+the way and the keys v6 has no place for on stderr:
+
+- every flat key goes to its v6 place; v1's seconds become durations (\`"history_lifetime": 30\` ⇒
+  \`"history_ttl": "30s"\`), v1's string numbers numbers (\`"port": "8000"\`), \`redis_host\` and
+  \`redis_port\` one address, comma lists lists;
+- top-level channel options (\`presence\`, \`history_size\`, ...) go to \`channel.without_namespace\`,
+  and v1 option names are renamed inside namespaces (\`publish\` ⇒ \`allow_publish_for_subscriber\`,
+  \`anonymous\` ⇒ \`allow_subscribe_for_anonymous\`, \`recover\` ⇒ \`force_recovery\`);
+- what v1 allowed without an option is made explicit: \`allow_subscribe_for_client\` everywhere,
+  presence and history for subscribers (and for anonymous clients with \`anonymous\`) where they
+  are on; v1's \`secret\` also becomes \`http_api.key\`, as v1 signed API requests with it;
+- v5's shared proxy options (\`proxy_http_headers\`, ...) are copied into each proxy object, and
+  a proxy endpoint switches its proxy on.
+
+**A v1 file starts Rotor as it is**: it is read through that v6 form, and the log says so and names
+each key left out (\`watch\`, \`connection_lifetime\`, SockJS and Go runtime settings). A v1 file
+asking for the Redis API queue (\`redis_api\`) is refused: its commands would wait in Redis
+unprocessed. **A v5 file is refused** (Centrifugo v6 ignores flat keys, which would start a server
+without a token key, refusing every client with 3500): \`rotor checkconfig\` exits 1 and the server
+does not start, naming every key and its v6 place:
 
 \`\`\`
 error: invalid config: Centrifugo v1/v5 keys; Rotor reads the Centrifugo v6 layout, where they have other places (...):
   token_hmac_secret_key is a Centrifugo v5 key; in v6 it is client.token.hmac_secret_key
   namespaces is a Centrifugo v1 and v5 key; in v6 it is channel.namespaces
-  history_lifetime is a Centrifugo v1 key; in v6 it is channel.without_namespace.history_ttl (v1 takes a number of seconds, v6 a duration such as "25s")
 \`\`\`
 
-Top-level channel options (\`presence\`, \`history_size\`, ...) go to \`channel.without_namespace\`,
-and v1 channel option names are also reported inside namespaces. Keys that v6 dropped (SockJS,
-Tarantool, v1's \`watch\` and \`connection_lifetime\`) are named as having no equivalent; remove
-them. v5's shared proxy options (\`proxy_http_headers\`, ...) move into each proxy object. The
-environment variables of v1 to v5 (\`CENTRIFUGO_TOKEN_HMAC_SECRET_KEY\`) are renamed the same way
+A file mixing v1-only and v5-only keys is refused the same way. The environment variables of v1
+to v5 (\`CENTRIFUGO_TOKEN_HMAC_SECRET_KEY\`) are renamed like the keys
 (\`CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY\`); the old names are reported as unknown variables.
 `;
 

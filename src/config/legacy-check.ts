@@ -91,7 +91,7 @@ export function legacyKeysError(raw: Record<string, unknown>): ConfigError | und
   const lines = found.map(describeLegacyKey);
   const summary =
     'invalid config: Centrifugo v1/v5 keys; Rotor reads the Centrifugo v6 layout, where they have other places ' +
-    '(docs/config.md, "Migrating from Centrifugo v5 or v1 configs"):';
+    '(`rotor config migrate -c FILE` writes it; docs/config.md, "Migrating from Centrifugo v5 or v1 configs"):';
   return new ConfigError(
     [summary, ...lines.map((l) => `  ${l}`)].join('\n'),
     found.map((f, i) => ({ path: f.path, message: lines[i] ?? '' })),

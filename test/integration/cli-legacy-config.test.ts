@@ -2,7 +2,8 @@
  * The `rotor` process facing a Centrifugo v5 or v1 config, a mistyped subcommand, and the
  * one-line success reports of genconfig/checkconfig. A v5 file used to pass checkconfig and
  * start a server without a token key (every client refused with 3500); now both refuse it with
- * the same message naming every key's v6 place.
+ * the same message naming every key's v6 place. A v1 file is read through its v6 form
+ * (config/migrate.ts), which `rotor config migrate` writes.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rotor } from '../helpers/cli.js';
+import { CliProcess, freePort } from '../helpers/server-process.js';
+import { connToken } from '../helpers/server.js';
+import { sdkClient } from '../helpers/embedding.js';
 
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'rotor-cli-legacy-'));
 
@@ -74,20 +78,47 @@ describe('cli legacy config', { concurrency: true }, () => {
     assertRefused(await rotor(dir, ['-c', file]), V5_LINES.filter((l) => !l.startsWith('admin is')));
   });
 
-  test('cli legacy - checkconfig refuses a v1 config (secret, v1 namespace options)', async () => {
+  test('cli legacy - a v1 config serves: checkconfig --strict accepts it, the server starts from it, and config migrate writes a v6 file checkconfig --strict accepts', async () => {
     const dir = tempDir();
+    const port = await freePort();
     const file = writeConfig(dir, 'v1.json', {
-      secret: 'secret',
-      namespaces: [{ name: 'public', publish: true, history_size: 10, history_lifetime: 30 }],
-      log_level: 'debug',
+      secret: 'v1-secret',
+      address: '127.0.0.1',
+      port: String(port),
+      namespaces: [{ name: 'public', publish: true, watch: true, history_size: 10, history_lifetime: 30 }],
+      log_level: 'info',
     });
-    assertRefused(await rotor(dir, ['checkconfig', '-c', file]), [
-      'secret is a Centrifugo v1 key; in v6 it is client.token.hmac_secret_key (v1 also signed API requests with it; v6 checks http_api.key)',
-      'namespaces is a Centrifugo v1 and v5 key; in v6 it is channel.namespaces',
-      'namespaces[0].publish is a Centrifugo v1 key; in v6 it is channel.namespaces[0].allow_publish_for_subscriber (v1 let subscribed clients publish)',
-      'namespaces[0].history_lifetime is a Centrifugo v1 key; in v6 it is channel.namespaces[0].history_ttl (v1 takes a number of seconds, v6 a duration such as "25s")',
-      'log_level is a Centrifugo v1 and v5 key; in v6 it is log.level',
-    ]);
+    const check = await rotor(dir, ['checkconfig', '--strict', '-c', file]);
+    assert.equal(check.code, 0, check.stderr);
+    assert.equal(check.stdout, `${file} is valid\n`);
+
+    // The server starts from the v1 file: v1's secret checks the SDK's token and keys the API,
+    // and v1's permissions let the client subscribe.
+    const proc = CliProcess.start(['-c', file], { engineEnv: false });
+    const client = sdkClient(`ws://127.0.0.1:${port}/connection/websocket`, await connToken('alice', {}, undefined, 'v1-secret'));
+    try {
+      await proc.waitForLine((l) => typeof l.json?.message === 'string' && l.json.message.startsWith('HTTP API:'), 'the server listening');
+      assert.ok(proc.output.includes('is a Centrifugo v1 config'), proc.output);
+      assert.ok(proc.output.includes('channel.namespaces[0].watch: not honoured'), proc.output);
+      await client.connect();
+      const { events } = await client.subscribe('public:news');
+      const got = events.next('publication');
+      const r = await fetch(`http://127.0.0.1:${port}/api/publish`, { method: 'POST', headers: { Authorization: 'apikey v1-secret' }, body: JSON.stringify({ channel: 'public:news', data: { v: 1 } }) });
+      assert.equal(r.status, 200);
+      assert.deepEqual((await got).data, { v: 1 });
+    } finally {
+      client.c.disconnect();
+      await proc.kill();
+    }
+
+    const out = join(dir, 'v6.yaml');
+    const migrated = await rotor(dir, ['config', 'migrate', '-c', file, '-o', out]);
+    assert.equal(migrated.code, 0, migrated.stderr);
+    assert.match(migrated.stderr, /^dropped: channel\.namespaces\[0\]\.watch \(/m);
+    const v6 = await rotor(dir, ['checkconfig', '--strict', '-c', out]);
+    assert.equal(v6.code, 0, v6.stderr);
+    const printed = await rotor(dir, ['config', 'migrate', '-c', file]);
+    assert.equal((JSON.parse(printed.stdout) as { channel: { namespaces: { history_ttl: string }[] } }).channel.namespaces[0]!.history_ttl, '30s');
   });
 
   test('cli legacy - a mistyped subcommand is named, with the nearest command', async () => {

@@ -1,0 +1,205 @@
+/**
+ * Moving a Centrifugo v1 or v5 flat config to the v6 layout Rotor reads, with the table of
+ * legacy-keys.ts: every flat key goes to its v6 place, values converted where the two disagree
+ * (seconds as numbers ⇒ durations, "8000" ⇒ 8000, `host` + `port` ⇒ one address, a comma list ⇒
+ * a list), namespaces' options renamed, and v5's proxy settings copied into each proxy. A v1 file
+ * also gets the permissions v1 gave without asking (below). Keys with no v6 place are listed in
+ * `dropped` with why; `rotor config migrate` prints them, and loading a v1 file logs them.
+ *
+ * v1 permissions made explicit (v6 refuses what a namespace does not allow):
+ * - every connected client could subscribe to any channel: `allow_subscribe_for_client`;
+ * - a subscriber could ask for presence and history where they were on:
+ *   `allow_presence_for_subscriber`, `allow_history_for_subscriber`;
+ * - `anonymous` let anonymous connections do all of that too;
+ * - `secret` signed the server API as well: it becomes `http_api.key` (v6 API clients send it in
+ *   `Authorization: apikey …`).
+ */
+import { findOption, setPath, getPath } from './describe.js';
+import { findLegacyKeys, type LegacyFinding } from './legacy-check.js';
+import { CHANNEL_OPTIONS, LEGACY_KEYS, type LegacyKey, type LegacyVersion } from './legacy-keys.js';
+import { isRecord } from './schema/define.js';
+
+export interface Migration {
+  /** Which flat layout the file used. */
+  from: LegacyVersion;
+  /** The v6 config, in file form. */
+  config: Record<string, unknown>;
+  /** What moved with a change worth knowing (a unit, an added permission). */
+  notes: string[];
+  /** Keys left out: v6 has no place for them. */
+  dropped: { path: string; why: string }[];
+}
+
+/** Which flat layout a file uses: undefined for a v6 file, `mixed` when it has v1-only and v5-only keys. */
+export function legacyLayoutOf(raw: Record<string, unknown>): LegacyVersion | 'mixed' | undefined {
+  const found = findLegacyKeys(raw);
+  if (found.length === 0) return undefined;
+  const only = (v: LegacyVersion) => found.some((f) => f.entry.from.length === 1 && f.entry.from[0] === v);
+  const v1 = only('v1');
+  const v5 = only('v5');
+  if (v1 && v5) return 'mixed';
+  // A file of keys both layouts share is read as v5 (the later layout) unless v1's namespaces say otherwise.
+  return v1 ? 'v1' : 'v5';
+}
+
+const SECONDS_NOTE = /v1 takes a number of seconds/;
+
+/** `value` converted to what the v6 option at `path` takes, or undefined when it cannot be. */
+function convert(path: string, value: unknown, entry: LegacyKey | undefined): unknown {
+  const meta = findOption(path)?.meta;
+  if (meta === undefined) return value;
+  switch (meta.kind) {
+    case 'duration':
+      if (typeof value === 'number') return entry !== undefined && entry.note !== undefined && SECONDS_NOTE.test(entry.note) ? `${value}s` : value;
+      return value;
+    case 'int':
+      return typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    case 'bool':
+      return value === 'true' ? true : value === 'false' ? false : value;
+    case 'string[]':
+      return typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
+    case 'string':
+      return typeof value === 'number' ? String(value) : value;
+    default:
+      return value;
+  }
+}
+
+/** Renames the options of one namespace (or `without_namespace`) object; returns the new object. */
+function migrateChannelOptions(ns: Record<string, unknown>, where: string, m: Migration): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(ns)) {
+    const entry = LEGACY_KEYS[key];
+    const v6 = entry?.v6?.startsWith(CHANNEL_OPTIONS) === true ? entry.v6.slice(CHANNEL_OPTIONS.length) : undefined;
+    if (entry?.channelOption === true && entry.v6 === null) {
+      m.dropped.push({ path: `${where}.${key}`, why: entry.note ?? 'v6 has no such channel option' });
+      continue;
+    }
+    if (v6 === undefined || key === 'name') {
+      out[key] = value;
+      continue;
+    }
+    out[v6] = convert(`${CHANNEL_OPTIONS}${v6}`, value, entry);
+  }
+  if (m.from === 'v1') addV1Permissions(out, where, m);
+  return out;
+}
+
+/** What v1 allowed without an option, made explicit on one namespace's options. */
+function addV1Permissions(o: Record<string, unknown>, where: string, m: Migration): void {
+  const added: string[] = [];
+  const allow = (key: string) => {
+    if (o[key] === undefined) {
+      o[key] = true;
+      added.push(key);
+    }
+  };
+  allow('allow_subscribe_for_client');
+  const history = Number(o['history_size'] ?? 0) > 0;
+  if (o['presence'] === true) allow('allow_presence_for_subscriber');
+  if (history) allow('allow_history_for_subscriber');
+  if (o['allow_subscribe_for_anonymous'] === true) {
+    if (o['presence'] === true) allow('allow_presence_for_anonymous');
+    if (history) allow('allow_history_for_anonymous');
+  }
+  if (added.length > 0) m.notes.push(`${where}: ${added.join(', ')} set, as v1 allowed it without an option`);
+}
+
+/** Every proxy object of a v6 config (for v5's shared proxy settings). */
+function proxyObjects(config: Record<string, unknown>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const path of ['client.proxy.connect', 'client.proxy.refresh', 'rpc.proxy']) {
+    const p = getPath(config, path);
+    if (isRecord(p)) out.push(p);
+  }
+  const channelProxies = getPath(config, 'channel.proxy');
+  if (isRecord(channelProxies)) for (const p of Object.values(channelProxies)) if (isRecord(p)) out.push(p);
+  const named = config['proxies'];
+  if (Array.isArray(named)) for (const p of named) if (isRecord(p)) out.push(p);
+  return out;
+}
+
+/** Extra switches a v5 key needs in v6 beyond its value (`also set …` in the table). */
+const ALSO_SET: Readonly<Record<string, readonly [string, unknown]>> = {
+  proxy_connect_endpoint: ['client.proxy.connect.enabled', true],
+  proxy_refresh_endpoint: ['client.proxy.refresh.enabled', true],
+  proxy_rpc_endpoint: ['rpc.without_namespace.proxy_enabled', true],
+  broker: ['broker.enabled', true],
+  presence_manager: ['presence_manager.enabled', true],
+};
+
+/**
+ * The v6 form of a v1 or v5 flat config. Keys already in the v6 layout are kept as they are.
+ * Throws when the file mixes v1-only and v5-only keys (no one layout to read it by).
+ */
+export function migrateConfig(raw: Record<string, unknown>): Migration {
+  const layout = legacyLayoutOf(raw);
+  if (layout === 'mixed') throw new Error('the file mixes Centrifugo v1-only and v5-only keys: migrate it by hand (docs/config.md)');
+  const m: Migration = { from: layout ?? 'v5', config: {}, notes: [], dropped: [] };
+  const findings = new Map<string, LegacyFinding>(findLegacyKeys(raw).filter((f) => !f.path.includes('.') && !f.path.includes('[')).map((f) => [f.path, f]));
+  const shared: [string, unknown][] = [];
+  let redisHost: string | undefined;
+  let redisPort: string | undefined;
+  for (const [key, value] of Object.entries(raw)) {
+    const f = findings.get(key);
+    if (f === undefined) {
+      if (key === 'channel' && isRecord(value)) {
+        const channel = { ...value };
+        if (isRecord(channel['without_namespace'])) channel['without_namespace'] = migrateChannelOptions(channel['without_namespace'], 'channel.without_namespace', m);
+        if (Array.isArray(channel['namespaces'])) channel['namespaces'] = channel['namespaces'].map((ns, i) => (isRecord(ns) ? migrateChannelOptions(ns, `channel.namespaces[${i}]`, m) : ns));
+        mergeInto(m.config, 'channel', channel);
+      } else mergeInto(m.config, key, value);
+      continue;
+    }
+    const { entry } = f;
+    if (entry.proxyField !== undefined) {
+      shared.push([entry.proxyField, value]);
+      continue;
+    }
+    if (entry.v6 === null) {
+      m.dropped.push({ path: key, why: entry.note ?? 'v6 has no equivalent' });
+      continue;
+    }
+    if (key === 'redis_host') redisHost = String(value);
+    else if (key === 'redis_port') redisPort = String(value);
+    else if (key === 'namespaces') {
+      const list = Array.isArray(value) ? value.map((ns, i) => (isRecord(ns) ? migrateChannelOptions(ns, `channel.namespaces[${i}]`, m) : ns)) : value;
+      setPath(m.config, 'channel.namespaces', list);
+    } else {
+      const converted = convert(entry.v6, value, entry);
+      if (converted !== value && typeof value === 'number') m.notes.push(`${key}: ${value} seconds ⇒ ${entry.v6} "${String(converted)}"`);
+      const before = getPath(m.config, entry.v6);
+      if (before !== undefined && JSON.stringify(before) !== JSON.stringify(converted)) {
+        m.notes.push(`${key}: ${entry.v6} was already ${JSON.stringify(before)} from another key; ${JSON.stringify(converted)} wins`);
+      }
+      setPath(m.config, entry.v6, converted);
+      const also = ALSO_SET[key];
+      if (also !== undefined) setPath(m.config, also[0], also[1]);
+    }
+  }
+  if (redisHost !== undefined || redisPort !== undefined) {
+    if (getPath(m.config, 'engine.redis.address') === undefined) setPath(m.config, 'engine.redis.address', [`${redisHost ?? '127.0.0.1'}:${redisPort ?? '6379'}`]);
+    else m.notes.push('redis_host/redis_port ignored: redis_url gives the address');
+  }
+  for (const [field, value] of shared) for (const p of proxyObjects(m.config)) if (getPath(p, field) === undefined) setPath(p, field, value);
+  if (m.from === 'v1') {
+    // The top-level channel options went to without_namespace above; v1's permissions apply there too.
+    let without = getPath(m.config, 'channel.without_namespace');
+    if (!isRecord(without)) setPath(m.config, 'channel.without_namespace', (without = {}));
+    addV1Permissions(without as Record<string, unknown>, 'channel.without_namespace', m);
+    const secret = getPath(m.config, 'client.token.hmac_secret_key');
+    if (typeof secret === 'string' && secret !== '' && getPath(m.config, 'http_api.key') === undefined) {
+      setPath(m.config, 'http_api.key', secret);
+      m.notes.push('http_api.key set to the v1 secret: v1 signed API requests with it (X-API-Sign); v6 API clients send it as "Authorization: apikey <key>"');
+    }
+  }
+  return m;
+}
+
+/** Sets `key` of `target`, merging objects with what the flat keys already put there. */
+function mergeInto(target: Record<string, unknown>, key: string, value: unknown): void {
+  const cur = target[key];
+  if (isRecord(cur) && isRecord(value)) {
+    for (const [k, v] of Object.entries(value)) mergeInto(cur, k, v);
+  } else target[key] = value;
+}

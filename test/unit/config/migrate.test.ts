@@ -1,0 +1,142 @@
+/**
+ * Centrifugo v1 and v5 flat configs moved to the v6 layout (config/migrate.ts): the v1 docs'
+ * example configs (test/fixtures/v1-configs, in JSON, TOML and YAML) migrate to configs that load
+ * with no unknown key, with each value in its v6 place and unit; loading a v1 file starts from that
+ * form and names what it cannot honour; v5 files are converted by `rotor config migrate` and still
+ * refused at load, naming the command.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrateConfig, legacyLayoutOf } from '../../../src/config/migrate.js';
+import { loadConfig, readConfigFile, validateConfig } from '../../../src/config/load.js';
+import { unknownKeyWarnings } from '../../../src/config/suggest.js';
+import { ConfigError } from '../../../src/config/errors.js';
+
+const DIR = new URL('../../fixtures/v1-configs/', import.meta.url).pathname;
+const fixtures = readdirSync(DIR).sort();
+
+test('every v1 example config migrates to a v6 config that loads with no unknown key', () => {
+  assert.ok(fixtures.length >= 8);
+  for (const f of fixtures) {
+    const raw = readConfigFile(join(DIR, f));
+    assert.equal(legacyLayoutOf(raw), 'v1', f);
+    const m = migrateConfig(raw);
+    assert.equal(m.from, 'v1');
+    assert.deepEqual(unknownKeyWarnings(m.config), [], f);
+    assert.doesNotThrow(() => validateConfig(structuredClone(m.config)), f);
+  }
+});
+
+test('the v1 docs\' development config: same v6 form from JSON, TOML and YAML, with units, names and v1\'s permissions', () => {
+  const forms = ['dev.json', 'dev.toml', 'dev.yaml'].map((f) => migrateConfig(readConfigFile(join(DIR, f))));
+  assert.deepEqual(forms[1]!.config, forms[0]!.config);
+  assert.deepEqual(forms[2]!.config, forms[0]!.config);
+  const m = forms[0]!;
+  assert.deepEqual(m.config, {
+    client: { token: { hmac_secret_key: 'secret' } },
+    http_api: { key: 'secret' },
+    log: { level: 'debug' },
+    channel: {
+      namespaces: [
+        {
+          name: 'public',
+          allow_publish_for_subscriber: true,
+          presence: true,
+          join_leave: true,
+          history_size: 10,
+          history_ttl: '30s',
+          allow_subscribe_for_client: true,
+          allow_presence_for_subscriber: true,
+          allow_history_for_subscriber: true,
+        },
+      ],
+      without_namespace: { allow_subscribe_for_client: true },
+    },
+  });
+  assert.deepEqual(m.dropped, [{ path: 'channel.namespaces[0].watch', why: 'the console watches any channel on demand instead: docs/admin.md, Watch' }]);
+  assert.ok(m.notes.some((n) => n.startsWith('http_api.key set to the v1 secret')));
+});
+
+test('v1 project-level options go to without_namespace; anonymous gets presence and history too; recover forces recovery', () => {
+  const m = migrateConfig(readConfigFile(join(DIR, 'project-options.json')));
+  assert.deepEqual(m.config['channel'], {
+    without_namespace: {
+      allow_subscribe_for_anonymous: true,
+      allow_publish_for_subscriber: true,
+      presence: true,
+      join_leave: true,
+      history_size: 10,
+      history_ttl: '30s',
+      force_recovery: true,
+      allow_subscribe_for_client: true,
+      allow_presence_for_subscriber: true,
+      allow_history_for_subscriber: true,
+      allow_presence_for_anonymous: true,
+      allow_history_for_anonymous: true,
+    },
+  });
+  assert.deepEqual(m.dropped.map((d) => d.path).sort(), ['connection_lifetime', 'watch']);
+});
+
+test('v1 endpoints, Redis and tuning keys: strings to numbers, host and port to one address, seconds to durations', () => {
+  const e = migrateConfig(readConfigFile(join(DIR, 'endpoints.json'))).config;
+  assert.deepEqual(e['http_server'], { port: 9000, internal_port: '10000' });
+  assert.deepEqual([e['admin'], e['debug'], e['http_api']], [{ enabled: true, password: 'password', secret: 'secret' }, { enabled: true }, { insecure: true, key: 'secret' }]);
+  const r = migrateConfig(readConfigFile(join(DIR, 'redis.json')));
+  assert.deepEqual(r.config['engine'], { type: 'redis', redis: { db: 0, password: '', address: ['127.0.0.1:6379'], presence_ttl: '60s' } });
+  assert.equal((r.config['node'] as Record<string, unknown>)['info_metrics_aggregate_interval'], '60s');
+  assert.deepEqual(r.config['client'], {
+    token: { hmac_secret_key: 'secret' },
+    presence_update_interval: '25s',
+    ping_interval: '25s',
+    expired_close_delay: '25s',
+    stale_close_delay: '25s',
+    channel_limit: 128,
+    queue_max_size: 10485760,
+    user_connection_limit: 0,
+  });
+  assert.deepEqual(r.dropped.map((d) => d.path).sort(), ['gomaxprocs', 'redis_pool', 'sockjs_heartbeat_delay']);
+});
+
+test('v5 flat keys: renamed, proxy endpoints switched on, shared proxy settings copied into each proxy', () => {
+  const raw = {
+    token_hmac_secret_key: 'k',
+    api_key: 'a',
+    proxy_connect_endpoint: 'http://backend/connect',
+    proxy_rpc_endpoint: 'http://backend/rpc',
+    proxy_http_headers: ['Cookie'],
+    history_ttl: '60s',
+    tarantool_address: 'x',
+  };
+  assert.equal(legacyLayoutOf(raw), 'v5');
+  const m = migrateConfig(raw);
+  assert.deepEqual(m.config, {
+    client: { token: { hmac_secret_key: 'k' }, proxy: { connect: { endpoint: 'http://backend/connect', enabled: true, http_headers: ['Cookie'] } } },
+    http_api: { key: 'a' },
+    rpc: { proxy: { endpoint: 'http://backend/rpc', http_headers: ['Cookie'] }, without_namespace: { proxy_enabled: true } },
+    channel: { without_namespace: { history_ttl: '60s' } },
+  });
+  assert.deepEqual(m.dropped, [{ path: 'tarantool_address', why: 'the Tarantool engine was removed in v6' }]);
+  assert.throws(() => migrateConfig({ secret: 'a', token_hmac_secret_key: 'b' }), /mixes Centrifugo v1-only and v5-only keys/);
+});
+
+test('loading: a v1 file starts from its v6 form with warnings; redis_api is refused; a v5 file is refused naming `rotor config migrate`', async () => {
+  const loaded = loadConfig({ file: join(DIR, 'dev.yaml') });
+  assert.equal(loaded.config.client.token.hmac_secret_key, 'secret');
+  assert.equal(loaded.config.channel.namespaces[0]!.history_ttl, 30_000);
+  assert.ok(loaded.warnings.some((w) => w.includes('is a Centrifugo v1 config')));
+  assert.ok(loaded.warnings.includes('channel.namespaces[0].watch: not honoured (the console watches any channel on demand instead: docs/admin.md, Watch)'));
+  assert.deepEqual(loaded.unknownKeys, []);
+
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-migrate-'));
+  const queue = join(dir, 'queue.json');
+  writeFileSync(queue, JSON.stringify({ secret: 's', engine: 'redis', redis_api: true }));
+  assert.throws(() => loadConfig({ file: queue }), (e: unknown) => e instanceof ConfigError && /redis_api: Rotor cannot honour it/.test(e.message));
+  const v5 = join(dir, 'v5.json');
+  writeFileSync(v5, JSON.stringify({ token_hmac_secret_key: 'k' }));
+  assert.throws(() => loadConfig({ file: v5 }), (e: unknown) => e instanceof ConfigError && /rotor config migrate -c FILE/.test(e.message));
+});
