@@ -7,6 +7,7 @@
 import { Option, type Command } from 'commander';
 import { valueOptions } from '../config/describe.js';
 import { coerceEnvValue } from '../config/env.js';
+import { givenV1Flags } from './v1-flags.js';
 
 function firstSentence(doc: string): string {
   const end = doc.indexOf('. ');
@@ -30,9 +31,9 @@ export function addConfigFlags(cmd: Command): Command {
   return cmd;
 }
 
-/** Dotted path ⇒ value for every flag given on the command line. */
+/** Dotted path ⇒ value for every flag given on the command line (Centrifugo v1's flags too: v1-flags.ts). */
 export function givenFlags(cmd: Command): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = givenV1Flags(cmd);
   for (const o of flagOptions()) {
     if (cmd.getOptionValueSource(o.path) === 'cli') out[o.path] = cmd.getOptionValue(o.path);
   }

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { nearest } from '../config/suggest.js';
 import { guarded, withConfigOption } from './common.js';
 import { addConfigFlags } from './flags.js';
+import { addV1Flags } from './v1-flags.js';
 import { registerCheckconfig } from './commands/checkconfig.js';
 import { registerChecktoken } from './commands/checktoken.js';
 import { registerConfigdoc } from './commands/configdoc.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
     .helpCommand(true);
   withConfigOption(program);
   addConfigFlags(program);
+  addV1Flags(program);
   program.action(
     guarded(() => {
       const [word] = program.args;

@@ -72,6 +72,12 @@ error: invalid config: Centrifugo v1/v5 keys; Rotor reads the Centrifugo v6 layo
   namespaces is a Centrifugo v1 and v5 key; in v6 it is channel.namespaces
 \`\`\`
 
+Centrifugo v1's command-line flags work too (hidden from \`--help\`; \`src/cli/v1-flags.ts\`):
+\`--address\`, \`--port\`, \`--admin\`, \`-w/--web\`, \`--web_path\`, \`--admin_port\`, \`--api_port\`,
+\`-d/--debug\`, \`-e/--engine\`, \`--insecure\`, \`--insecure_admin\`, \`--insecure_api\`, \`--log_file\`,
+\`--log_level\`, \`-n/--name\`, the \`--redis_*\` connection flags and \`--ssl\`, \`--ssl_cert\`, \`--ssl_key\`;
+\`--redis_pool\` is ignored with a warning and \`--redis_api\` refused.
+
 A file mixing v1-only and v5-only keys is refused the same way. The environment variables of v1
 to v5 (\`CENTRIFUGO_TOKEN_HMAC_SECRET_KEY\`) are renamed like the keys
 (\`CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY\`); the old names are reported as unknown variables.

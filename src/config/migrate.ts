@@ -178,9 +178,11 @@ export function migrateConfig(raw: Record<string, unknown>): Migration {
     }
   }
   if (redisHost !== undefined || redisPort !== undefined) {
-    if (getPath(m.config, 'engine.redis.address') === undefined) setPath(m.config, 'engine.redis.address', [`${redisHost ?? '127.0.0.1'}:${redisPort ?? '6379'}`]);
+    if (getPath(m.config, 'engine.redis.address') === undefined) setPath(m.config, 'engine.redis.address', v1RedisAddresses(redisHost, redisPort));
     else m.notes.push('redis_host/redis_port ignored: redis_url gives the address');
   }
+  const sentinels = getPath(m.config, 'engine.redis.sentinel_address');
+  if (m.from === 'v1' && Array.isArray(sentinels)) setPath(m.config, 'engine.redis.sentinel_address', sentinels.map((a) => v1HostPort(String(a))));
   for (const [field, value] of shared) for (const p of proxyObjects(m.config)) if (getPath(p, field) === undefined) setPath(p, field, value);
   if (m.from === 'v1') {
     // The top-level channel options went to without_namespace above; v1's permissions apply there too.
@@ -194,6 +196,26 @@ export function migrateConfig(raw: Record<string, unknown>): Migration {
     }
   }
   return m;
+}
+
+/**
+ * v1's `redis_host` and `redis_port` as v6 addresses. Either may be a comma list (v1's sharding:
+ * `--redis_port=6379,6380` is two shards on one host); lists of equal length pair up, a single
+ * value goes with each of the other's. Throws for lists of different lengths.
+ */
+export function v1RedisAddresses(host: string | undefined, port: string | undefined): string[] {
+  const hosts = (host ?? '127.0.0.1').split(',').map((h) => h.trim());
+  const ports = (port ?? '6379').split(',').map((p) => p.trim());
+  if (hosts.length > 1 && ports.length > 1 && hosts.length !== ports.length) {
+    throw new Error(`redis_host lists ${hosts.length} hosts and redis_port ${ports.length} ports: give one of each per shard`);
+  }
+  const n = Math.max(hosts.length, ports.length);
+  return Array.from({ length: n }, (_, i) => `${hosts[hosts.length > 1 ? i : 0] || '127.0.0.1'}:${ports[ports.length > 1 ? i : 0] || '6379'}`);
+}
+
+/** Go's `:26379` (this host) as `127.0.0.1:26379`. */
+export function v1HostPort(a: string): string {
+  return a.startsWith(':') ? `127.0.0.1${a}` : a;
 }
 
 /** Sets `key` of `target`, merging objects with what the flat keys already put there. */

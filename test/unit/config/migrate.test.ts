@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { migrateConfig, legacyLayoutOf } from '../../../src/config/migrate.js';
+import { migrateConfig, legacyLayoutOf, v1RedisAddresses } from '../../../src/config/migrate.js';
 import { loadConfig, readConfigFile, validateConfig } from '../../../src/config/load.js';
 import { unknownKeyWarnings } from '../../../src/config/suggest.js';
 import { ConfigError } from '../../../src/config/errors.js';
@@ -139,4 +139,13 @@ test('loading: a v1 file starts from its v6 form with warnings; redis_api is ref
   const v5 = join(dir, 'v5.json');
   writeFileSync(v5, JSON.stringify({ token_hmac_secret_key: 'k' }));
   assert.throws(() => loadConfig({ file: v5 }), (e: unknown) => e instanceof ConfigError && /rotor config migrate -c FILE/.test(e.message));
+});
+
+test('v1 Redis sharding and Sentinel: comma lists of hosts or ports are shards; ":26379" is this host', () => {
+  assert.deepEqual(v1RedisAddresses(undefined, '6379,6380'), ['127.0.0.1:6379', '127.0.0.1:6380']);
+  assert.deepEqual(v1RedisAddresses('192.168.1.34,192.168.1.35', undefined), ['192.168.1.34:6379', '192.168.1.35:6379']);
+  assert.deepEqual(v1RedisAddresses('a,b', '1,2'), ['a:1', 'b:2']);
+  assert.throws(() => v1RedisAddresses('a,b,c', '1,2'), /3 hosts and redis_port 2 ports/);
+  const m = migrateConfig({ secret: 's', engine: 'redis', redis_master_name: 'mymaster', redis_sentinels: ':26379,10.0.0.2:26379' });
+  assert.deepEqual(m.config['engine'], { type: 'redis', redis: { sentinel_master_name: 'mymaster', sentinel_address: ['127.0.0.1:26379', '10.0.0.2:26379'] } });
 });
