@@ -19,6 +19,7 @@ import { apiError, parseApiJson, parseLegacyApiJson } from './json.js';
 import { asObject, type Obj } from '../protocol/json/fields.js';
 import { toJsonText } from '../protocol/json/json-text.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
+import { V1ApiHandler } from './v1/http.js';
 
 /** Method names the legacy enum knows, for the by-name lookup of each legacy command. */
 const LEGACY_METHOD_NAMES: ReadonlySet<string> = new Set(Object.values(LEGACY_METHOD_IDS));
@@ -33,16 +34,23 @@ export interface ApiHttpOptions {
   maxBodySize: number;
   /** URL prefix, `/api` by default. */
   prefix: string;
+  /**
+   * Centrifugo v1's API at the root instead of the v6 legacy one (v1/http.ts, `http_api.v1_format`):
+   * `secret` signs requests.
+   */
+  v1?: { secret: string };
 }
 
 export class ApiHttpHandler {
   private readonly keyBuf: Buffer;
+  private readonly v1: V1ApiHandler | undefined;
 
   constructor(
     private readonly ctx: ApiContext,
     private readonly opts: ApiHttpOptions,
   ) {
     this.keyBuf = Buffer.from(opts.key);
+    this.v1 = opts.v1 === undefined ? undefined : new V1ApiHandler(ctx, { secret: opts.v1.secret, insecure: opts.insecure, maxBodySize: opts.maxBodySize });
   }
 
   /** True when this handler serves the path. */
@@ -52,9 +60,14 @@ export class ApiHttpHandler {
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== 'POST') return plain(res, ApiStatus.methodNotAllowed);
+    const legacy = path === this.opts.prefix || path === this.opts.prefix + '/';
+    // v1's API signs its requests instead of sending a key.
+    if (legacy && this.v1 !== undefined) {
+      if (this.ctx.node.isShuttingDown) return plain(res, ApiStatus.shuttingDown);
+      return this.v1.handle(req, res);
+    }
     if (!this.authorized(req)) return plain(res, ApiStatus.unauthorized);
     if (this.ctx.node.isShuttingDown) return plain(res, ApiStatus.shuttingDown);
-    const legacy = path === this.opts.prefix || path === this.opts.prefix + '/';
     const methodName = legacy ? '' : path.slice(this.opts.prefix.length + 1);
     if (!legacy && METHODS[methodName] === undefined) return plain(res, ApiStatus.methodNotFound);
     let body: string;

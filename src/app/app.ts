@@ -173,7 +173,14 @@ export class App {
       const a = config.http_api;
       const api = new ApiHttpHandler(
         this.apiContext,
-        { key: a.key, insecure: a.insecure, errorMode: a.error_mode, maxBodySize: API_MAX_BODY_SIZE, prefix: a.handler_prefix },
+        {
+          key: a.key,
+          insecure: a.insecure,
+          errorMode: a.error_mode,
+          maxBodySize: API_MAX_BODY_SIZE,
+          prefix: a.handler_prefix,
+          ...(a.v1_format ? { v1: { secret: config.client.token.hmac_secret_key } } : {}),
+        },
       );
       (a.external ? this.external : internal).route(a.handler_prefix, (req, res, path) => api.handle(req, res, path), true);
     }

@@ -12,7 +12,7 @@
  *   `allow_presence_for_subscriber`, `allow_history_for_subscriber`;
  * - `anonymous` let anonymous connections do all of that too;
  * - `secret` signed the server API as well: it becomes `http_api.key` (v6 API clients send it in
- *   `Authorization: apikey …`).
+ *   `Authorization: apikey …`), and `http_api.v1_format` keeps v1's API at the API root.
  */
 import { findOption, setPath, getPath } from './describe.js';
 import { findLegacyKeys, type LegacyFinding } from './legacy-check.js';
@@ -189,6 +189,7 @@ export function migrateConfig(raw: Record<string, unknown>): Migration {
     let without = getPath(m.config, 'channel.without_namespace');
     if (!isRecord(without)) setPath(m.config, 'channel.without_namespace', (without = {}));
     addV1Permissions(without as Record<string, unknown>, 'channel.without_namespace', m);
+    setPath(m.config, 'http_api.v1_format', true);
     const secret = getPath(m.config, 'client.token.hmac_secret_key');
     if (typeof secret === 'string' && secret !== '' && getPath(m.config, 'http_api.key') === undefined) {
       setPath(m.config, 'http_api.key', secret);

@@ -63,6 +63,9 @@ export const serverSections = {
     error_mode: apiErrorMode('the HTTP API'),
     external: bool('Serves the HTTP API on the external port.', false, { flag: true }),
     insecure: bool('Accepts API requests without a key. Only behind a firewall.', false, { flag: true }),
+    v1_format: bool(
+      'Answers commands POSTed to the API root (`handler_prefix` itself) as Centrifugo v1 did: one command or an array, each answered with `{"method","error","body"}`, signed with `X-API-Sign` (hex HMAC-SHA256 of the body with `client.token.hmac_secret_key`) unless `insecure`. The v6 API stays at `handler_prefix/<method>`. Set for configs read from a v1 file. Rotor extension (docs/api-v1.md).',
+    ),
   }),
   grpc_api: obj('Server API over gRPC: service `centrifugal.centrifugo.api.CentrifugoApi` with every HTTP API method, including `Batch` (see docs/grpc-api.md).', {
     enabled: bool('Enables the gRPC API server.', false, { flag: true }),

@@ -36,7 +36,7 @@ test('the v1 docs\' development config: same v6 form from JSON, TOML and YAML, w
   const m = forms[0]!;
   assert.deepEqual(m.config, {
     client: { token: { hmac_secret_key: 'secret' } },
-    http_api: { key: 'secret' },
+    http_api: { v1_format: true, key: 'secret' },
     log: { level: 'debug' },
     channel: {
       namespaces: [
@@ -83,7 +83,7 @@ test('v1 project-level options go to without_namespace; anonymous gets presence 
 test('v1 endpoints, Redis and tuning keys: strings to numbers, host and port to one address, seconds to durations', () => {
   const e = migrateConfig(readConfigFile(join(DIR, 'endpoints.json'))).config;
   assert.deepEqual(e['http_server'], { port: 9000, internal_port: '10000' });
-  assert.deepEqual([e['admin'], e['debug'], e['http_api']], [{ enabled: true, password: 'password', secret: 'secret' }, { enabled: true }, { insecure: true, key: 'secret' }]);
+  assert.deepEqual([e['admin'], e['debug'], e['http_api']], [{ enabled: true, password: 'password', secret: 'secret' }, { enabled: true }, { insecure: true, v1_format: true, key: 'secret' }]);
   const r = migrateConfig(readConfigFile(join(DIR, 'redis.json')));
   assert.deepEqual(r.config['engine'], { type: 'redis', redis: { db: 0, password: '', address: ['127.0.0.1:6379'], presence_ttl: '60s' } });
   assert.equal((r.config['node'] as Record<string, unknown>)['info_metrics_aggregate_interval'], '60s');
