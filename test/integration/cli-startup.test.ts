@@ -92,7 +92,7 @@ test('startup: with a writable log.file, logs go to the file and SIGTERM exits 0
     // The PID file is written once every listener is up; the process is ready then.
     await within(
       (async () => {
-        while (!existsSync(pidFile) && proc.child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+        while (!existsSync(pidFile) && proc.child.exitCode === null && proc.child.signalCode === null) await new Promise((r) => setTimeout(r, 20));
       })(),
       EXIT_BOUND_MS,
       'the PID file',

@@ -127,7 +127,7 @@ async function stoppedReader(dir: string): Promise<StoppedReader> {
 async function waitForFile(file: string, run: Run): Promise<void> {
   await within(
     (async () => {
-      while (!existsSync(file) && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+      while (!existsSync(file) && run.child.exitCode === null && run.child.signalCode === null) await new Promise((r) => setTimeout(r, 20));
     })(),
     BOUND_MS,
     `${file} to appear`,
@@ -235,7 +235,7 @@ test('log: a failed start writes its fatal line to a stopped reader before exiti
     // once, and must then wait for the reader before it exits.
     await within(
       (async () => {
-        while (!run.stderr().includes('EADDRINUSE') && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+        while (!run.stderr().includes('EADDRINUSE') && run.child.exitCode === null && run.child.signalCode === null) await new Promise((r) => setTimeout(r, 20));
       })(),
       BOUND_MS,
       'the start to fail',
