@@ -33,6 +33,7 @@ import { LifecycleWiring } from './lifecycle.js';
 import type { SideServer } from './side-server.js';
 import { createPrometheus, mountObservability } from './observability.js';
 import { AdminHttpHandler } from '../admin/http.js';
+import { redisShards } from './redis-options.js';
 import { builtConsoleDir, mountConsole } from '../admin/ui.js';
 import { mountSwagger } from './swagger.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
@@ -93,6 +94,7 @@ export class App {
   private readonly uniGrpc: SideServer | undefined;
   private readonly prometheus: PrometheusMetrics | undefined;
   private stopped = false;
+  private apiQueue: import('../engine/redis/api-queue.js').RedisApiQueue | undefined;
 
   /**
    * Builds the server: loads the engine `config` names (see engine.ts; only that engine's module is
@@ -221,6 +223,7 @@ export class App {
     this.warnInsecure();
     await this.node.start();
     await this.lifecycle.start(this.node);
+    await this.startApiQueue();
     const hs = this.config.http_server;
     let ext: { port: number };
     if (this.attached !== undefined) {
@@ -237,6 +240,17 @@ export class App {
     if (this.grpcApi !== undefined) out.grpcApiPort = await this.grpcApi.start();
     if (this.uniGrpc !== undefined) out.uniGrpcPort = await this.uniGrpc.start();
     return out;
+  }
+
+  /** Centrifugo v1's Redis API queue (`redis_api_queue`), loaded only when enabled. */
+  private async startApiQueue(): Promise<void> {
+    const q = this.config.redis_api_queue;
+    if (!q.enabled) return;
+    const [{ RedisApiQueue }, { queueCommandHandler }] = await Promise.all([import('../engine/redis/api-queue.js'), import('../api/v1/queue.js')]);
+    const shard = redisShards(this.config.engine.redis, 'engine.redis')[0];
+    if (shard === undefined) throw new Error('redis_api_queue: engine.redis has no address');
+    this.apiQueue = new RedisApiQueue({ shard, prefix: this.config.engine.redis.prefix, numShards: q.num_shards, nodeId: this.node.options.nodeId }, queueCommandHandler(this.apiContext), this.log);
+    await this.apiQueue.start();
   }
 
   /**
@@ -264,6 +278,8 @@ export class App {
     const listeners = [this.external, ...(this.internal ? [this.internal] : [])];
     const closing = Promise.all(listeners.map((l) => l.close()));
     const sides = Promise.all([this.grpcApi?.stop(timeoutMs), this.uniGrpc?.stop(timeoutMs)]);
+    // Before the node stops: the commands in hand finish, and the ones taken but not run go back.
+    await this.apiQueue?.stop();
     await this.node.shutdown();
     this.transports.close();
     await sides;

@@ -14,10 +14,9 @@ interface V1Flag {
   readonly name: string;
   readonly short?: string;
   readonly bool: boolean;
-  /** The v6 option; absent for a flag Rotor ignores (`ignored`) or refuses (`refused`). */
+  /** The v6 option; absent for a flag Rotor ignores (`ignored`). */
   readonly path?: string;
   readonly ignored?: string;
-  readonly refused?: string;
 }
 
 const V1_FLAGS: readonly V1Flag[] = [
@@ -44,8 +43,8 @@ const V1_FLAGS: readonly V1Flag[] = [
   { name: 'redis_master_name', bool: false, path: 'engine.redis.sentinel_master_name' },
   { name: 'redis_sentinels', bool: false, path: 'engine.redis.sentinel_address' },
   { name: 'redis_pool', bool: false, ignored: 'the pool is sized by the Redis client' },
-  { name: 'redis_api', bool: true, refused: 'the Redis API queue is not served: commands pushed to it would wait unprocessed' },
-  { name: 'redis_api_num_shards', bool: false, refused: 'the Redis API queue is not served: commands pushed to it would wait unprocessed' },
+  { name: 'redis_api', bool: true, path: 'redis_api_queue.enabled' },
+  { name: 'redis_api_num_shards', bool: false, path: 'redis_api_queue.num_shards' },
   { name: 'ssl', bool: true, path: 'http_server.tls.enabled' },
   { name: 'ssl_cert', bool: false, path: 'http_server.tls.cert_pem' },
   { name: 'ssl_key', bool: false, path: 'http_server.tls.key_pem' },
@@ -65,8 +64,7 @@ export function addV1Flags(cmd: Command): Command {
 }
 
 /**
- * Dotted v6 path ⇒ value for every v1 flag given. Throws naming a flag Rotor refuses; a flag it
- * ignores is reported on stderr.
+ * Dotted v6 path ⇒ value for every v1 flag given; a flag Rotor ignores is reported on stderr.
  */
 export function givenV1Flags(cmd: Command): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -76,7 +74,6 @@ export function givenV1Flags(cmd: Command): Record<string, unknown> {
     if (cmd.getOptionValueSource(attr(f)) !== 'cli') continue;
     const raw = cmd.getOptionValue(attr(f)) as string | boolean;
     const text = raw === true ? 'true' : String(raw);
-    if (f.refused !== undefined) throw new Error(`--${f.name}: Rotor cannot honour this Centrifugo v1 flag (${f.refused})`);
     if (f.ignored !== undefined) {
       process.stderr.write(`warning: --${f.name} is a Centrifugo v1 flag Rotor ignores (${f.ignored})\n`);
       continue;

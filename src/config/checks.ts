@@ -272,6 +272,7 @@ export function crossChecks(config: Config): CheckResult {
     if (config.admin.password === '') c.error('admin.password', 'required when admin.enabled is true (or set admin.insecure)');
     if (config.admin.secret === '') c.error('admin.secret', 'required when admin.enabled is true (or set admin.insecure)');
   }
+  if (config.redis_api_queue.enabled && config.engine.type !== 'redis') c.error('redis_api_queue.enabled', 'needs the Redis engine (engine.type: redis), whose Redis holds the queue');
   const missing = unimplementedIssues(config);
   c.errors.push(...missing.errors);
   c.warnings.push(...missing.warnings);

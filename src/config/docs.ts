@@ -60,9 +60,8 @@ the way and the keys v6 has no place for on stderr:
   a proxy endpoint switches its proxy on.
 
 **A v1 file starts Rotor as it is**: it is read through that v6 form, and the log says so and names
-each key left out (\`watch\`, \`connection_lifetime\`, SockJS and Go runtime settings). A v1 file
-asking for the Redis API queue (\`redis_api\`) is refused: its commands would wait in Redis
-unprocessed. **A v5 file is refused** (Centrifugo v6 ignores flat keys, which would start a server
+each key left out (\`watch\`, \`connection_lifetime\`, SockJS and Go runtime settings); v1's
+\`redis_api\` becomes \`redis_api_queue\` (docs/api-v1.md). **A v5 file is refused** (Centrifugo v6 ignores flat keys, which would start a server
 without a token key, refusing every client with 3500): \`rotor checkconfig\` exits 1 and the server
 does not start, naming every key and its v6 place:
 
@@ -76,7 +75,7 @@ Centrifugo v1's command-line flags work too (hidden from \`--help\`; \`src/cli/v
 \`--address\`, \`--port\`, \`--admin\`, \`-w/--web\`, \`--web_path\`, \`--admin_port\`, \`--api_port\`,
 \`-d/--debug\`, \`-e/--engine\`, \`--insecure\`, \`--insecure_admin\`, \`--insecure_api\`, \`--log_file\`,
 \`--log_level\`, \`-n/--name\`, the \`--redis_*\` connection flags and \`--ssl\`, \`--ssl_cert\`, \`--ssl_key\`;
-\`--redis_pool\` is ignored with a warning and \`--redis_api\` refused.
+\`--redis_api\` and \`--redis_api_num_shards\`; \`--redis_pool\` is ignored with a warning.
 
 A file mixing v1-only and v5-only keys is refused the same way. The environment variables of v1
 to v5 (\`CENTRIFUGO_TOKEN_HMAC_SECRET_KEY\`) are renamed like the keys

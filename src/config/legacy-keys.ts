@@ -152,8 +152,8 @@ export const LEGACY_KEYS: Readonly<Record<string, LegacyKey>> = {
   grpc_api_reflection: v5('grpc_api.reflection'),
   grpc_api_max_receive_message_size: v5('grpc_api.max_receive_message_size'),
   ...tlsKeys('grpc_api_tls', 'grpc_api.tls'),
-  redis_api: gone(['v1'], 'the Redis API queue is gone; async consumers took its place'),
-  redis_api_num_shards: gone(['v1'], 'the Redis API queue is gone; async consumers took its place'),
+  redis_api: v1('redis_api_queue.enabled', 'a Rotor extension: v6 has async consumers instead'),
+  redis_api_num_shards: v1('redis_api_queue.num_shards', 'a Rotor extension: v6 has async consumers instead'),
 
   // Connection tokens and client options.
   token_hmac_secret_key: v5('client.token.hmac_secret_key'),

@@ -146,23 +146,9 @@ export function mergeSources(sources: ConfigSources): { raw: Record<string, unkn
   return { raw, warnings, unknownKeys };
 }
 
-/**
- * v1 keys whose loss would change what the deployment does, not just tune it: such a file is
- * refused rather than started without them.
- */
-const V1_REFUSED: Readonly<Record<string, string>> = {
-  redis_api: 'commands pushed to the Redis API queue would wait there unprocessed',
-  redis_api_num_shards: 'commands pushed to the Redis API queue shards would wait there unprocessed',
-};
-
-/** A Centrifugo v1 file read through its v6 form (migrate.ts); what it cannot honour is warned about or refused. */
+/** A Centrifugo v1 file read through its v6 form (migrate.ts); what it cannot honour is warned about. */
 function readV1(raw: Record<string, unknown>, file: string, warnings: string[]): Record<string, unknown> {
   const m = migrateConfig(raw);
-  const refused = m.dropped.filter((d) => V1_REFUSED[d.path] !== undefined && raw[d.path] !== false && raw[d.path] !== 0);
-  if (refused.length > 0) {
-    const lines = refused.map((d) => `${d.path}: Rotor cannot honour it (${d.why}); ${V1_REFUSED[d.path]}`);
-    throw new ConfigError(['invalid config: Centrifugo v1 options Rotor cannot honour:', ...lines.map((l) => `  ${l}`)].join('\n'), refused.map((d, i) => ({ path: d.path, message: lines[i] ?? '' })));
-  }
   warnings.push(`config file "${file}" is a Centrifugo v1 config: read through its v6 form (\`rotor config migrate -c ${file}\` prints it)`);
   for (const d of m.dropped) warnings.push(`${d.path}: not honoured (${d.why})`);
   return m.config;

@@ -121,13 +121,13 @@ describe('cli legacy config', { concurrency: true }, () => {
     assert.equal((JSON.parse(printed.stdout) as { channel: { namespaces: { history_ttl: string }[] } }).channel.namespaces[0]!.history_ttl, '30s');
   });
 
-  test('cli legacy - Centrifugo v1 flags: the server takes them (port, address, insecure_api, name); one Rotor cannot honour is refused', async () => {
+  test('cli legacy - Centrifugo v1 flags: the server takes them (port, address, insecure_api, name); one that cannot work here is refused naming its option', async () => {
     const dir = tempDir();
     const port = await freePort();
     const file = writeConfig(dir, 'v1.json', { secret: 's' });
     const refused = await rotor(dir, ['-c', file, '--redis_api']);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /--redis_api: Rotor cannot honour this Centrifugo v1 flag/);
+    assert.match(refused.stderr, /redis_api_queue\.enabled: needs the Redis engine/);
     const proc = CliProcess.start(['-c', file, '--port', String(port), '--address', '127.0.0.1', '--insecure_api', '-n', 'v1node', '--redis_pool', '10'], { engineEnv: false });
     try {
       await proc.waitForLine((l) => typeof l.json?.message === 'string' && l.json.message.startsWith('HTTP API:'), 'the server listening');

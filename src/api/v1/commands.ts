@@ -108,9 +108,13 @@ function clientInfo(i: unknown): Obj | null {
 /** The body v1 gave for a failed presence or history: the channel, and no data. */
 const failedBody = (c: V1Command): unknown => ('channel' in c && (c.method === 'presence' || c.method === 'history') ? { channel: c.channel, data: null } : null);
 
-export async function runV1Command(ctx: ApiContext, c: V1Command): Promise<V1Reply> {
+/**
+ * Runs one command. `idempotencyKey` (the Redis API queue's tag of the command) goes with every
+ * publication it makes, so running it again after a crash publishes nothing twice.
+ */
+export async function runV1Command(ctx: ApiContext, c: V1Command, idempotencyKey = ''): Promise<V1Reply> {
   try {
-    return { method: c.method, error: null, body: await body(ctx, c) };
+    return { method: c.method, error: null, body: await body(ctx, c, idempotencyKey) };
   } catch (e) {
     const error = v1Error(e);
     if (error === 'internal server error') ctx.node.log.error({ err: e, method: c.method }, 'v1 api command failed');
@@ -118,14 +122,15 @@ export async function runV1Command(ctx: ApiContext, c: V1Command): Promise<V1Rep
   }
 }
 
-async function body(ctx: ApiContext, c: V1Command): Promise<unknown> {
+async function body(ctx: ApiContext, c: V1Command, idempotencyKey: string): Promise<unknown> {
+  const key = idempotencyKey === '' ? {} : { idempotency_key: idempotencyKey };
   switch (c.method) {
     case 'publish':
-      await callMethod(ctx, 'http', 'publish', { channel: c.channel, data: c.data });
+      await callMethod(ctx, 'http', 'publish', { channel: c.channel, data: c.data, ...key });
       return null;
     case 'broadcast':
       // v1 published channel by channel and stopped at the first failure, answering with it.
-      for (const channel of c.channels) await callMethod(ctx, 'http', 'publish', { channel, data: c.data });
+      for (const channel of c.channels) await callMethod(ctx, 'http', 'publish', { channel, data: c.data, ...key });
       return null;
     case 'unsubscribe':
       await callMethod(ctx, 'http', 'unsubscribe', { channel: c.channel, user: c.user });

@@ -122,7 +122,7 @@ test('v5 flat keys: renamed, proxy endpoints switched on, shared proxy settings 
   assert.throws(() => migrateConfig({ secret: 'a', token_hmac_secret_key: 'b' }), /mixes Centrifugo v1-only and v5-only keys/);
 });
 
-test('loading: a v1 file starts from its v6 form with warnings; redis_api is refused; a v5 file is refused naming `rotor config migrate`', async () => {
+test('loading: a v1 file starts from its v6 form with warnings; redis_api needs the Redis engine; a v5 file is refused naming `rotor config migrate`', async () => {
   const loaded = loadConfig({ file: join(DIR, 'dev.yaml') });
   assert.equal(loaded.config.client.token.hmac_secret_key, 'secret');
   assert.equal(loaded.config.channel.namespaces[0]!.history_ttl, 30_000);
@@ -134,8 +134,10 @@ test('loading: a v1 file starts from its v6 form with warnings; redis_api is ref
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'rotor-migrate-'));
   const queue = join(dir, 'queue.json');
-  writeFileSync(queue, JSON.stringify({ secret: 's', engine: 'redis', redis_api: true }));
-  assert.throws(() => loadConfig({ file: queue }), (e: unknown) => e instanceof ConfigError && /redis_api: Rotor cannot honour it/.test(e.message));
+  writeFileSync(queue, JSON.stringify({ secret: 's', engine: 'redis', redis_api: true, redis_api_num_shards: 2 }));
+  assert.deepEqual(loadConfig({ file: queue }).config.redis_api_queue, { enabled: true, num_shards: 2 });
+  writeFileSync(queue, JSON.stringify({ secret: 's', redis_api: true }));
+  assert.throws(() => loadConfig({ file: queue }), (e: unknown) => e instanceof ConfigError && /redis_api_queue\.enabled: needs the Redis engine/.test(e.message));
   const v5 = join(dir, 'v5.json');
   writeFileSync(v5, JSON.stringify({ token_hmac_secret_key: 'k' }));
   assert.throws(() => loadConfig({ file: v5 }), (e: unknown) => e instanceof ConfigError && /rotor config migrate -c FILE/.test(e.message));
