@@ -6,6 +6,7 @@
 import { ApiErrorCode } from '../protocol/codes.js';
 import { ReplyError, disconnects, type Disconnect } from '../protocol/errors.js';
 import type { Node } from '../node/node.js';
+import type { ClientInfo } from '../protocol/types.js';
 import { checkDataFormat, type ChannelRules } from '../rules/channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED } from '../rules/subscription-options.js';
 import type { PublishOptions } from '../node/events.js';
@@ -41,7 +42,11 @@ function resolve(ctx: ApiContext, channel: string) {
   }
 }
 
-async function publishOne(ctx: ApiContext, channel: string, req: Obj): Promise<Obj> {
+/**
+ * One `publish`. `clientInfo` is the publisher for APIs that name one (Centrifugo v1's `client`
+ * parameter); the v6 API has none.
+ */
+export async function publishOne(ctx: ApiContext, channel: string, req: Obj, clientInfo?: ClientInfo): Promise<Obj> {
   const r = resolve(ctx, channel);
   const rules = ctx.rules();
   const data = payload(req, 'data') ?? new Uint8Array(0);
@@ -55,6 +60,7 @@ async function publishOne(ctx: ApiContext, channel: string, req: Obj): Promise<O
   if (history !== undefined && !bool(req, 'skip_history')) opts.history = history;
   const tags = strMap(req, 'tags');
   if (tags !== undefined) opts.tags = tags;
+  if (clientInfo !== undefined) opts.clientInfo = clientInfo;
   const key = str(req, 'idempotency_key');
   if (key !== '') opts.idempotencyKey = key;
   if (bool(req, 'delta') || r.options.delta_publish) opts.useDelta = true;

@@ -48,7 +48,8 @@ test('v1 API: signed commands act on SDK clients and answer in v1 shapes', async
     const data = JSON.stringify({ method: 'publish', params: { channel: 'public:news', data: { n: 2 }, client: client } });
     const form = await fetch(`${srv.httpUrl}/api/`, { method: 'POST', body: new URLSearchParams({ data, sign: sign(data) }) });
     assert.deepEqual(await form.json(), [{ method: 'publish', error: null, body: null }]);
-    assert.deepEqual((await within(got, 'the form publication')).data, { n: 2 });
+    const formPub = await within(got, 'the form publication');
+    assert.deepEqual([formPub.data, formPub.info?.client], [{ n: 2 }, client], 'v6 subscribers see v1\'s client as info.client');
 
     // An array: presence, history (newest first), channels, node, a failing presence, a history without history.
     const batch = JSON.stringify([
@@ -65,6 +66,8 @@ test('v1 API: signed commands act on SDK clients and answer in v1 shapes', async
     assert.deepEqual(r[1]!.body.channel, 'public:news');
     assert.deepEqual(r[1]!.body.data.map((m: { data: unknown }) => m.data), [{ n: 2 }, { n: 1 }]);
     assert.match(r[1]!.body.data[0].uid, /^2:/);
+    // The publish that named a client keeps it (v1's exclude-sender), the other has none.
+    assert.deepEqual([r[1]!.body.data[0].client, r[1]!.body.data[1].client, r[1]!.body.data[0].info], [client, undefined, undefined]);
     assert.deepEqual(r[2]!.body, { data: ['public:news'] });
     assert.equal(r[3]!.body.data.metrics.node_num_clients, 1);
     assert.equal(typeof r[3]!.body.data.started_at, 'number');
@@ -75,7 +78,7 @@ test('v1 API: signed commands act on SDK clients and answer in v1 shapes', async
     // broadcast stops at the first failing channel, answering with its error.
     got = sub.events.next('publication');
     const b = await v1(srv, JSON.stringify({ method: 'broadcast', params: { channels: ['public:news', 'nope:x', 'plain'], data: { n: 3 } } }));
-    assert.deepEqual(b.json, [{ method: 'broadcast', error: 'namespace not found', body: null }]);
+    assert.deepEqual(b.json, [{ method: 'broadcast', error: 'namespace not found', advice: 'fix', body: null }]);
     assert.deepEqual((await within(got, 'the broadcast publication')).data, { n: 3 });
 
     // unsubscribe, then disconnect.

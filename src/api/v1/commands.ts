@@ -13,7 +13,7 @@
  * available", "internal server error"); a command that is malformed fails the whole request (400),
  * as v1 did, and is found before anything runs.
  */
-import { callMethod, type ApiContext } from '../methods.js';
+import { callMethod, publishOne, type ApiContext } from '../methods.js';
 import { ApiErrorCode } from '../../protocol/codes.js';
 import { ReplyError } from '../../protocol/errors.js';
 import type { RawJson } from '../../protocol/json/raw-json.js';
@@ -31,6 +31,7 @@ export type V1Command =
 export interface V1Reply {
   method: string;
   error: string | null;
+  advice?: string;
   body: unknown;
 }
 
@@ -118,6 +119,8 @@ export async function runV1Command(ctx: ApiContext, c: V1Command, idempotencyKey
   } catch (e) {
     const error = v1Error(e);
     if (error === 'internal server error') ctx.node.log.error({ err: e, method: c.method }, 'v1 api command failed');
+    // v1's broadcast answered its errors with advice: to fix the request, or to retry it.
+    if (c.method === 'broadcast') return { method: c.method, error, advice: error === 'internal server error' ? 'retry' : 'fix', body: null };
     return { method: c.method, error, body: failedBody(c) };
   }
 }
@@ -126,11 +129,11 @@ async function body(ctx: ApiContext, c: V1Command, idempotencyKey: string): Prom
   const key = idempotencyKey === '' ? {} : { idempotency_key: idempotencyKey };
   switch (c.method) {
     case 'publish':
-      await callMethod(ctx, 'http', 'publish', { channel: c.channel, data: c.data, ...key });
+      await publish(ctx, c.channel, c.data, c.client, key);
       return null;
     case 'broadcast':
       // v1 published channel by channel and stopped at the first failure, answering with it.
-      for (const channel of c.channels) await callMethod(ctx, 'http', 'publish', { channel, data: c.data, ...key });
+      for (const channel of c.channels) await publish(ctx, channel, c.data, c.client, key);
       return null;
     case 'unsubscribe':
       await callMethod(ctx, 'http', 'unsubscribe', { channel: c.channel, user: c.user });
@@ -146,9 +149,13 @@ async function body(ctx: ApiContext, c: V1Command, idempotencyKey: string): Prom
     }
     case 'history': {
       const r = (await callMethod(ctx, 'http', 'history', { channel: c.channel, limit: -1, reverse: true })) as { publications: Obj[]; epoch: string };
-      // As v1.8 wrote them: `info` only for a client's publication; no timestamp. The `client` a
-      // v1 publish named is not kept (v6 publications have no place for it): it reads "".
-      const data = r.publications.map((p) => ({ uid: `${String(p['offset'] ?? 0)}:${r.epoch}`, info: clientInfo(p['info']) ?? undefined, channel: c.channel, data: p['data'] ?? null, client: '' }));
+      // As v1.8 wrote them: no timestamp; `info` for a client's publication, `client` when one
+      // was named (an API publish's `client` is an info without user or infos).
+      const data = r.publications.map((p) => {
+        const info = clientInfo(p['info']);
+        const onlyClient = info !== null && info['user'] === '' && info['default_info'] === null && info['channel_info'] === null;
+        return { uid: `${String(p['offset'] ?? 0)}:${r.epoch}`, info: onlyClient ? undefined : (info ?? undefined), channel: c.channel, data: p['data'] ?? null, client: info?.['client'] ?? undefined };
+      });
       return { channel: c.channel, data };
     }
     case 'channels': {
@@ -160,6 +167,15 @@ async function body(ctx: ApiContext, c: V1Command, idempotencyKey: string): Prom
     case 'stats':
       return { data: { nodes: ctx.node.nodes().map(v1Node), metrics_interval: metricsInterval(ctx.node.info()) } };
   }
+}
+
+/**
+ * v1's `client` (the connection a publication came from, so it can skip its own) travels as the
+ * publication's info with an empty user: v6 subscribers see it as `info.client`.
+ */
+async function publish(ctx: ApiContext, channel: string, data: RawJson, client: string, key: Obj): Promise<void> {
+  if (client === '') await callMethod(ctx, 'http', 'publish', { channel, data, ...key });
+  else await publishOne(ctx, channel, { data, ...key }, { user: '', client });
 }
 
 function metricsInterval(i: NodeInfo): number {
