@@ -1,7 +1,8 @@
 /**
- * Finding Centrifugo v1/v5 flat keys (legacy-keys.ts) in a config file's content. Such a file is
- * refused, not warned about: Centrifugo v6 and Rotor ignore the flat keys, so the server would
- * start without a token key, namespaces or history and every client would be turned away.
+ * Finding Centrifugo v1/v5 flat keys (legacy-keys.ts) in a config file's content. A v1 file is read
+ * through its v6 form (migrate.ts); any other file with such keys is refused, not warned about:
+ * Centrifugo v6 ignores flat keys, so the server would start without a token key, namespaces or
+ * history and every client would be turned away.
  */
 import { ConfigError } from './errors.js';
 import { CHANNEL_OPTIONS, LEGACY_KEYS, type LegacyKey } from './legacy-keys.js';

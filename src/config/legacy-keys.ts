@@ -1,9 +1,9 @@
 /**
  * Flat configuration keys of Centrifugo v1 and v5 (the flat layout of v2–v5, as last shipped in
- * v5.4) and their place in the v6 layout that Rotor reads. A file that still uses them would run
- * with defaults for everything they meant (no token key, no namespaces), so loading refuses it
- * and names each key's v6 place (`load.ts`); `suggest.ts` uses the same table for "did you mean",
- * and a config converter can move values with it.
+ * v5.4) and their place in the v6 layout that Rotor reads. A v1 file is read through its v6 form
+ * (migrate.ts moves values with this table); any other file using them would run with defaults
+ * for everything they meant, so loading refuses it and names each key's v6 place (`load.ts`);
+ * `suggest.ts` uses the same table for "did you mean".
  *
  * Sources: the Centrifugo v1 docs (configuration, settings, advanced configuration, engines) and
  * the v5 → v6 key mapping of Centrifugo's migration guide, checked against this schema (every v6

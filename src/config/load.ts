@@ -151,6 +151,8 @@ function readV1(raw: Record<string, unknown>, file: string, warnings: string[]):
   const m = migrateConfig(raw);
   warnings.push(`config file "${file}" is a Centrifugo v1 config: read through its v6 form (\`rotor config migrate -c ${file}\` prints it)`);
   for (const d of m.dropped) warnings.push(`${d.path}: not honoured (${d.why})`);
+  // What the v6 form adds or changes (v1's implicit permissions, the API key) is said too.
+  for (const n of m.notes) warnings.push(`v1 config: ${n}`);
   return m.config;
 }
 

@@ -34,12 +34,21 @@ export interface Migration {
 export function legacyLayoutOf(raw: Record<string, unknown>): LegacyVersion | 'mixed' | undefined {
   const found = findLegacyKeys(raw);
   if (found.length === 0) return undefined;
-  const only = (v: LegacyVersion) => found.some((f) => f.entry.from.length === 1 && f.entry.from[0] === v);
-  const v1 = only('v1');
-  const v5 = only('v5');
+  const only = (v: LegacyVersion, topLevel: boolean) =>
+    found.some((f) => f.entry.from.length === 1 && f.entry.from[0] === v && (!topLevel || (!f.path.includes('.') && !f.path.includes('['))));
+  const v1 = only('v1', false);
+  const v5 = only('v5', false);
   if (v1 && v5) return 'mixed';
-  // A file of keys both layouts share is read as v5 (the later layout) unless v1's namespaces say otherwise.
-  return v1 ? 'v1' : 'v5';
+  // A file is read as v1 only when it is one: a v1-only key at the top level and no v6 section
+  // written as an object. A stray v1 name inside a v6 file is a mistake to report, not a reason
+  // to read the whole file with v1's permissions.
+  if (v1 && only('v1', true) && !hasV6Sections(raw)) return 'v1';
+  return v1 ? 'mixed' : 'v5';
+}
+
+/** Whether the file has a v6 section given as an object (`"channel": {…}`, `"client": {…}`). */
+function hasV6Sections(raw: Record<string, unknown>): boolean {
+  return Object.entries(raw).some(([k, v]) => isRecord(v) && LEGACY_KEYS[k] === undefined && findOption(k)?.meta.kind === 'object');
 }
 
 const SECONDS_NOTE = /v1 takes a number of seconds/;
@@ -81,8 +90,25 @@ function migrateChannelOptions(ns: Record<string, unknown>, where: string, m: Mi
     }
     out[v6] = convert(`${CHANNEL_OPTIONS}${v6}`, value, entry);
   }
-  if (m.from === 'v1') addV1Permissions(out, where, m);
+  if (m.from === 'v1') {
+    v1History(out, where, m);
+    addV1Permissions(out, where, m);
+  }
   return out;
+}
+
+/** v1 kept no history without both a size and a lifetime; v6 refuses one without the other. */
+function v1History(o: Record<string, unknown>, where: string, m: Migration): void {
+  const ttl = o['history_ttl'];
+  const size = Number(o['history_size'] ?? 0);
+  const noTtl = ttl === undefined || ttl === '0s' || ttl === 0;
+  if (size > 0 && noTtl) {
+    delete o['history_size'];
+    delete o['history_ttl'];
+    m.notes.push(`${where}: history_size without history_lifetime kept no history in v1; left out`);
+  } else if (size === 0 && !noTtl) {
+    delete o['history_ttl'];
+  }
 }
 
 /** What v1 allowed without an option, made explicit on one namespace's options. */
@@ -95,12 +121,17 @@ function addV1Permissions(o: Record<string, unknown>, where: string, m: Migratio
     }
   };
   allow('allow_subscribe_for_client');
-  const history = Number(o['history_size'] ?? 0) > 0;
+  // v1 always kept `news#42` to user 42.
+  allow('allow_user_limited_channels');
+  const history = Number(o['history_size'] ?? 0) > 0 && o['history_ttl'] !== undefined;
   if (o['presence'] === true) allow('allow_presence_for_subscriber');
   if (history) allow('allow_history_for_subscriber');
+  // v1 sent join and leave messages to every subscriber of a channel that had them.
+  if (o['join_leave'] === true) allow('force_push_join_leave');
   if (o['allow_subscribe_for_anonymous'] === true) {
     if (o['presence'] === true) allow('allow_presence_for_anonymous');
     if (history) allow('allow_history_for_anonymous');
+    if (o['allow_publish_for_subscriber'] === true) allow('allow_publish_for_anonymous');
   }
   if (added.length > 0) m.notes.push(`${where}: ${added.join(', ')} set, as v1 allowed it without an option`);
 }
@@ -134,7 +165,7 @@ const ALSO_SET: Readonly<Record<string, readonly [string, unknown]>> = {
  */
 export function migrateConfig(raw: Record<string, unknown>): Migration {
   const layout = legacyLayoutOf(raw);
-  if (layout === 'mixed') throw new Error('the file mixes Centrifugo v1-only and v5-only keys: migrate it by hand (docs/config.md)');
+  if (layout === 'mixed') throw new Error('the file is not in one layout (Centrifugo v1-only keys beside v5-only keys or v6 sections): move those keys by hand (docs/config.md)');
   const m: Migration = { from: layout ?? 'v5', config: {}, notes: [], dropped: [] };
   const findings = new Map<string, LegacyFinding>(findLegacyKeys(raw).filter((f) => !f.path.includes('.') && !f.path.includes('[')).map((f) => [f.path, f]));
   const shared: [string, unknown][] = [];
@@ -181,13 +212,23 @@ export function migrateConfig(raw: Record<string, unknown>): Migration {
     if (getPath(m.config, 'engine.redis.address') === undefined) setPath(m.config, 'engine.redis.address', v1RedisAddresses(redisHost, redisPort));
     else m.notes.push('redis_host/redis_port ignored: redis_url gives the address');
   }
+  // v1's Sentinels all watch one master: one entry (comma-separated), not one shard each.
   const sentinels = getPath(m.config, 'engine.redis.sentinel_address');
-  if (m.from === 'v1' && Array.isArray(sentinels)) setPath(m.config, 'engine.redis.sentinel_address', sentinels.map((a) => v1HostPort(String(a))));
+  if (m.from === 'v1' && Array.isArray(sentinels)) setPath(m.config, 'engine.redis.sentinel_address', [sentinels.map((a) => v1HostPort(String(a))).join(',')]);
+  if (m.from === 'v1') v1Endpoints(raw, m);
+  if (getPath(m.config, 'log.level') === 'critical') setPath(m.config, 'log.level', 'fatal');
+  const ping = getPath(m.config, 'client.ping_interval');
+  if (m.from === 'v1' && (ping === '0s' || ping === 0)) {
+    const client = getPath(m.config, 'client');
+    if (isRecord(client)) delete client['ping_interval'];
+    m.notes.push('ping_interval: 0 left out (the default applies)');
+  }
   for (const [field, value] of shared) for (const p of proxyObjects(m.config)) if (getPath(p, field) === undefined) setPath(p, field, value);
   if (m.from === 'v1') {
     // The top-level channel options went to without_namespace above; v1's permissions apply there too.
     let without = getPath(m.config, 'channel.without_namespace');
     if (!isRecord(without)) setPath(m.config, 'channel.without_namespace', (without = {}));
+    v1History(without as Record<string, unknown>, 'channel.without_namespace', m);
     addV1Permissions(without as Record<string, unknown>, 'channel.without_namespace', m);
     setPath(m.config, 'http_api.v1_format', true);
     const secret = getPath(m.config, 'client.token.hmac_secret_key');
@@ -217,6 +258,24 @@ export function v1RedisAddresses(host: string | undefined, port: string | undefi
 /** Go's `:26379` (this host) as `127.0.0.1:26379`. */
 export function v1HostPort(a: string): string {
   return a.startsWith(':') ? `127.0.0.1${a}` : a;
+}
+
+/**
+ * v1's ports: `admin_port` moved only the admin endpoints, `api_port` only the API; v6 has one
+ * internal port for both, so the one not moved stays on the main port (`external`). `web` and
+ * `admin` both switch admin on (the last one written must not switch it off).
+ */
+function v1Endpoints(raw: Record<string, unknown>, m: Migration): void {
+  const admin = raw['admin_port'];
+  const api = raw['api_port'];
+  if (admin !== undefined && api === undefined) setPath(m.config, 'http_api.external', true);
+  if (api !== undefined && admin === undefined) setPath(m.config, 'admin.external', true);
+  if (admin !== undefined && api !== undefined && String(admin) !== String(api)) {
+    setPath(m.config, 'http_api.external', true);
+    setPath(m.config, 'http_server.internal_port', String(admin));
+    m.notes.push(`api_port ${String(api)} and admin_port ${String(admin)} differ; v6 has one internal port: admin on ${String(admin)}, the API stays on the main port`);
+  }
+  if (raw['web'] === true || raw['admin'] === true) setPath(m.config, 'admin.enabled', true);
 }
 
 /** Sets `key` of `target`, merging objects with what the flat keys already put there. */

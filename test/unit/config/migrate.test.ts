@@ -48,11 +48,13 @@ test('the v1 docs\' development config: same v6 form from JSON, TOML and YAML, w
           history_size: 10,
           history_ttl: '30s',
           allow_subscribe_for_client: true,
+          allow_user_limited_channels: true,
           allow_presence_for_subscriber: true,
           allow_history_for_subscriber: true,
+          force_push_join_leave: true,
         },
       ],
-      without_namespace: { allow_subscribe_for_client: true },
+      without_namespace: { allow_subscribe_for_client: true, allow_user_limited_channels: true },
     },
   });
   assert.deepEqual(m.dropped, [{ path: 'channel.namespaces[0].watch', why: 'the console watches any channel on demand instead: docs/admin.md, Watch' }]);
@@ -71,10 +73,13 @@ test('v1 project-level options go to without_namespace; anonymous gets presence 
       history_ttl: '30s',
       force_recovery: true,
       allow_subscribe_for_client: true,
+      allow_user_limited_channels: true,
       allow_presence_for_subscriber: true,
       allow_history_for_subscriber: true,
+      force_push_join_leave: true,
       allow_presence_for_anonymous: true,
       allow_history_for_anonymous: true,
+      allow_publish_for_anonymous: true,
     },
   });
   assert.deepEqual(m.dropped.map((d) => d.path).sort(), ['connection_lifetime', 'watch']);
@@ -119,7 +124,7 @@ test('v5 flat keys: renamed, proxy endpoints switched on, shared proxy settings 
     channel: { without_namespace: { history_ttl: '60s' } },
   });
   assert.deepEqual(m.dropped, [{ path: 'tarantool_address', why: 'the Tarantool engine was removed in v6' }]);
-  assert.throws(() => migrateConfig({ secret: 'a', token_hmac_secret_key: 'b' }), /mixes Centrifugo v1-only and v5-only keys/);
+  assert.throws(() => migrateConfig({ secret: 'a', token_hmac_secret_key: 'b' }), /not in one layout/);
 });
 
 test('loading: a v1 file starts from its v6 form with warnings; redis_api needs the Redis engine; a v5 file is refused naming `rotor config migrate`', async () => {
@@ -149,5 +154,39 @@ test('v1 Redis sharding and Sentinel: comma lists of hosts or ports are shards; 
   assert.deepEqual(v1RedisAddresses('a,b', '1,2'), ['a:1', 'b:2']);
   assert.throws(() => v1RedisAddresses('a,b,c', '1,2'), /3 hosts and redis_port 2 ports/);
   const m = migrateConfig({ secret: 's', engine: 'redis', redis_master_name: 'mymaster', redis_sentinels: ':26379,10.0.0.2:26379' });
-  assert.deepEqual(m.config['engine'], { type: 'redis', redis: { sentinel_master_name: 'mymaster', sentinel_address: ['127.0.0.1:26379', '10.0.0.2:26379'] } });
+  // The Sentinels watch one master: one entry, not two shards.
+  assert.deepEqual(m.config['engine'], { type: 'redis', redis: { sentinel_master_name: 'mymaster', sentinel_address: ['127.0.0.1:26379,10.0.0.2:26379'] } });
 });
+
+test('v1 permissions keep user channels to their user; a v6 file with a stray v1 name is refused, not read as v1', async () => {
+  const loaded = loadConfig({ file: join(DIR, 'dev.json') });
+  const { ChannelRules } = await import('../../../src/rules/channels.js');
+  const rules = new ChannelRules(loaded.config.channel);
+  assert.equal(rules.isUserLimited(rules.resolve('news#42'), 'news#42'), true, 'news#42 stays user 42\'s');
+  assert.equal(rules.userAllowed('news#42', '42'), true);
+  assert.equal(rules.userAllowed('news#42', '43'), false);
+  assert.ok(loaded.warnings.some((w) => w.startsWith('v1 config: http_api.key set to the v1 secret')), 'what the v6 form adds is said');
+
+  const stray = { client: { token: { hmac_secret_key: 'k' } }, channel: { namespaces: [{ name: 'chat', publish: true }] } };
+  assert.equal(legacyLayoutOf(stray), 'mixed');
+  assert.throws(() => validateConfig(structuredClone(stray)), (e: unknown) => e instanceof ConfigError && /namespaces\[0\]\.publish is a Centrifugo v1 key/.test(e.message));
+});
+
+test('v1 files v6 would refuse as written: history without lifetime, log level critical, ping_interval 0, separate admin and API ports', () => {
+  const m = migrateConfig({ secret: 's', history_size: 10, log_level: 'critical', ping_interval: 0, namespaces: [{ name: 'ab', history_size: 5, history_lifetime: 0 }], admin_port: '9001', web: true, admin: false, admin_password: 'p', admin_secret: 's' });
+  assert.doesNotThrow(() => validateConfig(structuredClone(m.config)));
+  const ch = m.config['channel'] as { without_namespace: Record<string, unknown>; namespaces: Record<string, unknown>[] };
+  assert.equal(ch.without_namespace['history_size'], undefined);
+  assert.equal(ch.namespaces[0]!['history_size'], undefined);
+  assert.equal((m.config['log'] as Record<string, unknown>)['level'], 'fatal');
+  assert.equal((m.config['client'] as Record<string, unknown>)['ping_interval'], undefined);
+  // Only the admin endpoints moved: the API stays on the main port; web switched admin on.
+  assert.deepEqual([getIn(m.config, 'http_server', 'internal_port'), getIn(m.config, 'http_api', 'external'), getIn(m.config, 'admin', 'enabled')], ['9001', true, true]);
+  const both = migrateConfig({ secret: 's', admin_port: '9001', api_port: '9002' });
+  assert.deepEqual([getIn(both.config, 'http_server', 'internal_port'), getIn(both.config, 'http_api', 'external')], ['9001', true]);
+  assert.ok(both.notes.some((n) => n.startsWith('api_port 9002 and admin_port 9001 differ')));
+});
+
+function getIn(o: Record<string, unknown>, section: string, key: string): unknown {
+  return (o[section] as Record<string, unknown> | undefined)?.[key];
+}
