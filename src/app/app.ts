@@ -308,6 +308,11 @@ export class App {
     if (c.http_api.insecure) this.log.warn('INSECURE HTTP API mode (http_api.insecure): the server API accepts requests without a key');
     if (c.client.insecure_skip_token_signature_verify) this.log.warn('INSECURE: token signatures are not verified (client.insecure_skip_token_signature_verify)');
     if (!c.http_api.insecure && !c.http_api.disabled && c.http_api.key === '') this.log.warn('http_api.key is empty: every server API request will be rejected with 401');
+    if (c.http_api.v1_format && !c.http_api.disabled) {
+      if (c.http_api.insecure) this.log.warn('http_api.v1_format: Centrifugo v1 API at the API root, unsigned (http_api.insecure)');
+      else if (c.client.token.hmac_secret_key === '') this.log.warn('http_api.v1_format with an empty client.token.hmac_secret_key: every v1 API request will be rejected with 401');
+      else this.log.warn('http_api.v1_format: client.token.hmac_secret_key also authorises the server API (Centrifugo v1 signed API requests with its secret)');
+    }
   }
 }
 

@@ -105,6 +105,11 @@ test('v1 API refusals: no sign 400, a wrong sign 401, a bad command 400 with not
     assert.deepEqual(await v1(srv, body, {}), { status: 400, text: 'Bad Request\n' });
     assert.deepEqual(await v1(srv, body, { 'X-API-Sign': sign(body, 'another secret') }), { status: 401, text: 'Unauthorized\n' });
     assert.deepEqual(await v1(srv, `${body} `, { 'X-API-Sign': sign(body) }), { status: 401, text: 'Unauthorized\n' }, 'the sign covers the exact body');
+    // The v6 API key is no credential at the root in v1 format: only the sign is.
+    assert.deepEqual(await v1(srv, body, { Authorization: `apikey ${API_KEY}` }), { status: 400, text: 'Bad Request\n' });
+    // A form is recognised whatever the content type's case; its sign covers its `data`.
+    const form = await fetch(`${srv.httpUrl}/api/`, { method: 'POST', headers: { 'Content-Type': 'Application/X-WWW-Form-Urlencoded' }, body: new URLSearchParams({ data: '{"method":"channels"}', sign: sign('{"method":"channels"}') }).toString() });
+    assert.equal(form.status, 200);
     for (const bad of [
       'not json',
       '[]',

@@ -38,23 +38,25 @@ export class V1ApiHandler {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let text: string;
+    let raw: Buffer;
     try {
-      text = (await readBody(req, this.opts.maxBodySize)).toString('utf8');
+      raw = await readBody(req, this.opts.maxBodySize);
     } catch (e) {
       return plain(res, e instanceof BodyTooLargeError ? 413 : 400);
     }
-    let json = text;
+    // The sign covers the bytes received (a JSON body), or the form's `data` value.
+    let signed: Buffer = raw;
     let sign = headerString(req.headers['x-api-sign']);
-    if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-      const form = new URLSearchParams(text);
-      json = form.get('data') ?? '';
+    if (String(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+      const form = new URLSearchParams(raw.toString('utf8'));
+      signed = Buffer.from(form.get('data') ?? '', 'utf8');
       sign = form.get('sign') ?? '';
     }
     if (!this.opts.insecure) {
       if (sign === '') return plain(res, 400);
-      if (!this.#signed(json, sign)) return plain(res, 401);
+      if (!this.#signed(signed, sign)) return plain(res, 401);
     }
+    const json = signed.toString('utf8');
     let commands: V1Command[];
     try {
       const parsed = parseJsonWithRaw(json, (key) => key === 'data' || key === 'info');
@@ -71,9 +73,9 @@ export class V1ApiHandler {
     res.end(body);
   }
 
-  #signed(json: string, sign: string): boolean {
+  #signed(body: Buffer, sign: string): boolean {
     if (this.#secret.length === 0) return false;
-    const want = Buffer.from(createHmac('sha256', this.#secret).update(json, 'utf8').digest('hex'), 'utf8');
+    const want = Buffer.from(createHmac('sha256', this.#secret).update(body).digest('hex'), 'utf8');
     const given = Buffer.from(sign.trim().toLowerCase(), 'utf8');
     return given.length === want.length && timingSafeEqual(given, want);
   }
