@@ -247,8 +247,10 @@ export class App {
     const q = this.config.redis_api_queue;
     if (!q.enabled) return;
     const [{ RedisApiQueue }, { queueCommandHandler }] = await Promise.all([import('../engine/redis/api-queue.js'), import('../api/v1/queue.js')]);
-    const shard = redisShards(this.config.engine.redis, 'engine.redis')[0];
+    const shards = redisShards(this.config.engine.redis, 'engine.redis');
+    const shard = shards[0];
     if (shard === undefined) throw new Error('redis_api_queue: engine.redis has no address');
+    if (shards.length > 1) this.log.warn(`redis_api_queue: only the first of the ${shards.length} Redis shards holds the queue; commands pushed to the others are not taken`);
     this.apiQueue = new RedisApiQueue({ shard, prefix: this.config.engine.redis.prefix, numShards: q.num_shards, nodeId: this.node.options.nodeId }, queueCommandHandler(this.apiContext), this.log);
     await this.apiQueue.start();
   }

@@ -272,7 +272,14 @@ export function crossChecks(config: Config): CheckResult {
     if (config.admin.password === '') c.error('admin.password', 'required when admin.enabled is true (or set admin.insecure)');
     if (config.admin.secret === '') c.error('admin.secret', 'required when admin.enabled is true (or set admin.insecure)');
   }
-  if (config.redis_api_queue.enabled && config.engine.type !== 'redis') c.error('redis_api_queue.enabled', 'needs the Redis engine (engine.type: redis), whose Redis holds the queue');
+  if (config.redis_api_queue.enabled) {
+    const broker = config.broker.enabled ? config.broker.type : config.engine.type;
+    if (config.engine.type !== 'redis') c.error('redis_api_queue.enabled', 'needs the Redis engine (engine.type: redis), whose Redis holds the queue');
+    // A command run again after a node died must not publish twice: only the Redis broker keeps
+    // idempotency keys for every node.
+    else if (broker !== 'redis') c.error('redis_api_queue.enabled', `needs a Redis broker (broker.type is ${broker}): commands run again after a node dies rely on its idempotency keys`);
+    else if (config.engine.redis.cluster_address.length > 0) c.error('redis_api_queue.enabled', 'does not work on a Redis Cluster (engine.redis.cluster_address): its scripts touch several keys');
+  }
   const missing = unimplementedIssues(config);
   c.errors.push(...missing.errors);
   c.warnings.push(...missing.warnings);

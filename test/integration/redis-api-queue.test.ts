@@ -87,12 +87,36 @@ test('redis api queue: a node killed with commands queued and in hand loses none
     assert.ok(displaced <= 2, `one block out of place at most (${displaced} boundaries)`);
     assert.deepEqual(await redis.keys(`${prefix}.api.processing.*`), [], 'no command left in hand');
     assert.equal(await redis.llen(`${prefix}.api`), 0);
-    assert.deepEqual(await redis.smembers(`${prefix}.api.consumers`), [b.app.node.options.nodeId], 'A was swept from the consumers');
+    assert.deepEqual(await redis.hkeys(`${prefix}.api.consumers`), [b.app.node.options.nodeId], 'A was swept from the consumers');
   } finally {
     await a.kill();
     await b?.stop();
     redis.disconnect();
     tmp.cleanup();
+    await deletePrefix(redisUrl(), prefix);
+  }
+});
+
+test('redis api queue: a command a dead node had published but not removed is given back and not published again; one it had not run is run once', async () => {
+  const prefix = testPrefix('apiq-dup');
+  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 0 });
+  const srv = await startServer(config(prefix));
+  const history = async (channel: string) =>
+    ((await srv.api('history', { channel, limit: 10 }, { Authorization: `apikey ${API_KEY}` })).body.result.publications as { data: unknown }[]).map((p) => p.data);
+  try {
+    // What a node that died had done: published command #7001 (under its tag) but not removed it,
+    // and taken #7002 without running it. Its liveness key is gone; it is still a consumer.
+    assert.equal((await srv.api('publish', { channel: 'public:dup', data: { n: 'done' }, idempotency_key: 'redis_api:7001' }, { Authorization: `apikey ${API_KEY}` })).status, 200);
+    const dead = `${prefix}.api.processing.dead-node`;
+    await redis.rpush(dead, `#7001\n${publish('done', 'public:dup')}`, `#7002\n${publish('pending', 'public:dup')}`);
+    await redis.hset(`${prefix}.api.consumers`, 'dead-node', '0');
+    await eventually(async () => (await history('public:dup')).length === 2, 'the given-back commands run', 15_000);
+    assert.deepEqual(await history('public:dup'), [{ n: 'done' }, { n: 'pending' }], 'each published once');
+    assert.equal(await redis.llen(dead), 0);
+    assert.equal(await redis.hexists(`${prefix}.api.consumers`, 'dead-node'), 0);
+  } finally {
+    redis.disconnect();
+    await srv.stop();
     await deletePrefix(redisUrl(), prefix);
   }
 });

@@ -98,7 +98,7 @@ export const engineSections = {
     'Centrifugo v1\'s Redis API queue: every node takes server API commands (v1\'s format) pushed with RPUSH to the list `<engine.redis.prefix>.api`, and to `<prefix>.api.<i>` for i below num_shards, and runs them; none is lost when a node stops or dies (docs/api-v1.md). Needs the Redis engine; uses its first address; not on a Redis Cluster. Rotor extension (v1\'s `redis_api`).',
     {
       enabled: bool('Takes commands from the queue.'),
-      num_shards: int('Extra queue lists `<prefix>.api.0` … `<prefix>.api.<n-1>`, for producers that spread commands (keep one channel\'s commands in one list to keep their order).', 0, { min: 0, max: 1024 }),
+      num_shards: int('Extra queue lists `<prefix>.api.0` … `<prefix>.api.<n-1>`, for producers that spread commands (keep one channel\'s commands in one list to keep their order).', 0, { min: 0, max: 128 }),
     },
   ),
   map_broker: obj('Broker for experimental map subscriptions (not implemented by Rotor).', {
