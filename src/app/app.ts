@@ -33,7 +33,6 @@ import { LifecycleWiring } from './lifecycle.js';
 import type { SideServer } from './side-server.js';
 import { createPrometheus, mountObservability } from './observability.js';
 import { AdminHttpHandler } from '../admin/http.js';
-import { redisShards } from './redis-options.js';
 import { builtConsoleDir, mountConsole } from '../admin/ui.js';
 import { mountSwagger } from './swagger.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
@@ -246,7 +245,12 @@ export class App {
   private async startApiQueue(): Promise<void> {
     const q = this.config.redis_api_queue;
     if (!q.enabled) return;
-    const [{ RedisApiQueue }, { queueCommandHandler }] = await Promise.all([import('../engine/redis/api-queue.js'), import('../api/v1/queue.js')]);
+    // Loaded only when enabled, like the Redis engine itself.
+    const [{ RedisApiQueue }, { queueCommandHandler }, { redisShards }] = await Promise.all([
+      import('../engine/redis/api-queue.js'),
+      import('../api/v1/queue.js'),
+      import('./redis-options.js'),
+    ]);
     const shards = redisShards(this.config.engine.redis, 'engine.redis');
     const shard = shards[0];
     if (shard === undefined) throw new Error('redis_api_queue: engine.redis has no address');
