@@ -270,12 +270,17 @@ export const METHODS: Readonly<Record<string, ApiMethod>> = {
  * Runs the method `name` (which must be in METHODS) for one API request, counted in
  * `ctx.metrics` when set. A batch counts as one `batch` command.
  */
-export async function callMethod(ctx: ApiContext, protocol: 'http' | 'grpc', name: string, req: Obj): Promise<Obj> {
+export function callMethod(ctx: ApiContext, protocol: 'http' | 'grpc', name: string, req: Obj): Promise<Obj> {
+  return counted(ctx, protocol, name, () => METHODS[name]!(ctx, req));
+}
+
+/** Runs `run` as API method `name`, counted as callMethod counts (for callers outside the table). */
+export async function counted(ctx: ApiContext, protocol: 'http' | 'grpc', name: string, run: () => Promise<Obj>): Promise<Obj> {
   const m = ctx.metrics;
-  if (m === undefined) return METHODS[name]!(ctx, req);
+  if (m === undefined) return run();
   const started = performance.now();
   try {
-    const result = await METHODS[name]!(ctx, req);
+    const result = await run();
     m.apiCommand(protocol, name, 0, performance.now() - started);
     return result;
   } catch (e) {

@@ -50,6 +50,16 @@ const V1_FLAGS: readonly V1Flag[] = [
   { name: 'ssl_key', bool: false, path: 'http_server.tls.key_pem' },
 ];
 
+/**
+ * A v1 list flag: comma-separated (shards, Sentinels). A `redis://` URL is split only before
+ * another URL, so a password holding a comma stays whole.
+ */
+function v1List(name: string, text: string): string[] {
+  if (name === 'redis_sentinels') return [text.split(',').map((s) => v1HostPort(s.trim())).filter((s) => s !== '').join(',')];
+  const parts = name === 'redis_url' ? text.split(/,(?=\s*rediss?:\/\/)/) : text.split(',');
+  return parts.map((s) => v1HostPort(s.trim())).filter((s) => s !== '');
+}
+
 /** The commander attribute name of a v1 flag (kept apart from the v6 flags' dotted names). */
 const attr = (f: V1Flag): string => `v1_${f.name}`;
 
@@ -82,9 +92,11 @@ export function givenV1Flags(cmd: Command): Record<string, unknown> {
     else if (f.name === 'redis_port') port = text;
     else if (f.path !== undefined) {
       const meta = findOption(f.path)?.meta;
-      out[f.path] = meta === undefined ? text : meta.kind === 'string[]' ? text.split(',').map((s) => v1HostPort(s.trim())).filter((s) => s !== '') : coerceEnvValue(meta, text);
+      out[f.path] = meta === undefined ? text : meta.kind === 'string[]' ? v1List(f.name, text) : coerceEnvValue(meta, text);
     }
   }
+  // v1 read host and port apart; given one without the other, the other keeps v1's default, as
+  // v1's own flag did (a config file's address is replaced as a whole: say both).
   if ((host !== undefined || port !== undefined) && out['engine.redis.address'] === undefined) out['engine.redis.address'] = v1RedisAddresses(host, port);
   return out;
 }

@@ -66,7 +66,9 @@ function convert(path: string, value: unknown, entry: LegacyKey | undefined): un
     case 'bool':
       return value === 'true' ? true : value === 'false' ? false : value;
     case 'string[]':
-      return typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
+      // A list of URLs splits only before the next URL: a password may hold a comma.
+      if (typeof value !== 'string') return value;
+      return (value.includes('://') ? value.split(/,(?=\s*[a-z+]+:\/\/)/) : value.split(',')).map((s) => s.trim()).filter((s) => s !== '');
     case 'string':
       return typeof value === 'number' ? String(value) : value;
     default:

@@ -13,7 +13,7 @@
  * available", "internal server error"); a command that is malformed fails the whole request (400),
  * as v1 did, and is found before anything runs.
  */
-import { callMethod, publishOne, type ApiContext } from '../methods.js';
+import { callMethod, counted, publishOne, type ApiContext } from '../methods.js';
 import { ApiErrorCode } from '../../protocol/codes.js';
 import { ReplyError } from '../../protocol/errors.js';
 import type { RawJson } from '../../protocol/json/raw-json.js';
@@ -175,7 +175,7 @@ async function body(ctx: ApiContext, c: V1Command, idempotencyKey: string): Prom
  */
 async function publish(ctx: ApiContext, channel: string, data: RawJson, client: string, key: Obj): Promise<void> {
   if (client === '') await callMethod(ctx, 'http', 'publish', { channel, data, ...key });
-  else await publishOne(ctx, channel, { data, ...key }, { user: '', client });
+  else await counted(ctx, 'http', 'publish', () => publishOne(ctx, channel, { data, ...key }, { user: '', client }));
 }
 
 function metricsInterval(i: NodeInfo): number {

@@ -153,6 +153,9 @@ test('v1 Redis sharding and Sentinel: comma lists of hosts or ports are shards; 
   assert.deepEqual(v1RedisAddresses('192.168.1.34,192.168.1.35', undefined), ['192.168.1.34:6379', '192.168.1.35:6379']);
   assert.deepEqual(v1RedisAddresses('a,b', '1,2'), ['a:1', 'b:2']);
   assert.throws(() => v1RedisAddresses('a,b,c', '1,2'), /3 hosts and redis_port 2 ports/);
+  // URLs split before the next URL only: a password may hold a comma.
+  const urls = migrateConfig({ secret: 's', redis_url: 'redis://:pa,ss@h1:6379/0,redis://h2:6380' }).config['engine'] as { redis: { address: string[] } };
+  assert.deepEqual(urls.redis.address, ['redis://:pa,ss@h1:6379/0', 'redis://h2:6380']);
   const m = migrateConfig({ secret: 's', engine: 'redis', redis_master_name: 'mymaster', redis_sentinels: ':26379,10.0.0.2:26379' });
   // The Sentinels watch one master: one entry, not two shards.
   assert.deepEqual(m.config['engine'], { type: 'redis', redis: { sentinel_master_name: 'mymaster', sentinel_address: ['127.0.0.1:26379,10.0.0.2:26379'] } });
