@@ -28,6 +28,7 @@ import type { WatchEvent, Watcher } from '../node/watch/events.js';
 import { clientInfoResult, publicationResult } from '../api/results.js';
 import { toJsonText } from '../protocol/json/json-text.js';
 import type { Obj } from '../protocol/json/fields.js';
+import { withTimeout } from '../util/timeout.js';
 
 /** Open watch streams per node at most. */
 export const TRACE_MAX_STREAMS = 32;
@@ -191,7 +192,7 @@ export class AdminTrace {
     const placing = r.type === 'user' ? this.node.watchUser(r.entity, stream) : this.node.watchChannel(r.entity, stream);
     let stop: () => void;
     try {
-      stop = await settleWithin(placing, TRACE_START_TIMEOUT_MS);
+      stop = await withTimeout(placing, TRACE_START_TIMEOUT_MS, () => new Error(`not in place within ${TRACE_START_TIMEOUT_MS} ms`));
     } catch (err) {
       // A watch put in place after the timeout is ended then; one that failed left nothing behind.
       placing.then((late) => late(), () => {});
@@ -201,23 +202,6 @@ export class AdminTrace {
     }
     stream.started(stop, start);
   }
-}
-
-/** `p`'s value, or a rejection after `ms`. */
-function settleWithin<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(t);
-        reject(err);
-      },
-    );
-  });
 }
 
 function send(res: ServerResponse, status: number, error: string): void {

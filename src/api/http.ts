@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiErrorCode, apiErrorHttpStatus } from '../protocol/codes.js';
 import { ProtocolDecodeError } from '../protocol/codec.js';
 import { readBody, BodyTooLargeError, endAnswer } from '../http/body.js';
+import { headerString } from '../http/headers.js';
 import { BARE_RESPONSE_METHODS, LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, callMethod, errorObject, type ApiContext } from './methods.js';
 import { apiError, parseApiJson, parseLegacyApiJson } from './json.js';
 import { asObject, type Obj } from '../protocol/json/fields.js';
@@ -155,11 +156,6 @@ function legacyMethodName(m: unknown): string {
     if (LEGACY_UNSERVED_METHOD_NAMES.has(name)) return '';
   }
   throw new Error(`method ${JSON.stringify(m)} is not a method name or number`);
-}
-
-function headerString(v: string | string[] | undefined): string {
-  if (v === undefined) return '';
-  return Array.isArray(v) ? (v[0] ?? '') : v;
 }
 
 function plain(res: ServerResponse, s: ApiHttpStatus): void {

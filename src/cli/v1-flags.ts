@@ -7,7 +7,7 @@
 import { Option, type Command } from 'commander';
 import { coerceEnvValue } from '../config/env.js';
 import { findOption } from '../config/describe.js';
-import { v1HostPort, v1RedisAddresses } from '../config/migrate.js';
+import { splitV1List, v1HostPort, v1RedisAddresses } from '../config/migrate.js';
 
 interface V1Flag {
   /** `--name`, and a one-letter short name where v1 had one. */
@@ -50,14 +50,10 @@ const V1_FLAGS: readonly V1Flag[] = [
   { name: 'ssl_key', bool: false, path: 'http_server.tls.key_pem' },
 ];
 
-/**
- * A v1 list flag: comma-separated (shards, Sentinels). A `redis://` URL is split only before
- * another URL, so a password holding a comma stays whole.
- */
+/** A v1 list flag's entries; v1's Sentinels all watch one master, so they make one entry. */
 function v1List(name: string, text: string): string[] {
-  if (name === 'redis_sentinels') return [text.split(',').map((s) => v1HostPort(s.trim())).filter((s) => s !== '').join(',')];
-  const parts = name === 'redis_url' ? text.split(/,(?=\s*rediss?:\/\/)/) : text.split(',');
-  return parts.map((s) => v1HostPort(s.trim())).filter((s) => s !== '');
+  const entries = splitV1List(text).map(v1HostPort);
+  return name === 'redis_sentinels' ? [entries.join(',')] : entries;
 }
 
 /** The commander attribute name of a v1 flag (kept apart from the v6 flags' dotted names). */

@@ -66,9 +66,7 @@ function convert(path: string, value: unknown, entry: LegacyKey | undefined): un
     case 'bool':
       return value === 'true' ? true : value === 'false' ? false : value;
     case 'string[]':
-      // A list of URLs splits only before the next URL: a password may hold a comma.
-      if (typeof value !== 'string') return value;
-      return (value.includes('://') ? value.split(/,(?=\s*[a-z+]+:\/\/)/) : value.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+      return typeof value === 'string' ? splitV1List(value) : value;
     case 'string':
       return typeof value === 'number' ? String(value) : value;
     default:
@@ -255,6 +253,14 @@ export function v1RedisAddresses(host: string | undefined, port: string | undefi
   }
   const n = Math.max(hosts.length, ports.length);
   return Array.from({ length: n }, (_, i) => `${hosts[hosts.length > 1 ? i : 0] || '127.0.0.1'}:${ports[ports.length > 1 ? i : 0] || '6379'}`);
+}
+
+/**
+ * A v1 comma list (shards, Sentinels) as its entries. A list of URLs splits only before the next
+ * URL: a password may hold a comma.
+ */
+export function splitV1List(text: string): string[] {
+  return (text.includes('://') ? text.split(/,(?=\s*[a-z+]+:\/\/)/) : text.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
 
 /** Go's `:26379` (this host) as `127.0.0.1:26379`. */

@@ -19,6 +19,7 @@ import type { ChannelSubscription } from './client/subscription.js';
 import { sessionTick } from './tick.js';
 import { PingWheel } from './ping-wheel.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
+import { settledWithin } from '../util/timeout.js';
 import { FlushScheduler, type WriterOptions } from './client/writer.js';
 import { NoMetrics, type NodeMetrics } from './metrics.js';
 import { ProcessStats } from './process-stats.js';
@@ -74,19 +75,6 @@ export interface NodeOptions {
 
 /** How long shutdown waits for the broker to carry the shutdown announcement, then to close; ms. */
 const ENGINE_STOP_WAIT_MS = 2000;
-
-/** Resolves when `p` settles or after `ms`, whichever comes first; never rejects. */
-function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    const done = (): void => {
-      clearTimeout(t);
-      resolve();
-    };
-    p.then(done, done);
-  });
-}
 
 /** The survey op answered with this node's matching channels and their subscriber counts. */
 const CHANNELS_SURVEY = 'channels';

@@ -15,6 +15,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, BodyTooLargeError, endAnswer } from '../../http/body.js';
+import { headerString } from '../../http/headers.js';
 import { parseJsonWithRaw } from '../../protocol/json/raw-json.js';
 import { toJsonText } from '../../protocol/json/json-text.js';
 import type { ApiContext } from '../methods.js';
@@ -79,11 +80,6 @@ export class V1ApiHandler {
     const given = Buffer.from(sign.trim().toLowerCase(), 'utf8');
     return given.length === want.length && timingSafeEqual(given, want);
   }
-}
-
-function headerString(v: string | string[] | undefined): string {
-  if (v === undefined) return '';
-  return Array.isArray(v) ? (v[0] ?? '') : v;
 }
 
 const TEXTS: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 413: 'Request Entity Too Large' };

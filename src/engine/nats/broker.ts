@@ -30,6 +30,7 @@ import { decodeClientInfoRecord, decodePublicationRecord, encodeClientInfoRecord
 import { parseNatsUrl, redactNatsUrl, type NatsBrokerOptions, type NatsServers } from './options.js';
 import { decodePush, encodePush, type PushKind } from './push.js';
 import { isWildcard, NatsSubjects, subjectProblem } from './subjects.js';
+import { withTimeout } from '../../util/timeout.js';
 
 /** Between two rounds of reconnect attempts, ms (the client adds up to 100 ms of jitter). */
 export const RECONNECT_WAIT_MS = 250;
@@ -215,7 +216,7 @@ export class NatsBroker implements Broker {
     this.nc = undefined;
     if (nc === undefined || nc.isClosed()) return;
     try {
-      await withTimeout(nc.drain(), this.opts.writeTimeoutMs, 'drain');
+      await writeTimeout(nc.drain(), this.opts.writeTimeoutMs, 'drain');
     } catch {
       // The server is gone or slow: what it did not take is lost, as with any at-most-once send.
     } finally {
@@ -269,7 +270,7 @@ export class NatsBroker implements Broker {
     const p = new Promise<void>((resolve, reject) => {
       queueMicrotask(() => {
         this.pendingConfirm = undefined;
-        withTimeout(nc.flush(), this.opts.writeTimeoutMs, `nats ${this.server}: ${what} not confirmed`).then(
+        writeTimeout(nc.flush(), this.opts.writeTimeoutMs, `nats ${this.server}: ${what} not confirmed`).then(
           () => {
             this.stalled = undefined;
             resolve();
@@ -396,13 +397,8 @@ class WriteTimeoutError extends Error {
 }
 
 /** `p`, or a WriteTimeoutError after `ms` saying `what`; a late rejection of `p` is absorbed. */
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new WriteTimeoutError(`${what}: no reply from the server within ${ms} ms`)), ms);
-  });
-  p.catch(() => undefined);
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+function writeTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return withTimeout(p, ms, () => new WriteTimeoutError(`${what}: no reply from the server within ${ms} ms`));
 }
 
 function messageOf(err: unknown): string {
