@@ -21,7 +21,7 @@ import { frameJoin, frameLeave, parsePubSubMessage } from './framing.js';
 import { shardIndex } from './hash.js';
 import { RedisKeys } from './keys.js';
 import type { RedisBrokerOptions } from './options.js';
-import { HISTORY_ADD, HISTORY_READ, PUBLISH_IDEMPOTENT } from './scripts.js';
+import { HISTORY_ADD, HISTORY_READ, HISTORY_RELEASE, PUBLISH_IDEMPOTENT } from './scripts.js';
 import { asBuffer, RedisShard } from './shard.js';
 import { combinedHealth, openShards } from './shards.js';
 
@@ -87,11 +87,13 @@ export class RedisBroker implements Broker {
     if (h !== undefined && h.size > 0 && h.ttlMs > 0) {
       const keys = [p.keys.stream(channel), p.keys.streamMeta(channel)];
       if (opts.idempotencyKey) keys.push(p.keys.result(channel, opts.idempotencyKey));
+      const replicas = this.opts.waitReplicas ?? 0;
       const reply = (await p.shard.eval(HISTORY_ADD, keys, [
         payload,
         h.size,
         ms(h.ttlMs),
-        p.keys.client(channel),
+        // Under wait_replicas it is published only once replicated (below).
+        replicas > 0 ? '' : p.keys.client(channel),
         ms(h.metaTtlMs > 0 ? h.metaTtlMs : this.opts.historyMetaTtlMs),
         generateEpoch(),
         p.shard.publishCommand,
@@ -100,11 +102,18 @@ export class RedisBroker implements Broker {
         opts.version ?? 0,
         opts.versionEpoch ?? '',
       ])) as unknown[];
-      const suppressed = str(reply[2]) === '1' || str(reply[3]) === '1';
-      // Acknowledged only once replicated, when asked: a failover then cannot lose it.
-      const replicas = this.opts.waitReplicas ?? 0;
-      if (replicas > 0 && !suppressed) await p.shard.waitReplicas(replicas, keys[0] as string);
-      return { position: { offset: int(reply[0]), epoch: str(reply[1]) }, suppressed };
+      const fromCache = str(reply[2]) === '1';
+      const suppressed = fromCache || str(reply[3]) === '1';
+      const position = { offset: int(reply[0]), epoch: str(reply[1]) };
+      // Acknowledged and delivered only once replicated, when asked: a failover then can neither
+      // lose an acknowledged publication nor leave a subscriber holding one the new master never
+      // had. A retry answered from the idempotency cache releases it too, in case the first try's
+      // WAIT failed.
+      if (replicas > 0 && (fromCache || !suppressed) && position.offset > 0) {
+        await p.shard.waitReplicas(replicas, p.keys.stream(channel));
+        await p.shard.eval(HISTORY_RELEASE, keys.slice(0, 2), [position.offset, position.epoch, p.keys.client(channel), p.shard.publishCommand, opts.useDelta === true ? '1' : '0']);
+      }
+      return { position, suppressed };
     }
     if (opts.idempotencyKey) {
       const reply = await p.shard.eval(PUBLISH_IDEMPOTENT, [p.keys.result(channel, opts.idempotencyKey)], [payload, p.keys.client(channel), p.shard.publishCommand, resultTtl]);

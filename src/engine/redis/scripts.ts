@@ -117,3 +117,48 @@ redis.call('hset', KEYS[1], 'e', '', 's', '0')
 redis.call('pexpire', KEYS[1], ARGV[4])
 return '0'`,
 );
+
+/**
+ * Publishes the stream's entries not yet published, up to a given offset, in offset order: the
+ * second half of a publish under `wait_replicas`, run once WAIT has confirmed that offset.
+ * Replication is one ordered stream, so every entry up to it is on the replicas too; an entry a
+ * failover loses was never delivered, and a subscriber cannot hold an offset that the new master
+ * hands out again with other data. Meta field `r` is the highest offset published this way;
+ * concurrent releases from several nodes each publish only what the others have not.
+ * KEYS: stream, meta. ARGV: 1 offset, 2 epoch it was written in (a stream reset since publishes
+ * nothing), 3 PUB/SUB channel, 4 publish command, 5 delta ('1' frames the previous entry along).
+ * Returns the number of publications sent.
+ */
+export const HISTORY_RELEASE = script(
+  'history_release',
+  `local stream, meta = KEYS[1], KEYS[2]
+local cur = redis.call('hmget', meta, 'e', 's', 'r')
+if cur[1] ~= ARGV[2] then return 0 end
+local upto = math.min(tonumber(ARGV[1]), tonumber(cur[2] or '0'))
+-- No mark yet (the first release, or history written without wait_replicas): only this one.
+local released = tonumber(cur[3] or (upto - 1))
+if released >= upto then return 0 end
+local prev = ''
+if ARGV[5] == '1' and released > 0 then
+  local last = redis.call('xrange', stream, released, released)
+  if #last > 0 then prev = last[1][2][2] end
+end
+local entries = redis.call('xrange', stream, released + 1, upto)
+for _, e in ipairs(entries) do
+  local offset = tonumber(string.match(e[1], '^(%d+)'))
+  local data = e[2][2]
+  -- Entries trimmed away in between: the one before is not this one's base.
+  if offset ~= released + 1 then prev = '' end
+  released = offset
+  local msg
+  if ARGV[5] == '1' then
+    msg = '__d1:' .. offset .. ':' .. ARGV[2] .. ':' .. #prev .. ':' .. prev .. ':' .. #data .. ':' .. data
+  else
+    msg = '__p1:' .. offset .. ':' .. ARGV[2] .. '__' .. data
+  end
+  redis.call(ARGV[4], ARGV[3], msg)
+  prev = data
+end
+redis.call('hset', meta, 'r', upto)
+return #entries`,
+);
