@@ -3,6 +3,7 @@
  * into small option objects, builds the engine, the policy, the node, the transports and the HTTP
  * listeners, and owns start, stop and reload.
  */
+import { v1Verifier } from '../auth/v1-sign.js';
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { hasSeparateInternalPort } from '../config/checks.js';
@@ -356,6 +357,12 @@ function nodeOptions(config: Readonly<Config>): NodeOptions {
     recoveryMaxPublicationLimit: c.recovery_max_publication_limit,
     connectIncludeServerTime: c.connect_include_server_time,
     uniConnectErrorToDisconnect: uniDisconnectMapper(c.connect_code_to_unidirectional_disconnect),
+    v1: {
+      verify: v1Verifier(c.token.hmac_secret_key),
+      connectionLifetimeSec: Math.floor(c.v1.connection_lifetime / 1000),
+      insecure: c.insecure,
+      clientChannelBoundary: c.v1.client_channel_boundary,
+    },
   };
 }
 

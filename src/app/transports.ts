@@ -15,6 +15,7 @@ import { SseHandler } from '../transport/sse.js';
 import { EmulationHandler, NodeEmulationRouter } from '../transport/emulation.js';
 import { UniHttpHandler } from '../transport/uni-http.js';
 import { UniWebSocketHandler } from '../transport/uni-websocket.js';
+import { SockJsHandler } from '../transport/sockjs.js';
 
 const codecs = { json: jsonCodec, protobuf: protobufCodec };
 
@@ -81,6 +82,18 @@ export function mountTransports(config: Readonly<Config>, node: Node, external: 
     });
     external.upgrade(u.handler_prefix, (req, socket, head) => h.handleUpgrade(req, socket, head));
     closers.push(() => h.close());
+  }
+  if (config.sockjs.enabled) {
+    const sj = config.sockjs;
+    const h = new SockJsHandler(node, jsonCodec, origins, admission, {
+      prefix: sj.handler_prefix.replace(/\/+$/, ''),
+      heartbeatDelayMs: sj.heartbeat_delay,
+      sockjsUrl: sj.url,
+      messageSizeLimit: sj.message_size_limit,
+    });
+    // Last: the exact endpoints above (such as /connection/websocket) win over SockJS's prefix.
+    external.route(sj.handler_prefix, (req, res) => h.handle(req, res), true);
+    external.upgradeBelow(sj.handler_prefix, (req, socket, head) => h.handleUpgrade(req, socket, head));
   }
   if (origins.allowsAny) node.log.warn('client.allowed_origins contains "*": any web page may connect with your users\' credentials');
   return { close: () => closers.forEach((f) => f()) };

@@ -231,6 +231,9 @@ export function migrateConfig(raw: Record<string, unknown>): Migration {
     v1History(without as Record<string, unknown>, 'channel.without_namespace', m);
     addV1Permissions(without as Record<string, unknown>, 'channel.without_namespace', m);
     setPath(m.config, 'http_api.v1_format', true);
+    // v1 served SockJS at /connection and had client-limited channels ("&") without asking.
+    if (getPath(m.config, 'sockjs.enabled') === undefined) setPath(m.config, 'sockjs.enabled', true);
+    if (getPath(m.config, 'client.v1.client_channel_boundary') === undefined) setPath(m.config, 'client.v1.client_channel_boundary', '&');
     const secret = getPath(m.config, 'client.token.hmac_secret_key');
     if (typeof secret === 'string' && secret !== '' && getPath(m.config, 'http_api.key') === undefined) {
       setPath(m.config, 'http_api.key', secret);

@@ -32,6 +32,7 @@ export class HttpListener {
   readonly server: Server;
   private readonly routes: Route[] = [];
   private readonly upgrades = new Map<string, UpgradeHandler>();
+  private readonly upgradePrefixes: { prefix: string; handler: UpgradeHandler }[] = [];
   /** Told of every routed response once sent (`prometheus.instrument_http_handlers`). */
   private observer: ResponseObserver | undefined;
 
@@ -71,8 +72,13 @@ export class HttpListener {
     this.upgrades.set(path, handler);
   }
 
+  /** Upgrades for any path below `path` that has no exact upgrade handler (SockJS sessions). */
+  upgradeBelow(path: string, handler: UpgradeHandler): void {
+    this.upgradePrefixes.push({ prefix: path.endsWith('/') ? path : path + '/', handler });
+  }
+
   get hasRoutes(): boolean {
-    return this.routes.length > 0 || this.upgrades.size > 0;
+    return this.routes.length > 0 || this.upgrades.size > 0 || this.upgradePrefixes.length > 0;
   }
 
   /**
@@ -81,7 +87,7 @@ export class HttpListener {
    * any other path is answered 404 here.
    */
   serves(path: string): boolean {
-    return this.upgrades.has(path) || this.routeFor(path) !== undefined;
+    return this.upgrades.has(path) || this.upgradePrefixes.some((u) => path.startsWith(u.prefix)) || this.routeFor(path) !== undefined;
   }
 
   private routeFor(path: string): Route | undefined {
@@ -117,7 +123,8 @@ export class HttpListener {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', destroySocket);
-    const h = this.upgrades.get(requestPath(req));
+    const path = requestPath(req);
+    const h = this.upgrades.get(path) ?? this.upgradePrefixes.find((u) => path.startsWith(u.prefix))?.handler;
     if (h !== undefined) h(req, socket, head);
     else this.serveWithoutUpgrade(req, socket as Socket, head);
   }

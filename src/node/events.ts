@@ -130,6 +130,11 @@ export interface SubscribeEvent {
   readonly positioned: boolean;
   readonly recoverable: boolean;
   readonly joinLeave: boolean;
+  /**
+   * Set when a v1 client's private channel sign checked out for this connection and channel: it
+   * stands in for a subscription token. `info` is the channel info it signed.
+   */
+  readonly v1Signed?: { readonly info: Uint8Array | undefined };
 }
 
 export interface SubscribeReply {

@@ -68,7 +68,7 @@ export class Hub {
   broadcastPublication(channel: string, pub: Publication, position: StreamPosition, prev?: Publication): number {
     const subs = this.channels.get(channel);
     if (subs === undefined) return 0;
-    const prepared = new PreparedPush({ kind: 'pub', channel, pub }, prev);
+    const prepared = new PreparedPush({ kind: 'pub', channel, pub, epoch: position.epoch }, prev);
     if (!isMany(subs)) {
       deliverToSubscription(subs, prepared, position);
       return 1;

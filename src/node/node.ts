@@ -9,6 +9,7 @@
  */
 import type { Broker, BrokerEventHandler, HistoryFilter, HistoryResult, PresenceManager, PresenceStats, PublishOptions, PublishResult } from '../engine/types.js';
 import { disconnects, type Disconnect } from '../protocol/errors.js';
+import type { V1Options } from './client/v1.js';
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import type { Logger } from '../util/logger.js';
 import { randomUuid } from '../util/uuid.js';
@@ -65,6 +66,8 @@ export interface NodeOptions {
   connectIncludeServerTime: boolean;
   /** Maps a connect error code to the disconnect a unidirectional client gets (spec §2.4). */
   uniConnectErrorToDisconnect(code: number): Disconnect;
+  /** Centrifugo v1 clients (client/v1.ts); absent: v1 tokens verify nothing. */
+  v1?: V1Options;
   /** What the node counts (see metrics.ts); counts nothing when absent. */
   metrics?: NodeMetrics;
   /** Told where connections and subscriptions end (see lifecycle.ts); nothing when absent. */

@@ -1,7 +1,7 @@
 /**
  * Encode-once cache for a push that goes to many connections. A broadcast builds one
  * `PreparedPush`; each subscriber asks it for the bytes of its variant (codec × uni/bidi) and the
- * first asker pays for the encoding. At most four encodings per publication, whatever the number
+ * first asker pays for the encoding. At most five encodings per publication (four v2 variants and v1's), whatever the number
  * of subscribers, and every subscriber of a variant gets the very same Uint8Array.
  *
  * Delta-negotiated subscriptions (spec §5.8) need two more forms: the full payload and a fossil
@@ -20,6 +20,8 @@ export class PreparedPush {
   private jsonUni: Uint8Array | undefined;
   private protoBidi: Uint8Array | undefined;
   private protoUni: Uint8Array | undefined;
+  /** Centrifugo v1 clients' form (bidirectional only). */
+  private v1: Uint8Array | undefined;
   /** Delta-form encodings, keyed by `<codec>:<uni>:<full|delta>`; created on first use. */
   private deltaForms: Map<string, Uint8Array> | undefined;
   /** Fossil delta against `prev`, or null when it is not smaller than the payload. */
@@ -46,7 +48,8 @@ export class PreparedPush {
     if (codec.name === 'json') {
       if (unidirectional) b = this.jsonUni ??= this.encode(codec, unidirectional, this.push);
       else b = this.jsonBidi ??= this.encode(codec, unidirectional, this.push);
-    } else if (unidirectional) b = this.protoUni ??= this.encode(codec, unidirectional, this.push);
+    } else if (codec.name === 'v1') b = this.v1 ??= this.encode(codec, false, this.push);
+    else if (unidirectional) b = this.protoUni ??= this.encode(codec, unidirectional, this.push);
     else b = this.protoBidi ??= this.encode(codec, unidirectional, this.push);
     return b === FAILED ? undefined : b;
   }

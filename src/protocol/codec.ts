@@ -4,7 +4,7 @@
  * (WebSocket joins JSON messages with `\n`; HTTP streams terminate each with `\n`; SSE wraps each
  * in `data:`), except that Protobuf messages are always varint-length-prefixed by the codec.
  */
-import type { Command, ConnectRequest, Push, Reply, ProtocolName } from './types.js';
+import type { CodecName, Command, ConnectRequest, Push, Reply } from './types.js';
 
 /** Thrown by decoders for any malformed input; the session answers with disconnect 3501. */
 export class ProtocolDecodeError extends Error {
@@ -17,7 +17,7 @@ export class ProtocolEncodeError extends Error {
 }
 
 export interface Codec {
-  readonly name: ProtocolName;
+  readonly name: CodecName;
   /**
    * Decodes one transport frame holding one or more commands (JSON: newline-separated, a trailing
    * newline tolerated; Protobuf: varint-length-delimited). Throws `ProtocolDecodeError` on

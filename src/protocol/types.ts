@@ -85,10 +85,35 @@ export interface SubscribeRequest {
   flag?: number;
   /** Tags filter; needs the namespace's `allow_tags_filter`. */
   tf?: FilterNode;
+  /** A v1 client's private channel sign. */
+  v1Sign?: V1ChannelSign;
+}
+
+/**
+ * A Centrifugo v1 client's credentials (`connect` and `refresh` params): `token` is the hex
+ * HMAC-SHA256 of user, timestamp and info with the secret. Only the v1 codec produces these.
+ */
+export interface V1Credentials {
+  user: string;
+  /** Unix seconds, as the string the token signs. */
+  timestamp: string;
+  /** JSON text of the connection info ("" = none), as signed. */
+  info: string;
+  token: string;
+}
+
+/** A v1 private (`$`) channel subscription's proof: hex HMAC-SHA256 of client, channel and info. */
+export interface V1ChannelSign {
+  client: string;
+  /** JSON text of the channel info ("" = none), as signed. */
+  info: string;
+  sign: string;
 }
 
 export interface ConnectRequest {
   token?: string;
+  /** Set instead of `token` by a Centrifugo v1 client. */
+  v1?: V1Credentials;
   data?: Uint8Array;
   /** Keyed by channel. Only `recover`, `offset`, `epoch`, `delta` are read. */
   subs?: Record<string, SubscribeRequest>;
@@ -100,6 +125,8 @@ export interface ConnectRequest {
 
 export interface RefreshRequest {
   token?: string;
+  /** Set instead of `token` by a Centrifugo v1 client. */
+  v1?: V1Credentials;
 }
 export interface UnsubscribeRequest {
   channel: string;
@@ -191,6 +218,8 @@ export interface ConnectResult {
   node?: string;
   /** Server time in ms, only with `client.connect_include_server_time`. */
   time?: number;
+  /** v1 only: the credentials had already expired (the client refreshes and connects again). */
+  expired?: boolean;
 }
 
 export interface RefreshResult {
@@ -198,6 +227,8 @@ export interface RefreshResult {
   version?: string;
   expires?: boolean;
   ttl?: number;
+  /** v1 only: the new credentials had already expired (the client asks for others). */
+  expired?: boolean;
 }
 export interface PresenceResult {
   presence: Record<string, ClientInfo>;
@@ -235,7 +266,7 @@ export interface SubscribePush {
  * `Reply{push}` (JSON `{"push":{...}}`); on unidirectional ones the bare Push is sent.
  */
 export type Push =
-  | { kind: 'pub'; channel: string; pub: Publication }
+  | { kind: 'pub'; channel: string; pub: Publication; /** The stream's epoch when `pub.offset` > 0 (v1 message IDs carry it). */ epoch?: string }
   | { kind: 'join'; channel: string; info: ClientInfo }
   | { kind: 'leave'; channel: string; info: ClientInfo }
   | { kind: 'unsubscribe'; channel: string; code: number; reason: string }
@@ -248,8 +279,9 @@ export type Push =
 export type PushKind = Push['kind'];
 
 /**
- * A server→client message on a bidirectional transport. `kind: 'ping'` is the empty Reply `{}`
- * the server sends every `client.ping_interval`. `kind: 'push'` carries an async push (id 0).
+ * A server→client message on a bidirectional transport. `kind: 'ping'` with id 0 is the empty
+ * Reply `{}` the server sends every `client.ping_interval` (with an id: the answer to a v1
+ * client's ping). `kind: 'push'` carries an async push (id 0).
  * Every other kind answers the command with the same `id`.
  */
 export type Reply =
@@ -265,9 +297,12 @@ export type Reply =
   | { id: number; kind: 'refresh'; result: RefreshResult }
   | { id: number; kind: 'sub_refresh'; result: SubRefreshResult }
   | { id: 0; kind: 'push'; push: Push }
-  | { id: 0; kind: 'ping' };
+  | { id: number; kind: 'ping' };
 
 export type ReplyKind = Reply['kind'];
 
 /** Protocol a connection speaks. */
 export type ProtocolName = 'json' | 'protobuf';
+
+/** What a codec encodes: protocol v2 in JSON or Protobuf, or Centrifugo v1's JSON protocol. */
+export type CodecName = ProtocolName | 'v1';

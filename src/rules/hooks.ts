@@ -222,7 +222,11 @@ export class CentrifugoPolicy implements NodeHooks {
       historyAllowed: this.historyAllowed(e.client, e.channel, ns, true),
       presenceAllowed: this.presenceAllowed(e.client, e.channel, ns, true),
     };
-    if (this.rules.isPrivate(e.channel) && e.token === '') throw errors.permissionDenied();
+    if (this.rules.isPrivate(e.channel) && e.token === '' && e.v1Signed === undefined) throw errors.permissionDenied();
+    // A v1 client's checked private channel sign: the backend allowed it, as a token does.
+    if (e.v1Signed !== undefined && e.token === '') {
+      return { options: buildSubscriptionOptions(this.rules, ns, asks, { chanInfo: e.v1Signed.info }), clientSideRefresh: false };
+    }
     if (e.token !== '') {
       let c: SubscriptionTokenClaims;
       try {

@@ -2,7 +2,8 @@
  * The bidirectional WebSocket transport (`/connection/websocket`). JSON over text frames (several
  * replies per frame joined by `\n`), Protobuf over binary frames (varint-delimited) when the
  * client offers the `centrifuge-protobuf` subprotocol or passes `?format=protobuf` /
- * `?cf_protocol=protobuf`. Disconnects are close frames carrying the code and reason.
+ * `?cf_protocol=protobuf`. Disconnects are close frames carrying the code and reason. A JSON
+ * connection whose first frame is a Centrifugo v1 command speaks v1 from then on (protocol/v1).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,6 +21,8 @@ import { WireSizeGuard, wsServerOptions } from './shared/ws-limits.js';
 import { frameCache, OPCODE_BINARY, OPCODE_TEXT } from './shared/ws-frame.js';
 import type { RunCache } from './shared/run-cache.js';
 import type { Admission } from './shared/admission.js';
+import { V1Codec, looksLikeV1 } from '../protocol/v1/codec.js';
+import { V1_CLOSE_CODE, v1CloseReason } from '../protocol/v1/errors.js';
 
 export interface WebSocketOptions {
   /**
@@ -55,22 +58,34 @@ class WebSocketTransport implements Transport {
   readonly unidirectional = false;
   readonly emulation = false;
   readonly closeFrameDisconnect = true;
+  /** A Centrifugo v1 client: one message per frame, v1's close advice (see `speakV1`). */
+  private v1 = false;
   private readonly sendOpts: typeof BINARY | typeof TEXT;
   /**
    * Set when no extension was negotiated: frames are then built once (shared across sockets) and
    * written straight to the socket. ws writes every frame synchronously in that case, so our
    * writes and its control frames (ping, close) never interleave mid-frame.
    */
-  private readonly frames: RunCache | undefined;
+  private frames: RunCache | undefined;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly socket: Duplex,
     readonly protocol: ProtocolName,
-    readonly pingStyle: 'app' | 'native',
+    public pingStyle: 'app' | 'native',
   ) {
     this.sendOpts = protocol === 'protobuf' ? BINARY : TEXT;
     this.frames = ws.extensions === '' ? FRAMES[protocol] : undefined;
+  }
+
+  /**
+   * The peer is a v1 client: it parses each frame as one JSON value, so every message goes in a
+   * frame of its own, and WebSocket ping frames (which v1.8 sent too) watch the connection.
+   */
+  speakV1(): void {
+    this.v1 = true;
+    this.frames = undefined;
+    this.pingStyle = 'native';
   }
 
   write(messages: readonly Uint8Array[], start: number, end: number): void {
@@ -79,8 +94,8 @@ class WebSocketTransport implements Transport {
       if (!this.socket.destroyed) this.socket.write(this.frames.bytesFor(messages, start, end));
       return;
     }
-    if (end - start === 1) {
-      this.ws.send(messages[start]!, this.sendOpts);
+    if (end - start === 1 || this.v1) {
+      for (let i = start; i < end; i++) this.ws.send(messages[i]!, this.sendOpts);
       return;
     }
     const parts: Uint8Array[] = [];
@@ -96,7 +111,7 @@ class WebSocketTransport implements Transport {
   }
 
   close(d: Disconnect): void {
-    closeWithDisconnect(this.ws, d);
+    closeWithDisconnect(this.ws, this.v1 ? { code: V1_CLOSE_CODE, reason: v1CloseReason(d.code, d.reason) } : d);
   }
 
   pauseInput(): void {
@@ -165,7 +180,8 @@ export class WebSocketHandler {
     const transport = new WebSocketTransport(ws, socket, protocol, nativePing ? 'native' : 'app');
     const session = new Session(this.node, transport, this.codecs[protocol], { headers: req.headers });
     let pinger: NodeJS.Timeout | undefined;
-    if (nativePing && this.opts.pingIntervalMs > 0) {
+    const startPinger = (): void => {
+      if (this.opts.pingIntervalMs <= 0) return;
       let alive = true;
       ws.on('pong', () => (alive = true));
       pinger = setInterval(() => {
@@ -173,12 +189,26 @@ export class WebSocketHandler {
         alive = false;
         ws.ping();
       }, this.opts.pingIntervalMs);
-    }
+    };
+    if (nativePing) startPinger();
+    // A JSON connection's first frame tells a Centrifugo v1 client from a v2 SDK.
+    let first = protocol === 'json';
+    const onFrame = (data: Buffer): void => {
+      if (first) {
+        first = false;
+        if (looksLikeV1(data)) {
+          transport.speakV1();
+          session.adoptCodec(V1Codec.create());
+          if (pinger === undefined) startPinger();
+        }
+      }
+      session.handleFrame(data);
+    };
     const guard = this.wireLimit === undefined ? undefined : WireSizeGuard.attach(ws, socket, this.wireLimit);
-    if (guard === undefined) ws.on('message', (data: Buffer) => session.handleFrame(data));
+    if (guard === undefined) ws.on('message', onFrame);
     else
       ws.on('message', (data: Buffer) => {
-        if (!guard.exceeded) session.handleFrame(data);
+        if (!guard.exceeded) onFrame(data);
       });
     ws.on('error', (err) => this.node.log.debug({ err, client: session.clientId }, 'websocket error'));
     ws.on('close', () => {

@@ -92,6 +92,17 @@ export const clientSection = obj('Client connections: authentication, limits, ti
   user_connection_limit: int('Maximum connections per user ID on this node. 0 means no limit.'),
   connection_rate_limit: int('Maximum new connections per second on this node; more are refused with HTTP 503. 0 means no limit.'),
   connect_include_server_time: bool('Adds the server Unix time to connect replies.'),
+  v1: obj(
+    'Centrifugo v1 clients (the `centrifuge` 1.x SDKs), recognised by their first message on the WebSocket endpoint or over SockJS (`sockjs`). They authenticate with v1 tokens signed with `client.token.hmac_secret_key`. Rotor extension (docs/v1-clients.md).',
+    {
+      connection_lifetime: dur(
+        'A v1 connection lasts this long after the timestamp its token signs; the client refreshes it with new credentials before then (v1\'s `connection_lifetime`). 0 means it never expires.',
+      ),
+      client_channel_boundary: str(
+        'Marks client-limited channels: in `news&<client ID>,<client ID>` only the connections named after the boundary may subscribe, v1 clients or not (v1\'s `client_channel_boundary`, "&" there). Empty: no such channels. Configs read from a v1 file set "&".',
+      ),
+    },
+  ),
   history_max_publication_limit: int('Upper bound on the number of publications one client history call returns.', 300),
   recovery_max_publication_limit: int(
     'Upper bound on the number of publications recovered at once; more missed means the client is told recovery failed.',

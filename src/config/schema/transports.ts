@@ -62,6 +62,16 @@ export const transportSections = {
     handler_prefix: str('URL path of the emulation endpoint.', '/emulation'),
     max_request_body_size: int('Largest emulation request body in bytes.', MIB64K),
   }),
+  sockjs: obj(
+    'SockJS, for Centrifugo v1 browser clients (`centrifuge` 1.x with `sockjs-client`); v2 SDKs of Centrifugo v2–v5 that used SockJS work too. Centrifugo dropped SockJS in v6. Rotor extension (docs/v1-clients.md).',
+    {
+      enabled: bool('Serves SockJS under handler_prefix. Configs read from a v1 file turn it on.', false, { flag: true }),
+      handler_prefix: str('URL path SockJS is served under (its info, iframe and session URLs live below it); `/connection` as in v1, whose clients connect to it by that name.', '/connection'),
+      heartbeat_delay: dur('A SockJS heartbeat goes to an idle session this often, so proxies keep it open (v1\'s `sockjs_heartbeat_delay`).', '25s'),
+      url: str('Where the SockJS iframe page loads sockjs-client from (iframe-based transports only).', 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js'),
+      message_size_limit: int('Largest message a client may send, in bytes; a larger one closes the session with 3501 (invalid message for v1 clients).', MIB64K),
+    },
+  ),
   webtransport: obj('WebTransport over HTTP/3 (experimental in Centrifugo; not implemented by Rotor).', {
     enabled: bool('Enables the WebTransport endpoint.'),
     handler_prefix: str('URL path of the WebTransport endpoint.', '/connection/webtransport'),

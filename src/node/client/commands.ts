@@ -2,6 +2,7 @@
  * Dispatch of commands on a connected session, and the small command handlers. Subscribe and
  * unsubscribe live in `subscribe.ts`, connect in `connect.ts`.
  */
+import { handleV1Refresh } from './v1.js';
 import { DisconnectError, ReplyError, disconnects, errors } from '../../protocol/errors.js';
 import type { Command, HistoryRequest, PublishRequest, RpcRequest, SubRefreshRequest } from '../../protocol/types.js';
 import { assertNever } from '../../util/assert.js';
@@ -26,14 +27,18 @@ export async function handleCommand(s: Session, cmd: Exclude<Command, { kind: 'c
     case 'history':
       return handleHistory(s, cmd.id, cmd.req);
     case 'ping':
-      // The v2 protocol pings from the server; a client ping command is not available.
-      throw errors.notAvailable();
+      // v1 clients ping and expect an answer; the v2 protocol pings from the server, so a client
+      // ping command is not available there.
+      if (s.codec.name !== 'v1') throw errors.notAvailable();
+      s.sendReply({ id: cmd.id, kind: 'ping' });
+      return;
     case 'send':
       // Rotor has no asynchronous message handler (as Centrifugo OSS).
       throw new DisconnectError(disconnects.notAvailable);
     case 'rpc':
       return handleRpc(s, cmd.id, cmd.req);
     case 'refresh':
+      if (cmd.req.v1 !== undefined) return handleV1Refresh(s, cmd.id, cmd.req.v1);
       return handleRefresh(s, cmd.id, cmd.req.token ?? '');
     case 'sub_refresh':
       return handleSubRefresh(s, cmd.id, cmd.req);

@@ -12,6 +12,7 @@ import type { ConnectReply } from '../events.js';
 import { ConnectingEvent } from './connect-event.js';
 import type { Session } from './session.js';
 import { establishSubscription, goLive, type PendingSubscription } from './subscribe.js';
+import { expiredV1Connect, v1ConnectReply } from './v1.js';
 
 const NO_PENDING: readonly PendingSubscription[] = Object.freeze([]);
 
@@ -33,6 +34,7 @@ export function handleConnect(s: Session, id: number, req: ConnectRequest): void
     // Any failed connect (an error reply, or an internal error answered with 100) leaves the
     // connection unusable (spec §1.8); the stale timer closes it later.
     s.connectFailed();
+    if (req.v1 !== undefined && isExpired(e)) return expiredV1Connect(s, id);
     throw e;
   }
   if (!(r instanceof Promise)) return replyConnected(s, id, r);
@@ -40,9 +42,14 @@ export function handleConnect(s: Session, id: number, req: ConnectRequest): void
     (c) => replyConnected(s, id, c),
     (e: unknown) => {
       s.connectFailed();
+      if (req.v1 !== undefined && isExpired(e)) return expiredV1Connect(s, id);
       throw e;
     },
   );
+}
+
+function isExpired(e: unknown): boolean {
+  return e instanceof ReplyError && e.code === errors.expired().code;
 }
 
 function replyConnected(s: Session, id: number, c: Connected): void {
@@ -76,7 +83,8 @@ export async function handleUnidirectionalConnect(s: Session, req: ConnectReques
 function connect(s: Session, req: ConnectRequest): Connected | Promise<Connected> {
   const event = new ConnectingEvent(s, req, s.request.headers, s.request.metadata);
   s.identify(event.name, event.version);
-  const reply = s.node.hooks.connecting(event);
+  // A v1 client signs its credentials itself; the hooks (token, proxy) are for protocol v2.
+  const reply = req.v1 !== undefined ? v1ConnectReply(s, req.v1) : s.node.hooks.connecting(event);
   return reply instanceof Promise ? reply.then((r) => connectAs(s, req, r)) : connectAs(s, req, reply);
 }
 
@@ -147,7 +155,7 @@ function connectResult(s: Session, reply: ConnectReply, ttl: number, subs: Recor
   }
   if (reply.data !== undefined) result.data = reply.data;
   if (subs !== undefined) result.subs = subs;
-  if (o.pingIntervalMs > 0 && s.transport.pingStyle === 'app') {
+  if (o.pingIntervalMs > 0 && s.appPings) {
     result.ping = Math.round(o.pingIntervalMs / 1000);
     if (s.pongExpected()) result.pong = true;
   }

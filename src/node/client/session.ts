@@ -73,14 +73,17 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   /** Frames in and out, counted in place for metrics; shared by the transport's sessions. */
   readonly counters: TransportCounters;
 
+  #codec: Codec;
+
   constructor(
     readonly node: Node,
     readonly transport: Transport,
-    readonly codec: Codec,
+    codec: Codec,
     /** Facts of the opening request; released after connect (see `releaseRequest`). */
     request: SessionRequestInfo,
   ) {
     const o = node.options;
+    this.#codec = codec;
     this.#request = request;
     this.sessionId = transport.emulation || transport.unidirectional ? randomUuid() : '';
     this.writer = new Writer(transport, node.writerOptions, this);
@@ -93,6 +96,24 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   }
 
   // ------------------------------------------------------------ state (read)
+
+  get codec(): Codec {
+    return this.#codec;
+  }
+
+  /**
+   * The connection turned out to speak another protocol than its transport assumed (a v1 client's
+   * first frame on `/connection/websocket`): only before anything was received.
+   */
+  adoptCodec(codec: Codec): void {
+    if (this.#status !== 'connecting' || this.#unusable) throw new Error('codec switch after connect');
+    this.#codec = codec;
+  }
+
+  /** The session sends `{}` pings itself: the transport does not ping, and the protocol has them (v1 clients ping the server instead). */
+  get appPings(): boolean {
+    return this.transport.pingStyle === 'app' && this.#codec.name !== 'v1';
+  }
 
   get status(): SessionStatus {
     return this.#status;
@@ -307,7 +328,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   /** Starts pings and expiry checks once connected. */
   startTimers(): void {
     if (this.#status !== 'connected') return;
-    if (this.transport.pingStyle === 'app') this.node.pingWheel?.add(this);
+    if (this.appPings) this.node.pingWheel?.add(this);
     this.scheduleExpire();
   }
 

@@ -19,6 +19,7 @@ import { recover } from '../recovery.js';
 import { toDeltaFullForm } from '../prepared.js';
 import { compileTagsFilter, type TagsPredicate } from '../tags-filter.js';
 import { SubscriptionEnds } from '../lifecycle.js';
+import { checkClientLimited, checkV1Sign } from './v1.js';
 
 export interface EstablishParams {
   serverSide: boolean;
@@ -53,8 +54,11 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
   // Tags filters and deltas exclude each other; a malformed tree is a bad request.
   if (req.tf !== undefined && req.delta !== undefined && req.delta !== '') throw errors.badRequest();
   const filter = req.tf !== undefined ? compileTagsFilter(req.tf) : undefined;
+  checkClientLimited(s, channel);
+  const v1Signed = req.v1Sign !== undefined ? checkV1Sign(s, channel, req.v1Sign) : undefined;
 
   const reply = await node.hooks.subscribing({
+    ...(v1Signed !== undefined ? { v1Signed } : {}),
     client: s,
     channel,
     token: req.token ?? '',

@@ -92,7 +92,7 @@ test('legacy keys - the v1 config: secret, seconds, dropped options and v1 names
   };
   assert.deepEqual(messages(v1), [
     'secret is a Centrifugo v1 key; in v6 it is client.token.hmac_secret_key (v1 also signed API requests with it; v6 checks http_api.key)',
-    "connection_lifetime is a Centrifugo v1 key; v6 has no equivalent (a connection expires at its token's exp claim)",
+    'connection_lifetime is a Centrifugo v1 key; in v6 it is client.v1.connection_lifetime (v1 takes a number of seconds, v6 a duration such as "25s")',
     'anonymous is a Centrifugo v1 key; in v6 it is channel.without_namespace.allow_subscribe_for_anonymous (v6 also has allow_presence_for_anonymous and allow_history_for_anonymous)',
     'watch is a Centrifugo v1 key; v6 has no equivalent (the console watches any channel on demand instead: docs/admin.md, Watch)',
     'history_lifetime is a Centrifugo v1 key; in v6 it is channel.without_namespace.history_ttl (v1 takes a number of seconds, v6 a duration such as "25s")',
@@ -102,7 +102,7 @@ test('legacy keys - the v1 config: secret, seconds, dropped options and v1 names
     'namespaces[0].history_lifetime is a Centrifugo v1 key; in v6 it is channel.namespaces[0].history_ttl (v1 takes a number of seconds, v6 a duration such as "25s")',
     'namespaces[0].recover is a Centrifugo v1 key; in v6 it is channel.namespaces[0].force_recovery',
     'redis_host is a Centrifugo v1 key; in v6 it is engine.redis.address (v6 takes host and port together: "host:port" or a redis:// URL)',
-    'sockjs_url is a Centrifugo v1 and v5 key; v6 has no equivalent (SockJS was removed in v6)',
+    'sockjs_url is a Centrifugo v1 and v5 key; in v6 it is sockjs.url',
   ]);
 });
 

@@ -35,7 +35,9 @@ test('the v1 docs\' development config: same v6 form from JSON, TOML and YAML, w
   assert.deepEqual(forms[2]!.config, forms[0]!.config);
   const m = forms[0]!;
   assert.deepEqual(m.config, {
-    client: { token: { hmac_secret_key: 'secret' } },
+    // v1 served SockJS and had client-limited channels without being asked.
+    client: { token: { hmac_secret_key: 'secret' }, v1: { client_channel_boundary: '&' } },
+    sockjs: { enabled: true },
     http_api: { v1_format: true, key: 'secret' },
     log: { level: 'debug' },
     channel: {
@@ -82,7 +84,8 @@ test('v1 project-level options go to without_namespace; anonymous gets presence 
       allow_publish_for_anonymous: true,
     },
   });
-  assert.deepEqual(m.dropped.map((d) => d.path).sort(), ['connection_lifetime', 'watch']);
+  assert.deepEqual(m.dropped.map((d) => d.path).sort(), ['watch']);
+  assert.deepEqual((m.config['client'] as Record<string, unknown>)['v1'], { connection_lifetime: '0s', client_channel_boundary: '&' });
 });
 
 test('v1 endpoints, Redis and tuning keys: strings to numbers, host and port to one address, seconds to durations', () => {
@@ -101,8 +104,10 @@ test('v1 endpoints, Redis and tuning keys: strings to numbers, host and port to 
     channel_limit: 128,
     queue_max_size: 10485760,
     user_connection_limit: 0,
+    v1: { client_channel_boundary: '&' },
   });
-  assert.deepEqual(r.dropped.map((d) => d.path).sort(), ['gomaxprocs', 'redis_pool', 'sockjs_heartbeat_delay']);
+  assert.deepEqual(r.config['sockjs'], { enabled: true, heartbeat_delay: '25s' });
+  assert.deepEqual(r.dropped.map((d) => d.path).sort(), ['gomaxprocs', 'redis_pool']);
 });
 
 test('v5 flat keys: renamed, proxy endpoints switched on, shared proxy settings copied into each proxy', () => {

@@ -1,0 +1,55 @@
+/**
+ * Centrifugo v1's client-facing error texts and close advice, keyed by Rotor's protocol codes.
+ * v1 answered a failed command with `"error": "<text>", "advice": "fix" | "retry"` and ended a
+ * connection with close code 3000 and the reason `{"reason": "<text>", "reconnect": <bool>}`
+ * (observed against the real v1.8 server; see docs/v1-clients.md).
+ */
+import { DisconnectCode, ErrorCode } from '../codes.js';
+
+export interface V1Error {
+  readonly text: string;
+  readonly advice: 'fix' | 'retry';
+}
+
+/** Reply error code → v1 error text and advice. Codes absent here answer "internal server error". */
+export const V1_ERRORS: ReadonlyMap<number, V1Error> = new Map([
+  [ErrorCode.internal.code, { text: 'internal server error', advice: 'retry' }],
+  [ErrorCode.unauthorized.code, { text: 'unauthorized', advice: 'fix' }],
+  [ErrorCode.unknownChannel.code, { text: 'namespace not found', advice: 'fix' }],
+  [ErrorCode.permissionDenied.code, { text: 'permission denied', advice: 'fix' }],
+  [ErrorCode.methodNotFound.code, { text: 'method not found', advice: 'fix' }],
+  [ErrorCode.alreadySubscribed.code, { text: 'already subscribed', advice: 'fix' }],
+  [ErrorCode.limitExceeded.code, { text: 'limit exceeded', advice: 'fix' }],
+  [ErrorCode.badRequest.code, { text: 'invalid message', advice: 'fix' }],
+  [ErrorCode.notAvailable.code, { text: 'not available', advice: 'retry' }],
+  [ErrorCode.tokenExpired.code, { text: 'expired', advice: 'fix' }],
+  [ErrorCode.expired.code, { text: 'expired', advice: 'fix' }],
+  [ErrorCode.tooManyRequests.code, { text: 'limit exceeded', advice: 'retry' }],
+  [ErrorCode.unrecoverablePosition.code, { text: 'not available', advice: 'retry' }],
+]);
+
+export const V1_INTERNAL: V1Error = { text: 'internal server error', advice: 'retry' };
+
+/** The close code v1 used for every disconnect it initiated. */
+export const V1_CLOSE_CODE = 3000;
+
+/** Disconnect code → v1's reason text where v1 had its own word for it; others keep Rotor's reason. */
+export const V1_DISCONNECT_REASONS: ReadonlyMap<number, string> = new Map([
+  [DisconnectCode.badRequest.code, 'invalid message'],
+  [DisconnectCode.invalidToken.code, 'invalid token'],
+  [DisconnectCode.expired.code, 'expired'],
+  [DisconnectCode.shutdown.code, 'shutting down'],
+  [DisconnectCode.slow.code, 'slow'],
+  [DisconnectCode.permissionDenied.code, 'permission denied'],
+]);
+
+/**
+ * The close reason a v1 client reads: JSON advice. Reconnect follows Rotor's code ranges: codes in
+ * 3000–3499 and 4000–4499 ask the client to come back, the others do not.
+ */
+export function v1CloseReason(code: number, reason: string): string {
+  // The whole advice must fit a close frame (123 bytes): long reasons are shortened.
+  const text = [...(V1_DISCONNECT_REASONS.get(code) ?? reason)].slice(0, 24).join('');
+  const reconnect = (code >= 3000 && code < 3500) || (code >= 4000 && code < 4500);
+  return JSON.stringify({ reason: text, reconnect });
+}

@@ -1,0 +1,165 @@
+/**
+ * SockJS (`sockjs.*`): the browser transport of Centrifugo v1 (and of v2–v5, dropped in v6), so
+ * `centrifuge` 1.x with `sockjs-client` connects to `<handler_prefix>` as it did. The `sockjs`
+ * package serves the protocol (info, iframe, websocket, xhr-streaming, polling, ...); this file
+ * adapts its connections to sessions. The first message tells a v1 client (protocol/v1) from a
+ * v2 SDK speaking JSON; v1 gets one SockJS message per reply, v2 replies joined by `\n`.
+ *
+ * Limits: the Origin policy and connection admission apply to every SockJS request and session; a
+ * request body (xhr_send, jsonp_send) or message over `message_size_limit` is refused (413, or
+ * disconnect 3501). SockJS keeps its own send buffer for polling transports: its size counts as
+ * the session's buffered bytes, so the slow-client limit holds on them too.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import sockjs from 'sockjs';
+import type { Codec } from '../protocol/codec.js';
+import { disconnects, type Disconnect } from '../protocol/errors.js';
+import { V1Codec, looksLikeV1 } from '../protocol/v1/codec.js';
+import { V1_CLOSE_CODE, v1CloseReason } from '../protocol/v1/errors.js';
+import type { Node } from '../node/node.js';
+import { Session } from '../node/client/session.js';
+import type { Transport } from '../node/transport.js';
+import type { OriginChecker } from '../util/origin.js';
+import type { Admission } from './shared/admission.js';
+import { rejectUpgrade } from './shared/http.js';
+
+export interface SockJsOptions {
+  prefix: string;
+  heartbeatDelayMs: number;
+  sockjsUrl: string;
+  /** Largest client message or request body, bytes. */
+  messageSizeLimit: number;
+}
+
+/** What Rotor reads of a sockjs connection beyond its typings: the session's pending messages. */
+interface ConnectionInternals {
+  _session?: { send_buffer?: string[] };
+}
+
+const utf8 = new TextDecoder();
+
+class SockJsTransport implements Transport {
+  readonly name = 'sockjs';
+  readonly protocol = 'json' as const;
+  readonly unidirectional = false;
+  readonly emulation = false;
+  readonly closeFrameDisconnect = true;
+  /** SockJS heartbeats keep the session; v2 clients still get the session's `{}` pings. */
+  readonly pingStyle = 'app' as const;
+  private v1 = false;
+
+  constructor(private readonly conn: sockjs.Connection) {}
+
+  speakV1(): void {
+    this.v1 = true;
+  }
+
+  write(messages: readonly Uint8Array[], start: number, end: number): void {
+    if (this.conn.readyState !== 1) return;
+    if (this.v1) {
+      for (let i = start; i < end; i++) this.conn.write(utf8.decode(messages[i]));
+      return;
+    }
+    const parts: string[] = [];
+    for (let i = start; i < end; i++) parts.push(utf8.decode(messages[i]));
+    this.conn.write(parts.join('\n'));
+  }
+
+  bufferedBytes(): number {
+    const pending = (this.conn as unknown as ConnectionInternals)._session?.send_buffer;
+    if (pending === undefined) return 0;
+    let n = 0;
+    for (const m of pending) n += m.length;
+    return n;
+  }
+
+  close(d: Disconnect): void {
+    if (this.v1) this.conn.close(String(V1_CLOSE_CODE), v1CloseReason(d.code, d.reason));
+    else this.conn.close(String(d.code), d.reason);
+  }
+}
+
+export class SockJsHandler {
+  private readonly listener: { handler(req: IncomingMessage, res: ServerResponse | Duplex, head?: Buffer): boolean };
+
+  constructor(
+    private readonly node: Node,
+    private readonly json: Codec,
+    private readonly origins: OriginChecker,
+    private readonly admission: Admission,
+    private readonly opts: SockJsOptions,
+  ) {
+    const server = sockjs.createServer({
+      prefix: opts.prefix,
+      heartbeat_delay: opts.heartbeatDelayMs,
+      sockjs_url: opts.sockjsUrl,
+      // Sessions are the node's to log.
+      log: () => {},
+    });
+    server.on('connection', (conn: sockjs.Connection | null) => {
+      // sockjs emits null for a session it could not set up.
+      if (conn !== null) this.onConnection(conn);
+    });
+    // `listener` is public in the package but absent from its typings.
+    this.listener = (server as unknown as { listener(o: object): SockJsHandler['listener'] }).listener({});
+  }
+
+  /** Every HTTP request under the prefix. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.origins.allowed(req.headers.origin)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('Forbidden\n');
+      return;
+    }
+    if (req.method === 'POST') {
+      const length = Number(req.headers['content-length'] ?? NaN);
+      if (!Number.isSafeInteger(length)) {
+        res.writeHead(411, { 'Content-Type': 'text/plain' }).end('Length Required\n');
+        return;
+      }
+      if (length > this.opts.messageSizeLimit) {
+        res.writeHead(413, { 'Content-Type': 'text/plain' }).end('Payload Too Large\n');
+        return;
+      }
+    }
+    if (!this.listener.handler(req, res)) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 page not found\n');
+  }
+
+  /** WebSocket upgrades under the prefix (`<prefix>/<server>/<session>/websocket`). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.origins.allowed(req.headers.origin)) {
+      rejectUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
+    if (!this.listener.handler(req, socket, head)) rejectUpgrade(socket, 404, 'Not Found');
+  }
+
+  private onConnection(conn: sockjs.Connection): void {
+    if (this.node.isShuttingDown) {
+      conn.close(String(disconnects.shutdown.code), disconnects.shutdown.reason);
+      return;
+    }
+    const refused = this.admission.check();
+    if (refused !== undefined) {
+      this.node.log.info({ reason: refused }, 'connection refused');
+      conn.close(String(disconnects.connectionLimit.code), refused);
+      return;
+    }
+    const transport = new SockJsTransport(conn);
+    const session = new Session(this.node, transport, this.json, { headers: conn.headers });
+    let first = true;
+    conn.on('data', (message: string) => {
+      const frame = Buffer.from(message, 'utf8');
+      if (first) {
+        first = false;
+        if (looksLikeV1(frame)) {
+          transport.speakV1();
+          session.adoptCodec(V1Codec.create());
+        }
+      }
+      if (frame.byteLength > this.opts.messageSizeLimit) session.close(disconnects.badRequest);
+      else session.handleFrame(frame);
+    });
+    conn.on('close', () => session.onTransportClosed());
+  }
+}
