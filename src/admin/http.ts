@@ -114,6 +114,11 @@ export class AdminHttpHandler {
     return this.#trace.handle(res, body, () => this.opts.insecure || this.#authorized(req));
   }
 
+  /** Whether `token` opens the admin (any token in insecure mode): v1's admin socket asks. */
+  tokenValid(token: string): boolean {
+    return this.opts.insecure || (this.opts.secret !== '' && this.#tokens.valid(token));
+  }
+
   #authorized(req: IncomingMessage): boolean {
     const m = /^token\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''));
     return m !== null && this.opts.secret !== '' && this.#tokens.valid(m[1]!);

@@ -34,6 +34,7 @@ import { LifecycleWiring } from './lifecycle.js';
 import type { SideServer } from './side-server.js';
 import { createPrometheus, mountObservability } from './observability.js';
 import { AdminHttpHandler } from '../admin/http.js';
+import { AdminV1Socket } from '../admin/v1-socket.js';
 import { builtConsoleDir, mountConsole } from '../admin/ui.js';
 import { mountSwagger } from './swagger.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
@@ -82,6 +83,8 @@ export class App {
   private readonly external: HttpListener;
   private readonly internal: HttpListener | undefined;
   private readonly transports: MountedTransports;
+  /** Centrifugo v1's admin websocket (`admin.v1_socket`). */
+  private adminSocket: AdminV1Socket | undefined;
   private readonly apiContext: ApiContext;
   /** With `AppParts.server`: that server and the listener whose routes go on it. */
   private readonly attached: { server: EmbedderServer; listener: HttpListener } | undefined;
@@ -193,6 +196,17 @@ export class App {
       const listener = a.external ? this.external : internal;
       listener.route(base, (req, res, path) => admin.handle(req, res, path.slice(base.length + 1)), true);
       mountConsole(listener, a.handler_prefix, a.web_path !== '' ? a.web_path : builtConsoleDir(), a.web_path !== '' ? 'admin.web_path' : 'admin.enabled');
+      if (a.v1_socket) {
+        const prefix = a.handler_prefix.replace(/\/+$/, '');
+        const sock = new AdminV1Socket(this.apiContext, {
+          tokenValid: (t) => admin.tokenValid(t),
+          info: () => ({ name: this.node.options.name, version: VERSION, engine: config.engine.type, insecure: config.client.insecure, insecure_api: config.http_api.insecure, insecure_admin: a.insecure }),
+        });
+        this.adminSocket = sock;
+        this.node.onPublished = (channel, data, opts) => sock.published(channel, data, opts);
+        listener.upgrade(`${prefix}/socket`, (req, socket, head) => sock.handleUpgrade(req, socket, head));
+        for (const path of [`${prefix}/auth`, `${prefix}/auth/`]) listener.route(path, (req, res) => admin.handle(req, res, 'auth'));
+      }
     }
     if (config.swagger.enabled) mountSwagger(internal, config.swagger.handler_prefix, config.http_api.handler_prefix, VERSION);
     mountObservability(config, internal, this.external, {
@@ -289,6 +303,7 @@ export class App {
     await this.apiQueue?.stop();
     await this.node.shutdown();
     this.transports.close();
+    this.adminSocket?.close();
     await sides;
     await this.lifecycle.stop();
     await this.proxies.close();

@@ -237,7 +237,7 @@ export const LEGACY_KEYS: Readonly<Record<string, LegacyKey>> = {
   history_meta_ttl: v5(ch('history_meta_ttl')),
   recover: v1(ch('force_recovery')),
   history_drop_inactive: gone(['v1'], 'removed after v1', true),
-  watch: gone(['v1'], 'the console watches any channel on demand instead: docs/admin.md, Watch', true),
+  watch: v1(ch('watch')),
   publish: v1(ch('allow_publish_for_subscriber'), 'v1 let subscribed clients publish'),
   anonymous: v1(ch('allow_subscribe_for_anonymous'), 'v6 also has allow_presence_for_anonymous and allow_history_for_anonymous'),
   force_positioning: v5(ch('force_positioning')),

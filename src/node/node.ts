@@ -254,9 +254,18 @@ export class Node implements BrokerEventHandler {
 
   // ------------------------------------------------------------ operations (server API)
 
+  /** Told of each publication the broker took (not suppressed); app sets it for v1's admin watch. */
+  onPublished: ((channel: string, data: Uint8Array, opts: PublishOptions) => void) | undefined;
+
   publish(channel: string, data: Uint8Array, opts: PublishOptions): Promise<PublishResult> {
     this.metrics.published(channel, 'publication');
-    return this.broker.publish(channel, data, opts);
+    const r = this.broker.publish(channel, data, opts);
+    const observe = this.onPublished;
+    if (observe === undefined) return r;
+    return r.then((res) => {
+      if (!res.suppressed) observe(channel, data, opts);
+      return res;
+    });
   }
 
   streamTop(channel: string, metaTtlMs: number): Promise<StreamPosition> {

@@ -26,6 +26,7 @@ export interface NamespaceOptions {
   readonly force_recovery_mode: string;
   readonly allowed_delta_types: readonly string[];
   readonly delta_publish: boolean;
+  readonly watch: boolean;
   readonly allow_subscribe_for_client: boolean;
   readonly allow_subscribe_for_anonymous: boolean;
   readonly allow_publish_for_client: boolean;

@@ -31,6 +31,7 @@ function channelOptionFields() {
     ),
     allowed_delta_types: strList('Delta compression types clients may negotiate on subscribe. Only `fossil` exists.'),
     delta_publish: bool('Marks every publication in these channels as eligible for delta compression.'),
+    watch: bool('Sends every publication in these channels to the Centrifugo v1 admin websocket connections that watch (`admin.v1_socket`), on every node. Rotor extension (v1\'s `watch`).'),
     allow_tags_filter: bool('Lets subscribers pass a tags filter so they receive only publications whose tags match.'),
     allow_subscribe_for_client: bool(
       'Any authenticated (non-anonymous) connection may subscribe without a subscription token. Never applies to private (`$`) or user-limited channels.',

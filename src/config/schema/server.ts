@@ -106,6 +106,9 @@ export const serverSections = {
     web_path: str('Directory with admin UI files to serve instead of the built-in ones.'),
     web_proxy_address: str('Address of an admin UI development server to proxy to.'),
     external: bool('Serves the admin UI on the external port.', false, { flag: true }),
+    v1_socket: bool(
+      'Also serves Centrifugo v1\'s admin websocket at `<handler_prefix>/socket` and its login at `<handler_prefix>/auth/`, for v1\'s web interface and tools: server API commands, node info, and the publications of channels whose namespace has `watch`. Configs read from a v1 file with admin on turn it on. Rotor extension (docs/admin.md).',
+    ),
   }),
   prometheus: obj('Prometheus metrics endpoint, on the internal port.', {
     ...endpoint('the Prometheus metrics endpoint', '/metrics', true),

@@ -1,0 +1,203 @@
+/**
+ * Centrifugo v1's admin websocket (`<admin prefix>/socket`, `admin.v1_socket`), as v1's web
+ * interface and tools used it (shapes observed on the real v1.8 server):
+ *
+ * - Log in with `POST <admin prefix>/auth/` (form `password`) → `{"token"}` (the admin login).
+ * - On the socket, the first command must be `{"uid","method":"connect","params":{"token","watch"}}`;
+ *   anything else first, or a token that is not valid, closes with 3000
+ *   `{"reason":"unauthorized","reconnect":…}`. `admin.insecure` takes any token.
+ * - Then `ping` (body "pong"), `info` (the node and its options) and the v1 server API's commands
+ *   (`publish`, `broadcast`, `unsubscribe`, `disconnect`, `presence`, `history`, `channels`,
+ *   `stats`, `node`). Replies are JSON arrays of `{"uid","method","error","body"}`.
+ * - A connection that connected with `watch: true` receives `{"method":"message","error":null,
+ *   "body":{…}}` for every publication, on any node, in a channel whose namespace has `watch`.
+ *
+ * The watch feed: each node copies such publications (after the broker took them) into one
+ * internal channel, `WATCH_CHANNEL`; a node with watching admins holds that channel through
+ * `Node.watchChannel`, as the console's Watch page holds a channel. The name is a private channel
+ * of a namespace no config can have, so no client can subscribe to it.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ApiContext } from '../api/methods.js';
+import { V1BadRequest, decodeV1Command, runV1Command } from '../api/v1/commands.js';
+import { RawJson, isValidJson, parseJsonWithRaw } from '../protocol/json/raw-json.js';
+import { toJsonText } from '../protocol/json/json-text.js';
+import type { ClientInfo, Publication } from '../protocol/types.js';
+import type { WatchEvent } from '../node/watch/events.js';
+import { randomUuid } from '../util/uuid.js';
+
+export const WATCH_CHANNEL = '$__rotor_admin:v1_watch';
+
+/** Largest admin command frame, bytes. */
+const MAX_FRAME_BYTES = 65_536;
+/** Admin sockets at once on a node; more are refused with 503. */
+const MAX_SOCKETS = 32;
+/** Watched messages waiting to be written to one admin socket before it is closed as too slow, bytes. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+export interface AdminV1SocketOptions {
+  tokenValid(token: string): boolean;
+  /** Name, version and switches shown by `info`. */
+  info(): Record<string, unknown>;
+}
+
+const decoder = new TextDecoder();
+/** The v1 server API methods the socket runs (api/v1/commands.ts). */
+const API_METHODS = new Set(['publish', 'broadcast', 'unsubscribe', 'disconnect', 'presence', 'history', 'channels', 'stats', 'node']);
+
+export class AdminV1Socket {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private readonly watchers = new Set<WebSocket>();
+  private stopWatch: Promise<() => void> | undefined;
+
+  constructor(
+    private readonly ctx: ApiContext,
+    private readonly opts: AdminV1SocketOptions,
+  ) {}
+
+  /**
+   * Publishes the copy a watching admin sees when `channel`'s namespace has `watch` (set as the
+   * node's `onPublished`). Payloads that are not JSON (a Protobuf client's) are not copied.
+   */
+  published(channel: string, data: Uint8Array, opts: { readonly clientInfo?: ClientInfo | undefined }): void {
+    if (channel === WATCH_CHANNEL) return;
+    let watched: boolean;
+    try {
+      watched = this.ctx.rules().resolve(channel).options.watch;
+    } catch {
+      return;
+    }
+    const text = decoder.decode(data);
+    if (!watched || !isValidJson(text)) return;
+    const copy = Buffer.from(`{"channel":${JSON.stringify(channel)},"data":${text}}`);
+    const o = opts.clientInfo !== undefined ? { clientInfo: opts.clientInfo } : {};
+    this.ctx.node.publish(WATCH_CHANNEL, copy, o).catch((err: unknown) => this.ctx.node.log.warn({ err, channel }, 'v1 admin watch: copy not published'));
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.wss.clients.size >= MAX_SOCKETS) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  private onConnection(ws: WebSocket): void {
+    let authed = false;
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => this.unwatch(ws));
+    ws.on('message', (frame: Buffer) => {
+      let commands: unknown[];
+      try {
+        const parsed = parseJsonWithRaw(decoder.decode(frame), (key) => key === 'data' || key === 'info');
+        commands = Array.isArray(parsed) ? parsed : [parsed];
+      } catch {
+        ws.close(3000, JSON.stringify({ reason: 'invalid message', reconnect: false }));
+        return;
+      }
+      for (const c of commands) {
+        const cmd = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+        const uid = typeof cmd['uid'] === 'string' ? cmd['uid'] : undefined;
+        const method = typeof cmd['method'] === 'string' ? cmd['method'] : '';
+        if (!authed) {
+          const params = (typeof cmd['params'] === 'object' && cmd['params'] !== null ? cmd['params'] : {}) as Record<string, unknown>;
+          const token = typeof params['token'] === 'string' ? params['token'] : '';
+          if (method !== 'connect' || !this.opts.tokenValid(token)) {
+            // v1 asked a client that sent something else first to come back; a bad token not.
+            ws.close(3000, JSON.stringify({ reason: 'unauthorized', reconnect: method !== 'connect' }));
+            return;
+          }
+          authed = true;
+          this.reply(ws, uid, 'connect', null, true);
+          if (params['watch'] === true) this.watch(ws);
+          continue;
+        }
+        void this.run(ws, uid, method, cmd);
+      }
+    });
+  }
+
+  private async run(ws: WebSocket, uid: string | undefined, method: string, cmd: Record<string, unknown>): Promise<void> {
+    if (method === 'ping') return this.reply(ws, uid, method, null, 'pong');
+    if (method === 'info') return this.reply(ws, uid, method, null, { data: this.opts.info() });
+    if (method === 'connect') return this.reply(ws, uid, method, null, true);
+    if (!API_METHODS.has(method)) return this.reply(ws, uid, method, 'method not found', null);
+    let decoded;
+    try {
+      decoded = decodeV1Command(cmd);
+    } catch (e) {
+      return this.reply(ws, uid, method, e instanceof V1BadRequest ? 'invalid message' : 'internal server error', null);
+    }
+    const r = await runV1Command(this.ctx, decoded);
+    this.reply(ws, uid, r.method, r.error, r.body);
+  }
+
+  private reply(ws: WebSocket, uid: string | undefined, method: string, error: string | null, body: unknown): void {
+    if (ws.readyState !== 1) return;
+    const head = uid !== undefined ? `"uid":${JSON.stringify(uid)},` : '';
+    ws.send(`[{${head}"method":${JSON.stringify(method)},"error":${error === null ? 'null' : JSON.stringify(error)},"body":${toJsonText(body)}}]`);
+  }
+
+  private watch(ws: WebSocket): void {
+    this.watchers.add(ws);
+    if (this.stopWatch !== undefined) return;
+    this.stopWatch = this.ctx.node.watchChannel(WATCH_CHANNEL, {
+      event: (e) => this.deliver(e),
+      end: () => {
+        this.stopWatch = undefined;
+        for (const w of this.watchers) w.close(3000, JSON.stringify({ reason: 'shutting down', reconnect: true }));
+      },
+    });
+    this.stopWatch.catch((err: unknown) => {
+      this.ctx.node.log.warn({ err }, 'v1 admin watch could not start');
+      this.stopWatch = undefined;
+    });
+  }
+
+  private unwatch(ws: WebSocket): void {
+    if (!this.watchers.delete(ws) || this.watchers.size > 0 || this.stopWatch === undefined) return;
+    const stopping = this.stopWatch;
+    this.stopWatch = undefined;
+    stopping.then((stop) => stop(), () => {});
+  }
+
+  /** One watched publication to every watching admin socket; a socket too far behind is closed. */
+  private deliver(e: WatchEvent): void {
+    if (e.type !== 'publication') return;
+    const frame = messageFrame(e.pub);
+    if (frame === undefined) return;
+    for (const ws of this.watchers) {
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) ws.terminate();
+      else ws.send(frame);
+    }
+  }
+}
+
+/** `{"method":"message","error":null,"body":{uid, channel, data, client, info}}` from the copy. */
+function messageFrame(pub: Publication): string | undefined {
+  let copy: unknown;
+  try {
+    copy = parseJsonWithRaw(decoder.decode(pub.data), (key, depth) => key === 'data' && depth === 0);
+  } catch {
+    return undefined;
+  }
+  const c = copy as { channel?: unknown; data?: unknown };
+  if (typeof c.channel !== 'string' || !(c.data instanceof RawJson)) return undefined;
+  const info = pub.info;
+  const body: Record<string, unknown> = { uid: randomUuid(), channel: c.channel, data: c.data };
+  if (info !== undefined) {
+    body['client'] = info.client;
+    const i: Record<string, unknown> = { user: info.user, client: info.client };
+    if (info.connInfo !== undefined && info.connInfo.byteLength > 0) i['default_info'] = new RawJson(decoder.decode(info.connInfo));
+    if (info.chanInfo !== undefined && info.chanInfo.byteLength > 0) i['channel_info'] = new RawJson(decoder.decode(info.chanInfo));
+    body['info'] = i;
+  }
+  return `{"method":"message","error":null,"body":${toJsonText(body)}}`;
+}
