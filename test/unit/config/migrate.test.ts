@@ -54,12 +54,13 @@ test('the v1 docs\' development config: same v6 form from JSON, TOML and YAML, w
           allow_presence_for_subscriber: true,
           allow_history_for_subscriber: true,
           force_push_join_leave: true,
+          watch: true,
         },
       ],
       without_namespace: { allow_subscribe_for_client: true, allow_user_limited_channels: true },
     },
   });
-  assert.deepEqual(m.dropped, [{ path: 'channel.namespaces[0].watch', why: 'the console watches any channel on demand instead: docs/admin.md, Watch' }]);
+  assert.deepEqual(m.dropped, []);
   assert.ok(m.notes.some((n) => n.startsWith('http_api.key set to the v1 secret')));
 });
 
@@ -82,16 +83,17 @@ test('v1 project-level options go to without_namespace; anonymous gets presence 
       allow_presence_for_anonymous: true,
       allow_history_for_anonymous: true,
       allow_publish_for_anonymous: true,
+      watch: true,
     },
   });
-  assert.deepEqual(m.dropped.map((d) => d.path).sort(), ['watch']);
+  assert.deepEqual(m.dropped.map((d) => d.path).sort(), []);
   assert.deepEqual((m.config['client'] as Record<string, unknown>)['v1'], { connection_lifetime: '0s', client_channel_boundary: '&' });
 });
 
 test('v1 endpoints, Redis and tuning keys: strings to numbers, host and port to one address, seconds to durations', () => {
   const e = migrateConfig(readConfigFile(join(DIR, 'endpoints.json'))).config;
   assert.deepEqual(e['http_server'], { port: 9000, internal_port: '10000' });
-  assert.deepEqual([e['admin'], e['debug'], e['http_api']], [{ enabled: true, password: 'password', secret: 'secret' }, { enabled: true }, { insecure: true, v1_format: true, key: 'secret' }]);
+  assert.deepEqual([e['admin'], e['debug'], e['http_api']], [{ enabled: true, password: 'password', secret: 'secret', v1_socket: true }, { enabled: true }, { insecure: true, v1_format: true, key: 'secret' }]);
   const r = migrateConfig(readConfigFile(join(DIR, 'redis.json')));
   assert.deepEqual(r.config['engine'], { type: 'redis', redis: { db: 0, password: '', address: ['127.0.0.1:6379'], presence_ttl: '60s' } });
   assert.equal((r.config['node'] as Record<string, unknown>)['info_metrics_aggregate_interval'], '60s');
@@ -137,7 +139,6 @@ test('loading: a v1 file starts from its v6 form with warnings; redis_api needs 
   assert.equal(loaded.config.client.token.hmac_secret_key, 'secret');
   assert.equal(loaded.config.channel.namespaces[0]!.history_ttl, 30_000);
   assert.ok(loaded.warnings.some((w) => w.includes('is a Centrifugo v1 config')));
-  assert.ok(loaded.warnings.includes('channel.namespaces[0].watch: not honoured (the console watches any channel on demand instead: docs/admin.md, Watch)'));
   assert.deepEqual(loaded.unknownKeys, []);
 
   const { mkdtempSync, writeFileSync } = await import('node:fs');
