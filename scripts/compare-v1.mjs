@@ -3,9 +3,13 @@
  * `npm run compare:v1`: the same v1 server API exchanges against the real Centrifugo v1.8
  * (../shared/reference/centrifugo-v1.8.0, a development aid, not in `npm test`) and against Rotor
  * started from the same v1 config file, side by side: status and body of each, with what differs.
- * Random parts (history uids, node metrics and times) are blanked before comparing. Needs
- * `npm run build`. Exits 1 when an exchange differs beyond the documented differences (docs/api-v1.md).
+ * Random parts (history uids, node metrics and times) are blanked before comparing. Then the same
+ * v1 client protocol sessions over raw WebSocket (client-protocol.mjs beside this file): each
+ * command's answers compared as a set, client IDs, message uids and versions blanked. Needs
+ * `npm run build`. Exits 1 when an exchange differs beyond the documented differences
+ * (docs/api-v1.md, docs/v1-clients.md).
  */
+import { compareClientSessions } from './compare-v1-client.mjs';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,7 +25,7 @@ if (!existsSync(V1)) {
   process.exit(2);
 }
 const SECRET = 'compare-secret';
-const CONFIG = { secret: SECRET, namespaces: [{ name: 'public', history_size: 10, history_lifetime: 60, presence: true }] };
+const CONFIG = { secret: SECRET, namespaces: [{ name: 'public', history_size: 10, history_lifetime: 60, presence: true, publish: true, join_leave: true, recover: true }] };
 
 function freePort() {
   return new Promise((resolve) => {
@@ -103,8 +107,11 @@ try {
     if (!same) differ++;
     console.log(`${same ? 'same ' : 'DIFF '} ${e.name}\n      v1.8:  ${a}${same ? '' : `\n      Rotor: ${b}`}`);
   }
+  console.log(`\n${EXCHANGES.length - differ} of ${EXCHANGES.length} API exchanges answered the same\n`);
+  const client = await compareClientSessions(v1Port, rotorPort, SECRET);
+  console.log(`\n${client.total - client.differ - client.documented} of ${client.total} client protocol steps answered the same; ${client.documented} differ as docs/v1-clients.md says; ${client.differ} otherwise`);
+  differ += client.differ;
 } finally {
   for (const p of procs) p.kill('SIGKILL');
 }
-console.log(`\n${EXCHANGES.length - differ} of ${EXCHANGES.length} exchanges answered the same`);
 process.exit(differ === 0 ? 0 : 1);

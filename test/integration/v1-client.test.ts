@@ -9,6 +9,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { Centrifuge } from 'centrifuge';
 import { migrateConfig } from '../../src/config/migrate.js';
 import { v1ChannelSign, v1Token } from '../../src/auth/v1-sign.js';
 import { startServer, connToken, type TestServer } from '../helpers/server.js';
@@ -224,6 +226,33 @@ describe('v1 and v2 clients in one channel', () => {
     } finally {
       v1.c.disconnect();
       v2.c.disconnect();
+      await srv.stop();
+    }
+  });
+});
+
+describe('a current SDK over SockJS', () => {
+  test('centrifuge 5 with its sockjs transport (sockjs-client in Node) connects, subscribes and receives, as with Centrifugo v2–v5', async () => {
+    const srv = await startV1();
+    const require = createRequire(import.meta.url);
+    const SockJS = require('sockjs-client') as unknown;
+    const c = new Centrifuge([{ transport: 'sockjs', endpoint: `${srv.httpUrl}/connection` }], {
+      sockjs: SockJS as never,
+      token: await connToken('sockjs-user', {}, undefined, SECRET),
+    });
+    try {
+      const connected = new Promise<{ transport: string }>((resolve) => c.once('connected', (ctx) => resolve(ctx)));
+      c.connect();
+      assert.match((await within(connected, 'connected over SockJS')).transport, /^sockjs/);
+      const sub = c.newSubscription('public:chat');
+      const subscribed = new Promise<void>((resolve) => sub.once('subscribed', () => resolve()));
+      const publication = new Promise<unknown>((resolve) => sub.once('publication', (ctx) => resolve(ctx.data)));
+      sub.subscribe();
+      await within(subscribed, 'subscribed over SockJS');
+      await v1Api(srv.httpUrl, SECRET, { method: 'publish', params: { channel: 'public:chat', data: { over: 'sockjs' } } });
+      assert.deepEqual(await within(publication, 'the publication over SockJS'), { over: 'sockjs' });
+    } finally {
+      c.disconnect();
       await srv.stop();
     }
   });

@@ -65,7 +65,7 @@ export const transportSections = {
   sockjs: obj(
     'SockJS, for Centrifugo v1 browser clients (`centrifuge` 1.x with `sockjs-client`); v2 SDKs of Centrifugo v2–v5 that used SockJS work too. Centrifugo dropped SockJS in v6. Rotor extension (docs/v1-clients.md).',
     {
-      enabled: bool('Serves SockJS under handler_prefix. Configs read from a v1 file turn it on.', false, { flag: true }),
+      enabled: bool('Serves SockJS under handler_prefix. Configs read from a v1 file turn it on.'),
       handler_prefix: str('URL path SockJS is served under (its info, iframe and session URLs live below it); `/connection` as in v1, whose clients connect to it by that name.', '/connection'),
       heartbeat_delay: dur('A SockJS heartbeat goes to an idle session this often, so proxies keep it open (v1\'s `sockjs_heartbeat_delay`).', '25s'),
       url: str('Where the SockJS iframe page loads sockjs-client from (iframe-based transports only).', 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js'),

@@ -163,8 +163,9 @@ export class V1Codec implements Codec {
   }
 }
 
-function connectBody(r: { version?: string; expires?: boolean; ttl?: number; expired?: boolean }, client: string): string {
-  return `{"version":${JSON.stringify(r.version ?? '')},"client":${JSON.stringify(client)},"expires":${r.expires === true},"expired":${r.expired === true},"ttl":${r.ttl ?? 0}}`;
+/** v1.8 sent an empty version; so does Rotor, to v1 clients. */
+function connectBody(r: { expires?: boolean; ttl?: number; expired?: boolean }, client: string): string {
+  return `{"version":"","client":${JSON.stringify(client)},"expires":${r.expires === true},"expired":${r.expired === true},"ttl":${r.ttl ?? 0}}`;
 }
 
 function subscribeBody(channel: string, r: SubscribeResult): string {
