@@ -75,9 +75,17 @@ class SockJsTransport implements Transport {
   }
 
   close(d: Disconnect): void {
-    if (this.v1) this.conn.close(String(V1_CLOSE_CODE), v1CloseReason(d.code, d.reason));
-    else this.conn.close(String(d.code), d.reason);
+    if (this.v1) closeConn(this.conn, V1_CLOSE_CODE, v1CloseReason(d.code, d.reason));
+    else closeConn(this.conn, d.code, d.reason);
   }
+}
+
+/**
+ * Closes with a numeric code: sockjs writes the code into its close frame as given, and clients
+ * compare it as a number (the package's typings say string).
+ */
+function closeConn(conn: sockjs.Connection, code: number, reason: string): void {
+  (conn as unknown as { close(code: number, reason: string): boolean }).close(code, reason);
 }
 
 export class SockJsHandler {
@@ -136,13 +144,13 @@ export class SockJsHandler {
 
   private onConnection(conn: sockjs.Connection): void {
     if (this.node.isShuttingDown) {
-      conn.close(String(disconnects.shutdown.code), disconnects.shutdown.reason);
+      closeConn(conn, disconnects.shutdown.code, disconnects.shutdown.reason);
       return;
     }
     const refused = this.admission.check();
     if (refused !== undefined) {
       this.node.log.info({ reason: refused }, 'connection refused');
-      conn.close(String(disconnects.connectionLimit.code), refused);
+      closeConn(conn, disconnects.connectionLimit.code, refused);
       return;
     }
     const transport = new SockJsTransport(conn);
