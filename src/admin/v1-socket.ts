@@ -90,7 +90,9 @@ export class AdminV1Socket {
   }
 
   private onConnection(ws: WebSocket): void {
-    let authed = false;
+    const state = { authed: false };
+    // Commands are answered in order; a connect with watch answers once the watch is in place.
+    let chain = Promise.resolve();
     ws.on('error', () => ws.terminate());
     ws.on('close', () => this.unwatch(ws));
     ws.on('message', (frame: Buffer) => {
@@ -104,24 +106,26 @@ export class AdminV1Socket {
       }
       for (const c of commands) {
         const cmd = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
-        const uid = typeof cmd['uid'] === 'string' ? cmd['uid'] : undefined;
-        const method = typeof cmd['method'] === 'string' ? cmd['method'] : '';
-        if (!authed) {
-          const params = (typeof cmd['params'] === 'object' && cmd['params'] !== null ? cmd['params'] : {}) as Record<string, unknown>;
-          const token = typeof params['token'] === 'string' ? params['token'] : '';
-          if (method !== 'connect' || !this.opts.tokenValid(token)) {
-            // v1 asked a client that sent something else first to come back; a bad token not.
-            ws.close(3000, JSON.stringify({ reason: 'unauthorized', reconnect: method !== 'connect' }));
-            return;
-          }
-          authed = true;
-          this.reply(ws, uid, 'connect', null, true);
-          if (params['watch'] === true) this.watch(ws);
-          continue;
-        }
-        void this.run(ws, uid, method, cmd);
+        chain = chain.then(() => this.command(ws, state, cmd)).catch((err: unknown) => this.ctx.node.log.error({ err }, 'v1 admin socket command failed'));
       }
     });
+  }
+
+  private async command(ws: WebSocket, state: { authed: boolean }, cmd: Record<string, unknown>): Promise<void> {
+    if (ws.readyState !== 1) return;
+    const uid = typeof cmd['uid'] === 'string' ? cmd['uid'] : undefined;
+    const method = typeof cmd['method'] === 'string' ? cmd['method'] : '';
+    if (state.authed) return this.run(ws, uid, method, cmd);
+    const params = (typeof cmd['params'] === 'object' && cmd['params'] !== null ? cmd['params'] : {}) as Record<string, unknown>;
+    const token = typeof params['token'] === 'string' ? params['token'] : '';
+    if (method !== 'connect' || !this.opts.tokenValid(token)) {
+      // v1 asked a client that sent something else first to come back; one with a bad token not.
+      ws.close(3000, JSON.stringify({ reason: 'unauthorized', reconnect: method !== 'connect' }));
+      return;
+    }
+    state.authed = true;
+    if (params['watch'] === true) await this.watch(ws);
+    this.reply(ws, uid, 'connect', null, true);
   }
 
   private async run(ws: WebSocket, uid: string | undefined, method: string, cmd: Record<string, unknown>): Promise<void> {
@@ -145,20 +149,27 @@ export class AdminV1Socket {
     ws.send(`[{${head}"method":${JSON.stringify(method)},"error":${error === null ? 'null' : JSON.stringify(error)},"body":${toJsonText(body)}}]`);
   }
 
-  private watch(ws: WebSocket): void {
+  /** Resolves once the watch feed reaches this node (or could not be started: logged). */
+  private async watch(ws: WebSocket): Promise<void> {
     this.watchers.add(ws);
-    if (this.stopWatch !== undefined) return;
-    this.stopWatch = this.ctx.node.watchChannel(WATCH_CHANNEL, {
-      event: (e) => this.deliver(e),
-      end: () => {
-        this.stopWatch = undefined;
-        for (const w of this.watchers) w.close(3000, JSON.stringify({ reason: 'shutting down', reconnect: true }));
-      },
-    });
-    this.stopWatch.catch((err: unknown) => {
-      this.ctx.node.log.warn({ err }, 'v1 admin watch could not start');
-      this.stopWatch = undefined;
-    });
+    if (this.stopWatch === undefined) {
+      const started = this.ctx.node.watchChannel(WATCH_CHANNEL, {
+        event: (e) => this.deliver(e),
+        end: () => {
+          this.stopWatch = undefined;
+          for (const w of this.watchers) w.close(3000, JSON.stringify({ reason: 'shutting down', reconnect: true }));
+        },
+      });
+      this.stopWatch = started;
+      started.catch((err: unknown) => {
+        this.ctx.node.log.warn({ err }, 'v1 admin watch could not start');
+        if (this.stopWatch === started) this.stopWatch = undefined;
+      });
+    }
+    await this.stopWatch.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   private unwatch(ws: WebSocket): void {
