@@ -91,6 +91,8 @@ export function givenV1Flags(cmd: Command): Record<string, unknown> {
       out[f.path] = meta === undefined ? text : meta.kind === 'string[]' ? v1List(f.name, text) : coerceEnvValue(meta, text);
     }
   }
+  // v1's web interface and tools talk to /socket: v1's --admin and --web serve it too.
+  if (out['admin.enabled'] === true) out['admin.v1_socket'] = true;
   // v1 read host and port apart; given one without the other, the other keeps v1's default, as
   // v1's own flag did (a config file's address is replaced as a whole: say both).
   if ((host !== undefined || port !== undefined) && out['engine.redis.address'] === undefined) out['engine.redis.address'] = v1RedisAddresses(host, port);

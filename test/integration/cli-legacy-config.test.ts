@@ -7,6 +7,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import WebSocket from 'ws';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,13 +129,20 @@ describe('cli legacy config', { concurrency: true }, () => {
     const refused = await rotor(dir, ['-c', file, '--redis_api']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /redis_api_queue\.enabled: needs the Redis engine/);
-    const proc = CliProcess.start(['-c', file, '--port', String(port), '--address', '127.0.0.1', '--insecure_api', '-n', 'v1node', '--redis_pool', '10'], { engineEnv: false });
+    const proc = CliProcess.start(['-c', file, '--port', String(port), '--address', '127.0.0.1', '--insecure_api', '-n', 'v1node', '--redis_pool', '10', '--web', '--insecure_admin'], { engineEnv: false });
     try {
       await proc.waitForLine((l) => typeof l.json?.message === 'string' && l.json.message.startsWith('HTTP API:'), 'the server listening');
       assert.ok(proc.output.includes('--redis_pool is a Centrifugo v1 flag Rotor ignores'), proc.output);
       const r = await fetch(`http://127.0.0.1:${port}/api/info`, { method: 'POST', body: '{}' });
       assert.equal(r.status, 200, 'insecure_api: no key asked');
       assert.equal(((await r.json()) as { result: { nodes: { name: string }[] } }).result.nodes[0]!.name, 'v1node');
+      // --web serves v1's admin socket too (--insecure_admin: any token).
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/socket`);
+      const reply = new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString())));
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      ws.send(JSON.stringify({ uid: '1', method: 'connect', params: { token: '' } }));
+      assert.equal(await reply, '[{"uid":"1","method":"connect","error":null,"body":true}]');
+      ws.close();
     } finally {
       await proc.kill();
     }
