@@ -2,7 +2,8 @@
 import { apiProperties } from './api.js';
 import type { FuzzProperty } from './harness.js';
 import { protocolProperties } from './protocol.js';
+import { v1Properties } from './v1.js';
 import { rawJsonProperties } from './raw-json.js';
 import { transportProperties } from './transport.js';
 
-export const ALL_PROPERTIES: readonly FuzzProperty[] = [...protocolProperties, ...rawJsonProperties, ...apiProperties, ...transportProperties];
+export const ALL_PROPERTIES: readonly FuzzProperty[] = [...protocolProperties, ...v1Properties, ...rawJsonProperties, ...apiProperties, ...transportProperties];
