@@ -14,8 +14,9 @@
  *
  * The watch feed: each node copies such publications (after the broker took them) into one
  * internal channel, `WATCH_CHANNEL`; a node with watching admins holds that channel through
- * `Node.watchChannel`, as the console's Watch page holds a channel. The name is a private channel
- * of a namespace no config can have, so no client can subscribe to it.
+ * `Node.watchChannel`, as the console's Watch page holds a channel. It is an internal channel
+ * (node/internal-channels.ts): no client can subscribe or publish there, whatever the channel
+ * syntax is configured to be.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -27,11 +28,14 @@ import { toJsonText } from '../protocol/json/json-text.js';
 import type { ClientInfo, Publication } from '../protocol/types.js';
 import type { WatchEvent } from '../node/watch/events.js';
 import { randomUuid } from '../util/uuid.js';
+import { INTERNAL_CHANNEL_PREFIX } from '../node/internal-channels.js';
 
-export const WATCH_CHANNEL = '$__rotor_admin:v1_watch';
+export const WATCH_CHANNEL = `${INTERNAL_CHANNEL_PREFIX}admin.v1_watch`;
 
 /** Largest admin command frame, bytes. */
 const MAX_FRAME_BYTES = 65_536;
+/** A socket must send its `connect` within this, ms. */
+const AUTH_DEADLINE_MS = 10_000;
 /** Admin sockets at once on a node; more are refused with 503. */
 const MAX_SOCKETS = 32;
 /** Watched messages waiting to be written to one admin socket before it is closed as too slow, bytes. */
@@ -69,14 +73,19 @@ export class AdminV1Socket {
     } catch {
       return;
     }
+    if (!watched) return;
     const text = decoder.decode(data);
-    if (!watched || !isValidJson(text)) return;
+    if (!isValidJson(text)) return;
     const copy = Buffer.from(`{"channel":${JSON.stringify(channel)},"data":${text}}`);
     const o = opts.clientInfo !== undefined ? { clientInfo: opts.clientInfo } : {};
     this.ctx.node.publish(WATCH_CHANNEL, copy, o).catch((err: unknown) => this.ctx.node.log.warn({ err, channel }, 'v1 admin watch: copy not published'));
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!sameOrigin(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     if (this.wss.clients.size >= MAX_SOCKETS) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
@@ -91,6 +100,11 @@ export class AdminV1Socket {
 
   private onConnection(ws: WebSocket): void {
     const state = { authed: false };
+    // A socket that does not authenticate in time is closed: idle ones cannot hold the 32 places.
+    const deadline = setTimeout(() => {
+      if (!state.authed) ws.close(3000, JSON.stringify({ reason: 'unauthorized', reconnect: true }));
+    }, AUTH_DEADLINE_MS);
+    ws.once('close', () => clearTimeout(deadline));
     // Commands are answered in order; a connect with watch answers once the watch is in place.
     let chain = Promise.resolve();
     ws.on('error', () => ws.terminate());
@@ -211,4 +225,18 @@ function messageFrame(pub: Publication): string | undefined {
     body['info'] = i;
   }
   return `{"method":"message","error":null,"body":${toJsonText(body)}}`;
+}
+
+/**
+ * A browser page may open the socket only from the admin's own origin: with `admin.insecure` any
+ * page the admin visits could otherwise act through it. Tools send no Origin and pass.
+ */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }

@@ -151,7 +151,8 @@ export class App {
     const hooks = parts.policy !== undefined ? parts.policy(this.policy) : this.proxies.hooks;
     this.lifecycle = LifecycleWiring.create(config, log, engine);
     this.node = new Node(
-      { ...nodeOptions(config), ...this.lifecycle.nodeOptions, ...metricsOption(parts.metrics ?? prometheus) },
+      // v1 signatures are checked with the secret of the config in force (SIGHUP replaces it).
+      { ...nodeOptions(config, () => this.config.client.token.hmac_secret_key), ...this.lifecycle.nodeOptions, ...metricsOption(parts.metrics ?? prometheus) },
       engine.broker,
       engine.presence,
       hooks,
@@ -347,7 +348,7 @@ async function listenNamingKey(listener: HttpListener, port: number, host: strin
   }
 }
 
-function nodeOptions(config: Readonly<Config>): NodeOptions {
+function nodeOptions(config: Readonly<Config>, hmacSecret: () => string): NodeOptions {
   const c = config.client;
   return {
     nodeId: Node.newId(),
@@ -373,7 +374,7 @@ function nodeOptions(config: Readonly<Config>): NodeOptions {
     connectIncludeServerTime: c.connect_include_server_time,
     uniConnectErrorToDisconnect: uniDisconnectMapper(c.connect_code_to_unidirectional_disconnect),
     v1: {
-      verify: v1Verifier(c.token.hmac_secret_key),
+      verify: v1Verifier(hmacSecret),
       connectionLifetimeSec: Math.floor(c.v1.connection_lifetime / 1000),
       insecure: c.insecure,
       clientChannelBoundary: c.v1.client_channel_boundary,

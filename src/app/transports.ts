@@ -40,6 +40,7 @@ export function mountTransports(config: Readonly<Config>, node: Node, external: 
       compressionLevel: w.compression_level,
       compressionMinSize: w.compression_min_size,
       pingIntervalMs: pingIntervalMs > 0 ? pingIntervalMs : 25_000,
+      v1: c.v1.enabled,
     });
     external.upgrade(w.handler_prefix, (req, socket, head) => ws.handleUpgrade(req, socket, head));
     closers.push(() => ws.close());
@@ -90,6 +91,7 @@ export function mountTransports(config: Readonly<Config>, node: Node, external: 
       heartbeatDelayMs: sj.heartbeat_delay,
       sockjsUrl: sj.url,
       messageSizeLimit: sj.message_size_limit,
+      v1: c.v1.enabled,
     });
     // Last: the exact endpoints above (such as /connection/websocket) win over SockJS's prefix.
     external.route(sj.handler_prefix, (req, res) => h.handle(req, res), true);

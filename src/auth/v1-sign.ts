@@ -38,10 +38,10 @@ export function v1ChannelSign(secret: string, client: string, channel: string, i
   return hmacHex(secret, [client, channel, info]);
 }
 
-/** The node's v1 checks, keyed with `secret` (an empty secret verifies nothing). */
-export function v1Verifier(secret: string): { token(c: V1Credentials): boolean; channelSign(channel: string, s: V1ChannelSign): boolean } {
+/** The node's v1 checks, keyed with the current `secret()` (an empty secret verifies nothing). */
+export function v1Verifier(secret: () => string): { token(c: V1Credentials): boolean; channelSign(channel: string, s: V1ChannelSign): boolean } {
   return {
-    token: (c) => validV1Token(secret, c),
-    channelSign: (channel, s) => validV1ChannelSign(secret, s.client, channel, s.info, s.sign),
+    token: (c) => validV1Token(secret(), c),
+    channelSign: (channel, s) => validV1ChannelSign(secret(), s.client, channel, s.info, s.sign),
   };
 }

@@ -233,6 +233,7 @@ export function migrateConfig(raw: Record<string, unknown>): Migration {
     setPath(m.config, 'http_api.v1_format', true);
     // v1 served SockJS at /connection and had client-limited channels ("&") without asking.
     if (getPath(m.config, 'sockjs.enabled') === undefined) setPath(m.config, 'sockjs.enabled', true);
+    setPath(m.config, 'client.v1.enabled', true);
     if (getPath(m.config, 'client.v1.client_channel_boundary') === undefined) setPath(m.config, 'client.v1.client_channel_boundary', '&');
     if (getPath(m.config, 'admin.enabled') === true && getPath(m.config, 'admin.v1_socket') === undefined) setPath(m.config, 'admin.v1_socket', true);
     const secret = getPath(m.config, 'client.token.hmac_secret_key');

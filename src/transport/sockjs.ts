@@ -30,6 +30,8 @@ export interface SockJsOptions {
   sockjsUrl: string;
   /** Largest client message or request body, bytes. */
   messageSizeLimit: number;
+  /** Centrifugo v1 clients are recognised by their first message (`client.v1.enabled`). */
+  v1: boolean;
 }
 
 /** What Rotor reads of a sockjs connection beyond its typings: the session's pending messages. */
@@ -74,9 +76,14 @@ class SockJsTransport implements Transport {
     return n;
   }
 
+  /**
+   * Closes on the next turn: a close often comes from inside a `data` handler, and sockjs goes on
+   * handing over the rest of that frame's messages through a session it has meanwhile detached
+   * (a TypeError that would end the process). The session ignores them once closed.
+   */
   close(d: Disconnect): void {
-    if (this.v1) closeConn(this.conn, V1_CLOSE_CODE, v1CloseReason(d.code, d.reason));
-    else closeConn(this.conn, d.code, d.reason);
+    const [code, reason] = this.v1 ? [V1_CLOSE_CODE, v1CloseReason(d.code, d.reason)] : [d.code, d.reason];
+    setImmediate(() => closeConn(this.conn, code, reason));
   }
 }
 
@@ -98,10 +105,13 @@ export class SockJsHandler {
     private readonly admission: Admission,
     private readonly opts: SockJsOptions,
   ) {
-    const server = sockjs.createServer({
+    const server = sockjs.createServer(<sockjs.ServerOptions & { faye_server_options: { maxLength: number } }>{
       prefix: opts.prefix,
       heartbeat_delay: opts.heartbeatDelayMs,
       sockjs_url: opts.sockjsUrl,
+      // SockJS's own websocket transport (faye) reads a whole message before Rotor sees it: bound
+      // it there too (a frame holds a JSON array of messages, hence some room).
+      faye_server_options: { maxLength: 2 * opts.messageSizeLimit },
       // Sessions are the node's to log.
       log: () => {},
     });
@@ -156,14 +166,17 @@ export class SockJsHandler {
     const transport = new SockJsTransport(conn);
     const session = new Session(this.node, transport, this.json, { headers: conn.headers });
     let first = true;
-    conn.on('data', (message: string) => {
+    conn.on('data', (message: unknown) => {
+      if (session.status === 'closed') return;
+      // SockJS hands over whatever JSON value the client put in its frame: only strings are messages.
+      if (typeof message !== 'string') {
+        session.close(disconnects.badRequest);
+        return;
+      }
       const frame = Buffer.from(message, 'utf8');
       if (first) {
         first = false;
-        if (looksLikeV1(frame)) {
-          transport.speakV1();
-          session.adoptCodec(V1Codec.create());
-        }
+        if (this.opts.v1 && looksLikeV1(frame) && session.adoptCodec(V1Codec.create())) transport.speakV1();
       }
       if (frame.byteLength > this.opts.messageSizeLimit) session.close(disconnects.badRequest);
       else session.handleFrame(frame);

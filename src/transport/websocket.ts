@@ -39,6 +39,8 @@ export interface WebSocketOptions {
   compressionMinSize: number;
   /** Native ping frame interval for `?cf_ws_frame_ping_pong=true`, ms. */
   pingIntervalMs: number;
+  /** Centrifugo v1 clients are recognised by their first frame (`client.v1.enabled`). */
+  v1: boolean;
 }
 
 const BINARY = { binary: true } as const;
@@ -147,6 +149,10 @@ export class WebSocketHandler {
     });
   }
 
+  private get v1Enabled(): boolean {
+    return this.opts.v1;
+  }
+
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!this.origins.allowed(req.headers.origin)) {
       this.node.log.info({ origin: req.headers.origin }, 'request Origin is not allowed');
@@ -196,9 +202,10 @@ export class WebSocketHandler {
     const onFrame = (data: Buffer): void => {
       if (first) {
         first = false;
-        if (looksLikeV1(data)) {
+        // A frame arriving while the server closes the socket finds the session closed: ignored.
+        if (session.status === 'closed') return;
+        if (this.v1Enabled && looksLikeV1(data) && session.adoptCodec(V1Codec.create())) {
           transport.speakV1();
-          session.adoptCodec(V1Codec.create());
           if (pinger === undefined) startPinger();
         }
       }

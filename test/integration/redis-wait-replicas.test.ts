@@ -14,8 +14,11 @@ import { until } from '../helpers/wait.js';
 
 const HISTORY: HistoryRetention = { size: 100, ttlMs: 60_000, metaTtlMs: 600_000 };
 const CHANNEL = 'wait:chan';
+/** Never published to before the concurrent part: its first releases race from two nodes. */
+const FRESH = 'wait:fresh';
 
 interface Received {
+  channel: string;
   offset: number;
   text: string;
   prev: string | undefined;
@@ -36,11 +39,11 @@ after(async () => {
 async function broker(prefix: string, received: Received[]): Promise<Broker> {
   const { RedisBroker } = await import('../../src/engine/redis/broker.js');
   const opts = await redisBrokerOptions(prefix, [master.url]);
-  // WAIT gives up after io_timeout: short, so the replica-less publish fails quickly.
-  const b = new RedisBroker({ ...opts, shards: opts.shards.map((s) => ({ ...s, ioTimeoutMs: 300 })), waitReplicas: 1 });
+  // WAIT gives up after io_timeout: the replica-less publish fails after 2 s; a busy machine's replica acks well within it.
+  const b = new RedisBroker({ ...opts, shards: opts.shards.map((s) => ({ ...s, ioTimeoutMs: 2000 })), waitReplicas: 1 });
   const handler: BrokerEventHandler = {
-    handlePublication(_channel: string, pub: Publication, position: StreamPosition, _useDelta: boolean, prevPub: Publication | undefined) {
-      received.push({ offset: position.offset, text: Buffer.from(pub.data).toString(), prev: prevPub === undefined ? undefined : Buffer.from(prevPub.data).toString() });
+    handlePublication(channel: string, pub: Publication, position: StreamPosition, _useDelta: boolean, prevPub: Publication | undefined) {
+      received.push({ channel, offset: position.offset, text: Buffer.from(pub.data).toString(), prev: prevPub === undefined ? undefined : Buffer.from(prevPub.data).toString() });
     },
     handleJoin() {},
     handleLeave() {},
@@ -48,11 +51,12 @@ async function broker(prefix: string, received: Received[]): Promise<Broker> {
   };
   await b.run(handler, testPrefix('node'));
   await b.subscribe(CHANNEL);
+  await b.subscribe(FRESH);
   return b;
 }
 
-function publish(b: Broker, text: string, extra: { idempotencyKey?: string; useDelta?: boolean } = {}) {
-  return b.publish(CHANNEL, Buffer.from(text), { history: HISTORY, ...extra });
+function publish(b: Broker, text: string, extra: { idempotencyKey?: string; useDelta?: boolean } = {}, channel = CHANNEL) {
+  return b.publish(channel, Buffer.from(text), { history: HISTORY, ...extra });
 }
 
 test('wait_replicas: nothing is acknowledged or delivered before a replica holds it; the next replicated publish delivers both, in order, and concurrent publishers from two nodes deliver every offset once, in order', async () => {
@@ -62,11 +66,11 @@ test('wait_replicas: nothing is acknowledged or delivered before a replica holds
   const a = await broker(prefix, seen);
   const b = await broker(prefix, other);
   try {
-    // No replica: the write is kept but neither acknowledged nor published.
+    // No replica: the write is kept but neither acknowledged, published, nor shown to readers
+    // (history and the stream top stop at the last released offset).
     await assert.rejects(publish(a, 'p1', { idempotencyKey: 'k1' }), /0 of 1 replicas confirmed/);
     const h1 = await a.history(CHANNEL, { filter: { limit: -1 } });
-    assert.deepEqual(h1.publications.map((p) => [p.offset, Buffer.from(p.data).toString()]), [[1, 'p1']]);
-    // A subscriber checking the top would now learn of offset 1; nothing arrived live meanwhile.
+    assert.deepEqual([h1.position.offset, h1.publications.length], [0, 0]);
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(seen, []);
 
@@ -84,18 +88,26 @@ test('wait_replicas: nothing is acknowledged or delivered before a replica holds
     const r2 = await publish(a, 'p2', { useDelta: true });
     assert.equal(r2.position.offset, 2);
     await until(() => seen.length === 2, 'offset 2 delivered');
+    const h2 = await b.history(CHANNEL, { filter: { limit: -1 } });
+    assert.deepEqual(h2.publications.map((p) => [p.offset, Buffer.from(p.data).toString()]), [[1, 'p1'], [2, 'p2']]);
     assert.deepEqual(seen, [
-      { offset: 1, text: 'p1', prev: undefined },
-      { offset: 2, text: 'p2', prev: 'p1' },
+      { channel: CHANNEL, offset: 1, text: 'p1', prev: undefined },
+      { channel: CHANNEL, offset: 2, text: 'p2', prev: 'p1' },
     ]);
 
-    // Two nodes publishing at once: releases are ordered by Redis, each offset goes out once.
+    // Two nodes publishing at once: releases are ordered by Redis, each offset goes out once;
+    // also on a fresh channel, where the first releases race.
     const n = 60;
-    const results = await Promise.all(Array.from({ length: n }, (_, i) => publish(i % 2 === 0 ? a : b, `c${i}`)));
-    const offsets = results.map((r) => r.position.offset).sort((x, y) => x - y);
-    assert.deepEqual(offsets, Array.from({ length: n }, (_, i) => i + 3));
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => publish(i % 2 === 0 ? a : b, `c${i}`, {}, i < n / 2 ? CHANNEL : FRESH)));
+    const offsets = (_ch: string, from: number): number[] => Array.from({ length: n / 2 }, (_, i) => i + from);
+    assert.deepEqual(results.slice(0, n / 2).map((r) => r.position.offset).sort((x, y) => x - y), offsets(CHANNEL, 3));
+    assert.deepEqual(results.slice(n / 2).map((r) => r.position.offset).sort((x, y) => x - y), offsets(FRESH, 1));
+    const of = (list: Received[], ch: string): number[] => list.filter((r) => r.channel === ch).map((r) => r.offset);
     await until(() => seen.length === n + 2 && other.length === n + 2, 'every concurrent publication delivered to both nodes');
-    for (const list of [seen, other]) assert.deepEqual(list.map((r) => r.offset), Array.from({ length: n + 2 }, (_, i) => i + 1));
+    for (const list of [seen, other]) {
+      assert.deepEqual(of(list, CHANNEL), Array.from({ length: n / 2 + 2 }, (_, i) => i + 1));
+      assert.deepEqual(of(list, FRESH), Array.from({ length: n / 2 }, (_, i) => i + 1));
+    }
   } finally {
     await a.close();
     await b.close();

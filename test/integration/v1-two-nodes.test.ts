@@ -25,6 +25,7 @@ before(async () => {
     config: () => ({
       engine: { type: 'redis', redis: { address: [redisUrl()], prefix } },
       admin: { enabled: true, v1_socket: true, password: 'pw', secret: 'admin-secret' },
+      client: { v1: { enabled: true } },
       channel: { namespaces: [{ name: 'watched', watch: true, allow_subscribe_for_client: true, allow_publish_for_subscriber: true, allow_subscribe_for_anonymous: true }] },
     }),
   });

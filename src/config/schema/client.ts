@@ -95,6 +95,9 @@ export const clientSection = obj('Client connections: authentication, limits, ti
   v1: obj(
     'Centrifugo v1 clients (the `centrifuge` 1.x SDKs), recognised by their first message on the WebSocket endpoint or over SockJS (`sockjs`). They authenticate with v1 tokens signed with `client.token.hmac_secret_key`. Rotor extension (docs/v1-clients.md).',
     {
+      enabled: bool(
+        'Serves Centrifugo v1 clients. Off by default: v1 tokens are HMACs over concatenated fields, which a client holding another HMAC of the same secret (a JWT, a v1 token) can sometimes re-split into credentials of its choosing, so only deployments that issue v1 tokens should accept them. Configs read from a v1 file turn it on.',
+      ),
       connection_lifetime: dur(
         'A v1 connection lasts this long after the timestamp its token signs; the client refreshes it with new credentials before then (v1\'s `connection_lifetime`). 0 means it never expires.',
       ),

@@ -167,6 +167,7 @@ export class RedisBroker implements Broker {
       from,
       to,
       limit < 0 ? 0 : limit,
+      (this.opts.waitReplicas ?? 0) > 0 ? '1' : '0',
     ])) as unknown[];
     const position: StreamPosition = { offset: int(reply[0]), epoch: str(reply[1]) };
     const entries = Array.isArray(reply[2]) ? (reply[2] as unknown[]) : [];

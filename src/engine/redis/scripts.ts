@@ -57,6 +57,9 @@ if ARGV[9] == '1' then
   if #last > 0 then prev = last[1][2][2] end
 end
 redis.call('xadd', stream, 'MAXLEN', ARGV[2], offset, 'd', ARGV[1])
+-- Held for release (wait_replicas): a stream without a release mark gets one just below, so
+-- concurrent first releases from several nodes still publish every entry.
+if ARGV[4] == '' and redis.call('hexists', meta, 'r') == 0 then redis.call('hset', meta, 'r', offset - 1) end
 redis.call('pexpire', stream, ARGV[3])
 if ARGV[4] ~= '' then
   local msg
@@ -78,7 +81,9 @@ return {offset, epoch, '0', '0'}`,
  * Reads a channel stream's top and, unless told not to, its publications.
  * KEYS: stream, meta. ARGV: 1 epoch to create when none exists, 2 meta TTL ms, 3 expected epoch
  * ('' = any; a different current epoch reads nothing), 4 mode ('' position only, 'f' forward,
- * 'r' reverse), 5 from ID, 6 to ID, 7 count (0 = all).
+ * 'r' reverse), 5 from ID, 6 to ID, 7 count (0 = all), 8 released only ('1' under wait_replicas:
+ * the top and the entries stop at the release mark, so no reader is handed a position a failover
+ * could give to another publication).
  * Returns {top, epoch, entries} where entries are XRANGE/XREVRANGE replies.
  */
 export const HISTORY_READ = script(
@@ -91,6 +96,14 @@ if not epoch then
 end
 redis.call('pexpire', meta, ARGV[2])
 local top = redis.call('hget', meta, 's') or '0'
+local capped = false
+if ARGV[8] == '1' then
+  local r = redis.call('hget', meta, 'r')
+  if r and tonumber(r) < tonumber(top) then
+    top = r
+    capped = true
+  end
+end
 if ARGV[4] == '' or (ARGV[3] ~= '' and ARGV[3] ~= epoch) then return {top, epoch, {}} end
 local entries
 local count = tonumber(ARGV[7])
@@ -100,6 +113,13 @@ if ARGV[4] == 'f' then
 else
   if count > 0 then entries = redis.call('xrevrange', stream, ARGV[5], ARGV[6], 'COUNT', count)
   else entries = redis.call('xrevrange', stream, ARGV[5], ARGV[6]) end
+end
+if capped then
+  local limit, kept = tonumber(top), {}
+  for _, e in ipairs(entries) do
+    if tonumber(string.match(e[1], '^(%d+)')) <= limit then kept[#kept + 1] = e end
+  end
+  entries = kept
 end
 return {top, epoch, entries}`,
 );

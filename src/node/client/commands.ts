@@ -3,6 +3,7 @@
  * unsubscribe live in `subscribe.ts`, connect in `connect.ts`.
  */
 import { handleV1Refresh } from './v1.js';
+import { isInternalChannel } from '../internal-channels.js';
 import { DisconnectError, ReplyError, disconnects, errors } from '../../protocol/errors.js';
 import type { Command, HistoryRequest, PublishRequest, RpcRequest, SubRefreshRequest } from '../../protocol/types.js';
 import { assertNever } from '../../util/assert.js';
@@ -49,6 +50,7 @@ export async function handleCommand(s: Session, cmd: Exclude<Command, { kind: 'c
 
 function requireChannel(channel: string): void {
   if (channel === '') throw new DisconnectError(disconnects.badRequest);
+  if (isInternalChannel(channel)) throw errors.permissionDenied();
 }
 
 async function handlePublish(s: Session, id: number, req: PublishRequest): Promise<void> {

@@ -103,11 +103,13 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
 
   /**
    * The connection turned out to speak another protocol than its transport assumed (a v1 client's
-   * first frame on `/connection/websocket`): only before anything was received.
+   * first frame on `/connection/websocket`): only before anything was received. False when too late
+   * (the session is closing or connected): the frame then meets the codec it has.
    */
-  adoptCodec(codec: Codec): void {
-    if (this.#status !== 'connecting' || this.#unusable) throw new Error('codec switch after connect');
+  adoptCodec(codec: Codec): boolean {
+    if (this.#status !== 'connecting' || this.#unusable) return false;
     this.#codec = codec;
+    return true;
   }
 
   /** The session sends `{}` pings itself: the transport does not ping, and the protocol has them (v1 clients ping the server instead). */

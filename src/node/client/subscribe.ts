@@ -20,6 +20,7 @@ import { toDeltaFullForm } from '../prepared.js';
 import { compileTagsFilter, type TagsPredicate } from '../tags-filter.js';
 import { SubscriptionEnds } from '../lifecycle.js';
 import { checkClientLimited, checkV1Sign } from './v1.js';
+import { isInternalChannel } from '../internal-channels.js';
 
 export interface EstablishParams {
   serverSide: boolean;
@@ -48,6 +49,7 @@ export async function handleSubscribe(s: Session, id: number, req: SubscribeRequ
   const node = s.node;
   const channel = req.channel;
   if (channel === '') throw new DisconnectError(disconnects.badRequest);
+  if (isInternalChannel(channel)) throw errors.permissionDenied();
   if (req.delta !== undefined && req.delta !== '' && req.delta !== 'fossil') throw new DisconnectError(disconnects.badRequest);
   if (s.subscription(channel) !== undefined) throw errors.alreadySubscribed();
   if (s.subscriptionCount >= node.options.channelLimit) throw errors.limitExceeded();

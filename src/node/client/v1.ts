@@ -5,6 +5,7 @@
  */
 import { DisconnectError, disconnects, errors } from '../../protocol/errors.js';
 import type { V1ChannelSign, V1Credentials } from '../../protocol/types.js';
+import { isValidJson } from '../../protocol/json/raw-json.js';
 import type { ConnectReply } from '../events.js';
 import type { Session } from './session.js';
 
@@ -48,7 +49,17 @@ function identify(o: V1Options, c: V1Credentials): V1Identity {
     // An unreadable timestamp counts as the epoch: the connection is expired at once.
     expireAt = (Number.isSafeInteger(ts) && ts > 0 ? ts : 0) + o.connectionLifetimeSec;
   }
-  return { user: c.user, info: c.info === '' ? undefined : encoder.encode(c.info), expireAt };
+  return { user: c.user, info: infoBytes(c.info), expireAt };
+}
+
+/**
+ * Signed info as the bytes other clients get: "" is none. It must be JSON, since v1 and v2 JSON
+ * clients embed it as it is; anything else is a bad request (3501, v1's `invalid message`).
+ */
+function infoBytes(info: string): Uint8Array | undefined {
+  if (info === '') return undefined;
+  if (!isValidJson(info)) throw new DisconnectError(disconnects.badRequest);
+  return encoder.encode(info);
 }
 
 /**
@@ -89,7 +100,7 @@ export function handleV1Refresh(s: Session, id: number, c: V1Credentials): void 
 export function checkV1Sign(s: Session, channel: string, sign: V1ChannelSign): { info: Uint8Array | undefined } {
   const o = v1Options(s);
   if (!o.insecure && (sign.client !== s.clientId || !o.verify.channelSign(channel, sign))) throw errors.permissionDenied();
-  return { info: sign.info === '' ? undefined : encoder.encode(sign.info) };
+  return { info: infoBytes(sign.info) };
 }
 
 /**

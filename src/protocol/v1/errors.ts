@@ -30,6 +30,9 @@ export const V1_ERRORS: ReadonlyMap<number, V1Error> = new Map([
 
 export const V1_INTERNAL: V1Error = { text: 'internal server error', advice: 'retry' };
 
+/** A close frame's reason is at most 123 bytes. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
 /** The close code v1 used for every disconnect it initiated. */
 export const V1_CLOSE_CODE = 3000;
 
@@ -48,8 +51,12 @@ export const V1_DISCONNECT_REASONS: ReadonlyMap<number, string> = new Map([
  * 3000–3499 and 4000–4499 ask the client to come back, the others do not.
  */
 export function v1CloseReason(code: number, reason: string): string {
-  // The whole advice must fit a close frame (123 bytes): long reasons are shortened.
-  const text = [...(V1_DISCONNECT_REASONS.get(code) ?? reason)].slice(0, 24).join('');
   const reconnect = (code >= 3000 && code < 3500) || (code >= 4000 && code < 4500);
-  return JSON.stringify({ reason: text, reconnect });
+  // The whole advice must fit a close frame (123 bytes) as JSON: long reasons are shortened.
+  let chars = [...(V1_DISCONNECT_REASONS.get(code) ?? reason)];
+  for (;;) {
+    const advice = JSON.stringify({ reason: chars.join(''), reconnect });
+    if (Buffer.byteLength(advice) <= MAX_CLOSE_REASON_BYTES) return advice;
+    chars = chars.slice(0, chars.length - 1);
+  }
 }
