@@ -7,8 +7,9 @@
  *
  * Limits: the Origin policy and connection admission apply to every SockJS request and session; a
  * request body (xhr_send, jsonp_send) or message over `message_size_limit` is refused (413, or
- * disconnect 3501). SockJS keeps its own send buffer for polling transports: its size counts as
- * the session's buffered bytes, so the slow-client limit holds on them too.
+ * disconnect 3501). SockJS keeps its own send buffer: its size and the unsent bytes of the
+ * receiver's socket count as the session's buffered bytes, so the slow-client limit holds on
+ * every SockJS transport.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -34,9 +35,16 @@ export interface SockJsOptions {
   v1: boolean;
 }
 
-/** What Rotor reads of a sockjs connection beyond its typings: the session's pending messages. */
+/**
+ * What Rotor reads of a sockjs connection beyond its typings: the session's pending messages and
+ * the socket of its current receiver (faye's websocket for the websocket transport, the HTTP
+ * response for streaming and polling ones). All optional: a missing piece counts as empty.
+ */
 interface ConnectionInternals {
-  _session?: { send_buffer?: string[] };
+  _session?: {
+    send_buffer?: string[];
+    recv?: { ws?: { _stream?: { writableLength?: number } } | null; response?: { socket?: { writableLength?: number } | null } | null } | null;
+  };
 }
 
 const utf8 = new TextDecoder();
@@ -68,11 +76,15 @@ class SockJsTransport implements Transport {
     this.conn.write(parts.join('\n'));
   }
 
+  /** Messages sockjs holds for the session, plus what its receiver's socket has not sent yet. */
   bufferedBytes(): number {
-    const pending = (this.conn as unknown as ConnectionInternals)._session?.send_buffer;
-    if (pending === undefined) return 0;
+    const session = (this.conn as unknown as ConnectionInternals)._session;
+    if (session === undefined) return 0;
     let n = 0;
-    for (const m of pending) n += m.length;
+    for (const m of session.send_buffer ?? []) n += m.length;
+    const recv = session.recv;
+    n += recv?.ws?._stream?.writableLength ?? 0;
+    n += recv?.response?.socket?.writableLength ?? 0;
     return n;
   }
 

@@ -40,7 +40,7 @@ function redisBrokerFields() {
       'Keeps history in Redis lists instead of streams (legacy): no history pagination, no reverse order, no idempotent publish.',
     ),
     wait_replicas: int(
-      'After each publication kept in history, waits (WAIT) until this many replicas have it, for at most io_timeout; the publish fails with error 100 otherwise, and subscribers get the publication only once it is replicated. Redis replication is asynchronous: without it, a Sentinel failover can lose publications the API acknowledged or subscribers already received. 0 (default) does not wait. Rotor extension.',
+      'After each publication kept in history, waits (WAIT) until this many replicas have it, for at most io_timeout; the publish fails with error 100 otherwise, and subscribers get the publication only once it is replicated. Redis replication is asynchronous: without it, a Sentinel failover can lose publications the API acknowledged or subscribers already received. History reads stop at the last replicated publication too. Give every node the same value. 0 (default) does not wait. Rotor extension.',
     ),
     sharded_pub_sub: bool(
       'On a Redis Cluster, uses sharded PUB/SUB (SSUBSCRIBE/SPUBLISH, Redis 7+): each channel\'s messages travel only through the shard that owns its slot instead of being broadcast to every node of the cluster. Rotor extension.',
