@@ -36,7 +36,7 @@ test('the v1 docs\' development config: same v6 form from JSON, TOML and YAML, w
   const m = forms[0]!;
   assert.deepEqual(m.config, {
     // v1 served SockJS and had client-limited channels without being asked.
-    client: { token: { hmac_secret_key: 'secret' }, v1: { client_channel_boundary: '&' } },
+    client: { token: { hmac_secret_key: 'secret' }, v1: { enabled: true, client_channel_boundary: '&' } },
     sockjs: { enabled: true },
     http_api: { v1_format: true, key: 'secret' },
     log: { level: 'debug' },
@@ -87,7 +87,7 @@ test('v1 project-level options go to without_namespace; anonymous gets presence 
     },
   });
   assert.deepEqual(m.dropped.map((d) => d.path).sort(), []);
-  assert.deepEqual((m.config['client'] as Record<string, unknown>)['v1'], { connection_lifetime: '0s', client_channel_boundary: '&' });
+  assert.deepEqual((m.config['client'] as Record<string, unknown>)['v1'], { connection_lifetime: '0s', enabled: true, client_channel_boundary: '&' });
 });
 
 test('v1 endpoints, Redis and tuning keys: strings to numbers, host and port to one address, seconds to durations', () => {
@@ -106,7 +106,7 @@ test('v1 endpoints, Redis and tuning keys: strings to numbers, host and port to 
     channel_limit: 128,
     queue_max_size: 10485760,
     user_connection_limit: 0,
-    v1: { client_channel_boundary: '&' },
+    v1: { enabled: true, client_channel_boundary: '&' },
   });
   assert.deepEqual(r.config['sockjs'], { enabled: true, heartbeat_delay: '25s' });
   assert.deepEqual(r.dropped.map((d) => d.path).sort(), ['gomaxprocs', 'redis_pool']);
