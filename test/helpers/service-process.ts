@@ -17,23 +17,30 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-/** A free TCP port on 127.0.0.1 (listen on port 0, read it, close), not handed out before by this process. */
+/** A free TCP port for a child process to listen on, not handed out before by this process. */
 export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const addr = s.address();
-        const p = typeof addr === 'object' && addr !== null ? addr.port : 0;
-        s.close(() => resolve(p));
-      });
-    });
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
+  // Below Linux's ephemeral range (32768–60999 by default), where every `listen(0)` of the
+  // parallel test processes takes its port: a port found free here cannot be handed to one of
+  // them before our child binds it (it was: a Rotor node then "started" on another test's server).
+  for (let attempt = 0; attempt < 2000; attempt++) {
+    const port = LOW_PORT + Math.floor(Math.random() * (HIGH_PORT - LOW_PORT + 1));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
   }
+  throw new Error(`no free port between ${LOW_PORT} and ${HIGH_PORT}`);
+}
+
+const LOW_PORT = 20_000;
+const HIGH_PORT = 32_767;
+
+/** Whether a listener can take `port` on every address (so also on 127.0.0.1) right now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, () => s.close(() => resolve(true)));
+  });
 }
 const handedOut = new Set<number>();
 

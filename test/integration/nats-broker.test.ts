@@ -10,9 +10,9 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { freePort } from '../helpers/service-process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pb from 'protobufjs/light.js';
@@ -76,15 +76,6 @@ async function plainClient(s: Scope, url = SHARED_URL): Promise<NatsConnection> 
   const nc = await connect({ servers: parseNatsUrl(url).servers });
   s.add(() => nc.close());
   return nc;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const addr = srv.address();
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
 }
 
 /** A nats-server of this test on `port`; resolves once it accepts clients. */
