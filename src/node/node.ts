@@ -9,7 +9,7 @@
  */
 import type { Broker, BrokerEventHandler, HistoryFilter, HistoryResult, PresenceManager, PresenceStats, PublishOptions, PublishResult } from '../engine/types.js';
 import { disconnects, type Disconnect } from '../protocol/errors.js';
-import type { V1Options } from './client/v1.js';
+import type { NodeOptions } from './options.js';
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import type { Logger } from '../util/logger.js';
 import { randomUuid } from '../util/uuid.js';
@@ -25,7 +25,7 @@ import { FlushScheduler, type WriterOptions } from './client/writer.js';
 import { NoMetrics, type NodeMetrics } from './metrics.js';
 import { ProcessStats } from './process-stats.js';
 import { NO_LIFECYCLE, SubscriptionEnds, type NodeLifecycle, type SubscriptionEnd } from './lifecycle.js';
-import { ControlPlane, type ControlPlaneOptions } from './control/plane.js';
+import { ControlPlane } from './control/plane.js';
 import { decodeChannels, decodeChannelsRequest, encodeChannels, encodeChannelsRequest } from './control/codec.js';
 import { EmulationRouter } from './emulation.js';
 import { localChannels } from './channels.js';
@@ -35,46 +35,7 @@ import { BrokerCallQueue } from './broker-calls.js';
 import { Watches } from './watch/watches.js';
 import type { Watcher } from './watch/events.js';
 
-export type { NodeInfo, UserTarget };
-
-export interface NodeOptions {
-  nodeId: string;
-  /** Human-readable node name for `info`. */
-  name: string;
-  /** Sent as ConnectResult.version. */
-  version: string;
-  pingIntervalMs: number;
-  pongTimeoutMs: number;
-  staleCloseDelayMs: number;
-  expiredCloseDelayMs: number;
-  expiredSubCloseDelayMs: number;
-  presenceUpdateIntervalMs: number;
-  channelPositionCheckDelayMs: number;
-  channelLimit: number;
-  userConnectionLimit: number;
-  queueMaxSize: number;
-  /** Messages per transport frame at most; Infinity for no limit. */
-  maxMessagesInFrame: number;
-  /** `client.write_delay`, ms; 0 flushes at the end of each event-loop turn. */
-  writeDelayMs: number;
-  /** `client.reply_without_queue`: replies skip the write queue (and the write delay). */
-  replyWithoutQueue: boolean;
-  /** Largest single command accepted by codecs, bytes. */
-  maxCommandSize: number;
-  historyMaxPublicationLimit: number;
-  recoveryMaxPublicationLimit: number;
-  connectIncludeServerTime: boolean;
-  /** Maps a connect error code to the disconnect a unidirectional client gets (spec §2.4). */
-  uniConnectErrorToDisconnect(code: number): Disconnect;
-  /** Centrifugo v1 clients (client/v1.ts); absent: v1 tokens verify nothing. */
-  v1?: V1Options;
-  /** What the node counts (see metrics.ts); counts nothing when absent. */
-  metrics?: NodeMetrics;
-  /** Told where connections and subscriptions end (see lifecycle.ts); nothing when absent. */
-  lifecycle?: NodeLifecycle;
-  /** Heartbeat and survey timing of the control plane; Centrifugo's defaults when absent. */
-  control?: ControlPlaneOptions;
-}
+export type { NodeInfo, UserTarget, NodeOptions };
 
 /** How long shutdown waits for the broker to carry the shutdown announcement, then to close; ms. */
 const ENGINE_STOP_WAIT_MS = 2000;

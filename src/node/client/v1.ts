@@ -7,23 +7,8 @@ import { DisconnectError, disconnects, errors } from '../../protocol/errors.js';
 import type { V1ChannelSign, V1Credentials } from '../../protocol/types.js';
 import { isValidJson } from '../../protocol/json/raw-json.js';
 import type { ConnectReply } from '../events.js';
+import type { V1Options, V1Verifier } from '../options.js';
 import type { Session } from './session.js';
-
-/** Checks v1 signatures (auth/v1-sign.ts with `client.token.hmac_secret_key`, injected by app). */
-export interface V1Verifier {
-  token(c: V1Credentials): boolean;
-  channelSign(channel: string, s: V1ChannelSign): boolean;
-}
-
-export interface V1Options {
-  verify: V1Verifier;
-  /** A v1 connection lasts this long after the timestamp its token signs, s; 0 = for ever (`client.v1.connection_lifetime`). */
-  connectionLifetimeSec: number;
-  /** `client.insecure`: v1 credentials are taken unchecked and never expire. */
-  insecure: boolean;
-  /** Marks client-limited channels ("" = none; v1 used "&"): `client.v1.client_channel_boundary`. */
-  clientChannelBoundary: string;
-}
 
 const NOTHING_VERIFIES: V1Verifier = { token: () => false, channelSign: () => false };
 const NO_V1: V1Options = { verify: NOTHING_VERIFIES, connectionLifetimeSec: 0, insecure: false, clientChannelBoundary: '' };
