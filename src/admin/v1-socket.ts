@@ -25,9 +25,9 @@ import type { ApiContext } from '../api/methods.js';
 import { V1BadRequest, decodeV1Command, runV1Command } from '../api/v1/commands.js';
 import { RawJson, isValidJson, parseJsonWithRaw } from '../protocol/json/raw-json.js';
 import { toJsonText } from '../protocol/json/json-text.js';
+import { messageText } from '../protocol/v1/codec.js';
 import type { ClientInfo, Publication } from '../protocol/types.js';
 import type { WatchEvent } from '../node/watch/events.js';
-import { randomUuid } from '../util/uuid.js';
 import { INTERNAL_CHANNEL_PREFIX } from '../node/internal-channels.js';
 
 export const WATCH_CHANNEL = `${INTERNAL_CHANNEL_PREFIX}admin.v1_watch`;
@@ -48,6 +48,7 @@ export interface AdminV1SocketOptions {
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 /** The v1 server API methods the socket runs (api/v1/commands.ts). */
 const API_METHODS = new Set(['publish', 'broadcast', 'unsubscribe', 'disconnect', 'presence', 'history', 'channels', 'stats', 'node']);
 
@@ -205,26 +206,19 @@ export class AdminV1Socket {
   }
 }
 
-/** `{"method":"message","error":null,"body":{uid, channel, data, client, info}}` from the copy. */
+/**
+ * `{"method":"message","error":null,"body":{…}}` from the copy, the body as v1 clients get a
+ * message (the copy carries no stream position: a random uid). Undefined for a malformed copy.
+ */
 function messageFrame(pub: Publication): string | undefined {
-  let copy: unknown;
   try {
-    copy = parseJsonWithRaw(decoder.decode(pub.data), (key, depth) => key === 'data' && depth === 0);
+    const c = parseJsonWithRaw(decoder.decode(pub.data), (key, depth) => key === 'data' && depth === 0) as { channel?: unknown; data?: unknown };
+    if (typeof c.channel !== 'string' || !(c.data instanceof RawJson)) return undefined;
+    const message: Publication = { data: encoder.encode(c.data.text), ...(pub.info !== undefined ? { info: pub.info } : {}) };
+    return `{"method":"message","error":null,"body":${messageText(c.channel, message, '')}}`;
   } catch {
     return undefined;
   }
-  const c = copy as { channel?: unknown; data?: unknown };
-  if (typeof c.channel !== 'string' || !(c.data instanceof RawJson)) return undefined;
-  const info = pub.info;
-  const body: Record<string, unknown> = { uid: randomUuid(), channel: c.channel, data: c.data };
-  if (info !== undefined) {
-    body['client'] = info.client;
-    const i: Record<string, unknown> = { user: info.user, client: info.client };
-    if (info.connInfo !== undefined && info.connInfo.byteLength > 0) i['default_info'] = new RawJson(decoder.decode(info.connInfo));
-    if (info.chanInfo !== undefined && info.chanInfo.byteLength > 0) i['channel_info'] = new RawJson(decoder.decode(info.chanInfo));
-    body['info'] = i;
-  }
-  return `{"method":"message","error":null,"body":${toJsonText(body)}}`;
 }
 
 /**

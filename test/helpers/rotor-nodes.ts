@@ -17,6 +17,7 @@
 import assert from 'node:assert/strict';
 import { CliProcess, freePort, tempDir } from './server-process.js';
 import { API_KEY, SECRET } from './server.js';
+import { answerOf } from './http-answer.js';
 
 /** Bound for a node's start (listening) and for the cluster to form, ms. */
 const START_MS = 15_000;
@@ -160,14 +161,7 @@ export async function startNodes(opts: StartNodesOptions): Promise<RotorNodes> {
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(START_MS),
     });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* a plain-text answer stays a string */
-    }
-    return { status: res.status, body: parsed };
+    return answerOf(res);
   };
   const api = async (n: NodeRef, method: string, body: unknown): Promise<any> => {
     const r = await apiRaw(n, method, body);

@@ -4,6 +4,7 @@
  * file form.
  */
 import { SignJWT } from 'jose';
+import { answerOf } from './http-answer.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { App, type AppAddress, type AppParts } from '../../src/app/app.js';
 import type { Logger } from '../../src/util/logger.js';
@@ -79,14 +80,7 @@ export async function startServer(overrides: ConfigInput = {}, parts: AppParts =
         headers: { 'X-API-Key': API_KEY, ...headers },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        /* plain-text answers (401, 404, 400) stay strings */
-      }
-      return { status: res.status, body: parsed };
+      return answerOf(res);
     },
     stop: () => app.stop(2000),
   };

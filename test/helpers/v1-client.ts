@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
 import { v1Token } from '../../src/auth/v1-sign.js';
 import { WAIT_MS } from './sdk.js';
+import { answerOf } from './http-answer.js';
 
 /** A v1 message, join/leave or context object as the client hands it over. */
 export type V1Event = Record<string, unknown>;
@@ -142,12 +143,5 @@ export async function v1Api(httpUrl: string, secret: string, commands: unknown):
   const body = JSON.stringify(commands);
   const sign = createHmac('sha256', secret).update(body).digest('hex');
   const res = await fetch(`${httpUrl}/api/`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-API-Sign': sign }, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* plain-text refusals stay strings */
-  }
-  return { status: res.status, body: parsed };
+  return answerOf(res);
 }

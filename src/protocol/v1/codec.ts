@@ -18,6 +18,7 @@ import { ProtocolDecodeError, ProtocolEncodeError, type Codec } from '../codec.j
 import { RawJson, isValidJson, parseJsonWithRaw } from '../json/raw-json.js';
 import type { ClientInfo, Command, Publication, Push, Reply, SubscribeResult, V1Credentials } from '../types.js';
 import { V1_ERRORS, V1_INTERNAL } from './errors.js';
+import { disconnectReconnects } from '../codes.js';
 
 /** v1 methods a client sends, with the parameter that names the reply's channel. */
 type V1Method = 'connect' | 'refresh' | 'subscribe' | 'unsubscribe' | 'publish' | 'presence' | 'history' | 'ping';
@@ -204,7 +205,7 @@ function pushText(push: Push): string {
     case 'unsubscribe':
       return `{"method":"unsubscribe","body":{"channel":${JSON.stringify(push.channel)}}}`;
     case 'disconnect':
-      return `{"method":"disconnect","body":{"reason":${JSON.stringify(push.reason)},"reconnect":${(push.code >= 3000 && push.code < 3500) || (push.code >= 4000 && push.code < 4500)}}}`;
+      return `{"method":"disconnect","body":{"reason":${JSON.stringify(push.reason)},"reconnect":${disconnectReconnects(push.code)}}}`;
     default:
       // v1 has no such message (server-side subscribe, send, server refresh): an object without
       // `method`, which v1 clients ignore.
@@ -212,8 +213,11 @@ function pushText(push: Push): string {
   }
 }
 
-/** A v1 message body: uid, channel, data, and the publisher's client ID and info when known. */
-function messageText(channel: string, pub: Publication, epoch: string): string {
+/**
+ * A v1 message body: uid, channel, data, and the publisher's client ID and info when known. Also
+ * what v1's admin socket streams to watchers. Throws ProtocolEncodeError for a payload that is not JSON.
+ */
+export function messageText(channel: string, pub: Publication, epoch: string): string {
   const offset = pub.offset ?? 0;
   const uid = offset > 0 ? `${offset}:${epoch}` : randomUid();
   const info = pub.info;

@@ -4,7 +4,7 @@
  * connection with close code 3000 and the reason `{"reason": "<text>", "reconnect": <bool>}`
  * (observed against the real v1.8 server; see docs/v1-clients.md).
  */
-import { DisconnectCode, ErrorCode } from '../codes.js';
+import { DisconnectCode, ErrorCode, disconnectReconnects } from '../codes.js';
 
 export interface V1Error {
   readonly text: string;
@@ -47,11 +47,11 @@ export const V1_DISCONNECT_REASONS: ReadonlyMap<number, string> = new Map([
 ]);
 
 /**
- * The close reason a v1 client reads: JSON advice. Reconnect follows Rotor's code ranges: codes in
- * 3000–3499 and 4000–4499 ask the client to come back, the others do not.
+ * The close reason a v1 client reads: JSON advice. Reconnect follows the code ranges v2 SDKs obey
+ * (`disconnectReconnects`): 3500–3999 and 4500–4999 are final, the others ask the client back.
  */
 export function v1CloseReason(code: number, reason: string): string {
-  const reconnect = (code >= 3000 && code < 3500) || (code >= 4000 && code < 4500);
+  const reconnect = disconnectReconnects(code);
   // The whole advice must fit a close frame (123 bytes) as JSON: long reasons are shortened.
   let chars = [...(V1_DISCONNECT_REASONS.get(code) ?? reason)];
   for (;;) {
