@@ -1,23 +1,21 @@
 /**
  * A proxy over HTTP: each call is a `POST` of the request JSON to the endpoint, answered with
- * `200` and `{"result"|"error"|"disconnect": ...}` (spec §3.9). One undici `Pool` per proxy keeps
- * connections to the backend alive between calls (up to `MAX_CONNECTIONS`, Centrifugo's idle
- * connections per host), so a connect storm does not open a TCP connection per client.
+ * `200` and `{"result"|"error"|"disconnect": ...}` (spec §3.9). Connections to the backend are
+ * kept alive between calls in a pool shared by every proxy on the same origin and TLS options
+ * (http-pools.ts), so a connect storm does not open a TCP connection per client, and the connect
+ * and subscribe proxies of one backend do not each open their own.
  *
  * Headers, from lowest to highest priority: `http.static_headers`, then the connection's forwarded
  * headers, then `Content-Type: application/json`. A status other than 200 is an error for the
  * client through `status_to_code_transforms` when one matches, else a `ProxyCallError`.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { HttpExchange } from './http-exchange.js';
+import { sharedHttpPools, type HttpPools, type PoolLease } from './http-pools.js';
 import { decodeAnswer, requestJson } from './json-wire.js';
 import { ProxyCallError, type ProxyAnswer, type ProxyCaller, type ProxyMethod, type ProxyRequests, type ProxyResults } from './types.js';
 
-/** Connections kept per backend (Go's `MaxIdleConnsPerHost` in Centrifugo's proxy client). */
-const MAX_CONNECTIONS = 255;
-/** An idle connection to the backend is closed after this long, ms. */
-const KEEP_ALIVE_MS = 60_000;
 /** Largest answer read from a backend, bytes; a longer one fails the call. */
 export const PROXY_MAX_ANSWER_BYTES = 10 * 1024 * 1024;
 
@@ -36,11 +34,14 @@ export interface HttpProxyOptions {
   transforms: readonly StatusTransform[];
   /** `http.tls`; undefined: the system's roots for `https://`. */
   tls?: ConnectionOptions;
+  /** Where the backend's pool comes from; undefined: the process's (`sharedHttpPools`). */
+  pools?: HttpPools;
 }
 
 export class HttpProxyCaller implements ProxyCaller {
   readonly name: string;
-  readonly #pool: Pool;
+  readonly #lease: PoolLease;
+  readonly #pool: Dispatcher;
   readonly #path: string;
   readonly #opts: HttpProxyOptions;
   /** Static headers and the content type: every call's headers when the connection forwards none. */
@@ -52,12 +53,8 @@ export class HttpProxyCaller implements ProxyCaller {
     this.#opts = opts;
     this.#path = `${url.pathname}${url.search}`;
     this.#baseHeaders = Object.freeze({ ...Object.fromEntries(opts.staticHeaders), 'content-type': 'application/json' });
-    this.#pool = new Pool(url.origin, {
-      connections: MAX_CONNECTIONS,
-      keepAliveTimeout: KEEP_ALIVE_MS,
-      keepAliveMaxTimeout: KEEP_ALIVE_MS,
-      ...(opts.tls !== undefined ? { connect: opts.tls } : {}),
-    });
+    this.#lease = (opts.pools ?? sharedHttpPools).acquire(url.origin, opts.tls);
+    this.#pool = this.#lease.pool;
   }
 
   async call<M extends ProxyMethod>(method: M, request: ProxyRequests[M], forwarded: ReadonlyMap<string, string>): Promise<ProxyAnswer<ProxyResults[M]>> {
@@ -76,7 +73,8 @@ export class HttpProxyCaller implements ProxyCaller {
     return decodeAnswer(method, a.text);
   }
 
+  /** Gives up this proxy's hold on the pool; the last proxy on a backend closes it. */
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#lease.release();
   }
 }
