@@ -1,8 +1,8 @@
 /**
  * The process logger: pino writing JSON lines (`level` as a label, ISO `time`, `message`), to
  * stdout or to `log.file`; on a terminal, readable lines instead (log-pretty.ts). Level `none`
- * silences everything. Fields named `token`, `key`, `password` and `secret` (and `*.token`) are
- * written as `[redacted]`.
+ * silences everything. Fields named `token`, `key`, `password` and `secret` are written as
+ * `[redacted]` at the top of a line and up to two objects down (see {@link REDACTED_PATHS}).
  *
  * `log.file` is opened synchronously (append, created if missing; its directory must exist) before
  * anything starts, as Centrifugo does: a file that cannot be opened is a startup error naming
@@ -19,6 +19,20 @@ import pino from 'pino';
 import type { LogFn, Logger } from '../util/logger.js';
 import { LogSink } from './log-sink.js';
 import { PrettyLines } from './log-pretty.js';
+
+/** Field names whose values are secrets wherever they appear in a logged object. */
+const SECRET_FIELDS = ['token', 'key', 'password', 'secret'] as const;
+
+/**
+ * Where {@link SECRET_FIELDS} are redacted: at the top (`{ token }`), one object down (`{ err:
+ * { password } }`, an error's own fields) and two down (`{ err: { options: { secret } } }`, a
+ * command's `{ request: { connect: { token } } }`). Deeper is not looked at: each wildcard level
+ * costs every line that carries fields a walk of that level (microseconds, and only for lines of
+ * an enabled level), and what the server logs is flat records and errors (pino writes an error's
+ * own fields and only the message of its cause), which these levels cover. A secret inside a string (a message, a command's text) is
+ * beyond any path: never log one there.
+ */
+const REDACTED_PATHS: readonly string[] = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
 
 /** The logger of the process: the module-facing {@link Logger} plus what the runner needs. */
 export interface ProcessLogger extends Logger {
@@ -76,7 +90,7 @@ export function createLogger(level: string, file: string): ProcessLogger {
       timestamp: pino.stdTimeFunctions.isoTime,
       base: undefined,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: ['token', '*.token', 'key', 'password', 'secret'], censor: '[redacted]' },
+      redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
     },
     // A person at a terminal reads lines, not JSON (log-pretty.ts).
     file === '' && process.stdout.isTTY === true ? new PrettyLines(sink, process.env['NO_COLOR'] === undefined) : sink,
