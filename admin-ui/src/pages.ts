@@ -112,7 +112,11 @@ export function statusPage(onError: (e: unknown) => void): Page {
   };
 }
 
-/** Server API methods and an example of their params. */
+/**
+ * Server API methods and an example of their params: every method of the server's table
+ * (`METHODS` in src/api/methods.ts), which the browser test compares this list with. A copy, not
+ * an import: the console is compiled on its own, without the server's modules.
+ */
 const METHODS: Readonly<Record<string, unknown>> = {
   publish: { channel: 'news', data: { text: 'hello' } },
   broadcast: { channels: ['news', 'chat:room'], data: { text: 'hello' } },
