@@ -134,13 +134,13 @@ test('console: login, status, actions, channels, theme and a phone-width layout'
   await page.click('#watch-start');
   await page.locator('#watch-status', { hasText: 'Stopped.' }).waitFor({ timeout: WAIT_MS });
 
-  // Theme switch.
+  // Theme switch, on the watch page still open.
   const background = () => page.$eval('body', (b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor);
   const before = await background();
   await page.click('#theme');
   const afterToggle = await background();
   assert.notEqual(afterToggle, before);
-  await page.screenshot({ path: `${ARTIFACTS}/channels-other-theme.png`, fullPage: true });
+  await page.screenshot({ path: `${ARTIFACTS}/watch-other-theme.png`, fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();
 
