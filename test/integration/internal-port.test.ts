@@ -1,6 +1,6 @@
 /**
- * `http_server.internal_port`: the API, admin, metrics, health and debug endpoints move to the
- * internal listener and are not served on the external one; `http_api.external` and
+ * `http_server.internal_port`: the API, admin, Swagger, metrics, health and debug endpoints move
+ * to the internal listener and are not served on the external one; `http_api.external` and
  * `admin.external` keep theirs on the external port.
  */
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { API_KEY, startServer } from '../helpers/server.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 
-const ENDPOINTS = ['/health', '/health/live', '/metrics', '/debug/pprof/', '/admin/init'];
+const ENDPOINTS = ['/health', '/health/live', '/metrics', '/debug/pprof/', '/admin/init', '/swagger/'];
 
 test('internal_port: operator endpoints live on the internal listener only; the external flags bring the API and admin back', async () => {
   const srv = await startServer({
@@ -16,6 +16,7 @@ test('internal_port: operator endpoints live on the internal listener only; the 
     prometheus: { enabled: true },
     debug: { enabled: true },
     admin: { enabled: true, insecure: true },
+    swagger: { enabled: true },
   } as ConfigInput);
   try {
     const ext = `http://127.0.0.1:${srv.address.port}`;
