@@ -19,6 +19,8 @@ export interface Batch {
   events: BackendEvent[];
   /** Request headers (HTTP, names lower-case) or metadata (gRPC). */
   headers: Record<string, string>;
+  /** When the whole request had arrived, by the test's `performance.now()`. */
+  receivedAt: number;
 }
 
 const WAIT_MS = 10_000;
@@ -37,6 +39,13 @@ class Recorder {
   /** Every event received so far, in arrival order (duplicates from retries included). */
   events(): BackendEvent[] {
     return this.batches.flatMap((b) => b.events);
+  }
+
+  /** When the request carrying `e` (an event `events` or `next` returned) arrived, by `performance.now()`. */
+  receivedAt(e: BackendEvent): number {
+    const b = this.batches.find((x) => x.events.includes(e));
+    if (b === undefined) throw new Error('not an event this backend received');
+    return b.receivedAt;
   }
 
   /** The first event not yet returned that matches `pred`, waiting for it (bounded). */
@@ -125,7 +134,7 @@ export class HttpBackend extends Recorder {
       }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      const b: Batch = { path: req.url ?? '', events, headers };
+      const b: Batch = { path: req.url ?? '', events, headers, receivedAt: performance.now() };
       const a = this.answer(this.batches.length, b);
       this.record(b);
       if (a === 'hang') {
@@ -195,7 +204,7 @@ export class GrpcBackend extends Recorder {
   private handle(path: string, call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>): void {
     const decoded = decodeNotifyRequest(call.request);
     const events = decoded instanceof Error ? [] : (decoded as unknown as BackendEvent[]);
-    const b: Batch = { path, events, headers: metadataOf(call.metadata) };
+    const b: Batch = { path, events, headers: metadataOf(call.metadata), receivedAt: performance.now() };
     const a = this.answer(this.batches.length, b);
     this.record(b);
     if (a.code === 'ok') cb(null, encodeNotifyResponse(a.error));

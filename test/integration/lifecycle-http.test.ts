@@ -30,6 +30,9 @@ async function backend(): Promise<HttpBackend> {
   return b;
 }
 
+/** The vacated delay unless a test sets its own. */
+const VACATED_DELAY_MS = 300;
+
 /** Every kind on, short delays so the tests wait little. */
 function lifecycleConfig(endpoint: string, extra: { vacated_delay?: string; queue_size?: number; flush_timeout?: string } = {}): ConfigInput {
   return {
@@ -38,7 +41,7 @@ function lifecycleConfig(endpoint: string, extra: { vacated_delay?: string; queu
       batch_max_delay: '10ms',
       retry_min_backoff: '10ms',
       retry_max_backoff: '100ms',
-      vacated_delay: extra.vacated_delay ?? '300ms',
+      vacated_delay: extra.vacated_delay ?? `${VACATED_DELAY_MS}ms`,
       ...(extra.queue_size !== undefined ? { queue_size: extra.queue_size } : {}),
       ...(extra.flush_timeout !== undefined ? { flush_timeout: extra.flush_timeout } : {}),
     },
@@ -206,9 +209,14 @@ describe('lifecycle events over HTTP', () => {
       s1.sub.unsubscribe();
       await b.next(isType('unsubscribe', { channel: 'chat:room', client: c1.id }), 'the first unsubscribe');
       const left = Date.now();
+      // By the test's clock, before the server can see the last subscriber go.
+      const unsubscribedAt = performance.now();
       c2.c.disconnect();
       const vacated = await b.next(isType('vacated', { channel: 'chat:room' }), 'vacated');
       assert.ok((vacated['time_ms'] as number) >= left, 'time_ms is when the last subscriber left');
+      // The whole delay runs from the last one leaving: a lower bound of the semantics, not a speed limit.
+      const waited = b.receivedAt(vacated) - unsubscribedAt;
+      assert.ok(waited >= VACATED_DELAY_MS, `vacated arrived ${waited.toFixed(1)} ms after the unsubscribe, not before the ${VACATED_DELAY_MS} ms delay`);
       assert.equal(b.events().filter(isType('occupied', { channel: 'chat:room' })).length, 1, 'one occupied for two subscribers');
       // The vacated comes after the last subscriber's unsubscribe, never before.
       const events = b.events();
