@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { GrpcProxyBackend, GrpcStatus, GrpcTap, json, type GrpcProxyCall } from '../helpers/grpc-proxy-backend.js';
+import { takeProxyErrors } from '../helpers/http-proxy-backend.js';
 import { apiOk, eventually, rejectsWithCode, SdkPool, withServer, within, type Codec } from '../helpers/sdk.js';
 import { startServer } from '../helpers/server.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -276,7 +277,11 @@ for (const codec of ['json', 'protobuf'] as Codec[]) {
 }
 
 describe('gRPC proxy failures and transport options', () => {
-  /** Starts a server whose connect proxy fails, and returns its pool and logged errors. */
+  /**
+   * Starts a server whose connect proxy fails, runs `fn` with its pool, and returns the logged
+   * failures' messages once it checked that every logged error is a failure of that proxy, naming
+   * it (`proxy`, `method`) as the HTTP proxies' failures do.
+   */
   async function failing(endpoint: string, extra: Record<string, unknown>, fn: (sdk: SdkPool) => Promise<void>): Promise<string[]> {
     const srv = await startServer({ client: { proxy: { connect: { enabled: true, endpoint, timeout: TIMEOUT, ...extra } } } } as ConfigInput);
     const sdk = new SdkPool(srv);
@@ -286,7 +291,15 @@ describe('gRPC proxy failures and transport options', () => {
       sdk.closeAll();
       await srv.stop();
     }
-    return srv.errors.map((e) => (e as unknown[])[1] as string);
+    const lines = takeProxyErrors(srv);
+    assert.ok(lines.length > 0, 'the failure was logged');
+    assert.deepEqual(srv.errors, [], 'every error logged is a proxy failure naming its proxy');
+    for (const l of lines) {
+      assert.deepEqual([l.ctx.proxy, l.ctx.method], ['client.proxy.connect', 'connect'], JSON.stringify(l));
+      assert.equal(typeof l.ctx.client, 'string', 'the client is named');
+      assert.ok(l.message.startsWith('connect proxy client.proxy.connect failed: '), l.message);
+    }
+    return lines.map((l) => l.message);
   }
 
   /** The SDK's first connect error, which must be 100 (temporary: the SDK retries). */

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcProxyBackend, json, type BackendStream, type GrpcProxyCall } from '../helpers/grpc-proxy-backend.js';
+import { takeProxyErrors, type ProxyErrorLine } from '../helpers/http-proxy-backend.js';
 import { apiOk, rejectsWithCode, within, type Codec, type TestClient } from '../helpers/sdk.js';
 import { connToken, startServer, subToken } from '../helpers/server.js';
 import { Kit, withKit } from '../helpers/transport-kit.js';
@@ -250,9 +251,17 @@ describe('subscribe stream proxy failures', () => {
       await k.closeAll();
       await srv.stop();
     }
-    const logged = srv.errors.map((e) => (e as unknown[])[1] as string);
-    assert.ok(logged.some((m) => m.endsWith('failed: DEADLINE_EXCEEDED: no first stream message within 300 ms')), JSON.stringify(logged));
-    assert.ok(logged.some((m) => m.endsWith('failed: INTERNAL: backend bug')), JSON.stringify(logged));
+    // Each failure names the proxy, the method, the client and the channel, as the HTTP proxies' do.
+    const named = (l: ProxyErrorLine, channel: string): void =>
+      assert.deepEqual([l.ctx.proxy, l.ctx.method, l.ctx.channel, typeof l.ctx.client], ['channel.proxy.subscribe_stream', 'subscribe_stream', channel, 'string'], JSON.stringify(l));
+    const logged = takeProxyErrors(srv);
+    assert.deepEqual(srv.errors, [], 'every error logged is a stream proxy failure');
+    const silent = logged.filter((l) => l.message.endsWith('failed: DEADLINE_EXCEEDED: no first stream message within 300 ms'));
+    const failed = logged.filter((l) => l.message.endsWith('failed: INTERNAL: backend bug'));
+    assert.ok(silent.length > 0 && failed.length > 0, JSON.stringify(logged));
+    for (const l of silent) named(l, 'st:silent');
+    for (const l of failed) named(l, 'st:fail');
+    for (const l of logged) assert.ok(l.message.startsWith('subscribe stream channel.proxy.subscribe_stream failed: '), l.message);
 
     const down = await startServer({
       channel: { proxy: { subscribe_stream: { endpoint: 'grpc://127.0.0.1:1', timeout: TIMEOUT } }, namespaces: [{ name: 'st', subscribe_stream_proxy_enabled: true }] },
@@ -268,6 +277,9 @@ describe('subscribe stream proxy failures', () => {
       await k2.closeAll();
       await down.stop();
     }
-    assert.ok(down.errors.some((e) => /failed: UNAVAILABLE/.test((e as unknown[])[1] as string)), JSON.stringify(down.errors));
+    const unavailable = takeProxyErrors(down);
+    assert.deepEqual(down.errors, [], 'every error logged is a stream proxy failure');
+    assert.ok(unavailable.length > 0 && unavailable.every((l) => /failed: UNAVAILABLE/.test(l.message)), JSON.stringify(unavailable));
+    for (const l of unavailable) named(l, 'st:down');
   });
 });
