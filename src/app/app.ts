@@ -150,6 +150,7 @@ export class App {
     this.proxies = buildProxyLayer(config, this.policy, log, prometheus);
     const hooks = parts.policy !== undefined ? parts.policy(this.policy) : this.proxies.hooks;
     this.lifecycle = LifecycleWiring.create(config, log, engine);
+    prometheus?.countLifecycle(() => this.lifecycle.notifierCounts());
     this.node = new Node(
       // v1 signatures are checked with the secret of the config in force (SIGHUP replaces it).
       { ...nodeOptions(config, () => this.config.client.token.hmac_secret_key), ...this.lifecycle.nodeOptions, ...metricsOption(parts.metrics ?? prometheus) },

@@ -14,7 +14,7 @@ import type { ChannelStateManager, EngineHealth } from '../engine/types.js';
 import type { Node, NodeOptions } from '../node/node.js';
 import type { NodeLifecycle, SubscriptionEnd } from '../node/lifecycle.js';
 import { ChannelRules } from '../rules/channels.js';
-import { Notifier, type NotifierOptions } from '../notify/notifier.js';
+import { Notifier, type NotifierOptions, type NotifierStats } from '../notify/notifier.js';
 import { HttpSender } from '../notify/http-sender.js';
 import { GrpcSender } from '../notify/grpc-sender.js';
 import { NOTIFY_METHOD, PRO_CHANNEL_STATE_METHOD } from '../notify/codec.js';
@@ -120,6 +120,14 @@ export class LifecycleWiring {
     await manager?.close().catch((err: unknown) => this.log.error({ err }, 'lifecycle events: closing the channel state manager failed'));
     const flush = this.config.lifecycle_events.flush_timeout;
     await Promise.all([this.main?.stop(flush), this.state?.stop(flush)]);
+  }
+
+  /** Each running notifier's name and counts (for `rotor_lifecycle_events_dropped_total`). */
+  notifierCounts(): Array<{ name: string; stats: NotifierStats }> {
+    const out: Array<{ name: string; stats: NotifierStats }> = [];
+    if (this.main !== undefined) out.push({ name: 'lifecycle_events', stats: this.main.stats });
+    if (this.state !== undefined) out.push({ name: 'channel.proxy.state', stats: this.state.stats });
+    return out;
   }
 
   /** The seam's way to the notifiers; undefined before start. */

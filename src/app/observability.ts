@@ -26,6 +26,8 @@ export function createPrometheus(config: Readonly<Config>): PrometheusMetrics | 
       ch.private_prefix,
     ),
     instrumentHttp: config.prometheus.instrument_http_handlers,
+    recoveredPublications: config.prometheus.recovered_publications_histogram,
+    connectionLimit: config.client.connection_limit,
   });
 }
 

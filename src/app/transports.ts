@@ -27,7 +27,7 @@ export interface MountedTransports {
 export function mountTransports(config: Readonly<Config>, node: Node, external: HttpListener): MountedTransports {
   const c = config.client;
   const origins = new OriginChecker(c.allowed_origins);
-  const admission = new Admission(c.connection_limit, c.connection_rate_limit, () => node.hub.numConnections);
+  const admission = new Admission(c.connection_limit, c.connection_rate_limit, () => node.hub.numConnections, () => node.metrics.connectionLimitReached());
   const pingIntervalMs = c.ping_interval > 0 ? c.ping_interval : 0;
   const closers: (() => void)[] = [];
 

@@ -3,8 +3,8 @@
  * what Rotor has, with `prom-client` on a registry of its own, plus Node's process and event-loop
  * metrics (`process_*`, `nodejs_*`).
  *
- * The hot paths never touch prom-client: broadcasts bump one counter child per broadcast (cached
- * per label set), frames written to clients are counted in place on `TransportCounters` and read
+ * The hot paths touch prom-client once per broadcast, never per subscriber: a counter child and a
+ * histogram child (both cached per label set) for the broadcast as a whole; frames written to clients are counted in place on `TransportCounters` and read
  * at scrape, and gauges (clients, users, channels, subscriptions per namespace, nodes) are read
  * from the node when scraped.
  *
@@ -16,11 +16,16 @@ import client from 'prom-client';
 import type { Node } from '../node/node.js';
 import { TransportCounterSet, type ClientLabels, type NodeMetrics, type TransportCounters } from '../node/metrics.js';
 import { clientNameLabel, clientVersionLabel, type NamespaceLabels } from './labels.js';
+import { registerLifecycleDrops, registerNodeGauges, registerSubscriptionsInflight, registerTransportFrames, type DropCounts } from './scraped.js';
+export type { DropCounts } from './scraped.js';
+import { InfoSnapshotter, type InfoMetrics, type MetricFamilyJson } from './info-snapshot.js';
 
 const { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } = client;
 
 /** Histogram buckets for command, API and proxy durations, seconds (Prometheus' defaults). */
 const DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Buckets of `recovered_publications`: how many publications one recovery returned. */
+const RECOVERED_BUCKETS = [0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 /** Summary quantiles, as Centrifugo's deprecated summaries have them. */
 const QUANTILES = [0.5, 0.99, 0.999];
 /** Summaries keep a sliding window of this many seconds. */
@@ -56,15 +61,21 @@ export interface PrometheusOptions {
   namespaces: NamespaceLabels;
   /** `prometheus.instrument_http_handlers`. */
   instrumentHttp: boolean;
+  /** `prometheus.recovered_publications_histogram`. */
+  recoveredPublications?: boolean;
+  /** `client.connection_limit` (0: none), exposed as `centrifugo_node_client_connection_limit`. */
+  connectionLimit?: number;
 }
+
 
 export class PrometheusMetrics implements NodeMetrics {
   readonly registry = new Registry();
   readonly #ns: NamespaceLabels;
   readonly #transports = new TransportCounterSet();
   #node: Node | undefined;
-  #snapshot: { interval: number; items: Record<string, number> } | undefined;
-  #snapshotIntervalS = 0;
+  #snapshot: InfoMetrics | undefined;
+  #snapshotter: InfoSnapshotter | undefined;
+  #lifecycle: () => readonly DropCounts[] = () => [];
   #snapshotTimer: NodeJS.Timeout | undefined;
   /** Connections open now, by their label values joined with \0. */
   readonly #inflight = new Map<string, number>();
@@ -90,6 +101,16 @@ export class PrometheusMetrics implements NodeMetrics {
   readonly #proxyErrors;
   readonly #proxyInflight;
   readonly #httpRequests;
+  readonly #actions: Children<client.Counter.Internal>;
+  readonly #surveySummary;
+  readonly #surveyHistogram;
+  readonly #broadcastDurations: Children<client.Histogram.Internal<string>>;
+  readonly #tagsDropped;
+  readonly #pingPong;
+  readonly #limitReached;
+  readonly #transportConnects;
+  readonly #recoveredPublications;
+  readonly #suppressed;
 
   constructor(opts: PrometheusOptions) {
     this.#ns = opts.namespaces;
@@ -102,34 +123,19 @@ export class PrometheusMetrics implements NodeMetrics {
     const self = this;
 
     // ---- node
-    new Gauge({
-      name: 'centrifugo_node_build',
-      help: 'Node build info: the version `info` reports.',
-      labelNames: ['version'],
-      registers,
-      collect() {
-        if (self.#node !== undefined) this.set({ version: self.#node.options.version }, 1);
-      },
-    });
-    const nodeGauge = (name: string, help: string, read: (n: Node) => number) =>
-      new Gauge({
-        name: `centrifugo_node_${name}`,
-        help,
-        registers,
-        collect() {
-          if (self.#node !== undefined) this.set(read(self.#node));
-        },
-      });
-    // Read from the hub: `info()` would also sample the process and the snapshot four times a scrape.
-    nodeGauge('num_clients', 'Number of clients connected to this node.', (n) => n.hub.numClients);
-    nodeGauge('num_users', 'Number of unique users connected to this node.', (n) => n.hub.numUsers);
-    nodeGauge('num_subscriptions', 'Number of subscriptions on this node.', (n) => n.hub.numSubs);
-    nodeGauge('num_channels', 'Number of channels with subscribers on this node.', (n) => n.hub.numChannels);
-    nodeGauge('num_nodes', 'Number of nodes in the cluster.', (n) => n.numNodes);
+    registerNodeGauges(registers, () => self.#node);
     this.#messagesSent = new Counter({ name: 'centrifugo_node_messages_sent_count', help: 'Messages this node sent to the broker.', labelNames: ['type', 'channel_namespace'], registers });
     this.#messagesReceived = new Counter({ name: 'centrifugo_node_messages_received_count', help: 'Messages this node received from the broker.', labelNames: ['type', 'channel_namespace'], registers });
     this.#sentChildren = new Children((type, ns) => this.#messagesSent.labels(type, ns));
     this.#receivedChildren = new Children((type, ns) => this.#messagesReceived.labels(type, ns));
+    const actions = new Counter({ name: 'centrifugo_node_action_count', help: 'Node operations called.', labelNames: ['action', 'channel_namespace'], registers });
+    this.#actions = new Children((action, ns) => actions.labels(action, ns));
+    this.#surveySummary = new Summary({ name: 'centrifugo_node_survey_duration_seconds', help: 'Survey of every node (deprecated: use the histogram).', labelNames: ['op'], percentiles: QUANTILES, maxAgeSeconds: SUMMARY_WINDOW_S, ageBuckets: 5, registers });
+    this.#surveyHistogram = new Histogram({ name: 'centrifugo_node_survey_duration_seconds_histogram', help: 'Survey of every node.', labelNames: ['op'], buckets: DURATION_BUCKETS, registers });
+    const broadcast = new Histogram({ name: 'centrifugo_node_broadcast_duration_seconds', help: 'Time to hand one message from the broker to every local subscriber.', labelNames: ['type', 'channel_namespace'], buckets: DURATION_BUCKETS, registers });
+    this.#broadcastDurations = new Children((type, ns) => broadcast.labels(type, ns));
+    this.#tagsDropped = new Counter({ name: 'centrifugo_node_tags_filter_dropped_publications', help: 'Publications not sent to a subscriber its tags filter refused.', labelNames: ['channel_namespace'], registers });
+    new Gauge({ name: 'centrifugo_node_client_connection_limit', help: 'client.connection_limit (0: none).', registers }).set(opts.connectionLimit ?? 0);
 
     // ---- client
     const clientLabels = ['transport', 'accept_protocol', 'client_name', 'client_version'];
@@ -145,61 +151,30 @@ export class PrometheusMetrics implements NodeMetrics {
       },
     });
     this.#subscriptionsAccepted = new Counter({ name: 'centrifugo_client_subscriptions_accepted', help: 'Subscriptions accepted.', labelNames: ['client_name', 'channel_namespace'], registers });
-    new Gauge({
-      name: 'centrifugo_client_subscriptions_inflight',
-      help: 'Subscriptions open now.',
-      labelNames: ['client_name', 'channel_namespace'],
-      registers,
-      collect() {
-        this.reset();
-        // Counted per client name, then per namespace: a scrape allocates per label set, not per subscription.
-        const counts = new Map<string, Map<string, number>>();
-        self.#node?.hub.forEachSubscription((sub) => {
-          const name = clientNameLabel(sub.session.clientName);
-          let byNs = counts.get(name);
-          if (byNs === undefined) counts.set(name, (byNs = new Map()));
-          const ns = self.#ns.of(sub.channel);
-          byNs.set(ns, (byNs.get(ns) ?? 0) + 1);
-        });
-        for (const [name, byNs] of counts) for (const [ns, n] of byNs) this.labels(name, ns).set(n);
-      },
-    });
+    registerSubscriptionsInflight(registers, () => self.#node, this.#ns);
     const commandLabels = ['method', 'channel_namespace'];
     this.#commandSummary = new Summary({ name: 'centrifugo_client_command_duration_seconds', help: 'Client command duration (deprecated: use the histogram).', labelNames: commandLabels, percentiles: QUANTILES, maxAgeSeconds: SUMMARY_WINDOW_S, ageBuckets: 5, registers });
     this.#commandHistogram = new Histogram({ name: 'centrifugo_client_command_duration_seconds_histogram', help: 'Client command duration.', labelNames: commandLabels, buckets: DURATION_BUCKETS, registers });
     this.#replyErrors = new Counter({ name: 'centrifugo_client_num_reply_errors', help: 'Error replies to client commands.', labelNames: ['method', 'code', 'channel_namespace'], registers });
     this.#serverUnsubscribes = new Counter({ name: 'centrifugo_client_num_server_unsubscribes', help: 'Unsubscribe pushes sent by the server.', labelNames: ['code', 'channel_namespace'], registers });
     this.#serverDisconnects = new Counter({ name: 'centrifugo_client_num_server_disconnects', help: 'Connections the server disconnected.', labelNames: ['code'], registers });
+    this.#pingPong = new Histogram({ name: 'centrifugo_client_ping_pong_duration_seconds_histogram', help: 'Time from a server ping to the client\'s pong.', labelNames: ['transport'], buckets: DURATION_BUCKETS, registers });
+    this.#limitReached = new Counter({ name: 'centrifugo_client_connection_limit_reached_total', help: 'Connections refused by client.connection_limit.', registers });
+    this.#recoveredPublications = opts.recoveredPublications
+      ? new Histogram({ name: 'centrifugo_client_recovered_publications', help: 'Publications one successful recovery returned.', labelNames: ['channel_namespace'], buckets: RECOVERED_BUCKETS, registers })
+      : undefined;
     this.#recover = new Counter({ name: 'centrifugo_client_recover', help: 'Subscriptions that asked to recover.', labelNames: ['recovered', 'channel_namespace', 'has_recovered_publications'], registers });
 
-    // ---- transport: read from the sessions' in-place counters at scrape
-    const frameLabels = ['transport', 'frame_type', 'channel_namespace'];
-    const frames = (name: string, help: string, read: (t: TransportCounters, add: (frameType: string, value: number) => void) => void) =>
-      new Counter({
-        name: `centrifugo_transport_${name}`,
-        help,
-        labelNames: frameLabels,
-        registers,
-        collect() {
-          this.reset();
-          for (const t of self.#transports.all()) read(t, (frameType, value) => this.labels(t.transport, frameType, '').inc(value));
-        },
-      });
-    const eachSent = (t: TransportCounters, add: (f: string, v: number) => void, pick: (c: { count: number; bytes: number }) => number) => {
-      add('push_publication', pick(t.publications));
-      add('push_join', pick(t.joins));
-      add('push_leave', pick(t.leaves));
-      for (const [f, c] of t.other) add(f, pick(c));
-    };
-    frames('messages_sent', 'Messages written to clients.', (t, add) => eachSent(t, add, (c) => c.count));
-    frames('messages_sent_size', 'Bytes of messages written to clients.', (t, add) => eachSent(t, add, (c) => c.bytes));
-    frames('messages_received', 'Commands read from clients.', (t, add) => {
-      for (const [f, c] of t.received) add(f, c.count);
-    });
-    frames('messages_received_size', 'Bytes of commands read from clients.', (t, add) => {
-      for (const [f, c] of t.received) add(f, Math.round(c.bytes));
-    });
+    // ---- transport: frames read from the sessions' in-place counters at scrape
+    registerTransportFrames(registers, this.#transports);
+    this.#transportConnects = new Counter({ name: 'centrifugo_transport_connect_count', help: 'Connections accepted, by transport.', labelNames: ['transport'], registers });
     this.#outgoingClose = new Counter({ name: 'centrifugo_transport_outgoing_close_count', help: 'Connections closed by the server, by disconnect code.', labelNames: ['transport', 'code'], registers });
+
+    // ---- broker
+    this.#suppressed = new Counter({ name: 'centrifugo_broker_publish_suppressed_count', help: 'Publications the broker did not publish (idempotency: a repeated key; version: not newer).', labelNames: ['reason', 'channel_namespace'], registers });
+
+    // ---- lifecycle events (Rotor's own)
+    registerLifecycleDrops(registers, () => self.#lifecycle());
 
     // ---- server API
     this.#apiSummary = new Summary({ name: 'centrifugo_api_command_duration_seconds', help: 'Server API command duration (deprecated: use the histogram).', labelNames: ['protocol', 'method'], percentiles: QUANTILES, maxAgeSeconds: SUMMARY_WINDOW_S, ageBuckets: 5, registers });
@@ -224,7 +199,7 @@ export class PrometheusMetrics implements NodeMetrics {
    */
   attach(node: Node, snapshotIntervalMs: number): void {
     this.#node = node;
-    this.#snapshotIntervalS = snapshotIntervalMs / 1000;
+    this.#snapshotter = new InfoSnapshotter(snapshotIntervalMs / 1000);
     void this.#takeSnapshot();
     if (snapshotIntervalMs > 0) {
       this.#snapshotTimer = setInterval(() => void this.#takeSnapshot(), snapshotIntervalMs);
@@ -236,11 +211,16 @@ export class PrometheusMetrics implements NodeMetrics {
     clearInterval(this.#snapshotTimer);
   }
 
-  snapshot(): { interval: number; items: Record<string, number> } | undefined {
+  /** The lifecycle notifiers whose losses `rotor_lifecycle_events_dropped_total` reads at scrape. */
+  countLifecycle(read: () => readonly DropCounts[]): void {
+    this.#lifecycle = read;
+  }
+
+  snapshot(): InfoMetrics | undefined {
     return this.#snapshot;
   }
 
-  /** Every `centrifugo_*` series (histograms and summaries by `_count` and `_sum`), Prometheus notation. */
+  /** The snapshot `info` carries (see info-snapshot.ts for its form). */
   async #takeSnapshot(): Promise<void> {
     let families;
     try {
@@ -248,17 +228,7 @@ export class PrometheusMetrics implements NodeMetrics {
     } catch {
       return; // a collect that failed: the previous snapshot stays
     }
-    const items: Record<string, number> = {};
-    for (const f of families) {
-      if (!f.name.startsWith('centrifugo_')) continue;
-      for (const v of f.values as Array<{ metricName?: string; labels: Record<string, string | number>; value: number }>) {
-        const name = v.metricName ?? f.name;
-        if (name.endsWith('_bucket') || 'quantile' in v.labels) continue;
-        const labels = Object.entries(v.labels).map(([k, x]) => `${k}=${JSON.stringify(String(x))}`);
-        items[labels.length > 0 ? `${name}{${labels.join(',')}}` : name] = v.value;
-      }
-    }
-    this.#snapshot = { interval: this.#snapshotIntervalS, items };
+    if (this.#snapshotter !== undefined) this.#snapshot = this.#snapshotter.take(families as unknown as MetricFamilyJson[]);
   }
 
   /** The exposition text, for `/metrics`. */
@@ -275,6 +245,8 @@ export class PrometheusMetrics implements NodeMetrics {
   connected(c: ClientLabels): void {
     const labels = connectionLabels(c);
     this.#connectionsAccepted.labels(...labels).inc();
+    this.#transportConnects.labels(labels[0]).inc();
+    this.#actions.get('add_client', '').inc();
     const key = labels.join('\0');
     this.#inflight.set(key, (this.#inflight.get(key) ?? 0) + 1);
   }
@@ -285,6 +257,7 @@ export class PrometheusMetrics implements NodeMetrics {
     // A connection the client closed (3000) is not a server disconnect.
     if (code !== 3000) this.#serverDisconnects.labels(codeLabel).inc();
     if (c === undefined) return;
+    this.#actions.get('remove_client', '').inc();
     const key = connectionLabels(c).join('\0');
     const n = (this.#inflight.get(key) ?? 1) - 1;
     if (n <= 0) this.#inflight.delete(key);
@@ -292,7 +265,9 @@ export class PrometheusMetrics implements NodeMetrics {
   }
 
   subscribed(channel: string, clientName: string): void {
-    this.#subscriptionsAccepted.labels(clientNameLabel(clientName), this.#ns.of(channel)).inc();
+    const ns = this.#ns.of(channel);
+    this.#subscriptionsAccepted.labels(clientNameLabel(clientName), ns).inc();
+    this.#actions.get('add_subscription', ns).inc();
   }
 
   serverUnsubscribed(channel: string, code: number): void {
@@ -311,12 +286,42 @@ export class PrometheusMetrics implements NodeMetrics {
     this.#sentChildren.get(type, this.#ns.of(channel)).inc();
   }
 
-  delivered(channel: string, _count: number, type: 'publication' | 'join' | 'leave'): void {
-    this.#receivedChildren.get(type, this.#ns.of(channel)).inc();
+  delivered(channel: string, _count: number, type: 'publication' | 'join' | 'leave', durationMs: number): void {
+    const ns = this.#ns.of(channel);
+    this.#receivedChildren.get(type, ns).inc();
+    this.#broadcastDurations.get(type, ns).observe(durationMs / 1000);
   }
 
-  recovered(channel: string, recovered: boolean, hasPublications: boolean): void {
-    this.#recover.labels(recovered ? 'yes' : 'no', this.#ns.of(channel), hasPublications ? 'yes' : 'no').inc();
+  recovered(channel: string, recovered: boolean, publications: number): void {
+    const ns = this.#ns.of(channel);
+    this.#recover.labels(recovered ? 'yes' : 'no', ns, publications > 0 ? 'yes' : 'no').inc();
+    if (recovered) this.#recoveredPublications?.labels(ns).observe(publications);
+  }
+
+  action(action: string, channel: string): void {
+    this.#actions.get(action, channel === '' ? '' : this.#ns.of(channel)).inc();
+  }
+
+  surveyed(op: string, durationMs: number): void {
+    const s = durationMs / 1000;
+    this.#surveySummary.labels(op).observe(s);
+    this.#surveyHistogram.labels(op).observe(s);
+  }
+
+  pingPong(transport: string, durationMs: number): void {
+    this.#pingPong.labels(transport).observe(durationMs / 1000);
+  }
+
+  suppressed(channel: string, reason: string): void {
+    this.#suppressed.labels(reason, this.#ns.of(channel)).inc();
+  }
+
+  tagsFiltered(channel: string, dropped: number): void {
+    this.#tagsDropped.labels(this.#ns.of(channel)).inc(dropped);
+  }
+
+  connectionLimitReached(): void {
+    this.#limitReached.inc();
   }
 
   transport(transport: string): TransportCounters {

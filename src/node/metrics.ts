@@ -108,10 +108,29 @@ export interface NodeMetrics {
   command(method: string, code: number, durationMs: number, channel: string): void;
   /** A publication (or join, leave) was handed to the broker. */
   published(channel: string, type: 'publication' | 'join' | 'leave'): void;
-  /** One broadcast of a publication (or join, leave) from the broker reached `count` local subscribers. */
-  delivered(channel: string, count: number, type: 'publication' | 'join' | 'leave'): void;
-  /** A subscribe asked to recover: whether it did, and whether publications came with it. */
-  recovered(channel: string, recovered: boolean, hasPublications: boolean): void;
+  /**
+   * One broadcast of a publication (or join, leave) from the broker reached `count` local
+   * subscribers, writing to them took `durationMs`.
+   */
+  delivered(channel: string, count: number, type: 'publication' | 'join' | 'leave', durationMs: number): void;
+  /** A subscribe asked to recover: whether it did, and how many publications came with it. */
+  recovered(channel: string, recovered: boolean, publications: number): void;
+  /**
+   * A node operation Centrifugo counts as an action (`add_client`, `remove_client`,
+   * `add_subscription`, `remove_subscription`, `history`, `history_stream_top`, `history_remove`,
+   * `presence`, `presence_stats`, `survey`, `user_disconnect`, ...); `channel` '' when none.
+   */
+  action(action: string, channel: string): void;
+  /** A survey of every node for `op` ended (answered, failed or timed out) after `durationMs`. */
+  surveyed(op: string, durationMs: number): void;
+  /** A client's pong arrived `durationMs` after its ping. */
+  pingPong(transport: string, durationMs: number): void;
+  /** A publication the broker did not publish: `reason` `idempotency` (a repeated key) or `version` (not newer). */
+  suppressed(channel: string, reason: string): void;
+  /** A connection was refused by `client.connection_limit`. */
+  connectionLimitReached(): void;
+  /** One broadcast skipped `dropped` subscribers whose tags filter refused the publication. */
+  tagsFiltered(channel: string, dropped: number): void;
   /** The counters sessions of `transport` bump for each frame; the same object on every call. */
   transport(transport: string): TransportCounters;
   /**
@@ -166,6 +185,12 @@ export class NoMetrics implements NodeMetrics {
   published = nothing;
   delivered = nothing;
   recovered = nothing;
+  action = nothing;
+  surveyed = nothing;
+  pingPong = nothing;
+  suppressed = nothing;
+  tagsFiltered = nothing;
+  connectionLimitReached = nothing;
   transport(): TransportCounters {
     return this.#ignored;
   }

@@ -92,6 +92,10 @@ export class Node implements BrokerEventHandler {
         sendControl: async (data, toNode) => this.broker.publishControl(data, toNode),
         applyRemote: (c) => applyRemoteLocal(this.hub, c, (sess, ch) => this.dropSubscription(sess, ch)),
         userEvent: (e) => this.watches.remoteUserEvent(e),
+        surveyed: (op, ms) => {
+          this.metrics.action('survey', '');
+          this.metrics.surveyed(op, ms);
+        },
       },
       log,
       options.control,
@@ -118,16 +122,21 @@ export class Node implements BrokerEventHandler {
   // ------------------------------------------------------------ broker deliveries
 
   handlePublication(channel: string, pub: Publication, position: StreamPosition, useDelta: boolean, prevPub: Publication | undefined): void {
+    const started = performance.now();
     const count = this.hub.broadcastPublication(channel, pub, position, useDelta ? prevPub : undefined);
-    this.metrics.delivered(channel, count, 'publication');
+    this.metrics.delivered(channel, count, 'publication', performance.now() - started);
     if (this.watches.watchingChannels) this.watches.publication(channel, pub);
   }
   handleJoin(channel: string, info: ClientInfo): void {
-    this.metrics.delivered(channel, this.hub.broadcastJoinLeave(channel, 'join', info), 'join');
+    const started = performance.now();
+    const count = this.hub.broadcastJoinLeave(channel, 'join', info);
+    this.metrics.delivered(channel, count, 'join', performance.now() - started);
     if (this.watches.watchingChannels) this.watches.joinLeave(channel, 'join', info);
   }
   handleLeave(channel: string, info: ClientInfo): void {
-    this.metrics.delivered(channel, this.hub.broadcastJoinLeave(channel, 'leave', info), 'leave');
+    const started = performance.now();
+    const count = this.hub.broadcastJoinLeave(channel, 'leave', info);
+    this.metrics.delivered(channel, count, 'leave', performance.now() - started);
     if (this.watches.watchingChannels) this.watches.joinLeave(channel, 'leave', info);
   }
   handleControl(data: Uint8Array): void {
@@ -166,6 +175,7 @@ export class Node implements BrokerEventHandler {
       this.watches.unsubscribed(s.clientId, s.user, sub.channel, end);
     }
     const last = this.hub.removeSubscription(sub);
+    if (owned) this.metrics.action('remove_subscription', sub.channel);
     if (last) this.lifecycle.channelVacated(sub.channel);
     const tasks: Promise<unknown>[] = [];
     if (last && !this.watches.holdsChannel(sub.channel)) tasks.push(this.brokerCalls.queue(sub.channel, () => this.broker.unsubscribe(sub.channel)));
@@ -222,22 +232,27 @@ export class Node implements BrokerEventHandler {
     this.metrics.published(channel, 'publication');
     const r = this.broker.publish(channel, data, opts);
     const observe = this.onPublished;
-    if (observe === undefined) return r;
+    // Only a publish with an idempotency key or a version can be suppressed: others keep their promise as is.
+    if (observe === undefined && opts.idempotencyKey === undefined && opts.version === undefined) return r;
     return r.then((res) => {
-      if (!res.suppressed) observe(channel, data, opts);
+      if (res.suppressed) this.metrics.suppressed(channel, opts.idempotencyKey !== undefined ? 'idempotency' : 'version');
+      else observe?.(channel, data, opts);
       return res;
     });
   }
 
   streamTop(channel: string, metaTtlMs: number): Promise<StreamPosition> {
+    this.metrics.action('history_stream_top', channel);
     return this.broker.history(channel, { filter: { limit: 0 }, metaTtlMs }).then((h) => h.position);
   }
 
   history(channel: string, filter: HistoryFilter, metaTtlMs: number): Promise<HistoryResult> {
+    this.metrics.action('history', channel);
     return this.broker.history(channel, { filter, metaTtlMs });
   }
 
   removeHistory(channel: string): Promise<void> {
+    this.metrics.action('history_remove', channel);
     return this.broker.removeHistory(channel);
   }
 
@@ -255,15 +270,18 @@ export class Node implements BrokerEventHandler {
   }
 
   presence(channel: string): Promise<Record<string, ClientInfo>> {
+    this.metrics.action('presence', channel);
     return this.presenceManager.presence(channel);
   }
 
   presenceStats(channel: string): Promise<PresenceStats> {
+    this.metrics.action('presence_stats', channel);
     return this.presenceManager.presenceStats(channel);
   }
 
   /** Adds or refreshes a client's presence entry (the engine expires entries not refreshed). */
   addPresence(channel: string, clientId: string, info: ClientInfo): Promise<void> {
+    this.metrics.action('add_presence', channel);
     return this.presenceManager.addPresence(channel, clientId, info);
   }
 
@@ -271,22 +289,26 @@ export class Node implements BrokerEventHandler {
   // the returned promise rejects when the broker cannot send it (the API reports an error).
 
   disconnectUser(t: UserTarget, d: Disconnect, whitelist: readonly string[] = []): Promise<void> {
+    this.metrics.action('user_disconnect', '');
     disconnectLocal(this.hub, t, d, whitelist);
     return this.control.broadcast({ kind: 'disconnect', target: t, code: d.code, reason: d.reason, whitelist: [...whitelist] });
   }
 
   async unsubscribeUser(t: UserTarget, channel: string): Promise<void> {
+    this.metrics.action('user_unsubscribe', channel);
     await unsubscribeLocal(this.hub, t, channel, (s, ch) => this.dropSubscription(s, ch));
     await this.control.broadcast({ kind: 'unsubscribe', target: t, channel });
   }
 
   async subscribeUser(t: UserTarget, channel: string, options: SubscriptionOptions, since?: StreamPosition): Promise<void> {
+    this.metrics.action('user_subscribe', channel);
     await subscribeLocal(this.hub, t, channel, options, since);
     await this.control.broadcast({ kind: 'subscribe', target: t, channel, options, since });
   }
 
   /** Server-side refresh: new expiry (or expired: 3005) and info, with a `refresh` push. */
   refreshUser(t: UserTarget, expired: boolean, expireAt: number, info: Uint8Array | undefined): Promise<void> {
+    this.metrics.action('user_refresh', '');
     refreshLocal(this.hub, t, expired, expireAt, info);
     return this.control.broadcast({ kind: 'refresh', target: t, expired, expireAt, info });
   }

@@ -35,9 +35,16 @@ class RecordingMetrics implements NodeMetrics {
   delivered(channel: string, count: number, type: string): void {
     this.events.push(`delivered ${type} ${channel} ${count}`);
   }
-  recovered(channel: string, recovered: boolean, hasPublications: boolean): void {
-    this.events.push(`recovered ${channel} ${recovered} ${hasPublications}`);
+  recovered(channel: string, recovered: boolean, publications: number): void {
+    this.events.push(`recovered ${channel} ${recovered} ${publications}`);
   }
+  // Counted by the Prometheus implementation (prometheus.test.ts); not part of the sequence here.
+  action(): void {}
+  surveyed(): void {}
+  pingPong(): void {}
+  suppressed(): void {}
+  tagsFiltered(): void {}
+  connectionLimitReached(): void {}
   transport(transport: string): TransportCounters {
     return this.transports.get(transport);
   }

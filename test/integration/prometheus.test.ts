@@ -145,19 +145,19 @@ test('/metrics is off by default; /health/live answers while /health reports rea
   }
 });
 
-test('docs/observability.md lists every centrifugo_* metric with its type and labels, and nothing else', async () => {
+test('docs/observability.md lists every centrifugo_* and rotor_* metric with its type and labels, and nothing else', async () => {
   const { readFile } = await import('node:fs/promises');
   const { PrometheusMetrics } = await import('../../src/metrics/prometheus.js');
   const { NamespaceLabels } = await import('../../src/metrics/labels.js');
   const doc = await readFile(new URL('../../docs/observability.md', import.meta.url), 'utf8');
-  const documented = [...doc.matchAll(/^\| `(centrifugo_[a-z_]+)` \| (\w+) \|([^|]*)\|/gm)].map(
+  const documented = [...doc.matchAll(/^\| `((?:centrifugo|rotor)_[a-z_]+)` \| (\w+) \|([^|]*)\|/gm)].map(
     (m) => `${m[1]} ${m[2]} ${[...m[3]!.matchAll(/`([a-z_]+)`/g)].map((l) => l[1]).join(',')}`,
   );
-  const m = new PrometheusMetrics({ namespaces: new NamespaceLabels([], ':', '$'), instrumentHttp: true });
+  const m = new PrometheusMetrics({ namespaces: new NamespaceLabels([], ':', '$'), instrumentHttp: true, recoveredPublications: true });
   const registered = m.registry
     .getMetricsAsArray()
     .map((x) => x as unknown as { name: string; type: string; labelNames: string[] })
-    .filter((x) => x.name.startsWith('centrifugo_'))
+    .filter((x) => /^(centrifugo|rotor)_/.test(x.name))
     .map((x) => `${x.name} ${x.type} ${x.labelNames.join(',')}`);
   assert.deepEqual([...documented].sort(), [...registered].sort());
 });
@@ -178,7 +178,7 @@ test('info carries every node\'s process (cpu, rss) and, with Prometheus, its me
     await eventually(async () => {
       const nodes = (await apiOk(a, 'info', {})).nodes as any[];
       const mine = nodes.find((n) => n.uid !== undefined && n.metrics !== undefined);
-      return mine?.metrics.items['centrifugo_node_num_nodes'] === 2;
+      return mine?.metrics.items['centrifugo.node.num_nodes'] === 2;
     }, 'a snapshot counting two nodes');
     const nodes = (await apiOk(a, 'info', {})).nodes as any[];
     for (const n of nodes) {
@@ -188,9 +188,9 @@ test('info carries every node\'s process (cpu, rss) and, with Prometheus, its me
     const withMetrics = nodes.filter((n) => n.metrics !== undefined);
     assert.equal(withMetrics.length, 1, 'only the node with Prometheus has a snapshot');
     assert.equal(withMetrics[0].metrics.interval, 0.2);
-    assert.equal(typeof withMetrics[0].metrics.items['centrifugo_node_num_clients'], 'number');
+    assert.equal(typeof withMetrics[0].metrics.items['centrifugo.node.num_clients'], 'number');
     // b learns a's snapshot through the heartbeats.
-    await eventually(async () => ((await apiOk(b, 'info', {})).nodes as any[]).some((n) => n.metrics?.items['centrifugo_node_num_nodes'] === 2), 'b sees a\'s snapshot');
+    await eventually(async () => ((await apiOk(b, 'info', {})).nodes as any[]).some((n) => n.metrics?.items['centrifugo.node.num_nodes'] === 2), 'b sees a\'s snapshot');
     const viaGrpc = await grpc.call('Info', {});
     const g = (viaGrpc as any).result.nodes as any[];
     assert.ok(g.every((n) => n.process.rss > 0) && g.some((n) => Object.keys(n.metrics?.items ?? {}).length > 0), JSON.stringify(g).slice(0, 300));

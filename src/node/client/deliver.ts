@@ -32,7 +32,10 @@ export function deliverLive(sub: ChannelSubscription, prepared: PreparedPush, po
     return;
   }
   if (verdict === 'skip') return;
-  if (sub.filter !== undefined && prepared.push.kind === 'pub' && !sub.filter(prepared.push.pub.tags)) return;
+  if (sub.filter !== undefined && prepared.push.kind === 'pub' && !sub.filter(prepared.push.pub.tags)) {
+    s.node.metrics.tagsFiltered(sub.channel, 1);
+    return;
+  }
   if (!sub.delta) {
     s.sendPrepared(prepared);
     return;

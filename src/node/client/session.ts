@@ -66,6 +66,8 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   readonly #intake: CommandIntake;
   #tickTimer: NodeJS.Timeout | undefined;
   #awaitingPong = false;
+  /** When the ping now awaiting its pong went out (`performance.now()`, ms). */
+  #pingSentAt = 0;
   /** The ping wheel's bookkeeping (see PingTarget); only the wheel writes it. */
   pingSlot = -1;
   /** The expiry queue's bookkeeping (see DeadlineTarget); only the queue writes it. */
@@ -354,6 +356,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
     this.writer.enqueue(ping);
     if (!this.pongExpected()) return false;
     this.#awaitingPong = true;
+    this.#pingSentAt = performance.now();
     return true;
   }
 
@@ -361,6 +364,7 @@ export class Session implements ClientContext, WriterOwner, PingTarget, Deadline
   acceptPong(): boolean {
     if (this.#status !== 'connected' || !this.#awaitingPong) return false;
     this.#awaitingPong = false;
+    this.node.metrics.pingPong(this.transport.name, performance.now() - this.#pingSentAt);
     return true;
   }
 

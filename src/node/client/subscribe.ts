@@ -126,7 +126,7 @@ export async function establishSubscription(s: Session, channel: string, options
       if (options.enableRecovery) result.recoverable = true;
       if (options.enableRecovery && p.recover) {
         const r = await recover(node, node.options.recoveryMaxPublicationLimit, channel, options, p.offset, p.epoch);
-        node.metrics.recovered(channel, r.recovered, r.recovered && r.publications.length > 0);
+        node.metrics.recovered(channel, r.recovered, r.recovered ? r.publications.length : 0);
         if (!r.recovered && p.rejectUnrecovered) throw errors.unrecoverablePosition();
         result.recovered = r.recovered;
         result.epoch = r.position.epoch;

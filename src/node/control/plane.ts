@@ -33,6 +33,8 @@ export interface ControlHost {
   applyRemote(c: RemoteCommand): Promise<void>;
   /** Hands a watched user's event from another node to this node's watchers. */
   userEvent(e: UserWatchEvent): void;
+  /** A survey ended (answered, failed or timed out) after `durationMs`: for metrics. */
+  surveyed?(op: string, durationMs: number): void;
 }
 
 /** Answers a survey on this node: the request's data in, the answer's data out. */
@@ -188,12 +190,17 @@ export class ControlPlane {
    * when a node does not answer in time (SurveyTimeoutError) or the node stops meanwhile.
    */
   async survey(op: string, data: Uint8Array): Promise<Map<string, SurveyAnswer>> {
-    const others = this.registry.ids();
-    const remote = others.length > 0 ? this.request(op, data, others) : new Map<string, SurveyAnswer>();
-    // Both awaited together, so a remote failure always has a handler attached.
-    const [local, answers] = await Promise.all([this.answer(op, data), remote]);
-    answers.set(this.host.nodeId, local);
-    return answers;
+    const started = performance.now();
+    try {
+      const others = this.registry.ids();
+      const remote = others.length > 0 ? this.request(op, data, others) : new Map<string, SurveyAnswer>();
+      // Both awaited together, so a remote failure always has a handler attached.
+      const [local, answers] = await Promise.all([this.answer(op, data), remote]);
+      answers.set(this.host.nodeId, local);
+      return answers;
+    } finally {
+      this.host.surveyed?.(op, performance.now() - started);
+    }
   }
 
   /**

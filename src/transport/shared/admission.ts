@@ -12,11 +12,16 @@ export class Admission {
     private readonly connectionLimit: number,
     private readonly rateLimitPerSecond: number,
     private readonly openConnections: () => number,
+    /** Told of each connection refused by the connection limit (for metrics). */
+    private readonly limitReached: () => void = () => {},
   ) {}
 
   /** Returns why the connection is refused, or undefined to admit it (and count it). */
   check(now = Date.now()): string | undefined {
-    if (this.connectionLimit > 0 && this.openConnections() >= this.connectionLimit) return 'connection limit reached';
+    if (this.connectionLimit > 0 && this.openConnections() >= this.connectionLimit) {
+      this.limitReached();
+      return 'connection limit reached';
+    }
     if (this.rateLimitPerSecond > 0) {
       if (now - this.windowStart >= 1000) {
         this.windowStart = now;
