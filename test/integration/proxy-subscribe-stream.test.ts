@@ -85,6 +85,7 @@ for (const codec of ['json', 'protobuf'] as const) {
           a.sub.subscribe();
           const opened = await within(next(), 'alice stream opened');
           const r = opened.call.request;
+          assert.equal(opened.call.method, 'SubscribeUnidirectional', 'a namespace without bidirectional opens a unidirectional stream');
           assert.deepEqual(
             [r.client !== '', r.transport, r.protocol, r.user, r.channel, parsed(r.data), parsed(r.meta)],
             [true, transport, codec, 'alice', 'st:feed', { query: 'errors' }, { plan: 'pro' }],
@@ -209,7 +210,9 @@ for (const codec of ['json', 'protobuf'] as const) {
       await withKit(config(), async (_srv, kit) => {
         const c = await client(kit, 'gina', codec);
         const s = await within(c.subscribe('st:ro'), 'subscribed');
-        await within(next(), 'stream opened');
+        const opened = await within(next(), 'stream opened');
+        assert.deepEqual([opened.call.method, opened.call.request.channel], ['SubscribeUnidirectional', 'st:ro']);
+        assert.equal(backend.callsTo('SubscribeBidirectional').filter((x) => x.request.channel === 'st:ro').length, 0);
         await rejectsWithCode(s.sub.publish(enc(codec, { x: 1 })), 103, 'publish');
         assert.equal(backend.callsTo('Publish').length, 0);
       });
