@@ -23,6 +23,8 @@ export class LineChart {
 
   push(v: number): void {
     this.#values.push(v);
+    // The value drawn, for assistive technology and tests (a canvas has no text to read).
+    this.canvas.dataset['last'] = String(v);
     if (this.#values.length > this.capacity) this.#values.shift();
     this.draw();
   }
@@ -58,7 +60,15 @@ export class LineChart {
     ctx.fillStyle = text;
     ctx.font = '12px system-ui, sans-serif';
     ctx.fillText(`${this.label}: ${this.last ?? 0} (max ${Math.round(max * 100) / 100})`, 8, 16);
-    if (this.#values.length < 2) return;
+    if (this.#values.length === 0) return;
+    if (this.#values.length === 1) {
+      // One sample so far: a dot where the line will start, so the chart is not blank until the next poll.
+      ctx.fillStyle = fg;
+      ctx.beginPath();
+      ctx.arc(w - 4, h - 4 - (this.#values[0]! / max) * (h - 28), 3, 0, 2 * Math.PI);
+      ctx.fill();
+      return;
+    }
     ctx.strokeStyle = fg;
     ctx.lineWidth = 2;
     ctx.beginPath();

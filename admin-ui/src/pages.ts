@@ -27,12 +27,15 @@ interface NodeInfo {
 
 const STATUS_POLL_MS = 2000;
 
-/** Messages written to clients so far, by a node's metrics snapshot (undefined without one). */
-function messagesSent(n: NodeInfo): number | undefined {
-  if (n.metrics === undefined) return undefined;
+/**
+ * Messages a node wrote to clients per second over its last metrics snapshot (undefined without
+ * one). Snapshot counters are what the interval added (Centrifugo's form, as `info` carries it).
+ */
+function messagesPerSecond(n: NodeInfo): number | undefined {
+  if (n.metrics === undefined || !(n.metrics.interval > 0)) return undefined;
   let sum = 0;
-  for (const [k, v] of Object.entries(n.metrics.items)) if (k.startsWith('centrifugo_transport_messages_sent{')) sum += v;
-  return sum;
+  for (const [k, v] of Object.entries(n.metrics.items)) if (k.startsWith('centrifugo.transport.messages_sent.')) sum += v;
+  return sum / n.metrics.interval;
 }
 
 export function statusPage(onError: (e: unknown) => void): Page {
@@ -42,7 +45,6 @@ export function statusPage(onError: (e: unknown) => void): Page {
   const rate = new LineChart('Messages sent per second');
   const rateNote = el('p', { class: 'muted' });
   const root = el('section', { 'aria-label': 'status' }, el('h2', {}, 'Status'), totals, el('div', { class: 'charts' }, clients.canvas, rate.canvas), rateNote, el('h3', {}, 'Nodes'), el('div', { class: 'scroll' }, table));
-  const last = new Map<string, { sent: number; at: number }>();
   let stopped = false;
   const poll = async (): Promise<void> => {
     try {
@@ -61,16 +63,14 @@ export function statusPage(onError: (e: unknown) => void): Page {
         append(totals, el('div', { class: 'total', 'data-total': label.toLowerCase() }, el('span', { class: 'value' }, value), el('span', { class: 'label' }, label)));
       }
       clients.push(sum((n) => n.num_clients));
-      // A rate per node from two metrics snapshots (they change every info_metrics_aggregate_interval).
+      // Each node's rate over its last snapshot (they change every info_metrics_aggregate_interval).
       let perSecond = 0;
       let withMetrics = 0;
       for (const n of nodes) {
-        const sent = messagesSent(n);
-        if (sent === undefined) continue;
+        const rate = messagesPerSecond(n);
+        if (rate === undefined) continue;
         withMetrics++;
-        const prev = last.get(n.uid);
-        if (prev !== undefined && sent !== prev.sent) perSecond += (sent - prev.sent) / (n.metrics?.interval || 1);
-        if (prev === undefined || sent !== prev.sent) last.set(n.uid, { sent, at: Date.now() });
+        perSecond += rate;
       }
       rate.push(Math.round(perSecond * 100) / 100);
       rateNote.textContent =

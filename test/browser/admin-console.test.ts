@@ -31,6 +31,9 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   srv = await startServer({
     admin: { enabled: true, password: PASSWORD, secret: 'console-secret' },
+    // Message rates come from the nodes' metrics snapshots, taken every second here.
+    prometheus: { enabled: true },
+    node: { info_metrics_aggregate_interval: '1s' },
     channel: { namespaces: [CHAT] },
   } as ConfigInput);
   sdk = new SdkPool(srv);
@@ -109,6 +112,26 @@ test('console: login, status, actions, channels, theme and a phone-width layout'
   // Every method of the server's table, no other: one added to the table must reach the console.
   assert.deepEqual(methods.sort(), Object.keys(METHODS).sort());
   await page.screenshot({ path: `${ARTIFACTS}/actions.png`, fullPage: true });
+
+  // Status again: the message rate chart shows traffic. Publications go out every 200 ms until it
+  // does, since a snapshot's rate covers one second and the page reads it every two.
+  await page.click('a[href="#/"]');
+  const rateChart = page.locator('canvas[aria-label="Messages sent per second"]');
+  let traffic = true;
+  const publishing = (async () => {
+    for (let i = 0; traffic; i++) {
+      await apiOk(srv, 'publish', { channel: 'chat:room', data: { tick: i } });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  try {
+    await page.waitForFunction(() => Number(document.querySelector('canvas[aria-label="Messages sent per second"]')?.getAttribute('data-last') ?? 0) > 0, undefined, { timeout: WAIT_MS });
+  } finally {
+    traffic = false;
+    await publishing;
+  }
+  assert.ok(Number(await rateChart.getAttribute('data-last')) > 0);
+  await page.screenshot({ path: `${ARTIFACTS}/status-rates.png`, fullPage: true });
 
   // Channels: a name holding markup is shown as text and never runs.
   const markup = 'chat:<img src=x onerror="window.__xss=1">';
