@@ -2,7 +2,7 @@
  * The admin endpoints of Centrifugo v6 (`admin.enabled`), under `admin.handler_prefix`:
  *
  * - `GET  …/admin/init` → `{"insecure":bool,"edition":"oss","authenticated":bool}`.
- * - `POST …/admin/auth` with the form field (or JSON member) `password` → `{"token":"…"}`; a wrong
+ * - `POST …/admin/auth` with the form field (urlencoded or multipart, or JSON member) `password` → `{"token":"…"}`; a wrong
  *   password 400; too many wrong ones from one address 429 with `Retry-After` (login-throttle.ts).
  * - `POST …/admin/api` with `Authorization: token <token>` and `{"method":"…","params":{…}}` → the
  *   method's `{"result":…}` or `{"error":…}`, every method of the server API's table. Without a
@@ -72,7 +72,7 @@ export class AdminHttpHandler {
     const body = await readSmall(req, res);
     if (body === undefined) return;
     if (this.opts.insecure) return send(res, 200, { token: this.#tokens.issue() });
-    const given = passwordOf(body, String(req.headers['content-type'] ?? ''));
+    const given = await passwordOf(body, String(req.headers['content-type'] ?? ''));
     if (given !== undefined && this.opts.password !== '' && timingSafeEqual(digest(given), this.#password)) {
       this.#throttle.succeeded(address);
       return send(res, 200, { token: this.#tokens.issue() });
@@ -130,8 +130,20 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-/** `password` from a form (`application/x-www-form-urlencoded`) or a JSON object. */
-function passwordOf(body: string, contentType: string): string | undefined {
+/**
+ * `password` from a form (`application/x-www-form-urlencoded`, or `multipart/form-data` as
+ * Centrifugo's own console posts it) or a JSON object.
+ */
+async function passwordOf(body: string, contentType: string): Promise<string | undefined> {
+  if (contentType.toLowerCase().startsWith('multipart/form-data')) {
+    try {
+      // The body is already bounded (ADMIN_MAX_BODY_BYTES); fetch's Response parses the parts.
+      const v = (await new Response(body, { headers: { 'content-type': contentType } }).formData()).get('password');
+      return typeof v === 'string' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
   if (contentType.startsWith('application/json')) {
     try {
       const v = JSON.parse(body) as { password?: unknown };

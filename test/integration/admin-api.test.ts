@@ -1,6 +1,6 @@
 /**
- * The admin endpoints (`admin.enabled`) on a real server: init, login with the password (form or
- * JSON) for a session token, the server API through `/admin/api` with that token (a publish that
+ * The admin endpoints (`admin.enabled`) on a real server: init, login with the password (form,
+ * multipart or JSON) for a session token, the server API through `/admin/api` with that token (a publish that
  * reaches an SDK subscriber), and the bad input: no token, a forged or expired one, an oversized
  * request, a body that is not JSON, an unknown method, 50 wrong passwords from one address
  * (throttled, and the right one refused meanwhile), and insecure mode.
@@ -32,6 +32,12 @@ test('admin: login for a token, the API with it, and every way in refused withou
     const { token } = (await ok.json()) as { token: string };
     const viaJson = await fetch(url('auth'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: ADMIN.password }) });
     assert.equal(viaJson.status, 200);
+    // Centrifugo's own console posts multipart/form-data (fetch with a FormData body does too).
+    const form = new FormData();
+    form.set('password', ADMIN.password);
+    const viaMultipart = await fetch(url('auth'), { method: 'POST', body: form });
+    assert.equal(viaMultipart.status, 200);
+    assert.equal(typeof ((await viaMultipart.json()) as { token?: unknown }).token, 'string');
     assert.deepEqual(await (await fetch(url('init'), { headers: { Authorization: `token ${token}` } })).json(), { insecure: false, edition: 'oss', authenticated: true });
 
     // The API with the token: a publish reaches a subscriber.
