@@ -210,7 +210,8 @@ export class App {
         for (const path of [`${prefix}/auth`, `${prefix}/auth/`]) listener.route(path, (req, res) => admin.handle(req, res, 'auth'));
       }
     }
-    if (config.swagger.enabled) mountSwagger(internal, config.swagger.handler_prefix, config.http_api.handler_prefix, VERSION);
+    // Swagger's "Try it out" posts to the API on the page's own origin, so it goes where the API is.
+    if (config.swagger.enabled) mountSwagger(config.http_api.external ? this.external : internal, config.swagger.handler_prefix, config.http_api.handler_prefix, VERSION);
     mountObservability(config, internal, this.external, {
       prometheus,
       log,

@@ -32,11 +32,15 @@ test('internal_port: operator endpoints live on the internal listener only; the 
   } finally {
     await srv.stop();
   }
-  const moved = await startServer({ http_server: { internal_port: '0' }, http_api: { external: true }, admin: { enabled: true, insecure: true, external: true } } as ConfigInput);
+  const moved = await startServer({ http_server: { internal_port: '0' }, http_api: { external: true }, admin: { enabled: true, insecure: true, external: true }, swagger: { enabled: true } } as ConfigInput);
   try {
     const ext = `http://127.0.0.1:${moved.address.port}`;
+    const int = `http://127.0.0.1:${moved.address.internalPort}`;
     assert.equal((await fetch(`${ext}/api/info`, { method: 'POST', headers: { 'X-API-Key': API_KEY }, body: '{}' })).status, 200);
     assert.equal((await fetch(`${ext}/admin/init`)).status, 200);
+    // Swagger follows the API, so "Try it out" (the document's server is '/') reaches it.
+    assert.equal((await fetch(`${ext}/swagger/`)).status, 200);
+    assert.equal((await fetch(`${int}/swagger/`)).status, 404);
   } finally {
     await moved.stop();
   }
