@@ -84,15 +84,15 @@ export function statusPage(onError: (e: unknown) => void): Page {
           el(
             'tr',
             { 'data-node': n.name },
-            el('td', {}, n.name),
-            el('td', {}, n.version),
-            el('td', {}, formatUptime(n.uptime ?? 0)),
+            el('td', { 'data-field': 'name' }, n.name),
+            el('td', { 'data-field': 'version' }, n.version),
+            el('td', { 'data-field': 'uptime' }, formatUptime(n.uptime ?? 0)),
             el('td', { class: 'num', 'data-field': 'clients' }, n.num_clients ?? 0),
-            el('td', { class: 'num' }, n.num_users ?? 0),
-            el('td', { class: 'num' }, n.num_subs ?? 0),
-            el('td', { class: 'num' }, n.num_channels ?? 0),
-            el('td', { class: 'num' }, n.process !== undefined ? `${n.process.cpu.toFixed(1)} %` : ''),
-            el('td', { class: 'num' }, n.process !== undefined ? formatBytes(n.process.rss) : ''),
+            el('td', { class: 'num', 'data-field': 'users' }, n.num_users ?? 0),
+            el('td', { class: 'num', 'data-field': 'subs' }, n.num_subs ?? 0),
+            el('td', { class: 'num', 'data-field': 'channels' }, n.num_channels ?? 0),
+            el('td', { class: 'num', 'data-field': 'cpu' }, n.process !== undefined ? `${n.process.cpu.toFixed(1)} %` : ''),
+            el('td', { class: 'num', 'data-field': 'rss' }, n.process !== undefined ? formatBytes(n.process.rss) : ''),
           ),
         );
       }

@@ -93,6 +93,15 @@ test('console: login, status, actions, channels, theme and a phone-width layout'
   const alice = sdk.client({ token: await connToken('alice') });
   await within(alice.connect(), 'alice connected');
   await page.locator(clientsCell, { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+  const field = (f: string) => page.textContent(`tr[data-node="${name}"] td[data-field="${f}"]`);
+  const info = (await apiOk(srv, 'info', {})).nodes[0];
+  assert.equal(await field('version'), info.version);
+  assert.match((await field('uptime')) ?? '', /^\d+m \d+s$|^\d+h \d+m$|^\d+d \d+h$/);
+  assert.equal(await field('users'), '1');
+  assert.equal(await field('subs'), '0');
+  assert.equal(await field('channels'), '0');
+  assert.match((await field('cpu')) ?? '', /^\d+\.\d %$/);
+  assert.match((await field('rss')) ?? '', /^\d+(\.\d)? MiB$/);
   await page.screenshot({ path: `${ARTIFACTS}/status.png`, fullPage: true });
 
   // Actions: a publish from the form reaches a subscriber; the editor refuses a non-object.
@@ -138,6 +147,14 @@ test('console: login, status, actions, channels, theme and a phone-width layout'
   await within(alice.subscribe(markup), 'subscribed to the markup channel');
   await page.click('a[href="#/channels"]');
   await page.locator('table.channels td', { hasText: markup }).waitFor({ timeout: WAIT_MS });
+  // Filtered by pattern: only the channels it matches, with their client counts.
+  await within(alice.subscribe('chat:other'), 'subscribed to chat:other');
+  await page.fill('#pattern', 'chat:oth*');
+  await page.click('form.filter button');
+  await page.locator('table.channels td', { hasText: 'chat:other' }).waitFor({ timeout: WAIT_MS });
+  assert.deepEqual(await page.$$eval('table.channels tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))), [['chat:other', '1']]);
+  await page.fill('#pattern', '*');
+  await page.click('form.filter button');
   assert.equal(await page.evaluate(() => (globalThis as Record<string, unknown>)['__xss']), undefined);
   assert.equal(await page.$$eval('table.channels img', (imgs) => imgs.length), 0);
   await page.screenshot({ path: `${ARTIFACTS}/channels.png`, fullPage: true });
