@@ -9,6 +9,7 @@ import type { NodeHooks } from '../node/events.js';
 import type { CentrifugoPolicy } from '../rules/hooks.js';
 import type { Logger } from '../util/logger.js';
 import { HttpProxyCaller, type StatusTransform } from '../proxy/http-caller.js';
+import { HttpPools } from '../proxy/http-pools.js';
 import { GrpcProxyCaller } from '../proxy/grpc/caller.js';
 import { ProxyHooks, type ChannelProxyKind } from '../proxy/hooks.js';
 import { headerNeeds, type ProxyEntry } from '../proxy/requests.js';
@@ -30,13 +31,15 @@ type ProxySection = Config['rpc']['proxy'];
 /** `metrics`: with Prometheus on, every caller is counted (metered-proxy.ts). */
 export function buildProxyLayer(config: Readonly<Config>, policy: CentrifugoPolicy, log: Logger, metrics?: PrometheusMetrics): ProxyLayer {
   const callers: ProxyCaller[] = [];
+  // One pool per backend for this app's proxies: another app in the process keeps its own.
+  const pools = new HttpPools();
   const entries = new Map<string, ProxyEntry>();
   /** The entry of a proxy object, made once per path; undefined when it has no endpoint. */
   const entry = (path: string, p: ProxySection): ProxyEntry | undefined => {
     if (p.endpoint === '') return undefined;
     let e = entries.get(path);
     if (e === undefined) {
-      const made = makeCaller(path, p);
+      const made = makeCaller(path, p, pools);
       const caller = metrics === undefined ? made : new MeteredCaller(made, p.endpoint.startsWith('grpc://') ? 'grpc' : 'http', proxyName(p) ?? 'default', metrics);
       callers.push(caller);
       e = {
@@ -100,7 +103,7 @@ function proxyName(p: ProxySection): string | undefined {
   return 'name' in p && typeof p.name === 'string' && p.name !== '' ? p.name : undefined;
 }
 
-function makeCaller(path: string, p: ProxySection): ProxyCaller {
+function makeCaller(path: string, p: ProxySection, pools: HttpPools): ProxyCaller {
   // In logs: the config path, and a named proxy's name beside its index.
   const named = proxyName(p);
   const name = named !== undefined ? `${path} ("${named}")` : path;
@@ -124,6 +127,7 @@ function makeCaller(path: string, p: ProxySection): ProxyCaller {
     timeoutMs: p.timeout,
     staticHeaders: lowerKeys(p.http.static_headers),
     transforms: p.http.status_to_code_transforms.map(statusTransform),
+    pools,
     ...(p.http.tls.enabled ? { tls: clientTls(p.http.tls, `${path}.http.tls`) ?? {} } : {}),
   });
 }

@@ -134,7 +134,7 @@ test('console: login, status, actions, channels, theme and a phone-width layout'
     }
   })();
   try {
-    await page.waitForFunction(() => Number(document.querySelector('canvas[aria-label="Messages sent per second"]')?.getAttribute('data-last') ?? 0) > 0, undefined, { timeout: WAIT_MS });
+    await page.locator('canvas[aria-label="Messages sent per second"][data-last]:not([data-last="0"])').waitFor({ timeout: WAIT_MS });
   } finally {
     traffic = false;
     await publishing;

@@ -39,7 +39,7 @@ test('/metrics counts node actions, surveys, broadcasts, ping/pong, transport co
     client: { ping_interval: '1s', pong_timeout: '5s' },
     channel: {
       namespaces: [
-        { name: 'chat', allow_subscribe_for_client: true, presence: true, history_size: 10, history_ttl: '60s', force_recovery: true },
+        { name: 'chat', allow_subscribe_for_client: true, presence: true, join_leave: true, history_size: 10, history_ttl: '60s', force_recovery: true },
         { name: 'tags', allow_subscribe_for_client: true, allow_tags_filter: true },
       ],
     },
@@ -98,6 +98,11 @@ test('/metrics counts node actions, surveys, broadcasts, ping/pong, transport co
     assert.equal(value(fs, 'centrifugo_client_recovered_publications_count', { channel_namespace: 'chat' }), 1);
     assert.equal(value(fs, 'centrifugo_client_recover', { recovered: 'yes', channel_namespace: 'chat', has_recovered_publications: 'yes' }), 1);
     assert.equal(value(fs, 'centrifugo_node_client_connection_limit'), 0);
+    // alice's and bob's subscribes joined chat:room: each a join to the broker and one broadcast back.
+    assert.equal(value(fs, 'centrifugo_node_messages_sent_count', { type: 'join', channel_namespace: 'chat' }), 2);
+    assert.equal(value(fs, 'centrifugo_node_messages_received_count', { type: 'join', channel_namespace: 'chat' }), 2);
+    // Without prometheus.instrument_http_handlers no HTTP handler series exist.
+    assert.equal(fs.find((f) => f.name === 'centrifugo_node_incoming_http_requests_total'), undefined);
   } finally {
     raw.close();
     sdk.closeAll();
