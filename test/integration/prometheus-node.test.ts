@@ -7,27 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { scrape, value } from '../helpers/prometheus-scrape.js';
 import { apiOk, eventually, SdkPool, within } from '../helpers/sdk.js';
 import { connToken, startServer, type TestServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-
-type Families = ReturnType<typeof parsePrometheusTextFormat>;
-
-/** The exposition parsed; histogram and summary `_count` series again apart, with their labels. */
-async function scrape(srv: TestServer): Promise<Families> {
-  const text = await (await fetch(`${srv.httpUrl}/metrics`)).text();
-  const families = parsePrometheusTextFormat(text);
-  const folded = new Set(families.filter((f) => f.type === 'HISTOGRAM' || f.type === 'SUMMARY').map((f) => `${f.name}_count`));
-  const counts = text.split('\n').filter((line) => folded.has(line.split(/[{ ]/, 1)[0]!));
-  return [...families, ...parsePrometheusTextFormat(counts.join('\n') + '\n')];
-}
-
-function value(fs: Families, name: string, labels: Record<string, string> = {}): number | undefined {
-  const m = fs.find((x) => x.name === name)?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
-  return m === undefined ? undefined : Number(m.value ?? m.count);
-}
 
 test('/metrics counts node actions, surveys, broadcasts, ping/pong, transport connects, suppressed publications, tags-filter drops and recovered publications', async () => {
   // A second node on the same bus: `channels` surveys every node only when there are others.
