@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scrape, value } from '../helpers/prometheus-scrape.js';
 import { apiOk, eventually, SdkPool, within } from '../helpers/sdk.js';
-import { connToken, startServer, type TestServer } from '../helpers/server.js';
+import { connToken, startServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-ws.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { scrape, value, type Families } from '../helpers/prometheus-scrape.js';
 import { HttpProxyBackend } from '../helpers/http-proxy-backend.js';
 import { apiOk, SdkPool, within } from '../helpers/sdk.js';
-import { connToken, startServer, type TestServer } from '../helpers/server.js';
+import { connToken, startServer } from '../helpers/server.js';
 import { GrpcApiClient } from '../helpers/grpc-api-client.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 
