@@ -216,7 +216,8 @@ export class Node implements BrokerEventHandler {
       this.lifecycle.disconnected(s.clientId, s.user, d.code, d.reason, s.connectedAt);
       this.watches.disconnected(s.clientId, s.user, d.code, d.reason);
     }
-    if (d.code !== disconnects.connectionClosed.code) this.log.debug({ client: s.clientId, user: s.user, code: d.code, reason: d.reason }, 'client disconnected');
+    // Every ending, a client's own close (3000) too: at debug, so off unless asked for.
+    this.log.debug({ client: s.clientId, user: s.user, code: d.code, reason: d.reason }, 'client disconnected');
   }
 
   sessionTick(s: Session): void {
