@@ -65,6 +65,12 @@ export interface BackendStream {
 }
 export type GrpcStreamHandler = (call: GrpcProxyCall, stream: BackendStream) => void;
 
+/** A call `hold` kept unanswered: `answer` ends it as a handler's return value would. */
+export interface HeldGrpcCall {
+  call: GrpcProxyCall;
+  answer(a: Answer): void;
+}
+
 /** JSON text as bytes: a payload for JSON clients. */
 export const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
@@ -113,6 +119,14 @@ export class GrpcProxyBackend {
 
   on(method: RpcName, handler: GrpcProxyHandler): void {
     this.handlers.set(method, handler);
+  }
+
+  /**
+   * Leaves each call of `method` unanswered until the test answers it through the HeldGrpcCall
+   * passed to `onHeld` (to hold many calls and answer them in an order of the test's choosing).
+   */
+  hold(method: RpcName, onHeld: (h: HeldGrpcCall) => void): void {
+    this.on(method, (call) => new Promise<Answer>((answer) => onHeld({ call, answer })));
   }
 
   onStream(handler: GrpcStreamHandler): void {
