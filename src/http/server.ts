@@ -35,6 +35,15 @@ export class HttpListener {
   private readonly upgradePrefixes: { prefix: string; handler: UpgradeHandler }[] = [];
   /** Told of every routed response once sent (`prometheus.instrument_http_handlers`). */
   private observer: ResponseObserver | undefined;
+  /**
+   * Connections that have not begun a request yet. `closeIdleConnections` leaves them open (Node
+   * counts them neither idle nor active), so a client's spare keep-alive connection would hold a
+   * shutdown until its timeout; `close` ends them.
+   */
+  private readonly fresh = new Set<Duplex>();
+  private readonly forget = (socket: Duplex): void => {
+    this.fresh.delete(socket);
+  };
 
   /**
    * With `tls` the listener speaks HTTPS (and WSS); otherwise plain HTTP. `maxBodyBytes`: the
@@ -56,6 +65,12 @@ export class HttpListener {
           );
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    // HTTPS parses requests on the TLS socket, which 'secureConnection' gives; 'connection' is the raw one.
+    this.server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Duplex) => {
+      this.fresh.add(socket);
+      socket.once('close', () => this.forget(socket));
+    });
+    this.server.on('request', (req: IncomingMessage) => this.forget(req.socket));
     this.server.on('clientError', onClientError);
   }
 
@@ -122,6 +137,7 @@ export class HttpListener {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.forget(socket);
     socket.on('error', destroySocket);
     const path = requestPath(req);
     const h = this.upgrades.get(path) ?? this.upgradePrefixes.find((u) => path.startsWith(u.prefix))?.handler;
@@ -209,11 +225,13 @@ export class HttpListener {
     return listenOn(this.server, port, host);
   }
 
-  /** Stops accepting connections and ends idle keep-alive ones. */
+  /** Stops accepting connections and ends idle keep-alive ones and those that never sent a request. */
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
+      for (const socket of this.fresh) socket.destroy();
+      this.fresh.clear();
     });
   }
 
