@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
+import { fetchWithHeaders, wsWithHeaders } from '../helpers/sdk-headers.js';
 import type { Options } from 'centrifuge';
 import { GrpcProxyBackend, json, type GrpcProxyCall, type HeldGrpcCall } from '../helpers/grpc-proxy-backend.js';
 import { within, type Codec, type TestClient } from '../helpers/sdk.js';
@@ -56,20 +56,6 @@ function config(): ConfigInput {
     },
     rpc: { proxy: { endpoint, timeout: TIMEOUT }, without_namespace: { proxy_enabled: true } },
   } as ConfigInput;
-}
-
-/** A `ws` WebSocket class that sends `headers` with the upgrade request. */
-function wsWithHeaders(headers: Record<string, string>): typeof WebSocket {
-  return class extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols, { headers });
-    }
-  } as typeof WebSocket;
-}
-
-/** A `fetch` that adds `headers` to every request (the http_stream connect request among them). */
-function fetchWithHeaders(headers: Record<string, string>): typeof fetch {
-  return (input, init) => globalThis.fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
 }
 
 /** An SDK client over `transport` whose opening request carries `X-Real: real` and whose connect carries `X-Emu: emu`. */

@@ -9,7 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
+import { fetchWithHeaders, wsWithHeaders } from '../helpers/sdk-headers.js';
 import { HttpProxyBackend, type HeldCall, type ProxyCall } from '../helpers/http-proxy-backend.js';
 import { withKit, type Kit } from '../helpers/transport-kit.js';
 import { within, type Codec, type TestClient } from '../helpers/sdk.js';
@@ -55,20 +55,6 @@ function config(): ConfigInput {
     rpc: { without_namespace: { proxy_enabled: true, proxy_name: 'bin-rpc' } },
     proxies: [binary('bin-sub', '/bin-sub'), binary('bin-pub', '/bin-pub'), binary('bin-rpc', '/bin-rpc')],
   } as ConfigInput;
-}
-
-/** A `ws` WebSocket class that sends `headers` with the upgrade request. */
-function wsWithHeaders(headers: Record<string, string>): typeof WebSocket {
-  return class extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols, { headers });
-    }
-  } as typeof WebSocket;
-}
-
-/** A `fetch` that adds `headers` to every request (the http_stream connect request among them). */
-function fetchWithHeaders(headers: Record<string, string>): typeof fetch {
-  return (input, init) => globalThis.fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
 }
 
 /** An SDK client over `transport` whose opening request carries `request` headers and whose connect carries `emulated` ones. */
