@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { apiOk, SdkPool, within } from '../helpers/sdk.js';
-import { connToken, startServer, type TestServer } from '../helpers/server.js';
+import { API_KEY, connToken, startServer, type TestServer } from '../helpers/server.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { METHODS } from '../../src/api/methods.js';
 
@@ -45,15 +45,24 @@ after(async () => {
   await srv?.stop();
 });
 
-async function openConsole(width = 1200): Promise<{ page: Page; problems: string[] }> {
+async function openConsole(width = 1200): Promise<{ page: Page; problems: string[]; requests: string[] }> {
   const page = await browser.newPage({ viewport: { width, height: 800 } });
   const problems: string[] = [];
+  const requests: string[] = [];
+  // Everything the page loads or calls comes from Rotor's origin (no CDN), and nothing it sends
+  // carries the server API key: the console works with its admin token only.
+  page.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(srv.httpUrl) && !url.startsWith('data:')) requests.push(`request to another origin: ${url}`);
+    const sent = JSON.stringify(r.headers()) + (r.postData() ?? '');
+    if (sent.includes(API_KEY) || /apikey/i.test(sent)) requests.push(`the API key in a request: ${url}`);
+  });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
   await page.goto(`${srv.httpUrl}/`, { timeout: WAIT_MS });
-  return { page, problems };
+  return { page, problems, requests };
 }
 
 async function logIn(page: Page, password = PASSWORD): Promise<void> {
@@ -76,7 +85,7 @@ function watchEntry(page: Page, type: string, text: string) {
 }
 
 test('console: login, status, actions, channels, theme and a phone-width layout', async () => {
-  const { page, problems } = await openConsole();
+  const { page, problems, requests } = await openConsole();
   // A wrong password is refused on the page.
   await logIn(page, 'wrong');
   await page.locator('#login-problem', { hasText: 'Wrong password.' }).waitFor({ timeout: WAIT_MS });
@@ -182,6 +191,7 @@ test('console: login, status, actions, channels, theme and a phone-width layout'
   assert.notEqual(afterToggle, before);
   await page.screenshot({ path: `${ARTIFACTS}/watch-other-theme.png`, fullPage: true });
   assert.deepEqual(problems, []);
+  assert.deepEqual(requests, []);
   await page.close();
 
   // A phone's width: everything in one column, nothing wider than the screen.

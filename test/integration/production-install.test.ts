@@ -143,7 +143,7 @@ test('the installed tree has every runtime dependency of the lock file and no de
   assert.ok(!existsSync(join(installDir, 'src')));
 });
 
-test('the installed `rotor` serves: Dockerfile HEALTHCHECK, gentoken token over WebSocket, API publish, SIGTERM', async () => {
+test('the installed `rotor` serves: Dockerfile HEALTHCHECK, gentoken token over WebSocket, API publish, the admin console, SIGTERM', async () => {
   const config = join(work, 'config.json');
   writeFileSync(
     config,
@@ -151,6 +151,7 @@ test('the installed `rotor` serves: Dockerfile HEALTHCHECK, gentoken token over 
       http_server: { port: 0, address: '127.0.0.1' },
       client: { token: { hmac_secret_key: SECRET } },
       http_api: { key: API_KEY },
+      admin: { enabled: true, password: 'install-admin-password', secret: 'install-admin-secret' },
       channel: { namespaces: [{ name: 'chat', allow_subscribe_for_client: true, history_size: 10, history_ttl: '60s' }] },
     }),
   );
@@ -186,6 +187,19 @@ test('the installed `rotor` serves: Dockerfile HEALTHCHECK, gentoken token over 
     assert.equal(body.result?.offset, 1);
     const push = (await client.next((m: { push?: unknown }) => m.push !== undefined)) as { push: unknown };
     assert.deepEqual(push.push, { channel: 'chat:index', pub: { data: { text: 'hello' }, offset: 1 } });
+
+    // The admin console ships in the package: its page and every file it names, from this origin
+    // only (no CDN), under a same-origin Content Security Policy.
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const html = await page.text();
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((r) => !r.startsWith('data:'));
+    assert.ok(refs.length >= 2, `the page names its script and style: ${refs.join(', ')}`);
+    for (const ref of refs) {
+      assert.ok(!/^[a-z]+:|^\/\//i.test(ref), `${ref} is served by Rotor, not another origin`);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/${ref}`)).status, 200, `${ref} is in the package`);
+    }
 
     const exit = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');
