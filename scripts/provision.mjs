@@ -80,6 +80,13 @@ export const REQUIREMENTS = [
     debianPackage: 'redis-server',
   },
   {
+    name: 'script (util-linux)',
+    why: 'the terminal log test runs a server under the pseudo-terminal `script` gives',
+    neededBy: (f) => f === 'test/integration/log-tty.test.ts',
+    present: () => findBinary('script') !== undefined,
+    debianPackage: 'bsdutils',
+  },
+  {
     name: 'nats-server',
     why: 'the NATS tests start real NATS servers',
     neededBy: (f) => servicesFor(f).has('nats'),
