@@ -32,10 +32,13 @@ RUN sh /tmp/rotor-pack/production-install.sh /tmp/rotor-pack/rotor.tgz /tmp/roto
 WORKDIR /rotor
 USER node
 
-# The HEALTHCHECK below needs the health endpoint; with http_server.internal_port set it moves
-# there, so point HEALTHCHECK_URL at that port (e.g. http://127.0.0.1:9000/health).
+# The HEALTHCHECK below asks the liveness path: orchestrators that act on Docker's health (Swarm,
+# ECS) replace an unhealthy container, and a Redis outage must not restart every node (readiness,
+# /health, is for load balancers; docs/observability.md). With http_server.internal_port set the
+# health endpoints move there, so point HEALTHCHECK_URL at that port (e.g.
+# http://127.0.0.1:9000/health/live).
 ENV CENTRIFUGO_HEALTH_ENABLED=true \
-    HEALTHCHECK_URL=http://127.0.0.1:8000/health
+    HEALTHCHECK_URL=http://127.0.0.1:8000/health/live
 # 8000: clients, and the API and health unless moved; 9000: the usual http_server.internal_port.
 EXPOSE 8000 9000
 # node:20-slim has no curl, so node itself asks; any answer but 200, or none, counts as unhealthy.

@@ -167,7 +167,11 @@ test('the installed `rotor` serves: Dockerfile HEALTHCHECK, gentoken token over 
   const server = spawn(rotor, ['-c', config], { cwd: work, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const port = await startedLine(server);
-    const imageEnv = cleanEnv({ ...runtimeEnv(), HEALTHCHECK_URL: `http://127.0.0.1:${port}/health` });
+    // The image's URL with this run's port: the path is the Dockerfile's (the liveness path).
+    const imageUrl = new URL(runtimeEnv()['HEALTHCHECK_URL']!);
+    assert.equal(imageUrl.pathname, '/health/live', 'the image checks liveness, not readiness');
+    imageUrl.port = String(port);
+    const imageEnv = cleanEnv({ ...runtimeEnv(), HEALTHCHECK_URL: imageUrl.href });
     const healthy = await run(hcCmd!, hcArgs, { cwd: work, env: imageEnv });
     assert.equal(healthy.code, 0, `HEALTHCHECK while serving: ${healthy.stderr}`);
 
