@@ -64,6 +64,11 @@ export interface BackendStream {
   nextReceived(): Promise<Buffer>;
 }
 export type GrpcStreamHandler = (call: GrpcProxyCall, stream: BackendStream) => void;
+/** A stream the backend was opened, with the call that opened it. */
+export interface OpenedStream {
+  call: GrpcProxyCall;
+  stream: BackendStream;
+}
 
 /** A call `hold` kept unanswered: `answer` ends it as a handler's return value would. */
 export interface HeldGrpcCall {
@@ -131,6 +136,26 @@ export class GrpcProxyBackend {
 
   onStream(handler: GrpcStreamHandler): void {
     this.streamHandler = handler;
+  }
+
+  /**
+   * Serves every stream with `open`, and queues each one opened: the returned function gives them
+   * to the test in the order they opened, waiting for the next one when none is queued.
+   */
+  queueStreams(open: GrpcStreamHandler = (_c, s) => s.write({ subscribe_response: {} })): () => Promise<OpenedStream> {
+    const opened: OpenedStream[] = [];
+    const waiting: ((o: OpenedStream) => void)[] = [];
+    this.onStream((call, stream) => {
+      open(call, stream);
+      const o = { call, stream };
+      const w = waiting.shift();
+      if (w !== undefined) w(o);
+      else opened.push(o);
+    });
+    return () => {
+      const o = opened.shift();
+      return o !== undefined ? Promise.resolve(o) : new Promise((resolve) => waiting.push(resolve));
+    };
   }
 
   callsTo(method: RpcName): GrpcProxyCall[] {

@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { GrpcProxyBackend, json, type BackendStream, type GrpcProxyCall } from '../helpers/grpc-proxy-backend.js';
+import { GrpcProxyBackend, json } from '../helpers/grpc-proxy-backend.js';
 import { within, type Codec } from '../helpers/sdk.js';
 import { connToken } from '../helpers/server.js';
 import { withKit } from '../helpers/transport-kit.js';
@@ -28,21 +28,7 @@ function withHeaders(headers: Record<string, string>): new (url: string, protoco
 }
 
 /** Streams `backend` opens, in order, each answered with the backend's `who` as data. */
-function serve(backend: GrpcProxyBackend, who: string): () => Promise<{ call: GrpcProxyCall; stream: BackendStream }> {
-  const opened: { call: GrpcProxyCall; stream: BackendStream }[] = [];
-  const waiting: ((o: { call: GrpcProxyCall; stream: BackendStream }) => void)[] = [];
-  backend.onStream((call, stream) => {
-    stream.write({ subscribe_response: { result: { data: json({ who }) } } });
-    const o = { call, stream };
-    const w = waiting.shift();
-    if (w !== undefined) w(o);
-    else opened.push(o);
-  });
-  return () => {
-    const o = opened.shift();
-    return o !== undefined ? Promise.resolve(o) : new Promise((resolve) => waiting.push(resolve));
-  };
-}
+const serve = (backend: GrpcProxyBackend, who: string) => backend.queueStreams((_call, stream) => stream.write({ subscribe_response: { result: { data: json({ who }) } } }));
 
 let main: GrpcProxyBackend;
 let named: GrpcProxyBackend;

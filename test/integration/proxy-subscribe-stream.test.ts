@@ -12,7 +12,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { GrpcProxyBackend, json, type BackendStream, type GrpcProxyCall } from '../helpers/grpc-proxy-backend.js';
+import { GrpcProxyBackend, json } from '../helpers/grpc-proxy-backend.js';
 import { takeProxyErrors, type ProxyErrorLine } from '../helpers/http-proxy-backend.js';
 import { apiOk, rejectsWithCode, within, type Codec, type TestClient } from '../helpers/sdk.js';
 import { connToken, startServer, subToken } from '../helpers/server.js';
@@ -45,25 +45,6 @@ function config(timeout = TIMEOUT): ConfigInput {
   } as ConfigInput;
 }
 
-type Opened = { call: GrpcProxyCall; stream: BackendStream };
-
-/** Serves every stream with `open`, and queues each one opened for the test to take in order. */
-function serveStreams(open: (call: GrpcProxyCall, stream: BackendStream) => void = (_c, s) => s.write({ subscribe_response: {} })): () => Promise<Opened> {
-  const opened: Opened[] = [];
-  const waiting: ((o: Opened) => void)[] = [];
-  backend.onStream((call, stream) => {
-    open(call, stream);
-    const o = { call, stream };
-    const w = waiting.shift();
-    if (w !== undefined) w(o);
-    else opened.push(o);
-  });
-  return () => {
-    const o = opened.shift();
-    return o !== undefined ? Promise.resolve(o) : new Promise((resolve) => waiting.push(resolve));
-  };
-}
-
 async function client(kit: Kit, user: string, codec: Codec, transport: 'websocket' | 'http_stream' = 'websocket'): Promise<TestClient> {
   const token = await connToken(user, { meta: { plan: 'pro' } });
   const c = transport === 'websocket' ? kit.sdk([{ transport: 'websocket', endpoint: kit.srv.wsUrl }], { token }, codec) : kit.sdk('http_stream', { token }, codec);
@@ -75,7 +56,7 @@ for (const codec of ['json', 'protobuf'] as const) {
   for (const transport of ['websocket', 'http_stream'] as const) {
     describe(`subscribe stream proxy (${codec}, ${transport})`, () => {
       it('the first answer decides; later messages reach that one subscriber, with tags; the channel still delivers; unsubscribe cancels', async () => {
-        const next = serveStreams((call, s) => s.write({ subscribe_response: { result: { data: json({ welcome: call.request.user }) } } }));
+        const next = backend.queueStreams((call, s) => s.write({ subscribe_response: { result: { data: json({ welcome: call.request.user }) } } }));
         await withKit(config(), async (srv, kit) => {
           const alice = await client(kit, 'alice', codec, transport);
           const bob = await client(kit, 'bob', codec, transport);
@@ -137,7 +118,7 @@ for (const codec of ['json', 'protobuf'] as const) {
 
   describe(`subscribe stream proxy answers and endings (${codec})`, () => {
     it('an error answer and a disconnect answer reach the client as they are', async () => {
-      serveStreams((call, s) => {
+      backend.queueStreams((call, s) => {
         if (call.request.channel === 'st:denied') s.write({ subscribe_response: { error: { code: 4403, message: 'not yours' } } });
         else s.write({ subscribe_response: { disconnect: { code: 4501, reason: 'banned' } } });
       });
@@ -156,7 +137,7 @@ for (const codec of ['json', 'protobuf'] as const) {
     });
 
     it('a stream the backend finishes unsubscribes with 2000; one that breaks unsubscribes with 2500 and the SDK subscribes again', async () => {
-      const next = serveStreams();
+      const next = backend.queueStreams();
       await withKit(config(), async (_srv, kit) => {
         const c = await client(kit, 'dave', codec);
         const fin = await within(c.subscribe('st:finite'), 'subscribed');
@@ -183,7 +164,7 @@ for (const codec of ['json', 'protobuf'] as const) {
     });
 
     it('bidirectional: the subscriber publishes into its stream, the backend answers through it; others publish by the rules', async () => {
-      const next = serveStreams();
+      const next = backend.queueStreams();
       await withKit(config(), async (srv, kit) => {
         const c = await client(kit, 'erin', codec);
         const s = await within(c.subscribe('bi:chat'), 'subscribed');
@@ -206,7 +187,7 @@ for (const codec of ['json', 'protobuf'] as const) {
     });
 
     it('a unidirectional stream: the subscriber publishes by the namespace rules (103 here), never into the stream', async () => {
-      const next = serveStreams();
+      const next = backend.queueStreams();
       await withKit(config(), async (_srv, kit) => {
         const c = await client(kit, 'gina', codec);
         const s = await within(c.subscribe('st:ro'), 'subscribed');
@@ -219,7 +200,7 @@ for (const codec of ['json', 'protobuf'] as const) {
     });
 
     it('a subscription token decides alone and opens no stream', async () => {
-      serveStreams();
+      backend.queueStreams();
       await withKit(config(), async (_srv, kit) => {
         const before = backend.callsTo('SubscribeUnidirectional').length;
         const c = await client(kit, 'hank', codec);
@@ -234,7 +215,7 @@ for (const codec of ['json', 'protobuf'] as const) {
 describe('subscribe stream proxy failures', () => {
   it('no first message within timeout, a stream failing at once, or a backend that is down: error 100, logged', async () => {
     let mode: 'silent' | 'fail' = 'silent';
-    serveStreams((_call, s) => {
+    backend.queueStreams((_call, s) => {
       if (mode === 'fail') s.fail(grpc.status.INTERNAL, 'backend bug');
     });
     const srv = await startServer(config('300ms'));
