@@ -12,7 +12,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { HttpExchange } from './http-exchange.js';
-import { sharedHttpPools, type HttpPools, type PoolLease } from './http-pools.js';
+import type { HttpPools, PoolLease } from './http-pools.js';
 import { decodeAnswer, requestJson } from './json-wire.js';
 import { ProxyCallError, type ProxyAnswer, type ProxyCaller, type ProxyMethod, type ProxyRequests, type ProxyResults } from './types.js';
 
@@ -34,8 +34,8 @@ export interface HttpProxyOptions {
   transforms: readonly StatusTransform[];
   /** `http.tls`; undefined: the system's roots for `https://`. */
   tls?: ConnectionOptions;
-  /** Where the backend's pool comes from; undefined: the process's (`sharedHttpPools`). */
-  pools?: HttpPools;
+  /** Where the backend's pool comes from: one set per app, shared by its proxies. */
+  pools: HttpPools;
 }
 
 export class HttpProxyCaller implements ProxyCaller {
@@ -53,7 +53,7 @@ export class HttpProxyCaller implements ProxyCaller {
     this.#opts = opts;
     this.#path = `${url.pathname}${url.search}`;
     this.#baseHeaders = Object.freeze({ ...Object.fromEntries(opts.staticHeaders), 'content-type': 'application/json' });
-    this.#lease = (opts.pools ?? sharedHttpPools).acquire(url.origin, opts.tls);
+    this.#lease = opts.pools.acquire(url.origin, opts.tls);
     this.#pool = this.#lease.pool;
   }
 

@@ -66,13 +66,6 @@ export class HttpPools {
   }
 }
 
-/**
- * The process's pools: every HTTP proxy caller uses them unless given its own `HttpPools`. Rotor
- * apps embedded side by side in one process share a backend's connections too; each one's
- * shutdown only gives up its own holds.
- */
-export const sharedHttpPools = new HttpPools();
-
 /** TLS options as a comparable string; undefined when one of them is not plain data. */
 function tlsKey(tls: ConnectionOptions | undefined): string | undefined {
   if (tls === undefined) return '';
