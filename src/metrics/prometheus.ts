@@ -303,6 +303,7 @@ export class PrometheusMetrics implements NodeMetrics {
   }
 
   surveyed(op: string, durationMs: number): void {
+    this.#actions.get('survey', '').inc();
     const s = durationMs / 1000;
     this.#surveySummary.labels(op).observe(s);
     this.#surveyHistogram.labels(op).observe(s);

@@ -116,9 +116,11 @@ export interface NodeMetrics {
   /** A subscribe asked to recover: whether it did, and how many publications came with it. */
   recovered(channel: string, recovered: boolean, publications: number): void;
   /**
-   * A node operation Centrifugo counts as an action (`add_client`, `remove_client`,
-   * `add_subscription`, `remove_subscription`, `history`, `history_stream_top`, `history_remove`,
-   * `presence`, `presence_stats`, `survey`, `user_disconnect`, ...); `channel` '' when none.
+   * A node operation Centrifugo counts as an action (`remove_subscription`, `history`,
+   * `history_stream_top`, `history_remove`, `presence`, `presence_stats`, `add_presence`,
+   * `user_disconnect`, ...); `channel` '' when none. Actions that are also other events here
+   * (`add_client`, `remove_client`, `add_subscription`, `survey`) are counted by the
+   * implementation from those events, not reported twice.
    */
   action(action: string, channel: string): void;
   /** A survey of every node for `op` ended (answered, failed or timed out) after `durationMs`. */

@@ -92,10 +92,7 @@ export class Node implements BrokerEventHandler {
         sendControl: async (data, toNode) => this.broker.publishControl(data, toNode),
         applyRemote: (c) => applyRemoteLocal(this.hub, c, (sess, ch) => this.dropSubscription(sess, ch)),
         userEvent: (e) => this.watches.remoteUserEvent(e),
-        surveyed: (op, ms) => {
-          this.metrics.action('survey', '');
-          this.metrics.surveyed(op, ms);
-        },
+        surveyed: (op, ms) => this.metrics.surveyed(op, ms),
       },
       log,
       options.control,
