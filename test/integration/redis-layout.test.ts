@@ -8,7 +8,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { startServer, type TestServer } from '../helpers/server.js';
+import WebSocket from 'ws';
+import { Centrifuge } from 'centrifuge';
+import { connToken, startServer, type TestServer } from '../helpers/server.js';
+import { wrapClient } from '../helpers/sdk.js';
 import { deletePrefix, redisUrl, testPrefix } from '../contract/redis-engines.js';
 
 const prefix = testPrefix('layout');
@@ -33,7 +36,12 @@ before(async () => {
   redis = new Redis({ host: url.hostname, port: Number(url.port || 6379) });
   srv = await startServer({
     engine: { type: 'redis', redis: { address: [redisUrl()], prefix } },
-    channel: { namespaces: [{ name: 'h', history_size: 10, history_ttl: '60s', allow_history_for_client: true }] },
+    channel: {
+      namespaces: [
+        { name: 'h', history_size: 10, history_ttl: '60s', allow_history_for_client: true, allowed_delta_types: ['fossil'] },
+        { name: 'jl', allow_subscribe_for_client: true, join_leave: true, force_push_join_leave: true },
+      ],
+    },
   });
 });
 
@@ -93,6 +101,96 @@ test('what Rotor writes is Centrifugo\'s layout: meta fields, entry IDs, the d f
   } finally {
     sub.disconnect();
   }
+});
+
+/** A raw Redis subscriber on `channel`: its messages, as they arrive, in order. */
+async function rawSubscriber(channel: string): Promise<{ next(): Promise<Buffer>; close(): void }> {
+  const url = new URL(redisUrl());
+  const sub = new Redis({ host: url.hostname, port: Number(url.port || 6379) });
+  const queue: Buffer[] = [];
+  const waiting: Array<(m: Buffer) => void> = [];
+  sub.on('messageBuffer', (_c: Buffer, m: Buffer) => {
+    const w = waiting.shift();
+    if (w !== undefined) w(m);
+    else queue.push(m);
+  });
+  await sub.subscribe(channel);
+  return {
+    next: () => {
+      const m = queue.shift();
+      return m !== undefined ? Promise.resolve(m) : new Promise<Buffer>((resolve) => waiting.push(resolve));
+    },
+    close: () => sub.disconnect(),
+  };
+}
+
+test("join and leave go out as Centrifugo's __j__ and __l__ frames around a protobuf ClientInfo", async () => {
+  const ch = 'jl:room';
+  const raw = await rawSubscriber(`${prefix}.client.${ch}`);
+  const sdk = new Centrifuge(srv.wsUrl, { websocket: WebSocket, getToken: () => connToken('bob') });
+  const c = wrapClient(sdk);
+  try {
+    const { client } = await c.connect();
+    const s = await c.subscribe(ch);
+    // ClientInfo{user=1, client=2}: the bytes Centrifugo's client.proto gives.
+    const info = Buffer.concat([field(1, Buffer.from('bob')), field(2, Buffer.from(client))]);
+    const join = await raw.next();
+    assert.equal(join.toString('latin1', 0, 5), '__j__');
+    assert.deepEqual(join.subarray(5), info);
+    s.sub.unsubscribe();
+    const leave = await raw.next();
+    assert.equal(leave.toString('latin1', 0, 5), '__l__');
+    assert.deepEqual(leave.subarray(5), info);
+  } finally {
+    sdk.disconnect();
+    raw.close();
+  }
+});
+
+test("a delta publication goes out as __d1:OFFSET:EPOCH:LEN:PREV:LEN:CUR, with the previous entry's bytes", async () => {
+  const ch = 'h:delta';
+  const raw = await rawSubscriber(`${prefix}.client.${ch}`);
+  try {
+    const first = await srv.api('publish', { channel: ch, data: { v: 'one' } });
+    assert.equal(first.status, 200);
+    const epoch = first.body.result.epoch as string;
+    assert.equal((await raw.next()).toString('latin1', 0, 5), '__p1:', 'a publication without delta is a plain __p1 frame');
+    const second = await srv.api('publish', { channel: ch, data: { v: 'two' }, delta: true });
+    assert.deepEqual(second.body.result, { offset: 2, epoch });
+    const prev = publication('{"v":"one"}');
+    const cur = publication('{"v":"two"}');
+    const head = `__d1:2:${epoch}:${prev.length}:`;
+    const expected = Buffer.concat([Buffer.from(head, 'latin1'), prev, Buffer.from(`:${cur.length}:`, 'latin1'), cur]);
+    assert.deepEqual(await raw.next(), expected);
+  } finally {
+    raw.close();
+  }
+});
+
+test("an idempotent publish keeps its result in P.result.CH.KEY (e, s); a versioned one keeps v and ve in the meta", async () => {
+  const ch = 'h:keys';
+  const res = await srv.api('publish', { channel: ch, data: { n: 1 }, idempotency_key: 'order-17' });
+  assert.equal(res.status, 200);
+  const { offset, epoch } = res.body.result as { offset: number; epoch: string };
+  assert.deepEqual(await redis.hgetall(`${prefix}.result.${ch}.order-17`), { e: epoch, s: String(offset) });
+  const ttl = await redis.pttl(`${prefix}.result.${ch}.order-17`);
+  assert.ok(ttl > 0 && ttl <= 300_000, `result TTL ${ttl} ms: Centrifugo's default 300 s`);
+  const again = await srv.api('publish', { channel: ch, data: { n: 1 }, idempotency_key: 'order-17' });
+  assert.deepEqual(again.body.result, { offset, epoch }, 'the same key answers the stored result');
+
+  await srv.api('publish', { channel: ch, data: { n: 2 }, version: 7, version_epoch: 've-1' });
+  const meta = await redis.hgetall(`${prefix}.stream.meta.${ch}`);
+  assert.equal(meta.v, '7');
+  assert.equal(meta.ve, 've-1');
+  assert.equal(meta.s, '2');
+});
+
+test("the node listens on Centrifugo's control channels: P.control and P.node.ID", async () => {
+  const info = await srv.api('info', {});
+  const uid = info.body.result.nodes[0].uid as string;
+  const channels = (await redis.pubsub('CHANNELS', `${prefix}.*`)) as string[];
+  assert.ok(channels.includes(`${prefix}.control`), `${channels.join(', ')} has ${prefix}.control`);
+  assert.ok(channels.includes(`${prefix}.node.${uid}`), `${channels.join(', ')} has ${prefix}.node.${uid}`);
 });
 
 test('/health is 200 while Redis answers', async () => {
