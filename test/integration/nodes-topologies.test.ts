@@ -1,16 +1,18 @@
 /**
- * Issue #17 acceptance, multi-node: Rotor CLI processes on one Redis (three nodes), two Redis
- * shards, a Sentinel setup, a Redis Cluster, and the NATS broker with Redis presence (two nodes
- * each), with the official SDK (JSON and Protobuf) connected to different nodes. The same scenario
- * runs on each: publications through node A's API reach subscribers on the others; presence and
+ * Issue #17 acceptance, multi-node: three Rotor CLI processes on each of one Redis, two Redis
+ * shards, a Sentinel setup, a Redis Cluster (classic and sharded PUB/SUB), and the NATS broker
+ * with Redis presence, with the official SDK (JSON and Protobuf) connected to different nodes.
+ * Every check that pairs A with B (recovery, restart) is a two-node check inside the three. The
+ * same scenario runs on each: publications through node A's API reach subscribers on the others; presence and
  * join/leave span nodes; API `disconnect` and `subscribe` through A act on clients of other nodes;
  * a subscriber recovers what it missed after moving from B to A, and after B is killed and
  * restarted; `info` lists every node. The NATS broker keeps no history, so there the recovery
  * checks are skipped (named so) and the restart check covers live delivery only.
  *
- * Address forms: the Sentinel nodes reach it one by a `redis+sentinel://` URL, the other by
- * `sentinel_address` + `sentinel_master_name`; the Cluster nodes one by `redis+cluster://`, the
- * other by a plain `redis://` of one node (cluster auto-detection).
+ * Config forms: on the shards, A and C use `engine.redis`, B the separate `broker.redis` and
+ * `presence_manager.redis` sections; the Sentinel nodes reach it A by a `redis+sentinel://` URL,
+ * the others by `sentinel_address` + `sentinel_master_name`; the Cluster nodes A by
+ * `redis+cluster://`, the others by a plain `redis://` of one node (cluster auto-detection).
  *
  * test-services: redis, nats
  */
@@ -39,7 +41,7 @@ interface Topology {
   /** Starts the servers; gives each node's engine config and how to end everything. */
   setup(prefix: string): Promise<Engine>;
   /** Topology-specific tests, registered inside its describe. */
-  extra?: (ctx: () => Ctx) => void;
+  extra?: (ctx: () => Ctx, clients: Clients) => void;
 }
 
 interface Engine {
@@ -69,12 +71,19 @@ function channels(history: boolean): NodeConfig {
 
 const redisEngine = (redis: Record<string, unknown>, prefix: string): NodeConfig => ({ engine: { type: 'redis', redis: { ...redis, prefix } } });
 
+/** The same Redis as `redisEngine`, through v6's separate broker and presence manager sections. */
+const redisSections = (redis: Record<string, unknown>, prefix: string): NodeConfig => ({
+  broker: { enabled: true, type: 'redis', redis: { ...redis, prefix } },
+  presence_manager: { enabled: true, type: 'redis', redis: { ...redis, prefix } },
+});
+
 /**
  * Publishes to 8 history channels through node `from` and reads each back through node `to`;
- * every private Redis server of the topology (shards, cluster masters) holds some of the streams.
- * The channels are fixed names, so where they land is deterministic.
+ * every private Redis server of the topology (shards, cluster masters) holds some of the streams,
+ * named as Centrifugo names them: `P.stream.CH`, on a Cluster `P.stream.{CH}`. The channels are
+ * fixed names, so where they land is deterministic.
  */
-function spreadTest(ctx: () => Ctx, name: string, from: number, to: number): void {
+function spreadTest(ctx: () => Ctx, name: string, from: number, to: number, tagged: boolean): void {
   test(name, async () => {
     const { cl, engine, prefix } = ctx();
     const names = Array.from({ length: 8 }, (_, i) => `hist:spread-${i}`);
@@ -84,17 +93,87 @@ function spreadTest(ctx: () => Ctx, name: string, from: number, to: number): voi
       assert.deepEqual(h.publications.map((p: { data: unknown }) => p.data), [{ ch }], `history of ${ch} through ${cl.node(to).name}`);
     }
     assert.ok((engine.servers ?? []).length > 1, 'the topology has several servers');
+    // `P.stream.CH` and its meta `P.stream.meta.CH`; on a Cluster the channel is `{CH}`.
+    const named = tagged ? /^(meta\.)?\{hist:spread-\d\}$/ : /^(meta\.)?hist:spread-\d$/;
+    const found: string[] = [];
     for (const s of engine.servers ?? []) {
-      // Matches `P.stream.CH` and, on a cluster, `P.stream.{CH}`.
-      const keys = await s.cli('KEYS', `${prefix}.stream.*hist:spread-*`);
-      assert.notEqual(keys.trim(), '', `${s.url} holds some of the streams`);
+      const keys = (await s.cli('KEYS', `${prefix}.stream.*hist:spread-*`)).split('\n').map((k) => k.trim()).filter((k) => k !== '');
+      assert.notEqual(keys.length, 0, `${s.url} holds some of the streams`);
+      for (const k of keys) assert.match(k.slice(`${prefix}.stream.`.length), named, `key ${k}`);
+      found.push(...keys);
     }
+    assert.equal(found.length, names.length * 2, `a stream and a meta per channel over all servers: ${found.join(', ')}`);
+  });
+}
+
+/**
+ * A Redis Cluster of 3 masters. With `sharded`, `sharded_pub_sub` (a Rotor extension): each
+ * channel's PUB/SUB is SSUBSCRIBE/SPUBLISH on its slot's master instead of a classic PUBLISH that
+ * every master relays to every other.
+ */
+function clusterTopology(sharded: boolean): Topology {
+  return {
+    title: sharded ? 'Redis Cluster (3 masters), sharded PUB/SUB' : 'Redis Cluster (3 masters)',
+    label: sharded ? 'cluster-sharded' : 'cluster',
+    nodes: 3,
+    history: true,
+    async setup(prefix) {
+      const cluster = await startCluster({ masters: 3 });
+      const a = cluster.addresses[0]!;
+      const extra = sharded ? { sharded_pub_sub: true } : {};
+      const explicit = { address: [`redis+cluster://${a.host}:${a.port}`], ...extra };
+      const detected = { address: [cluster.urls[1]!], ...extra };
+      return {
+        config: (i) => ({ ...redisEngine(i === 0 ? explicit : detected, prefix), ...channels(true) }),
+        teardown: () => cluster.stop(),
+        servers: cluster.masters,
+      };
+    },
+    extra: (ctx, clients) => {
+      // B found the cluster by itself: its writes land on every master, not only the one it names.
+      spreadTest(ctx, 'history of channels on every master is written through B (auto-detected cluster) and reads back through A', 1, 0, true);
+      pubSubKindTest(ctx, clients, sharded);
+    },
+  };
+}
+
+/**
+ * Which PUB/SUB the nodes use on a Cluster: with `sharded`, every channel of the prefix (clients'
+ * channels, `P.control`, `P.node.ID`) is a shard channel on some master and none is a classic
+ * one; without, the reverse. Client channels are `P.client.{CH}` either way.
+ */
+function pubSubKindTest(ctx: () => Ctx, clients: Clients, sharded: boolean): void {
+  test(`PUB/SUB on the Cluster is ${sharded ? 'sharded (SSUBSCRIBE), none classic' : 'classic (SUBSCRIBE), none sharded'}`, async () => {
+    const { cl, engine, prefix } = ctx();
+    const ch = `chat:${unique('kind')}`;
+    for (const i of [0, 1, 2]) await (await clients.connect(i, `kind-${i}`)).subscribe(ch);
+    const list = async (cmd: 'CHANNELS' | 'SHARDCHANNELS'): Promise<string[]> => {
+      const out: string[] = [];
+      for (const m of engine.servers ?? []) out.push(...(await m.cli('PUBSUB', cmd, `${prefix}.*`)).split('\n').map((l) => l.trim()).filter((l) => l !== ''));
+      return out;
+    };
+    const [shardChannels, classic] = [await list('SHARDCHANNELS'), await list('CHANNELS')];
+    const [used, unused] = sharded ? [shardChannels, classic] : [classic, shardChannels];
+    assert.ok(used.includes(`${prefix}.client.{${ch}}`), `${used.join(', ')} has the client channel, hash-tagged`);
+    assert.ok(used.includes(`${prefix}.control`), `${used.join(', ')} has the control channel`);
+    for (const n of cl.nodes) {
+      const info = await cl.api(n, 'info', {});
+      const own = (info.nodes as Array<{ uid: string; name: string }>).find((x) => x.name === n.name);
+      assert.ok(own !== undefined, `info through ${n.name} lists it`);
+      assert.ok(used.includes(`${prefix}.node.${own.uid}`), `${used.join(', ')} has ${n.name}'s own channel`);
+    }
+    assert.deepEqual(unused, [], `no ${sharded ? 'classic' : 'shard'} channel of the prefix`);
+    // And publications still cross: through A to the subscriber on C.
+    const c = await clients.connect(2, 'kind-reader');
+    const s = await c.subscribe(`${ch}-b`);
+    await cl.api(0, 'publish', { channel: `${ch}-b`, data: { kind: sharded ? 'sharded' : 'classic' } });
+    assert.deepEqual((await s.events.next('publication')).data, { kind: sharded ? 'sharded' : 'classic' });
   });
 }
 
 const TOPOLOGIES: Topology[] = [
   {
-    title: 'one Redis, three nodes',
+    title: 'one Redis',
     label: 'one',
     nodes: 3,
     history: true,
@@ -107,24 +186,25 @@ const TOPOLOGIES: Topology[] = [
     },
   },
   {
-    title: 'two Redis shards, two nodes',
+    title: 'two Redis shards',
     label: 'shards',
-    nodes: 2,
+    nodes: 3,
     history: true,
     async setup(prefix) {
       const shards = await startShards(2);
+      const redis = { address: shards.map((s) => s.url) };
       return {
-        config: () => ({ ...redisEngine({ address: shards.map((s) => s.url) }, prefix), ...channels(true) }),
+        config: (i) => ({ ...(i === 1 ? redisSections(redis, prefix) : redisEngine(redis, prefix)), ...channels(true) }),
         teardown: () => stopAll(shards),
         servers: shards,
       };
     },
-    extra: (ctx) => spreadTest(ctx, 'history of channels spread over both shards is written through A and reads back through B', 0, 1),
+    extra: (ctx) => spreadTest(ctx, 'history of channels spread over both shards is written through A and reads back through B', 0, 1, false),
   },
   {
-    title: 'Sentinel (master, replica, Sentinel), two nodes',
+    title: 'Sentinel (master, replica, Sentinel)',
     label: 'sentinel',
-    nodes: 2,
+    nodes: 3,
     history: true,
     async setup(prefix) {
       const setup = await startSentinelSetup();
@@ -137,29 +217,12 @@ const TOPOLOGIES: Topology[] = [
       };
     },
   },
+  clusterTopology(false),
+  clusterTopology(true),
   {
-    title: 'Redis Cluster (3 masters), two nodes',
-    label: 'cluster',
-    nodes: 2,
-    history: true,
-    async setup(prefix) {
-      const cluster = await startCluster({ masters: 3 });
-      const a = cluster.addresses[0]!;
-      const explicit = { address: [`redis+cluster://${a.host}:${a.port}`] };
-      const detected = { address: [cluster.urls[1]!] };
-      return {
-        config: (i) => ({ ...redisEngine(i === 0 ? explicit : detected, prefix), ...channels(true) }),
-        teardown: () => cluster.stop(),
-        servers: cluster.masters,
-      };
-    },
-    // B found the cluster by itself: its writes land on every master, not only the one it names.
-    extra: (ctx) => spreadTest(ctx, 'history of channels on every master is written through B (auto-detected cluster) and reads back through A', 1, 0),
-  },
-  {
-    title: 'NATS broker + Redis presence, two nodes',
+    title: 'NATS broker + Redis presence',
     label: 'nats',
-    nodes: 2,
+    nodes: 3,
     history: false,
     async setup(prefix) {
       const redis = sharedRedisUrl();
@@ -392,7 +455,7 @@ function scenario(topo: Topology): void {
       },
     );
 
-    topo.extra?.(get);
+    topo.extra?.(get, clients);
   });
 }
 
