@@ -1,7 +1,7 @@
 /**
  * One real redis-server process (standalone, replica, Sentinel or cluster node) for tests, in its
  * own temp directory with a generated redis.conf, on a free port of 127.0.0.1. Nothing is
- * persisted (`save ""`, `appendonly no`), there is no unix socket, and the server logs to
+ * persisted (`save ""`, `appendonly no`; `RedisOptions.config` may say otherwise), there is no unix socket, and the server logs to
  * redis.log in its directory. Import from redis-servers.ts.
  */
 import { writeFileSync } from 'node:fs';
@@ -51,7 +51,8 @@ export interface RedisServer {
   /**
    * Stops the process if it runs (SIGTERM, SIGKILL after 5 s) and starts it again on the same port
    * with the same directory and config; resolves when it answers PING. Data is gone (nothing is
-   * persisted) but nodes.conf and a config Sentinel rewrote stay.
+   * persisted) unless `config` turned persistence on (`appendonly yes`); nodes.conf and a config
+   * Sentinel rewrote stay.
    */
   restart(): Promise<void>;
   /** Final: SIGTERM (SIGKILL after 5 s) and removes the directory. Idempotent. */
