@@ -109,10 +109,10 @@ function checkChannelOptions(c: Collector, config: Config, opts: ChannelOptions,
   }
   if (opts.force_recovery && !historyOn) c.error(`${p}.force_recovery`, 'requires history (history_size and history_ttl)');
   if (historyOn && config.broker.enabled && config.broker.type === 'nats') {
-    const which = 'name' in opts && typeof opts.name === 'string' ? `namespace "${opts.name}"` : 'channels without a namespace';
+    const which = 'name' in opts && typeof opts.name === 'string' ? `namespace "${opts.name}" keeps` : 'channels without a namespace keep';
     c.error(
       `${p}.history_size`,
-      `${which} keep history (history_size, history_ttl), but broker.type "nats" keeps none: history, recovery and positioning need the memory or redis broker; turn history off here or change the broker`,
+      `${which} history (history_size, history_ttl), but broker.type "nats" keeps none: history, recovery and positioning need the memory or redis broker; turn history off here or change the broker`,
     );
   }
   if (opts.auto_cache_recover && !(opts.force_recovery && opts.force_recovery_mode === 'cache')) {

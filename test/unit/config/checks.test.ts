@@ -147,7 +147,7 @@ test('checks - a broker without history refuses namespaces that keep history, na
   assert.deepEqual(
     configProblems({ broker: { enabled: true, type: 'nats' }, channel: { namespaces: [{ name: 'chat', history_size: 10, history_ttl: '60s' }] } }),
     [
-      'channel.namespaces[0].history_size: namespace "chat" keep history (history_size, history_ttl), but broker.type "nats" keeps none: history, recovery and positioning need the memory or redis broker; turn history off here or change the broker',
+      'channel.namespaces[0].history_size: namespace "chat" keeps history (history_size, history_ttl), but broker.type "nats" keeps none: history, recovery and positioning need the memory or redis broker; turn history off here or change the broker',
     ],
   );
   assert.deepEqual(configProblems({ broker: { enabled: true, type: 'nats' }, channel: { namespaces: [{ name: 'chat' }] } }), []);
