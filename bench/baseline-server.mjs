@@ -14,8 +14,12 @@
  *   publication (per protocol variant actually used) and `ws.send`s that same Buffer to every
  *   socket of C. Answers {"result":{}}.
  * - GET /health → 200.
+ * - `--raw`: the floor of a Node server's fan-out. Each publication's whole WebSocket frame
+ *   (header and payload, unmasked, so the same bytes for every subscriber) is built once and
+ *   written with `socket.write` to each subscriber's TCP socket, bypassing ws's per-send framing:
+ *   what Rotor does when no extension is negotiated, with nothing else around it. JSON only.
  *
- * Usage: node bench/baseline-server.mjs --port 18001 [--host 127.0.0.1] [--api-key KEY]
+ * Usage: node bench/baseline-server.mjs --port 18001 [--host 127.0.0.1] [--api-key KEY] [--raw]
  */
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
@@ -31,6 +35,19 @@ const opt = (name, def) => {
 const port = Number(opt('port', '18001'));
 const host = opt('host', '127.0.0.1');
 const apiKey = opt('api-key', 'bench-api-key');
+const raw = args.includes('--raw');
+
+/** One unmasked, final text frame around `payload` (RFC 6455 §5.2). */
+function textFrame(payload) {
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x81, n]) : n < 65536 ? Buffer.from([0x81, 126, n >> 8, n & 255]) : Buffer.alloc(10);
+  if (n >= 65536) {
+    head[0] = 0x81;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([head, payload]);
+}
 
 const root = pb.Root.fromJSON(descriptor);
 const ReplyType = root.lookupType('centrifugal.centrifuge.protocol.Reply');
@@ -77,15 +94,20 @@ const server = http.createServer((req, res) => {
       const dataJson = JSON.stringify(body.data);
       let jsonFrame;
       let pbFrame;
-      for (const ws of set) {
-        if (ws.protobuf) {
-          pbFrame ??= varintPrefixed(
-            Buffer.from(ReplyType.encode({ push: { channel: body.channel, pub: { data: Buffer.from(dataJson) } } }).finish()),
-          );
-          ws.send(pbFrame, BINARY);
-        } else {
-          jsonFrame ??= Buffer.from(`{"push":{"channel":${JSON.stringify(body.channel)},"pub":{"data":${dataJson}}}}`);
-          ws.send(jsonFrame, TEXT);
+      if (raw) {
+        const frame = textFrame(Buffer.from(`{"push":{"channel":${JSON.stringify(body.channel)},"pub":{"data":${dataJson}}}}`));
+        for (const ws of set) if (!ws.socket.destroyed) ws.socket.write(frame);
+      } else {
+        for (const ws of set) {
+          if (ws.protobuf) {
+            pbFrame ??= varintPrefixed(
+              Buffer.from(ReplyType.encode({ push: { channel: body.channel, pub: { data: Buffer.from(dataJson) } } }).finish()),
+            );
+            ws.send(pbFrame, BINARY);
+          } else {
+            jsonFrame ??= Buffer.from(`{"push":{"channel":${JSON.stringify(body.channel)},"pub":{"data":${dataJson}}}}`);
+            ws.send(jsonFrame, TEXT);
+          }
         }
       }
     }
@@ -102,8 +124,10 @@ const wss = new WebSocketServer({
   handleProtocols: (protocols) => (protocols.has('centrifuge-protobuf') ? 'centrifuge-protobuf' : false),
 });
 
-wss.on('connection', (ws) => {
+wss.on('connection', (ws, req) => {
   connections++;
+  // The upgraded TCP socket ws writes to (the `--raw` fan-out writes to it directly).
+  ws.socket = req.socket;
   ws.protobuf = ws.protocol === 'centrifuge-protobuf';
   ws.channels = undefined;
   ws.on('message', (data, isBinary) => {

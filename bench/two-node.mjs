@@ -7,7 +7,9 @@
  * Parts (`--parts`, default all):
  *  broadcast    5,000 subscribers (JSON) on one channel, split evenly over the nodes, publications
  *               through node A's HTTP API at 10/s (50k deliveries/s), 100-byte payloads; targets
- *               rotor-memory (1 node), rotor-redis (2 nodes), socketio-redis (2 nodes). Server
+ *               rotor-memory (1 node), rotor-redis (2 nodes), socketio-redis (2 nodes), and as
+ *               reference points bare-ws and bare-raw (bench/baseline-server.mjs, 1 node: ws.send
+ *               per subscriber, and one pre-built frame socket.write-n to each, the floor). Server
  *               CPU is both nodes' utime+stime summed over the window; Redis's is read apart from
  *               /proc/<redis-server pid>/stat of a redis-server started for that target alone.
  *  api          publish-with-history through Redis: two Rotor nodes on Redis, autocannon (32
@@ -24,7 +26,7 @@
  *
  * Options: --measure S (10), --warmup S (3), --scale F (subscriber and channel counts, for smoke
  * runs), --repeat N (every part N times, targets alternating, every other round reversed; medians
- * reported, single runs kept under `runs`), --targets rotor-memory,rotor-redis,socketio-redis,
+ * reported, single runs kept under `runs`), --targets rotor-memory,rotor-redis,socketio-redis,bare-ws,bare-raw,
  * --parts broadcast,api,resubscribe, --label TEXT, --rotor-root DIR (the checkout or build whose
  * dist/cli/main.js runs as Rotor; default this one), --sio-client official|raw (the generator's
  * socket.io clients: socket.io-client, the default, or the same protocol over `ws` as its Rotor
@@ -46,6 +48,9 @@ export const TARGETS = {
   'rotor-memory': { label: 'Rotor, 1 node, memory engine', server: 'rotor', nodes: 1, redis: false },
   'rotor-redis': { label: 'Rotor, 2 nodes, Redis engine', server: 'rotor', nodes: 2, redis: true },
   'socketio-redis': { label: 'socket.io 4, 2 nodes, Redis adapter', server: 'socketio', nodes: 2, redis: true },
+  // Reference points, not targets: what a Node server's fan-out costs with nothing around it.
+  'bare-ws': { label: 'bare `ws`, 1 node (ws.send per subscriber)', server: 'baseline', nodes: 1, redis: false },
+  'bare-raw': { label: 'floor, 1 node (one pre-built frame, socket.write per subscriber)', server: 'baseline', nodes: 1, redis: false, baselineArgs: ['--raw'] },
 };
 const PARTS = ['broadcast', 'api', 'resubscribe'];
 
@@ -181,7 +186,7 @@ async function runBroadcast(targetId) {
   const n = Math.max(t.nodes, Math.round(SUBSCRIBERS * SCALE));
   return withSetup(t.redis, async (ctx) => {
     const { gen, redis } = ctx;
-    ctx.nodes = await startNodes(t.server, t.nodes, redis);
+    ctx.nodes = await startNodes(t.server, t.nodes, redis, {}, { baselineArgs: t.baselineArgs });
     const nodes = ctx.nodes;
     await sleep(1000);
     const rss0 = nodes.map((x) => rssBytes(x.pid));

@@ -47,16 +47,17 @@ function mergeConfig(base, over) {
 
 /**
  * @param {'rotor'|'baseline'|'socketio'} target
- * @param {{cpu:number, profileDir?:string, profileName?:string, rotorRoot?:string, quiet?:boolean, rotorOverrides?:object, redisUrl?:string}} opts
+ * @param {{cpu:number, profileDir?:string, profileName?:string, rotorRoot?:string, quiet?:boolean, rotorOverrides?:object, redisUrl?:string, baselineArgs?:string[]}} opts
  *   `rotorRoot`: the checkout whose dist/ runs as Rotor (another build, for A/B runs); default
  *   this one. `quiet`: the server's output is kept, not echoed. `rotorOverrides`: merged into
  *   Rotor's config (see rotorConfig). `redisUrl`: socket.io's Redis (its adapter); without it
- *   socket.io runs on its in-memory adapter.
+ *   socket.io runs on its in-memory adapter. `baselineArgs`: extra arguments of
+ *   baseline-server.mjs (`--raw`).
  * @returns {Promise<{target, pid, port, wsUrl, apiUrl, child, stop():Promise<void>, profilePath?:string}>}
  *   For socket.io, `wsUrl` is the http:// origin socket.io-client connects to, and `apiUrl` its
  *   POST /publish.
  */
-export async function startServer(target, { cpu, profileDir, profileName, rotorRoot = ROOT, quiet = false, rotorOverrides, redisUrl }) {
+export async function startServer(target, { cpu, profileDir, profileName, rotorRoot = ROOT, quiet = false, rotorOverrides, redisUrl, baselineArgs = [] }) {
   const port = await freePort();
   // BENCH_ROTOR_NODE_ARGS / BENCH_BASELINE_NODE_ARGS: extra Node/V8 flags for that server only
   // (experiments, e.g. --trace-gc); published figures use none.
@@ -86,7 +87,7 @@ export async function startServer(target, { cpu, profileDir, profileName, rotorR
     wsUrl = `http://127.0.0.1:${port}`;
     apiUrl = `http://127.0.0.1:${port}/publish`;
   } else {
-    argv = [process.execPath, ...nodeArgs, path.join(ROOT, 'bench/baseline-server.mjs'), '--port', String(port), '--api-key', API_KEY];
+    argv = [process.execPath, ...nodeArgs, path.join(ROOT, 'bench/baseline-server.mjs'), '--port', String(port), '--api-key', API_KEY, ...baselineArgs];
     wsUrl = `ws://127.0.0.1:${port}/connection/websocket`;
   }
   const child = spawnPinned(cpu, argv, { cwd: ROOT, quiet });

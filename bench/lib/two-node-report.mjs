@@ -114,6 +114,7 @@ function broadcastTable(results) {
   const pairs = [
     ['rotor-redis', 'rotor-memory', 'Rotor Redis / Rotor memory'],
     ['rotor-redis', 'socketio-redis', 'Rotor Redis / socket.io'],
+    ['bare-raw', 'socketio-redis', 'Floor / socket.io'],
   ].filter(([a, c]) => ids.includes(a) && ids.includes(c));
   const head = `| Metric | ${cols.join(' | ')} |${pairs.map((p) => ` ${p[2]} |`).join('')}\n|---|${ids.map(() => '---:|').join('')}${pairs.map(() => '---:|').join('')}`;
   const lines = [head];
@@ -171,6 +172,29 @@ function resubTable(r) {
   return ['| Metric | Rotor, 1 node, Redis engine |', '|---|---:|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
 }
 
+/**
+ * The reference points beside the ≤ 0.6× socket.io target: what a Node server with nothing but the
+ * fan-out costs per delivery, against socket.io and against Rotor, from the same run.
+ */
+function floorLine(results) {
+  const b = results.broadcast ?? {};
+  const ok = (r) => r !== undefined && !r.failed;
+  const sio = b['socketio-redis'];
+  const red = b['rotor-redis'];
+  const parts = [];
+  for (const [id, what] of [
+    ['bare-raw', 'the floor (one pre-built frame `socket.write`-n to each subscriber, nothing else)'],
+    ['bare-ws', 'bare `ws` (`ws.send` to each subscriber)'],
+  ]) {
+    const r = b[id];
+    if (!ok(r)) continue;
+    const vsSio = ok(sio) ? `${x(ratio(r.cpuUsPerDelivery, sio.cpuUsPerDelivery))} socket.io's` : undefined;
+    const vsRotor = ok(red) ? `Rotor on two Redis nodes costs ${x(ratio(red.cpuUsPerDelivery, r.cpuUsPerDelivery))} of it` : undefined;
+    parts.push(`${what}: ${num(r.cpuUsPerDelivery, 2)} CPU-µs per delivery${vsSio || vsRotor ? ` (${[vsSio, vsRotor].filter(Boolean).join('; ')})` : ''}`);
+  }
+  return parts.length === 0 ? '' : `Reference points, one node, same run (not targets): ${parts.join('; ')}.`;
+}
+
 export function renderTwoNode(results) {
   const m = results.machine;
   const s = results.settings;
@@ -205,6 +229,8 @@ export function renderTwoNode(results) {
     for (const c of results.checks) out.push(`| ${c.target} | ${c.value} | ${c.met === null ? '—' : c.met ? 'met' : 'missed'} |`);
     out.push('');
   }
+  const bound = floorLine(results);
+  if (bound) out.push(bound, '');
   const a = apiTable(results.api);
   if (a) {
     out.push(
