@@ -1,37 +1,29 @@
 /**
  * One Redis setup (a server, a Sentinel-managed master or a Cluster) and Rotor's two uses of it:
- * commands (Lua scripts, PUBLISH, presence) on one pipelined connection, and PUB/SUB on a second
- * one. Channels are spread over several shards by `shardIndex` (hash.ts). The client is
- * `@redis/client` (node-redis; docs/dependencies.md says why), loaded only with this module.
+ * commands (Lua scripts, PUBLISH, presence) on one pipelined connection, and PUB/SUB on others
+ * (pubsub-pool.ts: one, or more when its channels outgrow one). Channels are spread over several
+ * shards by `shardIndex` (hash.ts). The client is `@redis/client` (node-redis;
+ * docs/dependencies.md says why; clients.ts), loaded only with this module.
  *
  * Failing fast is the point of most settings here (spec §9.3, ECOSYSTEM lesson 3):
  * - a command whose reply does not come within `io_timeout` rejects, even one already written to
  *   a Redis that stalls with the socket open (`timeout` with `rejectInFlight`);
  * - while a connection is down, commands reject at once instead of queueing (no offline queue);
- * - a PING every second on both connections finds a stalled Redis: after `io_timeout` without a
+ * - a PING every second on every connection finds a stalled Redis: after `io_timeout` without a
  *   reply the shard reports itself unhealthy (`/health` 503) until a PING is answered again.
  *
- * The client keeps the PUB/SUB subscriptions and sends them again whenever the PUB/SUB connection
+ * The client keeps the PUB/SUB subscriptions and sends them again whenever a PUB/SUB connection
  * comes back (a restart, a Sentinel failover, a Cluster resharding); the shard follows that with
  * a PING on the same connection, whose reply says every channel is subscribed again.
  */
-import { createClient, createCluster, createSentinel, RESP_TYPES } from '@redis/client';
 import type { EngineHealth } from '../types.js';
-import type { HostPort, RedisShardOptions } from './options.js';
+import type { RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
+import { BUFFER_REPLIES, connect, detectCluster, labelOf, makeConn, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
+import { PubSubPool, type PubSubConn } from './pubsub-pool.js';
 
 /** How often each connection is pinged to detect a stalled server, ms. */
 const PING_INTERVAL_MS = 1000;
-/** Reconnect backoff: 50 ms per attempt up to this, ms. */
-const MAX_RECONNECT_DELAY_MS = 1000;
-/**
- * Commands one connection holds at most, sent or waiting for a reply; more reject at once. With
- * `io_timeout` this bounds what a stalled Redis can make a node hold in memory (100,000 publishes
- * of a few hundred bytes: tens of MB).
- */
-export const MAX_QUEUED_COMMANDS = 100_000;
-/** Every string reply as a Buffer: stream entries and PUB/SUB payloads are binary protobuf. */
-const BUFFER_REPLIES = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
 
 export interface ShardEvents {
   /** A message on a subscribed PUB/SUB channel. */
@@ -42,66 +34,26 @@ export interface ShardEvents {
   warn(message: string): void;
 }
 
-type Arg = string | Buffer;
-type Listener = (message: Buffer, channel: Buffer) => void;
-
-/**
- * What the shard uses of a node-redis client, cluster or sentinel client: the three share these
- * methods, though node-redis types each with its own deep generics. The clients are cast to this
- * once, where they are made.
- */
-interface Conn {
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  destroy(): void;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  withTypeMapping(mapping: typeof BUFFER_REPLIES): Conn;
-  evalSha(sha: string, opts: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
-  eval(script: string, opts: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
-  publish(channel: string, message: Buffer): Promise<unknown>;
-  sPublish(channel: string, message: Buffer): Promise<unknown>;
-  del(key: string): Promise<unknown>;
-  subscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
-  unsubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
-  sSubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
-  sUnsubscribe(channels: string | string[], listener: Listener, bufferMode: true): Promise<unknown>;
-}
-
-/**
- * The client of the cluster node owning a key's slot. (The cluster client's own `publish`, and
- * `sendCommand` with a routing key too, send PUBLISH to a random node: node-redis's command policy
- * table treats it as keyless.)
- */
-interface ClusterCommands {
-  getNodeClientForKey(key: string): Promise<Pick<Conn, 'publish'> & Waiter>;
-}
-
-interface Waiter {
-  wait(replicas: number, timeoutMs: number): Promise<unknown>;
-}
-
-/** PING through any of the three client kinds (a cluster needs no key for it). */
-interface Pinger {
-  ping(): Promise<unknown>;
-}
-
 export class RedisShard {
   /** What the shard is called in messages and health reasons: never holds a password. */
   readonly label: string;
   /** Whether this shard is a Redis Cluster (keys hash-tagged). */
   readonly cluster: boolean;
   private readonly cmd: Conn;
-  private readonly channels = new Set<string>();
-  private readonly problems = new Map<'commands' | 'pubsub', string>();
+  private readonly cmdPinger: Pinger;
+  /** What is wrong, by connection (`commands`, `pubsub`, `pubsub 2`...). */
+  private readonly problems = new Map<string, string>();
   private readonly listener: Listener;
+  /** Absent with `pubsub: false` (the command connection only). */
+  private readonly pubsub: PubSubPool | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private connectedOnce = false;
 
   private constructor(
     private readonly rawCmd: Conn,
-    private readonly sub: Conn,
-    private readonly pingers: { cmd: Pinger; sub: Pinger },
+    make: () => Conn,
+    pubsub: boolean,
     private readonly opts: RedisShardOptions,
     private readonly sharded: boolean,
     private readonly events: ShardEvents,
@@ -111,7 +63,16 @@ export class RedisShard {
     this.label = label;
     this.cluster = cluster;
     this.cmd = rawCmd.withTypeMapping(BUFFER_REPLIES);
+    this.cmdPinger = pinger(rawCmd);
     this.listener = (message, channel) => this.events.message(channel.toString(), message);
+    this.pubsub = pubsub
+      ? new PubSubPool({ make, connectTimeoutMs: opts.connectTimeoutMs, label, sharded, listener: this.listener, watch: (c) => this.trackPubSub(c), dropped: (c) => this.problems.delete(c.name) })
+      : undefined;
+  }
+
+  /** The PUB/SUB connections (for tests and diagnostics). */
+  get pubsubConnections(): number {
+    return this.pubsub?.connections.length ?? 0;
   }
 
   /**
@@ -123,14 +84,13 @@ export class RedisShard {
     const label = labelOf(opts);
     let cluster = opts.topology.kind === 'cluster';
     if (opts.topology.kind === 'standalone') cluster = await detectCluster(opts, label);
-    const make = (): Conn => (cluster ? newCluster(opts) : opts.topology.kind === 'sentinel' ? newSentinel(opts) : newClient(opts));
+    const make = (): Conn => makeConn(opts, cluster);
     const cmd = make();
-    const sub = pubsub ? make() : cmd;
-    const shard = new RedisShard(cmd, sub, { cmd: pinger(cmd), sub: pinger(sub) }, opts, cluster && shardedPubSub, events, label, cluster);
+    const shard = new RedisShard(cmd, make, pubsub, opts, cluster && shardedPubSub, events, label, cluster);
     shard.watch();
     try {
       await connect(cmd, label, opts.connectTimeoutMs);
-      if (sub !== cmd) await connect(sub, label, opts.connectTimeoutMs);
+      await shard.pubsub?.open();
     } catch (err) {
       await shard.close();
       throw err;
@@ -184,22 +144,14 @@ export class RedisShard {
     return this.sharded ? 'spublish' : 'publish';
   }
 
-  /** Subscribes the PUB/SUB connection; the client subscribes it again after reconnects. */
-  async subscribe(channel: string): Promise<void> {
-    this.channels.add(channel);
-    try {
-      if (this.sharded) await this.sub.sSubscribe(channel, this.listener, true);
-      else await this.sub.subscribe(channel, this.listener, true);
-    } catch (err) {
-      this.channels.delete(channel);
-      throw err;
-    }
+  /** Subscribes a PUB/SUB connection; the client subscribes it again after reconnects. */
+  subscribe(channel: string): Promise<void> {
+    if (this.pubsub === undefined) return Promise.reject(new Error(`${this.label}: opened without PUB/SUB`));
+    return this.pubsub.subscribe(channel);
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    this.channels.delete(channel);
-    if (this.sharded) await this.sub.sUnsubscribe(channel, this.listener, true);
-    else await this.sub.unsubscribe(channel, this.listener, true);
+    await this.pubsub?.unsubscribe(channel);
   }
 
   health(): EngineHealth {
@@ -212,46 +164,56 @@ export class RedisShard {
     this.closed = true;
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
     this.rawCmd.destroy();
-    if (this.sub !== this.rawCmd) this.sub.destroy();
+    this.pubsub?.destroy();
   }
 
   private watch(): void {
-    this.track(this.rawCmd, 'commands');
-    if (this.sub !== this.rawCmd) this.track(this.sub, 'pubsub');
+    this.track(this.rawCmd, 'commands', () => this.problems.delete('commands'));
     this.pingTimer = setInterval(() => {
-      this.ping(this.rawCmd, this.pingers.cmd, 'commands');
-      if (this.sub !== this.rawCmd) this.ping(this.sub, this.pingers.sub, 'pubsub');
+      this.ping(this.rawCmd, this.cmdPinger, 'commands');
+      for (const c of this.pubsub?.connections ?? []) this.ping(c.conn, c.pinger, c.name);
     }, PING_INTERVAL_MS);
     // Watching Redis is no reason to keep the process alive.
     this.pingTimer.unref();
   }
 
-  private track(client: Conn, what: 'commands' | 'pubsub'): void {
+  /** A PUB/SUB connection: its first `ready` is its connect, every later one a resubscribe. */
+  private trackPubSub(c: PubSubConn): void {
+    let connected = false;
+    const onReady = (): void => {
+      if (connected) void this.resubscribed(c);
+      else this.problems.delete(c.name);
+      connected = true;
+    };
+    this.track(c.conn, c.name, onReady, () => !c.dropped);
+  }
+
+  /** Follows `client`'s connection state into `problems` while `live()` (and the shard is open). */
+  private track(client: Conn, what: string, onReady: () => void, live: () => boolean = () => true): void {
     let lastError = '';
+    const watching = (): boolean => !this.closed && live();
     client.on('error', (err) => {
       lastError = err instanceof Error ? err.message : String(err);
-      if (this.connectedOnce && !this.closed && !client.isReady) this.lost(what, lastError);
+      if (this.connectedOnce && watching() && !client.isReady) this.lost(what, lastError);
     });
     client.on('end', () => {
-      if (!this.closed) this.lost(what, lastError);
+      if (watching()) this.lost(what, lastError);
     });
     client.on('reconnecting', () => {
-      if (!this.closed) this.lost(what, lastError);
+      if (watching()) this.lost(what, lastError);
     });
     client.on('ready', () => {
-      if (!this.connectedOnce || this.closed) return;
-      if (what === 'pubsub') void this.resubscribed(what);
-      else this.problems.delete(what);
+      if (watching()) onReady();
     });
   }
 
-  private lost(what: 'commands' | 'pubsub', why: string): void {
+  private lost(what: string, why: string): void {
     const reason = `connection lost${why ? `: ${why}` : ''}`;
     if (!this.problems.has(what)) this.events.warn(`${this.label}: ${what} ${reason}`);
     this.problems.set(what, reason);
   }
 
-  private ping(client: Conn, p: Pinger, what: 'commands' | 'pubsub'): void {
+  private ping(client: Conn, p: Pinger, what: string): void {
     if (!client.isReady || this.closed) return;
     p.ping().then(
       () => {
@@ -269,14 +231,14 @@ export class RedisShard {
    * The client resent its subscriptions as the connection came back; a PING behind them on the
    * same connection answers once Redis has processed them all.
    */
-  private async resubscribed(what: 'pubsub'): Promise<void> {
+  private async resubscribed(c: PubSubConn): Promise<void> {
     const started = performance.now();
     try {
-      await this.pingers.sub.ping();
-      this.problems.delete(what);
-      this.events.resubscribed(this.channels.size, performance.now() - started);
+      await c.pinger.ping();
+      this.problems.delete(c.name);
+      this.events.resubscribed(c.channels.size, performance.now() - started);
     } catch (err) {
-      this.events.warn(`${this.label}: waiting for ${this.channels.size} channels to be resubscribed failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.events.warn(`${this.label}: waiting for ${c.channels.size} channels to be resubscribed on ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }
@@ -284,106 +246,4 @@ export class RedisShard {
 /** The same bytes as a Buffer, without copying (protobufjs already gives Buffers on Node). */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function labelOf(opts: RedisShardOptions): string {
-  const t = opts.topology;
-  const hp = (a: HostPort): string => `${a.host}:${a.port}`;
-  if (t.kind === 'standalone') return `redis ${hp(t.address)}`;
-  if (t.kind === 'sentinel') return `redis sentinel ${t.masterName} (${t.sentinels.map(hp).join(',')})`;
-  return `redis cluster ${t.nodes.map(hp).join(',')}`;
-}
-
-const reconnectStrategy = (retries: number): number => Math.min((retries + 1) * 50, MAX_RECONNECT_DELAY_MS);
-
-/** Options every client of the shard shares: credentials, TLS, timeouts, no offline queue. */
-function clientOptions(opts: RedisShardOptions, host?: HostPort) {
-  const socket = {
-    connectTimeout: opts.connectTimeoutMs,
-    reconnectStrategy,
-    ...(host === undefined ? {} : { host: host.host, port: host.port }),
-    ...(opts.tls === undefined ? {} : { tls: true as const, ...opts.tls }),
-  };
-  return {
-    socket,
-    ...(opts.user === undefined ? {} : { username: opts.user }),
-    ...(opts.password === undefined ? {} : { password: opts.password }),
-    ...(opts.clientName === undefined ? {} : { name: opts.clientName }),
-    disableOfflineQueue: true,
-    commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
-    commandOptions: { timeout: opts.ioTimeoutMs, rejectInFlight: true },
-    RESP: 3 as const,
-  };
-}
-
-function newClient(opts: RedisShardOptions): Conn {
-  if (opts.topology.kind !== 'standalone') throw new Error('newClient: a standalone address is needed');
-  return createClient({ ...clientOptions(opts, opts.topology.address), database: opts.db }) as unknown as Conn;
-}
-
-function newSentinel(opts: RedisShardOptions): Conn {
-  const t = opts.topology;
-  if (t.kind !== 'sentinel') throw new Error('newSentinel: a sentinel topology is needed');
-  const node = { ...clientOptions(opts), database: opts.db };
-  const sentinelSocket = { connectTimeout: opts.connectTimeoutMs, reconnectStrategy, ...(t.sentinelTls === undefined ? {} : { tls: true as const, ...t.sentinelTls }) };
-  return createSentinel({
-    name: t.masterName,
-    sentinelRootNodes: t.sentinels,
-    nodeClientOptions: node,
-    sentinelClientOptions: {
-      socket: sentinelSocket,
-      ...(t.sentinelUser === undefined ? {} : { username: t.sentinelUser }),
-      ...(t.sentinelPassword === undefined ? {} : { password: t.sentinelPassword }),
-    },
-    masterPoolSize: 1,
-    RESP: 3,
-  }) as unknown as Conn;
-}
-
-function newCluster(opts: RedisShardOptions): Conn {
-  const t = opts.topology;
-  const nodes = t.kind === 'cluster' ? t.nodes : t.kind === 'standalone' ? [t.address] : [];
-  const defaults = clientOptions(opts);
-  return createCluster({
-    rootNodes: nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
-    defaults,
-    useReplicas: false,
-    RESP: 3,
-  }) as unknown as Conn;
-}
-
-/** A PING on the client's own connection (a cluster's goes to one of its nodes). */
-function pinger(c: Conn): Pinger {
-  const client = c as unknown as { ping?: () => Promise<unknown>; sendCommand: (...a: unknown[]) => Promise<unknown> };
-  if (typeof client.ping === 'function') return { ping: () => (client.ping as () => Promise<unknown>).call(c) };
-  return { ping: () => client.sendCommand(undefined, true, ['PING']) };
-}
-
-/** Connects, or rejects within the connect timeout with a message naming the shard. */
-async function connect(client: Conn, label: string, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: not connected within connect_timeout (${timeoutMs} ms)`)), timeoutMs + 1000);
-  });
-  try {
-    await Promise.race([client.connect(), timeout]);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new Error(why.startsWith(label) ? why : `${label}: ${why}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Asks a `redis://` address whether it is a Cluster node (cluster auto-detection). */
-async function detectCluster(opts: RedisShardOptions, label: string): Promise<boolean> {
-  const probe = newClient(opts);
-  probe.on('error', () => {});
-  try {
-    await connect(probe, label, opts.connectTimeoutMs);
-    const info = await (probe as unknown as { info(section: string): Promise<unknown> }).info('cluster');
-    return /cluster_enabled:1/.test(String(info));
-  } finally {
-    probe.destroy();
-  }
 }

@@ -1,0 +1,162 @@
+/**
+ * A shard's PUB/SUB connections, as many as its channels need.
+ *
+ * The client subscribes a connection's channels again by itself when the connection comes back,
+ * all of them in one SUBSCRIBE. Redis answers that command with one confirmation per channel and
+ * holds them all in the connection's output buffer before writing any; past the
+ * `client-output-buffer-limit pubsub` hard limit (32 MB by default: some 450,000 channels of
+ * 40-byte names) it closes the connection, the client reconnects and sends the same command
+ * again, and the node never receives a publication again. So the channels are spread over
+ * connections, each holding channels whose confirmations add up to at most PUBSUB_REPLY_BUDGET_BYTES; a
+ * new connection opens when the open ones are full. Centrifugo avoids the same trap by
+ * resubscribing in batches; node-redis has no batching, so this bounds the batch instead.
+ *
+ * Sharded PUB/SUB (SSUBSCRIBE on a Cluster) is resent one channel per command: one connection
+ * takes any number of channels.
+ */
+import type { Conn, Listener, Pinger } from './clients.js';
+import { connect, pinger } from './clients.js';
+
+/**
+ * Confirmation bytes a connection's channels may add up to (the default soft limit, a quarter of
+ * the hard one): about 145,000 channels of 10-byte names, 27,000 of 255 bytes.
+ */
+export const PUBSUB_REPLY_BUDGET_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Bytes of one channel's SUBSCRIBE confirmation beyond the name, rounded up: a RESP3 push
+ * `>3`, `$9 subscribe`, `$N name`, `:count`, with their CRLFs.
+ */
+const CONFIRMATION_OVERHEAD_BYTES = 48;
+
+/** One PUB/SUB connection and the channels it holds. */
+export interface PubSubConn {
+  readonly conn: Conn;
+  readonly pinger: Pinger;
+  /** `pubsub`, then `pubsub 2`, `pubsub 3`...: how health reasons and logs name it. */
+  readonly name: string;
+  readonly channels: Set<string>;
+  /** Confirmation bytes its channels add up to. */
+  bytes: number;
+  /** Set when its first connect failed and it was destroyed: whatever it reports later is moot. */
+  dropped: boolean;
+}
+
+export interface PubSubPoolOptions {
+  /** A new, unconnected client for the shard's topology. */
+  make(): Conn;
+  /** Connects within `connect_timeout`; rejects naming the shard. */
+  connectTimeoutMs: number;
+  label: string;
+  sharded: boolean;
+  listener: Listener;
+  /** Called once for every connection made, before it connects: the shard watches it. */
+  watch(c: PubSubConn): void;
+  /** Called when a connection's first connect failed and it was destroyed. */
+  dropped(c: PubSubConn): void;
+}
+
+export class PubSubPool {
+  private readonly conns: PubSubConn[] = [];
+  private readonly holder = new Map<string, PubSubConn>();
+  /** Subscriptions on their way, by channel. */
+  private readonly pending = new Map<string, Promise<void>>();
+  /** A connection being opened for channels that found no room, shared by all of them. */
+  private opening: Promise<PubSubConn> | undefined;
+  private readonly budget: number;
+
+  constructor(private readonly opts: PubSubPoolOptions) {
+    this.budget = opts.sharded ? Number.POSITIVE_INFINITY : PUBSUB_REPLY_BUDGET_BYTES;
+  }
+
+  /** Opens the first connection, so a Redis that cannot be reached fails the start. */
+  async open(): Promise<void> {
+    await this.add();
+  }
+
+  get connections(): readonly PubSubConn[] {
+    return this.conns;
+  }
+
+  /** Channels subscribed over all connections. */
+  get size(): number {
+    return this.holder.size;
+  }
+
+  /**
+   * Subscribes `channel` on a connection with room for it (opening one when none has). A call for
+   * a channel already subscribed, or being subscribed, waits for that subscription.
+   */
+  subscribe(channel: string): Promise<void> {
+    const pending = this.pending.get(channel);
+    if (pending !== undefined) return pending;
+    if (this.holder.has(channel)) return Promise.resolve();
+    const p = this.place(channel).finally(() => this.pending.delete(channel));
+    this.pending.set(channel, p);
+    return p;
+  }
+
+  private async place(channel: string): Promise<void> {
+    const cost = Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES;
+    const fits = (x: PubSubConn): boolean => x.bytes + cost <= this.budget;
+    let c = this.conns.find(fits);
+    while (c === undefined) {
+      // Every channel that found no room waits for the same new connection; what they take of
+      // it is counted as each resumes, so the ones it cannot hold open the next.
+      const opened = await (this.opening ??= this.add().finally(() => (this.opening = undefined)));
+      c = fits(opened) ? opened : this.conns.find(fits);
+    }
+    this.take(c, channel, cost);
+    try {
+      if (this.opts.sharded) await c.conn.sSubscribe(channel, this.opts.listener, true);
+      else await c.conn.subscribe(channel, this.opts.listener, true);
+    } catch (err) {
+      if (this.holder.get(channel) === c) this.release(c, channel, cost);
+      throw err;
+    }
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    // A subscription still waiting for a connection is placed first, so it is not left behind.
+    await this.pending.get(channel)?.catch(() => undefined);
+    const c = this.holder.get(channel);
+    if (c === undefined) return;
+    this.release(c, channel, Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES);
+    if (this.opts.sharded) await c.conn.sUnsubscribe(channel, this.opts.listener, true);
+    else await c.conn.unsubscribe(channel, this.opts.listener, true);
+  }
+
+  /** Ends every connection at once. */
+  destroy(): void {
+    for (const c of this.conns) c.conn.destroy();
+  }
+
+  private take(c: PubSubConn, channel: string, cost: number): void {
+    this.holder.set(channel, c);
+    c.channels.add(channel);
+    c.bytes += cost;
+  }
+
+  private release(c: PubSubConn, channel: string, cost: number): void {
+    this.holder.delete(channel);
+    c.channels.delete(channel);
+    c.bytes -= cost;
+  }
+
+  private async add(): Promise<PubSubConn> {
+    const n = this.conns.length + 1;
+    const conn = this.opts.make();
+    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false };
+    this.opts.watch(c);
+    try {
+      await connect(conn, this.opts.label, this.opts.connectTimeoutMs);
+    } catch (err) {
+      c.dropped = true;
+      conn.destroy();
+      this.opts.dropped(c);
+      throw err;
+    }
+    this.conns.push(c);
+    return c;
+  }
+}
