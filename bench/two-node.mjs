@@ -282,10 +282,15 @@ async function historyOffset(node, channel) {
   return body?.result?.offset ?? null;
 }
 
-/** Resolves with the node's next resubscribed log line: {at (performance.now()), channels, ms}. */
-function nextResubscribedLine(node, timeoutMs) {
+/**
+ * Resolves once the node's resubscribed log lines (one per PUB/SUB connection: a node spreads
+ * many channels over several) add up to `total` channels: {at (performance.now() of the last
+ * line), channels (summed), ms (the largest), lines}.
+ */
+function resubscribedLines(node, total, timeoutMs) {
   return new Promise((resolve, reject) => {
     let buf = '';
+    const got = { channels: 0, ms: 0, lines: 0 };
     const onData = (d) => {
       buf += d;
       let nl;
@@ -300,14 +305,19 @@ function nextResubscribedLine(node, timeoutMs) {
         }
         if (m.level === 'warn' || m.level === 'error') process.stderr.write(`[rotor] ${line}\n`);
         if (m.message === RESUBSCRIBED_MSG) {
-          done();
-          resolve({ at: performance.now(), channels: m.channels, ms: m.ms });
+          got.channels += m.channels;
+          got.ms = Math.max(got.ms, m.ms);
+          got.lines++;
+          if (got.channels >= total) {
+            done();
+            resolve({ at: performance.now(), ...got });
+          }
         }
       }
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error(`no "${RESUBSCRIBED_MSG}" line within ${timeoutMs} ms`));
+      reject(new Error(`"${RESUBSCRIBED_MSG}" lines for ${got.channels} of ${total} channels within ${timeoutMs} ms`));
     }, timeoutMs);
     const done = () => {
       clearTimeout(timer);
@@ -332,7 +342,7 @@ async function runResubscribe() {
     const r = { connections: sub.ok, connectFailed: sub.failed, channels: sub.channels, subscribeMs: sub.ms };
     if (sub.failed) r.connectErrors = sub.errors;
     await sleep(1000);
-    const line = nextResubscribedLine(node, 60000);
+    const line = resubscribedLines(node, sub.channels, 60000);
     line.catch(() => {});
     const port = ctx.redis.port;
     const tKill = performance.now();
@@ -345,6 +355,7 @@ async function runResubscribe() {
     r.backToLoggedMs = got.at - back;
     r.loggedChannels = got.channels;
     r.loggedMs = got.ms;
+    r.loggedLines = got.lines;
     // Delivery afterwards: 100 publications/s over the first channels, one subscriber each.
     const probe = await gen.call({
       cmd: 'publish',

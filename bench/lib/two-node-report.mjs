@@ -164,9 +164,10 @@ function resubTable(r) {
     ['Channels subscribed (connections × subscriptions)', `${int(r.channels)} (${int(r.connections)} × ${int(r.channels / Math.max(1, r.connections))})`],
     ['Initial subscribe of all of them (ms)', int(r.subscribeMs)],
     ['Redis down: SIGKILL until the new redis-server answers PING (ms)', int(r.redisDownMs)],
-    ['**Redis answering again → node logs `channels resubscribed` (ms)**', `**${int(r.backToLoggedMs)}**`],
-    ["The node's own figure: `ms` of the log line (PUB/SUB ready → all SUBSCRIBEs answered)", int(r.loggedMs)],
-    ['`channels` of the log line (the subscribed ones, plus the node\'s control and own channels)', int(r.loggedChannels)],
+    ['**Redis answering again → node logs `channels resubscribed` for every channel (ms)**', `**${int(r.backToLoggedMs)}**`],
+    ["The node's own figure: largest `ms` of the log lines (PUB/SUB ready → all SUBSCRIBEs answered)", int(r.loggedMs)],
+    ['`channels` of the log lines, summed (the subscribed ones, plus the node\'s control and own channels)', int(r.loggedChannels)],
+    ['PUB/SUB connections that resubscribed (log lines)', r.loggedLines === undefined ? '—' : int(r.loggedLines)],
     ['Afterwards, 100 publications/s to the first channels: delivered of expected (publish errors, disconnects)', `${int(r.after?.delivered)} of ${int(r.after?.expected)} (${int(r.after?.publishErrors)}, ${int(r.after?.closedUnexpectedly)})`],
   ];
   return ['| Metric | Rotor, 1 node, Redis engine |', '|---|---:|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
