@@ -116,9 +116,13 @@ export class PubSubPool {
     }
   }
 
+  /**
+   * Unsubscribes `channel`. Its UNSUBSCRIBE follows its SUBSCRIBE on the same connection, so one
+   * still unconfirmed is undone in order; one still waiting for a new connection is placed first.
+   * The node orders each channel's subscribe and unsubscribe calls (node/broker-calls.ts).
+   */
   async unsubscribe(channel: string): Promise<void> {
-    // A subscription still waiting for a connection is placed first, so it is not left behind.
-    await this.pending.get(channel)?.catch(() => undefined);
+    if (!this.holder.has(channel)) await this.pending.get(channel)?.catch(() => undefined);
     const c = this.holder.get(channel);
     if (c === undefined) return;
     this.release(c, channel, Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES);
