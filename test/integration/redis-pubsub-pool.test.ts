@@ -29,7 +29,7 @@ const warnings: string[] = [];
 
 const events: ShardEvents = {
   message: (channel, payload) => received.push({ channel, payload: payload.toString() }),
-  resubscribed: (channels) => (resubscribed += channels),
+  resubscribed: (_connection, channels) => (resubscribed += channels),
   warn: (m) => warnings.push(m),
 };
 
@@ -87,4 +87,10 @@ test('an unsubscribed channel frees its room: new channels fill it before anothe
   await shard.publish(name(0), Buffer.from('not for us'));
   await publishAndReceive(name(100), 'still here');
   assert.ok(!received.some((r) => r.payload === 'not for us'), 'an unsubscribed channel delivers nothing');
+});
+
+test('after close no PUB/SUB connection stays or opens: a subscribe rejects and the server lists no PUB/SUB client', async () => {
+  await shard.close();
+  await assert.rejects(shard.subscribe(`pool.after-close.${'z'.repeat(200)}`));
+  await pollUntil(async () => (await pubsubClients()).length === 0, 'every PUB/SUB client gone from the server', { timeoutMs: BACK_MS, intervalMs: 20 });
 });

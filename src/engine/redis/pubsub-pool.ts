@@ -52,7 +52,9 @@ export interface PubSubPoolOptions {
   listener: Listener;
   /** Called once for every connection made, before it connects: the shard watches it. */
   watch(c: PubSubConn): void;
-  /** Called when a connection's first connect failed and it was destroyed. */
+  /** Called when a connection's first connect succeeded (a Cluster client emits no `ready`). */
+  opened(c: PubSubConn): void;
+  /** Called when a connection's first connect failed, or the pool closed meanwhile, and it was destroyed. */
   dropped(c: PubSubConn): void;
 }
 
@@ -63,6 +65,9 @@ export class PubSubPool {
   private readonly pending = new Map<string, Promise<void>>();
   /** A connection being opened for channels that found no room, shared by all of them. */
   private opening: Promise<PubSubConn> | undefined;
+  /** Connections not yet connected: `destroy` ends them too. */
+  private readonly connecting = new Set<PubSubConn>();
+  private closed = false;
   private readonly budget: number;
 
   constructor(private readonly opts: PubSubPoolOptions) {
@@ -97,6 +102,7 @@ export class PubSubPool {
   }
 
   private async place(channel: string): Promise<void> {
+    if (this.closed) throw new Error(`${this.opts.label}: closed`);
     const cost = Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES;
     const fits = (x: PubSubConn): boolean => x.bytes + cost <= this.budget;
     let c = this.conns.find(fits);
@@ -125,14 +131,24 @@ export class PubSubPool {
     if (!this.holder.has(channel)) await this.pending.get(channel)?.catch(() => undefined);
     const c = this.holder.get(channel);
     if (c === undefined) return;
-    this.release(c, channel, Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES);
-    if (this.opts.sharded) await c.conn.sUnsubscribe(channel, this.opts.listener, true);
-    else await c.conn.unsubscribe(channel, this.opts.listener, true);
+    const cost = Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES;
+    this.release(c, channel, cost);
+    try {
+      if (this.opts.sharded) await c.conn.sUnsubscribe(channel, this.opts.listener, true);
+      else await c.conn.unsubscribe(channel, this.opts.listener, true);
+    } catch (err) {
+      // The client keeps a channel whose UNSUBSCRIBE failed and subscribes it again on
+      // reconnecting: it still counts here, and a later subscribe must find it on this connection.
+      if (!this.holder.has(channel)) this.take(c, channel, cost);
+      throw err;
+    }
   }
 
-  /** Ends every connection at once. */
+  /** Ends every connection at once, those still connecting too; no connection opens after it. */
   destroy(): void {
+    this.closed = true;
     for (const c of this.conns) c.conn.destroy();
+    for (const c of this.connecting) c.conn.destroy();
   }
 
   private take(c: PubSubConn, channel: string, cost: number): void {
@@ -152,15 +168,20 @@ export class PubSubPool {
     const conn = this.opts.make();
     const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false };
     this.opts.watch(c);
+    this.connecting.add(c);
     try {
       await connect(conn, this.opts.label, this.opts.connectTimeoutMs);
+      if (this.closed) throw new Error(`${this.opts.label}: closed`);
     } catch (err) {
       c.dropped = true;
       conn.destroy();
       this.opts.dropped(c);
       throw err;
+    } finally {
+      this.connecting.delete(c);
     }
     this.conns.push(c);
+    this.opts.opened(c);
     return c;
   }
 }

@@ -28,8 +28,11 @@ const PING_INTERVAL_MS = 1000;
 export interface ShardEvents {
   /** A message on a subscribed PUB/SUB channel. */
   message(channel: string, payload: Buffer): void;
-  /** The PUB/SUB connection is back and every channel is subscribed again (not at the first connect). */
-  resubscribed(channels: number, ms: number): void;
+  /**
+   * A PUB/SUB connection (`pubsub`, `pubsub 2`...) is back and its channels are subscribed again
+   * (not at its first connect). Cluster clients emit no `ready`, so they are not reported.
+   */
+  resubscribed(connection: string, channels: number, ms: number): void;
   /** Something worth an operator's attention (connection lost, resubscribe failed). */
   warn(message: string): void;
 }
@@ -66,7 +69,7 @@ export class RedisShard {
     this.cmdPinger = pinger(rawCmd);
     this.listener = (message, channel) => this.events.message(channel.toString(), message);
     this.pubsub = pubsub
-      ? new PubSubPool({ make, connectTimeoutMs: opts.connectTimeoutMs, label, sharded, listener: this.listener, watch: (c) => this.trackPubSub(c), dropped: (c) => this.problems.delete(c.name) })
+      ? new PubSubPool({ make, connectTimeoutMs: opts.connectTimeoutMs, label, sharded, listener: this.listener, watch: (c) => this.trackPubSub(c), opened: (c) => this.problems.delete(c.name), dropped: (c) => this.problems.delete(c.name) })
       : undefined;
   }
 
@@ -76,7 +79,7 @@ export class RedisShard {
   }
 
   /**
-   * Connects both connections (within `connect_timeout` each) and starts watching them. Rejects
+   * Connects the command connection and the first PUB/SUB one (within `connect_timeout` each) and starts watching them. Rejects
    * with a message naming the shard when Redis cannot be reached. `shardedPubSub` takes effect
    * only on a Cluster. `pubsub: false` opens the command connection only.
    */
@@ -159,7 +162,7 @@ export class RedisShard {
     return { ok: false, reason: `${this.label}: ${[...this.problems].map(([what, why]) => `${what} ${why}`).join('; ')}` };
   }
 
-  /** Closes both connections at once: waiting for a stalled Redis to answer QUIT would hang. */
+  /** Closes every connection at once: waiting for a stalled Redis to answer QUIT would hang. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
@@ -180,9 +183,9 @@ export class RedisShard {
   /** A PUB/SUB connection: its first `ready` is its connect, every later one a resubscribe. */
   private trackPubSub(c: PubSubConn): void {
     let connected = false;
+    // Its problems from before its first connect are cleared by the pool's `opened`.
     const onReady = (): void => {
       if (connected) void this.resubscribed(c);
-      else this.problems.delete(c.name);
       connected = true;
     };
     this.track(c.conn, c.name, onReady, () => !c.dropped);
@@ -236,7 +239,7 @@ export class RedisShard {
     try {
       await c.pinger.ping();
       this.problems.delete(c.name);
-      this.events.resubscribed(c.channels.size, performance.now() - started);
+      this.events.resubscribed(c.name, c.channels.size, performance.now() - started);
     } catch (err) {
       this.events.warn(`${this.label}: waiting for ${c.channels.size} channels to be resubscribed on ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
     }

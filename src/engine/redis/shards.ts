@@ -24,7 +24,7 @@ export async function openShards(
       let shard: RedisShard | undefined;
       shard = await RedisShard.open(opts, shardedPubSub, {
         message: (channel, payload) => onMessage(shard as RedisShard, channel, payload),
-        resubscribed: (channels, ms) => log.info({ shard: shard?.label, channels, ms: Math.round(ms) }, 'redis: PUB/SUB connection back, channels resubscribed'),
+        resubscribed: (connection, channels, ms) => log.info({ shard: shard?.label, connection, channels, ms: Math.round(ms) }, 'redis: PUB/SUB connection back, channels resubscribed'),
         warn: (message) => log.warn(message),
       }, pubsub);
       opened.push(shard);
