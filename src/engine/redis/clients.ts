@@ -62,9 +62,13 @@ export interface Pinger {
   ping(): Promise<unknown>;
 }
 
-/** A client of the kind the topology needs; `cluster` when the shard found it is a Cluster. */
-export function makeConn(opts: RedisShardOptions, cluster: boolean): Conn {
-  return cluster ? newCluster(opts) : opts.topology.kind === 'sentinel' ? newSentinel(opts) : newClient(opts);
+/**
+ * A client of the kind the topology needs; `cluster` when the shard found it is a Cluster.
+ * `pubsubOnly`: it will only subscribe, so a Cluster client connects to a node when it needs one
+ * instead of to every master at once.
+ */
+export function makeConn(opts: RedisShardOptions, cluster: boolean, pubsubOnly = false): Conn {
+  return cluster ? newCluster(opts, pubsubOnly) : opts.topology.kind === 'sentinel' ? newSentinel(opts) : newClient(opts);
 }
 
 export function labelOf(opts: RedisShardOptions): string {
@@ -121,7 +125,7 @@ function newSentinel(opts: RedisShardOptions): Conn {
   }) as unknown as Conn;
 }
 
-function newCluster(opts: RedisShardOptions): Conn {
+function newCluster(opts: RedisShardOptions, minimizeConnections: boolean): Conn {
   const t = opts.topology;
   const nodes = t.kind === 'cluster' ? t.nodes : t.kind === 'standalone' ? [t.address] : [];
   const defaults = clientOptions(opts);
@@ -129,6 +133,7 @@ function newCluster(opts: RedisShardOptions): Conn {
     rootNodes: nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
     defaults,
     useReplicas: false,
+    minimizeConnections,
     RESP: 3,
   }) as unknown as Conn;
 }

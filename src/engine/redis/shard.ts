@@ -87,9 +87,8 @@ export class RedisShard {
     const label = labelOf(opts);
     let cluster = opts.topology.kind === 'cluster';
     if (opts.topology.kind === 'standalone') cluster = await detectCluster(opts, label);
-    const make = (): Conn => makeConn(opts, cluster);
-    const cmd = make();
-    const shard = new RedisShard(cmd, make, pubsub, opts, cluster && shardedPubSub, events, label, cluster);
+    const cmd = makeConn(opts, cluster);
+    const shard = new RedisShard(cmd, () => makeConn(opts, cluster, true), pubsub, opts, cluster && shardedPubSub, events, label, cluster);
     shard.watch();
     try {
       await connect(cmd, label, opts.connectTimeoutMs);
