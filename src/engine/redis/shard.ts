@@ -219,7 +219,10 @@ export class RedisShard {
     if (!client.isReady || this.closed) return;
     p.ping().then(
       () => {
-        if (this.problems.get(what)?.startsWith('no reply') === true) this.problems.delete(what);
+        // Answered on a connection that is up: whatever was wrong with it is over. (A PUB/SUB
+        // connection's PING queues behind its resubscribe, so the answer also says that is done,
+        // even when the resubscribe's own PING had failed.)
+        if (client.isReady && !this.closed) this.problems.delete(what);
       },
       (err: unknown) => {
         if (this.closed || !client.isReady) return;
