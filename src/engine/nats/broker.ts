@@ -25,10 +25,10 @@
  */
 import { connect, type Msg, type MsgCallback, type NatsConnection, type NodeConnectionOptions, type Status, type Subscription } from '@nats-io/transport-node';
 import type { Broker, BrokerEventHandler, EngineHealth, HistoryOptions, HistoryResult, PublishOptions, PublishResult } from '../types.js';
-import type { ClientInfo, Publication, StreamPosition } from '../../protocol/types.js';
+import type { ClientInfo, Publication } from '../../protocol/types.js';
 import { decodeClientInfoRecord, decodePublicationRecord, encodeClientInfoRecord, encodePublicationRecord } from '../../protocol/protobuf/records.js';
 import { parseNatsUrl, redactNatsUrl, type NatsBrokerOptions, type NatsServers } from './options.js';
-import { decodePush, encodePush, type PushKind } from './push.js';
+import { decodePush, encodePush, unwrapPublication, type PushKind } from './push.js';
 import { isWildcard, NatsSubjects, subjectProblem } from './subjects.js';
 import { withTimeout } from '../../util/timeout.js';
 
@@ -42,8 +42,6 @@ export const RECONNECT_WAIT_MS = 250;
 const PING_INTERVAL_MS = 20_000;
 /** NATS servers' default `max_payload`, used until the server says its own. */
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-/** The tag Centrifugo puts a publication's epoch in when it sends a stream position over NATS. */
-const EPOCH_TAG = '__centrifugo_epoch';
 
 export interface NatsBrokerHooks {
   /** A message from NATS was dropped (not decodable, or of a kind this broker does not take). */
@@ -320,12 +318,31 @@ export class NatsBroker implements Broker {
         return;
       }
       const pub = decodePublicationRecord(push.record);
-      const { position, useDelta } = unwrap(pub);
+      const { position, useDelta } = unwrapPublication(pub);
       if (wildcard) pub.channel = push.channel !== '' ? push.channel : this.subjects.channelOf(msg.subject);
       h.handlePublication(channel, pub, position, useDelta, undefined);
     } catch (e) {
       this.drop(`a message on ${msg.subject}: ${messageOf(e)}`);
     }
+  }
+
+  /**
+   * The client sent every subscription again just before reporting the reconnect; a PING
+   * answered behind them says the server holds them. Until then health stays down, so `/health`
+   * turns 200 only once delivery to this node is back. A PING that times out does not keep it
+   * down: the connection is up, and publishes report a stall themselves.
+   */
+  private confirmResubscribed(): void {
+    const waiting = 'reconnected; waiting for the server to confirm the subscriptions';
+    this.down = waiting;
+    const nc = this.nc;
+    const done = (): void => {
+      if (this.down !== waiting) return;
+      this.down = undefined;
+      this.stalled = undefined;
+    };
+    if (nc === undefined) return done();
+    writeTimeout(nc.flush(), this.opts.writeTimeoutMs, 'confirming the subscriptions after a reconnect').then(done, done);
   }
 
   /** Follows the connection's status for `health()` and the size limit, until it closes. */
@@ -338,11 +355,10 @@ export class NatsBroker implements Broker {
           this.server = redactNatsUrl(s.server);
           break;
         case 'reconnect':
-          this.down = undefined;
-          this.stalled = undefined;
           lastError = undefined;
           this.server = redactNatsUrl(s.server);
           this.maxPayload = this.nc?.info?.max_payload ?? this.maxPayload;
+          this.confirmResubscribed();
           break;
         case 'staleConnection':
           lastError = 'the server stopped answering pings';
@@ -367,29 +383,6 @@ export class NatsBroker implements Broker {
   private report(err: Error): void {
     this.hooks.onError?.(err);
   }
-}
-
-/**
- * Takes off what the wire carries for the broker rather than for clients: the delta flag (it says
- * whether to deliver as a delta), the publish time (Centrifugo's NATS broker does not pass it on)
- * and the epoch tag of a publication sent with a stream position.
- */
-function unwrap(pub: Publication): { position: StreamPosition; useDelta: boolean } {
-  const useDelta = pub.delta === true;
-  delete pub.delta;
-  delete pub.time;
-  const position: StreamPosition = { offset: 0, epoch: '' };
-  const tags = pub.tags;
-  if (tags !== undefined && EPOCH_TAG in tags) {
-    const epoch = tags[EPOCH_TAG] as string;
-    if ((pub.offset ?? 0) > 0) {
-      position.offset = pub.offset as number;
-      position.epoch = epoch;
-    }
-    delete tags[EPOCH_TAG];
-    if (Object.keys(tags).length === 0) delete pub.tags;
-  }
-  return { position, useDelta };
 }
 
 class WriteTimeoutError extends Error {

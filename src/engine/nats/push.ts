@@ -7,7 +7,9 @@
  *
  * Only the envelope is handled here, by hand (a few tags and lengths); the Publication and
  * ClientInfo records inside are the ones `protocol/protobuf/records.ts` encodes and decodes.
+ * `unwrapPublication` takes off a decoded Publication what is there for the broker, not clients.
  */
+import type { Publication, StreamPosition } from '../../protocol/types.js';
 
 const FIELD_CHANNEL = 2;
 const FIELD_PUB = 4;
@@ -19,6 +21,8 @@ const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
+/** The tag Centrifugo puts a publication's epoch in when it sends a stream position over NATS. */
+const EPOCH_TAG = '__centrifugo_epoch';
 
 export type PushKind = 'publication' | 'join' | 'leave';
 
@@ -159,4 +163,27 @@ function putVarint(out: Uint8Array, at: number, n: number): number {
   }
   out[at++] = n;
   return at;
+}
+
+/**
+ * Takes off what the wire carries for the broker rather than for clients: the delta flag (it says
+ * whether to deliver as a delta), the publish time (Centrifugo's NATS broker does not pass it on)
+ * and the epoch tag of a publication sent with a stream position.
+ */
+export function unwrapPublication(pub: Publication): { position: StreamPosition; useDelta: boolean } {
+  const useDelta = pub.delta === true;
+  delete pub.delta;
+  delete pub.time;
+  const position: StreamPosition = { offset: 0, epoch: '' };
+  const tags = pub.tags;
+  if (tags !== undefined && EPOCH_TAG in tags) {
+    const epoch = tags[EPOCH_TAG] as string;
+    if ((pub.offset ?? 0) > 0) {
+      position.offset = pub.offset as number;
+      position.epoch = epoch;
+    }
+    delete tags[EPOCH_TAG];
+    if (Object.keys(tags).length === 0) delete pub.tags;
+  }
+  return { position, useDelta };
 }
