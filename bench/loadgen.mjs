@@ -43,6 +43,7 @@
  * Latency = receive time − the publish time carried in the payload, both taken in this process
  * with performance.timeOrigin + performance.now(); recorded in µs in a perf_hooks histogram.
  */
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { createHistogram, performance } from 'node:perf_hooks';
@@ -100,6 +101,12 @@ function onPublication(data, group) {
   else st.otherRecv++;
 }
 
+/** What a Centrifugo v1 client connects with: user, timestamp and HMAC-SHA256(secret, user + timestamp + info). */
+function v1Credentials(secret, user) {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return { user, timestamp, token: createHmac('sha256', secret).update(user).update(timestamp).update('').digest('hex') };
+}
+
 async function signToken(secretKey, sub) {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
@@ -141,6 +148,15 @@ class Conn {
       this.ws.once('open', resolve);
       this.ws.once('close', (code) => reject(new Error(`closed before open ${code}`)));
       this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade status ${res.statusCode}`)));
+    });
+  }
+
+  /** A Centrifugo v1 command (`target` 'v1'): `{"uid","method","params"}`, resolved with its reply. */
+  requestV1(method, params) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ uid: String(id), method, params }));
     });
   }
 
@@ -195,6 +211,7 @@ class Conn {
   }
 
   onJson(line) {
+    if (this.target === 'v1') return this.onV1(line);
     if (line === '{}') {
       this.ws.send('{}');
       st.pingsAnswered++;
@@ -210,6 +227,27 @@ class Conn {
     if (m.push !== undefined) {
       if (m.push.pub !== undefined) onPublication(m.push.pub.data, this.group);
     } else this.onReply(m);
+  }
+
+  /** A v1 frame: one message or reply, or an array of them. */
+  onV1(text) {
+    let m;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      st.parseErrors++;
+      return;
+    }
+    for (const r of Array.isArray(m) ? m : [m]) {
+      if (r.method === 'message') onPublication(r.body?.data, this.group);
+      else if (r.uid !== undefined) {
+        const p = this.pending.get(Number(r.uid));
+        if (p === undefined) continue;
+        this.pending.delete(Number(r.uid));
+        if (r.error) p.reject(new Error(`error ${r.error}`));
+        else p.resolve(r);
+      }
+    }
   }
 
   /**
@@ -256,6 +294,10 @@ async function openOne(target, protocol, url, token, channel, group) {
   if (target === 'rotor') {
     await c.request({ connect: { token, name: 'bench' } });
     if (channel !== undefined) await c.request({ subscribe: { channel } });
+  } else if (target === 'v1') {
+    // `token` is {user, timestamp, token}: v1's HMAC of user, timestamp and (empty) info.
+    await c.requestV1('connect', { ...token, info: '' });
+    if (channel !== undefined) await c.requestV1('subscribe', { channel });
   } else if (channel !== undefined) {
     // The baseline only understands JSON text commands.
     const id = c.nextId++;
@@ -291,7 +333,8 @@ async function openSocketIo(client, url, token, channel, group) {
 async function connect(m) {
   const secretKey = new TextEncoder().encode(m.secret);
   const signed = [m.target, ...(m.targets ?? [])].some((t) => t === 'rotor' || t === 'socketio');
-  const tokens = signed ? await Promise.all(Array.from({ length: m.n }, (_, i) => signToken(secretKey, `u${i}`))) : [];
+  const v1 = [m.target, ...(m.targets ?? [])].some((t) => t === 'v1');
+  const tokens = signed ? await Promise.all(Array.from({ length: m.n }, (_, i) => signToken(secretKey, `u${i}`))) : v1 ? Array.from({ length: m.n }, (_, i) => v1Credentials(m.secret, `u${i}`)) : [];
   const urls = m.urls ?? [m.url];
   subsPerChannel = new Array(m.channels).fill(0);
   subsPerGroupChannel = urls.map(() => new Array(m.channels).fill(0));
@@ -353,7 +396,9 @@ function makePublisher(m) {
   /** `ch`: the channel index; round-robin by `seq` when not given. */
   function publish(seq, measured, ch = seq % m.channels) {
     const data = { t: now(), s: seq, m: measured ? 1 : 0, pad };
-    const body = JSON.stringify({ channel: `${m.channelPrefix}${ch}`, data });
+    // `v1Secret`: Centrifugo v1's API, one signed command at the API root.
+    const body = m.v1Secret === undefined ? JSON.stringify({ channel: `${m.channelPrefix}${ch}`, data }) : JSON.stringify({ method: 'publish', params: { channel: `${m.channelPrefix}${ch}`, data } });
+    const auth = m.v1Secret === undefined ? { 'x-api-key': m.apiKey } : { 'x-api-sign': createHmac('sha256', m.v1Secret).update(body).digest('hex') };
     inflight++;
     const req = http.request(
       {
@@ -362,7 +407,7 @@ function makePublisher(m) {
         port: api.port,
         path: api.pathname,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': m.apiKey, 'content-length': Buffer.byteLength(body) },
+        headers: { 'content-type': 'application/json', ...auth, 'content-length': Buffer.byteLength(body) },
       },
       (res) => {
         if (res.statusCode !== 200) errors++;
