@@ -86,14 +86,17 @@ class WebSocketTransport implements Transport {
    */
   speakV1(): void {
     this.v1 = true;
-    this.frames = undefined;
     this.pingStyle = 'native';
   }
 
   write(messages: readonly Uint8Array[], start: number, end: number): void {
     if (this.ws.readyState !== 1) return;
     if (this.frames !== undefined) {
-      if (!this.socket.destroyed) this.socket.write(this.frames.bytesFor(messages, start, end));
+      if (this.socket.destroyed) return;
+      // A v1 client's frames hold one message each; a publication's v1 bytes are encoded once
+      // for every v1 subscriber, so its frame is shared all the same.
+      if (this.v1) for (let i = start; i < end; i++) this.socket.write(this.frames.bytesFor(messages, i, i + 1));
+      else this.socket.write(this.frames.bytesFor(messages, start, end));
       return;
     }
     if (end - start === 1 || this.v1) {
