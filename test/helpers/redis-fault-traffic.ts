@@ -59,6 +59,13 @@ export class Publisher {
   private seq = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
+  /**
+   * Set, the loop stops by itself after the first acknowledgement at an offset already
+   * acknowledged (Redis lost writes and hands their offsets out again); `held` then says so.
+   */
+  holdOnReuse = false;
+  held = false;
+  private topOffset = 0;
 
   constructor(
     private readonly node: RotorNode,
@@ -68,14 +75,21 @@ export class Publisher {
 
   /** Starts the loop (again, after stop()). */
   start(): void {
-    if (this.loop !== undefined) return;
+    if (this.loop !== undefined && !this.held) return;
+    this.held = false;
     this.stopping = false;
     this.loop = this.run();
   }
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      await this.publishOnce();
+      const a = await this.publishOnce();
+      if (this.holdOnReuse && a.acked && (a.offset ?? 0) > 0 && (a.offset ?? 0) <= this.topOffset) {
+        this.held = true;
+        this.holdOnReuse = false;
+        break;
+      }
+      if (a.acked) this.topOffset = Math.max(this.topOffset, a.offset ?? 0);
       await sleep(this.intervalMs);
     }
   }
@@ -102,6 +116,7 @@ export class Publisher {
     this.stopping = true;
     await this.loop;
     this.loop = undefined;
+    this.held = false;
   }
 
   /** Publishes (one call at a time, 50 ms apart) until a call is acknowledged; for after an outage. */

@@ -318,7 +318,7 @@ interface Failover {
  * the failover and the API failure lasted. `f` receives the nodes and traffic as soon as they
  * exist, for the caller's cleanup.
  */
-async function failOverUnderTraffic(t: TestContext, setup: SentinelSetup, channel: string, f: Failover, extra: Record<string, unknown> = {}): Promise<Traffic> {
+async function failOverUnderTraffic(t: TestContext, setup: SentinelSetup, channel: string, f: Failover, extra: Record<string, unknown> = {}, holdOnReuse = false): Promise<Traffic> {
   const section = {
     sentinel_address: [setup.sentinelAddresses.map((x) => `${x.host}:${x.port}`).join(',')],
     sentinel_master_name: setup.masterName,
@@ -330,6 +330,7 @@ async function failOverUnderTraffic(t: TestContext, setup: SentinelSetup, channe
   const traffic = await startTraffic(nodes[0], nodes[1], channel);
   f.traffic = traffic;
   const { pub } = traffic;
+  pub.holdOnReuse = holdOnReuse;
   const before = pub.attempts.length;
   const oldMaster = await setup.masterAddress();
   const t0 = performance.now();
@@ -342,8 +343,10 @@ async function failOverUnderTraffic(t: TestContext, setup: SentinelSetup, channe
     newMaster = await setup.failover();
     failoverMs = performance.now() - t0;
     assert.notEqual(newMaster.port, oldMaster.port);
-    // Publishing goes on by itself, to the new master: new acknowledgements after the failover.
-    await pub.waitAcked(20);
+    // Publishing goes on by itself, to the new master: new acknowledgements after the failover
+    // (with `holdOnReuse`, up to the first at an offset acknowledged before).
+    if (holdOnReuse) await waitUntil(() => pub.held, () => `a publish at a reused offset; ${pub.outageText()}`);
+    else await pub.waitAcked(20);
     healthy = await Promise.all(nodes.map((n) => waitHealth(n, 200)));
   } finally {
     healthSpans = await sampler.stop();
@@ -403,7 +406,9 @@ test('a Sentinel failover that loses acknowledged writes: subscribers take the i
   const setup = await startSentinelSetup();
   const f: Failover = { nodes: [] };
   try {
-    const traffic = await failOverUnderTraffic(t, setup, `${FAULT_NAMESPACE}:failover-lost`, f);
+    // The publisher holds at the first offset acknowledged twice, before the new master's stream
+    // can grow past the old top: a subscriber whose position is above the stream's top can tell.
+    const traffic = await failOverUnderTraffic(t, setup, `${FAULT_NAMESPACE}:failover-lost`, f, {}, true);
     const { pub, subs } = traffic;
     // The first publication the new master acknowledged: the first at an offset already acknowledged.
     let top = 0;
@@ -413,6 +418,19 @@ test('a Sentinel failover that loses acknowledged writes: subscribers take the i
       return false;
     });
     assert.ok(firstReused !== undefined, 'the failover lost acknowledged writes (Redis without min-replicas-to-write): the scenario this test is about');
+    // Each node notices the stream went backwards at the first publication it receives from the
+    // new master, whenever its PUB/SUB gets there. Publications one at a time, still below the
+    // old top, until every subscriber was told (2500) and subscribed again; only then past the top.
+    const toldAndBack = (s: (typeof subs)[number]): boolean => {
+      const i = s.timeline.findIndex((e) => e.kind === 'subscribing' && e.code === 2500);
+      return i >= 0 && s.timeline.slice(i + 1).some((e) => e.kind === 'subscribed');
+    };
+    while (!subs.every(toldAndBack)) {
+      const a = await pub.publishOnce();
+      assert.ok((a.offset ?? 0) < top, `still below the old top ${top} while waiting for every subscriber's 2500 (at ${a.offset}); ${subs.map((s) => s.describe()).join('; ')}`);
+      await sleep(100);
+    }
+    pub.start();
     // Publish past the old top, so offsets are new again and a subscriber that only skips gets
     // publications again: it then holds other data at the reused offsets than history does.
     await waitUntil(() => (pub.acked().at(-1)?.offset ?? 0) > top + 5, () => `acknowledged offsets to pass ${top}`);
