@@ -207,18 +207,59 @@ test('a burst of 2,000 API publishes during a stall all settle with error 100, a
   }
 });
 
-test('Redis killed and restarted empty: /health 503 then 200, a new epoch, subscribers take the insufficient-state path and get everything after', async (t) => {
-  const redis = await startRedis({ label: 'faults-kill' });
-  const channel = `${FAULT_NAMESPACE}:kill`;
+interface TwoNodes {
+  a: RotorNode;
+  nodes: RotorNode[];
+  traffic: Traffic;
+}
+
+/**
+ * Nodes A and B on `redis` (prefix from `label`) with traffic on `channel`, for `body`; on failure
+ * the nodes' warnings and the subscribers' timelines are printed; everything, `redis` included,
+ * is stopped after.
+ */
+async function onTwoNodes(t: TestContext, redis: RedisServer, label: string, channel: string, body: (x: TwoNodes) => Promise<void>): Promise<void> {
   const nodes: RotorNode[] = [];
   let traffic: Traffic | undefined;
   try {
-    const section = { address: [redis.url], prefix: uniquePrefix('kill') };
+    const section = { address: [redis.url], prefix: uniquePrefix(label) };
     nodes.push(...(await Promise.all([startNode('A', section), startNode('B', section)])));
     const [a, b] = nodes as [RotorNode, RotorNode];
     traffic = await startTraffic(a, b, channel);
-    const { pub } = traffic;
+    await body({ a, nodes, traffic });
+  } catch (e) {
+    dump(t, nodes, traffic?.subs ?? []);
+    throw e;
+  } finally {
+    await stopTraffic(traffic);
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis.stop();
+  }
+}
 
+/**
+ * SIGKILLs `redis` under traffic, restarts it OUTAGE_MS later, and resolves once both nodes answer
+ * /health 200 and 20 more publishes were acknowledged; with the times of each step.
+ */
+async function killAndRestart(redis: RedisServer, nodes: RotorNode[], pub: Publisher): Promise<{ killedAt: number; unhealthyAt: number[]; restartedAt: number; healthy: { at: number }[] }> {
+  const before = pub.attempts.length;
+  await redis.kill();
+  const killedAt = performance.now();
+  const unhealthyAt = await waitUnhealthy(nodes, `redis 127.0.0.1:${redis.port}`);
+  await pub.waitFailed(20_000, before);
+  await sleep(Math.max(0, killedAt + OUTAGE_MS - performance.now()));
+  await redis.restart();
+  const restartedAt = performance.now();
+  const healthy = await Promise.all(nodes.map((n) => waitHealth(n, 200)));
+  await pub.waitAcked(20);
+  return { killedAt, unhealthyAt, restartedAt, healthy };
+}
+
+test('Redis killed and restarted empty: /health 503 then 200, a new epoch, subscribers take the insufficient-state path and get everything after', async (t) => {
+  const redis = await startRedis({ label: 'faults-kill' });
+  const channel = `${FAULT_NAMESPACE}:kill`;
+  await onTwoNodes(t, redis, 'kill', channel, async ({ a, nodes, traffic }) => {
+    const { pub } = traffic;
     // Before the kill, nothing acknowledged is missing (a pause in the publishing to compare).
     await pub.stop();
     const h0 = await readHistory(a, channel);
@@ -228,16 +269,7 @@ test('Redis killed and restarted empty: /health 503 then 200, a new epoch, subsc
     pub.start();
     await pub.waitAcked(5);
 
-    const before = pub.attempts.length;
-    await redis.kill();
-    const killedAt = performance.now();
-    const unhealthyAt = await waitUnhealthy(nodes, `redis 127.0.0.1:${redis.port}`);
-    await pub.waitFailed(20_000, before);
-    await sleep(Math.max(0, killedAt + OUTAGE_MS - performance.now()));
-    await redis.restart();
-    const restartedAt = performance.now();
-    const healthy = await Promise.all(nodes.map((n) => waitHealth(n, 200)));
-    await pub.waitAcked(20);
+    const { killedAt, unhealthyAt, restartedAt, healthy } = await killAndRestart(redis, nodes, pub);
     // The first publish started after the kill that was acknowledged: by the restarted Redis.
     const firstNew = pub.acked().find((x) => x.startMs > killedAt);
     assert.ok(firstNew !== undefined);
@@ -254,40 +286,17 @@ test('Redis killed and restarted empty: /health 503 then 200, a new epoch, subsc
     t.diagnostic(`SIGKILL, restart ${OUTAGE_MS} ms later: ${pub.outageText()}`);
     t.diagnostic(`/health 503 after ${unhealthyAt.map((x) => Math.round(x - killedAt)).join(' / ')} ms (A / B); 200 again ${healthy.map((h) => Math.round(h.at - restartedAt)).join(' / ')} ms after the restart`);
     t.diagnostic(`epoch ${oldEpoch} -> ${firstNew.epoch}; ${traffic.subs.map((s) => s.resubscribeSummary()).join('; ')}`);
-  } catch (e) {
-    dump(t, nodes, traffic?.subs ?? []);
-    throw e;
-  } finally {
-    await stopTraffic(traffic);
-    await Promise.all(nodes.map((n) => n.stop()));
-    await redis.stop();
-  }
+  });
 });
 
 test('Redis killed and restarted from its append-only file (appendfsync always): the same epoch, nothing acknowledged lost, every subscriber recovers', async (t) => {
   // What a production Redis that must not lose history runs with: every write is on disk before
   // Redis answers it, so whatever the API acknowledged survives a SIGKILL.
   const redis = await startRedis({ label: 'faults-kill-aof', config: ['appendonly yes', 'appendfsync always'] });
-  const channel = `${FAULT_NAMESPACE}:kill-aof`;
-  const nodes: RotorNode[] = [];
-  let traffic: Traffic | undefined;
-  try {
-    const section = { address: [redis.url], prefix: uniquePrefix('kill-aof') };
-    nodes.push(...(await Promise.all([startNode('A', section), startNode('B', section)])));
-    const [a, b] = nodes as [RotorNode, RotorNode];
-    traffic = await startTraffic(a, b, channel);
+  await onTwoNodes(t, redis, 'kill-aof', `${FAULT_NAMESPACE}:kill-aof`, async ({ a, nodes, traffic }) => {
     const { pub } = traffic;
     const epoch = pub.acked()[0]!.epoch;
-
-    const before = pub.attempts.length;
-    await redis.kill();
-    const killedAt = performance.now();
-    await waitUnhealthy(nodes, `redis 127.0.0.1:${redis.port}`);
-    await pub.waitFailed(20_000, before);
-    await sleep(Math.max(0, killedAt + OUTAGE_MS - performance.now()));
-    await redis.restart();
-    await Promise.all(nodes.map((n) => waitHealth(n, 200)));
-    await pub.waitAcked(20);
+    const { killedAt } = await killAndRestart(redis, nodes, pub);
     const firstNew = pub.acked().find((x) => x.startMs > killedAt);
     assert.equal(firstNew?.epoch, epoch, 'the stream came back from the append-only file: same epoch');
     await settleAndCheck(traffic, a);
@@ -296,14 +305,7 @@ test('Redis killed and restarted from its append-only file (appendfsync always):
     for (const s of traffic.subs) assertAlwaysRecovered(s);
     await assertNodesUp(nodes);
     t.diagnostic(`SIGKILL, restart from the AOF ${OUTAGE_MS} ms later: ${pub.outageText()}; ${traffic.subs.map((s) => s.resubscribeSummary()).join('; ')}`);
-  } catch (e) {
-    dump(t, nodes, traffic?.subs ?? []);
-    throw e;
-  } finally {
-    await stopTraffic(traffic);
-    await Promise.all(nodes.map((n) => n.stop()));
-    await redis.stop();
-  }
+  });
 });
 
 interface Failover {
