@@ -240,13 +240,8 @@ class Conn {
     }
     for (const r of Array.isArray(m) ? m : [m]) {
       if (r.method === 'message') onPublication(r.body?.data, this.group);
-      else if (r.uid !== undefined) {
-        const p = this.pending.get(Number(r.uid));
-        if (p === undefined) continue;
-        this.pending.delete(Number(r.uid));
-        if (r.error) p.reject(new Error(`error ${r.error}`));
-        else p.resolve(r);
-      }
+      // v1's error is a string, v2's an object: one reply path for both.
+      else if (r.uid !== undefined) this.onReply({ ...r, id: Number(r.uid), error: r.error ? { code: 'v1', message: r.error } : undefined });
     }
   }
 
