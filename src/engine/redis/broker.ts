@@ -51,7 +51,7 @@ export class RedisBroker implements Broker {
   async run(handler: BrokerEventHandler, nodeId: string): Promise<void> {
     this.handler = handler;
     this.nodeId = nodeId;
-    const shards = await openShards(this.opts.shards, this.opts.shardedPubSub, this.log, (shard, channel, payload) => this.onMessage(channel, payload));
+    const shards = await openShards(this.opts.shards, this.opts.shardedPubSub, this.log, (shard, channel, payload) => this.onMessage(channel, payload), true, this.opts.prefix);
     this.parts = shards.map((shard) => ({ shard, keys: new RedisKeys(this.opts.prefix, shard.cluster) }));
     const first = this.parts[0] as Part;
     this.nodeChannel = first.keys.node(nodeId);

@@ -40,6 +40,8 @@ export interface PubSubConn {
   bytes: number;
   /** Set when its first connect failed and it was destroyed: whatever it reports later is moot. */
   dropped: boolean;
+  /** Its delivery probe's channel (delivery-probe.ts), when the pool probes. */
+  readonly probeChannel: string | undefined;
 }
 
 export interface PubSubPoolOptions {
@@ -56,6 +58,11 @@ export interface PubSubPoolOptions {
   opened(c: PubSubConn): void;
   /** Called when a connection's first connect failed, or the pool closed meanwhile, and it was destroyed. */
   dropped(c: PubSubConn): void;
+  /**
+   * Delivery probes: connection `n` (from 1) subscribes `channel(n)` as it connects, before it
+   * takes any channel, with its own listener, which calls `received`.
+   */
+  probe?: { channel(n: number): string; received(c: PubSubConn): void };
 }
 
 export class PubSubPool {
@@ -166,12 +173,20 @@ export class PubSubPool {
   private async add(): Promise<PubSubConn> {
     const n = this.conns.length + 1;
     const conn = this.opts.make();
-    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false };
+    const probe = this.opts.probe;
+    const probeChannel = probe?.channel(n);
+    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false, probeChannel };
     this.opts.watch(c);
     this.connecting.add(c);
     try {
       await connect(conn, this.opts.label, this.opts.connectTimeoutMs);
       if (this.closed) throw new Error(`${this.opts.label}: closed`);
+      if (probe !== undefined && probeChannel !== undefined) {
+        const heard: Listener = () => probe.received(c);
+        if (this.opts.sharded) await conn.sSubscribe(probeChannel, heard, true);
+        else await conn.subscribe(probeChannel, heard, true);
+        c.bytes += Buffer.byteLength(probeChannel) + CONFIRMATION_OVERHEAD_BYTES;
+      }
     } catch (err) {
       c.dropped = true;
       conn.destroy();

@@ -10,7 +10,9 @@
  *   a Redis that stalls with the socket open (`timeout` with `rejectInFlight`);
  * - while a connection is down, commands reject at once instead of queueing (no offline queue);
  * - a PING every second on every connection finds a stalled Redis: after `io_timeout` without a
- *   reply the shard reports itself unhealthy (`/health` 503) until a PING is answered again.
+ *   reply the shard reports itself unhealthy (`/health` 503) until a PING is answered again;
+ * - on Sentinel and Cluster, whose PUB/SUB connections a PING cannot reach, a delivery probe
+ *   (delivery-probe.ts) checks each of them the same way.
  *
  * The client keeps the PUB/SUB subscriptions and sends them again whenever a PUB/SUB connection
  * comes back (a restart, a Sentinel failover, a Cluster resharding); the shard follows that with
@@ -21,6 +23,8 @@ import type { RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
 import { BUFFER_REPLIES, connect, detectCluster, labelOf, makeConn, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
 import { PubSubPool, type PubSubConn } from './pubsub-pool.js';
+import { DeliveryProbe } from './delivery-probe.js';
+import { randomBytes } from 'node:crypto';
 
 /** How often each connection is pinged to detect a stalled server, ms. */
 const PING_INTERVAL_MS = 1000;
@@ -49,6 +53,8 @@ export class RedisShard {
   private readonly listener: Listener;
   /** Absent with `pubsub: false` (the command connection only). */
   private readonly pubsub: PubSubPool | undefined;
+  /** On Sentinel and Cluster, where a PING cannot reach the PUB/SUB connections. */
+  private readonly probe: DeliveryProbe | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private connectedOnce = false;
@@ -62,14 +68,31 @@ export class RedisShard {
     private readonly events: ShardEvents,
     label: string,
     cluster: boolean,
+    probePrefix: string,
   ) {
     this.label = label;
     this.cluster = cluster;
     this.cmd = rawCmd.withTypeMapping(BUFFER_REPLIES);
     this.cmdPinger = pinger(rawCmd);
     this.listener = (message, channel) => this.events.message(channel.toString(), message);
+    const probe = pubsub && (cluster || opts.topology.kind === 'sentinel') ? this.makeProbe() : undefined;
+    this.probe = probe;
+    const probeId = randomBytes(6).toString('hex');
     this.pubsub = pubsub
-      ? new PubSubPool({ make, connectTimeoutMs: opts.connectTimeoutMs, label, sharded, listener: this.listener, watch: (c) => this.trackPubSub(c), opened: (c) => this.problems.delete(c.name), dropped: (c) => this.problems.delete(c.name) })
+      ? new PubSubPool({
+          make,
+          connectTimeoutMs: opts.connectTimeoutMs,
+          label,
+          sharded,
+          listener: this.listener,
+          watch: (c) => this.trackPubSub(c),
+          opened: (c) => this.problems.delete(c.name),
+          dropped: (c) => {
+            this.problems.delete(c.name);
+            probe?.forget(c);
+          },
+          ...(probe === undefined ? {} : { probe: { channel: (n: number) => `${probePrefix}.probe.${probeId}.${n}`, received: (c: PubSubConn) => probe.received(c) } }),
+        })
       : undefined;
   }
 
@@ -78,17 +101,23 @@ export class RedisShard {
     return this.pubsub?.connections.length ?? 0;
   }
 
+  /** Delivery probes that came back (Sentinel and Cluster only; for tests and diagnostics). */
+  get probeRoundTrips(): number {
+    return this.probe?.roundTrips ?? 0;
+  }
+
   /**
    * Connects the command connection and the first PUB/SUB one (within `connect_timeout` each) and starts watching them. Rejects
    * with a message naming the shard when Redis cannot be reached. `shardedPubSub` takes effect
-   * only on a Cluster. `pubsub: false` opens the command connection only.
+   * only on a Cluster. `pubsub: false` opens the command connection only. Delivery probes use
+   * channels `<probePrefix>.probe.<random id>.<n>` (the broker passes its key prefix).
    */
-  static async open(opts: RedisShardOptions, shardedPubSub: boolean, events: ShardEvents, pubsub = true): Promise<RedisShard> {
+  static async open(opts: RedisShardOptions, shardedPubSub: boolean, events: ShardEvents, pubsub = true, probePrefix = 'rotor'): Promise<RedisShard> {
     const label = labelOf(opts);
     let cluster = opts.topology.kind === 'cluster';
     if (opts.topology.kind === 'standalone') cluster = await detectCluster(opts, label);
     const cmd = makeConn(opts, cluster);
-    const shard = new RedisShard(cmd, () => makeConn(opts, cluster, true), pubsub, opts, cluster && shardedPubSub, events, label, cluster);
+    const shard = new RedisShard(cmd, () => makeConn(opts, cluster, true), pubsub, opts, cluster && shardedPubSub, events, label, cluster, probePrefix);
     shard.watch();
     try {
       await connect(cmd, label, opts.connectTimeoutMs);
@@ -173,7 +202,10 @@ export class RedisShard {
     this.track(this.rawCmd, 'commands', () => this.problems.delete('commands'));
     this.pingTimer = setInterval(() => {
       this.ping(this.rawCmd, this.cmdPinger, 'commands');
-      for (const c of this.pubsub?.connections ?? []) this.ping(c.conn, c.pinger, c.name);
+      for (const c of this.pubsub?.connections ?? []) {
+        if (this.probe === undefined) this.ping(c.conn, c.pinger, c.name);
+        else if (!this.closed) this.probe.check(c);
+      }
     }, PING_INTERVAL_MS);
     // Watching Redis is no reason to keep the process alive.
     this.pingTimer.unref();
@@ -206,6 +238,26 @@ export class RedisShard {
     });
     client.on('ready', () => {
       if (watching()) onReady();
+    });
+  }
+
+  private makeProbe(): DeliveryProbe {
+    return new DeliveryProbe({
+      publish: (channel, payload) => this.publish(channel, payload),
+      timeoutMs: this.opts.ioTimeoutMs,
+      overdue: (c, why) => {
+        if (this.closed || c.dropped) return;
+        // A lost connection's own reason says more than the probe's.
+        if (!this.problems.has(c.name)) {
+          this.events.warn(`${this.label}: ${c.name} connection delivers nothing: ${why}`);
+          this.problems.set(c.name, why);
+        }
+      },
+      heard: (c) => {
+        if (this.closed || c.dropped) return;
+        if (this.problems.has(c.name)) this.events.warn(`${this.label}: ${c.name} connection delivers again`);
+        this.problems.delete(c.name);
+      },
     });
   }
 

@@ -9,7 +9,8 @@ import { RedisShard } from './shard.js';
 
 /**
  * Opens every shard; if one fails, the others are closed and the error names the failing one.
- * `onMessage` receives PUB/SUB messages of every shard.
+ * `onMessage` receives PUB/SUB messages of every shard; `probePrefix` starts the delivery probes'
+ * channel names (shard.ts).
  */
 export async function openShards(
   all: readonly RedisShardOptions[],
@@ -17,6 +18,7 @@ export async function openShards(
   log: Logger,
   onMessage: (shard: RedisShard, channel: string, payload: Buffer) => void,
   pubsub = true,
+  probePrefix?: string,
 ): Promise<RedisShard[]> {
   const opened: RedisShard[] = [];
   try {
@@ -26,7 +28,7 @@ export async function openShards(
         message: (channel, payload) => onMessage(shard as RedisShard, channel, payload),
         resubscribed: (connection, channels, ms) => log.info({ shard: shard?.label, connection, channels, ms: Math.round(ms) }, 'redis: PUB/SUB connection back, channels resubscribed'),
         warn: (message) => log.warn(message),
-      }, pubsub);
+      }, pubsub, probePrefix);
       opened.push(shard);
     }
   } catch (err) {
