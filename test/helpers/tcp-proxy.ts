@@ -13,6 +13,8 @@ export interface ProxiedConnection {
   hold(): void;
   /** Forwards again, first what arrived while held. */
   release(): void;
+  /** Whether either side closed it (the proxy then closes the other). */
+  closed(): boolean;
 }
 
 export interface TcpProxy {
@@ -49,6 +51,10 @@ class Link implements ProxiedConnection {
   }
 
   clientBytes = (): string => this.seen;
+
+  closed(): boolean {
+    return this.client.destroyed || this.server.destroyed;
+  }
 
   hold(): void {
     this.held = true;

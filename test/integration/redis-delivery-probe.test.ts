@@ -1,36 +1,89 @@
 /**
- * Delivery probes (engine/redis/delivery-probe.ts, issue #17 item 4): a Sentinel or Cluster
- * shard's PUB/SUB connection that stops delivering makes the shard unhealthy, naming the
- * connection, and healthy again once delivery is back. A PING cannot tell: it goes to a command
- * connection. The Sentinel case puts the master behind a TCP proxy that holds the PUB/SUB
- * connection (both sockets stay open; nothing passes), while the command connection keeps working.
- * The Cluster cases show the probes come back on a healthy 3-master Cluster, classic and sharded.
+ * A PUB/SUB connection that goes silent with its socket open (issue #17 item 4, centrifugo#1189):
+ * Redis behind a TCP proxy that holds the connection (both sockets open, nothing passes either
+ * way) while the command connection keeps working. The shard's health names the connection, the
+ * shard replaces it with a new one holding the same channels, and delivery and health come back
+ * by themselves.
+ *
+ * - Sentinel: the client keeps its PUB/SUB connection private and a PING would reach the master's
+ *   command connection, so delivery probes (engine/redis/delivery-probe.ts) find it. Without them
+ *   health stayed 200 with the connection held.
+ * - One server: the PING on the PUB/SUB connection finds it.
+ * - A healthy 3-master Cluster, classic and sharded: the probes come back and never reach the
+ *   shard's message listener.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisShard, type ShardEvents } from '../../src/engine/redis/shard.js';
+import type { RedisShardOptions } from '../../src/engine/redis/options.js';
 import { SENTINEL_MASTER_NAME, startCluster, startRedis, stopAll, uniquePrefix, type RedisCluster, type RedisServer } from '../helpers/redis-servers.js';
 import { pollUntil } from '../helpers/service-process.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const IO_TIMEOUT_MS = 1000;
 
 interface Heard {
   events: ShardEvents;
   messages: string[];
   warnings: string[];
+  resubscribed: string[];
 }
 
 function listen(): Heard {
-  const h: Heard = { messages: [], warnings: [], events: { message: () => {}, resubscribed() {}, warn: () => {} } };
-  h.events = { message: (channel, payload) => h.messages.push(`${channel}:${payload.toString()}`), resubscribed() {}, warn: (m) => h.warnings.push(m) };
+  const h: Heard = { messages: [], warnings: [], resubscribed: [], events: { message() {}, resubscribed() {}, warn() {} } };
+  h.events = {
+    message: (channel, payload) => h.messages.push(`${channel}:${payload.toString()}`),
+    resubscribed: (connection, channels) => h.resubscribed.push(`${connection}:${channels}`),
+    warn: (m) => h.warnings.push(m),
+  };
   return h;
 }
 
-describe('a Sentinel master behind a proxy that holds the PUB/SUB connection', () => {
+/**
+ * Subscribes two channels, holds the proxied connection that subscribed them, and checks the
+ * shard reports it (`reason`), replaces it, and delivers again on both channels.
+ */
+async function holdAndReplace(proxy: TcpProxy, opts: RedisShardOptions, reason: RegExp, waitFirst: (s: RedisShard) => Promise<boolean>): Promise<void> {
+  const h = listen();
+  const prefix = uniquePrefix('probe');
+  const shard = await RedisShard.open(opts, false, h.events, true, prefix);
+  try {
+    await shard.subscribe('a');
+    await shard.subscribe('b');
+    await pollUntil(() => waitFirst(shard), 'the PUB/SUB connection to be checked', { intervalMs: 50 });
+    assert.deepEqual(shard.health(), { ok: true });
+
+    const subscribed = proxy.connections.filter((c) => !c.closed() && /\r\nsubscribe\r\n\$1\r\nb\r\n/i.test(c.clientBytes()));
+    assert.equal(subscribed.length, 1, 'one proxied connection subscribed the channels');
+    const link = subscribed[0];
+    assert.ok(link !== undefined);
+    link.hold();
+
+    await pollUntil(async () => !shard.health().ok, 'health to turn bad while the PUB/SUB connection is held', { timeoutMs: 15_000, intervalMs: 20 });
+    const bad = shard.health();
+    assert.match(bad.reason ?? '', reason);
+    assert.doesNotMatch(bad.reason ?? '', /commands/, 'the command connection is not held');
+    // Accepted through the command connection, but it cannot arrive through the held one, and
+    // the new connection subscribes after it: PUB/SUB is at most once.
+    await shard.publish('a', Buffer.from('while-held'));
+
+    await pollUntil(async () => link.closed() && shard.health().ok, 'the held connection to be replaced and health to come back', { timeoutMs: 15_000, intervalMs: 20 });
+    assert.ok(h.warnings.some((w) => /pubsub connection silent for \d+ ms while Redis answers commands: replacing it \(2 channels\)$/.test(w)), h.warnings.join('\n'));
+    assert.deepEqual(h.resubscribed, ['pubsub:2']);
+    assert.equal(shard.pubsubConnections, 1);
+    for (const ch of ['a', 'b']) await shard.publish(ch, Buffer.from('after'));
+    await pollUntil(async () => h.messages.length >= 2, 'publications after the replacement to arrive', { intervalMs: 20 });
+    assert.deepEqual(h.messages.sort(), ['a:after', 'b:after']);
+    assert.deepEqual(shard.health(), { ok: true });
+  } finally {
+    await shard.close();
+  }
+}
+
+describe('a PUB/SUB connection held silent by a proxy', () => {
   let master: RedisServer;
   let sentinel: RedisServer;
   let proxy: TcpProxy;
-  let shard: RedisShard | undefined;
-  const prefix = uniquePrefix('probe');
 
   before(async () => {
     master = await startRedis({ label: 'probe-master' });
@@ -40,49 +93,26 @@ describe('a Sentinel master behind a proxy that holds the PUB/SUB connection', (
   });
 
   after(async () => {
-    await shard?.close();
     await proxy?.close();
     await stopAll([sentinel, master].filter((s) => s !== undefined));
   });
 
-  test('health names the PUB/SUB connection while it delivers nothing, commands still work, and both come back', async () => {
-    const h = listen();
-    shard = await RedisShard.open(
-      { topology: { kind: 'sentinel', sentinels: [{ host: sentinel.host, port: sentinel.port }], masterName: SENTINEL_MASTER_NAME }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: 1000 },
-      false,
-      h.events,
-      true,
-      prefix,
+  test('Sentinel: a delivery probe finds it, health names it, the shard replaces it and delivers again', async () => {
+    await holdAndReplace(
+      proxy,
+      { topology: { kind: 'sentinel', sentinels: [{ host: sentinel.host, port: sentinel.port }], masterName: SENTINEL_MASTER_NAME }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS },
+      /^redis sentinel mymaster \(127\.0\.0\.1:\d+\): pubsub no delivery probe came back within io_timeout \(1000 ms\)$/,
+      async (s) => s.probeRoundTrips >= 2,
     );
-    const s = shard;
-    await s.subscribe('ch');
-    await pollUntil(async () => s.probeRoundTrips >= 2, 'two delivery probes to come back', { intervalMs: 50 });
-    assert.deepEqual(s.health(), { ok: true });
+  });
 
-    // The command connection publishes to the probe channel; the PUB/SUB one subscribed it.
-    const pubsubLinks = proxy.connections.filter((c) => /\bsubscribe\b/i.test(c.clientBytes()) && c.clientBytes().includes(`${prefix}.probe.`));
-    assert.equal(pubsubLinks.length, 1, 'one proxied connection subscribed the probe channel');
-    const link = pubsubLinks[0];
-    assert.ok(link !== undefined);
-    link.hold();
-
-    await pollUntil(async () => !s.health().ok, 'health to turn bad while the PUB/SUB connection is held', { timeoutMs: 15_000, intervalMs: 50 });
-    const bad = s.health();
-    assert.equal(bad.ok, false);
-    assert.match(bad.reason ?? '', /^redis sentinel mymaster \(127\.0\.0\.1:\d+\): pubsub no delivery probe came back within io_timeout \(1000 ms\)$/);
-    assert.ok(h.warnings.some((w) => w.endsWith('pubsub connection delivers nothing: no delivery probe came back within io_timeout (1000 ms)')), h.warnings.join('\n'));
-    // The command connection is not held: a publication is accepted, but it cannot arrive.
-    await s.publish('ch', Buffer.from('while-held'));
-    assert.equal(h.messages.length, 0);
-    const stillBad = s.health();
-    assert.doesNotMatch(stillBad.reason ?? '', /commands/);
-
-    link.release();
-    await pollUntil(async () => s.health().ok, 'health to come back once the connection delivers again', { timeoutMs: 15_000, intervalMs: 50 });
-    assert.ok(h.warnings.some((w) => w.endsWith('pubsub connection delivers again')), h.warnings.join('\n'));
-    await s.publish('ch', Buffer.from('after'));
-    await pollUntil(async () => h.messages.includes('ch:after'), 'a publication after the release to arrive', { intervalMs: 20 });
-    assert.deepEqual(h.messages, ['ch:while-held', 'ch:after'], 'what Redis sent while the link was held arrives first, in order');
+  test('one server: its PING finds it, health names it, the shard replaces it and delivers again', async () => {
+    await holdAndReplace(
+      proxy,
+      { topology: { kind: 'standalone', address: { host: '127.0.0.1', port: proxy.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS },
+      /^redis 127\.0\.0\.1:\d+: pubsub no reply within io_timeout \(1000 ms\)/,
+      async () => true,
+    );
   });
 });
 
@@ -100,7 +130,7 @@ describe('a 3-master Cluster', () => {
   for (const sharded of [false, true]) {
     test(`delivery probes come back and health stays good (${sharded ? 'sharded' : 'classic'} PUB/SUB)`, async () => {
       const h = listen();
-      const shard = await RedisShard.open({ topology: { kind: 'cluster', nodes: [...cluster.addresses] }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: 1000 }, sharded, h.events, true, uniquePrefix('probe-cluster'));
+      const shard = await RedisShard.open({ topology: { kind: 'cluster', nodes: [...cluster.addresses] }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS }, sharded, h.events, true, uniquePrefix('probe-cluster'));
       try {
         await shard.subscribe('ch');
         await pollUntil(async () => shard.probeRoundTrips >= 3, 'three delivery probes to come back', { intervalMs: 50 });

@@ -9,7 +9,8 @@
  * failure Centrifugo users report after Sentinel failovers (centrifugo#1189). So each such
  * connection subscribes a channel of its own, and once a second the shard publishes to it through
  * its command connection. A probe that has not come back within `io_timeout` makes the shard
- * unhealthy, naming the connection, until one comes back.
+ * unhealthy, naming the connection, until one comes back; the shard replaces a connection that
+ * stays silent while Redis answers commands (pubsub-pool.ts `replace`).
  *
  * Scope: on a Cluster with sharded PUB/SUB the client holds one connection per master and the
  * probe channel's slot picks one of them; the others are not probed.
@@ -21,8 +22,11 @@ export interface DeliveryProbeOptions {
   publish(channel: string, payload: Buffer): Promise<void>;
   /** How long a probe may take to come back, ms (`io_timeout`). */
   timeoutMs: number;
-  /** A probe is overdue on `c`; called at every check while it stays overdue. */
-  overdue(c: PubSubConn, why: string): void;
+  /**
+   * A probe is overdue on `c`, out since `since` (performance.now() ms); called at every check
+   * while it stays overdue.
+   */
+  overdue(c: PubSubConn, why: string, since: number): void;
   /** A probe came back on `c`. */
   heard(c: PubSubConn): void;
 }
@@ -46,7 +50,7 @@ export class DeliveryProbe {
     if (channel === undefined) return;
     const since = this.outstanding.get(c);
     if (since === undefined) this.outstanding.set(c, now);
-    else if (now - since >= this.o.timeoutMs) this.o.overdue(c, `no delivery probe came back within io_timeout (${this.o.timeoutMs} ms)`);
+    else if (now - since >= this.o.timeoutMs) this.o.overdue(c, `no delivery probe came back within io_timeout (${this.o.timeoutMs} ms)`, since);
     else return;
     this.o.publish(channel, Buffer.from(String(++this.seq))).catch(() => {
       // Not published (the command connection is down, which its own PING reports): nothing is

@@ -13,6 +13,9 @@
  *
  * Sharded PUB/SUB (SSUBSCRIBE on a Cluster) is resent one channel per command: one connection
  * takes any number of channels.
+ *
+ * A connection that went silent with its socket open (the shard finds out, shard.ts) is replaced
+ * by a new one holding the same channels (`replace`): the client has no call to reconnect it.
  */
 import type { Conn, Listener, Pinger } from './clients.js';
 import { connect, pinger } from './clients.js';
@@ -38,8 +41,13 @@ export interface PubSubConn {
   readonly channels: Set<string>;
   /** Confirmation bytes its channels add up to. */
   bytes: number;
-  /** Set when its first connect failed and it was destroyed: whatever it reports later is moot. */
+  /**
+   * Set when its first connect failed, or it was replaced, and it was destroyed: whatever it
+   * reports later is moot.
+   */
   dropped: boolean;
+  /** Being replaced (`replace`): it takes no new channel. */
+  retired: boolean;
   /** Its delivery probe's channel (delivery-probe.ts), when the pool probes. */
   readonly probeChannel: string | undefined;
 }
@@ -56,7 +64,10 @@ export interface PubSubPoolOptions {
   watch(c: PubSubConn): void;
   /** Called when a connection's first connect succeeded (a Cluster client emits no `ready`). */
   opened(c: PubSubConn): void;
-  /** Called when a connection's first connect failed, or the pool closed meanwhile, and it was destroyed. */
+  /**
+   * Called when a connection was destroyed: its first connect failed, the pool closed meanwhile,
+   * or another took its place (`replace`).
+   */
   dropped(c: PubSubConn): void;
   /**
    * Delivery probes: connection `n` (from 1) subscribes `channel(n)` as it connects, before it
@@ -110,8 +121,8 @@ export class PubSubPool {
 
   private async place(channel: string): Promise<void> {
     if (this.closed) throw new Error(`${this.opts.label}: closed`);
-    const cost = Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES;
-    const fits = (x: PubSubConn): boolean => x.bytes + cost <= this.budget;
+    const cost = costOf(channel);
+    const fits = (x: PubSubConn): boolean => !x.retired && x.bytes + cost <= this.budget;
     let c = this.conns.find(fits);
     while (c === undefined) {
       // Every channel that found no room waits for the same new connection; what they take of
@@ -138,7 +149,7 @@ export class PubSubPool {
     if (!this.holder.has(channel)) await this.pending.get(channel)?.catch(() => undefined);
     const c = this.holder.get(channel);
     if (c === undefined) return;
-    const cost = Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES;
+    const cost = costOf(channel);
     this.release(c, channel, cost);
     try {
       if (this.opts.sharded) await c.conn.sUnsubscribe(channel, this.opts.listener, true);
@@ -146,7 +157,8 @@ export class PubSubPool {
     } catch (err) {
       // The client keeps a channel whose UNSUBSCRIBE failed and subscribes it again on
       // reconnecting: it still counts here, and a later subscribe must find it on this connection.
-      if (!this.holder.has(channel)) this.take(c, channel, cost);
+      // (Not on one being replaced: `replace` leaves it out of the new connection.)
+      if (!this.holder.has(channel) && !c.retired) this.take(c, channel, cost);
       throw err;
     }
   }
@@ -170,12 +182,70 @@ export class PubSubPool {
     c.bytes -= cost;
   }
 
+  /**
+   * Puts a new connection in the place of `old`, which stopped delivering with its socket open
+   * (the client cannot be told to reconnect): the new one connects, subscribes `old`'s channels in
+   * one command, and takes its name and place; then `old` is destroyed. Channels unsubscribed
+   * meanwhile are unsubscribed on the new one too. Publications sent between `old` going silent
+   * and the new one's SUBSCRIBE are not delivered (as after any reconnect; recovery fills them).
+   * Rejects, leaving `old` in place, when the new connection cannot connect or subscribe.
+   */
+  async replace(old: PubSubConn): Promise<void> {
+    const at = this.conns.indexOf(old);
+    if (at < 0 || old.retired || this.closed) return;
+    old.retired = true;
+    let fresh: PubSubConn | undefined;
+    try {
+      fresh = await this.connectOne(at + 1);
+      const moving = [...old.channels];
+      if (moving.length > 0) await this.subscribeAll(fresh, moving);
+      const gone = moving.filter((ch) => this.holder.get(ch) !== old);
+      if (gone.length > 0) await this.unsubscribeAll(fresh, gone);
+      if (this.closed) throw new Error(`${this.opts.label}: closed`);
+    } catch (err) {
+      old.retired = false;
+      if (fresh !== undefined) this.drop(fresh);
+      throw err;
+    }
+    for (const ch of [...old.channels]) {
+      this.release(old, ch, costOf(ch));
+      this.take(fresh, ch, costOf(ch));
+    }
+    this.conns[at] = fresh;
+    this.drop(old);
+    this.opts.opened(fresh);
+  }
+
+  /** One SUBSCRIBE; SSUBSCRIBE one channel at a time (a Cluster refuses channels of several slots in one). */
+  private subscribeAll(c: PubSubConn, channels: string[]): Promise<unknown> {
+    if (!this.opts.sharded) return c.conn.subscribe(channels, this.opts.listener, true);
+    return Promise.all(channels.map((ch) => c.conn.sSubscribe(ch, this.opts.listener, true)));
+  }
+
+  private unsubscribeAll(c: PubSubConn, channels: string[]): Promise<unknown> {
+    if (!this.opts.sharded) return c.conn.unsubscribe(channels, this.opts.listener, true);
+    return Promise.all(channels.map((ch) => c.conn.sUnsubscribe(ch, this.opts.listener, true)));
+  }
+
+  private drop(c: PubSubConn): void {
+    c.dropped = true;
+    c.conn.destroy();
+    this.opts.dropped(c);
+  }
+
   private async add(): Promise<PubSubConn> {
-    const n = this.conns.length + 1;
+    const c = await this.connectOne(this.conns.length + 1);
+    this.conns.push(c);
+    this.opts.opened(c);
+    return c;
+  }
+
+  /** Connection number `n` (it names it), connected, with its probe subscribed. */
+  private async connectOne(n: number): Promise<PubSubConn> {
     const conn = this.opts.make();
     const probe = this.opts.probe;
     const probeChannel = probe?.channel(n);
-    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false, probeChannel };
+    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false, retired: false, probeChannel };
     this.opts.watch(c);
     this.connecting.add(c);
     try {
@@ -185,18 +255,19 @@ export class PubSubPool {
         const heard: Listener = () => probe.received(c);
         if (this.opts.sharded) await conn.sSubscribe(probeChannel, heard, true);
         else await conn.subscribe(probeChannel, heard, true);
-        c.bytes += Buffer.byteLength(probeChannel) + CONFIRMATION_OVERHEAD_BYTES;
+        c.bytes += costOf(probeChannel);
       }
     } catch (err) {
-      c.dropped = true;
-      conn.destroy();
-      this.opts.dropped(c);
+      this.drop(c);
       throw err;
     } finally {
       this.connecting.delete(c);
     }
-    this.conns.push(c);
-    this.opts.opened(c);
     return c;
   }
+}
+
+/** What a channel adds to its connection's resubscribe answer, bytes. */
+function costOf(channel: string): number {
+  return Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES;
 }

@@ -12,7 +12,10 @@
  * - a PING every second on every connection finds a stalled Redis: after `io_timeout` without a
  *   reply the shard reports itself unhealthy (`/health` 503) until a PING is answered again;
  * - on Sentinel and Cluster, whose PUB/SUB connections a PING cannot reach, a delivery probe
- *   (delivery-probe.ts) checks each of them the same way.
+ *   (delivery-probe.ts) checks each of them the same way;
+ * - a PUB/SUB connection silent for twice `io_timeout` while the command connection's PINGs are
+ *   answered is replaced by a new one with the same channels: Redis is there, the path to it on
+ *   that socket is not, and the client would wait for TCP to give up on it.
  *
  * The client keeps the PUB/SUB subscriptions and sends them again whenever a PUB/SUB connection
  * comes back (a restart, a Sentinel failover, a Cluster resharding); the shard follows that with
@@ -55,6 +58,10 @@ export class RedisShard {
   private readonly pubsub: PubSubPool | undefined;
   /** On Sentinel and Cluster, where a PING cannot reach the PUB/SUB connections. */
   private readonly probe: DeliveryProbe | undefined;
+  /** Since when each PUB/SUB connection has been failing its checks (performance.now() ms). */
+  private readonly silentSince = new Map<PubSubConn, number>();
+  /** When a PING on the command connection was last answered (performance.now() ms). */
+  private lastCommandReply = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private connectedOnce = false;
@@ -89,6 +96,7 @@ export class RedisShard {
           opened: (c) => this.problems.delete(c.name),
           dropped: (c) => {
             this.problems.delete(c.name);
+            this.silentSince.delete(c);
             probe?.forget(c);
           },
           ...(probe === undefined ? {} : { probe: { channel: (n: number) => `${probePrefix}.probe.${probeId}.${n}`, received: (c: PubSubConn) => probe.received(c) } }),
@@ -201,9 +209,11 @@ export class RedisShard {
   private watch(): void {
     this.track(this.rawCmd, 'commands', () => this.problems.delete('commands'));
     this.pingTimer = setInterval(() => {
-      this.ping(this.rawCmd, this.cmdPinger, 'commands');
+      this.ping(this.rawCmd, this.cmdPinger, 'commands', (answered) => {
+        if (answered) this.lastCommandReply = performance.now();
+      });
       for (const c of this.pubsub?.connections ?? []) {
-        if (this.probe === undefined) this.ping(c.conn, c.pinger, c.name);
+        if (this.probe === undefined) this.ping(c.conn, c.pinger, c.name, (answered, sent) => this.checked(c, answered, sent));
         else if (!this.closed) this.probe.check(c);
       }
     }, PING_INTERVAL_MS);
@@ -245,18 +255,20 @@ export class RedisShard {
     return new DeliveryProbe({
       publish: (channel, payload) => this.publish(channel, payload),
       timeoutMs: this.opts.ioTimeoutMs,
-      overdue: (c, why) => {
+      overdue: (c, why, since) => {
         if (this.closed || c.dropped) return;
         // A lost connection's own reason says more than the probe's.
         if (!this.problems.has(c.name)) {
           this.events.warn(`${this.label}: ${c.name} connection delivers nothing: ${why}`);
           this.problems.set(c.name, why);
         }
+        this.checked(c, false, since);
       },
       heard: (c) => {
         if (this.closed || c.dropped) return;
         if (this.problems.has(c.name)) this.events.warn(`${this.label}: ${c.name} connection delivers again`);
         this.problems.delete(c.name);
+        this.checked(c, true, 0);
       },
     });
   }
@@ -267,20 +279,46 @@ export class RedisShard {
     this.problems.set(what, reason);
   }
 
-  private ping(client: Conn, p: Pinger, what: string): void {
+  /** PINGs `client`; `done` hears whether it was answered, and when the PING was sent. */
+  private ping(client: Conn, p: Pinger, what: string, done: (answered: boolean, sent: number) => void): void {
     if (!client.isReady || this.closed) return;
+    const sent = performance.now();
     p.ping().then(
       () => {
         // Answered on a connection that is up: whatever was wrong with it is over. (A PUB/SUB
         // connection's PING queues behind its resubscribe, so the answer also says that is done,
         // even when the resubscribe's own PING had failed.)
-        if (client.isReady && !this.closed) this.problems.delete(what);
+        if (!client.isReady || this.closed) return;
+        this.problems.delete(what);
+        done(true, sent);
       },
       (err: unknown) => {
         if (this.closed || !client.isReady) return;
         if (!this.problems.has(what)) this.events.warn(`${this.label}: ${what} connection stalled (no reply to PING within io_timeout)`);
         this.problems.set(what, `no reply within io_timeout (${this.opts.ioTimeoutMs} ms): ${err instanceof Error ? err.message : String(err)}`);
+        done(false, sent);
       },
+    );
+  }
+
+  /** A PUB/SUB connection's check (PING or probe) passed, or failed for one sent at `sent`. */
+  private checked(c: PubSubConn, answered: boolean, sent: number): void {
+    if (answered) {
+      this.silentSince.delete(c);
+      return;
+    }
+    const since = this.silentSince.get(c) ?? sent;
+    this.silentSince.set(c, since);
+    // Silent for twice io_timeout, and Redis answered the command connection after it went
+    // silent: this socket's path is broken, not Redis. (A stalled Redis answers neither, and a
+    // slow resubscribe answers within the second io_timeout.)
+    if (performance.now() - since < 2 * this.opts.ioTimeoutMs || this.lastCommandReply <= since || c.retired || c.dropped || this.pubsub === undefined) return;
+    const channels = c.channels.size;
+    this.events.warn(`${this.label}: ${c.name} connection silent for ${Math.round(performance.now() - since)} ms while Redis answers commands: replacing it (${channels} channels)`);
+    const started = performance.now();
+    this.pubsub.replace(c).then(
+      () => this.events.resubscribed(c.name, channels, performance.now() - started),
+      (err: unknown) => this.events.warn(`${this.label}: replacing ${c.name} failed, it stays: ${err instanceof Error ? err.message : String(err)}`),
     );
   }
 
