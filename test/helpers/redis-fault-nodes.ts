@@ -238,10 +238,13 @@ export function sampleHealth(nodes: readonly RotorNode[], t0: number): { stop():
   };
 }
 
-/** Every node still runs and answers `info`, listing them all. */
+/** Every node still runs and answers `info`, listing them all, and replaced no PUB/SUB connection. */
 export async function assertNodesUp(nodes: readonly RotorNode[]): Promise<void> {
   for (const n of nodes) {
     assert.ok(n.running, `node ${n.name} is still running`);
+    // Outages of Redis itself are the client's to reconnect: replacing a PUB/SUB connection is
+    // for one that goes silent while Redis answers (engine/redis/silence.ts), never these.
+    assert.doesNotMatch(n.log(), /replacing it/, `node ${n.name} replaced a PUB/SUB connection`);
     const info = await n.api('info', {});
     assert.equal(info.status, 200, `node ${n.name}: info ${JSON.stringify(info)}`);
     assert.equal((info.body as { result: { nodes: unknown[] } }).result.nodes.length, nodes.length, `node ${n.name} lists every node`);

@@ -21,10 +21,20 @@ export interface TcpProxy {
   readonly port: number;
   /** The connections made so far, open or closed, in order. */
   readonly connections: readonly ProxiedConnection[];
+  /**
+   * Holds the next connection whose client sends a chunk matching `pattern`, before passing that
+   * chunk on; resolves with it.
+   */
+  holdOn(pattern: RegExp): Promise<ProxiedConnection>;
   close(): Promise<void>;
 }
 
 const KEEP_CLIENT_BYTES = 64 * 1024;
+
+interface Trap {
+  pattern: RegExp;
+  sprung(link: ProxiedConnection): void;
+}
 
 class Link implements ProxiedConnection {
   private held = false;
@@ -34,9 +44,16 @@ class Link implements ProxiedConnection {
   constructor(
     private readonly client: net.Socket,
     private readonly server: net.Socket,
+    traps: Trap[],
   ) {
     client.on('data', (chunk: Buffer) => {
-      if (this.seen.length < KEEP_CLIENT_BYTES) this.seen += chunk.toString('latin1');
+      const text = chunk.toString('latin1');
+      if (this.seen.length < KEEP_CLIENT_BYTES) this.seen += text;
+      const i = traps.findIndex((t) => t.pattern.test(text));
+      if (i >= 0) {
+        this.hold();
+        traps.splice(i, 1)[0]?.sprung(this);
+      }
       this.pass(server, chunk);
     });
     server.on('data', (chunk: Buffer) => this.pass(client, chunk));
@@ -74,6 +91,7 @@ class Link implements ProxiedConnection {
 /** Listens on a free port of 127.0.0.1 and forwards to `target`. */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const connections: Link[] = [];
+  const traps: Trap[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
@@ -81,7 +99,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     }
-    connections.push(new Link(client, upstream));
+    connections.push(new Link(client, upstream, traps));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -92,6 +110,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   return {
     port: address.port,
     connections,
+    holdOn: (pattern) => new Promise((resolve) => traps.push({ pattern, sprung: resolve })),
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -116,6 +116,50 @@ describe('a PUB/SUB connection held silent by a proxy', () => {
   });
 });
 
+describe('subscribe and unsubscribe calls while a silent connection is replaced', () => {
+  let redis: RedisServer;
+  let proxy: TcpProxy;
+
+  before(async () => {
+    redis = await startRedis({ label: 'probe-race' });
+    proxy = await startTcpProxy(redis);
+  });
+
+  after(async () => {
+    await proxy?.close();
+    await redis?.stop();
+  });
+
+  test('each ends subscribed once or not at all, on the one connection, and every call resolves', async () => {
+    const h = listen();
+    const shard = await RedisShard.open({ topology: { kind: 'standalone', address: { host: '127.0.0.1', port: proxy.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS }, false, h.events);
+    try {
+      for (const ch of ['r-a', 'r-b', 'r-c']) await shard.subscribe(ch);
+      const old = proxy.connections.find((c) => !c.closed() && /\r\nsubscribe\r\n\$3\r\nr-c\r\n/i.test(c.clientBytes()));
+      assert.ok(old !== undefined);
+      // The replacement's SUBSCRIBE of the three is held on its way, so the calls below come
+      // while it is under way: after the new connection connected, before Redis confirmed.
+      const replacement = proxy.holdOn(/subscribe\r\n\$3\r\nr-a\r\n\$3\r\nr-b\r\n\$3\r\nr-c\r\n/i);
+      old.hold();
+      const fresh = await replacement;
+      const calls = [shard.unsubscribe('r-b'), shard.subscribe('r-d'), shard.unsubscribe('r-c'), shard.subscribe('r-c')];
+      fresh.release();
+      await Promise.all(calls);
+      await pollUntil(async () => old.closed(), 'the silent connection to be closed', { intervalMs: 20 });
+
+      const numsub = await redis.command(['PUBSUB', 'NUMSUB', 'r-a', 'r-b', 'r-c', 'r-d']);
+      assert.deepEqual(numsub, ['r-a', 1, 'r-b', 0, 'r-c', 1, 'r-d', 1]);
+      assert.equal(shard.pubsubConnections, 1, 'no connection was opened for r-d: it waited for the replacement');
+      for (const ch of ['r-a', 'r-b', 'r-c', 'r-d']) await shard.publish(ch, Buffer.from('x'));
+      await pollUntil(async () => h.messages.length >= 3, 'the publications to arrive', { intervalMs: 20 });
+      assert.deepEqual(h.messages.sort(), ['r-a:x', 'r-c:x', 'r-d:x']);
+      assert.deepEqual(shard.health(), { ok: true });
+    } finally {
+      await shard.close();
+    }
+  });
+});
+
 describe('a 3-master Cluster', () => {
   let cluster: RedisCluster;
 

@@ -30,7 +30,8 @@ export type Listener = (message: Buffer, channel: Buffer) => void;
 export interface Conn {
   readonly isReady: boolean;
   connect(): Promise<unknown>;
-  destroy(): void;
+  /** Ends every connection at once (a Sentinel client's returns a promise). */
+  destroy(): unknown;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   withTypeMapping(mapping: typeof BUFFER_REPLIES): Conn;
   evalSha(sha: string, opts: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
@@ -138,6 +139,12 @@ function newCluster(opts: RedisShardOptions, minimizeConnections: boolean): Conn
   }) as unknown as Conn;
 }
 
+/** Destroys `c`; a Sentinel client's destroy is async, and its failure has no one to tell. */
+export function destroyConn(c: Conn): void {
+  const r = c.destroy();
+  if (r instanceof Promise) r.catch(() => undefined);
+}
+
 /** A PING on the client's own connection (a cluster's goes to one of its nodes). */
 export function pinger(c: Conn): Pinger {
   const client = c as unknown as { ping?: () => Promise<unknown>; sendCommand: (...a: unknown[]) => Promise<unknown> };
@@ -170,6 +177,6 @@ export async function detectCluster(opts: RedisShardOptions, label: string): Pro
     const info = await (probe as unknown as { info(section: string): Promise<unknown> }).info('cluster');
     return /cluster_enabled:1/.test(String(info));
   } finally {
-    probe.destroy();
+    destroyConn(probe);
   }
 }

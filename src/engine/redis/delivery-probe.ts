@@ -9,31 +9,41 @@
  * failure Centrifugo users report after Sentinel failovers (centrifugo#1189). So each such
  * connection subscribes a channel of its own, and once a second the shard publishes to it through
  * its command connection. A probe that has not come back within `io_timeout` makes the shard
- * unhealthy, naming the connection, until one comes back; the shard replaces a connection that
- * stays silent while Redis answers commands (pubsub-pool.ts `replace`).
+ * unhealthy, naming the connection, until one comes back.
  *
- * Scope: on a Cluster with sharded PUB/SUB the client holds one connection per master and the
- * probe channel's slot picks one of them; the others are not probed.
+ * A probe Redis acknowledged while it held the connection's subscription (PUBLISH counted a
+ * receiver) and that never arrived says the socket is silent, not that the client is subscribing
+ * again: that is the time `overdue` reports as `silentSince`, and the shard replaces a connection
+ * silent for long enough (shard.ts). Scope: on a Cluster with sharded PUB/SUB the client holds one
+ * connection per master and the probe channel's slot picks one of them; the others are not probed.
  */
 import type { PubSubConn } from './pubsub-pool.js';
 
 export interface DeliveryProbeOptions {
-  /** Publishes through the command connection (PUBLISH, or SPUBLISH when sharded). */
-  publish(channel: string, payload: Buffer): Promise<void>;
+  /**
+   * Publishes through the command connection; resolves with the receivers Redis counted, or
+   * undefined where its count would leave ours out (a classic Cluster PUBLISH counts one node's).
+   */
+  publish(channel: string, payload: Buffer): Promise<number | undefined>;
   /** How long a probe may take to come back, ms (`io_timeout`). */
   timeoutMs: number;
   /**
-   * A probe is overdue on `c`, out since `since` (performance.now() ms); called at every check
-   * while it stays overdue.
+   * A probe is overdue on `c`; called at every check while it stays overdue. `silentSince`
+   * (performance.now() ms): when Redis first acknowledged a probe it held a receiver for, if it did.
    */
-  overdue(c: PubSubConn, why: string, since: number): void;
+  overdue(c: PubSubConn, why: string, silentSince: number | undefined): void;
   /** A probe came back on `c`. */
   heard(c: PubSubConn): void;
 }
 
+interface Outstanding {
+  /** When the oldest probe not yet back was sent (performance.now() ms). */
+  readonly sentAt: number;
+  silentSince: number | undefined;
+}
+
 export class DeliveryProbe {
-  /** When the oldest probe not yet back was sent, by connection (performance.now() ms). */
-  private readonly outstanding = new Map<PubSubConn, number>();
+  private readonly outstanding = new Map<PubSubConn, Outstanding>();
   private seq = 0;
   /** Probes that came back, over every connection: for tests and diagnostics. */
   roundTrips = 0;
@@ -46,17 +56,31 @@ export class DeliveryProbe {
    * new master is lost for good; the next one says whether delivery is back).
    */
   check(c: PubSubConn, now = performance.now()): void {
-    const channel = c.probeChannel;
-    if (channel === undefined) return;
-    const since = this.outstanding.get(c);
-    if (since === undefined) this.outstanding.set(c, now);
-    else if (now - since >= this.o.timeoutMs) this.o.overdue(c, `no delivery probe came back within io_timeout (${this.o.timeoutMs} ms)`, since);
-    else return;
-    this.o.publish(channel, Buffer.from(String(++this.seq))).catch(() => {
-      // Not published (the command connection is down, which its own PING reports): nothing is
-      // out on this connection's account, unless an earlier probe still is.
-      if (since === undefined && this.outstanding.get(c) === now) this.outstanding.delete(c);
-    });
+    if (c.probeChannel === undefined) return;
+    let out = this.outstanding.get(c);
+    const first = out === undefined;
+    if (out === undefined) {
+      out = { sentAt: now, silentSince: undefined };
+      this.outstanding.set(c, out);
+    } else if (now - out.sentAt >= this.o.timeoutMs) {
+      this.o.overdue(c, `no delivery probe came back within io_timeout (${this.o.timeoutMs} ms)`, out.silentSince);
+    } else {
+      return;
+    }
+    const o = out;
+    this.o.publish(c.probeChannel, Buffer.from(String(++this.seq))).then(
+      (receivers) => {
+        if (this.outstanding.get(c) !== o) return;
+        // Redis holds no subscription for it: the client is subscribing again, not silent.
+        if (receivers === 0) o.silentSince = undefined;
+        else o.silentSince ??= performance.now();
+      },
+      () => {
+        // Not published (the command connection is down, which its own PING reports): nothing is
+        // out on this connection's account, unless an earlier probe still is.
+        if (first && this.outstanding.get(c) === o) this.outstanding.delete(c);
+      },
+    );
   }
 
   /** A probe arrived on `c` (its listener). */
@@ -66,7 +90,7 @@ export class DeliveryProbe {
     this.o.heard(c);
   }
 
-  /** Forgets `c` (destroyed). */
+  /** Forgets what is out on `c` (destroyed, or connected again). */
   forget(c: PubSubConn): void {
     this.outstanding.delete(c);
   }

@@ -18,7 +18,7 @@
  * by a new one holding the same channels (`replace`): the client has no call to reconnect it.
  */
 import type { Conn, Listener, Pinger } from './clients.js';
-import { connect, pinger } from './clients.js';
+import { connect, destroyConn, pinger } from './clients.js';
 
 /**
  * Confirmation bytes a connection's channels may add up to (the default soft limit, a quarter of
@@ -58,6 +58,11 @@ export interface PubSubPoolOptions {
   /** Connects within `connect_timeout`; rejects naming the shard. */
   connectTimeoutMs: number;
   label: string;
+  /**
+   * How long Redis may take to confirm a subscribe the pool sends itself (a probe's, a
+   * replacement's), ms, plus 0.1 ms per channel; node-redis gives PUB/SUB commands no timeout.
+   */
+  ioTimeoutMs: number;
   sharded: boolean;
   listener: Listener;
   /** Called once for every connection made, before it connects: the shard watches it. */
@@ -70,10 +75,10 @@ export interface PubSubPoolOptions {
    */
   dropped(c: PubSubConn): void;
   /**
-   * Delivery probes: connection `n` (from 1) subscribes `channel(n)` as it connects, before it
-   * takes any channel, with its own listener, which calls `received`.
+   * Delivery probes: every connection made subscribes a new `channel()` as it connects, before
+   * it takes any channel, with its own listener, which calls `received`.
    */
-  probe?: { channel(n: number): string; received(c: PubSubConn): void };
+  probe?: { channel(): string; received(c: PubSubConn): void };
 }
 
 export class PubSubPool {
@@ -83,8 +88,10 @@ export class PubSubPool {
   private readonly pending = new Map<string, Promise<void>>();
   /** A connection being opened for channels that found no room, shared by all of them. */
   private opening: Promise<PubSubConn> | undefined;
-  /** Connections not yet connected: `destroy` ends them too. */
+  /** Connections not yet in `conns` (connecting, or a replacement being set up): `destroy` ends them too. */
   private readonly connecting = new Set<PubSubConn>();
+  /** The replacement under way (one at a time): channels that find no room wait for it. */
+  private replacing: Promise<void> | undefined;
   private closed = false;
   private readonly budget: number;
 
@@ -124,6 +131,11 @@ export class PubSubPool {
     const cost = costOf(channel);
     const fits = (x: PubSubConn): boolean => !x.retired && x.bytes + cost <= this.budget;
     let c = this.conns.find(fits);
+    // A connection being replaced takes no channel: wait for its successor rather than open one.
+    while (c === undefined && this.replacing !== undefined) {
+      await this.replacing.catch(() => undefined);
+      c = this.conns.find(fits);
+    }
     while (c === undefined) {
       // Every channel that found no room waits for the same new connection; what they take of
       // it is counted as each resumes, so the ones it cannot hold open the next.
@@ -135,6 +147,8 @@ export class PubSubPool {
       if (this.opts.sharded) await c.conn.sSubscribe(channel, this.opts.listener, true);
       else await c.conn.subscribe(channel, this.opts.listener, true);
     } catch (err) {
+      // Sent on a connection since replaced, which took the channel along: it is subscribed.
+      if (c.dropped && this.holder.has(channel)) return;
       if (this.holder.get(channel) === c) this.release(c, channel, cost);
       throw err;
     }
@@ -155,10 +169,12 @@ export class PubSubPool {
       if (this.opts.sharded) await c.conn.sUnsubscribe(channel, this.opts.listener, true);
       else await c.conn.unsubscribe(channel, this.opts.listener, true);
     } catch (err) {
+      // Sent on a connection being replaced, or since replaced: the replacement leaves the
+      // channel out, or unsubscribes it (`replace`), so it is done.
+      if (c.retired || c.dropped) return;
       // The client keeps a channel whose UNSUBSCRIBE failed and subscribes it again on
       // reconnecting: it still counts here, and a later subscribe must find it on this connection.
-      // (Not on one being replaced: `replace` leaves it out of the new connection.)
-      if (!this.holder.has(channel) && !c.retired) this.take(c, channel, cost);
+      if (!this.holder.has(channel)) this.take(c, channel, cost);
       throw err;
     }
   }
@@ -166,8 +182,8 @@ export class PubSubPool {
   /** Ends every connection at once, those still connecting too; no connection opens after it. */
   destroy(): void {
     this.closed = true;
-    for (const c of this.conns) c.conn.destroy();
-    for (const c of this.connecting) c.conn.destroy();
+    for (const c of this.conns) destroyConn(c.conn);
+    for (const c of this.connecting) destroyConn(c.conn);
   }
 
   private take(c: PubSubConn, channel: string, cost: number): void {
@@ -184,29 +200,43 @@ export class PubSubPool {
 
   /**
    * Puts a new connection in the place of `old`, which stopped delivering with its socket open
-   * (the client cannot be told to reconnect): the new one connects, subscribes `old`'s channels in
-   * one command, and takes its name and place; then `old` is destroyed. Channels unsubscribed
-   * meanwhile are unsubscribed on the new one too. Publications sent between `old` going silent
-   * and the new one's SUBSCRIBE are not delivered (as after any reconnect; recovery fills them).
-   * Rejects, leaving `old` in place, when the new connection cannot connect or subscribe.
+   * (the client cannot be told to reconnect): the new one connects and subscribes `old`'s
+   * channels in one command, then takes `old`'s name and place, and `old` is destroyed; channels
+   * unsubscribed meanwhile are then unsubscribed on the new one, before any later call's command.
+   * Publications sent between `old` going silent and the new one's SUBSCRIBE are not delivered
+   * (as after any reconnect; recovery fills them in). Rejects, leaving `old` in place, when the
+   * new connection cannot connect or subscribe within the deadline. One replacement at a time.
    */
-  async replace(old: PubSubConn): Promise<void> {
+  replace(old: PubSubConn): Promise<void> {
     const at = this.conns.indexOf(old);
-    if (at < 0 || old.retired || this.closed) return;
+    if (at < 0 || old.retired || this.closed || this.replacing !== undefined) return Promise.resolve();
     old.retired = true;
+    const p = this.succeed(old, at).finally(() => (this.replacing = undefined));
+    this.replacing = p;
+    return p;
+  }
+
+  private async succeed(old: PubSubConn, at: number): Promise<void> {
     let fresh: PubSubConn | undefined;
+    let moving: string[] = [];
     try {
       fresh = await this.connectOne(at + 1);
-      const moving = [...old.channels];
-      if (moving.length > 0) await this.subscribeAll(fresh, moving);
-      const gone = moving.filter((ch) => this.holder.get(ch) !== old);
-      if (gone.length > 0) await this.unsubscribeAll(fresh, gone);
+      this.connecting.add(fresh);
+      moving = [...old.channels];
+      if (moving.length > 0) await this.confirmed(this.subscribeAll(fresh, moving), moving.length, `subscribing ${moving.length} channels on the replacement of ${old.name}`);
       if (this.closed) throw new Error(`${this.opts.label}: closed`);
     } catch (err) {
       old.retired = false;
-      if (fresh !== undefined) this.drop(fresh);
+      if (fresh !== undefined) {
+        this.connecting.delete(fresh);
+        this.drop(fresh);
+      }
       throw err;
     }
+    // From here to the UNSUBSCRIBE below nothing else runs, so every later call for these
+    // channels finds the new connection and is sent after it.
+    this.connecting.delete(fresh);
+    const gone = moving.filter((ch) => this.holder.get(ch) !== old);
     for (const ch of [...old.channels]) {
       this.release(old, ch, costOf(ch));
       this.take(fresh, ch, costOf(ch));
@@ -214,6 +244,21 @@ export class PubSubPool {
     this.conns[at] = fresh;
     this.drop(old);
     this.opts.opened(fresh);
+    if (gone.length > 0) await this.confirmed(this.unsubscribeAll(fresh, gone), gone.length, `unsubscribing ${gone.length} channels left during the replacement of ${old.name}`);
+  }
+
+  /** `p`, or a rejection once it has taken longer than io_timeout plus 0.1 ms per channel. */
+  private async confirmed<T>(p: Promise<T>, channels: number, what: string): Promise<T> {
+    const ms = this.opts.ioTimeoutMs + Math.ceil(channels / 10);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.opts.label}: ${what}: not confirmed within ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** One SUBSCRIBE; SSUBSCRIBE one channel at a time (a Cluster refuses channels of several slots in one). */
@@ -229,7 +274,7 @@ export class PubSubPool {
 
   private drop(c: PubSubConn): void {
     c.dropped = true;
-    c.conn.destroy();
+    destroyConn(c.conn);
     this.opts.dropped(c);
   }
 
@@ -244,7 +289,7 @@ export class PubSubPool {
   private async connectOne(n: number): Promise<PubSubConn> {
     const conn = this.opts.make();
     const probe = this.opts.probe;
-    const probeChannel = probe?.channel(n);
+    const probeChannel = probe?.channel();
     const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false, retired: false, probeChannel };
     this.opts.watch(c);
     this.connecting.add(c);
@@ -253,8 +298,7 @@ export class PubSubPool {
       if (this.closed) throw new Error(`${this.opts.label}: closed`);
       if (probe !== undefined && probeChannel !== undefined) {
         const heard: Listener = () => probe.received(c);
-        if (this.opts.sharded) await conn.sSubscribe(probeChannel, heard, true);
-        else await conn.subscribe(probeChannel, heard, true);
+        await this.confirmed(this.opts.sharded ? conn.sSubscribe(probeChannel, heard, true) : conn.subscribe(probeChannel, heard, true), 1, `subscribing the delivery probe on ${c.name}`);
         c.bytes += costOf(probeChannel);
       }
     } catch (err) {

@@ -24,9 +24,10 @@
 import type { EngineHealth } from '../types.js';
 import type { RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
-import { BUFFER_REPLIES, connect, detectCluster, labelOf, makeConn, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
+import { BUFFER_REPLIES, connect, destroyConn, detectCluster, labelOf, makeConn, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
 import { PubSubPool, type PubSubConn } from './pubsub-pool.js';
 import { DeliveryProbe } from './delivery-probe.js';
+import { SilenceWatch } from './silence.js';
 import { randomBytes } from 'node:crypto';
 
 /** How often each connection is pinged to detect a stalled server, ms. */
@@ -58,10 +59,8 @@ export class RedisShard {
   private readonly pubsub: PubSubPool | undefined;
   /** On Sentinel and Cluster, where a PING cannot reach the PUB/SUB connections. */
   private readonly probe: DeliveryProbe | undefined;
-  /** Since when each PUB/SUB connection has been failing its checks (performance.now() ms). */
-  private readonly silentSince = new Map<PubSubConn, number>();
-  /** When a PING on the command connection was last answered (performance.now() ms). */
-  private lastCommandReply = 0;
+  /** Which PUB/SUB connections went silent, and when to replace them. */
+  private readonly silence: SilenceWatch;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private connectedOnce = false;
@@ -82,24 +81,30 @@ export class RedisShard {
     this.cmd = rawCmd.withTypeMapping(BUFFER_REPLIES);
     this.cmdPinger = pinger(rawCmd);
     this.listener = (message, channel) => this.events.message(channel.toString(), message);
+    this.silence = new SilenceWatch(opts.ioTimeoutMs);
     const probe = pubsub && (cluster || opts.topology.kind === 'sentinel') ? this.makeProbe() : undefined;
     this.probe = probe;
+    // Every connection made gets a channel of its own, a replacement too: probes sent to the one
+    // it replaces must not count for it.
     const probeId = randomBytes(6).toString('hex');
+    let probes = 0;
     this.pubsub = pubsub
       ? new PubSubPool({
           make,
           connectTimeoutMs: opts.connectTimeoutMs,
+          ioTimeoutMs: opts.ioTimeoutMs,
           label,
           sharded,
           listener: this.listener,
           watch: (c) => this.trackPubSub(c),
           opened: (c) => this.problems.delete(c.name),
           dropped: (c) => {
-            this.problems.delete(c.name);
-            this.silentSince.delete(c);
+            // Its name lives on in its replacement, or in the connection it failed to replace.
+            if (!this.pubsub?.connections.some((x) => x !== c && x.name === c.name)) this.problems.delete(c.name);
+            this.silence.forget(c);
             probe?.forget(c);
           },
-          ...(probe === undefined ? {} : { probe: { channel: (n: number) => `${probePrefix}.probe.${probeId}.${n}`, received: (c: PubSubConn) => probe.received(c) } }),
+          ...(probe === undefined ? {} : { probe: { channel: () => `${probePrefix}.probe.${probeId}.${++probes}`, received: (c: PubSubConn) => probe.received(c) } }),
         })
       : undefined;
   }
@@ -202,15 +207,15 @@ export class RedisShard {
   async close(): Promise<void> {
     this.closed = true;
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
-    this.rawCmd.destroy();
+    destroyConn(this.rawCmd);
     this.pubsub?.destroy();
   }
 
   private watch(): void {
     this.track(this.rawCmd, 'commands', () => this.problems.delete('commands'));
     this.pingTimer = setInterval(() => {
-      this.ping(this.rawCmd, this.cmdPinger, 'commands', (answered) => {
-        if (answered) this.lastCommandReply = performance.now();
+      this.ping(this.rawCmd, this.cmdPinger, 'commands', (answered, sent) => {
+        if (answered) this.silence.commandAnswered(sent);
       });
       for (const c of this.pubsub?.connections ?? []) {
         if (this.probe === undefined) this.ping(c.conn, c.pinger, c.name, (answered, sent) => this.checked(c, answered, sent));
@@ -226,6 +231,9 @@ export class RedisShard {
     let connected = false;
     // Its problems from before its first connect are cleared by the pool's `opened`.
     const onReady = (): void => {
+      // Connected again: checks from before say nothing about the new socket.
+      this.silence.answered(c);
+      this.probe?.forget(c);
       if (connected) void this.resubscribed(c);
       connected = true;
     };
@@ -253,19 +261,26 @@ export class RedisShard {
 
   private makeProbe(): DeliveryProbe {
     return new DeliveryProbe({
-      publish: (channel, payload) => this.publish(channel, payload),
+      publish: async (channel, payload) => {
+        if (this.sharded) return Number(await this.cmd.sPublish(channel, payload));
+        // A Cluster node counts its own subscribers only, and ours may be on another.
+        if (this.cluster) return this.publish(channel, payload).then(() => undefined);
+        return Number(await this.cmd.publish(channel, payload));
+      },
       timeoutMs: this.opts.ioTimeoutMs,
-      overdue: (c, why, since) => {
+      overdue: (c, why, silentSince) => {
         if (this.closed || c.dropped) return;
         // A lost connection's own reason says more than the probe's.
         if (!this.problems.has(c.name)) {
           this.events.warn(`${this.label}: ${c.name} connection delivers nothing: ${why}`);
           this.problems.set(c.name, why);
         }
-        this.checked(c, false, since);
+        if (silentSince === undefined) this.silence.answered(c);
+        else this.checked(c, false, silentSince);
       },
       heard: (c) => {
-        if (this.closed || c.dropped) return;
+        // One being replaced says nothing for its successor, which has probes of its own.
+        if (this.closed || c.dropped || c.retired) return;
         if (this.problems.has(c.name)) this.events.warn(`${this.label}: ${c.name} connection delivers again`);
         this.problems.delete(c.name);
         this.checked(c, true, 0);
@@ -301,24 +316,27 @@ export class RedisShard {
     );
   }
 
-  /** A PUB/SUB connection's check (PING or probe) passed, or failed for one sent at `sent`. */
-  private checked(c: PubSubConn, answered: boolean, sent: number): void {
+  /**
+   * A PUB/SUB connection's check passed, or failed with its silence begun at `since`
+   * (performance.now() ms); replaces it when silence.ts says so.
+   */
+  private checked(c: PubSubConn, answered: boolean, since: number): void {
     if (answered) {
-      this.silentSince.delete(c);
+      this.silence.answered(c);
       return;
     }
-    const since = this.silentSince.get(c) ?? sent;
-    this.silentSince.set(c, since);
-    // Silent for twice io_timeout, and Redis answered the command connection after it went
-    // silent: this socket's path is broken, not Redis. (A stalled Redis answers neither, and a
-    // slow resubscribe answers within the second io_timeout.)
-    if (performance.now() - since < 2 * this.opts.ioTimeoutMs || this.lastCommandReply <= since || c.retired || c.dropped || this.pubsub === undefined) return;
+    if (!this.silence.silent(c, since) || c.retired || c.dropped || this.pubsub === undefined) return;
     const channels = c.channels.size;
     this.events.warn(`${this.label}: ${c.name} connection silent for ${Math.round(performance.now() - since)} ms while Redis answers commands: replacing it (${channels} channels)`);
     const started = performance.now();
     this.pubsub.replace(c).then(
-      () => this.events.resubscribed(c.name, channels, performance.now() - started),
-      (err: unknown) => this.events.warn(`${this.label}: replacing ${c.name} failed, it stays: ${err instanceof Error ? err.message : String(err)}`),
+      () => {
+        if (c.dropped) this.events.resubscribed(c.name, channels, performance.now() - started);
+      },
+      (err: unknown) => {
+        this.silence.replaceFailed(c);
+        this.events.warn(`${this.label}: replacing ${c.name} failed, it stays: ${err instanceof Error ? err.message : String(err)}`);
+      },
     );
   }
 
