@@ -52,6 +52,7 @@ async function holdAndReplace(proxy: TcpProxy, opts: RedisShardOptions, reason: 
     await shard.subscribe('b');
     await pollUntil(() => waitFirst(shard), 'the PUB/SUB connection to be checked', { intervalMs: 50 });
     assert.deepEqual(shard.health(), { ok: true });
+    assert.deepEqual(h.warnings, [], 'a healthy connection gives no warning');
 
     const subscribed = proxy.connections.filter((c) => !c.closed() && /\r\nsubscribe\r\n\$1\r\nb\r\n/i.test(c.clientBytes()));
     assert.equal(subscribed.length, 1, 'one proxied connection subscribed the channels');
@@ -154,6 +155,52 @@ describe('subscribe and unsubscribe calls while a silent connection is replaced'
       await pollUntil(async () => h.messages.length >= 3, 'the publications to arrive', { intervalMs: 20 });
       assert.deepEqual(h.messages.sort(), ['r-a:x', 'r-c:x', 'r-d:x']);
       assert.deepEqual(shard.health(), { ok: true });
+    } finally {
+      await shard.close();
+    }
+  });
+});
+
+describe('a replacement that fails', () => {
+  let redis: RedisServer;
+  let proxy: TcpProxy;
+
+  before(async () => {
+    redis = await startRedis({ label: 'probe-fail' });
+    proxy = await startTcpProxy(redis);
+  });
+
+  after(async () => {
+    await proxy?.close();
+    await redis?.stop();
+  });
+
+  test('leaves the silent connection in place, is tried again after a backoff, and a call made meanwhile ends as the next one does', async () => {
+    const h = listen();
+    const shard = await RedisShard.open({ topology: { kind: 'standalone', address: { host: '127.0.0.1', port: proxy.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS }, false, h.events);
+    try {
+      for (const ch of ['f-a', 'f-b']) await shard.subscribe(ch);
+      const old = proxy.connections.find((c) => !c.closed() && /\r\nsubscribe\r\n\$3\r\nf-b\r\n/i.test(c.clientBytes()));
+      assert.ok(old !== undefined);
+      // The first replacement's SUBSCRIBE never gets through: it fails at its deadline.
+      const first = proxy.holdOn(/subscribe\r\n\$3\r\nf-a\r\n\$3\r\nf-b\r\n/i);
+      old.hold();
+      await first;
+      const unsubscribed = shard.unsubscribe('f-b');
+      await pollUntil(async () => h.warnings.some((w) => w.includes('replacing pubsub failed, it stays')), 'the first replacement to fail', { timeoutMs: 15_000, intervalMs: 20 });
+      assert.equal(old.closed(), false, 'the silent connection stays while nothing replaces it');
+      assert.equal(shard.health().ok, false);
+
+      await pollUntil(async () => old.closed() && shard.health().ok, 'the second replacement to succeed', { timeoutMs: 15_000, intervalMs: 20 });
+      await unsubscribed;
+      assert.equal(h.warnings.filter((w) => /replacing it \(\d+ channels\)$/.test(w)).length, 2, h.warnings.join('\n'));
+      const numsub = await redis.command(['PUBSUB', 'NUMSUB', 'f-a', 'f-b']);
+      assert.deepEqual(numsub, ['f-a', 1, 'f-b', 0]);
+      await shard.subscribe('f-b');
+      for (const ch of ['f-a', 'f-b']) await shard.publish(ch, Buffer.from('x'));
+      await pollUntil(async () => h.messages.length >= 2, 'the publications to arrive', { intervalMs: 20 });
+      assert.deepEqual(h.messages.sort(), ['f-a:x', 'f-b:x']);
+      assert.equal(shard.pubsubConnections, 1);
     } finally {
       await shard.close();
     }

@@ -14,7 +14,9 @@
  * A probe Redis acknowledged while it held the connection's subscription (PUBLISH counted a
  * receiver) and that never arrived says the socket is silent, not that the client is subscribing
  * again: that is the time `overdue` reports as `silentSince`, and the shard replaces a connection
- * silent for long enough (shard.ts). Scope: on a Cluster with sharded PUB/SUB the client holds one
+ * silent for long enough (shard.ts). A connection Redis holds no subscription for (PUBLISH counted
+ * none) is being subscribed again by its client; one still unheld past `unheldGraceMs` counts as
+ * silent from then on (a client that stayed with an old master). Scope: on a Cluster with sharded PUB/SUB the client holds one
  * connection per master and the probe channel's slot picks one of them; the others are not probed.
  */
 import type { PubSubConn } from './pubsub-pool.js';
@@ -27,6 +29,8 @@ export interface DeliveryProbeOptions {
   publish(channel: string, payload: Buffer): Promise<number | undefined>;
   /** How long a probe may take to come back, ms (`io_timeout`). */
   timeoutMs: number;
+  /** How long Redis may hold no subscription for `c` while its client subscribes again, ms. */
+  unheldGraceMs(c: PubSubConn): number;
   /**
    * A probe is overdue on `c`; called at every check while it stays overdue. `silentSince`
    * (performance.now() ms): when Redis first acknowledged a probe it held a receiver for, if it did.
@@ -39,7 +43,10 @@ export interface DeliveryProbeOptions {
 interface Outstanding {
   /** When the oldest probe not yet back was sent (performance.now() ms). */
   readonly sentAt: number;
+  /** When Redis first acknowledged one while it held the subscription. */
   silentSince: number | undefined;
+  /** When Redis first acknowledged one while it held no subscription, since the last that it held. */
+  unheldSince: number | undefined;
 }
 
 export class DeliveryProbe {
@@ -60,10 +67,12 @@ export class DeliveryProbe {
     let out = this.outstanding.get(c);
     const first = out === undefined;
     if (out === undefined) {
-      out = { sentAt: now, silentSince: undefined };
+      out = { sentAt: now, silentSince: undefined, unheldSince: undefined };
       this.outstanding.set(c, out);
     } else if (now - out.sentAt >= this.o.timeoutMs) {
-      this.o.overdue(c, `no delivery probe came back within io_timeout (${this.o.timeoutMs} ms)`, out.silentSince);
+      const grace = this.o.unheldGraceMs(c);
+      const unheldPast = out.unheldSince !== undefined && now - out.unheldSince >= grace ? out.unheldSince + grace : undefined;
+      this.o.overdue(c, `no delivery probe came back within io_timeout (${this.o.timeoutMs} ms)`, out.silentSince ?? unheldPast);
     } else {
       return;
     }
@@ -72,8 +81,13 @@ export class DeliveryProbe {
       (receivers) => {
         if (this.outstanding.get(c) !== o) return;
         // Redis holds no subscription for it: the client is subscribing again, not silent.
-        if (receivers === 0) o.silentSince = undefined;
-        else o.silentSince ??= performance.now();
+        if (receivers === 0) {
+          o.silentSince = undefined;
+          o.unheldSince ??= performance.now();
+        } else {
+          o.unheldSince = undefined;
+          o.silentSince ??= performance.now();
+        }
       },
       () => {
         // Not published (the command connection is down, which its own PING reports): nothing is

@@ -127,19 +127,21 @@ export class PubSubPool {
   }
 
   private async place(channel: string): Promise<void> {
-    if (this.closed) throw new Error(`${this.opts.label}: closed`);
+    this.checkOpen();
     const cost = costOf(channel);
     const fits = (x: PubSubConn): boolean => !x.retired && x.bytes + cost <= this.budget;
     let c = this.conns.find(fits);
     // A connection being replaced takes no channel: wait for its successor rather than open one.
     while (c === undefined && this.replacing !== undefined) {
       await this.replacing.catch(() => undefined);
+      this.checkOpen();
       c = this.conns.find(fits);
     }
     while (c === undefined) {
       // Every channel that found no room waits for the same new connection; what they take of
       // it is counted as each resumes, so the ones it cannot hold open the next.
       const opened = await (this.opening ??= this.add().finally(() => (this.opening = undefined)));
+      this.checkOpen();
       c = fits(opened) ? opened : this.conns.find(fits);
     }
     this.take(c, channel, cost);
@@ -169,14 +171,19 @@ export class PubSubPool {
       if (this.opts.sharded) await c.conn.sUnsubscribe(channel, this.opts.listener, true);
       else await c.conn.unsubscribe(channel, this.opts.listener, true);
     } catch (err) {
-      // Sent on a connection being replaced, or since replaced: the replacement leaves the
-      // channel out, or unsubscribes it (`replace`), so it is done.
-      if (c.retired || c.dropped) return;
+      // Sent on a connection being replaced: the outcome of the replacement decides.
+      if (c.retired) await this.replacing?.catch(() => undefined);
+      // Replaced: the replacement left the channel out, or unsubscribed it, so it is done.
+      if (c.dropped) return;
       // The client keeps a channel whose UNSUBSCRIBE failed and subscribes it again on
       // reconnecting: it still counts here, and a later subscribe must find it on this connection.
       if (!this.holder.has(channel)) this.take(c, channel, cost);
       throw err;
     }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`${this.opts.label}: closed`);
   }
 
   /** Ends every connection at once, those still connecting too; no connection opens after it. */
@@ -205,23 +212,32 @@ export class PubSubPool {
    * unsubscribed meanwhile are then unsubscribed on the new one, before any later call's command.
    * Publications sent between `old` going silent and the new one's SUBSCRIBE are not delivered
    * (as after any reconnect; recovery fills them in). Rejects, leaving `old` in place, when the
-   * new connection cannot connect or subscribe within the deadline. One replacement at a time.
+   * new connection cannot connect or subscribe within the deadline. Once the new one is in place
+   * it resolves, with the channels left meanwhile whose UNSUBSCRIBE on it was not confirmed in
+   * time. One replacement at a time.
    */
-  replace(old: PubSubConn): Promise<void> {
+  replace(old: PubSubConn): Promise<string[]> {
     const at = this.conns.indexOf(old);
-    if (at < 0 || old.retired || this.closed || this.replacing !== undefined) return Promise.resolve();
+    if (at < 0 || old.retired || this.closed || this.replacing !== undefined) return Promise.resolve([]);
     old.retired = true;
-    const p = this.succeed(old, at).finally(() => (this.replacing = undefined));
-    this.replacing = p;
-    return p;
+    const p = this.succeed(old, at);
+    this.replacing = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p.finally(() => (this.replacing = undefined));
   }
 
-  private async succeed(old: PubSubConn, at: number): Promise<void> {
+  /** Whether a replacement is under way. */
+  get replacingNow(): boolean {
+    return this.replacing !== undefined;
+  }
+
+  private async succeed(old: PubSubConn, at: number): Promise<string[]> {
     let fresh: PubSubConn | undefined;
     let moving: string[] = [];
     try {
       fresh = await this.connectOne(at + 1);
-      this.connecting.add(fresh);
       moving = [...old.channels];
       if (moving.length > 0) await this.confirmed(this.subscribeAll(fresh, moving), moving.length, `subscribing ${moving.length} channels on the replacement of ${old.name}`);
       if (this.closed) throw new Error(`${this.opts.label}: closed`);
@@ -244,7 +260,16 @@ export class PubSubPool {
     this.conns[at] = fresh;
     this.drop(old);
     this.opts.opened(fresh);
-    if (gone.length > 0) await this.confirmed(this.unsubscribeAll(fresh, gone), gone.length, `unsubscribing ${gone.length} channels left during the replacement of ${old.name}`);
+    if (gone.length === 0) return [];
+    try {
+      await this.confirmed(this.unsubscribeAll(fresh, gone), gone.length, `unsubscribing ${gone.length} channels left during the replacement of ${old.name}`);
+      return [];
+    } catch {
+      // Not confirmed in time on a connection that just confirmed a SUBSCRIBE: it went silent
+      // too, and will be replaced in turn, which leaves these out. They are not counted on it:
+      // Redis may still apply the UNSUBSCRIBE.
+      return gone.filter((ch) => !this.holder.has(ch));
+    }
   }
 
   /** `p`, or a rejection once it has taken longer than io_timeout plus 0.1 ms per channel. */
@@ -280,13 +305,18 @@ export class PubSubPool {
 
   private async add(): Promise<PubSubConn> {
     const c = await this.connectOne(this.conns.length + 1);
+    this.connecting.delete(c);
     this.conns.push(c);
     this.opts.opened(c);
     return c;
   }
 
-  /** Connection number `n` (it names it), connected, with its probe subscribed. */
+  /**
+   * Connection number `n` (it names it), connected, with its probe subscribed; still in
+   * `connecting`, which the caller leaves it when it is in place.
+   */
   private async connectOne(n: number): Promise<PubSubConn> {
+    this.checkOpen();
     const conn = this.opts.make();
     const probe = this.opts.probe;
     const probeChannel = probe?.channel();
@@ -302,10 +332,9 @@ export class PubSubPool {
         c.bytes += costOf(probeChannel);
       }
     } catch (err) {
+      this.connecting.delete(c);
       this.drop(c);
       throw err;
-    } finally {
-      this.connecting.delete(c);
     }
     return c;
   }

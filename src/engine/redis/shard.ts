@@ -230,14 +230,24 @@ export class RedisShard {
   private trackPubSub(c: PubSubConn): void {
     let connected = false;
     // Its problems from before its first connect are cleared by the pool's `opened`.
-    const onReady = (): void => {
-      // Connected again: checks from before say nothing about the new socket.
+    // Connected again: checks from before say nothing about the new socket. (A Cluster client
+    // reports its nodes' connections as node-*.)
+    const fresh = (): void => {
       this.silence.answered(c);
       this.probe?.forget(c);
+    };
+    const onReady = (): void => {
+      fresh();
       if (connected) void this.resubscribed(c);
       connected = true;
     };
-    this.track(c.conn, c.name, onReady, () => !c.dropped);
+    const live = (): boolean => !c.dropped && !c.retired;
+    this.track(c.conn, c.name, onReady, live);
+    for (const event of ['node-ready', 'node-reconnecting']) {
+      c.conn.on(event, () => {
+        if (!this.closed && live()) fresh();
+      });
+    }
   }
 
   /** Follows `client`'s connection state into `problems` while `live()` (and the shard is open). */
@@ -268,6 +278,8 @@ export class RedisShard {
         return Number(await this.cmd.publish(channel, payload));
       },
       timeoutMs: this.opts.ioTimeoutMs,
+      // Reconnecting, then one SUBSCRIBE of every channel (about 0.1 ms each).
+      unheldGraceMs: (c) => this.opts.connectTimeoutMs + this.opts.ioTimeoutMs + Math.ceil(c.channels.size / 10),
       overdue: (c, why, silentSince) => {
         if (this.closed || c.dropped) return;
         // A lost connection's own reason says more than the probe's.
@@ -275,7 +287,7 @@ export class RedisShard {
           this.events.warn(`${this.label}: ${c.name} connection delivers nothing: ${why}`);
           this.problems.set(c.name, why);
         }
-        if (silentSince === undefined) this.silence.answered(c);
+        if (silentSince === undefined) this.silence.notSilent(c);
         else this.checked(c, false, silentSince);
       },
       heard: (c) => {
@@ -325,15 +337,21 @@ export class RedisShard {
       this.silence.answered(c);
       return;
     }
-    if (!this.silence.silent(c, since) || c.retired || c.dropped || this.pubsub === undefined) return;
+    const pool = this.pubsub;
+    if (pool === undefined || c.retired || c.dropped || pool.replacingNow) return;
+    const began = this.silence.silent(c, since);
+    if (began === undefined) return;
     const channels = c.channels.size;
-    this.events.warn(`${this.label}: ${c.name} connection silent for ${Math.round(performance.now() - since)} ms while Redis answers commands: replacing it (${channels} channels)`);
+    this.events.warn(`${this.label}: ${c.name} connection silent for ${Math.round(performance.now() - began)} ms while Redis answers commands: replacing it (${channels} channels)`);
     const started = performance.now();
-    this.pubsub.replace(c).then(
-      () => {
-        if (c.dropped) this.events.resubscribed(c.name, channels, performance.now() - started);
+    pool.replace(c).then(
+      (stray) => {
+        if (this.closed || !c.dropped) return;
+        this.events.resubscribed(c.name, channels, performance.now() - started);
+        if (stray.length > 0) this.events.warn(`${this.label}: the UNSUBSCRIBE of ${stray.length} channels left during the replacement of ${c.name} was not confirmed; they may still reach this node, which has no subscriber for them, until that connection is replaced`);
       },
       (err: unknown) => {
+        if (this.closed) return;
         this.silence.replaceFailed(c);
         this.events.warn(`${this.label}: replacing ${c.name} failed, it stays: ${err instanceof Error ? err.message : String(err)}`);
       },

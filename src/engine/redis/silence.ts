@@ -28,18 +28,27 @@ export class SilenceWatch {
     this.commandAnsweredSentAt = Math.max(this.commandAnsweredSentAt, sentAt);
   }
 
-  /** `c` passed a check, or connected again: whatever silence it had is over. */
+  /** `c` passed a check, or connected again: whatever silence it had, and its backoff, are over. */
   answered(c: PubSubConn): void {
+    this.since.delete(c);
+    this.backoff.delete(c);
+  }
+
+  /** `c` failed a check that does not say it is silent (Redis holds no subscription for it yet). */
+  notSilent(c: PubSubConn): void {
     this.since.delete(c);
   }
 
-  /** `c` failed a check; `since`: when its silence began, as far as this check knows. Says whether to replace it now. */
-  silent(c: PubSubConn, since: number, now = performance.now()): boolean {
+  /**
+   * `c` failed a check; `since`: when its silence began, as far as this check knows. Returns when
+   * the silence began if `c` should be replaced now, else undefined.
+   */
+  silent(c: PubSubConn, since: number, now = performance.now()): number | undefined {
     const began = Math.min(this.since.get(c) ?? since, since);
     this.since.set(c, began);
     const wait = this.backoff.get(c);
-    if (wait !== undefined && now < wait.at) return false;
-    return now - began >= 2 * this.ioTimeoutMs && this.commandAnsweredSentAt > began;
+    if (wait !== undefined && now < wait.at) return undefined;
+    return now - began >= 2 * this.ioTimeoutMs && this.commandAnsweredSentAt > began ? began : undefined;
   }
 
   /** Replacing `c` failed: the next try waits. */
