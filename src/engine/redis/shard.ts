@@ -337,10 +337,9 @@ export class RedisShard {
       this.silence.answered(c);
       return;
     }
-    const pool = this.pubsub;
-    if (pool === undefined || c.retired || c.dropped || pool.replacingNow) return;
     const began = this.silence.silent(c, since);
-    if (began === undefined) return;
+    const pool = this.pubsub;
+    if (began === undefined || pool === undefined || c.retired || c.dropped || pool.replacingNow) return;
     const channels = c.channels.size;
     this.events.warn(`${this.label}: ${c.name} connection silent for ${Math.round(performance.now() - began)} ms while Redis answers commands: replacing it (${channels} channels)`);
     const started = performance.now();
