@@ -5,6 +5,9 @@
  * channels (the pattern travels in the survey), so only matching names cross the network.
  */
 import { compileGlob, type GlobLimits, type GlobMatcher } from '../util/glob.js';
+import { decodeChannels, decodeChannelsRequest, encodeChannels, encodeChannelsRequest } from './control/codec.js';
+import type { SurveyHandler } from './control/plane.js';
+import type { SurveyAnswer } from './control/surveys.js';
 
 /**
  * Bounds of the `channels` API `pattern`: length in characters, and `*`/`?`/class wildcards
@@ -58,4 +61,35 @@ export function localChannels(hub: ChannelCounts, pattern: string): Promise<Map<
     for (const ch of hub.channelNames()) yield [ch, hub.channelSubscriberCount(ch)];
   }
   return matchChannels(entries(), channelsMatcher(pattern));
+}
+
+/** The survey op answered with a node's matching channels and their subscriber counts. */
+const CHANNELS_SURVEY = 'channels';
+
+/** What the cluster-wide `channels` needs of the control plane (ControlPlane implements it). */
+export interface ChannelsSurveyPlane {
+  readonly peers: number;
+  onSurvey(op: string, handler: SurveyHandler): void;
+  survey(op: string, data: Uint8Array): Promise<Map<string, SurveyAnswer>>;
+}
+
+/** Makes this node answer other nodes' `channels` surveys from `hub`. */
+export function answerChannelsSurveys(plane: ChannelsSurveyPlane, hub: ChannelCounts): void {
+  plane.onSurvey(CHANNELS_SURVEY, async (data) => encodeChannels(await localChannels(hub, decodeChannelsRequest(data))));
+}
+
+/**
+ * Channels with subscribers on any node whose name matches `pattern`, with subscriber counts
+ * summed over nodes. Each node matches its own channels (a survey); rejects when a node does not
+ * answer in time.
+ */
+export async function clusterChannels(plane: ChannelsSurveyPlane, hub: ChannelCounts, pattern: string): Promise<Map<string, number>> {
+  if (plane.peers === 0) return localChannels(hub, pattern);
+  const answers = await plane.survey(CHANNELS_SURVEY, encodeChannelsRequest(pattern));
+  const out = new Map<string, number>();
+  for (const [node, a] of answers) {
+    if (a.code !== 0) throw new Error(`channels survey: node ${node} answered with code ${a.code}`);
+    for (const [ch, n] of decodeChannels(a.data)) out.set(ch, (out.get(ch) ?? 0) + n);
+  }
+  return out;
 }

@@ -26,9 +26,8 @@ import { NoMetrics, type NodeMetrics } from './metrics.js';
 import { ProcessStats } from './process-stats.js';
 import { NO_LIFECYCLE, SubscriptionEnds, type NodeLifecycle, type SubscriptionEnd } from './lifecycle.js';
 import { ControlPlane } from './control/plane.js';
-import { decodeChannels, decodeChannelsRequest, encodeChannels, encodeChannelsRequest } from './control/codec.js';
 import { EmulationRouter } from './emulation.js';
-import { localChannels } from './channels.js';
+import { answerChannelsSurveys, clusterChannels } from './channels.js';
 import type { NodeInfo, UserTarget } from './control/messages.js';
 import { applyRemoteLocal, disconnectLocal, refreshLocal, subscribeLocal, unsubscribeLocal } from './user-ops.js';
 import { BrokerCallQueue } from './broker-calls.js';
@@ -39,9 +38,6 @@ export type { NodeInfo, UserTarget, NodeOptions };
 
 /** How long shutdown waits for the broker to carry the shutdown announcement, then to close; ms. */
 const ENGINE_STOP_WAIT_MS = 2000;
-
-/** The survey op answered with this node's matching channels and their subscriber counts. */
-const CHANNELS_SURVEY = 'channels';
 
 export class Node implements BrokerEventHandler {
   readonly hub = new Hub();
@@ -98,7 +94,7 @@ export class Node implements BrokerEventHandler {
       options.control,
     );
     this.watches = new Watches(options.name, this.control);
-    this.control.onSurvey(CHANNELS_SURVEY, async (data) => encodeChannels(await localChannels(this.hub, decodeChannelsRequest(data))));
+    answerChannelsSurveys(this.control, this.hub);
     this.emulation = new EmulationRouter(options.nodeId, this.hub, this.control);
   }
 
@@ -343,21 +339,9 @@ export class Node implements BrokerEventHandler {
     this.brokerCalls.queue(channel, () => this.broker.unsubscribe(channel)).catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe after a watch failed'));
   }
 
-  /**
-   * Streams `user`'s connects, subscriptions and disconnects on every node to `w`. Resolves, with
-   * the function that ends the watch, once every live node has confirmed it knows (so no event is
-   * missed after that); rejects, keeping nothing, when a node does not confirm in time.
-   */
-  async watchUser(user: string, w: Watcher): Promise<() => void> {
-    this.watches.addUser(user, w);
-    const stop = (): void => this.watches.removeUser(user, w);
-    try {
-      await this.control.sync();
-    } catch (err) {
-      stop();
-      throw err;
-    }
-    return stop;
+  /** Streams `user`'s events on every node to `w` (watch/watches.ts). */
+  watchUser(user: string, w: Watcher): Promise<() => void> {
+    return this.watches.watchUser(user, w);
   }
 
   /** Removes the session's subscription to `channel`, if any, with a leave; says whether it had one. */
@@ -373,15 +357,8 @@ export class Node implements BrokerEventHandler {
    * channels.ts for its limits, checked by the caller), with subscriber counts summed over nodes.
    * Each node matches its own channels (a survey); rejects when a node does not answer in time.
    */
-  async channels(pattern = ''): Promise<Map<string, number>> {
-    if (this.control.peers === 0) return localChannels(this.hub, pattern);
-    const answers = await this.control.survey(CHANNELS_SURVEY, encodeChannelsRequest(pattern));
-    const out = new Map<string, number>();
-    for (const [node, a] of answers) {
-      if (a.code !== 0) throw new Error(`channels survey: node ${node} answered with code ${a.code}`);
-      for (const [ch, n] of decodeChannels(a.data)) out.set(ch, (out.get(ch) ?? 0) + n);
-    }
-    return out;
+  channels(pattern = ''): Promise<Map<string, number>> {
+    return clusterChannels(this.control, this.hub, pattern);
   }
 
   /** Every live node, this one first. */

@@ -22,6 +22,8 @@ export interface UserWatchPlane {
   setWatchedUsers(users: readonly string[]): void;
   nodesWatching(user: string): readonly string[] | undefined;
   sendUserEvent(toNode: string, e: UserWatchEvent): void;
+  /** Resolves once every live node has handled what this node sent before. */
+  sync(): Promise<void>;
 }
 
 export class Watches {
@@ -65,13 +67,30 @@ export class Watches {
     if (ws !== undefined) emit(ws, { type, channel, info } satisfies ChannelWatchEvent);
   }
 
-  addUser(user: string, w: Watcher): void {
+  /**
+   * Streams `user`'s connects, subscriptions and disconnects on every node to `w`. Resolves, with
+   * the function that ends the watch, once every live node has confirmed it knows (so no event is
+   * missed after that); rejects, keeping nothing, when a node does not confirm in time.
+   */
+  async watchUser(user: string, w: Watcher): Promise<() => void> {
+    this.addUser(user, w);
+    const stop = (): void => this.removeUser(user, w);
+    try {
+      await this.plane.sync();
+    } catch (err) {
+      stop();
+      throw err;
+    }
+    return stop;
+  }
+
+  private addUser(user: string, w: Watcher): void {
     const first = !this.users.has(user);
     this.users.add(user, w);
     if (first) this.plane.setWatchedUsers([...this.users.keys()]);
   }
 
-  removeUser(user: string, w: Watcher): void {
+  private removeUser(user: string, w: Watcher): void {
     if (this.users.delete(user, w) && !this.users.has(user)) this.plane.setWatchedUsers([...this.users.keys()]);
   }
 
