@@ -56,7 +56,10 @@ function picked(md: Record<string, string>): Record<string, string | undefined> 
 }
 
 test('uni_grpc through gRPC proxies: grpc_metadata and emulated headers reach the connect backend as metadata and are kept for the refresh proxy', async () => {
-  backend.on('Connect', () => ({ result: { user: 'tenant-user', channels: ['news:t'], expire_at: nowSec() + 1, info: json({ v: 1 }) } }));
+  // expire_at is in whole seconds: now + 1 can be a millisecond away, and a connection whose
+  // expiry has passed when its connect completes is closed with 3005 at once (seen in CI). now + 2
+  // is at least a second out.
+  backend.on('Connect', () => ({ result: { user: 'tenant-user', channels: ['news:t'], expire_at: nowSec() + 2, info: json({ v: 1 }) } }));
   backend.on('Refresh', () => ({ result: { expire_at: nowSec() + 3600 } }));
   await withUniGrpc(config(), async (srv, client) => {
     const connectAsked = backend.nextCall('Connect');
