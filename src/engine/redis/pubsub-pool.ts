@@ -146,8 +146,7 @@ export class PubSubPool {
     }
     this.take(c, channel, cost);
     try {
-      if (this.opts.sharded) await c.conn.sSubscribe(channel, this.opts.listener, true);
-      else await c.conn.subscribe(channel, this.opts.listener, true);
+      await this.subscribeAll(c, [channel]);
     } catch (err) {
       // Sent on a connection since replaced, which took the channel along: it is subscribed.
       if (c.dropped && this.holder.has(channel)) return;
@@ -168,8 +167,7 @@ export class PubSubPool {
     const cost = costOf(channel);
     this.release(c, channel, cost);
     try {
-      if (this.opts.sharded) await c.conn.sUnsubscribe(channel, this.opts.listener, true);
-      else await c.conn.unsubscribe(channel, this.opts.listener, true);
+      await this.unsubscribeAll(c, [channel]);
     } catch (err) {
       // Sent on a connection being replaced: the outcome of the replacement decides.
       if (c.retired) await this.replacing?.catch(() => undefined);
@@ -287,13 +285,13 @@ export class PubSubPool {
   }
 
   /** One SUBSCRIBE; SSUBSCRIBE one channel at a time (a Cluster refuses channels of several slots in one). */
-  private subscribeAll(c: PubSubConn, channels: string[]): Promise<unknown> {
-    if (!this.opts.sharded) return c.conn.subscribe(channels, this.opts.listener, true);
-    return Promise.all(channels.map((ch) => c.conn.sSubscribe(ch, this.opts.listener, true)));
+  private subscribeAll(c: PubSubConn, channels: string[], listener: Listener = this.opts.listener): Promise<unknown> {
+    if (!this.opts.sharded) return c.conn.subscribe(channels.length === 1 ? channels[0]! : channels, listener, true);
+    return Promise.all(channels.map((ch) => c.conn.sSubscribe(ch, listener, true)));
   }
 
   private unsubscribeAll(c: PubSubConn, channels: string[]): Promise<unknown> {
-    if (!this.opts.sharded) return c.conn.unsubscribe(channels, this.opts.listener, true);
+    if (!this.opts.sharded) return c.conn.unsubscribe(channels.length === 1 ? channels[0]! : channels, this.opts.listener, true);
     return Promise.all(channels.map((ch) => c.conn.sUnsubscribe(ch, this.opts.listener, true)));
   }
 
@@ -328,7 +326,7 @@ export class PubSubPool {
       if (this.closed) throw new Error(`${this.opts.label}: closed`);
       if (probe !== undefined && probeChannel !== undefined) {
         const heard: Listener = () => probe.received(c);
-        await this.confirmed(this.opts.sharded ? conn.sSubscribe(probeChannel, heard, true) : conn.subscribe(probeChannel, heard, true), 1, `subscribing the delivery probe on ${c.name}`);
+        await this.confirmed(this.subscribeAll(c, [probeChannel], heard), 1, `subscribing the delivery probe on ${c.name}`);
         c.bytes += costOf(probeChannel);
       }
     } catch (err) {

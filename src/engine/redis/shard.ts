@@ -177,10 +177,15 @@ export class RedisShard {
    * messages of one channel would travel different paths and could arrive out of order.
    */
   async publish(channel: string, payload: Buffer | Uint8Array): Promise<void> {
+    await this.publishCounted(channel, payload);
+  }
+
+  /** PUBLISH (see `publish`), resolving with the receivers the answering Redis counted. */
+  private async publishCounted(channel: string, payload: Buffer | Uint8Array): Promise<number> {
     const bytes = asBuffer(payload);
-    if (this.sharded) await this.cmd.sPublish(channel, bytes);
-    else if (this.cluster) await (await (this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(channel)).publish(channel, bytes);
-    else await this.cmd.publish(channel, bytes);
+    if (this.sharded) return Number(await this.cmd.sPublish(channel, bytes));
+    if (this.cluster) return Number(await (await (this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(channel)).publish(channel, bytes));
+    return Number(await this.cmd.publish(channel, bytes));
   }
 
   /** The command a script uses to publish. */
@@ -272,10 +277,9 @@ export class RedisShard {
   private makeProbe(): DeliveryProbe {
     return new DeliveryProbe({
       publish: async (channel, payload) => {
-        if (this.sharded) return Number(await this.cmd.sPublish(channel, payload));
-        // A Cluster node counts its own subscribers only, and ours may be on another.
-        if (this.cluster) return this.publish(channel, payload).then(() => undefined);
-        return Number(await this.cmd.publish(channel, payload));
+        const receivers = await this.publishCounted(channel, payload);
+        // A classic Cluster PUBLISH counts the answering node's subscribers only, and ours may be on another.
+        return this.cluster && !this.sharded ? undefined : receivers;
       },
       timeoutMs: this.opts.ioTimeoutMs,
       // Reconnecting, then one SUBSCRIBE of every channel (about 0.1 ms each).
