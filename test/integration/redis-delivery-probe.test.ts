@@ -18,7 +18,7 @@ import { RedisShard, type ShardEvents } from '../../src/engine/redis/shard.js';
 import type { RedisShardOptions } from '../../src/engine/redis/options.js';
 import { SENTINEL_MASTER_NAME, startCluster, startRedis, stopAll, uniquePrefix, type RedisCluster, type RedisServer } from '../helpers/redis-servers.js';
 import { pollUntil } from '../helpers/service-process.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { startTcpProxy, type ProxiedConnection, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const IO_TIMEOUT_MS = 1000;
 
@@ -39,6 +39,34 @@ function listen(): Heard {
   return h;
 }
 
+/** A standalone shard's options for Redis reached through `proxy`. */
+function viaProxy(proxy: TcpProxy): RedisShardOptions {
+  return { topology: { kind: 'standalone', address: { host: '127.0.0.1', port: proxy.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS };
+}
+
+/** The open proxied connection whose client subscribed `channel` in a command of its own. */
+function linkThatSubscribed(proxy: TcpProxy, channel: string): ProxiedConnection {
+  const pattern = new RegExp(`\\r\\nsubscribe\\r\\n\\$${channel.length}\\r\\n${channel}\\r\\n`, 'i');
+  const links = proxy.connections.filter((c) => !c.closed() && pattern.test(c.clientBytes()));
+  assert.equal(links.length, 1, `one proxied connection subscribed ${channel}`);
+  return links[0]!;
+}
+
+/** Redis on a free port behind a TCP proxy, for the tests of the enclosing describe. */
+function proxiedRedis(label: string): { redis: () => RedisServer; proxy: () => TcpProxy } {
+  let redis: RedisServer | undefined;
+  let proxy: TcpProxy | undefined;
+  before(async () => {
+    redis = await startRedis({ label });
+    proxy = await startTcpProxy(redis);
+  });
+  after(async () => {
+    await proxy?.close();
+    await redis?.stop();
+  });
+  return { redis: () => redis!, proxy: () => proxy! };
+}
+
 /**
  * Subscribes two channels, holds the proxied connection that subscribed them, and checks the
  * shard reports it (`reason`), replaces it, and delivers again on both channels.
@@ -54,10 +82,7 @@ async function holdAndReplace(proxy: TcpProxy, opts: RedisShardOptions, reason: 
     assert.deepEqual(shard.health(), { ok: true });
     assert.deepEqual(h.warnings, [], 'a healthy connection gives no warning');
 
-    const subscribed = proxy.connections.filter((c) => !c.closed() && /\r\nsubscribe\r\n\$1\r\nb\r\n/i.test(c.clientBytes()));
-    assert.equal(subscribed.length, 1, 'one proxied connection subscribed the channels');
-    const link = subscribed[0];
-    assert.ok(link !== undefined);
+    const link = linkThatSubscribed(proxy, 'b');
     link.hold();
 
     await pollUntil(async () => !shard.health().ok, 'health to turn bad while the PUB/SUB connection is held', { timeoutMs: 15_000, intervalMs: 20 });
@@ -110,34 +135,23 @@ describe('a PUB/SUB connection held silent by a proxy', () => {
   test('one server: its PING finds it, health names it, the shard replaces it and delivers again', async () => {
     await holdAndReplace(
       proxy,
-      { topology: { kind: 'standalone', address: { host: '127.0.0.1', port: proxy.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS },
+      viaProxy(proxy),
       /^redis 127\.0\.0\.1:\d+: pubsub no reply within io_timeout \(1000 ms\)/,
       async () => true,
     );
   });
 });
 
-describe('subscribe and unsubscribe calls while a silent connection is replaced', () => {
-  let redis: RedisServer;
-  let proxy: TcpProxy;
+describe('one server behind a proxy: replacements and the calls made meanwhile', () => {
+  const servers = proxiedRedis('probe-replace');
 
-  before(async () => {
-    redis = await startRedis({ label: 'probe-race' });
-    proxy = await startTcpProxy(redis);
-  });
-
-  after(async () => {
-    await proxy?.close();
-    await redis?.stop();
-  });
-
-  test('each ends subscribed once or not at all, on the one connection, and every call resolves', async () => {
+  test('calls made while a silent connection is replaced: each ends subscribed once or not at all, on the one connection, and every call resolves', async () => {
+    const [redis, proxy] = [servers.redis(), servers.proxy()];
     const h = listen();
-    const shard = await RedisShard.open({ topology: { kind: 'standalone', address: { host: '127.0.0.1', port: proxy.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS }, false, h.events);
+    const shard = await RedisShard.open(viaProxy(proxy), false, h.events);
     try {
       for (const ch of ['r-a', 'r-b', 'r-c']) await shard.subscribe(ch);
-      const old = proxy.connections.find((c) => !c.closed() && /\r\nsubscribe\r\n\$3\r\nr-c\r\n/i.test(c.clientBytes()));
-      assert.ok(old !== undefined);
+      const old = linkThatSubscribed(proxy, 'r-c');
       // The replacement's SUBSCRIBE of the three is held on its way, so the calls below come
       // while it is under way: after the new connection connected, before Redis confirmed.
       const replacement = proxy.holdOn(/subscribe\r\n\$3\r\nr-a\r\n\$3\r\nr-b\r\n\$3\r\nr-c\r\n/i);
@@ -159,29 +173,14 @@ describe('subscribe and unsubscribe calls while a silent connection is replaced'
       await shard.close();
     }
   });
-});
 
-describe('a replacement that fails', () => {
-  let redis: RedisServer;
-  let proxy: TcpProxy;
-
-  before(async () => {
-    redis = await startRedis({ label: 'probe-fail' });
-    proxy = await startTcpProxy(redis);
-  });
-
-  after(async () => {
-    await proxy?.close();
-    await redis?.stop();
-  });
-
-  test('leaves the silent connection in place, is tried again after a backoff, and a call made meanwhile ends as the next one does', async () => {
+  test('a replacement that fails leaves the silent connection in place, is tried again after a backoff, and a call made meanwhile ends as the next one does', async () => {
+    const [redis, proxy] = [servers.redis(), servers.proxy()];
     const h = listen();
-    const shard = await RedisShard.open({ topology: { kind: 'standalone', address: { host: '127.0.0.1', port: proxy.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS }, false, h.events);
+    const shard = await RedisShard.open(viaProxy(proxy), false, h.events);
     try {
       for (const ch of ['f-a', 'f-b']) await shard.subscribe(ch);
-      const old = proxy.connections.find((c) => !c.closed() && /\r\nsubscribe\r\n\$3\r\nf-b\r\n/i.test(c.clientBytes()));
-      assert.ok(old !== undefined);
+      const old = linkThatSubscribed(proxy, 'f-b');
       // The first replacement's SUBSCRIBE never gets through: it fails at its deadline.
       const first = proxy.holdOn(/subscribe\r\n\$3\r\nf-a\r\n\$3\r\nf-b\r\n/i);
       old.hold();
