@@ -106,9 +106,11 @@ export class App {
    * not implemented), naming the option; an engine it loaded itself is closed again then.
    */
   static async create(config: Readonly<Config>, log: Logger, parts: AppParts = {}): Promise<App> {
-    const engine = parts.engine ?? (await createEngine(config, log));
+    // Made before the engine, which reports into it.
+    const prometheus = createPrometheus(config);
+    const engine = parts.engine ?? (await createEngine(config, log, { redisPubSubError: (e) => prometheus?.redisPubSubError(e) }));
     try {
-      return new App(config, log, engine, parts);
+      return new App(config, log, engine, parts, prometheus);
     } catch (err) {
       if (parts.engine === undefined) await Promise.allSettled([engine.broker.close(), engine.presence.close()]);
       throw err;
@@ -120,6 +122,7 @@ export class App {
     readonly log: Logger,
     engine: EngineParts,
     parts: AppParts,
+    prometheus: PrometheusMetrics | undefined,
   ) {
     const c = config.client;
     const rules = new ChannelRules(config.channel);
@@ -146,7 +149,6 @@ export class App {
         this.node.disconnectUser({ user }, disconnects.connectionLimit, [keep]).catch((err: unknown) => log.error({ err, user }, 'could not disconnect the user on other nodes'));
       },
     );
-    const prometheus = createPrometheus(config);
     this.proxies = buildProxyLayer(config, this.policy, log, prometheus);
     const hooks = parts.policy !== undefined ? parts.policy(this.policy) : this.proxies.hooks;
     this.lifecycle = LifecycleWiring.create(config, log, engine);

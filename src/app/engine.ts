@@ -15,6 +15,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { Broker, ChannelStateManager, PresenceManager } from '../engine/types.js';
+import type { RedisPubSubErrorSink } from '../engine/redis/pubsub-errors.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 
@@ -30,6 +31,12 @@ export interface EngineParts {
   channelState?: ChannelStateManager;
 }
 
+/** What the engine reports for the node's metrics; every member optional, unset counts nothing. */
+export interface EngineObserver {
+  /** `centrifugo_broker_redis_pub_sub_errors` (Redis broker only). */
+  redisPubSubError?: RedisPubSubErrorSink;
+}
+
 type BrokerType = Config['broker']['type'];
 type PresenceType = Config['presence_manager']['type'];
 
@@ -40,7 +47,7 @@ type PresenceType = Config['presence_manager']['type'];
 export type EngineSection = 'engine' | 'broker' | 'presence_manager';
 
 /** Builds one implementation from the config; `section` is where its settings are. */
-type Loader<T> = (config: Readonly<Config>, section: EngineSection, log: Logger) => Promise<T>;
+type Loader<T> = (config: Readonly<Config>, section: EngineSection, log: Logger, observe: EngineObserver) => Promise<T>;
 
 /**
  * Broker implementations by type. `undefined`: a type the config accepts (so a Centrifugo config
@@ -52,9 +59,9 @@ const BROKERS: { readonly [T in BrokerType]: Loader<Broker> | undefined } = {
     const { MemoryBroker } = await import('../engine/memory/broker.js');
     return new MemoryBroker({ historyMetaTtlMs: config.channel.history_meta_ttl });
   },
-  redis: async (config, section, log) => {
+  redis: async (config, section, log, observe) => {
     const [{ RedisBroker }, { redisBrokerOptions }] = await Promise.all([import('../engine/redis/broker.js'), import('./redis-options.js')]);
-    return new RedisBroker(redisBrokerOptions(config, section === 'broker' ? 'broker' : 'engine'), log);
+    return new RedisBroker(redisBrokerOptions(config, section === 'broker' ? 'broker' : 'engine'), log, observe.redisPubSubError);
   },
   nats: async (config, _section, log) => {
     const [{ NatsBroker }, { clientTls }] = await Promise.all([import('../engine/nats/broker.js'), import('./tls-options.js')]);
@@ -120,15 +127,15 @@ function notImplemented(section: EngineSection, type: string, what: string): Eng
  * anything; when the presence manager fails to build, the broker already built is closed.
  * Neither part is started: the node calls `Broker.run` at its start.
  */
-export async function createEngine(config: Readonly<Config>, log: Logger = silentLogger): Promise<EngineParts> {
+export async function createEngine(config: Readonly<Config>, log: Logger = silentLogger, observe: EngineObserver = {}): Promise<EngineParts> {
   const choice = engineChoice(config);
   const loadBroker = BROKERS[choice.broker.type];
   if (loadBroker === undefined) throw notImplemented(choice.broker.section, choice.broker.type, 'broker');
   const loadPresence = PRESENCE_MANAGERS[choice.presence.type];
   if (loadPresence === undefined) throw notImplemented(choice.presence.section, choice.presence.type, 'presence manager');
-  const broker = await loadBroker(config, choice.broker.section, log);
+  const broker = await loadBroker(config, choice.broker.section, log, observe);
   try {
-    return { broker, presence: await loadPresence(config, choice.presence.section, log) };
+    return { broker, presence: await loadPresence(config, choice.presence.section, log, observe) };
   } catch (err) {
     // The build error is what the caller must see; a failing close of the unused broker adds nothing.
     await broker.close().catch(() => {});

@@ -111,6 +111,7 @@ export class PrometheusMetrics implements NodeMetrics {
   readonly #transportConnects;
   readonly #recoveredPublications;
   readonly #suppressed;
+  readonly #redisPubSubErrors;
 
   constructor(opts: PrometheusOptions) {
     this.#ns = opts.namespaces;
@@ -172,6 +173,7 @@ export class PrometheusMetrics implements NodeMetrics {
 
     // ---- broker
     this.#suppressed = new Counter({ name: 'centrifugo_broker_publish_suppressed_count', help: 'Publications the broker did not publish (idempotency: a repeated key; version: not newer).', labelNames: ['reason', 'channel_namespace'], registers });
+    this.#redisPubSubErrors = new Counter({ name: 'centrifugo_broker_redis_pub_sub_errors', help: 'Failures of the Redis broker\'s PUB/SUB: connections, subscribes, undecodable messages.', labelNames: ['broker_name', 'error'], registers });
 
     // ---- lifecycle events (Rotor's own)
     registerLifecycleDrops(registers, () => self.#lifecycle());
@@ -317,7 +319,15 @@ export class PrometheusMetrics implements NodeMetrics {
     this.#suppressed.labels(reason, this.#ns.of(channel)).inc();
   }
 
-  tagsFiltered(channel: string, dropped: number): void {
+  /**
+   * A Redis PUB/SUB failure (engine/redis/pubsub-errors.ts). `broker_name` is '': Centrifugo's
+   * broker from the config has no name either.
+   */
+  redisPubSubError(error: string): void {
+    this.#redisPubSubErrors.labels('', error).inc();
+  }
+
+    tagsFiltered(channel: string, dropped: number): void {
     this.#tagsDropped.labels(this.#ns.of(channel)).inc(dropped);
   }
 

@@ -27,14 +27,17 @@ interface Heard {
   messages: string[];
   warnings: string[];
   resubscribed: string[];
+  /** PUB/SUB failures the shard reported (`pubSubFailed`). */
+  failures: number;
 }
 
 function listen(): Heard {
-  const h: Heard = { messages: [], warnings: [], resubscribed: [], events: { message() {}, resubscribed() {}, warn() {} } };
+  const h: Heard = { messages: [], warnings: [], resubscribed: [], failures: 0, events: { message() {}, resubscribed() {}, warn() {}, pubSubFailed() {} } };
   h.events = {
     message: (channel, payload) => h.messages.push(`${channel}:${payload.toString()}`),
     resubscribed: (connection, channels) => h.resubscribed.push(`${connection}:${channels}`),
     warn: (m) => h.warnings.push(m),
+    pubSubFailed: () => h.failures++,
   };
   return h;
 }
@@ -81,6 +84,7 @@ async function holdAndReplace(proxy: TcpProxy, opts: RedisShardOptions, reason: 
     await pollUntil(() => waitFirst(shard), 'the PUB/SUB connection to be checked', { intervalMs: 50 });
     assert.deepEqual(shard.health(), { ok: true });
     assert.deepEqual(h.warnings, [], 'a healthy connection gives no warning');
+    assert.equal(h.failures, 0);
 
     const link = linkThatSubscribed(proxy, 'b');
     link.hold();
@@ -96,6 +100,7 @@ async function holdAndReplace(proxy: TcpProxy, opts: RedisShardOptions, reason: 
     await pollUntil(async () => link.closed() && shard.health().ok, 'the held connection to be replaced and health to come back', { timeoutMs: 15_000, intervalMs: 20 });
     assert.ok(h.warnings.some((w) => /pubsub connection silent for \d+ ms while Redis answers commands: replacing it \(2 channels\)$/.test(w)), h.warnings.join('\n'));
     assert.deepEqual(h.resubscribed, ['pubsub:2']);
+    assert.equal(h.failures, 1, 'one failure, counted when it began (centrifugo_broker_redis_pub_sub_errors{error="connection"})');
     assert.equal(shard.pubsubConnections, 1);
     for (const ch of ['a', 'b']) await shard.publish(ch, Buffer.from('after'));
     await pollUntil(async () => h.messages.length >= 2, 'publications after the replacement to arrive', { intervalMs: 20 });
@@ -174,7 +179,7 @@ describe('one server behind a proxy: replacements and the calls made meanwhile',
     }
   });
 
-  test('a replacement that fails leaves the silent connection in place, is tried again after a backoff, and a call made meanwhile ends as the next one does', async () => {
+  test('a replacement that fails leaves the silent connection in place, is tried again after a backoff; a call made meanwhile fails at io_timeout and the replacement leaves its channel out', async () => {
     const [redis, proxy] = [servers.redis(), servers.proxy()];
     const h = listen();
     const shard = await RedisShard.open(viaProxy(proxy), false, h.events);
@@ -185,7 +190,9 @@ describe('one server behind a proxy: replacements and the calls made meanwhile',
       const first = proxy.holdOn(/subscribe\r\n\$3\r\nf-a\r\n\$3\r\nf-b\r\n/i);
       old.hold();
       await first;
-      const unsubscribed = shard.unsubscribe('f-b');
+      // Sent on the silent connection, left in place when the first replacement fails: it is not
+      // confirmed within io_timeout, and the caller hears so then, not when a replacement succeeds.
+      const unsubscribed = assert.rejects(shard.unsubscribe('f-b'), (err: Error) => err.name === 'NotConfirmedError' && /unsubscribing f-b: not confirmed within 1001 ms$/.test(err.message));
       await pollUntil(async () => h.warnings.some((w) => w.includes('replacing pubsub failed, it stays')), 'the first replacement to fail', { timeoutMs: 15_000, intervalMs: 20 });
       assert.equal(old.closed(), false, 'the silent connection stays while nothing replaces it');
       assert.equal(shard.health().ok, false);
@@ -193,6 +200,7 @@ describe('one server behind a proxy: replacements and the calls made meanwhile',
       await pollUntil(async () => old.closed() && shard.health().ok, 'the second replacement to succeed', { timeoutMs: 15_000, intervalMs: 20 });
       await unsubscribed;
       assert.equal(h.warnings.filter((w) => /replacing it \(\d+ channels\)$/.test(w)).length, 2, h.warnings.join('\n'));
+      assert.equal(h.failures, 1, 'one failure however many replacements it took');
       const numsub = await redis.command(['PUBSUB', 'NUMSUB', 'f-a', 'f-b']);
       assert.deepEqual(numsub, ['f-a', 1, 'f-b', 0]);
       await shard.subscribe('f-b');
@@ -229,6 +237,7 @@ describe('a 3-master Cluster', () => {
         await pollUntil(async () => h.messages.includes('ch:x'), 'a publication to arrive', { intervalMs: 20 });
         assert.deepEqual(h.messages, ['ch:x'], 'probes never reach the shard\'s message listener');
         assert.deepEqual(h.warnings, []);
+        assert.equal(h.failures, 0);
       } finally {
         await shard.close();
       }

@@ -24,6 +24,7 @@ import type { RedisBrokerOptions } from './options.js';
 import { HISTORY_ADD, HISTORY_READ, HISTORY_RELEASE, PUBLISH_IDEMPOTENT } from './scripts.js';
 import { asBuffer, RedisShard } from './shard.js';
 import { combinedHealth, openShards } from './shards.js';
+import type { RedisPubSubErrorSink } from './pubsub-errors.js';
 
 /** How long a publish result is remembered for its idempotency key by default: 5 minutes. */
 const DEFAULT_IDEMPOTENT_RESULT_TTL_MS = 5 * 60 * 1000;
@@ -43,6 +44,8 @@ export class RedisBroker implements Broker {
   constructor(
     private readonly opts: RedisBrokerOptions,
     private readonly log: Logger = silentLogger,
+    /** Counts PUB/SUB failures (`centrifugo_broker_redis_pub_sub_errors`); pubsub-errors.ts. */
+    private readonly pubSubError: RedisPubSubErrorSink = () => {},
   ) {
     if (opts.shards.length === 0) throw new Error('redis broker: no address');
   }
@@ -51,7 +54,12 @@ export class RedisBroker implements Broker {
   async run(handler: BrokerEventHandler, nodeId: string): Promise<void> {
     this.handler = handler;
     this.nodeId = nodeId;
-    const shards = await openShards(this.opts.shards, this.opts.shardedPubSub, this.log, (shard, channel, payload) => this.onMessage(channel, payload), true, this.opts.prefix);
+    const shards = await openShards(this.opts.shards, this.log, {
+      shardedPubSub: this.opts.shardedPubSub,
+      onMessage: (_shard, channel, payload) => this.onMessage(channel, payload),
+      probePrefix: this.opts.prefix,
+      onPubSubFailed: () => this.pubSubError('connection'),
+    });
     this.parts = shards.map((shard) => ({ shard, keys: new RedisKeys(this.opts.prefix, shard.cluster) }));
     const first = this.parts[0] as Part;
     this.nodeChannel = first.keys.node(nodeId);
@@ -61,6 +69,7 @@ export class RedisBroker implements Broker {
         await p.shard.subscribe(this.nodeChannel);
       }
     } catch (err) {
+      this.pubSubError('subscribe_control_channel');
       await this.close();
       throw err;
     }
@@ -68,7 +77,12 @@ export class RedisBroker implements Broker {
 
   async subscribe(channel: string): Promise<void> {
     const p = this.part(channel);
-    await p.shard.subscribe(p.keys.client(channel));
+    try {
+      await p.shard.subscribe(p.keys.client(channel));
+    } catch (err) {
+      this.pubSubError('subscribe_channel');
+      throw err;
+    }
   }
 
   async unsubscribe(channel: string): Promise<void> {
@@ -217,8 +231,12 @@ export class RedisBroker implements Broker {
     else h.handleLeave(name, m.info);
   }
 
-  /** Logs a dropped message once per kind of reason (a flood of garbage must not flood the log). */
+  /**
+   * Counts a dropped message, and logs it once per kind of reason (a flood of garbage must not
+   * flood the log).
+   */
   private drop(reason: string): void {
+    this.pubSubError('handle_client_message');
     const kind = reason.split(' on ')[0] ?? reason;
     if (this.dropsLogged.has(kind)) return;
     this.dropsLogged.add(kind);

@@ -32,6 +32,11 @@ export const PUBSUB_REPLY_BUDGET_BYTES = 8 * 1024 * 1024;
  */
 const CONFIRMATION_OVERHEAD_BYTES = 48;
 
+/** A PUB/SUB command Redis did not answer within its deadline; it may still be applied later. */
+export class NotConfirmedError extends Error {
+  override readonly name = 'NotConfirmedError';
+}
+
 /** One PUB/SUB connection and the channels it holds. */
 export interface PubSubConn {
   readonly conn: Conn;
@@ -115,7 +120,9 @@ export class PubSubPool {
 
   /**
    * Subscribes `channel` on a connection with room for it (opening one when none has). A call for
-   * a channel already subscribed, or being subscribed, waits for that subscription.
+   * a channel already subscribed, or being subscribed, waits for that subscription. Rejects with
+   * `NotConfirmedError` when Redis does not confirm within `io_timeout`: a stalled Redis fails
+   * the call instead of holding it (the client then gets error 100).
    */
   subscribe(channel: string): Promise<void> {
     const pending = this.pending.get(channel);
@@ -146,10 +153,14 @@ export class PubSubPool {
     }
     this.take(c, channel, cost);
     try {
-      await this.subscribeAll(c, [channel]);
+      await this.confirmed(this.subscribeAll(c, [channel]), 1, `subscribing ${channel}`);
     } catch (err) {
       // Sent on a connection since replaced, which took the channel along: it is subscribed.
       if (c.dropped && this.holder.has(channel)) return;
+      // Not answered in time (a stalled Redis): the SUBSCRIBE stays queued on the connection and
+      // Redis applies it when it answers again, so the channel stays counted here; the caller's
+      // UNSUBSCRIBE, sent after it, undoes it in order.
+      if (err instanceof NotConfirmedError) throw err;
       if (this.holder.get(channel) === c) this.release(c, channel, cost);
       throw err;
     }
@@ -167,12 +178,15 @@ export class PubSubPool {
     const cost = costOf(channel);
     this.release(c, channel, cost);
     try {
-      await this.unsubscribeAll(c, [channel]);
+      await this.confirmed(this.unsubscribeAll(c, [channel]), 1, `unsubscribing ${channel}`);
     } catch (err) {
       // Sent on a connection being replaced: the outcome of the replacement decides.
       if (c.retired) await this.replacing?.catch(() => undefined);
       // Replaced: the replacement left the channel out, or unsubscribed it, so it is done.
       if (c.dropped) return;
+      // Not answered in time: the UNSUBSCRIBE stays queued and Redis applies it when it answers
+      // again; a later subscribe of the channel is sent after it.
+      if (err instanceof NotConfirmedError) throw err;
       // The client keeps a channel whose UNSUBSCRIBE failed and subscribes it again on
       // reconnecting: it still counts here, and a later subscribe must find it on this connection.
       if (!this.holder.has(channel)) this.take(c, channel, cost);
@@ -275,7 +289,7 @@ export class PubSubPool {
     const ms = this.opts.ioTimeoutMs + Math.ceil(channels / 10);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.opts.label}: ${what}: not confirmed within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new NotConfirmedError(`${this.opts.label}: ${what}: not confirmed within ${ms} ms`)), ms);
     });
     try {
       return await Promise.race([p, late]);

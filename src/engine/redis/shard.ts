@@ -43,6 +43,8 @@ export interface ShardEvents {
   resubscribed(connection: string, channels: number, ms: number): void;
   /** Something worth an operator's attention (connection lost, resubscribe failed). */
   warn(message: string): void;
+  /** A PUB/SUB connection began failing: lost, stalled or delivering nothing (once per failure). */
+  pubSubFailed(): void;
 }
 
 export class RedisShard {
@@ -287,10 +289,7 @@ export class RedisShard {
       overdue: (c, why, silentSince) => {
         if (this.closed || c.dropped) return;
         // A lost connection's own reason says more than the probe's.
-        if (!this.problems.has(c.name)) {
-          this.events.warn(`${this.label}: ${c.name} connection delivers nothing: ${why}`);
-          this.problems.set(c.name, why);
-        }
+        if (!this.problems.has(c.name)) this.fail(c.name, why, `${c.name} connection delivers nothing: ${why}`);
         if (silentSince === undefined) this.silence.notSilent(c);
         else this.checked(c, false, silentSince);
       },
@@ -306,7 +305,19 @@ export class RedisShard {
 
   private lost(what: string, why: string): void {
     const reason = `connection lost${why ? `: ${why}` : ''}`;
-    if (!this.problems.has(what)) this.events.warn(`${this.label}: ${what} ${reason}`);
+    this.fail(what, reason, `${what} ${reason}`);
+  }
+
+  /**
+   * `what` (`commands`, or a PUB/SUB connection's name) is failing for `reason`, which `/health`
+   * shows until it recovers. A failure that begins now is logged as `warning` and, on a PUB/SUB
+   * connection, counted; one already known only takes the newer reason.
+   */
+  private fail(what: string, reason: string, warning: string): void {
+    if (!this.problems.has(what)) {
+      this.events.warn(`${this.label}: ${warning}`);
+      if (what !== 'commands') this.events.pubSubFailed();
+    }
     this.problems.set(what, reason);
   }
 
@@ -325,8 +336,7 @@ export class RedisShard {
       },
       (err: unknown) => {
         if (this.closed || !client.isReady) return;
-        if (!this.problems.has(what)) this.events.warn(`${this.label}: ${what} connection stalled (no reply to PING within io_timeout)`);
-        this.problems.set(what, `no reply within io_timeout (${this.opts.ioTimeoutMs} ms): ${err instanceof Error ? err.message : String(err)}`);
+        this.fail(what, `no reply within io_timeout (${this.opts.ioTimeoutMs} ms): ${err instanceof Error ? err.message : String(err)}`, `${what} connection stalled (no reply to PING within io_timeout)`);
         done(false, sent);
       },
     );

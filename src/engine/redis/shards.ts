@@ -7,28 +7,40 @@ import type { Logger } from '../../util/logger.js';
 import type { RedisShardOptions } from './options.js';
 import { RedisShard } from './shard.js';
 
-/**
- * Opens every shard; if one fails, the others are closed and the error names the failing one.
- * `onMessage` receives PUB/SUB messages of every shard; `probePrefix` starts the delivery probes'
- * channel names (shard.ts).
- */
-export async function openShards(
-  all: readonly RedisShardOptions[],
-  shardedPubSub: boolean,
-  log: Logger,
-  onMessage: (shard: RedisShard, channel: string, payload: Buffer) => void,
-  pubsub = true,
-  probePrefix?: string,
-): Promise<RedisShard[]> {
+/** What the shards are opened for (the presence manager's need commands only). */
+export interface OpenShardsOptions {
+  /** Opens PUB/SUB connections too (default true). */
+  pubsub?: boolean;
+  /** SSUBSCRIBE/SPUBLISH on a Cluster (`sharded_pub_sub`). */
+  shardedPubSub?: boolean;
+  /** Receives the PUB/SUB messages of every shard. */
+  onMessage?: (shard: RedisShard, channel: string, payload: Buffer) => void;
+  /** Starts the delivery probes' channel names (shard.ts). */
+  probePrefix?: string;
+  /** A PUB/SUB connection of any shard began failing (see `ShardEvents.pubSubFailed`). */
+  onPubSubFailed?: () => void;
+}
+
+/** Opens every shard; if one fails, the others are closed and the error names the failing one. */
+export async function openShards(all: readonly RedisShardOptions[], log: Logger, o: OpenShardsOptions = {}): Promise<RedisShard[]> {
   const opened: RedisShard[] = [];
+  const onMessage = o.onMessage ?? (() => {});
+  const onPubSubFailed = o.onPubSubFailed ?? (() => {});
   try {
     for (const opts of all) {
       let shard: RedisShard | undefined;
-      shard = await RedisShard.open(opts, shardedPubSub, {
-        message: (channel, payload) => onMessage(shard as RedisShard, channel, payload),
-        resubscribed: (connection, channels, ms) => log.info({ shard: shard?.label, connection, channels, ms: Math.round(ms) }, 'redis: PUB/SUB connection back, channels resubscribed'),
-        warn: (message) => log.warn(message),
-      }, pubsub, probePrefix);
+      shard = await RedisShard.open(
+        opts,
+        o.shardedPubSub ?? false,
+        {
+          message: (channel, payload) => onMessage(shard as RedisShard, channel, payload),
+          resubscribed: (connection, channels, ms) => log.info({ shard: shard?.label, connection, channels, ms: Math.round(ms) }, 'redis: PUB/SUB connection back, channels resubscribed'),
+          warn: (message) => log.warn(message),
+          pubSubFailed: onPubSubFailed,
+        },
+        o.pubsub ?? true,
+        o.probePrefix,
+      );
       opened.push(shard);
     }
   } catch (err) {

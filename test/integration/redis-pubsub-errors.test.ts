@@ -1,0 +1,110 @@
+/**
+ * `centrifugo_broker_redis_pub_sub_errors` on a node of the Redis engine, against a private
+ * redis-server (so killing and stopping it touches no other test): each failure is counted once
+ * under Centrifugo's `error` value, and the node serves again after it. A raw protocol client
+ * subscribes, so a failed subscribe is answered once, not retried by an SDK.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis, uniquePrefix, type RedisServer } from '../helpers/redis-servers.js';
+import { connToken, startServer, type TestServer } from '../helpers/server.js';
+import { RawClient } from '../helpers/raw-ws.js';
+import { scrape, value } from '../helpers/prometheus-scrape.js';
+import { apiOk, eventually } from '../helpers/sdk.js';
+import { REDIS_PUBSUB_ERRORS, type RedisPubSubError } from '../../src/engine/redis/pubsub-errors.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+
+const METRIC = 'centrifugo_broker_redis_pub_sub_errors';
+const prefix = uniquePrefix('pubsub-errors');
+
+let redis: RedisServer;
+let srv: TestServer;
+let client: RawClient;
+let nextId = 10;
+
+before(async () => {
+  redis = await startRedis({ label: 'pubsub-errors' });
+  srv = await startServer({
+    engine: { type: 'redis', redis: { address: [redis.url], prefix, io_timeout: '1s' } },
+    prometheus: { enabled: true },
+    channel: { without_namespace: { allow_subscribe_for_client: true } },
+  } as ConfigInput);
+  client = await RawClient.open(srv.wsUrl);
+  const reply = await client.connect(await connToken('erin'));
+  assert.ok(reply.connect, JSON.stringify(reply));
+});
+
+after(async () => {
+  client?.close();
+  await srv?.stop();
+  await redis?.stop();
+});
+
+/** Every `error` value's count; absent series read 0. */
+async function counts(): Promise<Record<RedisPubSubError, number>> {
+  const fs = await scrape(srv);
+  return Object.fromEntries(REDIS_PUBSUB_ERRORS.map((e) => [e, value(fs, METRIC, { error: e }) ?? 0])) as Record<RedisPubSubError, number>;
+}
+
+function expected(over: Partial<Record<RedisPubSubError, number>>): Record<RedisPubSubError, number> {
+  return { connection: 0, subscribe_channel: 0, subscribe_control_channel: 0, handle_client_message: 0, ...over };
+}
+
+/** Sends a subscribe and returns its reply. */
+async function subscribe(channel: string): Promise<any> {
+  const id = nextId++;
+  client.send({ id, subscribe: { channel } });
+  return client.next((m) => m.id === id, 10_000);
+}
+
+/** Publishes `data` through the API and waits for the client to get it. */
+async function publishAndReceive(channel: string, n: number): Promise<void> {
+  await apiOk(srv, 'publish', { channel, data: { n } });
+  await client.next((m) => m.push?.channel === channel && m.push.pub?.data?.n === n, 10_000);
+}
+
+async function healthStatus(): Promise<number> {
+  return (await fetch(`${srv.httpUrl}/health`)).status;
+}
+
+test('an undecodable message on a client channel is dropped and counted as handle_client_message; the next publication arrives', async () => {
+  const reply = await subscribe('news');
+  assert.ok(reply.subscribe, JSON.stringify(reply));
+  assert.deepEqual(await counts(), expected({}));
+  // A framing no node writes. Published before the API's publication on the same Redis channel,
+  // so the node has read it when that publication arrives.
+  assert.equal(await redis.command(['PUBLISH', `${prefix}.client.news`, '__x__not a publication']), 1);
+  await publishAndReceive('news', 1);
+  assert.deepEqual(await counts(), expected({ handle_client_message: 1 }));
+});
+
+test('Redis closing the PUB/SUB connection counts one connection failure; the node resubscribes and delivers again', async () => {
+  const killed = Number(await redis.command(['CLIENT', 'KILL', 'TYPE', 'pubsub']));
+  assert.ok(killed >= 1, `killed ${killed}`);
+  await eventually(async () => (await counts()).connection === 1, 'the failure to be counted');
+  // Health turns good once the connection is back and its channels are subscribed again.
+  await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 again');
+  await publishAndReceive('news', 2);
+  assert.deepEqual(await counts(), expected({ handle_client_message: 1, connection: 1 }));
+});
+
+test('Redis stalled: a subscribe fails with error 100 and counts as subscribe_channel, the stall as one connection failure; both work again after', async () => {
+  await redis.pause();
+  try {
+    const reply = await subscribe('during-stall');
+    assert.equal(reply.error?.code, 100, JSON.stringify(reply));
+    await eventually(async () => (await counts()).connection === 2, 'the stalled PUB/SUB connection to be counted');
+  } finally {
+    await redis.resume();
+  }
+  await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 again');
+  assert.deepEqual(await counts(), expected({ handle_client_message: 1, connection: 2, subscribe_channel: 1 }));
+  // The SUBSCRIBE that timed out stayed queued, and the node's UNSUBSCRIBE after it: once Redis
+  // answers again, the channel is not left subscribed.
+  const numsub = async (): Promise<number> => Number(((await redis.command(['PUBSUB', 'NUMSUB', `${prefix}.client.during-stall`])) as unknown[])[1]);
+  await eventually(async () => (await numsub()) === 0, 'the failed subscribe to be undone in Redis');
+  const again = await subscribe('during-stall');
+  assert.ok(again.subscribe, JSON.stringify(again));
+  assert.equal(await numsub(), 1);
+  await publishAndReceive('during-stall', 3);
+});
