@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { redisServerBinary, startRedis, stopAll, type RedisServer } from './redis-process.js';
 import { RespError, respCommand, respInfo, type RespAddress, type RespArg, type RespValue } from './resp.js';
 import { pollUntil } from './service-process.js';
+import { keySlot, CLUSTER_SLOTS } from '../../src/engine/redis/slot.js';
 
-export const CLUSTER_SLOTS = 16384;
 
 export interface ClusterOptions {
   /** Masters, each with an equal share of the slots; default 3. */
@@ -35,21 +35,8 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-/** The slot of `key`: CRC16 (XMODEM) of its hash tag (`{...}`, when non-empty) or the whole key, mod 16384. */
-export function keySlot(key: string): number {
-  let bytes = Buffer.from(key, 'utf8');
-  const open = bytes.indexOf('{');
-  if (open >= 0) {
-    const close = bytes.indexOf('}', open + 1);
-    if (close > open + 1) bytes = bytes.subarray(open + 1, close);
-  }
-  let crc = 0;
-  for (const b of bytes) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % CLUSTER_SLOTS;
-}
+/** The slot of `key` and the slot count: the engine's own (src/engine/redis/slot.ts). */
+export { keySlot, CLUSTER_SLOTS };
 
 /** `cluster-port` (a bus port that is not port + 10000) came with Redis 7. */
 function requireRedis7(): void {

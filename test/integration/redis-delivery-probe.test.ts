@@ -10,13 +10,16 @@
  *   health stayed 200 with the connection held.
  * - One server: the PING on the PUB/SUB connection finds it.
  * - A healthy 3-master Cluster, classic and sharded: the probes come back and never reach the
- *   shard's message listener.
+ *   shard's message listener; sharded, there is one probe on each master.
+ * - Sharded PUB/SUB on a 3-master Cluster whose masters announce TCP proxies as their addresses:
+ *   one master's PUB/SUB link is held; the probe through it names that master, the client is
+ *   replaced, and every master delivers again.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisShard, type ShardEvents } from '../../src/engine/redis/shard.js';
 import type { RedisShardOptions } from '../../src/engine/redis/options.js';
-import { SENTINEL_MASTER_NAME, startCluster, startRedis, stopAll, uniquePrefix, type RedisCluster, type RedisServer } from '../helpers/redis-servers.js';
+import { CLUSTER_SLOTS, SENTINEL_MASTER_NAME, keySlot, startCluster, startRedis, stopAll, uniquePrefix, type RedisCluster, type RedisServer } from '../helpers/redis-servers.js';
 import { pollUntil } from '../helpers/service-process.js';
 import { startTcpProxy, type ProxiedConnection, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -238,9 +241,90 @@ describe('a 3-master Cluster', () => {
         assert.deepEqual(h.messages, ['ch:x'], 'probes never reach the shard\'s message listener');
         assert.deepEqual(h.warnings, []);
         assert.equal(h.failures, 0);
+        if (sharded) {
+          // One probe channel on each master, subscribed there by this client alone.
+          const probes = shard.probeTargets;
+          assert.equal(probes.length, 3);
+          const on = await Promise.all(probes.map(async (t) => (await cluster.nodeForKey(t.channel)).port));
+          assert.deepEqual([...on].sort(), cluster.masters.map((m) => m.port).sort());
+          for (const t of probes) assert.deepEqual(await (await cluster.nodeForKey(t.channel)).command(['PUBSUB', 'SHARDNUMSUB', t.channel]), [t.channel, 1]);
+        }
       } finally {
         await shard.close();
       }
     });
   }
+});
+
+describe('sharded PUB/SUB on a 3-master Cluster reached through proxies', () => {
+  let cluster: RedisCluster;
+  const proxies: TcpProxy[] = [];
+
+  before(async () => {
+    cluster = await startCluster({ masters: 3 });
+    for (const m of cluster.masters) {
+      const proxy = await startTcpProxy(m);
+      proxies.push(proxy);
+      // Clients learn the masters' addresses from the cluster: each gives its proxy's.
+      await m.command(['CONFIG', 'SET', 'cluster-announce-port', String(proxy.port)]);
+    }
+    const proxied = new Set(proxies.map((p) => p.port));
+    await pollUntil(
+      async () => {
+        for (const n of cluster.nodes) {
+          const slots = (await n.command(['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number]]>;
+          if (!slots.every((r) => proxied.has(Number(r[2][1])))) return false;
+        }
+        return true;
+      },
+      'every node to give the proxies as the masters\' addresses',
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+  });
+
+  after(async () => {
+    for (const p of proxies) await p.close();
+    await cluster?.stop();
+  });
+
+  test('a probe overdue through one master names it; the client is replaced and every master delivers again', async () => {
+    const h = listen();
+    const opts: RedisShardOptions = { topology: { kind: 'cluster', nodes: proxies.map((p) => ({ host: '127.0.0.1', port: p.port })) }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS };
+    const shard = await RedisShard.open(opts, true, h.events, true, uniquePrefix('probe-sharded'));
+    try {
+      // A channel on each master. (startCluster gives master i the slots from ⌊i·16384/3⌋ on; the
+      // cluster's own answers name the proxies now, which nodeForKey cannot map back.)
+      const masterOf = (key: string): number => [1, 2, 3].findIndex((i) => keySlot(key) < Math.floor((i * CLUSTER_SLOTS) / 3));
+      const channels = [0, 1, 2].map((i) => {
+        let k = 0;
+        while (masterOf(`ch{${k}}`) !== i) k++;
+        return `ch{${k}}`;
+      });
+      for (const ch of channels) await shard.subscribe(ch);
+      const probes = shard.probeTargets;
+      assert.deepEqual(probes.map((t) => t.via).sort(), proxies.map((p) => `127.0.0.1:${p.port}`).sort(), 'one probe through each master, as the cluster announces it');
+      await pollUntil(async () => shard.probeRoundTrips >= 6, 'probes to come back through every master', { intervalMs: 50 });
+      assert.deepEqual(shard.health(), { ok: true });
+
+      const victim = proxies[1]!;
+      const via = `127.0.0.1:${victim.port}`;
+      const probe = probes.find((t) => t.via === via)!.channel;
+      const pattern = new RegExp(`ssubscribe\\r\\n\\$${probe.length}\\r\\n${probe.replace(/[.{}]/g, '\\$&')}\\r\\n`, 'i');
+      const links = victim.connections.filter((c) => !c.closed() && pattern.test(c.clientBytes()));
+      assert.equal(links.length, 1, 'one link to that master carries the probe\'s SSUBSCRIBE');
+      links[0]!.hold();
+
+      await pollUntil(async () => !shard.health().ok, 'health to turn bad', { timeoutMs: 15_000, intervalMs: 20 });
+      assert.match(shard.health().reason ?? '', new RegExp(`: pubsub no delivery probe through master ${via.replace(/\./g, '\\.')} came back within io_timeout \\(1000 ms\\)$`));
+      await pollUntil(async () => links[0]!.closed() && shard.health().ok, 'the client to be replaced and health to come back', { timeoutMs: 15_000, intervalMs: 20 });
+      assert.ok(h.warnings.some((w) => /pubsub connection silent for \d+ ms while Redis answers commands: replacing it \(3 channels\)$/.test(w)), h.warnings.join('\n'));
+      assert.equal(h.failures, 1);
+      assert.equal(shard.probeTargets.length, 3, 'the new client probes every master');
+      for (const ch of channels) await shard.publish(ch, Buffer.from('after'));
+      await pollUntil(async () => h.messages.length >= 3, 'a publication on each master to arrive', { intervalMs: 20 });
+      assert.deepEqual(h.messages.sort(), channels.map((ch) => `${ch}:after`).sort());
+    } finally {
+      await shard.close();
+    }
+  });
 });

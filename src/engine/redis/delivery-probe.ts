@@ -16,10 +16,17 @@
  * again: that is the time `overdue` reports as `silentSince`, and the shard replaces a connection
  * silent for long enough (shard.ts). A connection Redis holds no subscription for (PUBLISH counted
  * none) is being subscribed again by its client; one still unheld past `unheldGraceMs` counts as
- * silent from then on (a client that stayed with an old master). Scope: on a Cluster with sharded PUB/SUB the client holds one
- * connection per master and the probe channel's slot picks one of them; the others are not probed.
+ * silent from then on (a client that stayed with an old master).
+ *
+ * On a Cluster with sharded PUB/SUB the client holds one PUB/SUB connection per master, and a
+ * channel's slot picks which one carries it: such a client subscribes one probe channel per
+ * master (slot.ts picks names), and a probe overdue through any of them names that master. Slots
+ * chosen when the client connected: after a resharding a probe follows its slot to its new
+ * master, and a master added since is probed once the connection is replaced or made again.
  */
-import type { PubSubConn } from './pubsub-pool.js';
+import type { Conn } from './clients.js';
+import type { ProbeTarget, PubSubConn } from './pubsub-pool.js';
+import { CLUSTER_SLOTS, keySlot } from './slot.js';
 
 export interface DeliveryProbeOptions {
   /**
@@ -50,7 +57,8 @@ interface Outstanding {
 }
 
 export class DeliveryProbe {
-  private readonly outstanding = new Map<PubSubConn, Outstanding>();
+  /** By connection, then by probe channel: the probes not back yet. */
+  private readonly outstanding = new Map<PubSubConn, Map<string, Outstanding>>();
   private seq = 0;
   /** Probes that came back, over every connection: for tests and diagnostics. */
   roundTrips = 0;
@@ -58,28 +66,35 @@ export class DeliveryProbe {
   constructor(private readonly o: DeliveryProbeOptions) {}
 
   /**
-   * The once-a-second check of `c`: sends a probe when none is out; reports one out longer than
-   * the timeout and sends another (a probe published while the connection was being moved to a
-   * new master is lost for good; the next one says whether delivery is back).
+   * The once-a-second check of `c`: for each of its probes, sends one when none is out; reports
+   * one out longer than the timeout and sends another (a probe published while the connection
+   * was being moved to a new master is lost for good; the next one says whether delivery is back).
    */
   check(c: PubSubConn, now = performance.now()): void {
-    if (c.probeChannel === undefined) return;
-    let out = this.outstanding.get(c);
+    if (c.probes.length === 0) return;
+    let byChannel = this.outstanding.get(c);
+    if (byChannel === undefined) this.outstanding.set(c, (byChannel = new Map()));
+    for (const t of c.probes) this.checkOne(c, byChannel, t, now);
+  }
+
+  private checkOne(c: PubSubConn, byChannel: Map<string, Outstanding>, t: ProbeTarget, now: number): void {
+    let out = byChannel.get(t.channel);
     const first = out === undefined;
     if (out === undefined) {
       out = { sentAt: now, silentSince: undefined, unheldSince: undefined };
-      this.outstanding.set(c, out);
+      byChannel.set(t.channel, out);
     } else if (now - out.sentAt >= this.o.timeoutMs) {
       const grace = this.o.unheldGraceMs(c);
       const unheldPast = out.unheldSince !== undefined && now - out.unheldSince >= grace ? out.unheldSince + grace : undefined;
-      this.o.overdue(c, `no delivery probe came back within io_timeout (${this.o.timeoutMs} ms)`, out.silentSince ?? unheldPast);
+      const through = t.via === undefined ? '' : ` through master ${t.via}`;
+      this.o.overdue(c, `no delivery probe${through} came back within io_timeout (${this.o.timeoutMs} ms)`, out.silentSince ?? unheldPast);
     } else {
       return;
     }
     const o = out;
-    this.o.publish(c.probeChannel, Buffer.from(String(++this.seq))).then(
+    this.o.publish(t.channel, Buffer.from(String(++this.seq))).then(
       (receivers) => {
-        if (this.outstanding.get(c) !== o) return;
+        if (byChannel.get(t.channel) !== o) return;
         // Redis holds no subscription for it: the client is subscribing again, not silent.
         if (receivers === 0) {
           o.silentSince = undefined;
@@ -91,16 +106,21 @@ export class DeliveryProbe {
       },
       () => {
         // Not published (the command connection is down, which its own PING reports): nothing is
-        // out on this connection's account, unless an earlier probe still is.
-        if (first && this.outstanding.get(c) === o) this.outstanding.delete(c);
+        // out on this probe's account, unless an earlier one still is.
+        if (first && byChannel.get(t.channel) === o) byChannel.delete(t.channel);
       },
     );
   }
 
-  /** A probe arrived on `c` (its listener). */
-  received(c: PubSubConn): void {
+  /**
+   * A probe arrived on `c` through `channel` (its listener). `c` is heard once none of its probes
+   * is overdue: one master's connection answering says nothing of another's.
+   */
+  received(c: PubSubConn, channel: string, now = performance.now()): void {
     this.roundTrips++;
-    this.outstanding.delete(c);
+    const byChannel = this.outstanding.get(c);
+    byChannel?.delete(channel);
+    if (byChannel !== undefined) for (const o of byChannel.values()) if (now - o.sentAt >= this.o.timeoutMs) return;
     this.o.heard(c);
   }
 
@@ -108,4 +128,29 @@ export class DeliveryProbe {
   forget(c: PubSubConn): void {
     this.outstanding.delete(c);
   }
+}
+
+/** What a Cluster client knows of its slots: each slot's master, by `host:port`. */
+interface ClusterSlotsView {
+  readonly slots: ReadonlyArray<{ readonly master: { readonly address: string } } | undefined>;
+}
+
+/**
+ * The probe channels of a connected PUB/SUB client `conn`, named from `base`: one, or with
+ * sharded PUB/SUB one per master the client knows, each hash-tagged (`{k}`) to a slot of its
+ * master.
+ */
+export function probeTargets(conn: Conn, base: string, sharded: boolean): ProbeTarget[] {
+  if (!sharded) return [{ channel: base, via: undefined }];
+  const slots = (conn as unknown as ClusterSlotsView).slots;
+  const owners = new Set(slots.flatMap((s) => (s === undefined ? [] : [s.master.address])));
+  const targets: ProbeTarget[] = [];
+  // Every slot is as likely as another: a few tries per master (a coupon collector); bounded all the same.
+  for (let k = 0; owners.size > 0 && k < 100 * CLUSTER_SLOTS; k++) {
+    const channel = `${base}.{${k}}`;
+    const via = slots[keySlot(channel)]?.master.address;
+    if (via === undefined || !owners.delete(via)) continue;
+    targets.push({ channel, via });
+  }
+  return targets;
 }

@@ -53,8 +53,17 @@ export interface PubSubConn {
   dropped: boolean;
   /** Being replaced (`replace`): it takes no new channel. */
   retired: boolean;
-  /** Its delivery probe's channel (delivery-probe.ts), when the pool probes. */
-  readonly probeChannel: string | undefined;
+  /**
+   * Its delivery probes (delivery-probe.ts), when the pool probes: one channel, or on a Cluster
+   * with sharded PUB/SUB one per master, whose connection it reaches. Set as it connects.
+   */
+  readonly probes: ProbeTarget[];
+}
+
+/** A delivery probe's channel; `via`: the master it travels through, where there are several. */
+export interface ProbeTarget {
+  readonly channel: string;
+  readonly via: string | undefined;
 }
 
 export interface PubSubPoolOptions {
@@ -64,8 +73,8 @@ export interface PubSubPoolOptions {
   connectTimeoutMs: number;
   label: string;
   /**
-   * How long Redis may take to confirm a subscribe the pool sends itself (a probe's, a
-   * replacement's), ms, plus 0.1 ms per channel; node-redis gives PUB/SUB commands no timeout.
+   * How long Redis may take to confirm a SUBSCRIBE or UNSUBSCRIBE, ms, plus 0.1 ms per channel
+   * of the command; node-redis gives PUB/SUB commands no timeout.
    */
   ioTimeoutMs: number;
   sharded: boolean;
@@ -80,10 +89,10 @@ export interface PubSubPoolOptions {
    */
   dropped(c: PubSubConn): void;
   /**
-   * Delivery probes: every connection made subscribes a new `channel()` as it connects, before
-   * it takes any channel, with its own listener, which calls `received`.
+   * Delivery probes: every connection made subscribes new `targets(c)` once it is connected,
+   * before it takes any channel, with their own listener, which calls `received`.
    */
-  probe?: { channel(): string; received(c: PubSubConn): void };
+  probe?: { targets(c: PubSubConn): ProbeTarget[]; received(c: PubSubConn, channel: string): void };
 }
 
 export class PubSubPool {
@@ -331,17 +340,19 @@ export class PubSubPool {
     this.checkOpen();
     const conn = this.opts.make();
     const probe = this.opts.probe;
-    const probeChannel = probe?.channel();
-    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false, retired: false, probeChannel };
+    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false, retired: false, probes: [] };
     this.opts.watch(c);
     this.connecting.add(c);
     try {
       await connect(conn, this.opts.label, this.opts.connectTimeoutMs);
       if (this.closed) throw new Error(`${this.opts.label}: closed`);
-      if (probe !== undefined && probeChannel !== undefined) {
-        const heard: Listener = () => probe.received(c);
-        await this.confirmed(this.subscribeAll(c, [probeChannel], heard), 1, `subscribing the delivery probe on ${c.name}`);
-        c.bytes += costOf(probeChannel);
+      if (probe !== undefined) {
+        const targets = probe.targets(c);
+        const channels = targets.map((t) => t.channel);
+        const heard: Listener = (_message, channel) => probe.received(c, channel.toString());
+        await this.confirmed(this.subscribeAll(c, channels, heard), channels.length, `subscribing the delivery probes on ${c.name}`);
+        c.probes.push(...targets);
+        for (const ch of channels) c.bytes += costOf(ch);
       }
     } catch (err) {
       this.connecting.delete(c);

@@ -25,8 +25,8 @@ import type { EngineHealth } from '../types.js';
 import type { RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
 import { BUFFER_REPLIES, connect, destroyConn, detectCluster, labelOf, makeConn, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
-import { PubSubPool, type PubSubConn } from './pubsub-pool.js';
-import { DeliveryProbe } from './delivery-probe.js';
+import { PubSubPool, type ProbeTarget, type PubSubConn } from './pubsub-pool.js';
+import { DeliveryProbe, probeTargets } from './delivery-probe.js';
 import { SilenceWatch } from './silence.js';
 import { randomBytes } from 'node:crypto';
 
@@ -106,7 +106,9 @@ export class RedisShard {
             this.silence.forget(c);
             probe?.forget(c);
           },
-          ...(probe === undefined ? {} : { probe: { channel: () => `${probePrefix}.probe.${probeId}.${++probes}`, received: (c: PubSubConn) => probe.received(c) } }),
+          ...(probe === undefined
+            ? {}
+            : { probe: { targets: (c: PubSubConn) => probeTargets(c.conn, `${probePrefix}.probe.${probeId}.${++probes}`, this.sharded), received: (c: PubSubConn, channel: string) => probe.received(c, channel) } }),
         })
       : undefined;
   }
@@ -114,6 +116,11 @@ export class RedisShard {
   /** The PUB/SUB connections (for tests and diagnostics). */
   get pubsubConnections(): number {
     return this.pubsub?.connections.length ?? 0;
+  }
+
+  /** The PUB/SUB connections' delivery probes (Sentinel and Cluster only; for tests and diagnostics). */
+  get probeTargets(): ProbeTarget[] {
+    return this.pubsub?.connections.flatMap((c) => c.probes) ?? [];
   }
 
   /** Delivery probes that came back (Sentinel and Cluster only; for tests and diagnostics). */
