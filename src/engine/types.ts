@@ -81,8 +81,8 @@ export interface BrokerEventHandler {
   handlePublication(channel: string, pub: Publication, position: StreamPosition, useDelta: boolean, prevPub: Publication | undefined): void;
   handleJoin(channel: string, info: ClientInfo): void;
   handleLeave(channel: string, info: ClientInfo): void;
-  /** Node-to-node control message (multi-node engines). */
-  handleControl(data: Uint8Array): void;
+  /** Node-to-node control message (multi-node engines); false when it was dropped as undecodable. */
+  handleControl(data: Uint8Array): boolean;
 }
 
 /**

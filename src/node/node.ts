@@ -132,8 +132,8 @@ export class Node implements BrokerEventHandler {
     this.metrics.delivered(channel, count, 'leave', performance.now() - started);
     if (this.watches.watchingChannels) this.watches.joinLeave(channel, 'leave', info);
   }
-  handleControl(data: Uint8Array): void {
-    this.control.handle(data);
+  handleControl(data: Uint8Array): boolean {
+    return this.control.handle(data);
   }
 
   // ------------------------------------------------------------ subscriptions

@@ -55,8 +55,9 @@ export class RecordingHandler implements BrokerEventHandler {
   handleLeave(channel: string, info: ClientInfo): void {
     this.record({ kind: 'leave', channel, info });
   }
-  handleControl(data: Uint8Array): void {
+  handleControl(data: Uint8Array): boolean {
     this.record({ kind: 'control', data });
+    return true;
   }
 
   publications(channel: string): PubEvent[] {

@@ -47,7 +47,7 @@ async function counts(): Promise<Record<RedisPubSubError, number>> {
 }
 
 function expected(over: Partial<Record<RedisPubSubError, number>>): Record<RedisPubSubError, number> {
-  return { connection: 0, subscribe_channel: 0, subscribe_control_channel: 0, handle_client_message: 0, ...over };
+  return { connection: 0, subscribe_channel: 0, subscribe_control_channel: 0, handle_client_message: 0, handle_control_message: 0, ...over };
 }
 
 /** Sends a subscribe and returns its reply. */
@@ -67,15 +67,17 @@ async function healthStatus(): Promise<number> {
   return (await fetch(`${srv.httpUrl}/health`)).status;
 }
 
-test('an undecodable message on a client channel is dropped and counted as handle_client_message; the next publication arrives', async () => {
+test('undecodable messages on a client channel and on the control channel are dropped and counted (handle_client_message, handle_control_message); the next publication arrives', async () => {
   const reply = await subscribe('news');
   assert.ok(reply.subscribe, JSON.stringify(reply));
   assert.deepEqual(await counts(), expected({}));
-  // A framing no node writes. Published before the API's publication on the same Redis channel,
-  // so the node has read it when that publication arrives.
+  // A framing no node writes, and bytes no control message decodes from. Published before the
+  // API's publication, through the same PUB/SUB connection, so the node has read them when that
+  // publication arrives.
+  assert.equal(await redis.command(['PUBLISH', `${prefix}.control`, 'not a control message']), 1);
   assert.equal(await redis.command(['PUBLISH', `${prefix}.client.news`, '__x__not a publication']), 1);
   await publishAndReceive('news', 1);
-  assert.deepEqual(await counts(), expected({ handle_client_message: 1 }));
+  assert.deepEqual(await counts(), expected({ handle_client_message: 1, handle_control_message: 1 }));
 });
 
 test('Redis closing the PUB/SUB connection counts one connection failure; the node resubscribes and delivers again', async () => {
@@ -85,7 +87,7 @@ test('Redis closing the PUB/SUB connection counts one connection failure; the no
   // Health turns good once the connection is back and its channels are subscribed again.
   await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 again');
   await publishAndReceive('news', 2);
-  assert.deepEqual(await counts(), expected({ handle_client_message: 1, connection: 1 }));
+  assert.deepEqual(await counts(), expected({ handle_client_message: 1, handle_control_message: 1, connection: 1 }));
 });
 
 test('Redis stalled: a subscribe fails with error 100 and counts as subscribe_channel, the stall as one connection failure; both work again after', async () => {
@@ -98,7 +100,7 @@ test('Redis stalled: a subscribe fails with error 100 and counts as subscribe_ch
     await redis.resume();
   }
   await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 again');
-  assert.deepEqual(await counts(), expected({ handle_client_message: 1, connection: 2, subscribe_channel: 1 }));
+  assert.deepEqual(await counts(), expected({ handle_client_message: 1, handle_control_message: 1, connection: 2, subscribe_channel: 1 }));
   // The SUBSCRIBE that timed out stayed queued, and the node's UNSUBSCRIBE after it: once Redis
   // answers again, the channel is not left subscribed.
   const numsub = async (): Promise<number> => Number(((await redis.command(['PUBSUB', 'NUMSUB', `${prefix}.client.during-stall`])) as unknown[])[1]);

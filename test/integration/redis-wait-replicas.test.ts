@@ -47,7 +47,7 @@ async function broker(prefix: string, received: Received[]): Promise<Broker> {
     },
     handleJoin() {},
     handleLeave() {},
-    handleControl() {},
+    handleControl: () => true,
   };
   await b.run(handler, testPrefix('node'));
   await b.subscribe(CHANNEL);

@@ -217,7 +217,7 @@ export class RedisBroker implements Broker {
     const first = this.parts[0];
     if (first === undefined) return;
     if (channel === first.keys.control || channel === this.nodeChannel) {
-      h.handleControl(payload);
+      if (!h.handleControl(payload)) this.pubSubError('handle_control_message');
       return;
     }
     // The keys of every shard share prefix and tagging rules per shard; try the first that parses.

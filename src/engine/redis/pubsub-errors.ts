@@ -10,13 +10,14 @@
  *   answered with error 100).
  * - `subscribe_control_channel`: the control or node channel could not be subscribed at start.
  * - `handle_client_message`: a message on a client channel that could not be decoded, dropped.
+ * - `handle_control_message`: a control message the node's control plane dropped (undecodable,
+ *   or a heartbeat naming another node than its sender).
  *
- * Centrifugo's `subscribe_shard_channel`, `control_connection` and `handle_control_message` have
- * no counterpart: Rotor has no shard channel, its control channels share the PUB/SUB connections
- * of client channels (a failure there is `connection`), and the control plane, not the broker,
- * decodes control messages.
+ * Centrifugo's `subscribe_shard_channel` and `control_connection` have no counterpart: Rotor has
+ * no shard channel, and its control channels share the PUB/SUB connections of client channels (a
+ * failure there is `connection`).
  */
-export const REDIS_PUBSUB_ERRORS = ['connection', 'subscribe_channel', 'subscribe_control_channel', 'handle_client_message'] as const;
+export const REDIS_PUBSUB_ERRORS = ['connection', 'subscribe_channel', 'subscribe_control_channel', 'handle_client_message', 'handle_control_message'] as const;
 
 export type RedisPubSubError = (typeof REDIS_PUBSUB_ERRORS)[number];
 

@@ -215,16 +215,30 @@ export class ControlPlane {
     return s.answers;
   }
 
-  /** Takes a message from the broker. Never throws: a bad message is logged and dropped. */
-  handle(data: Uint8Array): void {
-    if (this.stopped) return;
+  /**
+   * Takes a message from the broker. Never throws: a bad message is logged and dropped, and the
+   * answer is false (the broker counts it).
+   */
+  handle(data: Uint8Array): boolean {
+    if (this.stopped) return true;
     const d = decodeControl(data);
-    if (!d.ok) return this.logDrop(d.reason);
+    if (!d.ok) {
+      this.logDrop(d.reason);
+      return false;
+    }
     const { from, command: c } = d.message;
-    if (from === this.host.nodeId) return;
+    if (from === this.host.nodeId) return true;
+    if (c.kind === 'node' && c.info.uid !== from) {
+      this.logDrop(`heartbeat from ${from} carries node ID ${c.info.uid}`);
+      return false;
+    }
+    this.dispatch(from, c);
+    return true;
+  }
+
+  private dispatch(from: string, c: ControlCommand): void {
     switch (c.kind) {
       case 'node':
-        if (c.info.uid !== from) return this.logDrop(`heartbeat from ${from} carries node ID ${c.info.uid}`);
         if (this.registry.seen(c.info, performance.now())) this.log.info({ node: from, name: c.info.name }, 'node joined');
         if (c.reply) {
           this.sendHeartbeat(false, from);

@@ -25,7 +25,7 @@ test('the memory engine is built from the config: a publication goes through its
     handlePublication: (_ch, pub) => void delivered.push(pub),
     handleJoin: () => {},
     handleLeave: () => {},
-    handleControl: () => {},
+    handleControl: () => true,
   };
   try {
     await broker.run(handler, 'node-1');
@@ -46,7 +46,7 @@ test('an engine whose server cannot be reached is refused at start, naming its a
   const presence = createEngine(configWith({ presence_manager: { enabled: true, type: 'redis', redis: { address: ['redis://127.0.0.1:1'], connect_timeout: '300ms' } } }));
   await assert.rejects(presence, /redis 127\.0\.0\.1:1/);
   const parts = await createEngine(configWith({ engine: { type: 'redis', redis: { address: ['redis://127.0.0.1:1'], connect_timeout: '300ms' } }, presence_manager: { enabled: true, type: 'memory' } }));
-  const handler: BrokerEventHandler = { handlePublication: () => {}, handleJoin: () => {}, handleLeave: () => {}, handleControl: () => {} };
+  const handler: BrokerEventHandler = { handlePublication: () => {}, handleJoin: () => {}, handleLeave: () => {}, handleControl: () => true };
   try {
     await assert.rejects(parts.broker.run(handler, 'n1'), /redis 127\.0\.0\.1:1/);
   } finally {

@@ -221,7 +221,7 @@ test('control plane: messages of another version, from nowhere or undecodable ar
   const bus = new MemoryBus();
   const a = await startNode(bus, 'a');
   const { broker: raw } = bus.engine();
-  await raw.run({ handlePublication() {}, handleJoin() {}, handleLeave() {}, handleControl() {} }, 'raw');
+  await raw.run({ handlePublication() {}, handleJoin() {}, handleLeave() {}, handleControl: () => true }, 'raw');
   const Command = pb.Root.fromJSON(descriptor as unknown as pb.INamespace).lookupType('rotor.control.Command');
   const future = Command.encode({ version: CONTROL_VERSION + 1, from: 'z', disconnect: { target: { user: 'u' }, code: 4000 } }).finish();
   for (let i = 0; i < 3; i++) await raw.publishControl(future);
@@ -233,5 +233,9 @@ test('control plane: messages of another version, from nowhere or undecodable ar
   await until(() => a.applied.length === 1, 'the good message');
   assert.equal(a.warnings.length, 4, `one warning per distinct reason: ${JSON.stringify(a.warnings)}`);
   assert.match(JSON.stringify(a.warnings[0]), /version 2 from node z/);
+  // What the broker hears back (its metrics count the drops): false for a dropped message.
+  assert.equal(a.plane.handle(new Uint8Array([0xff, 0xff, 0xff])), false);
+  assert.equal(a.plane.handle(future), false);
+  assert.equal(a.plane.handle(encodeControl('z', { kind: 'unsubscribe', target: { user: 'u' }, channel: 'ch2' })), true);
   await a.plane.stop();
 });
