@@ -327,7 +327,7 @@ export class PrometheusMetrics implements NodeMetrics {
     this.#redisPubSubErrors.labels('', error).inc();
   }
 
-    tagsFiltered(channel: string, dropped: number): void {
+  tagsFiltered(channel: string, dropped: number): void {
     this.#tagsDropped.labels(this.#ns.of(channel)).inc(dropped);
   }
 

@@ -10,7 +10,6 @@ import { RespError, respCommand, respInfo, type RespAddress, type RespArg, type 
 import { pollUntil } from './service-process.js';
 import { keySlot, CLUSTER_SLOTS } from '../../src/engine/redis/slot.js';
 
-
 export interface ClusterOptions {
   /** Masters, each with an equal share of the slots; default 3. */
   masters?: number;

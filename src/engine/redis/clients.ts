@@ -7,6 +7,7 @@
  */
 import { createClient, createCluster, createSentinel, RESP_TYPES } from '@redis/client';
 import type { HostPort, RedisShardOptions } from './options.js';
+import { withTimeout } from '../../util/timeout.js';
 
 /** Reconnect backoff: 50 ms per attempt up to this, ms. */
 const MAX_RECONNECT_DELAY_MS = 1000;
@@ -154,17 +155,11 @@ export function pinger(c: Conn): Pinger {
 
 /** Connects, or rejects within the connect timeout with a message naming the shard. */
 export async function connect(client: Conn, label: string, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: not connected within connect_timeout (${timeoutMs} ms)`)), timeoutMs + 1000);
-  });
   try {
-    await Promise.race([client.connect(), timeout]);
+    await withTimeout(client.connect(), timeoutMs + 1000, () => new Error(`${label}: not connected within connect_timeout (${timeoutMs} ms)`));
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new Error(why.startsWith(label) ? why : `${label}: ${why}`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

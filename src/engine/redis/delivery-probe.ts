@@ -118,15 +118,30 @@ export class DeliveryProbe {
    */
   received(c: PubSubConn, channel: string, now = performance.now()): void {
     this.roundTrips++;
-    const byChannel = this.outstanding.get(c);
-    byChannel?.delete(channel);
-    if (byChannel !== undefined) for (const o of byChannel.values()) if (now - o.sentAt >= this.o.timeoutMs) return;
-    this.o.heard(c);
+    this.outstanding.get(c)?.delete(channel);
+    if (!this.overdue(c, now)) this.o.heard(c);
   }
 
-  /** Forgets what is out on `c` (destroyed, or connected again). */
-  forget(c: PubSubConn): void {
-    this.outstanding.delete(c);
+  /**
+   * Forgets what is out on `c` (destroyed, or connected again), or with `node` (`host:port`, a
+   * Cluster client's node that connected again) only its probes through that node and those not
+   * tied to one master.
+   */
+  forget(c: PubSubConn, node?: string): void {
+    const byChannel = this.outstanding.get(c);
+    if (byChannel === undefined) return;
+    if (node === undefined) {
+      this.outstanding.delete(c);
+      return;
+    }
+    for (const t of c.probes) if (t.via === undefined || t.via === node) byChannel.delete(t.channel);
+  }
+
+  /** Whether a probe of `c` is out longer than the timeout. */
+  overdue(c: PubSubConn, now = performance.now()): boolean {
+    const byChannel = this.outstanding.get(c);
+    if (byChannel !== undefined) for (const o of byChannel.values()) if (now - o.sentAt >= this.o.timeoutMs) return true;
+    return false;
   }
 }
 

@@ -19,6 +19,7 @@
  */
 import type { Conn, Listener, Pinger } from './clients.js';
 import { connect, destroyConn, pinger } from './clients.js';
+import { withTimeout } from '../../util/timeout.js';
 
 /**
  * Confirmation bytes a connection's channels may add up to (the default soft limit, a quarter of
@@ -31,6 +32,11 @@ export const PUBSUB_REPLY_BUDGET_BYTES = 8 * 1024 * 1024;
  * `>3`, `$9 subscribe`, `$N name`, `:count`, with their CRLFs.
  */
 const CONFIRMATION_OVERHEAD_BYTES = 48;
+
+/** A SUBSCRIBE that timed out, still queued: whether Redis has confirmed it since. */
+interface LateSubscribe {
+  confirmed: boolean;
+}
 
 /** A PUB/SUB command Redis did not answer within its deadline; it may still be applied later. */
 export class NotConfirmedError extends Error {
@@ -106,6 +112,11 @@ export class PubSubPool {
   private readonly connecting = new Set<PubSubConn>();
   /** The replacement under way (one at a time): channels that find no room wait for it. */
   private replacing: Promise<void> | undefined;
+  /**
+   * SUBSCRIBEs that timed out and are still queued, by channel: node-redis holds the channel
+   * (and subscribes it again after a reconnect) only once Redis confirmed one.
+   */
+  private readonly unconfirmed = new Map<string, LateSubscribe>();
   private closed = false;
   private readonly budget: number;
 
@@ -161,18 +172,44 @@ export class PubSubPool {
       c = fits(opened) ? opened : this.conns.find(fits);
     }
     this.take(c, channel, cost);
+    // This SUBSCRIBE supersedes one that timed out before: what that one does no longer counts.
+    this.unconfirmed.delete(channel);
+    const sent = this.subscribeAll(c, [channel]);
     try {
-      await this.confirmed(this.subscribeAll(c, [channel]), 1, `subscribing ${channel}`);
+      await this.confirmed(sent, 1, `subscribing ${channel}`);
     } catch (err) {
-      // Sent on a connection since replaced, which took the channel along: it is subscribed.
+      // Sent on a connection being replaced: the replacement decides, and takes the channel along.
+      if (c.retired) await this.replacing?.catch(() => undefined);
       if (c.dropped && this.holder.has(channel)) return;
-      // Not answered in time (a stalled Redis): the SUBSCRIBE stays queued on the connection and
-      // Redis applies it when it answers again, so the channel stays counted here; the caller's
-      // UNSUBSCRIBE, sent after it, undoes it in order.
-      if (err instanceof NotConfirmedError) throw err;
+      if (err instanceof NotConfirmedError) {
+        this.settleLate(c, channel, sent);
+        throw err;
+      }
       if (this.holder.get(channel) === c) this.release(c, channel, cost);
       throw err;
     }
+  }
+
+  /**
+   * A SUBSCRIBE not answered in time (a stalled Redis) stays queued on the connection, and Redis
+   * applies it when it answers again, so the channel stays counted until the caller's
+   * UNSUBSCRIBE, sent after it, undoes it in order. If the connection drops first, node-redis
+   * rejects it and never subscribes the channel again: it is no longer counted then.
+   */
+  private settleLate(c: PubSubConn, channel: string, sent: Promise<unknown>): void {
+    const late: LateSubscribe = { confirmed: false };
+    this.unconfirmed.set(channel, late);
+    sent.then(
+      () => {
+        late.confirmed = true;
+        if (this.unconfirmed.get(channel) === late) this.unconfirmed.delete(channel);
+      },
+      () => {
+        if (this.unconfirmed.get(channel) !== late) return;
+        this.unconfirmed.delete(channel);
+        if (this.holder.get(channel) === c) this.release(c, channel, costOf(channel));
+      },
+    );
   }
 
   /**
@@ -186,21 +223,36 @@ export class PubSubPool {
     if (c === undefined) return;
     const cost = costOf(channel);
     this.release(c, channel, cost);
+    // Its SUBSCRIBE, if that timed out: whether node-redis ever held the channel.
+    const late = this.unconfirmed.get(channel);
+    const sent = this.unsubscribeAll(c, [channel]);
     try {
-      await this.confirmed(this.unsubscribeAll(c, [channel]), 1, `unsubscribing ${channel}`);
+      await this.confirmed(sent, 1, `unsubscribing ${channel}`);
     } catch (err) {
       // Sent on a connection being replaced: the outcome of the replacement decides.
       if (c.retired) await this.replacing?.catch(() => undefined);
       // Replaced: the replacement left the channel out, or unsubscribed it, so it is done.
       if (c.dropped) return;
-      // Not answered in time: the UNSUBSCRIBE stays queued and Redis applies it when it answers
-      // again; a later subscribe of the channel is sent after it.
-      if (err instanceof NotConfirmedError) throw err;
-      // The client keeps a channel whose UNSUBSCRIBE failed and subscribes it again on
-      // reconnecting: it still counts here, and a later subscribe must find it on this connection.
-      if (!this.holder.has(channel)) this.take(c, channel, cost);
+      if (err instanceof NotConfirmedError) {
+        // Not answered in time: the UNSUBSCRIBE stays queued and Redis applies it when it
+        // answers again, unless the connection drops first (below).
+        sent.catch(() => this.unsubscribeFailed(c, channel, late));
+        throw err;
+      }
+      this.unsubscribeFailed(c, channel, late);
       throw err;
     }
+  }
+
+  /**
+   * An UNSUBSCRIBE of `channel` on `c` failed: node-redis keeps a channel it holds and subscribes
+   * it again on reconnecting, so it counts here again, and a later subscribe finds it on this
+   * connection. One whose SUBSCRIBE timed out (`late`) and was never confirmed node-redis does
+   * not hold (the connection dropped first, which is why the UNSUBSCRIBE failed).
+   */
+  private unsubscribeFailed(c: PubSubConn, channel: string, late: LateSubscribe | undefined): void {
+    if (this.closed || c.dropped || this.holder.has(channel) || (late !== undefined && !late.confirmed)) return;
+    this.take(c, channel, costOf(channel));
   }
 
   private checkOpen(): void {
@@ -294,17 +346,9 @@ export class PubSubPool {
   }
 
   /** `p`, or a rejection once it has taken longer than io_timeout plus 0.1 ms per channel. */
-  private async confirmed<T>(p: Promise<T>, channels: number, what: string): Promise<T> {
+  private confirmed<T>(p: Promise<T>, channels: number, what: string): Promise<T> {
     const ms = this.opts.ioTimeoutMs + Math.ceil(channels / 10);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NotConfirmedError(`${this.opts.label}: ${what}: not confirmed within ${ms} ms`)), ms);
-    });
-    try {
-      return await Promise.race([p, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(p, ms, () => new NotConfirmedError(`${this.opts.label}: ${what}: not confirmed within ${ms} ms`));
   }
 
   /** One SUBSCRIBE; SSUBSCRIBE one channel at a time (a Cluster refuses channels of several slots in one). */

@@ -246,9 +246,10 @@ export class RedisShard {
     // Its problems from before its first connect are cleared by the pool's `opened`.
     // Connected again: checks from before say nothing about the new socket. (A Cluster client
     // reports its nodes' connections as node-*.)
-    const fresh = (): void => {
-      this.silence.answered(c);
-      this.probe?.forget(c);
+    const fresh = (node?: string): void => {
+      this.probe?.forget(c, node);
+      // One master's link coming back says nothing of another's silence.
+      if (this.probe?.overdue(c) !== true) this.silence.answered(c);
     };
     const onReady = (): void => {
       fresh();
@@ -258,8 +259,8 @@ export class RedisShard {
     const live = (): boolean => !c.dropped && !c.retired;
     this.track(c.conn, c.name, onReady, live);
     for (const event of ['node-ready', 'node-reconnecting']) {
-      c.conn.on(event, () => {
-        if (!this.closed && live()) fresh();
+      c.conn.on(event, (node: unknown) => {
+        if (!this.closed && live()) fresh(nodeAddress(node));
       });
     }
   }
@@ -392,6 +393,12 @@ export class RedisShard {
       this.events.warn(`${this.label}: waiting for ${c.channels.size} channels to be resubscribed on ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+}
+
+/** `host:port` of the node a Cluster client's `node-*` event is about, when it says. */
+function nodeAddress(node: unknown): string | undefined {
+  const n = node as { host?: unknown; port?: unknown } | undefined;
+  return typeof n?.host === 'string' && typeof n.port === 'number' ? `${n.host}:${n.port}` : undefined;
 }
 
 /** The same bytes as a Buffer, without copying (protobufjs already gives Buffers on Node). */
