@@ -22,7 +22,8 @@ import { shardIndex } from './hash.js';
 import { RedisKeys } from './keys.js';
 import type { RedisBrokerOptions } from './options.js';
 import { HISTORY_ADD, HISTORY_READ, HISTORY_RELEASE, PUBLISH_IDEMPOTENT } from './scripts.js';
-import { asBuffer, RedisShard } from './shard.js';
+import { asBuffer } from './clients.js';
+import { RedisShard } from './shard.js';
 import { combinedHealth, openShards } from './shards.js';
 import type { RedisPubSubErrorSink } from './pubsub-errors.js';
 

@@ -175,3 +175,14 @@ export async function detectCluster(opts: RedisShardOptions, label: string): Pro
     destroyConn(probe);
   }
 }
+
+/** `host:port` of the node a Cluster client's `node-*` event is about, when it says. */
+export function nodeAddress(node: unknown): string | undefined {
+  const n = node as { host?: unknown; port?: unknown } | undefined;
+  return typeof n?.host === 'string' && typeof n.port === 'number' ? `${n.host}:${n.port}` : undefined;
+}
+
+/** The same bytes as a Buffer, without copying (protobufjs already gives Buffers on Node). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -24,7 +24,7 @@
 import type { EngineHealth } from '../types.js';
 import type { RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
-import { BUFFER_REPLIES, connect, destroyConn, detectCluster, labelOf, makeConn, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
+import { BUFFER_REPLIES, asBuffer, connect, destroyConn, detectCluster, labelOf, makeConn, nodeAddress, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
 import { PubSubPool, type ProbeTarget, type PubSubConn } from './pubsub-pool.js';
 import { DeliveryProbe, probeTargets } from './delivery-probe.js';
 import { SilenceWatch } from './silence.js';
@@ -393,15 +393,4 @@ export class RedisShard {
       this.events.warn(`${this.label}: waiting for ${c.channels.size} channels to be resubscribed on ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-}
-
-/** `host:port` of the node a Cluster client's `node-*` event is about, when it says. */
-function nodeAddress(node: unknown): string | undefined {
-  const n = node as { host?: unknown; port?: unknown } | undefined;
-  return typeof n?.host === 'string' && typeof n.port === 'number' ? `${n.host}:${n.port}` : undefined;
-}
-
-/** The same bytes as a Buffer, without copying (protobufjs already gives Buffers on Node). */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
