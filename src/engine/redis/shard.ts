@@ -184,13 +184,9 @@ export class RedisShard {
    * PUBLISH, or SPUBLISH on a Cluster with sharded PUB/SUB. On a Cluster a classic PUBLISH goes to
    * the node owning the channel name's slot, always the same one: sent to any node, consecutive
    * messages of one channel would travel different paths and could arrive out of order.
+   * Resolves with the receivers the answering Redis counted (the delivery probes read it).
    */
-  async publish(channel: string, payload: Buffer | Uint8Array): Promise<void> {
-    await this.publishCounted(channel, payload);
-  }
-
-  /** PUBLISH (see `publish`), resolving with the receivers the answering Redis counted. */
-  private async publishCounted(channel: string, payload: Buffer | Uint8Array): Promise<number> {
+  async publish(channel: string, payload: Buffer | Uint8Array): Promise<number> {
     const bytes = asBuffer(payload);
     if (this.sharded) return Number(await this.cmd.sPublish(channel, bytes));
     if (this.cluster) return Number(await (await (this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(channel)).publish(channel, bytes));
@@ -287,7 +283,7 @@ export class RedisShard {
   private makeProbe(): DeliveryProbe {
     return new DeliveryProbe({
       publish: async (channel, payload) => {
-        const receivers = await this.publishCounted(channel, payload);
+        const receivers = await this.publish(channel, payload);
         // A classic Cluster PUBLISH counts the answering node's subscribers only, and ours may be on another.
         return this.cluster && !this.sharded ? undefined : receivers;
       },
