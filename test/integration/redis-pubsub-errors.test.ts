@@ -140,3 +140,37 @@ test('a subscribe that timed out in a stall, whose Redis then died, leaves nothi
   assert.deepEqual(await redis.command(['PUBSUB', 'NUMSUB', `${prefix}.client.${channel}`]), [`${prefix}.client.${channel}`, 1], 'subscribed in Redis, not only in the pool\'s books');
   await publishAndReceive(channel, 4);
 });
+
+test('an unsubscribe that timed out in a stall, whose Redis then died: the channel node-redis subscribes again as it reconnects is unsubscribed, and a later subscribe takes it back', async () => {
+  const channel = 'left-in-stall';
+  const key = `${prefix}.client.${channel}`;
+  const numsub = async (): Promise<unknown> => redis.command(['PUBSUB', 'NUMSUB', key]);
+  const reply = await subscribe(channel);
+  assert.ok(reply.subscribe, JSON.stringify(reply));
+  assert.deepEqual(await numsub(), [key, 1]);
+  const logged = srv.errors.length;
+  await redis.pause();
+  try {
+    const id = nextId++;
+    client.send({ id, unsubscribe: { channel } });
+    const left = await client.next((m) => m.id === id, 10_000);
+    assert.equal(left.error, undefined, JSON.stringify(left));
+    await eventually(async () => srv.errors.slice(logged).some((e) => JSON.stringify(e).includes(`"channel":"${channel}"`)), 'the UNSUBSCRIBE to time out');
+    // The connection dies with the UNSUBSCRIBE unanswered: node-redis still holds the channel and
+    // subscribes it again on reconnecting.
+    await redis.kill();
+  } finally {
+    await redis.restart();
+  }
+  await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 after the restart');
+  // A SUBSCRIBE made now follows the node's UNSUBSCRIBE of the leftover on the same PUB/SUB
+  // connection, so once its publication arrives Redis has applied both.
+  const other = await subscribe('after-leftover');
+  assert.ok(other.subscribe, JSON.stringify(other));
+  await publishAndReceive('after-leftover', 5);
+  assert.deepEqual(await numsub(), [key, 0], 'the channel the node left is not subscribed in Redis');
+  const again = await subscribe(channel);
+  assert.ok(again.subscribe, JSON.stringify(again));
+  assert.deepEqual(await numsub(), [key, 1]);
+  await publishAndReceive(channel, 6);
+});

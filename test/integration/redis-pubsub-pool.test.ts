@@ -10,13 +10,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisShard, type ShardEvents } from '../../src/engine/redis/shard.js';
-import { PUBSUB_REPLY_BUDGET_BYTES } from '../../src/engine/redis/pubsub-pool.js';
+import { PUBSUB_REPLY_BUDGET_BYTES } from '../../src/engine/redis/pubsub-conn.js';
 import { startRedis, type RedisServer } from '../helpers/redis-servers.js';
 import { pollUntil } from '../helpers/service-process.js';
 
 const CHANNELS = 140_000;
 const name = (i: number): string => `pool.${'x'.repeat(200)}.${String(i).padStart(6, '0')}`;
-/** What one channel costs of a connection's budget: its name and a confirmation's framing (pubsub-pool.ts). */
+/** What one channel costs of a connection's budget: its name and a confirmation's framing (pubsub-conn.ts). */
 const COST = name(0).length + 48;
 /** Bound for everything to be back after the restart, ms. */
 const BACK_MS = 60_000;

@@ -25,7 +25,7 @@
  * master, and a master added since is probed once the connection is replaced or made again.
  */
 import type { Conn } from './clients.js';
-import type { ProbeTarget, PubSubConn } from './pubsub-pool.js';
+import type { ProbeTarget, PubSubConn } from './pubsub-conn.js';
 import { CLUSTER_SLOTS, keySlot } from './slot.js';
 
 export interface DeliveryProbeOptions {

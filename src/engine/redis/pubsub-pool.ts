@@ -16,60 +16,20 @@
  *
  * A connection that went silent with its socket open (the shard finds out, shard.ts) is replaced
  * by a new one holding the same channels (`replace`): the client has no call to reconnect it.
+ *
+ * A channel the node left while its connection was down (the UNSUBSCRIBE failed) is still held by
+ * the client, which subscribes it again on reconnecting; it is unsubscribed as the connection
+ * comes back (`unsubscribeLeftovers`), or the node would receive, and count against the budget,
+ * channels nobody on it wants.
  */
-import type { Conn, Listener, Pinger } from './clients.js';
+import type { Conn, Listener } from './clients.js';
 import { connect, destroyConn, pinger } from './clients.js';
 import { withTimeout } from '../../util/timeout.js';
-
-/**
- * Confirmation bytes a connection's channels may add up to (the default soft limit, a quarter of
- * the hard one): about 145,000 channels of 10-byte names, 27,000 of 255 bytes.
- */
-export const PUBSUB_REPLY_BUDGET_BYTES = 8 * 1024 * 1024;
-
-/**
- * Bytes of one channel's SUBSCRIBE confirmation beyond the name, rounded up: a RESP3 push
- * `>3`, `$9 subscribe`, `$N name`, `:count`, with their CRLFs.
- */
-const CONFIRMATION_OVERHEAD_BYTES = 48;
+import { NotConfirmedError, costOf, PUBSUB_REPLY_BUDGET_BYTES, type ProbeTarget, type PubSubConn } from './pubsub-conn.js';
 
 /** A SUBSCRIBE that timed out, still queued: whether Redis has confirmed it since. */
 interface LateSubscribe {
   confirmed: boolean;
-}
-
-/** A PUB/SUB command Redis did not answer within its deadline; it may still be applied later. */
-export class NotConfirmedError extends Error {
-  override readonly name = 'NotConfirmedError';
-}
-
-/** One PUB/SUB connection and the channels it holds. */
-export interface PubSubConn {
-  readonly conn: Conn;
-  readonly pinger: Pinger;
-  /** `pubsub`, then `pubsub 2`, `pubsub 3`...: how health reasons and logs name it. */
-  readonly name: string;
-  readonly channels: Set<string>;
-  /** Confirmation bytes its channels add up to. */
-  bytes: number;
-  /**
-   * Set when its first connect failed, or it was replaced, and it was destroyed: whatever it
-   * reports later is moot.
-   */
-  dropped: boolean;
-  /** Being replaced (`replace`): it takes no new channel. */
-  retired: boolean;
-  /**
-   * Its delivery probes (delivery-probe.ts), when the pool probes: one channel, or on a Cluster
-   * with sharded PUB/SUB one per master, whose connection it reaches. Set as it connects.
-   */
-  readonly probes: ProbeTarget[];
-}
-
-/** A delivery probe's channel; `via`: the master it travels through, where there are several. */
-export interface ProbeTarget {
-  readonly channel: string;
-  readonly via: string | undefined;
 }
 
 export interface PubSubPoolOptions {
@@ -157,7 +117,9 @@ export class PubSubPool {
     this.checkOpen();
     const cost = costOf(channel);
     const fits = (x: PubSubConn): boolean => !x.retired && x.bytes + cost <= this.budget;
-    let c = this.conns.find(fits);
+    // Where node-redis still holds it: subscribed on another connection too, each publication
+    // would arrive twice.
+    let c = this.reclaim(channel, cost) ?? this.conns.find(fits);
     // A connection being replaced takes no channel: wait for its successor rather than open one.
     while (c === undefined && this.replacing !== undefined) {
       await this.replacing.catch(() => undefined);
@@ -188,6 +150,16 @@ export class PubSubPool {
       if (this.holder.get(channel) === c) this.release(c, channel, cost);
       throw err;
     }
+  }
+
+  /** The connection holding `channel` as a leftover, which from now on holds it as a channel. */
+  private reclaim(channel: string, cost: number): PubSubConn | undefined {
+    for (const x of this.conns) {
+      if (x.retired || !x.leftovers.delete(channel)) continue;
+      x.bytes -= cost;
+      return x;
+    }
+    return undefined;
   }
 
   /**
@@ -246,13 +218,38 @@ export class PubSubPool {
 
   /**
    * An UNSUBSCRIBE of `channel` on `c` failed: node-redis keeps a channel it holds and subscribes
-   * it again on reconnecting, so it counts here again, and a later subscribe finds it on this
-   * connection. One whose SUBSCRIBE timed out (`late`) and was never confirmed node-redis does
-   * not hold (the connection dropped first, which is why the UNSUBSCRIBE failed).
+   * it again on reconnecting, so it becomes one of `c`'s leftovers, unsubscribed once `c` is back.
+   * One whose SUBSCRIBE timed out (`late`) and was never confirmed node-redis does not hold (the
+   * connection dropped first, which is why the UNSUBSCRIBE failed); one subscribed again on `c`
+   * meanwhile is wanted there.
    */
   private unsubscribeFailed(c: PubSubConn, channel: string, late: LateSubscribe | undefined): void {
-    if (this.closed || c.dropped || this.holder.has(channel) || (late !== undefined && !late.confirmed)) return;
-    this.take(c, channel, costOf(channel));
+    if (this.closed || c.dropped || this.holder.get(channel) === c || (late !== undefined && !late.confirmed)) return;
+    if (c.leftovers.has(channel)) return;
+    c.leftovers.add(channel);
+    c.bytes += costOf(channel);
+  }
+
+  /**
+   * Unsubscribes `c`'s leftovers, which node-redis subscribed again as `c` came back (the shard
+   * calls this then). One the node subscribes meanwhile is taken back by `place`, whose SUBSCRIBE
+   * node-redis sends after this UNSUBSCRIBE; one this fails for stays a leftover, for next time.
+   */
+  unsubscribeLeftovers(c: PubSubConn): void {
+    if (c.leftovers.size === 0 || c.dropped || this.closed) return;
+    const channels = [...c.leftovers];
+    c.leftovers.clear();
+    for (const ch of channels) c.bytes -= costOf(ch);
+    const sent = this.unsubscribeAll(c, channels);
+    const failed = (): void => {
+      for (const ch of channels) this.unsubscribeFailed(c, ch, undefined);
+    };
+    this.confirmed(sent, channels.length, `unsubscribing ${channels.length} channels left while disconnected`).catch((err: unknown) => {
+      // Not confirmed in time: still queued, and applied when Redis answers, unless the
+      // connection drops first, when node-redis keeps them again.
+      if (err instanceof NotConfirmedError) sent.catch(failed);
+      else failed();
+    });
   }
 
   private checkOpen(): void {
@@ -384,7 +381,7 @@ export class PubSubPool {
     this.checkOpen();
     const conn = this.opts.make();
     const probe = this.opts.probe;
-    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), bytes: 0, dropped: false, retired: false, probes: [] };
+    const c: PubSubConn = { conn, pinger: pinger(conn), name: n === 1 ? 'pubsub' : `pubsub ${n}`, channels: new Set(), leftovers: new Set(), bytes: 0, dropped: false, retired: false, probes: [] };
     this.opts.watch(c);
     this.connecting.add(c);
     try {
@@ -405,9 +402,4 @@ export class PubSubPool {
     }
     return c;
   }
-}
-
-/** What a channel adds to its connection's resubscribe answer, bytes. */
-function costOf(channel: string): number {
-  return Buffer.byteLength(channel) + CONFIRMATION_OVERHEAD_BYTES;
 }

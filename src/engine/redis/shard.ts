@@ -25,7 +25,8 @@ import type { EngineHealth } from '../types.js';
 import type { RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
 import { BUFFER_REPLIES, asBuffer, connect, destroyConn, detectCluster, labelOf, makeConn, nodeAddress, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
-import { PubSubPool, type ProbeTarget, type PubSubConn } from './pubsub-pool.js';
+import { PubSubPool } from './pubsub-pool.js';
+import type { ProbeTarget, PubSubConn } from './pubsub-conn.js';
 import { DeliveryProbe, probeTargets } from './delivery-probe.js';
 import { SilenceWatch } from './silence.js';
 import { randomBytes } from 'node:crypto';
@@ -246,6 +247,8 @@ export class RedisShard {
       this.probe?.forget(c, node);
       // One master's link coming back says nothing of another's silence.
       if (this.probe?.overdue(c) !== true) this.silence.answered(c);
+      // node-redis has just queued its resubscribe, leftovers included; this goes after it.
+      this.pubsub?.unsubscribeLeftovers(c);
     };
     const onReady = (): void => {
       fresh();

@@ -9,7 +9,7 @@
  * answers within the second `io_timeout`. A replacement that fails is tried again after a backoff
  * that doubles from twice `io_timeout` up to a minute.
  */
-import type { PubSubConn } from './pubsub-pool.js';
+import type { PubSubConn } from './pubsub-conn.js';
 
 const MAX_BACKOFF_MS = 60_000;
 
