@@ -6,7 +6,7 @@
  * same scenario runs on each: publications through node A's API reach subscribers on the others; presence and
  * join/leave span nodes; API `disconnect` and `subscribe` through A act on clients of other nodes;
  * a subscriber recovers what it missed after moving from B to A, and after B is killed and
- * restarted; `info` lists every node. The NATS broker keeps no history, so there the recovery
+ * restarted; `info` lists every node, and `channels` counts every node's subscribers. The NATS broker keeps no history, so there the recovery
  * checks are skipped (named so) and the restart check covers live delivery only.
  *
  * Config forms: on the shards, A and C use `engine.redis`, B the separate `broker.redis` and
@@ -309,6 +309,24 @@ function scenario(topo: Topology): void {
       const { cl } = get();
       const names = cl.nodes.map((n) => n.name).sort();
       for (const n of cl.nodes) assert.deepEqual(await cl.infoNames(n), names, `info through ${n.name}`);
+    });
+
+    test('channels through every node counts the subscribers of every node (Centrifugo #382: not on its Cluster)', async () => {
+      const { cl } = get();
+      const tag = unique('list');
+      const shared = `chat:${tag}-all`;
+      const expected: Record<string, { num_clients: number }> = { [shared]: { num_clients: cl.nodes.length } };
+      for (let i = 0; i < cl.nodes.length; i++) {
+        const c = await clients.connect(i, `lister-${i}`);
+        await c.subscribe(shared);
+        const own = `chat:${tag}-${i}`;
+        await c.subscribe(own);
+        expected[own] = { num_clients: 1 };
+      }
+      for (const n of cl.nodes) {
+        const got = await cl.api(n, 'channels', { pattern: `chat:${tag}-*` });
+        assert.deepEqual(got.channels, expected, `channels through ${n.name}`);
+      }
     });
 
     test("a publication through A's API reaches JSON and Protobuf subscribers on the other nodes", async () => {
