@@ -21,7 +21,7 @@ before(async () => {
   shard = await RedisShard.open(
     { topology: { kind: 'standalone', address: { host: redis.host, port: redis.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: 1000 },
     false,
-    { message() {}, resubscribed() {}, warn() {}, pubSubFailed() {} },
+    { message() {}, resubscribed() {}, warn() {}, info() {}, pubSubFailed() {} },
     false,
   );
 });

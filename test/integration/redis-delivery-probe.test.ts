@@ -35,11 +35,12 @@ interface Heard {
 }
 
 function listen(): Heard {
-  const h: Heard = { messages: [], warnings: [], resubscribed: [], failures: 0, events: { message() {}, resubscribed() {}, warn() {}, pubSubFailed() {} } };
+  const h: Heard = { messages: [], warnings: [], resubscribed: [], failures: 0, events: { message() {}, resubscribed() {}, warn() {}, info() {}, pubSubFailed() {} } };
   h.events = {
     message: (channel, payload) => h.messages.push(`${channel}:${payload.toString()}`),
     resubscribed: (connection, channels) => h.resubscribed.push(`${connection}:${channels}`),
     warn: (m) => h.warnings.push(m),
+    info() {},
     pubSubFailed: () => h.failures++,
   };
   return h;

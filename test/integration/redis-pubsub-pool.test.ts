@@ -31,6 +31,7 @@ const events: ShardEvents = {
   message: (channel, payload) => received.push({ channel, payload: payload.toString() }),
   resubscribed: (_connection, channels) => (resubscribed += channels),
   warn: (m) => warnings.push(m),
+  info() {},
   pubSubFailed() {},
 };
 

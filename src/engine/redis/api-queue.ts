@@ -134,7 +134,7 @@ export class RedisApiQueue {
 
   /** Connects and starts taking commands. Rejects naming the Redis when it cannot be reached, or on a Cluster. */
   async start(): Promise<void> {
-    const shard = await RedisShard.open(this.opts.shard, false, { message() {}, resubscribed() {}, warn: (m) => this.log.warn({}, `redis api queue: ${m}`), pubSubFailed() {} }, false);
+    const shard = await RedisShard.open(this.opts.shard, false, { message() {}, resubscribed() {}, warn: (m) => this.log.warn({}, `redis api queue: ${m}`), info: (m) => this.log.info({}, `redis api queue: ${m}`), pubSubFailed() {} }, false);
     if (shard.cluster) {
       await shard.close();
       throw new Error('redis_api_queue: the Redis API queue does not work on a Redis Cluster (its scripts touch several keys)');

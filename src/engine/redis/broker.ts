@@ -56,6 +56,7 @@ export class RedisBroker implements Broker {
     this.handler = handler;
     this.nodeId = nodeId;
     const shards = await openShards(this.opts.shards, this.log, {
+      component: 'broker',
       shardedPubSub: this.opts.shardedPubSub,
       onMessage: (_shard, channel, payload) => this.onMessage(channel, payload),
       probePrefix: this.opts.prefix,

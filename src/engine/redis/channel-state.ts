@@ -109,7 +109,7 @@ export class RedisChannelStates implements ChannelStateManager {
   static async open(opts: RedisChannelStateOptions, log: Logger): Promise<RedisChannelStates> {
     if (opts.shards.length === 0) throw new Error('redis channel state: no address');
     if (!(opts.nodeTtlMs > 0)) throw new Error(`redis channel state: node TTL must be > 0 ms, got ${opts.nodeTtlMs}`);
-    const shards = await openShards(opts.shards, log, { pubsub: false });
+    const shards = await openShards(opts.shards, log, { component: 'channel state manager', pubsub: false });
     return new RedisChannelStates(
       shards.map((shard) => ({ shard, keys: new ChannelStateKeys(opts.prefix, shard.cluster) })),
       opts,

@@ -46,7 +46,7 @@ export class RedisPresenceManager implements PresenceManager {
     if (!(Number.isFinite(opts.presenceTtlMs) && opts.presenceTtlMs > 0)) {
       throw new Error(`redis presence manager: presence TTL must be > 0 ms, got ${opts.presenceTtlMs}`);
     }
-    const shards = await openShards(opts.shards, log, { pubsub: false });
+    const shards = await openShards(opts.shards, log, { component: 'presence manager', pubsub: false });
     return new RedisPresenceManager(
       shards.map((shard) => ({ shard, keys: new RedisKeys(opts.prefix, shard.cluster) })),
       opts,

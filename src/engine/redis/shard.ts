@@ -44,6 +44,8 @@ export interface ShardEvents {
   resubscribed(connection: string, channels: number, ms: number): void;
   /** Something worth an operator's attention (connection lost, resubscribe failed). */
   warn(message: string): void;
+  /** A failure `warn` reported is over. */
+  info(message: string): void;
   /** A PUB/SUB connection began failing: lost, stalled or delivering nothing (once per failure). */
   pubSubFailed(): void;
 }
@@ -223,7 +225,7 @@ export class RedisShard {
   }
 
   private watch(): void {
-    this.track(this.rawCmd, 'commands', () => this.problems.delete('commands'));
+    this.track(this.rawCmd, 'commands', () => this.recovered('commands'));
     this.pingTimer = setInterval(() => {
       this.ping(this.rawCmd, this.cmdPinger, 'commands', (answered, sent) => {
         if (answered) this.silence.commandAnswered(sent);
@@ -303,7 +305,7 @@ export class RedisShard {
       heard: (c) => {
         // One being replaced says nothing for its successor, which has probes of its own.
         if (this.closed || c.dropped || c.retired) return;
-        if (this.problems.has(c.name)) this.events.warn(`${this.label}: ${c.name} connection delivers again`);
+        if (this.problems.has(c.name)) this.events.info(`${this.label}: ${c.name} connection delivers again`);
         this.problems.delete(c.name);
         this.checked(c, true, 0);
       },
@@ -328,6 +330,14 @@ export class RedisShard {
     this.problems.set(what, reason);
   }
 
+  /** `what` works again: a failure on record is over, and the log says so. */
+  private recovered(what: string): void {
+    const why = this.problems.get(what);
+    if (why === undefined) return;
+    this.problems.delete(what);
+    this.events.info(`${this.label}: ${what} connection back (it had ${why})`);
+  }
+
   /** PINGs `client`; `done` hears whether it was answered, and when the PING was sent. */
   private ping(client: Conn, p: Pinger, what: string, done: (answered: boolean, sent: number) => void): void {
     if (!client.isReady || this.closed) return;
@@ -338,7 +348,7 @@ export class RedisShard {
         // connection's PING queues behind its resubscribe, so the answer also says that is done,
         // even when the resubscribe's own PING had failed.)
         if (!client.isReady || this.closed) return;
-        this.problems.delete(what);
+        this.recovered(what);
         done(true, sent);
       },
       (err: unknown) => {

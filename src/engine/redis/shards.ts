@@ -9,6 +9,11 @@ import { RedisShard } from './shard.js';
 
 /** What the shards are opened for (the presence manager's need commands only). */
 export interface OpenShardsOptions {
+  /**
+   * Who opens them (`broker`, `presence manager`, `channel state manager`): their log lines carry
+   * it as `component`, since each opens its own connections to the same addresses.
+   */
+  component: string;
   /** Opens PUB/SUB connections too (default true). */
   pubsub?: boolean;
   /** SSUBSCRIBE/SPUBLISH on a Cluster (`sharded_pub_sub`). */
@@ -22,7 +27,7 @@ export interface OpenShardsOptions {
 }
 
 /** Opens every shard; if one fails, the others are closed and the error names the failing one. */
-export async function openShards(all: readonly RedisShardOptions[], log: Logger, o: OpenShardsOptions = {}): Promise<RedisShard[]> {
+export async function openShards(all: readonly RedisShardOptions[], log: Logger, o: OpenShardsOptions): Promise<RedisShard[]> {
   const opened: RedisShard[] = [];
   const onMessage = o.onMessage ?? (() => {});
   const onPubSubFailed = o.onPubSubFailed ?? (() => {});
@@ -34,8 +39,9 @@ export async function openShards(all: readonly RedisShardOptions[], log: Logger,
         o.shardedPubSub ?? false,
         {
           message: (channel, payload) => onMessage(shard as RedisShard, channel, payload),
-          resubscribed: (connection, channels, ms) => log.info({ shard: shard?.label, connection, channels, ms: Math.round(ms) }, 'redis: PUB/SUB connection back, channels resubscribed'),
-          warn: (message) => log.warn(message),
+          resubscribed: (connection, channels, ms) => log.info({ component: o.component, shard: shard?.label, connection, channels, ms: Math.round(ms) }, 'redis: PUB/SUB connection back, channels resubscribed'),
+          warn: (message) => log.warn({ component: o.component }, message),
+          info: (message) => log.info({ component: o.component }, message),
           pubSubFailed: onPubSubFailed,
         },
         o.pubsub ?? true,

@@ -71,6 +71,8 @@ export class ControlPlane {
   private stopped = false;
   /** A heartbeat the broker has not settled yet: the next tick skips rather than piles up. */
   private heartbeatInFlight = false;
+  /** Heartbeats failed in a row since the last one sent. */
+  private heartbeatFailures = 0;
 
   constructor(
     private readonly host: ControlHost,
@@ -285,10 +287,22 @@ export class ControlPlane {
     this.userWatches.prune(now);
   }
 
+  /**
+   * While the broker is down every heartbeat fails: the first failure of a run is logged, the
+   * rest only counted, and the first heartbeat sent after them says how many failed.
+   */
   private sendHeartbeat(reply: boolean, toNode?: string): void {
     this.heartbeatInFlight = true;
     this.heartbeat(reply, toNode)
-      .catch((err: unknown) => this.log.warn({ err }, 'could not send the node heartbeat'))
+      .then(
+        () => {
+          if (this.heartbeatFailures > 0) this.log.info({ failed: this.heartbeatFailures }, 'node heartbeat sent again');
+          this.heartbeatFailures = 0;
+        },
+        (err: unknown) => {
+          if (this.heartbeatFailures++ === 0) this.log.warn({ err }, 'could not send the node heartbeat (logged once until one is sent)');
+        },
+      )
       .finally(() => (this.heartbeatInFlight = false));
   }
 

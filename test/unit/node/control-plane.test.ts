@@ -189,6 +189,44 @@ test('control plane: a broker that throws instead of rejecting fails the call, n
   assert.ok(warnings.length >= 2, 'failed heartbeats and answers are logged');
 });
 
+test('control plane: while the broker is down the first failed heartbeat is logged, the rest counted; the first sent after them says how many failed', async () => {
+  const lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
+  const at = (level: string) => (fields: unknown, message?: unknown): void => void lines.push({ level, fields: fields as Record<string, unknown>, message: String(message) });
+  const log: Logger = { trace: () => {}, debug: () => {}, info: at('info'), warn: at('warn'), error: at('error') };
+  let down = false;
+  let sends = 0;
+  let failed = 0;
+  const plane = new ControlPlane(
+    {
+      nodeId: 'a',
+      localInfo: () => ({ uid: 'a', name: 'a', version: '1', numClients: 0, numUsers: 0, numSubs: 0, numChannels: 0, uptime: 0 }),
+      sendControl: () => {
+        sends++;
+        if (!down) return Promise.resolve();
+        failed++;
+        return Promise.reject(new Error('The client is offline'));
+      },
+      applyRemote: async () => {},
+      userEvent: () => {},
+    },
+    log,
+    { heartbeatIntervalMs: 10 },
+  );
+  await plane.start();
+  down = true;
+  await until(() => failed >= 5, 'five heartbeats to fail');
+  down = false;
+  const before = sends;
+  await until(() => sends > before && lines.some((l) => l.message === 'node heartbeat sent again'), 'a heartbeat to go out again');
+  await plane.stop();
+  const warned = lines.filter((l) => l.level === 'warn');
+  assert.equal(warned.length, 1, JSON.stringify(lines));
+  assert.match(warned[0]!.message, /could not send the node heartbeat/);
+  const back = lines.filter((l) => l.message === 'node heartbeat sent again');
+  assert.equal(back.length, 1);
+  assert.equal(back[0]!.fields.failed, failed, 'the count of the heartbeats that failed');
+});
+
 test('control plane: a survey gathers every node; it fails naming a node that does not answer, and stops waiting for a node that leaves', async () => {
   const bus = new MemoryBus();
   const echo: SurveyHandler = (d) => new Uint8Array([...d, 7]);
