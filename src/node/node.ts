@@ -12,6 +12,7 @@ import { disconnects, type Disconnect } from '../protocol/errors.js';
 import type { NodeOptions } from './options.js';
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import type { Logger } from '../util/logger.js';
+import { SampledLog } from '../util/sampled-log.js';
 import { randomUuid } from '../util/uuid.js';
 import type { NodeHooks, SubscriptionOptions } from './events.js';
 import { Hub } from './hub.js';
@@ -62,6 +63,12 @@ export class Node implements BrokerEventHandler {
   /** Subscription cleanups (broker unsubscribe, presence, leave) still waiting for the engine. */
   private cleanupsInFlight = 0;
   private cleanupsDone: (() => void) | undefined;
+  /**
+   * Errors that repeat per connection or subscription while the engine or a proxy is down
+   * (presence refreshes, position checks, cleanups, commands failing): one line per message
+   * every 10 s at most, with the count of those left out.
+   */
+  readonly sampledLog: SampledLog;
 
   constructor(
     readonly options: NodeOptions,
@@ -77,6 +84,7 @@ export class Node implements BrokerEventHandler {
     });
     this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
     this.metrics = options.metrics ?? new NoMetrics();
+    this.sampledLog = new SampledLog(log);
     this.lifecycle = options.lifecycle ?? NO_LIFECYCLE;
     // The control plane reaches the broker through these closures only, so the broker stays
     // private to Node.
@@ -181,7 +189,7 @@ export class Node implements BrokerEventHandler {
     this.cleanupsInFlight++;
     try {
       const results = await Promise.allSettled(tasks);
-      for (const r of results) if (r.status === 'rejected') this.log.error({ err: r.reason, channel: sub.channel }, 'unsubscribe cleanup failed');
+      for (const r of results) if (r.status === 'rejected') this.sampledLog.error({ err: r.reason, channel: sub.channel }, 'unsubscribe cleanup failed');
     } finally {
       if (--this.cleanupsInFlight === 0) this.cleanupsDone?.();
     }

@@ -22,6 +22,8 @@ export interface TestServer {
   httpUrl: string;
   /** Logged error lines (tests can assert nothing unexpected was logged). */
   errors: unknown[];
+  /** Logged debug lines: among them the repeats of an error the node logs once per window (util/sampled-log.ts). */
+  debug: unknown[];
   api(method: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
@@ -54,8 +56,9 @@ export async function startServer(overrides: ConfigInput = {}, parts: AppParts =
   const base = deepMerge(BASE_CONFIG as Record<string, unknown>, TEST_ENGINE.serverConfig() as Record<string, unknown>);
   const config = configSchema.parse(deepMerge(base, overrides as Record<string, unknown>));
   const errors: unknown[] = [];
+  const debug: unknown[] = [];
   const noop = () => {};
-  const log: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
+  const log: Logger = { trace: noop, debug: (...a: unknown[]) => debug.push(a), info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
   const app = await App.create(config, log, parts);
   let address: AppAddress;
   try {
@@ -74,6 +77,7 @@ export async function startServer(overrides: ConfigInput = {}, parts: AppParts =
     wsUrl: `ws://127.0.0.1:${port}/connection/websocket`,
     httpUrl,
     errors,
+    debug,
     async api(method, body, headers = {}) {
       const res = await fetch(`${httpUrl}/api/${method}`, {
         method: 'POST',
