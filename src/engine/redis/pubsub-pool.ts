@@ -119,7 +119,9 @@ export class PubSubPool {
     const fits = (x: PubSubConn): boolean => !x.retired && x.bytes + cost <= this.budget;
     // Where node-redis still holds it: subscribed on another connection too, each publication
     // would arrive twice.
-    let c = this.reclaim(channel, cost) ?? this.conns.find(fits);
+    let c = this.reclaim(channel, cost);
+    const reclaimed = c !== undefined;
+    c ??= this.conns.find(fits);
     // A connection being replaced takes no channel: wait for its successor rather than open one.
     while (c === undefined && this.replacing !== undefined) {
       await this.replacing.catch(() => undefined);
@@ -147,7 +149,11 @@ export class PubSubPool {
         this.settleLate(c, channel, sent);
         throw err;
       }
-      if (this.holder.get(channel) === c) this.release(c, channel, cost);
+      if (this.holder.get(channel) === c) {
+        this.release(c, channel, cost);
+        // The client still holds a reclaimed leftover (its UNSUBSCRIBE failed too): one again.
+        if (reclaimed) this.unsubscribeFailed(c, channel, undefined);
+      }
       throw err;
     }
   }
