@@ -92,7 +92,7 @@ export class ApiHttpHandler {
       json(res, ApiStatus.ok.status, BARE_RESPONSE_METHODS.has(methodName) ? text : `{"result":${text}}`);
     } catch (e) {
       const eo = errorObject(e);
-      if (eo.code === 100) this.ctx.node.sampledLog.error({ err: e, method: methodName }, 'api call failed');
+      if (eo.code === 100) this.ctx.node.rateLog.error({ err: e, method: methodName }, 'api call failed');
       if (transportMode) json(res, apiErrorHttpStatus(eo.code), toJsonText(eo));
       else json(res, ApiStatus.ok.status, `{"error":${toJsonText(eo)}}`);
     }

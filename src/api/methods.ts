@@ -73,7 +73,7 @@ export async function publishOne(ctx: ApiContext, channel: string, req: Obj, cli
   try {
     res = await ctx.node.publish(channel, data, opts);
   } catch (e) {
-    ctx.node.sampledLog.error({ err: e, channel }, 'publish failed');
+    ctx.node.rateLog.error({ err: e, channel }, 'publish failed');
     throw apiError(ApiErrorCode.internal);
   }
   return publishResult(opts.history !== undefined ? res.position : undefined);

@@ -37,7 +37,7 @@ export async function callApi(ctx: ApiContext, method: string, request: ApiObjec
     return JSON.parse(toJsonText(await m(ctx, parsed))) as ApiObject;
   } catch (e) {
     const eo = errorObject(e);
-    if (eo.code === ApiErrorCode.internal.code) ctx.node.log.error({ err: e, method }, 'api call failed');
+    if (eo.code === ApiErrorCode.internal.code) ctx.node.rateLog.error({ err: e, method, api: 'embedded' }, 'api call failed');
     throw new ReplyError(eo.code, eo.message);
   }
 }

@@ -12,7 +12,7 @@ import { disconnects, type Disconnect } from '../protocol/errors.js';
 import type { NodeOptions } from './options.js';
 import type { ClientInfo, Publication, StreamPosition } from '../protocol/types.js';
 import type { Logger } from '../util/logger.js';
-import { SampledLog } from '../util/sampled-log.js';
+import { RateLimitedLog } from '../util/rate-log.js';
 import { randomUuid } from '../util/uuid.js';
 import type { NodeHooks, SubscriptionOptions } from './events.js';
 import { Hub } from './hub.js';
@@ -64,11 +64,12 @@ export class Node implements BrokerEventHandler {
   private cleanupsInFlight = 0;
   private cleanupsDone: (() => void) | undefined;
   /**
-   * Errors that repeat per connection or subscription while the engine or a proxy is down
-   * (presence refreshes, position checks, cleanups, commands failing): one line per message
-   * every 10 s at most, with the count of those left out.
+   * Errors that repeat per connection, subscription or request while the engine is down
+   * (presence refreshes, position checks, cleanups, commands and API calls failing) or a
+   * server-side refresh fails for every connection: one line per message every 10 s at most, the
+   * rest at debug. (The proxies log their own failures, naming the proxy, every time.)
    */
-  readonly sampledLog: SampledLog;
+  readonly rateLog: RateLimitedLog;
 
   constructor(
     readonly options: NodeOptions,
@@ -84,7 +85,7 @@ export class Node implements BrokerEventHandler {
     });
     this.pingWheel = options.pingIntervalMs > 0 ? new PingWheel(options.pingIntervalMs, options.pongTimeoutMs) : undefined;
     this.metrics = options.metrics ?? new NoMetrics();
-    this.sampledLog = new SampledLog(log);
+    this.rateLog = new RateLimitedLog(log);
     this.lifecycle = options.lifecycle ?? NO_LIFECYCLE;
     // The control plane reaches the broker through these closures only, so the broker stays
     // private to Node.
@@ -189,7 +190,7 @@ export class Node implements BrokerEventHandler {
     this.cleanupsInFlight++;
     try {
       const results = await Promise.allSettled(tasks);
-      for (const r of results) if (r.status === 'rejected') this.sampledLog.error({ err: r.reason, channel: sub.channel }, 'unsubscribe cleanup failed');
+      for (const r of results) if (r.status === 'rejected') this.rateLog.error({ err: r.reason, channel: sub.channel }, 'unsubscribe cleanup failed');
     } finally {
       if (--this.cleanupsInFlight === 0) this.cleanupsDone?.();
     }

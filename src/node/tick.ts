@@ -21,7 +21,7 @@ export function sessionTick(node: Node, s: Session): void {
     }
     if (sub.options.emitPresence) {
       node.addPresence(sub.channel, s.clientId, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {
-        node.sampledLog.error({ err, channel: sub.channel }, 'presence refresh failed');
+        node.rateLog.error({ err, channel: sub.channel }, 'presence refresh failed');
       });
     }
     if (sub.claimPositionCheck(now, node.options.channelPositionCheckDelayMs)) {
@@ -34,7 +34,7 @@ export function sessionTick(node: Node, s: Session): void {
           if (s.subscription(sub.channel) !== sub || s.status !== 'connected') return;
           if (top.epoch !== sub.epoch || top.offset > sub.offset || top.offset < delivered) loseContinuity(sub);
         })
-        .catch((err: unknown) => node.sampledLog.error({ err, channel: sub.channel }, 'position check failed'));
+        .catch((err: unknown) => node.rateLog.error({ err, channel: sub.channel }, 'position check failed'));
     }
   }
 }

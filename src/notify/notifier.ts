@@ -18,7 +18,7 @@ import type { Logger } from '../util/logger.js';
 import { backoffDelay } from './backoff.js';
 import type { LifecycleEvent } from './events.js';
 import { BoundedQueue } from './queue.js';
-import { RateLimitedLog } from './rate-log.js';
+import { RateLimitedLog } from '../util/rate-log.js';
 import type { Sender } from './sender.js';
 
 /** At most one line per kind of failure per this long, ms (the lines held back are counted). */

@@ -22,7 +22,7 @@ export interface TestServer {
   httpUrl: string;
   /** Logged error lines (tests can assert nothing unexpected was logged). */
   errors: unknown[];
-  /** Logged debug lines: among them the repeats of an error the node logs once per window (util/sampled-log.ts). */
+  /** Logged debug lines: among them the repeats of an error the node logs once per window (util/rate-log.ts). */
   debug: unknown[];
   api(method: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;

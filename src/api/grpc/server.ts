@@ -127,7 +127,7 @@ export class GrpcApiServer {
       result = await callMethod(this.ctx, 'grpc', rpc.method, request);
     } catch (err) {
       const eo = errorObject(err);
-      if (eo.code === 100) this.ctx.node.sampledLog.error({ err, method: rpc.method, api: 'grpc' }, 'api call failed');
+      if (eo.code === 100) this.ctx.node.rateLog.error({ err, method: rpc.method, api: 'grpc' }, 'api call failed');
       // A batch has no error of its own (BatchResponse has no `error`): it can only fail unexpectedly.
       if (rpc.method === 'batch') throw statusError(GrpcStatus.INTERNAL, eo.message);
       if (this.transportMode(call.metadata)) throw apiErrorStatus(eo);

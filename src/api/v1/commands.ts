@@ -118,7 +118,7 @@ export async function runV1Command(ctx: ApiContext, c: V1Command, idempotencyKey
     return { method: c.method, error: null, body: await body(ctx, c, idempotencyKey) };
   } catch (e) {
     const error = v1Error(e);
-    if (error === 'internal server error') ctx.node.sampledLog.error({ err: e, method: c.method }, 'v1 api command failed');
+    if (error === 'internal server error') ctx.node.rateLog.error({ err: e, method: c.method }, 'v1 api command failed');
     // v1's broadcast answered its errors with advice: to fix the request, or to retry it.
     if (c.method === 'broadcast') return { method: c.method, error, advice: error === 'internal server error' ? 'retry' : 'fix', body: null };
     return { method: c.method, error, body: failedBody(c) };

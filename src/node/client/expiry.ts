@@ -59,7 +59,7 @@ async function refreshConnection(s: Session): Promise<void> {
       s.close(e.disconnect);
       return;
     }
-    s.node.sampledLog.error({ err: e, client: s.clientId, user: s.user }, 'server-side connection refresh failed');
+    s.node.rateLog.error({ err: e, client: s.clientId, user: s.user }, 'server-side connection refresh failed');
     s.close(disconnects.internal);
     return;
   }
@@ -104,7 +104,7 @@ async function refreshSubscription(s: Session, sub: ChannelSubscription): Promis
     s.close(failure.disconnect);
     return;
   }
-  if (failure !== undefined) s.node.sampledLog.error({ err: failure, client: s.clientId, channel: sub.channel }, 'server-side subscription refresh failed');
+  if (failure !== undefined) s.node.rateLog.error({ err: failure, client: s.clientId, channel: sub.channel }, 'server-side subscription refresh failed');
   const expireAt = r?.expireAt ?? 0;
   if (r === undefined || r.expired === true || (expireAt > 0 && expireAt <= Math.floor(Date.now() / 1000))) endExpired(s, sub);
   else sub.refreshed(expireAt, r.info);

@@ -192,7 +192,7 @@ export class CommandIntake {
     } else if (e instanceof ReplyError) {
       s.close(disconnects.badRequest);
     } else {
-      s.node.sampledLog.error({ err: e, client: s.clientId }, 'command failed');
+      s.node.rateLog.error({ err: e, client: s.clientId }, 'command failed');
       if (replyId > 0) s.sendReply({ id: replyId, kind: 'error', error: { code: 100, message: 'internal server error', temporary: true } });
       else s.close(disconnects.internal);
     }

@@ -199,7 +199,7 @@ export function goLive(s: Session, p: PendingSubscription): void {
   }
   if (sub.options.emitJoinLeave) {
     void s.node.publishJoin(sub.channel, s.clientInfo(sub.options.chanInfo)).catch((err: unknown) => {
-      s.node.sampledLog.error({ err, channel: sub.channel }, 'publish join failed');
+      s.node.rateLog.error({ err, channel: sub.channel }, 'publish join failed');
     });
   }
 }

@@ -1,10 +1,10 @@
 /**
- * SampledLog on an explicit clock: one error line per message per window, the repeats at debug,
- * and the count of those left out on the next error line.
+ * RateLimitedLog on an explicit clock: one line per key per interval, the repeats at debug, and
+ * the count of those held back on the next line of the key.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SampledLog } from '../../../src/util/sampled-log.js';
+import { RateLimitedLog } from '../../../src/util/rate-log.js';
 import type { Logger } from '../../../src/util/logger.js';
 
 function capture() {
@@ -14,10 +14,10 @@ function capture() {
   return { log, lines };
 }
 
-test('sampled log: one error line per message per window; repeats go to debug and are counted on the next error line', () => {
+test('rate-limited log: one error line per message per interval; repeats go to debug and are counted on the next error line', () => {
   const { log, lines } = capture();
   let now = 1000;
-  const s = new SampledLog(log, 10_000, () => now);
+  const s = new RateLimitedLog(log, 10_000, () => now);
   s.error({ channel: 'a' }, 'presence refresh failed');
   s.error({ channel: 'b' }, 'presence refresh failed');
   s.error({ channel: 'c' }, 'presence refresh failed');
@@ -41,6 +41,26 @@ test('sampled log: one error line per message per window; repeats go to debug an
       ['error', 'presence refresh failed', { channel: 'e', suppressed: 3 }],
       ['debug', 'presence refresh failed', { channel: 'f' }],
       ['error', 'presence refresh failed', { channel: 'g', suppressed: 1 }],
+    ],
+  );
+});
+
+test('rate-limited log: write() keys lines by the key given, at the level given', () => {
+  const { log, lines } = capture();
+  let now = 0;
+  const s = new RateLimitedLog(log, 1000, () => now);
+  s.write('warn', 'retry', { attempt: 1 }, 'batch not delivered, retrying');
+  s.write('warn', 'retry', { attempt: 2 }, 'batch not delivered, retrying');
+  s.write('error', 'drop', { why: 'refused' }, 'batch dropped');
+  now = 1000;
+  s.write('warn', 'retry', { attempt: 3 }, 'batch not delivered, retrying');
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.fields]),
+    [
+      ['warn', { attempt: 1 }],
+      ['debug', { attempt: 2 }],
+      ['error', { why: 'refused' }],
+      ['warn', { attempt: 3, suppressed: 1 }],
     ],
   );
 });
