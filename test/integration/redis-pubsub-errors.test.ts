@@ -71,7 +71,7 @@ async function publishAndReceive(channel: string, n: number): Promise<void> {
 
 /**
  * Whether the node logged that `channel`'s unsubscribe cleanup failed: at error level, or at
- * debug when another such failure was logged in the last 10 s (util/sampled-log.ts).
+ * debug when another such failure was logged in the last 10 s (util/rate-log.ts).
  */
 function cleanupFailed(channel: string): boolean {
   return [...srv.errors, ...srv.debug].some((e) => {
@@ -183,4 +183,35 @@ test('an unsubscribe that timed out in a stall, whose Redis then died: the chann
   assert.ok(again.subscribe, JSON.stringify(again));
   assert.deepEqual(await numsub(), [key, 1]);
   await publishAndReceive(channel, 6);
+});
+
+test('an unsubscribe and a subscribe again of the same channel, both unanswered in a stall, then Redis killed and restarted: nothing is left subscribed, and the channel subscribes anew', async () => {
+  const channel = 'flip-in-stall';
+  const key = `${prefix}.client.${channel}`;
+  const numsub = async (): Promise<unknown> => redis.command(['PUBSUB', 'NUMSUB', key]);
+  const first = await subscribe(channel);
+  assert.ok(first.subscribe, JSON.stringify(first));
+  await redis.pause();
+  try {
+    const id = nextId++;
+    client.send({ id, unsubscribe: { channel } });
+    const left = await client.next((m) => m.id === id, 10_000);
+    assert.equal(left.error, undefined, JSON.stringify(left));
+    // The node's SUBSCRIBE goes after its UNSUBSCRIBE (it waits for that to time out), on the
+    // same connection; it times out too, and the client gets error 100.
+    const again = await subscribe(channel);
+    assert.equal(again.error?.code, 100, JSON.stringify(again));
+    await redis.kill();
+  } finally {
+    await redis.restart();
+  }
+  await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 after the restart');
+  const other = await subscribe('after-flip');
+  assert.ok(other.subscribe, JSON.stringify(other));
+  await publishAndReceive('after-flip', 7);
+  assert.deepEqual(await numsub(), [key, 0], 'the channel nobody holds is not subscribed in Redis');
+  const back = await subscribe(channel);
+  assert.ok(back.subscribe, JSON.stringify(back));
+  assert.deepEqual(await numsub(), [key, 1]);
+  await publishAndReceive(channel, 8);
 });

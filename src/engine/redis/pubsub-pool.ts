@@ -117,23 +117,22 @@ export class PubSubPool {
     this.checkOpen();
     const cost = costOf(channel);
     const fits = (x: PubSubConn): boolean => !x.retired && x.bytes + cost <= this.budget;
-    // Where node-redis still holds it: subscribed on another connection too, each publication
-    // would arrive twice.
-    let c = this.reclaim(channel, cost);
-    const reclaimed = c !== undefined;
-    c ??= this.conns.find(fits);
+    // Where node-redis still holds it first: subscribed on another connection too, each
+    // publication would arrive twice.
+    const where = (): PubSubConn | undefined => this.reclaim(channel, cost) ?? this.conns.find(fits);
+    let c = where();
     // A connection being replaced takes no channel: wait for its successor rather than open one.
     while (c === undefined && this.replacing !== undefined) {
       await this.replacing.catch(() => undefined);
       this.checkOpen();
-      c = this.conns.find(fits);
+      c = where();
     }
     while (c === undefined) {
       // Every channel that found no room waits for the same new connection; what they take of
       // it is counted as each resumes, so the ones it cannot hold open the next.
       const opened = await (this.opening ??= this.add().finally(() => (this.opening = undefined)));
       this.checkOpen();
-      c = fits(opened) ? opened : this.conns.find(fits);
+      c = this.reclaim(channel, cost) ?? (fits(opened) ? opened : this.conns.find(fits));
     }
     this.take(c, channel, cost);
     // This SUBSCRIBE supersedes one that timed out before: what that one does no longer counts.
@@ -149,11 +148,8 @@ export class PubSubPool {
         this.settleLate(c, channel, sent);
         throw err;
       }
-      if (this.holder.get(channel) === c) {
-        this.release(c, channel, cost);
-        // The client still holds a reclaimed leftover (its UNSUBSCRIBE failed too): one again.
-        if (reclaimed) this.unsubscribeFailed(c, channel, undefined);
-      }
+      if (this.holder.get(channel) === c) this.release(c, channel, cost);
+      this.mayHold(c, channel);
       throw err;
     }
   }
@@ -186,6 +182,7 @@ export class PubSubPool {
         if (this.unconfirmed.get(channel) !== late) return;
         this.unconfirmed.delete(channel);
         if (this.holder.get(channel) === c) this.release(c, channel, costOf(channel));
+        this.mayHold(c, channel);
       },
     );
   }
@@ -201,8 +198,6 @@ export class PubSubPool {
     if (c === undefined) return;
     const cost = costOf(channel);
     this.release(c, channel, cost);
-    // Its SUBSCRIBE, if that timed out: whether node-redis ever held the channel.
-    const late = this.unconfirmed.get(channel);
     const sent = this.unsubscribeAll(c, [channel]);
     try {
       await this.confirmed(sent, 1, `unsubscribing ${channel}`);
@@ -214,41 +209,41 @@ export class PubSubPool {
       if (err instanceof NotConfirmedError) {
         // Not answered in time: the UNSUBSCRIBE stays queued and Redis applies it when it
         // answers again, unless the connection drops first (below).
-        sent.catch(() => this.unsubscribeFailed(c, channel, late));
+        sent.catch(() => this.mayHold(c, channel));
         throw err;
       }
-      this.unsubscribeFailed(c, channel, late);
+      this.mayHold(c, channel);
       throw err;
     }
   }
 
   /**
-   * An UNSUBSCRIBE of `channel` on `c` failed: node-redis keeps a channel it holds and subscribes
-   * it again on reconnecting, so it becomes one of `c`'s leftovers, unsubscribed once `c` is back.
-   * One whose SUBSCRIBE timed out (`late`) and was never confirmed node-redis does not hold (the
-   * connection dropped first, which is why the UNSUBSCRIBE failed); one subscribed again on `c`
-   * meanwhile is wanted there.
+   * A SUBSCRIBE or UNSUBSCRIBE of `channel` on `c` failed with its connection: node-redis may
+   * still hold the channel (it keeps one whose UNSUBSCRIBE failed, and one a reclaim found
+   * there) and subscribes it again on reconnecting. Unless the node wants it on `c`, it becomes
+   * one of `c`'s leftovers, unsubscribed once `c` is back; one node-redis did not hold after all
+   * costs an UNSUBSCRIBE that Redis answers as a no-op.
    */
-  private unsubscribeFailed(c: PubSubConn, channel: string, late: LateSubscribe | undefined): void {
-    if (this.closed || c.dropped || this.holder.get(channel) === c || (late !== undefined && !late.confirmed)) return;
-    if (c.leftovers.has(channel)) return;
+  private mayHold(c: PubSubConn, channel: string): void {
+    if (this.closed || c.dropped || this.holder.get(channel) === c || c.leftovers.has(channel)) return;
     c.leftovers.add(channel);
     c.bytes += costOf(channel);
   }
 
   /**
    * Unsubscribes `c`'s leftovers, which node-redis subscribed again as `c` came back (the shard
-   * calls this then). One the node subscribes meanwhile is taken back by `place`, whose SUBSCRIBE
-   * node-redis sends after this UNSUBSCRIBE; one this fails for stays a leftover, for next time.
+   * calls this then). A channel the node subscribes meanwhile is placed anew; on `c`, node-redis
+   * sends its SUBSCRIBE after this UNSUBSCRIBE. One this fails for stays a leftover, for next time.
    */
   unsubscribeLeftovers(c: PubSubConn): void {
     if (c.leftovers.size === 0 || c.dropped || this.closed) return;
-    const channels = [...c.leftovers];
+    const channels = [...c.leftovers].filter((ch) => this.holder.get(ch) !== c);
+    for (const ch of c.leftovers) c.bytes -= costOf(ch);
     c.leftovers.clear();
-    for (const ch of channels) c.bytes -= costOf(ch);
+    if (channels.length === 0) return;
     const sent = this.unsubscribeAll(c, channels);
     const failed = (): void => {
-      for (const ch of channels) this.unsubscribeFailed(c, ch, undefined);
+      for (const ch of channels) this.mayHold(c, ch);
     };
     this.confirmed(sent, channels.length, `unsubscribing ${channels.length} channels left while disconnected`).catch((err: unknown) => {
       // Not confirmed in time: still queued, and applied when Redis answers, unless the
@@ -323,6 +318,8 @@ export class PubSubPool {
         this.connecting.delete(fresh);
         this.drop(fresh);
       }
+      // While retired it took no part in its own reconnects.
+      if (old.conn.isReady) this.unsubscribeLeftovers(old);
       throw err;
     }
     // From here to the UNSUBSCRIBE below nothing else runs, so every later call for these
@@ -337,13 +334,19 @@ export class PubSubPool {
     this.drop(old);
     this.opts.opened(fresh);
     if (gone.length === 0) return [];
+    const sent = this.unsubscribeAll(fresh, gone);
+    const failed = (): void => {
+      for (const ch of gone) this.mayHold(fresh, ch);
+    };
     try {
-      await this.confirmed(this.unsubscribeAll(fresh, gone), gone.length, `unsubscribing ${gone.length} channels left during the replacement of ${old.name}`);
+      await this.confirmed(sent, gone.length, `unsubscribing ${gone.length} channels left during the replacement of ${old.name}`);
       return [];
-    } catch {
+    } catch (err) {
       // Not confirmed in time on a connection that just confirmed a SUBSCRIBE: it went silent
-      // too, and will be replaced in turn, which leaves these out. They are not counted on it:
-      // Redis may still apply the UNSUBSCRIBE.
+      // too, and will be replaced in turn, which leaves these out; Redis may still apply the
+      // UNSUBSCRIBE. Failed with the connection: node-redis keeps them.
+      if (err instanceof NotConfirmedError) sent.catch(failed);
+      else failed();
       return gone.filter((ch) => !this.holder.has(ch));
     }
   }

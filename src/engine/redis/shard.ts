@@ -249,21 +249,26 @@ export class RedisShard {
       this.probe?.forget(c, node);
       // One master's link coming back says nothing of another's silence.
       if (this.probe?.overdue(c) !== true) this.silence.answered(c);
-      // node-redis has just queued its resubscribe, leftovers included; this goes after it.
+    };
+    // node-redis has resubscribed by now (it does before `ready`), the channels the node left
+    // while it was down included: they go again.
+    const back = (node?: string): void => {
+      fresh(node);
       this.pubsub?.unsubscribeLeftovers(c);
     };
     const onReady = (): void => {
-      fresh();
+      back();
       if (connected) void this.resubscribed(c);
       connected = true;
     };
     const live = (): boolean => !c.dropped && !c.retired;
     this.track(c.conn, c.name, onReady, live);
-    for (const event of ['node-ready', 'node-reconnecting']) {
-      c.conn.on(event, (node: unknown) => {
-        if (!this.closed && live()) fresh(nodeAddress(node));
-      });
-    }
+    c.conn.on('node-ready', (node: unknown) => {
+      if (!this.closed && live()) back(nodeAddress(node));
+    });
+    c.conn.on('node-reconnecting', (node: unknown) => {
+      if (!this.closed && live()) fresh(nodeAddress(node));
+    });
   }
 
   /** Follows `client`'s connection state into `problems` while `live()` (and the shard is open). */
@@ -294,7 +299,7 @@ export class RedisShard {
       },
       timeoutMs: this.opts.ioTimeoutMs,
       // Reconnecting, then one SUBSCRIBE of every channel (about 0.1 ms each).
-      unheldGraceMs: (c) => this.opts.connectTimeoutMs + this.opts.ioTimeoutMs + Math.ceil(c.channels.size / 10),
+      unheldGraceMs: (c) => this.opts.connectTimeoutMs + this.opts.ioTimeoutMs + Math.ceil((c.channels.size + c.leftovers.size) / 10),
       overdue: (c, why, silentSince) => {
         if (this.closed || c.dropped) return;
         // A lost connection's own reason says more than the probe's.
