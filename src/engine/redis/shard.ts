@@ -340,7 +340,7 @@ export class RedisShard {
     const why = this.problems.get(what);
     if (why === undefined) return;
     this.problems.delete(what);
-    this.events.info(`${this.label}: ${what} connection back (it had ${why})`);
+    this.events.info(`${this.label}: ${what} connection back (was: ${why})`);
   }
 
   /** PINGs `client`; `done` hears whether it was answered, and when the PING was sent. */
