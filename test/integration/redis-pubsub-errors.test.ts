@@ -84,6 +84,51 @@ async function healthStatus(): Promise<number> {
   return (await fetch(`${srv.httpUrl}/health`)).status;
 }
 
+/** Sends an unsubscribe and asserts its reply is not an error (the node answers before Redis does). */
+async function unsubscribe(channel: string): Promise<void> {
+  const id = nextId++;
+  client.send({ id, unsubscribe: { channel } });
+  const left = await client.next((m) => m.id === id, 10_000);
+  assert.equal(left.error, undefined, JSON.stringify(left));
+}
+
+/**
+ * Stalls Redis (SIGSTOP), runs `during`, kills Redis with whatever is still unanswered, starts it
+ * again on its port and waits for the node's /health to answer 200.
+ */
+async function stallThenRestart(during: () => Promise<void>): Promise<void> {
+  await redis.pause();
+  try {
+    await during();
+    await redis.kill();
+  } finally {
+    await redis.restart();
+  }
+  await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 after the restart');
+}
+
+/** `PUBSUB NUMSUB` of a client channel's Redis channel: [name, count]. */
+async function numsub(channel: string): Promise<unknown> {
+  return redis.command(['PUBSUB', 'NUMSUB', `${prefix}.client.${channel}`]);
+}
+
+/**
+ * After a restart: `channel` is not subscribed in Redis, and subscribing it again works. A
+ * SUBSCRIBE of `marker` made first follows, on the same PUB/SUB connection, the node's UNSUBSCRIBE
+ * of what it left, so once `marker`'s publication arrives Redis has applied both.
+ */
+async function assertLeftThenBack(channel: string, marker: string, n: number, why: string): Promise<void> {
+  const key = `${prefix}.client.${channel}`;
+  const other = await subscribe(marker);
+  assert.ok(other.subscribe, JSON.stringify(other));
+  await publishAndReceive(marker, n);
+  assert.deepEqual(await numsub(channel), [key, 0], why);
+  const back = await subscribe(channel);
+  assert.ok(back.subscribe, JSON.stringify(back));
+  assert.deepEqual(await numsub(channel), [key, 1]);
+  await publishAndReceive(channel, n + 1);
+}
+
 test('undecodable messages on a client channel and on the control channel are dropped and counted (handle_client_message, handle_control_message); the next publication arrives', async () => {
   const at = await counts();
   const reply = await subscribe('news');
@@ -124,94 +169,53 @@ test('Redis stalled: a subscribe fails with error 100 and counts as subscribe_ch
   assert.deepEqual(await countsSince(at), expected({ connection: 1, subscribe_channel: 1 }));
   // The SUBSCRIBE that timed out stayed queued, and the node's UNSUBSCRIBE after it: once Redis
   // answers again, the channel is not left subscribed.
-  const numsub = async (): Promise<number> => Number(((await redis.command(['PUBSUB', 'NUMSUB', `${prefix}.client.during-stall`])) as unknown[])[1]);
-  await eventually(async () => (await numsub()) === 0, 'the failed subscribe to be undone in Redis');
+  const stalled = async (): Promise<number> => Number(((await numsub('during-stall')) as unknown[])[1]);
+  await eventually(async () => (await stalled()) === 0, 'the failed subscribe to be undone in Redis');
   const again = await subscribe('during-stall');
   assert.ok(again.subscribe, JSON.stringify(again));
-  assert.equal(await numsub(), 1);
+  assert.equal(await stalled(), 1);
   await publishAndReceive('during-stall', 3);
 });
 
 test('a subscribe that timed out in a stall, whose Redis then died, leaves nothing behind: the channel subscribes anew after the restart', async () => {
   const channel = 'lost-in-stall';
-  await redis.pause();
-  try {
+  await stallThenRestart(async () => {
     const reply = await subscribe(channel);
     assert.equal(reply.error?.code, 100, JSON.stringify(reply));
     // The node's UNSUBSCRIBE is queued behind the SUBSCRIBE once its cleanup logs that it timed out.
     await eventually(async () => cleanupFailed(channel), 'the UNSUBSCRIBE to time out too');
     // Both die with the connection: node-redis never held the channel.
-    await redis.kill();
-  } finally {
-    await redis.restart();
-  }
-  await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 after the restart');
+  });
   const again = await subscribe(channel);
   assert.ok(again.subscribe, JSON.stringify(again));
-  assert.deepEqual(await redis.command(['PUBSUB', 'NUMSUB', `${prefix}.client.${channel}`]), [`${prefix}.client.${channel}`, 1], 'subscribed in Redis, not only in the pool\'s books');
+  assert.deepEqual(await numsub(channel), [`${prefix}.client.${channel}`, 1], 'subscribed in Redis, not only in the pool\'s books');
   await publishAndReceive(channel, 4);
 });
 
 test('an unsubscribe that timed out in a stall, whose Redis then died: the channel node-redis subscribes again as it reconnects is unsubscribed, and a later subscribe takes it back', async () => {
   const channel = 'left-in-stall';
-  const key = `${prefix}.client.${channel}`;
-  const numsub = async (): Promise<unknown> => redis.command(['PUBSUB', 'NUMSUB', key]);
   const reply = await subscribe(channel);
   assert.ok(reply.subscribe, JSON.stringify(reply));
-  assert.deepEqual(await numsub(), [key, 1]);
-  await redis.pause();
-  try {
-    const id = nextId++;
-    client.send({ id, unsubscribe: { channel } });
-    const left = await client.next((m) => m.id === id, 10_000);
-    assert.equal(left.error, undefined, JSON.stringify(left));
+  assert.deepEqual(await numsub(channel), [`${prefix}.client.${channel}`, 1]);
+  await stallThenRestart(async () => {
+    await unsubscribe(channel);
     await eventually(async () => cleanupFailed(channel), 'the UNSUBSCRIBE to time out');
     // The connection dies with the UNSUBSCRIBE unanswered: node-redis still holds the channel and
     // subscribes it again on reconnecting.
-    await redis.kill();
-  } finally {
-    await redis.restart();
-  }
-  await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 after the restart');
-  // A SUBSCRIBE made now follows the node's UNSUBSCRIBE of the leftover on the same PUB/SUB
-  // connection, so once its publication arrives Redis has applied both.
-  const other = await subscribe('after-leftover');
-  assert.ok(other.subscribe, JSON.stringify(other));
-  await publishAndReceive('after-leftover', 5);
-  assert.deepEqual(await numsub(), [key, 0], 'the channel the node left is not subscribed in Redis');
-  const again = await subscribe(channel);
-  assert.ok(again.subscribe, JSON.stringify(again));
-  assert.deepEqual(await numsub(), [key, 1]);
-  await publishAndReceive(channel, 6);
+  });
+  await assertLeftThenBack(channel, 'after-leftover', 5, 'the channel the node left is not subscribed in Redis');
 });
 
 test('an unsubscribe and a subscribe again of the same channel, both unanswered in a stall, then Redis killed and restarted: nothing is left subscribed, and the channel subscribes anew', async () => {
   const channel = 'flip-in-stall';
-  const key = `${prefix}.client.${channel}`;
-  const numsub = async (): Promise<unknown> => redis.command(['PUBSUB', 'NUMSUB', key]);
   const first = await subscribe(channel);
   assert.ok(first.subscribe, JSON.stringify(first));
-  await redis.pause();
-  try {
-    const id = nextId++;
-    client.send({ id, unsubscribe: { channel } });
-    const left = await client.next((m) => m.id === id, 10_000);
-    assert.equal(left.error, undefined, JSON.stringify(left));
+  await stallThenRestart(async () => {
+    await unsubscribe(channel);
     // The node's SUBSCRIBE goes after its UNSUBSCRIBE (it waits for that to time out), on the
     // same connection; it times out too, and the client gets error 100.
     const again = await subscribe(channel);
     assert.equal(again.error?.code, 100, JSON.stringify(again));
-    await redis.kill();
-  } finally {
-    await redis.restart();
-  }
-  await eventually(async () => (await healthStatus()) === 200, '/health to answer 200 after the restart');
-  const other = await subscribe('after-flip');
-  assert.ok(other.subscribe, JSON.stringify(other));
-  await publishAndReceive('after-flip', 7);
-  assert.deepEqual(await numsub(), [key, 0], 'the channel nobody holds is not subscribed in Redis');
-  const back = await subscribe(channel);
-  assert.ok(back.subscribe, JSON.stringify(back));
-  assert.deepEqual(await numsub(), [key, 1]);
-  await publishAndReceive(channel, 8);
+  });
+  await assertLeftThenBack(channel, 'after-flip', 7, 'the channel nobody holds is not subscribed in Redis');
 });

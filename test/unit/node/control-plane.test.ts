@@ -156,22 +156,31 @@ test('control plane: a heartbeat of a stopped node arriving after its shutdown d
   await a.plane.stop();
 });
 
+/** A plane of node `a` alone, whose control messages go to `sendControl` instead of a broker. */
+function lonePlane(sendControl: () => Promise<void>, log: Logger, opts: { heartbeatIntervalMs: number; surveyTimeoutMs?: number }): ControlPlane {
+  return new ControlPlane(
+    {
+      nodeId: 'a',
+      localInfo: () => ({ uid: 'a', name: 'a', version: '1', numClients: 0, numUsers: 0, numSubs: 0, numChannels: 0, uptime: 0 }),
+      sendControl,
+      applyRemote: async () => {},
+      userEvent: () => {},
+    },
+    log,
+    opts,
+  );
+}
+
 test('control plane: a broker that throws instead of rejecting fails the call, never the process', async () => {
   const warnings: unknown[] = [];
   const noop = (): void => {};
   const log: Logger = { trace: noop, debug: noop, info: noop, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) };
   let sends = 0;
-  const plane = new ControlPlane(
-    {
-      nodeId: 'a',
-      localInfo: () => ({ uid: 'a', name: 'a', version: '1', numClients: 0, numUsers: 0, numSubs: 0, numChannels: 0, uptime: 0 }),
-      sendControl: () => {
-        sends++;
-        if (sends > 1) throw new Error('connection closed');
-        return Promise.resolve();
-      },
-      applyRemote: async () => {},
-      userEvent: noop,
+  const plane = lonePlane(
+    () => {
+      sends++;
+      if (sends > 1) throw new Error('connection closed');
+      return Promise.resolve();
     },
     log,
     { heartbeatIntervalMs: 20, surveyTimeoutMs: 60_000 },
@@ -196,18 +205,12 @@ test('control plane: while the broker is down the first failed heartbeat is logg
   let down = false;
   let sends = 0;
   let failed = 0;
-  const plane = new ControlPlane(
-    {
-      nodeId: 'a',
-      localInfo: () => ({ uid: 'a', name: 'a', version: '1', numClients: 0, numUsers: 0, numSubs: 0, numChannels: 0, uptime: 0 }),
-      sendControl: () => {
-        sends++;
-        if (!down) return Promise.resolve();
-        failed++;
-        return Promise.reject(new Error('The client is offline'));
-      },
-      applyRemote: async () => {},
-      userEvent: () => {},
+  const plane = lonePlane(
+    () => {
+      sends++;
+      if (!down) return Promise.resolve();
+      failed++;
+      return Promise.reject(new Error('The client is offline'));
     },
     log,
     { heartbeatIntervalMs: 10 },
