@@ -4,7 +4,7 @@
  *
  * `push` is what the connect/disconnect paths pay: a store into the queue's array and, when the
  * notifier is idle, arming one timer. No promise and no closure per event; a full queue refuses
- * the event, counts it (`overflowed`) and logs at most once per LOG_EVERY_MS with the count.
+ * the event, counts it (`overflowed`) and logs at most once per 10 s (RateLimitedLog) with the count.
  *
  * A batch is sent when it is full (`batchSize`) or when its oldest event has waited
  * `batchMaxDelayMs`; events that arrive while a batch is in flight go in the next batch, sent as
@@ -20,9 +20,6 @@ import type { LifecycleEvent } from './events.js';
 import { BoundedQueue } from './queue.js';
 import { RateLimitedLog } from '../util/rate-log.js';
 import type { Sender } from './sender.js';
-
-/** At most one line per kind of failure per this long, ms (the lines held back are counted). */
-const LOG_EVERY_MS = 10_000;
 
 export interface NotifierOptions {
   /** Names the notifier in logs: the config key of its endpoint. */
@@ -76,7 +73,7 @@ export class Notifier {
     private readonly log: Logger,
   ) {
     this.queue = new BoundedQueue(opts.queueSize);
-    this.rateLog = new RateLimitedLog(log, LOG_EVERY_MS);
+    this.rateLog = new RateLimitedLog(log);
   }
 
   /** Events waiting in the queue (not counting the batch in flight). */
