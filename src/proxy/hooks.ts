@@ -28,7 +28,9 @@
  * An error or disconnect answer reaches the client as it is (connect, subscribe, publish, RPC). A
  * failed call (down, slow past `timeout`, non-200 without a transform, garbage, a `b64*` field
  * that is not base64) is logged with the proxy's name and is error 100 (temporary) for the
- * client, which its SDK retries.
+ * client, which its SDK retries. A backend that is down fails every call, and each client's SDK
+ * retries, so these lines are rate-limited (util/rate-log.ts): one per proxy, method and kind of
+ * failure every 10 s at `error`, the next one carrying `suppressed`, every repeat at `debug`.
  */
 import { DelegatingHooks } from '../node/delegating-hooks.js';
 import type {
@@ -39,6 +41,7 @@ import { DisconnectError, ReplyError, errors } from '../protocol/errors.js';
 import type { CentrifugoPolicy, ConnectIdentity } from '../rules/hooks.js';
 import type { ServerSubOptions } from '../auth/verifier.js';
 import type { Logger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-log.js';
 import {
   forwardedHeaders, keepHeaders, requestBase, resultBytes, setPayload, userRequestBase, type HeaderNeeds, type ProxyEntry,
 } from './requests.js';
@@ -73,6 +76,7 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
   readonly refreshExpired?: (e: ExpiredEvent) => Promise<ExpiredRefreshReply>;
   readonly subRefreshExpired?: (e: ChannelEvent) => Promise<SubExpiredRefreshReply>;
   readonly #keeps: boolean;
+  readonly #failures: RateLimitedLog;
 
   constructor(
     policy: CentrifugoPolicy,
@@ -80,6 +84,7 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
     private readonly log: Logger,
   ) {
     super(policy);
+    this.#failures = new RateLimitedLog(log);
     const n = setup.headerNeeds;
     this.#keeps = n.request.size + n.emulated.size + n.metadata.size > 0;
     if (setup.rpc.anyProxy) this.rpc = (e) => this.proxyRpc(e);
@@ -124,7 +129,7 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
     const log = { proxy: p.caller.name, method: 'subscribe_stream', client: e.client.clientId, channel: e.channel };
     if (p.caller.openSubscribeStream === undefined) {
       // Config checks refuse a stream proxy that is not grpc://.
-      this.log.error(log, `subscribe stream proxy ${p.caller.name} is not a gRPC proxy`);
+      this.logFailure(log, `subscribe stream proxy ${p.caller.name} is not a gRPC proxy`);
       throw errors.notAvailable();
     }
     const req: ProxyRequests['subscribe'] = { ...userRequestBase(e.client, p), channel: e.channel, token: e.token };
@@ -134,17 +139,18 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
       const backend = p.caller.openSubscribeStream(req, forwardedHeaders(p, e.client.keptHeaders), bidirectional);
       stream = new ProxiedSubscriptionStream(backend, (err) => {
         if (err === undefined) this.log.debug(log, 'subscribe stream finished by the backend');
-        else this.log.warn(log, `subscribe stream ${p.caller.name} broke: ${err.message}`);
+        // A backend that goes away breaks all its streams at once.
+        else this.#failures.write('warn', `subscribe stream ${p.caller.name} broke`, log, `subscribe stream ${p.caller.name} broke: ${err.message}`);
       });
     } catch (err) {
-      this.log.error(log, `subscribe stream ${p.caller.name} failed to open: ${err instanceof Error ? err.message : String(err)}`);
+      this.logFailure(log, `subscribe stream ${p.caller.name} failed to open: ${messageOf(err)}`);
       throw errors.internal();
     }
     let answer: ProxyAnswer<SubscribeProxyResult>;
     try {
       answer = await stream.answer;
     } catch (err) {
-      this.log.error(log, `subscribe stream ${p.caller.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.logFailure(log, `subscribe stream ${p.caller.name} failed: ${messageOf(err)}`);
       throw errors.internal();
     }
     try {
@@ -291,9 +297,21 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
     }
     const status = why instanceof ProxyCallError && why.status !== undefined ? { status: why.status } : {};
     const channel = 'channel' in req ? { channel: req.channel } : {};
-    const message = why instanceof Error ? why.message : String(why);
-    this.log.error({ proxy: p.caller.name, method, client: req.client, ...channel, ...status }, `${method} proxy ${p.caller.name} failed: ${message}`);
+    this.logFailure({ proxy: p.caller.name, method, client: req.client, ...channel, ...status }, `${method} proxy ${p.caller.name} failed: ${messageOf(why)}`);
     return failed();
+  }
+
+  /**
+   * Logs a failed call, rate-limited by proxy, method and kind of failure: the message up to its
+   * second colon (`rpc proxy rpc.proxy failed: request failed`, `... failed: no answer within
+   * 200 ms`), so a new kind of failure is written at once, and the keys stay few (the addresses,
+   * positions and details after it vary).
+   */
+  private logFailure(fields: { proxy: string; method: string; status?: number; [k: string]: unknown }, msg: string): void {
+    const first = msg.indexOf(': ');
+    const second = first < 0 ? -1 : msg.indexOf(':', first + 2);
+    const kind = second < 0 ? msg : msg.slice(0, second);
+    this.#failures.write('error', fields.status === undefined ? kind : `${kind} ${fields.status}`, fields, msg);
   }
 
   /** Keeps the headers proxies forward on a connection Rotor's rules accepted (a token, anonymous). */
@@ -374,4 +392,8 @@ function closeReason(reason: string): string {
 
 function nowSec(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

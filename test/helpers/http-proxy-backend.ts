@@ -152,7 +152,7 @@ export async function deadEndpoint(path: string): Promise<string> {
 
 
 export interface ProxyErrorLine {
-  ctx: { proxy?: string; method?: string; client?: string; channel?: string; status?: number };
+  ctx: { proxy?: string; method?: string; client?: string; channel?: string; status?: number; suppressed?: number };
   message: string;
 }
 
@@ -161,24 +161,38 @@ function parse(e: unknown): ProxyErrorLine | undefined {
   return { ctx: e[0] as ProxyErrorLine['ctx'], message: e[1] };
 }
 
-/** Removes and returns the logged proxy failures matching `pred`. */
+/**
+ * Removes and returns the logged proxy failures matching `pred`, in the order logged within each
+ * level: those written at `error`, then their repeats that the rate-limited log wrote at `debug`
+ * (proxy/hooks.ts logs one line per proxy, method and kind of failure every 10 s at `error`).
+ */
 export function takeProxyErrors(srv: TestServer, pred: (l: ProxyErrorLine) => boolean = () => true): ProxyErrorLine[] {
+  return [...takeFrom(srv.errors, pred), ...takeFrom(srv.debug, (l) => / failed/.test(l.message) && pred(l))];
+}
+
+/** Only the failures written at `error` (not their rate-limited repeats), removed from `srv.errors`. */
+export function takeProxyErrorLines(srv: TestServer, pred: (l: ProxyErrorLine) => boolean = () => true): ProxyErrorLine[] {
+  return takeFrom(srv.errors, pred);
+}
+
+function takeFrom(lines: unknown[], pred: (l: ProxyErrorLine) => boolean): ProxyErrorLine[] {
   const out: ProxyErrorLine[] = [];
-  for (let i = srv.errors.length - 1; i >= 0; i--) {
-    const l = parse(srv.errors[i]);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = parse(lines[i]);
     if (l !== undefined && l.ctx.proxy !== undefined && pred(l)) {
       out.unshift(l);
-      srv.errors.splice(i, 1);
+      lines.splice(i, 1);
     }
   }
   return out;
 }
 
-/** Waits until a proxy failure matching `pred` is logged, then takes every such line. */
+/** Waits until a proxy failure matching `pred` is logged (at `error` or, as a repeat, `debug`), then takes every such line. */
 export async function awaitProxyError(srv: TestServer, what: string, pred: (l: ProxyErrorLine) => boolean): Promise<ProxyErrorLine[]> {
-  await eventually(async () => srv.errors.some((e) => {
+  const matches = (e: unknown, repeat: boolean): boolean => {
     const l = parse(e);
-    return l !== undefined && l.ctx.proxy !== undefined && pred(l);
-  }), what);
+    return l !== undefined && l.ctx.proxy !== undefined && (!repeat || / failed/.test(l.message)) && pred(l);
+  };
+  await eventually(async () => srv.errors.some((e) => matches(e, false)) || srv.debug.some((e) => matches(e, true)), what);
   return takeProxyErrors(srv, pred);
 }
