@@ -21,6 +21,7 @@ import { RedisShard, type ShardEvents } from '../../src/engine/redis/shard.js';
 import type { RedisShardOptions } from '../../src/engine/redis/options.js';
 import { CLUSTER_SLOTS, SENTINEL_MASTER_NAME, keySlot, startCluster, startRedis, stopAll, uniquePrefix, type RedisCluster, type RedisServer } from '../helpers/redis-servers.js';
 import { pollUntil } from '../helpers/service-process.js';
+import { redisBrokerOptions, redisUrl } from '../contract/redis-engines.js';
 import { startTcpProxy, type ProxiedConnection, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const IO_TIMEOUT_MS = 1000;
@@ -257,6 +258,26 @@ describe('a 3-master Cluster', () => {
       }
     });
   }
+  test('a broker whose shards are a plain server and this Cluster delivers the channels of each (each message read by its own shard\'s key rules)', async () => {
+    const { RedisBroker } = await import('../../src/engine/redis/broker.js');
+    const { shardIndex } = await import('../../src/engine/redis/hash.js');
+    const a = cluster.addresses[0]!;
+    const b = new RedisBroker(await redisBrokerOptions(uniquePrefix('mixed'), [redisUrl(), `redis+cluster://${a.host}:${a.port}`]));
+    const got: string[] = [];
+    await b.run({ handlePublication: (ch, pub) => void got.push(`${ch}=${Buffer.from(pub.data).toString()}`), handleJoin() {}, handleLeave() {}, handleControl: () => true }, uniquePrefix('node'));
+    try {
+      // The first channel names that land on the plain server (0) and on the Cluster (1).
+      const names = [0, 1].map((i) => Array.from({ length: 100 }, (_, n) => `room-${n}`).find((ch) => shardIndex(ch, 2) === i)!);
+      for (const ch of names) {
+        await b.subscribe(ch);
+        await b.publish(ch, Buffer.from('x'), {});
+        await pollUntil(async () => got.includes(`${ch}=x`), `the publication on ${ch}`, { intervalMs: 20 });
+      }
+      assert.deepEqual(got, names.map((ch) => `${ch}=x`));
+    } finally {
+      await b.close();
+    }
+  });
 });
 
 describe('sharded PUB/SUB on a 3-master Cluster reached through proxies', () => {

@@ -12,7 +12,8 @@ import WebSocket from 'ws';
 import { Centrifuge } from 'centrifuge';
 import { connToken, startServer, type TestServer } from '../helpers/server.js';
 import { wrapClient } from '../helpers/sdk.js';
-import { deletePrefix, redisUrl, testPrefix } from '../contract/redis-engines.js';
+import { RawClient } from '../helpers/raw-ws.js';
+import { deletePrefix, redisBrokerOptions, redisUrl, testPrefix } from '../contract/redis-engines.js';
 
 const prefix = testPrefix('layout');
 let srv: TestServer;
@@ -31,6 +32,21 @@ function publication(data: string, user?: string): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A varint field: Publication.delta=8 (bool), Publication.time=9 (int64 ms). */
+function varintField(no: number, value: number): Buffer {
+  const out = [no << 3];
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
+/** As Centrifugo writes every record: with `time`, and on a bare one (no history) `delta` when asked. */
+const TIME = 1_700_000_000_000;
+
 before(async () => {
   const url = new URL(redisUrl());
   redis = new Redis({ host: url.hostname, port: Number(url.port || 6379) });
@@ -40,6 +56,7 @@ before(async () => {
       namespaces: [
         { name: 'h', history_size: 10, history_ttl: '60s', allow_history_for_client: true, allowed_delta_types: ['fossil'] },
         { name: 'jl', allow_subscribe_for_client: true, join_leave: true, force_push_join_leave: true },
+        { name: 'd', allow_subscribe_for_client: true, allowed_delta_types: ['fossil'] },
       ],
     },
   });
@@ -196,4 +213,84 @@ test("the node listens on Centrifugo's control channels: P.control and P.node.ID
 test('/health is 200 while Redis answers', async () => {
   const res = await fetch(`${srv.httpUrl}/health`);
   assert.equal(res.status, 200);
+});
+
+test("Centrifugo's records carry time, and a bare one delta: a client gets neither, and the delta flag still delivers as a delta", async () => {
+  const ch = 'h:timed';
+  await redis.hset(`${prefix}.stream.meta.${ch}`, 'e', 'TiMeDeP', 's', '1');
+  await redis.xadd(`${prefix}.stream.${ch}`, '1', 'd', Buffer.concat([publication('{"n":1}'), varintField(9, TIME)]));
+  const hist = await srv.api('history', { channel: ch, limit: -1 });
+  assert.deepEqual(hist.body.result.publications, [{ data: { n: 1 }, offset: 1 }], 'no time in history');
+
+  const live = 'd:bare';
+  const raw = await RawClient.open(srv.wsUrl);
+  const sdk = new Centrifuge(srv.wsUrl, { websocket: WebSocket, getToken: () => connToken('dora') });
+  const c = wrapClient(sdk);
+  try {
+    await raw.connect(await connToken('rita'));
+    raw.send({ id: 2, subscribe: { channel: live } });
+    await raw.next((m) => m.id === 2);
+    await c.connect();
+    const s = await c.subscribe(live, { delta: 'fossil' });
+    const bare = (text: string): Buffer => Buffer.concat([publication(text), varintField(8, 1), varintField(9, TIME)]);
+    // As a Centrifugo node publishes into a channel without history, delta asked for.
+    await redis.publish(`${prefix}.client.${live}`, bare('{"v":"one, the first of two long enough to diff"}'));
+    await redis.publish(`${prefix}.client.${live}`, bare('{"v":"two, the first of two long enough to diff"}'));
+    const pushes = [await raw.next((m) => m.push?.pub !== undefined), await raw.next((m) => m.push?.pub?.data?.v?.startsWith('two') === true)];
+    for (const p of pushes) assert.deepEqual(Object.keys(p.push.pub).sort(), ['data'], `a plain subscriber gets data only: ${JSON.stringify(p)}`);
+    const got = [await s.events.next('publication'), await s.events.next('publication')];
+    assert.deepEqual(got.map((p) => p.data.v), ['one, the first of two long enough to diff', 'two, the first of two long enough to diff'], 'the delta subscriber decodes both');
+  } finally {
+    sdk.disconnect();
+    raw.close();
+  }
+});
+
+test('a stream whose meta was lost (evicted) while the stream stayed reads as empty in the new epoch, forward and reverse', async () => {
+  const ch = 'h:meta-evicted';
+  for (const id of ['1', '2', '3']) await redis.xadd(`${prefix}.stream.${ch}`, id, 'd', publication(`{"old":${id}}`));
+  const reverse = await srv.api('history', { channel: ch, limit: 1, reverse: true });
+  assert.equal(reverse.status, 200);
+  assert.deepEqual([reverse.body.result.offset ?? 0, reverse.body.result.publications ?? []], [0, []]);
+  const forward = await srv.api('history', { channel: ch, limit: -1 });
+  assert.deepEqual([forward.body.result.offset ?? 0, forward.body.result.publications ?? []], [0, []]);
+  assert.equal(forward.body.result.epoch, reverse.body.result.epoch, 'one new epoch');
+  const next = await srv.api('publish', { channel: ch, data: { n: 1 } });
+  assert.deepEqual(next.body.result, { offset: 1, epoch: reverse.body.result.epoch });
+  const after = await srv.api('history', { channel: ch, limit: -1 });
+  assert.deepEqual(after.body.result.publications.map((p: { data: unknown }) => p.data), [{ n: 1 }], 'the new epoch starts a new stream');
+});
+
+test('an idempotency result Centrifugo stored without history (e only) suppresses a publish with history, at offset 0, storing nothing', async () => {
+  const ch = 'h:idem-centrifugo';
+  await redis.hset(`${prefix}.result.${ch}.k-1`, 'e', '');
+  const { RedisBroker } = await import('../../src/engine/redis/broker.js');
+  const broker = new RedisBroker(await redisBrokerOptions(prefix, [redisUrl()]));
+  await broker.run({ handlePublication() {}, handleJoin() {}, handleLeave() {}, handleControl: () => true }, testPrefix('node'));
+  try {
+    const res = await broker.publish(ch, Buffer.from('{}'), { history: { size: 10, ttlMs: 60_000, metaTtlMs: 600_000 }, idempotencyKey: 'k-1' });
+    assert.deepEqual(res, { position: { offset: 0, epoch: '' }, suppressed: true });
+    assert.equal(await redis.exists(`${prefix}.stream.${ch}`), 0);
+  } finally {
+    await broker.close();
+  }
+});
+
+test('offsets of 10^14 and more go into entry IDs, frames and answers exactly', async () => {
+  const ch = 'h:big-offsets';
+  const top = 100_000_000_000_000;
+  await redis.hset(`${prefix}.stream.meta.${ch}`, 'e', 'BigEpoch', 's', String(top));
+  const raw = await rawSubscriber(`${prefix}.client.${ch}`);
+  try {
+    const res = await srv.api('publish', { channel: ch, data: { n: 1 } });
+    assert.deepEqual(res.body.result, { offset: top + 1, epoch: 'BigEpoch' });
+    const head = `__p1:${top + 1}:BigEpoch__`;
+    assert.equal((await raw.next()).toString('latin1', 0, head.length), head);
+    const entries = await redis.xrange(`${prefix}.stream.${ch}`, '-', '+');
+    assert.deepEqual(entries.map(([id]) => id), [`${top + 1}-0`]);
+    const hist = await srv.api('history', { channel: ch, limit: -1 });
+    assert.deepEqual(hist.body.result.publications.map((p: { offset: number }) => p.offset), [top + 1]);
+  } finally {
+    raw.close();
+  }
 });

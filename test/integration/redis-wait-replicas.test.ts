@@ -36,11 +36,11 @@ after(async () => {
   await master.stop();
 });
 
-async function broker(prefix: string, received: Received[]): Promise<Broker> {
+async function broker(prefix: string, received: Received[], waitReplicas = 1): Promise<Broker> {
   const { RedisBroker } = await import('../../src/engine/redis/broker.js');
   const opts = await redisBrokerOptions(prefix, [master.url]);
   // WAIT gives up after io_timeout: the replica-less publish fails after 2 s; a busy machine's replica acks well within it.
-  const b = new RedisBroker({ ...opts, shards: opts.shards.map((s) => ({ ...s, ioTimeoutMs: 2000 })), waitReplicas: 1 });
+  const b = new RedisBroker({ ...opts, shards: opts.shards.map((s) => ({ ...s, ioTimeoutMs: 2000 })), waitReplicas });
   const handler: BrokerEventHandler = {
     handlePublication(channel: string, pub: Publication, position: StreamPosition, _useDelta: boolean, prevPub: Publication | undefined) {
       received.push({ channel, offset: position.offset, text: Buffer.from(pub.data).toString(), prev: prevPub === undefined ? undefined : Buffer.from(prevPub.data).toString() });
@@ -53,6 +53,16 @@ async function broker(prefix: string, received: Received[]): Promise<Broker> {
   await b.subscribe(CHANNEL);
   await b.subscribe(FRESH);
   return b;
+}
+
+/** Starts the replica unless it runs, and waits until the master counts it online. */
+async function replicaOnline(): Promise<void> {
+  replica ??= await startRedis({ label: 'wait-replica', config: [`replicaof ${master.host} ${master.port}`] });
+  for (;;) {
+    const info = await master.cli('INFO', 'replication');
+    if (/slave0:.*state=online/.test(info)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function publish(b: Broker, text: string, extra: { idempotencyKey?: string; useDelta?: boolean } = {}, channel = CHANNEL) {
@@ -74,12 +84,7 @@ test('wait_replicas: nothing is acknowledged or delivered before a replica holds
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(seen, []);
 
-    replica = await startRedis({ label: 'wait-replica', config: [`replicaof ${master.host} ${master.port}`] });
-    for (;;) {
-      const info = await master.cli('INFO', 'replication');
-      if (/slave0:.*state=online/.test(info)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await replicaOnline();
 
     // The retry answered from the idempotency cache now replicates and releases offset 1.
     const retry = await publish(a, 'p1', { idempotencyKey: 'k1' });
@@ -111,5 +116,40 @@ test('wait_replicas: nothing is acknowledged or delivered before a replica holds
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('wait_replicas turned off and on again delivers each offset once; a reverse read while a publication is held returns the released ones, COUNT exact', async () => {
+  const prefix = testPrefix('wait-onoff');
+  const seen: Received[] = [];
+  const a = await broker(prefix, seen);
+  const off = await broker(prefix, [], 0);
+  try {
+    await replicaOnline();
+    assert.equal((await publish(a, 'w1')).position.offset, 1);
+    // The option off for a while (a node without it, or this one restarted without it): its
+    // publications go out at once, past the release mark the first one left.
+    assert.equal((await publish(off, 'd2')).position.offset, 2);
+    assert.equal((await publish(off, 'd3')).position.offset, 3);
+    await until(() => seen.length === 3, 'offsets 1 to 3 delivered');
+    // On again: only the new offset is released, not everything above the old mark.
+    assert.equal((await publish(a, 'w4')).position.offset, 4);
+    await until(() => seen.length >= 4, 'offset 4 delivered');
+    await publish(off, 'sentinel', {}, FRESH);
+    await until(() => seen.some((r) => r.channel === FRESH), 'a later publication on another channel, so any repeat would have arrived');
+    assert.deepEqual(seen.filter((r) => r.channel === CHANNEL).map((r) => r.offset), [1, 2, 3, 4]);
+
+    // No replica: offset 5 is held. Readers stop at 4, and a reverse read of one gets 4 (the
+    // entry above the mark must not use up the COUNT).
+    await replica?.stop();
+    replica = undefined;
+    await assert.rejects(publish(a, 'held5'), /0 of 1 replicas confirmed/);
+    const last = await a.history(CHANNEL, { filter: { limit: 1, reverse: true } });
+    assert.deepEqual([last.position.offset, last.publications.map((p) => [p.offset, Buffer.from(p.data).toString()])], [4, [[4, 'w4']]]);
+    const two = await a.history(CHANNEL, { filter: { limit: 2, reverse: true } });
+    assert.deepEqual(two.publications.map((p) => p.offset), [4, 3]);
+  } finally {
+    await a.close();
+    await off.close();
   }
 });

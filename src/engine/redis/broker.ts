@@ -17,7 +17,7 @@ import type { Logger } from '../../util/logger.js';
 import { silentLogger } from '../../util/logger.js';
 import { generateEpoch } from '../../util/epoch.js';
 import { decodePublicationRecord, encodePublicationRecord } from '../../protocol/protobuf/records.js';
-import { frameJoin, frameLeave, parsePubSubMessage } from './framing.js';
+import { forClients, frameJoin, frameLeave, parsePubSubMessage } from './framing.js';
 import { shardIndex } from './hash.js';
 import { RedisKeys } from './keys.js';
 import type { RedisBrokerOptions } from './options.js';
@@ -58,7 +58,7 @@ export class RedisBroker implements Broker {
     const shards = await openShards(this.opts.shards, this.log, {
       component: 'broker',
       shardedPubSub: this.opts.shardedPubSub,
-      onMessage: (_shard, channel, payload) => this.onMessage(channel, payload),
+      onMessage: (shard, channel, payload) => this.onMessage(shard, channel, payload),
       probePrefix: this.opts.prefix,
       onPubSubFailed: () => this.pubSubError('connection'),
     });
@@ -97,10 +97,13 @@ export class RedisBroker implements Broker {
     const record: Publication = { data };
     if (opts.clientInfo !== undefined) record.info = opts.clientInfo;
     if (opts.tags !== undefined) record.tags = opts.tags;
-    const payload = asBuffer(encodePublicationRecord(record));
-    const resultTtl = ms(opts.idempotentResultTtlMs ?? DEFAULT_IDEMPOTENT_RESULT_TTL_MS);
     const h = opts.history;
-    if (h !== undefined && h.size > 0 && h.ttlMs > 0) {
+    const kept = h !== undefined && h.size > 0 && h.ttlMs > 0;
+    // Without history the record itself says "deliver as a delta", as Centrifugo's does (framing.ts).
+    if (!kept && opts.useDelta === true) record.delta = true;
+    const payload = asBuffer(encodePublicationRecord(record));
+    const resultTtl = ms(opts.idempotentResultTtlMs !== undefined && opts.idempotentResultTtlMs > 0 ? opts.idempotentResultTtlMs : DEFAULT_IDEMPOTENT_RESULT_TTL_MS);
+    if (kept) {
       const keys = [p.keys.stream(channel), p.keys.streamMeta(channel)];
       if (opts.idempotencyKey) keys.push(p.keys.result(channel, opts.idempotencyKey));
       const replicas = this.opts.waitReplicas ?? 0;
@@ -213,7 +216,7 @@ export class RedisBroker implements Broker {
     return p;
   }
 
-  private onMessage(channel: string, payload: Buffer): void {
+  private onMessage(shard: RedisShard, channel: string, payload: Buffer): void {
     const h = this.handler;
     if (h === undefined) return;
     const first = this.parts[0];
@@ -222,9 +225,9 @@ export class RedisBroker implements Broker {
       if (!h.handleControl(payload)) this.pubSubError('handle_control_message');
       return;
     }
-    // The keys of every shard share prefix and tagging rules per shard; try the first that parses.
-    let name: string | undefined;
-    for (const p of this.parts) if ((name = p.keys.channelOf(channel)) !== undefined) break;
+    // By the shard it came from: shards may differ in tagging (a Cluster's `{CH}` beside a plain
+    // server's `CH`), and a plain server's rule would read `{CH}` as a channel of that name.
+    const name = this.parts.find((p) => p.shard === shard)?.keys.channelOf(channel);
     if (name === undefined) return this.drop(`message on unexpected PUB/SUB channel ${channel}`);
     const m = parsePubSubMessage(payload);
     if (m === undefined) return this.drop(`undecodable message on ${channel}`);
@@ -251,7 +254,7 @@ function entryToPublication(entry: unknown): Publication {
   const [id, fields] = entry as [Buffer, Buffer[]];
   let data: Buffer | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) if (String(fields[i]) === 'd') data = fields[i + 1];
-  const pub = decodePublicationRecord(data ?? Buffer.alloc(0));
+  const pub = forClients(decodePublicationRecord(data ?? Buffer.alloc(0)));
   pub.offset = Number(String(id).split('-')[0]);
   return pub;
 }

@@ -9,6 +9,11 @@
  * Publications and ClientInfos are protobuf records (protocol/protobuf/records.ts). The history
  * framings are built inside the Lua script (scripts.ts); this module builds the others and parses
  * all of them. Parsing never throws: a message that is none of these is `undefined`.
+ *
+ * A record's `delta` and `time` are for the broker, not for clients: Centrifugo sets `time` on
+ * every record it writes, and `delta` on a bare one to say "deliver as a delta" (`__d1` says so
+ * for the framed ones). Both are taken off every publication parsed here, as Centrifugo does
+ * before its node sees them, so a client never gets a `time` or a `delta: true` on full data.
  */
 import type { ClientInfo, Publication, StreamPosition } from '../../protocol/types.js';
 import { decodeClientInfoRecord, decodePublicationRecord, encodeClientInfoRecord } from '../../protocol/protobuf/records.js';
@@ -50,7 +55,15 @@ function parse(msg: Buffer): PubSubMessage | undefined {
     return undefined;
   }
   const pub = decodePublicationRecord(msg);
-  return { kind: 'publication', pub, position: { offset: 0, epoch: '' }, prev: undefined, delta: false };
+  const delta = pub.delta === true;
+  return { kind: 'publication', pub: forClients(pub), position: { offset: 0, epoch: '' }, prev: undefined, delta };
+}
+
+/** A publication read from a record (PUB/SUB or a history stream), without the broker's fields. */
+export function forClients(pub: Publication): Publication {
+  delete pub.delta;
+  delete pub.time;
+  return pub;
 }
 
 /** `__p1:OFFSET:EPOCH__BODY` */
@@ -62,7 +75,7 @@ function parseP1(msg: Buffer): PubSubMessage | undefined {
   const offset = Number(msg.toString('latin1', 5, c));
   if (!Number.isSafeInteger(offset)) return undefined;
   const epoch = msg.toString('latin1', c + 1, end);
-  const pub = decodePublicationRecord(msg.subarray(end + 2));
+  const pub = forClients(decodePublicationRecord(msg.subarray(end + 2)));
   pub.offset = offset;
   return { kind: 'publication', pub, position: { offset, epoch }, prev: undefined, delta: false };
 }
@@ -85,11 +98,11 @@ function parseD1(msg: Buffer): PubSubMessage | undefined {
   at += prevLen + 1;
   const curLen = Number(field());
   if (!Number.isSafeInteger(curLen) || at + curLen > msg.length) return undefined;
-  const pub = decodePublicationRecord(msg.subarray(at, at + curLen));
+  const pub = forClients(decodePublicationRecord(msg.subarray(at, at + curLen)));
   pub.offset = offset;
   let prev: Publication | undefined;
   if (prevLen > 0) {
-    prev = decodePublicationRecord(prevBytes);
+    prev = forClients(decodePublicationRecord(prevBytes));
     prev.offset = offset - 1;
   }
   return { kind: 'publication', pub, position: { offset, epoch }, prev, delta: true };

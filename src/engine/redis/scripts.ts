@@ -32,7 +32,8 @@ export const HISTORY_ADD = script(
   `local stream, meta, result = KEYS[1], KEYS[2], KEYS[3]
 if result then
   local cached = redis.call('hmget', result, 'e', 's')
-  if cached[1] then return {cached[2], cached[1], '1', '0'} end
+  -- Centrifugo's publish without history stores the result with 'e' only.
+  if cached[1] then return {cached[2] or '0', cached[1], '1', '0'} end
 end
 local epoch = redis.call('hget', meta, 'e')
 if not epoch then
@@ -48,9 +49,10 @@ if version > 0 then
   end
   redis.call('hset', meta, 'v', ARGV[10], 've', ARGV[11])
 end
-local offset = redis.call('hincrby', meta, 's', 1)
+-- Lua formats numbers with %.14g: the offset goes into IDs and frames as an exact integer string.
+local offset = string.format('%d', redis.call('hincrby', meta, 's', 1))
 redis.call('pexpire', meta, ARGV[5])
-if offset == 1 then redis.call('del', stream) end
+if offset == '1' then redis.call('del', stream) end
 local prev = ''
 if ARGV[9] == '1' then
   local last = redis.call('xrevrange', stream, '+', '-', 'COUNT', 1)
@@ -59,7 +61,13 @@ end
 redis.call('xadd', stream, 'MAXLEN', ARGV[2], offset, 'd', ARGV[1])
 -- Held for release (wait_replicas): a stream without a release mark gets one just below, so
 -- concurrent first releases from several nodes still publish every entry.
-if ARGV[4] == '' and redis.call('hexists', meta, 'r') == 0 then redis.call('hset', meta, 'r', offset - 1) end
+-- Published at once (wait_replicas off, or a Centrifugo node): any mark is stale, and a later held
+-- publish starts a new one rather than publishing again what went out here.
+if ARGV[4] == '' then
+  if redis.call('hexists', meta, 'r') == 0 then redis.call('hset', meta, 'r', tonumber(offset) - 1) end
+else
+  redis.call('hdel', meta, 'r')
+end
 redis.call('pexpire', stream, ARGV[3])
 if ARGV[4] ~= '' then
   local msg
@@ -96,30 +104,29 @@ if not epoch then
 end
 redis.call('pexpire', meta, ARGV[2])
 local top = redis.call('hget', meta, 's') or '0'
-local capped = false
 if ARGV[8] == '1' then
   local r = redis.call('hget', meta, 'r')
-  if r and tonumber(r) < tonumber(top) then
-    top = r
-    capped = true
-  end
+  if r and tonumber(r) < tonumber(top) then top = r end
 end
 if ARGV[4] == '' or (ARGV[3] ~= '' and ARGV[3] ~= epoch) then return {top, epoch, {}} end
+-- Never past the top: entries above it are not released yet (wait_replicas), or belong to an
+-- epoch whose meta was lost (evicted) while its stream stayed. Bounding the range, not the
+-- reply, keeps COUNT exact.
+local n = tonumber(top)
+local from, to = ARGV[5], ARGV[6]
+if ARGV[4] == 'f' then
+  if to == '+' or tonumber(to) > n then to = top end
+elseif from == '+' or tonumber(from) > n then
+  from = top
+end
 local entries
 local count = tonumber(ARGV[7])
 if ARGV[4] == 'f' then
-  if count > 0 then entries = redis.call('xrange', stream, ARGV[5], ARGV[6], 'COUNT', count)
-  else entries = redis.call('xrange', stream, ARGV[5], ARGV[6]) end
+  if count > 0 then entries = redis.call('xrange', stream, from, to, 'COUNT', count)
+  else entries = redis.call('xrange', stream, from, to) end
 else
-  if count > 0 then entries = redis.call('xrevrange', stream, ARGV[5], ARGV[6], 'COUNT', count)
-  else entries = redis.call('xrevrange', stream, ARGV[5], ARGV[6]) end
-end
-if capped then
-  local limit, kept = tonumber(top), {}
-  for _, e in ipairs(entries) do
-    if tonumber(string.match(e[1], '^(%d+)')) <= limit then kept[#kept + 1] = e end
-  end
-  entries = kept
+  if count > 0 then entries = redis.call('xrevrange', stream, from, to, 'COUNT', count)
+  else entries = redis.call('xrevrange', stream, from, to) end
 end
 return {top, epoch, entries}`,
 );
@@ -165,16 +172,17 @@ if ARGV[5] == '1' and released > 0 then
 end
 local entries = redis.call('xrange', stream, released + 1, upto)
 for _, e in ipairs(entries) do
-  local offset = tonumber(string.match(e[1], '^(%d+)'))
+  local id = string.match(e[1], '^(%d+)')
+  local offset = tonumber(id)
   local data = e[2][2]
   -- Entries trimmed away in between: the one before is not this one's base.
   if offset ~= released + 1 then prev = '' end
   released = offset
   local msg
   if ARGV[5] == '1' then
-    msg = '__d1:' .. offset .. ':' .. ARGV[2] .. ':' .. #prev .. ':' .. prev .. ':' .. #data .. ':' .. data
+    msg = '__d1:' .. id .. ':' .. ARGV[2] .. ':' .. #prev .. ':' .. prev .. ':' .. #data .. ':' .. data
   else
-    msg = '__p1:' .. offset .. ':' .. ARGV[2] .. '__' .. data
+    msg = '__p1:' .. id .. ':' .. ARGV[2] .. '__' .. data
   end
   redis.call(ARGV[4], ARGV[3], msg)
   prev = data
