@@ -73,6 +73,8 @@ export async function publishOne(ctx: ApiContext, channel: string, req: Obj, cli
   try {
     res = await ctx.node.publish(channel, data, opts);
   } catch (e) {
+    // A channel the broker cannot carry (a NATS wildcard or subject it refuses): not temporary.
+    if (e instanceof ReplyError && e.code === ApiErrorCode.badRequest.code) throw apiBadRequest(String(e.cause ?? e.message));
     ctx.node.rateLog.error({ err: e, channel }, 'publish failed');
     throw apiError(ApiErrorCode.internal);
   }

@@ -19,7 +19,8 @@ import pb from 'protobufjs/light.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsBroker, type NatsBrokerHooks } from '../../src/engine/nats/broker.js';
 import { natsBrokerOptions, parseNatsUrl, type NatsBrokerOptions } from '../../src/engine/nats/options.js';
-import { NatsSubjects } from '../../src/engine/nats/subjects.js';
+import { MAX_SUBJECT_BYTES, NatsSubjects, subjectProblem } from '../../src/engine/nats/subjects.js';
+import { ReplyError } from '../../src/protocol/errors.js';
 import { descriptor } from '../../src/protocol/protobuf/descriptor.generated.js';
 import { RecordingHandler } from '../contract/broker.contract.js';
 import { until } from '../helpers/wait.js';
@@ -29,6 +30,11 @@ const te = new TextEncoder();
 const td = new TextDecoder();
 const bytes = (s: string): Uint8Array => te.encode(s);
 const text = (b: Uint8Array): string => td.decode(b);
+
+/** A rejection with error 107 whose cause (for logs) matches `why`. */
+function badRequest(why: RegExp): (e: unknown) => boolean {
+  return (e) => e instanceof ReplyError && e.code === 107 && why.test(String(e.cause));
+}
 
 let prefixes = 0;
 const uniquePrefix = (): string => `rotor-nats-it-${process.pid}-${Date.now().toString(36)}-${++prefixes}`;
@@ -208,11 +214,17 @@ describe('NATS broker', () => {
       await assert.rejects(broker.publish('ch', bytes('stalled'), {}), /not confirmed: no reply from the server within 300 ms/);
       assert.equal(broker.health().ok, false);
       assert.match(broker.health().reason ?? '', /no reply to a PING within 300 ms/);
+      // Stalled: refused at once, not written (the client would buffer it without a bound, and
+      // deliver it late although the publish was answered as failed).
+      for (let i = 0; i < 3; i++) await assert.rejects(broker.publish('ch', bytes(`refused ${i}`), {}), /no reply to a PING within 300 ms; a publication to "ch" not sent/);
+      await assert.rejects(broker.publishControl(bytes('control')), /not sent/);
       server.kill('SIGCONT');
+      await until(() => broker.health().ok, 'health back once a PING is answered');
       await broker.publish('ch', bytes('resumed'), {});
-      assert.deepEqual(broker.health(), { ok: true });
-      // At most once: the stalled one may or may not have arrived; the resumed one does.
+      // At most once: the stalled one may or may not have arrived; the resumed one does, and none
+      // of the refused ones (one connection keeps order: they would have come before it).
       await rec.waitFor('the publication after SIGCONT', () => rec.publications('ch').some((e) => text(e.pub.data) === 'resumed'));
+      assert.deepEqual(rec.publications('ch').map((e) => text(e.pub.data)).filter((t) => t.startsWith('refused')), []);
     });
   });
 
@@ -295,8 +307,8 @@ describe('NATS broker', () => {
     await withScope(async (s) => {
       const prefix = uniquePrefix();
       const strict = await startBroker(s, 'strict', { prefix });
-      await assert.rejects(strict.broker.subscribe('news.*'), /wildcard pattern; wildcard channels need allow_wildcards/);
-      await assert.rejects(strict.broker.publish('news.*', bytes('x'), {}), /cannot publish into the wildcard pattern/);
+      await assert.rejects(strict.broker.subscribe('news.*'), badRequest(/wildcard pattern; wildcard channels need allow_wildcards/));
+      await assert.rejects(strict.broker.publish('news.*', bytes('x'), {}), badRequest(/cannot publish into the wildcard pattern/));
 
       const { broker, rec } = await startBroker(s, 'wild', { prefix, allowWildcards: true });
       await broker.subscribe('news.*');
@@ -359,6 +371,20 @@ describe('NATS options and subjects', () => {
     assert.throws(() => parseNatsUrl('redis://a'), /not a NATS scheme/);
     assert.throws(() => parseNatsUrl(' , '), /no NATS server/);
     assert.throws(() => new NatsBroker(natsBrokerOptions({ url: 'http://a' })), { name: 'NatsAddressError' });
+  });
+
+  test('channels that are no valid subject are refused with 107 before anything is written: empty tokens, ">" not last, over MAX_SUBJECT_BYTES', async () => {
+    assert.equal(subjectProblem('p.client.a.b'), undefined);
+    assert.equal(subjectProblem('p.client.news.>'), undefined);
+    for (const subject of ['p.client.a..b', 'p.client.', '.p', 'p.client.>.x', `p.client.${'x'.repeat(MAX_SUBJECT_BYTES)}`]) assert.notEqual(subjectProblem(subject), undefined, subject);
+    await withScope(async (s) => {
+      const { broker } = await startBroker(s, 'strict', { prefix: uniquePrefix(), allowWildcards: true });
+      for (const channel of ['a..b', 'tail.', 'news.>.x', 'x'.repeat(MAX_SUBJECT_BYTES)]) {
+        await assert.rejects(broker.subscribe(channel), badRequest(/cannot be a NATS subject/), channel.slice(0, 20));
+        await assert.rejects(broker.publish(channel, bytes('x'), {}), badRequest(/cannot be a NATS subject|cannot publish into the wildcard pattern/), channel.slice(0, 20));
+      }
+      assert.deepEqual(broker.health(), { ok: true }, 'the connection is untouched');
+    });
   });
 
   test("subjects are Centrifugo's; raw replacements prefer the longest key", () => {

@@ -18,6 +18,7 @@ import { startNodes, type RotorNodes } from '../helpers/rotor-nodes.js';
 import { CliProcess, tempDir } from '../helpers/server-process.js';
 import { within } from '../helpers/error-paths.js';
 import { pollUntil } from '../helpers/service-process.js';
+import { RawClient } from '../helpers/raw-ws.js';
 
 /** Bound for /health to turn, and for the SDK to come back after the outage, ms. */
 const TURN_MS = 20_000;
@@ -68,6 +69,28 @@ async function waitHealth(node: number, status: number): Promise<string> {
   await pollUntil(async () => (last = await health(node)).status === status, `${cl.node(node).name}'s /health to answer ${status}`, { timeoutMs: TURN_MS, intervalMs: 50 });
   return last.text;
 }
+
+test('a channel NATS cannot carry (an empty subject token, a wildcard without allow_wildcards, over the subject size) is error 107 for the client and the API, not a temporary error to retry', async () => {
+  const raw = await RawClient.open(cl.node(0).wsUrl);
+  try {
+    await raw.connect(await connToken('carl'));
+    const bad = ['chat:a..b', 'chat:tail.', 'chat:news.*', `chat:${'x'.repeat(4100)}`];
+    for (const [i, channel] of bad.entries()) {
+      raw.send({ id: 10 + i, subscribe: { channel } });
+      const reply = await raw.next((m) => m.id === 10 + i);
+      assert.deepEqual(reply.error, { code: 107, message: 'bad request' }, `subscribe ${channel.slice(0, 20)}`);
+      const res = await cl.apiRaw(0, 'publish', { channel, data: {} });
+      assert.equal(res.body?.error?.code, 107, `publish ${channel.slice(0, 20)}: ${JSON.stringify(res.body).slice(0, 200)}`);
+    }
+    // The node's NATS connection is fine: a good channel still works both ways.
+    raw.send({ id: 20, subscribe: { channel: 'chat:a.b' } });
+    assert.equal((await raw.next((m) => m.id === 20)).error, undefined);
+    await cl.api(0, 'publish', { channel: 'chat:a.b', data: { ok: true } });
+    assert.deepEqual((await raw.next((m) => m.push?.channel === 'chat:a.b')).push.pub.data, { ok: true });
+  } finally {
+    raw.close();
+  }
+});
 
 test('NATS down: /health 503 naming it and API publishes fail with 100; back: /health 200 and publications cross the nodes again', async () => {
   const a = client(0, 'alice');

@@ -20,6 +20,16 @@
  * every subscription again on reconnecting. `health()` is false while disconnected, and while
  * the last confirmation timed out (a stalled server the client has not given up on yet).
  *
+ * While a confirmation has timed out (`stalled`), publications and control messages are refused
+ * at once rather than written: nats.js buffers what it cannot write without a bound, so a stalled
+ * server would otherwise grow the process by everything published at it, and deliver late what
+ * was answered as failed. Each refused send (and each health check) sends one PING, at most one
+ * at a time, and the first answered clears the stall.
+ *
+ * A channel NATS cannot carry (a wildcard pattern without `allow_wildcards`, a name that is no
+ * valid subject: subjects.ts) is error 107 (bad request), as Centrifugo answers it, rather than a
+ * temporary error an SDK would retry forever.
+ *
  * Incoming messages that cannot be decoded are dropped and reported to `hooks.onDrop`; nothing
  * from the wire can throw into the client's reader.
  */
@@ -30,7 +40,8 @@ import { decodeClientInfoRecord, decodePublicationRecord, encodeClientInfoRecord
 import { parseNatsUrl, redactNatsUrl, type NatsBrokerOptions, type NatsServers } from './options.js';
 import { decodePush, encodePush, unwrapPublication, type PushKind } from './push.js';
 import { isWildcard, NatsSubjects, subjectProblem } from './subjects.js';
-import { withTimeout } from '../../util/timeout.js';
+import { Confirmations, messageOf, writeTimeout } from './confirm.js';
+import { errors, type ReplyError } from '../../protocol/errors.js';
 
 /** Between two rounds of reconnect attempts, ms (the client adds up to 100 ms of jitter). */
 export const RECONNECT_WAIT_MS = 250;
@@ -65,11 +76,9 @@ export class NatsBroker implements Broker {
   private readonly subs = new Map<string, Subscription>();
   /** Why the connection is down; undefined while connected. */
   private down: string | undefined = 'not connected yet';
-  /** Set when the last confirmation timed out, cleared by the next that succeeds. */
-  private stalled: string | undefined;
+  /** PINGs after writes, and whether the server is stalled (confirm.ts). */
+  private readonly confirmations: Confirmations;
   private maxPayload = DEFAULT_MAX_PAYLOAD;
-  /** The confirmation the messages of this turn will share, until its PING goes out. */
-  private pendingConfirm: Promise<void> | undefined;
 
   /** Throws NatsAddressError when `opts.url` is not a list of NATS addresses. */
   constructor(
@@ -80,6 +89,7 @@ export class NatsBroker implements Broker {
     this.raw = opts.rawMode.enabled;
     this.servers = parseNatsUrl(opts.url);
     this.server = this.servers.servers.join(',');
+    this.confirmations = new Confirmations(opts.writeTimeoutMs, () => this.server);
   }
 
   /**
@@ -126,7 +136,7 @@ export class NatsBroker implements Broker {
     const onControl: MsgCallback<Msg> = (err, msg) => this.deliverControl(err, msg);
     nc.subscribe(this.subjects.control, { callback: onControl });
     nc.subscribe(this.subjects.node(nodeId), { callback: onControl });
-    await this.confirm(nc, 'the control subscriptions');
+    await this.confirmations.confirm(nc, 'the control subscriptions');
   }
 
   /**
@@ -137,7 +147,7 @@ export class NatsBroker implements Broker {
   async subscribe(channel: string): Promise<void> {
     const nc = this.running();
     const wildcard = isWildcard(channel);
-    if (wildcard && !this.opts.allowWildcards) throw new Error(`nats broker: "${channel}" is a wildcard pattern; wildcard channels need allow_wildcards`);
+    if (wildcard && !this.opts.allowWildcards) throw unsupported(`"${channel}" is a wildcard pattern; wildcard channels need allow_wildcards`);
     if (!this.subs.has(channel)) {
       const subject = this.subject(channel);
       const sub = nc.subscribe(subject, {
@@ -147,7 +157,7 @@ export class NatsBroker implements Broker {
       });
       this.subs.set(channel, sub);
     }
-    await this.confirm(nc, `the subscription to "${channel}"`);
+    await this.confirmations.confirm(nc, `the subscription to "${channel}"`);
   }
 
   /** Drops the channel's subscription; nothing for it is delivered after this returns. */
@@ -159,7 +169,7 @@ export class NatsBroker implements Broker {
   }
 
   async publish(channel: string, data: Uint8Array, opts: PublishOptions): Promise<PublishResult> {
-    if (isWildcard(channel)) throw new Error(`nats broker: cannot publish into the wildcard pattern "${channel}"`);
+    if (isWildcard(channel)) throw unsupported(`cannot publish into the wildcard pattern "${channel}"`);
     let payload = data;
     if (!this.raw) {
       const pub: Publication = { data, offset: 0, time: Date.now() };
@@ -197,7 +207,11 @@ export class NatsBroker implements Broker {
   health(): EngineHealth {
     if (this.state === 'closed') return { ok: false, reason: `nats ${this.server}: closed` };
     if (this.down !== undefined) return { ok: false, reason: `nats ${this.server}: ${this.down}` };
-    if (this.stalled !== undefined) return { ok: false, reason: `nats ${this.server}: ${this.stalled}` };
+    const stalled = this.confirmations.stalled;
+    if (stalled !== undefined) {
+      if (this.nc !== undefined) this.confirmations.probe(this.nc);
+      return { ok: false, reason: `nats ${this.server}: ${stalled}` };
+    }
     return { ok: true };
   }
 
@@ -236,11 +250,16 @@ export class NatsBroker implements Broker {
 
   private send(subject: string, payload: Uint8Array, what: string): Promise<void> {
     const nc = this.running();
+    const stalled = this.confirmations.stalled;
+    if (stalled !== undefined) {
+      this.confirmations.probe(nc);
+      throw new Error(`nats ${this.server}: ${stalled}; ${what} not sent`);
+    }
     if (payload.length > this.maxPayload) {
       throw new Error(`nats broker: ${what} is ${payload.length} bytes on the wire, over the server's max_payload of ${this.maxPayload} bytes`);
     }
     nc.publish(subject, payload);
-    return this.confirm(nc, what);
+    return this.confirmations.confirm(nc, what);
   }
 
   /** The connection, when it can be used now; throws saying why not. */
@@ -254,34 +273,8 @@ export class NatsBroker implements Broker {
   private subject(channel: string): string {
     const subject = this.subjects.client(channel);
     const problem = subjectProblem(subject);
-    if (problem !== undefined) throw new Error(`nats broker: channel "${channel}" cannot be a NATS subject: ${problem}`);
+    if (problem !== undefined) throw unsupported(`channel "${channel}" cannot be a NATS subject: ${problem}`);
     return subject;
-  }
-
-  /**
-   * Resolves once the server answers a PING sent after everything written so far. Calls in one
-   * turn of the event loop share one PING (sent in a microtask, after their messages).
-   */
-  private confirm(nc: NatsConnection, what: string): Promise<void> {
-    const pending = this.pendingConfirm;
-    if (pending !== undefined) return pending;
-    const p = new Promise<void>((resolve, reject) => {
-      queueMicrotask(() => {
-        this.pendingConfirm = undefined;
-        writeTimeout(nc.flush(), this.opts.writeTimeoutMs, `nats ${this.server}: ${what} not confirmed`).then(
-          () => {
-            this.stalled = undefined;
-            resolve();
-          },
-          (err: unknown) => {
-            if (err instanceof WriteTimeoutError) this.stalled = `no reply to a PING within ${this.opts.writeTimeoutMs} ms`;
-            reject(err instanceof WriteTimeoutError ? err : new Error(`nats ${this.server}: ${what} not confirmed: ${messageOf(err)}`, { cause: err }));
-          },
-        );
-      });
-    });
-    this.pendingConfirm = p;
-    return p;
   }
 
   // ------------------------------------------------------------ receiving
@@ -339,7 +332,7 @@ export class NatsBroker implements Broker {
     const done = (): void => {
       if (this.down !== waiting) return;
       this.down = undefined;
-      this.stalled = undefined;
+      this.confirmations.stalled = undefined;
     };
     if (nc === undefined) return done();
     writeTimeout(nc.flush(), this.opts.writeTimeoutMs, 'confirming the subscriptions after a reconnect').then(done, done);
@@ -385,15 +378,9 @@ export class NatsBroker implements Broker {
   }
 }
 
-class WriteTimeoutError extends Error {
-  override readonly name = 'WriteTimeoutError';
-}
-
-/** `p`, or a WriteTimeoutError after `ms` saying `what`; a late rejection of `p` is absorbed. */
-function writeTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return withTimeout(p, ms, () => new WriteTimeoutError(`${what}: no reply from the server within ${ms} ms`));
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** 107 for the client or the API; `cause` says why, for logs. */
+function unsupported(why: string): ReplyError {
+  const e = errors.badRequest();
+  e.cause = `nats broker: ${why}`;
+  return e;
 }

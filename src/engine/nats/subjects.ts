@@ -69,9 +69,27 @@ export function isWildcard(channel: string): boolean {
   return channel.includes('*') || channel.includes('>');
 }
 
-/** Why `subject` cannot be a NATS subject, or undefined when it can. */
+/**
+ * The longest subject sent, in UTF-8 bytes. The server reads `PUB <subject> <size>` (or `SUB
+ * <subject> <sid>`) as one control line of at most `max_control_line`, 4096 bytes by default, and
+ * closes the whole connection over a longer one; this leaves room for the rest of the line.
+ */
+export const MAX_SUBJECT_BYTES = 4000;
+
+/**
+ * Why `subject` cannot be a NATS subject, or undefined when it can: empty, whitespace, an empty
+ * token (`a..b`, a leading or trailing `.`: the server refuses the SUB, yet would keep the
+ * connection, so the subscription would just never deliver), a `>` that is not the last token, or
+ * longer than MAX_SUBJECT_BYTES.
+ */
 export function subjectProblem(subject: string): string | undefined {
   if (subject === '') return 'an empty subject';
   if (WHITESPACE.test(subject)) return `"${subject}" holds whitespace, which NATS subjects cannot`;
+  const tokens = subject.split('.');
+  if (tokens.includes('')) return `"${subject}" has an empty token (NATS subjects cannot start or end with "." or hold "..")`;
+  const full = tokens.indexOf('>');
+  if (full >= 0 && full !== tokens.length - 1) return `"${subject}" has ">" before its last token`;
+  const size = Buffer.byteLength(subject);
+  if (size > MAX_SUBJECT_BYTES) return `the subject is ${size} bytes, over ${MAX_SUBJECT_BYTES}`;
   return undefined;
 }
