@@ -254,9 +254,7 @@ export class ControlPlane {
         this.userWatches.drop(from);
         return;
       case 'surveyRequest':
-        void this.answer(c.op, c.data).then((a) => this.send(encodeControl(this.host.nodeId, { kind: 'surveyResponse', id: c.id, ...a }), from)).catch((err: unknown) => {
-          this.log.warn({ err, node: from, op: c.op }, 'could not answer a survey');
-        });
+        this.answerSurvey(c.id, c.op, c.data, from).catch((err: unknown) => this.log.warn({ err, node: from, op: c.op }, 'could not answer a survey'));
         return;
       case 'surveyResponse':
         this.surveys.answer(c.id, from, { code: c.code, data: c.data });
@@ -316,6 +314,21 @@ export class ControlPlane {
       return this.host.sendControl(data, toNode);
     } catch (err) {
       return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Answers a survey. An answer the broker refuses (over NATS `max_payload`, say) is followed by
+   * a bare failure, so the asking node fails now instead of at its survey timeout.
+   */
+  private async answerSurvey(id: number, op: string, data: Uint8Array, to: string): Promise<void> {
+    const a = await this.answer(op, data);
+    try {
+      await this.send(encodeControl(this.host.nodeId, { kind: 'surveyResponse', id, ...a }), to);
+    } catch (err) {
+      this.log.warn({ err, node: to, op }, 'could not answer a survey');
+      if (a.code !== 0) return;
+      await this.send(encodeControl(this.host.nodeId, { kind: 'surveyResponse', id, code: SURVEY_CODES.failed, data: new Uint8Array(0) }), to).catch(() => {});
     }
   }
 

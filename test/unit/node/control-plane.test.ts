@@ -26,7 +26,8 @@ interface TestNode {
   warnings: unknown[];
 }
 
-async function startNode(bus: MemoryBus, id: string, opts: { heartbeatIntervalMs?: number; surveyTimeoutMs?: number } = {}, surveys: Record<string, SurveyHandler> = {}): Promise<TestNode> {
+/** `sendLimit`: control messages longer than this many bytes are refused, as NATS refuses one over `max_payload`. */
+async function startNode(bus: MemoryBus, id: string, opts: { heartbeatIntervalMs?: number; surveyTimeoutMs?: number; sendLimit?: number } = {}, surveys: Record<string, SurveyHandler> = {}): Promise<TestNode> {
   const { broker } = bus.engine();
   const applied: RemoteCommand[] = [];
   const userEvents: UserWatchEvent[] = [];
@@ -38,7 +39,10 @@ async function startNode(bus: MemoryBus, id: string, opts: { heartbeatIntervalMs
     {
       nodeId: id,
       localInfo: info,
-      sendControl: (data, toNode) => broker.publishControl(data, toNode),
+      sendControl: async (data, toNode) => {
+        if (opts.sendLimit !== undefined && data.length > opts.sendLimit) throw new Error(`${data.length} bytes, over the limit of ${opts.sendLimit}`);
+        await broker.publishControl(data, toNode);
+      },
       applyRemote: async (c) => {
         applied.push(c);
       },
@@ -256,6 +260,22 @@ test('control plane: a survey gathers every node; it fails naming a node that do
   assert.deepEqual([...(await pending).keys()].sort(), ['a', 'b']);
   release?.();
   for (const n of [a, b]) await n.plane.stop();
+});
+
+test('control plane: an answer the broker refuses (too large) is followed by a failure, so the asking node fails at once, not at its timeout', async () => {
+  const bus = new MemoryBus();
+  const big: SurveyHandler = () => new Uint8Array(10_000);
+  const a = await startNode(bus, 'a', { surveyTimeoutMs: 60_000 }, { big });
+  const b = await startNode(bus, 'b', { sendLimit: 1000 }, { big });
+  try {
+    await until(() => ids(a).length === 2, 'A to know B');
+    const answers = await a.plane.survey('big', new Uint8Array(0));
+    assert.equal(answers.get('a')!.code, 0);
+    assert.deepEqual([answers.get('b')!.code, answers.get('b')!.data.length], [2, 0], "B's answer: failed, no data");
+    assert.ok(b.warnings.some((w) => Array.isArray(w) && w[1] === 'could not answer a survey'), 'B logs why');
+  } finally {
+    for (const n of [a, b]) await n.plane.stop();
+  }
 });
 
 test('control plane: messages of another version, from nowhere or undecodable are dropped and logged once each', async () => {
