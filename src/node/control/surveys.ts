@@ -1,9 +1,14 @@
 /**
  * Surveys in flight: a question sent to every other node, answered by each through a
  * SurveyResponse addressed to the asking node. A survey settles when every node it waits for has
- * answered or is gone (dropped from the registry: stopped or silent), and fails after its timeout
- * naming the nodes that did not answer; Centrifugo fails a survey on timeout too, rather than
- * answer for part of the cluster without saying so.
+ * answered or is gone from the registry (it announced its shutdown, or sent no heartbeat for two
+ * intervals and a second, 7 s by default, shorter than the 10 s survey timeout), and fails after
+ * its timeout naming the nodes that did not answer.
+ *
+ * Centrifugo counts the nodes at the start and fails a survey that one of them leaves unanswered
+ * at its deadline. Rotor answers without a node the cluster has dropped meanwhile, as `info` does
+ * from then on: a node that stopped has no clients left, and one cut off from the broker cannot
+ * deliver to its clients anyway. A node that is still listed and silent fails the survey.
  */
 
 /** One node's answer: `code` 0 and its data, or a SURVEY_CODES error. */
