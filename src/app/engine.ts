@@ -16,6 +16,7 @@
 import type { Config } from '../config/schema.js';
 import type { Broker, ChannelStateManager, PresenceManager } from '../engine/types.js';
 import type { RedisPubSubErrorSink } from '../engine/redis/pubsub-errors.js';
+import type { NatsBrokerOptions } from '../engine/nats/options.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 
@@ -64,25 +65,17 @@ const BROKERS: { readonly [T in BrokerType]: Loader<Broker> | undefined } = {
     return new RedisBroker(redisBrokerOptions(config, section === 'broker' ? 'broker' : 'engine'), log, observe.redisPubSubError);
   },
   nats: async (config, _section, log) => {
-    const [{ NatsBroker }, { clientTls }] = await Promise.all([import('../engine/nats/broker.js'), import('./tls-options.js')]);
-    const n = config.broker.nats;
-    const tls = clientTls(n.tls, 'broker.nats.tls');
+    const [{ NatsBroker }, options] = await Promise.all([import('../engine/nats/broker.js'), natsOptions(config)]);
     return new NatsBroker(
-      {
-        url: n.url,
-        prefix: n.prefix,
-        dialTimeoutMs: n.dial_timeout,
-        writeTimeoutMs: n.write_timeout,
-        ...(tls === undefined ? {} : { tls }),
-        allowWildcards: n.allow_wildcards,
-        rawMode: { enabled: n.raw_mode.enabled, channelReplacements: n.raw_mode.channel_replacements, prefix: n.raw_mode.prefix },
-      },
+      options,
       {
         onDrop: (reason) => log.warn({ reason }, 'nats broker: dropped a message'),
         onError: (err) => log.error({ err }, 'nats broker: error'),
       },
     );
   },
+  postgres: undefined,
+  redisnats: undefined,
 };
 
 const PRESENCE_MANAGERS: { readonly [T in PresenceType]: Loader<PresenceManager> | undefined } = {
@@ -96,6 +89,42 @@ const PRESENCE_MANAGERS: { readonly [T in PresenceType]: Loader<PresenceManager>
     return RedisPresenceManager.open(redisPresenceOptions(config, section === 'presence_manager' ? 'presence_manager' : 'engine'), log);
   },
 };
+
+/** `broker.nats` as the NATS broker's options; throws naming the key (a bad URL, unreadable TLS files). */
+async function natsOptions(config: Readonly<Config>): Promise<NatsBrokerOptions> {
+  const [{ parseNatsUrl }, { clientTls }] = await Promise.all([import('../engine/nats/options.js'), import('./tls-options.js')]);
+  const n = config.broker.nats;
+  try {
+    parseNatsUrl(n.url);
+  } catch (err) {
+    throw new Error(`broker.nats.url: ${(err as Error).message}`);
+  }
+  const tls = clientTls(n.tls, 'broker.nats.tls');
+  return {
+    url: n.url,
+    prefix: n.prefix,
+    dialTimeoutMs: n.dial_timeout,
+    writeTimeoutMs: n.write_timeout,
+    ...(tls === undefined ? {} : { tls }),
+    allowWildcards: n.allow_wildcards,
+    rawMode: { enabled: n.raw_mode.enabled, channelReplacements: n.raw_mode.channel_replacements, prefix: n.raw_mode.prefix },
+  };
+}
+
+/**
+ * Builds the chosen engine's options without connecting, so `checkconfig` finds what a start
+ * would: a Redis address or NATS URL that cannot be used, TLS files that cannot be read. Throws
+ * naming the key. Loads only the options modules of the engines the config chose.
+ */
+export async function checkEngineOptions(config: Readonly<Config>): Promise<void> {
+  const choice = engineChoice(config);
+  if (choice.broker.type === 'redis' || choice.presence.type === 'redis') {
+    const { redisBrokerOptions, redisPresenceOptions } = await import('./redis-options.js');
+    if (choice.broker.type === 'redis') redisBrokerOptions(config, choice.broker.section === 'broker' ? 'broker' : 'engine');
+    if (choice.presence.type === 'redis') redisPresenceOptions(config, choice.presence.section === 'presence_manager' ? 'presence_manager' : 'engine');
+  }
+  if (choice.broker.type === 'nats') await natsOptions(config);
+}
 
 /** The implementation of each part and the config key that chose it. */
 export interface EngineChoice {

@@ -6,8 +6,13 @@
  * Shards: each `cluster_address` entry is one Redis Cluster (seeds comma-separated), else each
  * `sentinel_address` entry is one Sentinel-managed master (sentinels comma-separated, master
  * `sentinel_master_name`), else each `address` entry is one shard. An address URL's own options
- * (user, password, db, `connect_timeout`, `io_timeout`, `client_name`, `sentinel_master_name`, ...)
- * win over the section's fields for that shard.
+ * (user, password, db, `connect_timeout`, `io_timeout`, `client_name`, `sentinel_master_name`,
+ * `tls_enabled`, `sentinel_tls_enabled`, `force_resp2`, ...) win over the section's fields for that
+ * shard. No address at all means Centrifugo's default, `redis://127.0.0.1:6379`.
+ *
+ * Sentinel TLS: `sentinel_tls` with certificates of its own uses them; enabled without any, it
+ * uses the `tls` object's, which is what Centrifugo v6 does with every `sentinel_tls` (so its
+ * configs keep working).
  */
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
@@ -49,6 +54,7 @@ export function redisShards(r: RedisSection, path: string): RedisShardOptions[] 
     if (r.password !== '') o.password = r.password;
     if (r.client_name !== '') o.clientName = r.client_name;
     if (tls !== undefined) o.tls = tls;
+    if (r.force_resp2) o.resp2 = true;
     return o;
   };
   if (r.cluster_address.length > 0) {
@@ -65,8 +71,8 @@ export function redisShards(r: RedisSection, path: string): RedisShardOptions[] 
       topology: sentinelTopology(r, seeds(entry, 26379, `${path}.sentinel_address[${i}]`), r.sentinel_master_name, path),
     }));
   }
-  if (r.address.length === 0) throw new Error(`${path}.address: at least one Redis address is needed`);
-  return r.address.map((address, i) => fromUrl(r, address, base(), `${path}.address[${i}]`, path));
+  const addresses = r.address.length > 0 ? r.address : [DEFAULT_ADDRESS];
+  return addresses.map((address, i) => fromUrl(r, address, base(), `${path}.address[${i}]`, path));
 }
 
 function fromUrl(r: RedisSection, address: string, base: Omit<RedisShardOptions, 'topology'>, key: string, path: string): RedisShardOptions {
@@ -77,7 +83,10 @@ function fromUrl(r: RedisSection, address: string, base: Omit<RedisShardOptions,
     if (parsed.user !== undefined) out.user = parsed.user;
     if (parsed.password !== undefined) out.password = parsed.password;
     if (parsed.db !== undefined) out.db = parsed.db;
-    if (parsed.tls && out.tls === undefined) out.tls = {};
+    // TLS asked for by the address (rediss://, tls_enabled) with the tls object's CA and
+    // certificates, if it gives any, though its own `enabled` is off.
+    if (parsed.tls && out.tls === undefined) out.tls = clientTls({ ...r.tls, enabled: true }, `${path}.tls`) ?? {};
+    if (parsed.resp2) out.resp2 = true;
     const ct = q.get('connect_timeout');
     if (ct !== null) out.connectTimeoutMs = parseDuration(ct);
     const io = q.get('io_timeout');
@@ -93,6 +102,7 @@ function fromUrl(r: RedisSection, address: string, base: Omit<RedisShardOptions,
       if (topology.kind === 'sentinel') {
         if (t.sentinelUser !== undefined) topology.sentinelUser = t.sentinelUser;
         if (t.sentinelPassword !== undefined) topology.sentinelPassword = t.sentinelPassword;
+        if (parsed.sentinelTls && topology.sentinelTls === undefined) topology.sentinelTls = clientTls({ ...r.tls, enabled: true }, `${path}.tls`) ?? {};
       }
       out.topology = topology;
     }
@@ -107,10 +117,16 @@ function sentinelTopology(r: RedisSection, sentinels: HostPorts, masterName: str
   const t: RedisTopology = { kind: 'sentinel', sentinels, masterName };
   if (r.sentinel_user !== '') t.sentinelUser = r.sentinel_user;
   if (r.sentinel_password !== '') t.sentinelPassword = r.sentinel_password;
-  const stls = clientTls(r.sentinel_tls, `${path}.sentinel_tls`);
+  if (r.sentinel_client_name !== '') t.sentinelClientName = r.sentinel_client_name;
+  const s = r.sentinel_tls;
+  const own = s.server_ca_pem !== '' || s.cert_pem !== '' || s.key_pem !== '' || s.server_name !== '' || s.insecure_skip_verify;
+  const stls = own || !s.enabled ? clientTls(s, `${path}.sentinel_tls`) : clientTls({ ...r.tls, enabled: true }, `${path}.tls`);
   if (stls !== undefined) t.sentinelTls = stls;
   return t;
 }
+
+/** Centrifugo's `address` default, for a section that lists none. */
+const DEFAULT_ADDRESS = 'redis://127.0.0.1:6379';
 
 /** `host:port,host:port` (a scheme in front is allowed and ignored). */
 function seeds(entry: string, defaultPort: number, key: string): HostPorts {

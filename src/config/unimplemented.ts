@@ -56,6 +56,11 @@ export const UNIMPLEMENTED: readonly Unimplemented[] = [
   { severity: 'error', setIn: (c) => when('http_server.tls_autocert.enabled', c.http_server.tls_autocert.enabled), note: AUTOCERT_NOTE },
   {
     severity: 'error',
+    setIn: (c) => when('broker.type', c.broker.enabled && (c.broker.type === 'postgres' || c.broker.type === 'redisnats')),
+    note: 'the PostgreSQL and Redis+NATS brokers are not implemented: use "redis" or "nats"',
+  },
+  {
+    severity: 'error',
     setIn: (c) => redisSections(c).flatMap((p) => when(`${p}.history_use_lists`, redisOf(c, p).history_use_lists === true)),
     note: 'history in Redis lists (the legacy layout) is not implemented: Rotor keeps history in Redis Streams, as Centrifugo does by default',
   },

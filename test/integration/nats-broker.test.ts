@@ -370,6 +370,7 @@ describe('NATS options and subjects', () => {
     assert.throws(() => parseNatsUrl('nats://u:p@a,nats://b'), /different credentials/);
     assert.throws(() => parseNatsUrl('redis://a'), /not a NATS scheme/);
     assert.throws(() => parseNatsUrl(' , '), /no NATS server/);
+    assert.deepEqual(parseNatsUrl('').servers, ['127.0.0.1:4222'], "no URL: the Go client's default, as in Centrifugo");
     assert.throws(() => new NatsBroker(natsBrokerOptions({ url: 'http://a' })), { name: 'NatsAddressError' });
   });
 

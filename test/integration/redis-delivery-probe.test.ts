@@ -142,6 +142,23 @@ describe('a PUB/SUB connection held silent by a proxy', () => {
     );
   });
 
+  test('Sentinel: sentinel_client_name names the connections to the Sentinel, client_name those to the master', async () => {
+    const shard = await RedisShard.open(
+      { topology: { kind: 'sentinel', sentinels: [{ host: sentinel.host, port: sentinel.port }], masterName: SENTINEL_MASTER_NAME, sentinelClientName: 'rotor-to-sentinel' }, clientName: 'rotor-to-master', db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS },
+      false,
+      listen().events,
+    );
+    try {
+      const names = async (s: RedisServer): Promise<string[]> => [...(await s.cli('CLIENT', 'LIST')).matchAll(/ name=(\S*)/g)].map((m) => m[1]!).filter((n) => n.startsWith('rotor-'));
+      const onSentinel = await names(sentinel);
+      assert.ok(onSentinel.length > 0 && onSentinel.every((n) => n === 'rotor-to-sentinel'), onSentinel.join(', '));
+      const onMaster = await names(master);
+      assert.ok(onMaster.length > 0 && onMaster.every((n) => n === 'rotor-to-master'), onMaster.join(', '));
+    } finally {
+      await shard.close();
+    }
+  });
+
   test('one server: its PING finds it, health names it, the shard replaces it and delivers again', async () => {
     await holdAndReplace(
       proxy,

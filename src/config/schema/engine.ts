@@ -85,7 +85,7 @@ export const engineSections = {
   }),
   broker: obj('Standalone broker, configured apart from the engine (for example NATS PUB/SUB with Redis presence).', {
     enabled: bool('Uses this broker instead of the engine broker.', false, { flag: true }),
-    type: oneOf('Broker type: `memory`, `redis` or `nats`.', ['memory', 'redis', 'nats'], 'memory', { flag: true }),
+    type: oneOf('Broker type: `memory`, `redis` or `nats` (`postgres` and `redisnats` load, so Centrifugo configs do, but are refused when enabled: not implemented).', ['memory', 'redis', 'nats', 'postgres', 'redisnats'], 'memory', { flag: true }),
     redis: obj('Redis broker settings.', { ...redisFields(), ...redisBrokerFields() }),
     nats: natsBroker(),
   }),

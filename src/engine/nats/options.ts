@@ -33,6 +33,7 @@ export interface NatsBrokerOptions {
   rawMode: NatsRawModeOptions;
 }
 
+/** The NATS Go client's default URL, which Centrifugo uses when `url` is empty. */
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_NATS_PREFIX = 'centrifugo';
 export const DEFAULT_NATS_DIAL_TIMEOUT_MS = 1000;
@@ -71,12 +72,14 @@ export interface NatsServers {
 /**
  * Splits a comma-separated list of `nats://[user[:password]@]host[:port]` (a bare `host:port` is
  * fine; `tls://` asks for TLS as the `tls` option does). As in the Go client, a user part with no
- * password is a token. Every URL must carry the same credentials: the client sends one set.
+ * password is a token. Every URL must carry the same credentials: the client sends one set. An
+ * empty `url` is DEFAULT_NATS_URL.
  */
 export function parseNatsUrl(url: string): NatsServers {
   const out: NatsServers = { servers: [], tls: false };
   let creds: string | undefined;
-  for (const part of url.split(',')) {
+  // No URL at all means the Go client's default, as in Centrifugo.
+  for (const part of (url.trim() === '' ? DEFAULT_NATS_URL : url).split(',')) {
     const text = part.trim();
     if (text === '') continue;
     let u: URL;

@@ -2,11 +2,11 @@
  * The node-redis clients a shard runs on, one kind per topology (a server, a Sentinel-managed
  * master, a Cluster), with the options every one of them shares: fail fast rather than queue
  * (no offline queue, `io_timeout` on every command, in flight included, a bounded command queue),
- * reconnect by themselves with a short backoff, RESP3. The shard (shard.ts) and its PUB/SUB
+ * reconnect by themselves with a short backoff, RESP3 (RESP2 with `force_resp2`). The shard (shard.ts) and its PUB/SUB
  * connections (pubsub-pool.ts) use them through the small `Conn` interface.
  */
 import { createClient, createCluster, createSentinel, RESP_TYPES } from '@redis/client';
-import type { HostPort, RedisShardOptions } from './options.js';
+import type { HostPort, RedisShardOptions, SocketPath } from './options.js';
 import { withTimeout } from '../../util/timeout.js';
 
 /** Reconnect backoff: 50 ms per attempt up to this, ms. */
@@ -75,20 +75,25 @@ export function makeConn(opts: RedisShardOptions, cluster: boolean, pubsubOnly =
 
 export function labelOf(opts: RedisShardOptions): string {
   const t = opts.topology;
-  const hp = (a: HostPort): string => `${a.host}:${a.port}`;
+  const hp = (a: HostPort | SocketPath): string => ('path' in a ? `unix:${a.path}` : `${a.host}:${a.port}`);
   if (t.kind === 'standalone') return `redis ${hp(t.address)}`;
   if (t.kind === 'sentinel') return `redis sentinel ${t.masterName} (${t.sentinels.map(hp).join(',')})`;
   return `redis cluster ${t.nodes.map(hp).join(',')}`;
 }
 
+/** RESP3 unless `force_resp2`. */
+function resp(opts: RedisShardOptions): 2 | 3 {
+  return opts.resp2 === true ? 2 : 3;
+}
+
 const reconnectStrategy = (retries: number): number => Math.min((retries + 1) * 50, MAX_RECONNECT_DELAY_MS);
 
 /** Options every client of the shard shares: credentials, TLS, timeouts, no offline queue. */
-function clientOptions(opts: RedisShardOptions, host?: HostPort) {
+function clientOptions(opts: RedisShardOptions, host?: HostPort | SocketPath) {
   const socket = {
     connectTimeout: opts.connectTimeoutMs,
     reconnectStrategy,
-    ...(host === undefined ? {} : { host: host.host, port: host.port }),
+    ...(host === undefined ? {} : 'path' in host ? { path: host.path } : { host: host.host, port: host.port }),
     ...(opts.tls === undefined ? {} : { tls: true as const, ...opts.tls }),
   };
   return {
@@ -99,7 +104,7 @@ function clientOptions(opts: RedisShardOptions, host?: HostPort) {
     disableOfflineQueue: true,
     commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
     commandOptions: { timeout: opts.ioTimeoutMs, rejectInFlight: true },
-    RESP: 3 as const,
+    RESP: resp(opts),
   };
 }
 
@@ -119,24 +124,26 @@ function newSentinel(opts: RedisShardOptions): Conn {
     nodeClientOptions: node,
     sentinelClientOptions: {
       socket: sentinelSocket,
+      ...(t.sentinelClientName === undefined ? {} : { name: t.sentinelClientName }),
       ...(t.sentinelUser === undefined ? {} : { username: t.sentinelUser }),
       ...(t.sentinelPassword === undefined ? {} : { password: t.sentinelPassword }),
     },
     masterPoolSize: 1,
-    RESP: 3,
+    RESP: resp(opts),
   }) as unknown as Conn;
 }
 
 function newCluster(opts: RedisShardOptions, minimizeConnections: boolean): Conn {
   const t = opts.topology;
-  const nodes = t.kind === 'cluster' ? t.nodes : t.kind === 'standalone' ? [t.address] : [];
+  // A Cluster is reached over TCP: shard.ts detects one only behind a host:port.
+  const nodes = t.kind === 'cluster' ? t.nodes : t.kind === 'standalone' && !('path' in t.address) ? [t.address] : [];
   const defaults = clientOptions(opts);
   return createCluster({
     rootNodes: nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
     defaults,
     useReplicas: false,
     minimizeConnections,
-    RESP: 3,
+    RESP: resp(opts),
   }) as unknown as Conn;
 }
 

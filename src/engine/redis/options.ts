@@ -9,12 +9,26 @@ export interface HostPort {
   port: number;
 }
 
+/** A Unix socket's path (`unix:///path`). */
+export interface SocketPath {
+  path: string;
+}
+
 /** How one shard is reached. */
 export type RedisTopology =
-  /** One server (or a Cluster, found out at connect time by asking the server). */
-  | { kind: 'standalone'; address: HostPort }
+  /** One server (or, over TCP, a Cluster, found out at connect time by asking the server). */
+  | { kind: 'standalone'; address: HostPort | SocketPath }
   /** Ask these Sentinels for the master named `masterName`; follow failovers. */
-  | { kind: 'sentinel'; sentinels: HostPort[]; masterName: string; sentinelUser?: string; sentinelPassword?: string; sentinelTls?: TlsOptions }
+  | {
+      kind: 'sentinel';
+      sentinels: HostPort[];
+      masterName: string;
+      sentinelUser?: string;
+      sentinelPassword?: string;
+      /** CLIENT SETNAME on the Sentinel connections (`sentinel_client_name`). */
+      sentinelClientName?: string;
+      sentinelTls?: TlsOptions;
+    }
   /** A Redis Cluster; `nodes` are seeds, the rest is discovered. */
   | { kind: 'cluster'; nodes: HostPort[] };
 
@@ -27,6 +41,11 @@ export interface RedisShardOptions {
   clientName?: string;
   /** TLS to Redis (`rediss://` or `tls.enabled`); absent for plain TCP. */
   tls?: TlsOptions;
+  /**
+   * RESP2 instead of RESP3 (`force_resp2`), for servers and proxies that do not speak RESP3
+   * (no HELLO 3). Rotor works the same on both.
+   */
+  resp2?: boolean;
   /** Connecting (TCP, TLS, AUTH, SELECT) must finish within this, ms. */
   connectTimeoutMs: number;
   /** A command's reply must arrive within this, ms, or the command fails (`io_timeout`). */
@@ -66,7 +85,12 @@ export class RedisAddressError extends Error {
 /** What an address URL sets; the config's own fields fill in what it leaves out. */
 export interface ParsedAddress {
   topology: RedisTopology;
+  /** `rediss...://` or `?tls_enabled=true`. */
   tls: boolean;
+  /** `rediss+sentinel://` or `?sentinel_tls_enabled=true`: TLS to the Sentinels too. */
+  sentinelTls: boolean;
+  /** `?force_resp2=true`. */
+  resp2: boolean;
   user?: string;
   password?: string;
   db?: number;
@@ -76,6 +100,7 @@ export interface ParsedAddress {
 
 const SCHEMES: Readonly<Record<string, { kind: RedisTopology['kind']; tls: boolean; port: number }>> = {
   'redis:': { kind: 'standalone', tls: false, port: 6379 },
+  'tcp:': { kind: 'standalone', tls: false, port: 6379 },
   'rediss:': { kind: 'standalone', tls: true, port: 6379 },
   'redis+sentinel:': { kind: 'sentinel', tls: false, port: 26379 },
   'rediss+sentinel:': { kind: 'sentinel', tls: true, port: 26379 },
@@ -84,9 +109,15 @@ const SCHEMES: Readonly<Record<string, { kind: RedisTopology['kind']; tls: boole
 };
 
 /**
- * Parses one address: `redis://[user:password@]host[:port][/db][?options]`, `rediss://` (TLS),
- * `redis+sentinel://host:26379?sentinel_master_name=M&addr=host2:26380`, `redis+cluster://host:port?addr=host2:port`.
- * A bare `host:port` means `redis://host:port`. Extra hosts come from repeated `addr` options.
+ * Parses one address, in the forms Centrifugo v6 reads:
+ * - `redis://[user:password@]host[:port][/db][?options]` (`tcp://` the same), `rediss://` (TLS);
+ * - `redis+sentinel://host:26379?sentinel_master_name=M&addr=host2:26380` (`rediss+sentinel://`:
+ *   TLS to the master and the Sentinels), or any `redis://` address with `sentinel_master_name`;
+ * - `redis+cluster://host:port?addr=host2:port` (`rediss+cluster://`);
+ * - `unix:///path/to/redis.sock[?db=N]`;
+ * - a bare `host:port`, meaning `redis://host:port`.
+ * Extra hosts come from repeated `addr` options. Boolean options: `tls_enabled`,
+ * `sentinel_tls_enabled`, `force_resp2` (Go's spellings: 1, t, true, 0, f, false, ...).
  */
 export function parseRedisAddress(address: string): ParsedAddress {
   const text = address.includes('://') ? address : `redis://${address}`;
@@ -94,23 +125,57 @@ export function parseRedisAddress(address: string): ParsedAddress {
   try {
     url = new URL(text);
   } catch {
-    throw new RedisAddressError(`"${address}" is not a Redis address (redis://host:port, rediss://, redis+sentinel://, redis+cluster://)`);
+    throw new RedisAddressError(`"${redact(address)}" is not a Redis address (redis://host:port, rediss://, redis+sentinel://, redis+cluster://, unix:///path)`);
+  }
+  const q = url.searchParams;
+  const flags = { tls: flag(q, 'tls_enabled'), sentinelTls: flag(q, 'sentinel_tls_enabled'), resp2: flag(q, 'force_resp2') };
+  if (url.protocol === 'unix:') {
+    if (url.pathname === '' || url.pathname === '/') throw new RedisAddressError(`"${redact(address)}" has no socket path`);
+    const out: ParsedAddress = { topology: { kind: 'standalone', address: { path: decodeURIComponent(url.pathname) } }, ...flags, query: q };
+    credentials(url, out);
+    const db = q.get('db');
+    if (db !== null) out.db = dbNumber(db, address);
+    return out;
   }
   const scheme = SCHEMES[url.protocol];
-  if (scheme === undefined) throw new RedisAddressError(`"${url.protocol}" is not a Redis scheme; use redis://, rediss://, redis+sentinel:// or redis+cluster://`);
+  if (scheme === undefined) throw new RedisAddressError(`"${url.protocol}" is not a Redis scheme; use redis://, rediss://, redis+sentinel://, redis+cluster:// or unix://`);
   if (url.hostname === '') throw new RedisAddressError(`"${redact(address)}" has no host`);
-  const hosts: HostPort[] = [{ host: unbracket(url.hostname), port: url.port === '' ? scheme.port : Number(url.port) }];
-  for (const extra of url.searchParams.getAll('addr')) hosts.push(hostPort(extra, scheme.port));
-  const out: ParsedAddress = { topology: topologyOf(scheme.kind, hosts, url.searchParams), tls: scheme.tls, query: url.searchParams };
+  // A master name makes any address a Sentinel's (Centrifugo reads it so).
+  const kind = scheme.kind === 'standalone' && (q.get('sentinel_master_name') ?? '') !== '' ? 'sentinel' : scheme.kind;
+  const defaultPort = kind === 'sentinel' ? 26379 : scheme.port;
+  const hosts: HostPort[] = [{ host: unbracket(url.hostname), port: url.port === '' ? defaultPort : Number(url.port) }];
+  for (const extra of q.getAll('addr')) hosts.push(hostPort(extra, defaultPort));
+  const out: ParsedAddress = {
+    topology: topologyOf(kind, hosts, q),
+    tls: scheme.tls || flags.tls,
+    sentinelTls: (scheme.tls && kind === 'sentinel') || flags.sentinelTls,
+    resp2: flags.resp2,
+    query: q,
+  };
+  credentials(url, out);
+  const path = url.pathname.replace(/^\//, '');
+  if (path !== '') out.db = dbNumber(path, address);
+  return out;
+}
+
+function credentials(url: URL, out: ParsedAddress): void {
   if (url.username !== '') out.user = decodeURIComponent(url.username);
   if (url.password !== '') out.password = decodeURIComponent(url.password);
-  const path = url.pathname.replace(/^\//, '');
-  if (path !== '') {
-    const db = Number(path);
-    if (!Number.isInteger(db) || db < 0) throw new RedisAddressError(`"${redact(address)}": the path must be a database number, got "${path}"`);
-    out.db = db;
-  }
-  return out;
+}
+
+function dbNumber(text: string, address: string): number {
+  const db = Number(text);
+  if (text === '' || !Number.isInteger(db) || db < 0) throw new RedisAddressError(`"${redact(address)}": the database must be a number, got "${text}"`);
+  return db;
+}
+
+/** A boolean query option, false when absent; Go's strconv.ParseBool spellings. */
+function flag(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  if (v === null) return false;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False', ''].includes(v)) return false;
+  throw new RedisAddressError(`option ${name}: "${v}" is not a boolean`);
 }
 
 function topologyOf(kind: RedisTopology['kind'], hosts: HostPort[], q: URLSearchParams): RedisTopology {

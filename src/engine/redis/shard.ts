@@ -140,7 +140,7 @@ export class RedisShard {
   static async open(opts: RedisShardOptions, shardedPubSub: boolean, events: ShardEvents, pubsub = true, probePrefix = 'rotor'): Promise<RedisShard> {
     const label = labelOf(opts);
     let cluster = opts.topology.kind === 'cluster';
-    if (opts.topology.kind === 'standalone') cluster = await detectCluster(opts, label);
+    if (opts.topology.kind === 'standalone' && !('path' in opts.topology.address)) cluster = await detectCluster(opts, label);
     const cmd = makeConn(opts, cluster);
     const shard = new RedisShard(cmd, () => makeConn(opts, cluster, true), pubsub, opts, cluster && shardedPubSub, events, label, cluster, probePrefix);
     shard.watch();

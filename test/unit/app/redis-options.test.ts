@@ -140,13 +140,14 @@ test('redis options - broker and presence_manager sections are read from their o
 test('redis options - bad addresses: the error names the key and never shows the password', () => {
   const bad: Array<[Record<string, unknown>, RegExp]> = [
     [{ address: ['http://x:6379'] }, /^engine\.redis\.address\[0\]: "http:" is not a Redis scheme/],
-    [{ address: ['redis://u:topsecret@h/notadb'] }, /^engine\.redis\.address\[0\]: "redis:\/\/u:\*\*\*@h\/notadb": the path must be a database number/],
+    [{ address: ['redis://u:topsecret@h/notadb'] }, /^engine\.redis\.address\[0\]: "redis:\/\/u:\*\*\*@h\/notadb": the database must be a number/],
+    [{ address: ['redis://u:topsecret@h?tls_enabled=yes'] }, /^engine\.redis\.address\[0\]: option tls_enabled: "yes" is not a boolean/],
+    [{ address: ['unix://'] }, /^engine\.redis\.address\[0\]: "unix:\/\/" has no socket path/],
     [{ address: ['redis://h:1', 'redis://h:99999'] }, /^engine\.redis\.address\[1\]: /],
     [{ address: ['redis://a?addr=b'] }, /^engine\.redis\.address\[0\]: several hosts in one redis:\/\/ address/],
     [{ address: ['redis+sentinel://s1?sentinel_password=topsecret'] }, /^engine\.redis\.address\[0\]: needs sentinel_master_name/],
     [{ sentinel_address: ['s1'] }, /^engine\.redis\.sentinel_master_name: required with engine\.redis\.sentinel_address/],
     [{ cluster_address: ['n1:notaport'] }, /^engine\.redis\.cluster_address\[0\]: "n1:notaport" is not host:port/],
-    [{ address: [] }, /^engine\.redis\.address: at least one Redis address is needed/],
   ];
   for (const [redis, expected] of bad) {
     assert.throws(() => shardsOf(redis), (err: Error) => {
@@ -155,6 +156,37 @@ test('redis options - bad addresses: the error names the key and never shows the
       return true;
     });
   }
+});
+
+test("redis options - Centrifugo v6's other address forms: tcp://, unix://, and any address with sentinel_master_name is a Sentinel's", () => {
+  assert.deepEqual(shardsOf({ address: ['tcp://h:6380/3'] }).map((x) => [x.topology, x.db]), [[{ kind: 'standalone', address: { host: 'h', port: 6380 } }, 3]]);
+  assert.deepEqual(shardsOf({ address: ['unix:///run/redis/redis.sock?db=2'] }).map((x) => [x.topology, x.db]), [[{ kind: 'standalone', address: { path: '/run/redis/redis.sock' } }, 2]]);
+  const [s] = shardsOf({ address: ['redis://s1?sentinel_master_name=mm&addr=s2:26380'] });
+  assert.deepEqual(s?.topology, { kind: 'sentinel', masterName: 'mm', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }] });
+  assert.equal(s?.tls, undefined);
+  // No address at all: Centrifugo's default.
+  assert.deepEqual(shardsOf({ address: [] }).map((x) => x.topology), [{ kind: 'standalone', address: { host: '127.0.0.1', port: 6379 } }]);
+});
+
+test('redis options - force_resp2 and TLS from the section or the address query; sentinel_client_name', () => {
+  assert.deepEqual(shardsOf({ force_resp2: true }).map((x) => x.resp2), [true]);
+  assert.deepEqual(shardsOf({ address: ['redis://h?force_resp2=true', 'redis://h2?force_resp2=0', 'redis://h3'] }).map((x) => x.resp2), [true, undefined, undefined]);
+  assert.deepEqual(shardsOf({ address: ['redis://h?tls_enabled=true'] })[0]?.tls, {});
+  assert.deepEqual(shardsOf({ address: ['redis://h?tls_enabled=1'], tls: { enabled: true, server_name: 'r.internal' } })[0]?.tls, { servername: 'r.internal' });
+  const [named] = shardsOf({ sentinel_address: ['s1'], sentinel_master_name: 'mm', sentinel_client_name: 'rotor-sentinel' });
+  assert.equal(named?.topology.kind === 'sentinel' && named.topology.sentinelClientName, 'rotor-sentinel');
+});
+
+test('redis options - TLS to the Sentinels: rediss+sentinel:// and sentinel_tls_enabled turn it on; sentinel_tls without certificates of its own takes the tls object\'s, as Centrifugo does', () => {
+  const sentinelTls = (redis: Record<string, unknown>) => {
+    const [x] = shardsOf(redis);
+    return x?.topology.kind === 'sentinel' ? x.topology.sentinelTls : 'not a sentinel';
+  };
+  assert.deepEqual(sentinelTls({ address: ['rediss+sentinel://s1?sentinel_master_name=m'] }), {});
+  assert.deepEqual(sentinelTls({ address: ['redis+sentinel://s1?sentinel_master_name=m&sentinel_tls_enabled=true'], tls: { enabled: false, server_name: 'from-the-tls-object' } }), { servername: 'from-the-tls-object' });
+  assert.equal(sentinelTls({ address: ['redis+sentinel://s1?sentinel_master_name=m'] }), undefined);
+  assert.deepEqual(sentinelTls({ sentinel_address: ['s1'], sentinel_master_name: 'm', tls: { enabled: true, server_name: 'shared.internal' }, sentinel_tls: { enabled: true } }), { servername: 'shared.internal' });
+  assert.deepEqual(sentinelTls({ sentinel_address: ['s1'], sentinel_master_name: 'm', tls: { enabled: true, server_name: 'shared.internal' }, sentinel_tls: { enabled: true, server_name: 'own.internal' } }), { servername: 'own.internal' });
 });
 
 test('redis options - redact hides URL and query passwords, keeps the user', () => {

@@ -170,6 +170,11 @@ test('checks - options that are read but not implemented: errors where ignoring 
   assert.deepEqual(configProblems({ presence_manager: { enabled: true, type: 'redis' } }), []);
   assert.deepEqual(configProblems({ engine: { type: 'redis' } }), []);
   assert.deepEqual(configProblems({ broker: { enabled: true, type: 'memory' } }), []);
+  // Centrifugo's other brokers load (a config naming one in a disabled section is fine) but are refused when chosen.
+  for (const type of ['postgres', 'redisnats']) {
+    assert.deepEqual(configProblems({ broker: { enabled: true, type } }), ['broker.type: the PostgreSQL and Redis+NATS brokers are not implemented: use "redis" or "nats"']);
+    assert.deepEqual(configProblems({ broker: { enabled: false, type } }), []);
+  }
 });
 
 test('checks - options that are read but not implemented: warnings naming each key that is set', () => {
