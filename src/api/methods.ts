@@ -3,7 +3,7 @@
  * object, or throws a ReplyError with an API error code. The server API bypasses channel
  * permissions: it may publish to and read any configured namespace.
  */
-import { ApiErrorCode } from '../protocol/codes.js';
+import { ApiErrorCode, ErrorCode } from '../protocol/codes.js';
 import { ReplyError, disconnects, type Disconnect } from '../protocol/errors.js';
 import type { Node } from '../node/node.js';
 import type { ClientInfo } from '../protocol/types.js';
@@ -74,7 +74,7 @@ export async function publishOne(ctx: ApiContext, channel: string, req: Obj, cli
     res = await ctx.node.publish(channel, data, opts);
   } catch (e) {
     // A channel the broker cannot carry (a NATS wildcard or subject it refuses): not temporary.
-    if (e instanceof ReplyError && e.code === ApiErrorCode.badRequest.code) throw apiBadRequest(String(e.cause ?? e.message));
+    if (e instanceof ReplyError && e.code === ErrorCode.badRequest.code) throw apiBadRequest(String(e.cause ?? e.message));
     ctx.node.rateLog.error({ err: e, channel }, 'publish failed');
     throw apiError(ApiErrorCode.internal);
   }

@@ -42,6 +42,7 @@ import type { CentrifugoPolicy, ConnectIdentity } from '../rules/hooks.js';
 import type { ServerSubOptions } from '../auth/verifier.js';
 import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-log.js';
+import { messageOf } from '../util/message-of.js';
 import {
   forwardedHeaders, keepHeaders, requestBase, resultBytes, setPayload, userRequestBase, type HeaderNeeds, type ProxyEntry,
 } from './requests.js';
@@ -311,7 +312,7 @@ export class ProxyHooks extends DelegatingHooks<CentrifugoPolicy> {
     const first = msg.indexOf(': ');
     const second = first < 0 ? -1 : msg.indexOf(':', first + 2);
     const kind = second < 0 ? msg : msg.slice(0, second);
-    this.#failures.write('error', fields.status === undefined ? kind : `${kind} ${fields.status}`, fields, msg);
+    this.#failures.write('error', fields.status === undefined || kind.endsWith(String(fields.status)) ? kind : `${kind} ${fields.status}`, fields, msg);
   }
 
   /** Keeps the headers proxies forward on a connection Rotor's rules accepted (a token, anonymous). */
@@ -392,8 +393,4 @@ function closeReason(reason: string): string {
 
 function nowSec(): number {
   return Math.floor(Date.now() / 1000);
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -4,14 +4,17 @@
  * 100,000 connections a Redis outage would otherwise write thousands of lines a second, each with
  * a stack, and a log sink that falls behind slows the whole process.
  *
- * Each key (call sites pass literals, so the set is bounded) is written at its level at most once
- * per interval. The lines held back are counted, and the count goes out as `suppressed` with the
+ * Each key is written at its level at most once per interval. Call sites pass literals or a kind
+ * of failure (a proxy's name and the start of its error), so keys are few; should a caller's keys
+ * grow past MAX_KEYS anyway, the record starts over (a line each may then be written early). The lines held back are counted, and the count goes out as `suppressed` with the
  * next line of that key; each is still written at `debug`, so `log.level: debug` shows them all.
  */
 import type { Logger } from './logger.js';
 
 /** The default interval, ms: one line per key every 10 s at most. */
 export const RATE_LOG_EVERY_MS = 10_000;
+/** Keys remembered at most. */
+const MAX_KEYS = 1000;
 
 type Level = 'warn' | 'error';
 
@@ -43,7 +46,10 @@ export class RateLimitedLog {
     }
     const suppressed = s?.suppressed ?? 0;
     this.log[level](suppressed > 0 ? { ...fields, suppressed } : fields, msg);
-    if (s === undefined) this.last.set(key, { at: t, suppressed: 0 });
+    if (s === undefined) {
+      if (this.last.size >= MAX_KEYS) this.last.clear();
+      this.last.set(key, { at: t, suppressed: 0 });
+    }
     else {
       s.at = t;
       s.suppressed = 0;

@@ -38,7 +38,8 @@ before(async () => {
         broker: { enabled: true, type: 'nats', nats: { url: nats.url, prefix } },
         presence_manager: { enabled: true, type: 'memory' },
         health: { enabled: true },
-        channel: { namespaces: [{ name: 'chat', allow_subscribe_for_client: true, presence: true }] },
+        // No name length limit, so a channel too long for a NATS subject reaches the broker.
+        channel: { max_length: 0, namespaces: [{ name: 'chat', allow_subscribe_for_client: true, presence: true }] },
       }),
     });
   } catch (err) {

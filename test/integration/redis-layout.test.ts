@@ -215,7 +215,7 @@ test('/health is 200 while Redis answers', async () => {
   assert.equal(res.status, 200);
 });
 
-test("Centrifugo's records carry time, and a bare one delta: a client gets neither, and the delta flag still delivers as a delta", async () => {
+test("Centrifugo's records carry time, and a bare one delta: a client gets neither, and a delta subscriber gets such publications in full (without history there is nothing to diff against)", async () => {
   const ch = 'h:timed';
   await redis.hset(`${prefix}.stream.meta.${ch}`, 'e', 'TiMeDeP', 's', '1');
   await redis.xadd(`${prefix}.stream.${ch}`, '1', 'd', Buffer.concat([publication('{"n":1}'), varintField(9, TIME)]));
@@ -239,6 +239,7 @@ test("Centrifugo's records carry time, and a bare one delta: a client gets neith
     const pushes = [await raw.next((m) => m.push?.pub !== undefined), await raw.next((m) => m.push?.pub?.data?.v?.startsWith('two') === true)];
     for (const p of pushes) assert.deepEqual(Object.keys(p.push.pub).sort(), ['data'], `a plain subscriber gets data only: ${JSON.stringify(p)}`);
     const got = [await s.events.next('publication'), await s.events.next('publication')];
+    // Were `delta: true` passed on with full data, the SDK would apply it as a patch and fail.
     assert.deepEqual(got.map((p) => p.data.v), ['one, the first of two long enough to diff', 'two, the first of two long enough to diff'], 'the delta subscriber decodes both');
   } finally {
     sdk.disconnect();

@@ -9,7 +9,7 @@ import { tls } from './proxy.js';
 function redisFields() {
   return {
     address: strList(
-      'Redis addresses (`redis://`, `rediss://`, `redis+sentinel://`, `redis+cluster://`). Several addresses shard channels between independent Redis setups.',
+      'Redis addresses (`redis://` or `tcp://`, `rediss://`, `redis+sentinel://`, `redis+cluster://`, `unix:///path`; query options such as `tls_enabled`, `force_resp2`, `sentinel_master_name`). Several addresses shard channels between independent Redis setups; none means `redis://127.0.0.1:6379`.',
       ['redis://127.0.0.1:6379'],
     ),
     prefix: str('Prefix of every Redis key and PUB/SUB channel, so several installations can share one Redis.', 'centrifugo'),

@@ -23,8 +23,9 @@
  * While a confirmation has timed out (`stalled`), publications and control messages are refused
  * at once rather than written: nats.js buffers what it cannot write without a bound, so a stalled
  * server would otherwise grow the process by everything published at it, and deliver late what
- * was answered as failed. Each refused send (and each health check) sends one PING, at most one
- * at a time, and the first answered clears the stall.
+ * was answered as failed. Each refused send sends one PING, at most one at a time (the control
+ * plane's heartbeat sends every 3 s, so one goes out even when nothing else is published), and the
+ * first answered clears the stall.
  *
  * A channel NATS cannot carry (a wildcard pattern without `allow_wildcards`, a name that is no
  * valid subject: subjects.ts) is error 107 (bad request), as Centrifugo answers it, rather than a
@@ -40,7 +41,8 @@ import { decodeClientInfoRecord, decodePublicationRecord, encodeClientInfoRecord
 import { parseNatsUrl, redactNatsUrl, type NatsBrokerOptions, type NatsServers } from './options.js';
 import { decodePush, encodePush, unwrapPublication, type PushKind } from './push.js';
 import { isWildcard, NatsSubjects, subjectProblem } from './subjects.js';
-import { Confirmations, messageOf, writeTimeout } from './confirm.js';
+import { Confirmations, writeTimeout } from './confirm.js';
+import { messageOf } from '../../util/message-of.js';
 import { errors, type ReplyError } from '../../protocol/errors.js';
 
 /** Between two rounds of reconnect attempts, ms (the client adds up to 100 ms of jitter). */
@@ -208,10 +210,7 @@ export class NatsBroker implements Broker {
     if (this.state === 'closed') return { ok: false, reason: `nats ${this.server}: closed` };
     if (this.down !== undefined) return { ok: false, reason: `nats ${this.server}: ${this.down}` };
     const stalled = this.confirmations.stalled;
-    if (stalled !== undefined) {
-      if (this.nc !== undefined) this.confirmations.probe(this.nc);
-      return { ok: false, reason: `nats ${this.server}: ${stalled}` };
-    }
+    if (stalled !== undefined) return { ok: false, reason: `nats ${this.server}: ${stalled}` };
     return { ok: true };
   }
 
@@ -332,7 +331,7 @@ export class NatsBroker implements Broker {
     const done = (): void => {
       if (this.down !== waiting) return;
       this.down = undefined;
-      this.confirmations.stalled = undefined;
+      this.confirmations.clearStall();
     };
     if (nc === undefined) return done();
     writeTimeout(nc.flush(), this.opts.writeTimeoutMs, 'confirming the subscriptions after a reconnect').then(done, done);

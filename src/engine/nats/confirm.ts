@@ -7,6 +7,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { withTimeout } from '../../util/timeout.js';
+import { messageOf } from '../../util/message-of.js';
 
 export class WriteTimeoutError extends Error {
   override readonly name = 'WriteTimeoutError';
@@ -18,12 +19,21 @@ export function writeTimeout<T>(p: Promise<T>, ms: number, what: string): Promis
 }
 
 export class Confirmations {
-  /** Why the server counts as stalled; undefined once a PING is answered again. */
-  stalled: string | undefined;
+  #stalled: string | undefined;
   /** A stall's PING is in flight. */
   private probing = false;
   /** The confirmation the messages of this turn will share, until its PING goes out. */
   private pending: Promise<void> | undefined;
+
+  /** Why the server counts as stalled; undefined once a PING is answered again. */
+  get stalled(): string | undefined {
+    return this.#stalled;
+  }
+
+  /** The connection came back (a reconnect): whatever stalled is gone with the old socket. */
+  clearStall(): void {
+    this.#stalled = undefined;
+  }
 
   constructor(
     /** `write_timeout`, ms. */
@@ -41,11 +51,11 @@ export class Confirmations {
         this.pending = undefined;
         writeTimeout(nc.flush(), this.timeoutMs, `nats ${this.server()}: ${what} not confirmed`).then(
           () => {
-            this.stalled = undefined;
+            this.#stalled = undefined;
             resolve();
           },
           (err: unknown) => {
-            if (err instanceof WriteTimeoutError) this.stalled = `no reply to a PING within ${this.timeoutMs} ms`;
+            if (err instanceof WriteTimeoutError) this.#stalled = `no reply to a PING within ${this.timeoutMs} ms`;
             reject(err instanceof WriteTimeoutError ? err : new Error(`nats ${this.server()}: ${what} not confirmed: ${messageOf(err)}`, { cause: err }));
           },
         );
@@ -57,12 +67,12 @@ export class Confirmations {
 
   /** While stalled: one PING (never two at once), whose answer ends the stall. */
   probe(nc: NatsConnection): void {
-    if (this.stalled === undefined || this.probing) return;
+    if (this.#stalled === undefined || this.probing) return;
     this.probing = true;
     writeTimeout(nc.flush(), this.timeoutMs, 'probe')
       .then(
         () => {
-          this.stalled = undefined;
+          this.#stalled = undefined;
         },
         () => {},
       )
@@ -70,8 +80,4 @@ export class Confirmations {
         this.probing = false;
       });
   }
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -61,8 +61,9 @@ function parse(msg: Buffer): PubSubMessage | undefined {
 
 /** A publication read from a record (PUB/SUB or a history stream), without the broker's fields. */
 export function forClients(pub: Publication): Publication {
-  delete pub.delta;
-  delete pub.time;
+  // Only when set (records Rotor writes carry neither): a delete changes the object's shape.
+  if (pub.delta !== undefined) delete pub.delta;
+  if (pub.time !== undefined) delete pub.time;
   return pub;
 }
 

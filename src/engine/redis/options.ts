@@ -120,6 +120,7 @@ const SCHEMES: Readonly<Record<string, { kind: RedisTopology['kind']; tls: boole
  * `sentinel_tls_enabled`, `force_resp2` (Go's spellings: 1, t, true, 0, f, false, ...).
  */
 export function parseRedisAddress(address: string): ParsedAddress {
+  if (address.startsWith('unix://')) return parseUnixAddress(address);
   const text = address.includes('://') ? address : `redis://${address}`;
   let url: URL;
   try {
@@ -128,15 +129,7 @@ export function parseRedisAddress(address: string): ParsedAddress {
     throw new RedisAddressError(`"${redact(address)}" is not a Redis address (redis://host:port, rediss://, redis+sentinel://, redis+cluster://, unix:///path)`);
   }
   const q = url.searchParams;
-  const flags = { tls: flag(q, 'tls_enabled'), sentinelTls: flag(q, 'sentinel_tls_enabled'), resp2: flag(q, 'force_resp2') };
-  if (url.protocol === 'unix:') {
-    if (url.pathname === '' || url.pathname === '/') throw new RedisAddressError(`"${redact(address)}" has no socket path`);
-    const out: ParsedAddress = { topology: { kind: 'standalone', address: { path: decodeURIComponent(url.pathname) } }, ...flags, query: q };
-    credentials(url, out);
-    const db = q.get('db');
-    if (db !== null) out.db = dbNumber(db, address);
-    return out;
-  }
+  const flags = queryFlags(q);
   const scheme = SCHEMES[url.protocol];
   if (scheme === undefined) throw new RedisAddressError(`"${url.protocol}" is not a Redis scheme; use redis://, rediss://, redis+sentinel://, redis+cluster:// or unix://`);
   if (url.hostname === '') throw new RedisAddressError(`"${redact(address)}" has no host`);
@@ -156,6 +149,35 @@ export function parseRedisAddress(address: string): ParsedAddress {
   const path = url.pathname.replace(/^\//, '');
   if (path !== '') out.db = dbNumber(path, address);
   return out;
+}
+
+/**
+ * `unix://[[user]:password@]/path/to.sock[?db=N&...]`, read by hand: WHATWG URLs have no
+ * credentials without a host, and Centrifugo's form puts them right before the path.
+ */
+function parseUnixAddress(address: string): ParsedAddress {
+  const rest = address.slice('unix://'.length);
+  const qAt = rest.indexOf('?');
+  const main = qAt < 0 ? rest : rest.slice(0, qAt);
+  const q = new URLSearchParams(qAt < 0 ? '' : rest.slice(qAt + 1));
+  const at = main.lastIndexOf('@');
+  const path = decodeURIComponent(main.slice(at + 1));
+  if (!path.startsWith('/') || path === '/') throw new RedisAddressError(`"${redact(address)}" has no socket path (unix:///path/to/redis.sock)`);
+  const out: ParsedAddress = { topology: { kind: 'standalone', address: { path } }, ...queryFlags(q), query: q };
+  if (at >= 0) {
+    const creds = main.slice(0, at);
+    const colon = creds.indexOf(':');
+    const user = decodeURIComponent(colon < 0 ? creds : creds.slice(0, colon));
+    if (user !== '') out.user = user;
+    if (colon >= 0) out.password = decodeURIComponent(creds.slice(colon + 1));
+  }
+  const db = q.get('db');
+  if (db !== null) out.db = dbNumber(db, address);
+  return out;
+}
+
+function queryFlags(q: URLSearchParams): Pick<ParsedAddress, 'tls' | 'sentinelTls' | 'resp2'> {
+  return { tls: flag(q, 'tls_enabled'), sentinelTls: flag(q, 'sentinel_tls_enabled'), resp2: flag(q, 'force_resp2') };
 }
 
 function credentials(url: URL, out: ParsedAddress): void {

@@ -61,12 +61,15 @@ end
 redis.call('xadd', stream, 'MAXLEN', ARGV[2], offset, 'd', ARGV[1])
 -- Held for release (wait_replicas): a stream without a release mark gets one just below, so
 -- concurrent first releases from several nodes still publish every entry.
--- Published at once (wait_replicas off, or a Centrifugo node): any mark is stale, and a later held
--- publish starts a new one rather than publishing again what went out here.
+-- Published at once (wait_replicas off on this node): a mark right below it moves up, so a later
+-- release does not publish this entry again and readers are not held below it. A mark further
+-- below waits for the held entries between (releasing them may send this one twice, never lose
+-- one). Centrifugo nodes do not move it; a mixed cluster gets duplicates, not gaps.
 if ARGV[4] == '' then
   if redis.call('hexists', meta, 'r') == 0 then redis.call('hset', meta, 'r', tonumber(offset) - 1) end
 else
-  redis.call('hdel', meta, 'r')
+  local r = redis.call('hget', meta, 'r')
+  if r and tonumber(r) == tonumber(offset) - 1 then redis.call('hset', meta, 'r', offset) end
 end
 redis.call('pexpire', stream, ARGV[3])
 if ARGV[4] ~= '' then

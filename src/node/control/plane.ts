@@ -254,7 +254,7 @@ export class ControlPlane {
         this.userWatches.drop(from);
         return;
       case 'surveyRequest':
-        this.answerSurvey(c.id, c.op, c.data, from).catch((err: unknown) => this.log.warn({ err, node: from, op: c.op }, 'could not answer a survey'));
+        void this.answerSurvey(c.id, c.op, c.data, from);
         return;
       case 'surveyResponse':
         this.surveys.answer(c.id, from, { code: c.code, data: c.data });
@@ -319,7 +319,8 @@ export class ControlPlane {
 
   /**
    * Answers a survey. An answer the broker refuses (over NATS `max_payload`, say) is followed by
-   * a bare failure, so the asking node fails now instead of at its survey timeout.
+   * a bare failure, so the asking node fails now instead of at its survey timeout. Never rejects:
+   * `answer` turns a handler's failure into an answer, and sending failures are caught here.
    */
   private async answerSurvey(id: number, op: string, data: Uint8Array, to: string): Promise<void> {
     const a = await this.answer(op, data);

@@ -2,8 +2,9 @@
  * Surveys in flight: a question sent to every other node, answered by each through a
  * SurveyResponse addressed to the asking node. A survey settles when every node it waits for has
  * answered or is gone from the registry (it announced its shutdown, or sent no heartbeat for two
- * intervals and a second, 7 s by default, shorter than the 10 s survey timeout), and fails after
- * its timeout naming the nodes that did not answer.
+ * intervals and a second: 7 s by default, noticed at the next 3 s tick, so 7 to 10 s after its last
+ * heartbeat, at or before the 10 s survey timeout), and fails after its timeout naming the nodes
+ * that did not answer.
  *
  * Centrifugo counts the nodes at the start and fails a survey that one of them leaves unanswered
  * at its deadline. Rotor answers without a node the cluster has dropped meanwhile, as `info` does

@@ -143,6 +143,7 @@ test('redis options - bad addresses: the error names the key and never shows the
     [{ address: ['redis://u:topsecret@h/notadb'] }, /^engine\.redis\.address\[0\]: "redis:\/\/u:\*\*\*@h\/notadb": the database must be a number/],
     [{ address: ['redis://u:topsecret@h?tls_enabled=yes'] }, /^engine\.redis\.address\[0\]: option tls_enabled: "yes" is not a boolean/],
     [{ address: ['unix://'] }, /^engine\.redis\.address\[0\]: "unix:\/\/" has no socket path/],
+    [{ address: ['unix://u:topsecret@relative.sock'] }, /^engine\.redis\.address\[0\]: "unix:\/\/u:\*\*\*@relative\.sock" has no socket path/],
     [{ address: ['redis://h:1', 'redis://h:99999'] }, /^engine\.redis\.address\[1\]: /],
     [{ address: ['redis://a?addr=b'] }, /^engine\.redis\.address\[0\]: several hosts in one redis:\/\/ address/],
     [{ address: ['redis+sentinel://s1?sentinel_password=topsecret'] }, /^engine\.redis\.address\[0\]: needs sentinel_master_name/],
@@ -161,6 +162,9 @@ test('redis options - bad addresses: the error names the key and never shows the
 test("redis options - Centrifugo v6's other address forms: tcp://, unix://, and any address with sentinel_master_name is a Sentinel's", () => {
   assert.deepEqual(shardsOf({ address: ['tcp://h:6380/3'] }).map((x) => [x.topology, x.db]), [[{ kind: 'standalone', address: { host: 'h', port: 6380 } }, 3]]);
   assert.deepEqual(shardsOf({ address: ['unix:///run/redis/redis.sock?db=2'] }).map((x) => [x.topology, x.db]), [[{ kind: 'standalone', address: { path: '/run/redis/redis.sock' } }, 2]]);
+  const [unixAuth] = shardsOf({ address: ['unix://app:s3cret@/run/redis/redis.sock?force_resp2=true'], password: 'section' });
+  assert.deepEqual([unixAuth?.topology, unixAuth?.user, unixAuth?.password, unixAuth?.resp2], [{ kind: 'standalone', address: { path: '/run/redis/redis.sock' } }, 'app', 's3cret', true]);
+  assert.equal(shardsOf({ address: ['unix://:only-a-password@/tmp/r.sock'] })[0]?.password, 'only-a-password');
   const [s] = shardsOf({ address: ['redis://s1?sentinel_master_name=mm&addr=s2:26380'] });
   assert.deepEqual(s?.topology, { kind: 'sentinel', masterName: 'mm', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }] });
   assert.equal(s?.tls, undefined);

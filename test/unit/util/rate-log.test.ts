@@ -64,3 +64,19 @@ test('rate-limited log: write() keys lines by the key given, at the level given'
     ],
   );
 });
+
+test('rate-limited log: keys are remembered up to a bound; past it the record starts over, so memory stays bounded whatever the keys', () => {
+  const { log, lines } = capture();
+  const s = new RateLimitedLog(log, 10_000, () => 0);
+  s.write('error', 'first', {}, 'first');
+  s.write('error', 'first', {}, 'first');
+  for (let i = 0; i < 998; i++) s.write('error', `k${i}`, {}, 'filler');
+  // 999 keys held: 'first' is still limited.
+  s.write('error', 'first', {}, 'first');
+  assert.deepEqual(lines.filter((l) => l.message === 'first').map((l) => l.level), ['error', 'debug', 'debug']);
+  s.write('error', 'k998', {}, 'filler');
+  // The 1,001st key clears the record: 'first' is written again, at its level.
+  s.write('error', 'one-too-many', {}, 'filler');
+  s.write('error', 'first', {}, 'first');
+  assert.deepEqual(lines.filter((l) => l.message === 'first').map((l) => l.level), ['error', 'debug', 'debug', 'error']);
+});
