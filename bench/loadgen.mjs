@@ -18,7 +18,7 @@
  *     `${channelPrefix}${i * perConn + k}` for k < perConn, 100 subscribe commands in flight per
  *     connection; every channel has one subscriber, so `publish` over `channels: n * perConn`
  *     afterwards expects one delivery per publication. → {ev:'connected', ok, failed, channels, ms}
- *  {cmd:'publish', apiUrl, apiKey, rate, warmupS, measureS, channels, channelPrefix, drainMs}
+ *  {cmd:'publish', apiUrl, apiKey, rate, warmupS, measureS, channels, channelPrefix, drainMs, mirrorApiUrls?}
  *     publishes at a fixed rate through POST /api/publish, payload
  *     {"t":<publish time ms, high-res>,"s":<seq>,"m":<1 if measured>,"pad":"…"} (~100 bytes),
  *     round-robin over the channels. Warm-up first (not counted), then
@@ -513,9 +513,31 @@ async function warmUp(pub, m) {
   return { warmCount, warmExpected };
 }
 
+/**
+ * With `mirrorApiUrls`, every publication is posted to each of those APIs (servers that share
+ * nothing, each with its own subscribers: the two-process floor); otherwise to `apiUrl`.
+ */
+function makeMirroredPublisher(m) {
+  const urls = m.mirrorApiUrls ?? [m.apiUrl];
+  if (urls.length === 1) return makePublisher({ ...m, apiUrl: urls[0] });
+  const pubs = urls.map((apiUrl) => makePublisher({ ...m, apiUrl }));
+  return {
+    publish: (seq, measured, ch) => {
+      let out;
+      for (const p of pubs) out = p.publish(seq, measured, ch);
+      return out;
+    },
+    get errors() {
+      return pubs.reduce((sum, p) => sum + p.errors, 0);
+    },
+    drained: () => Promise.all(pubs.map((p) => p.drained())),
+    destroy: () => pubs.forEach((p) => p.destroy()),
+  };
+}
+
 async function runPublish(m) {
   resetStats();
-  const pub = makePublisher(m);
+  const pub = makeMirroredPublisher(m);
   const { warmCount, warmExpected } = await warmUp(pub, m);
   const measCount = Math.round(m.rate * m.measureS);
   const errorsBefore = pub.errors;

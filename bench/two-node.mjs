@@ -9,7 +9,9 @@
  *               through node A's HTTP API at 10/s (50k deliveries/s), 100-byte payloads; targets
  *               rotor-memory (1 node), rotor-redis (2 nodes), socketio-redis (2 nodes), and as
  *               reference points bare-ws and bare-raw (bench/baseline-server.mjs, 1 node: ws.send
- *               per subscriber, and one pre-built frame socket.write-n to each, the floor). Server
+ *               per subscriber, and one pre-built frame socket.write-n to each, the floor), and
+ *               bare-raw-2, the floor as two processes (half the subscribers each, every
+ *               publication posted to both): what sharing the core costs with no broker. Server
  *               CPU is both nodes' utime+stime summed over the window; Redis's is read apart from
  *               /proc/<redis-server pid>/stat of a redis-server started for that target alone.
  *  api          publish-with-history through Redis: two Rotor nodes on Redis, autocannon (32
@@ -26,7 +28,7 @@
  *
  * Options: --measure S (10), --warmup S (3), --scale F (subscriber and channel counts, for smoke
  * runs), --repeat N (every part N times, targets alternating, every other round reversed; medians
- * reported, single runs kept under `runs`), --targets rotor-memory,rotor-redis,socketio-redis,bare-ws,bare-raw,
+ * reported, single runs kept under `runs`), --targets rotor-memory,rotor-redis,socketio-redis,bare-ws,bare-raw,bare-raw-2,
  * --parts broadcast,api,resubscribe, --label TEXT, --rotor-root DIR (the checkout or build whose
  * dist/cli/main.js runs as Rotor; default this one), --sio-client official|raw (the generator's
  * socket.io clients: socket.io-client, the default, or the same protocol over `ws` as its Rotor
@@ -51,6 +53,9 @@ export const TARGETS = {
   // Reference points, not targets: what a Node server's fan-out costs with nothing around it.
   'bare-ws': { label: 'bare `ws`, 1 node (ws.send per subscriber)', server: 'baseline', nodes: 1, redis: false },
   'bare-raw': { label: 'floor, 1 node (one pre-built frame, socket.write per subscriber)', server: 'baseline', nodes: 1, redis: false, baselineArgs: ['--raw'] },
+  // What two processes sharing the core cost by themselves: the floor split in two, each process
+  // with half the subscribers and every publication posted to both (no broker between them).
+  'bare-raw-2': { label: 'floor, 2 processes (half the subscribers each, every publication posted to both)', server: 'baseline', nodes: 2, redis: false, baselineArgs: ['--raw'], mirror: true },
 };
 const PARTS = ['broadcast', 'api', 'resubscribe'];
 
@@ -224,6 +229,7 @@ async function runBroadcast(targetId) {
         channelPrefix: CHANNEL_PREFIX,
         drainMs: 5000,
         payloadBytes: PAYLOAD_BYTES,
+        ...(t.mirror ? { mirrorApiUrls: nodes.map((x) => x.apiUrl) } : {}),
       },
       windowWatcher(nodes, redis, gen, box),
     );

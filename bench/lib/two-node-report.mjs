@@ -115,6 +115,7 @@ function broadcastTable(results) {
     ['rotor-redis', 'rotor-memory', 'Rotor Redis / Rotor memory'],
     ['rotor-redis', 'socketio-redis', 'Rotor Redis / socket.io'],
     ['bare-raw', 'socketio-redis', 'Floor / socket.io'],
+    ['bare-raw-2', 'bare-raw', 'Floor 2 processes / floor 1'],
   ].filter(([a, c]) => ids.includes(a) && ids.includes(c));
   const head = `| Metric | ${cols.join(' | ')} |${pairs.map((p) => ` ${p[2]} |`).join('')}\n|---|${ids.map(() => '---:|').join('')}${pairs.map(() => '---:|').join('')}`;
   const lines = [head];
@@ -186,6 +187,7 @@ function floorLine(results) {
   for (const [id, what] of [
     ['bare-raw', 'the floor (one pre-built frame `socket.write`-n to each subscriber, nothing else)'],
     ['bare-ws', 'bare `ws` (`ws.send` to each subscriber)'],
+    ['bare-raw-2', 'the floor as two processes sharing the core (half the subscribers each)'],
   ]) {
     const r = b[id];
     if (!ok(r)) continue;
@@ -193,7 +195,7 @@ function floorLine(results) {
     const vsRotor = ok(red) ? `Rotor on two Redis nodes costs ${x(ratio(red.cpuUsPerDelivery, r.cpuUsPerDelivery))} of it` : undefined;
     parts.push(`${what}: ${num(r.cpuUsPerDelivery, 2)} CPU-µs per delivery${vsSio || vsRotor ? ` (${[vsSio, vsRotor].filter(Boolean).join('; ')})` : ''}`);
   }
-  return parts.length === 0 ? '' : `Reference points, one node, same run (not targets): ${parts.join('; ')}.`;
+  return parts.length === 0 ? '' : `Reference points, same run (not targets): ${parts.join('; ')}.`;
 }
 
 export function renderTwoNode(results) {
