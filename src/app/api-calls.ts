@@ -14,6 +14,7 @@ import { asObject } from '../protocol/json/fields.js';
 import { toJsonText } from '../protocol/json/json-text.js';
 import { ApiErrorCode } from '../protocol/codes.js';
 import { ReplyError } from '../protocol/errors.js';
+import { messageOf } from '../util/message-of.js';
 
 /** A server API request or result in its JSON form. */
 export type ApiObject = Record<string, unknown>;
@@ -31,7 +32,7 @@ export async function callApi(ctx: ApiContext, method: string, request: ApiObjec
   try {
     parsed = asObject(parseApiJson(JSON.stringify(request)));
   } catch (e) {
-    throw new ReplyError(ApiErrorCode.badRequest.code, `${ApiErrorCode.badRequest.message}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ReplyError(ApiErrorCode.badRequest.code, `${ApiErrorCode.badRequest.message}: ${messageOf(e)}`);
   }
   try {
     return JSON.parse(toJsonText(await m(ctx, parsed))) as ApiObject;

@@ -38,6 +38,7 @@ import { AdminV1Socket } from '../admin/v1-socket.js';
 import { builtConsoleDir, mountConsole } from '../admin/ui.js';
 import { mountSwagger } from './swagger.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
+import { messageOf } from '../util/message-of.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
 export const API_MAX_BODY_SIZE = 10 * 1024 * 1024;
@@ -348,7 +349,7 @@ async function listenNamingKey(listener: HttpListener, port: number, host: strin
   try {
     return await listener.listen(port, host);
   } catch (err) {
-    throw new Error(`${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`${key}: ${messageOf(err)}`, { cause: err });
   }
 }
 

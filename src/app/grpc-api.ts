@@ -9,6 +9,7 @@ import { GrpcApiServer } from '../api/grpc/server.js';
 import type { Logger } from '../util/logger.js';
 import type { SideServer } from './side-server.js';
 import { serverTls } from './tls-options.js';
+import { messageOf } from '../util/message-of.js';
 
 export function createGrpcApi(config: Readonly<Config>, ctx: ApiContext, log: Logger): SideServer | undefined {
   const g = config.grpc_api;
@@ -32,7 +33,7 @@ export function createGrpcApi(config: Readonly<Config>, ctx: ApiContext, log: Lo
       try {
         port = await server.start();
       } catch (err) {
-        throw new Error(`grpc_api.port: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new Error(`grpc_api.port: ${messageOf(err)}`, { cause: err });
       }
       log.info({ port, tls: g.tls.enabled, auth: g.key !== '', reflection: g.reflection }, 'gRPC API listening');
       return port;

@@ -19,6 +19,7 @@ import pino from 'pino';
 import type { LogFn, Logger } from '../util/logger.js';
 import { LogSink } from './log-sink.js';
 import { PrettyLines } from './log-pretty.js';
+import { messageOf } from '../util/message-of.js';
 
 /** Field names whose values are secrets wherever they appear in a logged object. */
 const SECRET_FIELDS = ['token', 'key', 'password', 'secret'] as const;
@@ -63,7 +64,7 @@ function openLogFile(file: string): number {
       return openSync(file, constants.O_RDWR | flags, 0o644);
     }
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = messageOf(err);
     throw new LogFileError(`log.file: cannot open "${file}" for writing: ${why}`, { cause: err });
   }
 }

@@ -21,6 +21,7 @@ import type { Config } from '../config/schema.js';
 import { App, type AppAddress } from './app.js';
 import { createLogger, type ProcessLogger } from './logger.js';
 import { VERSION } from './version.js';
+import { messageOf } from '../util/message-of.js';
 
 export interface RunOptions {
   config: Readonly<Config>;
@@ -62,7 +63,7 @@ function writePidFile(file: string): void {
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw new StartupError(`pid_file: cannot write "${file}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new StartupError(`pid_file: cannot write "${file}": ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -100,7 +101,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
   try {
     app = await App.create(config, log);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     log.fatal({ err: message }, 'startup failed');
     opts.reportFatal?.(message);
     await log.close(exitDeadline());
@@ -163,7 +164,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
       app.reload(opts.reload());
       log.info('configuration reloaded (token keys and channel options)');
     } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'configuration reload failed, keeping the current one');
+      log.error({ err: messageOf(err) }, 'configuration reload failed, keeping the current one');
     }
   });
 
@@ -172,7 +173,7 @@ export async function runServer(opts: RunOptions): Promise<void> {
   try {
     addr = await startup;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     log.fatal({ err: message }, 'startup failed');
     opts.reportFatal?.(message);
     await app.stop(0);

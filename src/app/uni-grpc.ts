@@ -10,6 +10,7 @@ import type { Logger } from '../util/logger.js';
 import { UniGrpcServer } from '../transport/uni-grpc/server.js';
 import type { SideServer } from './side-server.js';
 import { serverTls } from './tls-options.js';
+import { messageOf } from '../util/message-of.js';
 
 export function createUniGrpc(config: Readonly<Config>, node: Node, log: Logger): SideServer | undefined {
   const c = config.uni_grpc;
@@ -26,7 +27,7 @@ export function createUniGrpc(config: Readonly<Config>, node: Node, log: Logger)
       try {
         port = await server.start();
       } catch (err) {
-        throw new Error(`uni_grpc.port: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new Error(`uni_grpc.port: ${messageOf(err)}`, { cause: err });
       }
       log.info({ port, tls: c.tls.enabled }, 'uni_grpc: serving CentrifugoUniStream');
       return port;

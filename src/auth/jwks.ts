@@ -21,6 +21,7 @@ import { compactVerify, createRemoteJWKSet, customFetch, errors as joseErrors, t
 import { InvalidTokenError, KeySourceUnavailableError } from './errors.js';
 import { expandTemplate, templatePlaceholders } from '../util/jwks-template.js';
 import { toInvalid } from './keys.js';
+import { messageOf } from '../util/message-of.js';
 
 /** Algorithms accepted with JWKS keys. `Ed25519` is the newer (RFC 9864) name of EdDSA over Ed25519. */
 export const JWKS_ALGS = [
@@ -83,7 +84,7 @@ export class JwksKeySource {
       await compactVerify(token, this.keySet, { algorithms: [...JWKS_ALGS] });
     } catch (err) {
       if (this.closed.aborted) throw new InvalidTokenError('token verifier is closed', { cause: err });
-      if (isFetchFailure(err)) throw new KeySourceUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
+      if (isFetchFailure(err)) throw new KeySourceUnavailableError(messageOf(err), { cause: err });
       throw toInvalid(err);
     }
   }
@@ -112,7 +113,7 @@ export class JwksKeySource {
     // threw is marked as such, apart from errors of key import or verification.
     if (lastError instanceof Error && (lastError.name === 'TimeoutError' || lastError.name === 'AbortError')) throw lastError;
     if (lastError instanceof JwksFetchError) throw lastError;
-    throw new JwksFetchError(lastError instanceof Error ? lastError.message : String(lastError), { cause: lastError });
+    throw new JwksFetchError(messageOf(lastError), { cause: lastError });
   };
 }
 

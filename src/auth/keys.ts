@@ -12,6 +12,7 @@ import { createHmac, createPublicKey, createSecretKey, timingSafeEqual, type Key
 import { compactVerify, errors as joseErrors } from 'jose';
 import type { CompactJws } from './compact.js';
 import { InvalidTokenError } from './errors.js';
+import { messageOf } from '../util/message-of.js';
 
 export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
 /** PS* use the same RSA key; allowed in addition to Centrifugo's RS* because they are strictly stronger. */
@@ -169,6 +170,6 @@ async function verifyWith(token: string, key: KeyObject | Uint8Array, algs: read
 export function toInvalid(err: unknown): InvalidTokenError {
   if (err instanceof InvalidTokenError) return err;
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new InvalidTokenError('signature mismatch', { cause: err });
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = messageOf(err);
   return new InvalidTokenError(reason, { cause: err });
 }

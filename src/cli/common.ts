@@ -5,6 +5,7 @@
 import { writeFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/load.js';
+import { messageOf } from '../util/message-of.js';
 
 export const DEFAULT_CONFIG_FILE = 'config.json';
 
@@ -13,7 +14,7 @@ export const DEFAULT_CONFIG_FILE = 'config.json';
  * synchronously, so a `process.exit` right after cannot lose it; a stderr that is gone is ignored.
  */
 export function reportError(err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   try {
     writeSync(2, `error: ${message}\n`);
   } catch {

@@ -11,6 +11,7 @@ import { compileGlob } from '../util/glob.js';
 import { goRegExp } from '../util/go-regexp.js';
 import { checkTemplateSafety } from '../util/jwks-template.js';
 import { isAscii } from '../util/ascii.js';
+import { messageOf } from '../util/message-of.js';
 
 export interface CheckResult {
   readonly errors: ConfigIssue[];
@@ -35,7 +36,7 @@ export function regexError(pattern: string): string | undefined {
     goRegExp(pattern);
     return undefined;
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return messageOf(err);
   }
 }
 

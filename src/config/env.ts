@@ -28,6 +28,7 @@ import { GO_FALSE, GO_TRUE, weakInt } from './schema/weak.js';
 import { describeLegacyKey } from './legacy-check.js';
 import { LEGACY_KEYS } from './legacy-keys.js';
 import { nearest } from './suggest.js';
+import { messageOf } from '../util/message-of.js';
 
 /** One env var that set an option, after prefix resolution. */
 export interface EnvValue {
@@ -93,7 +94,7 @@ function parseJson(raw: string): unknown {
   try {
     return JSON.parse(raw) as unknown;
   } catch (err) {
-    throw new Error(`invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`invalid JSON: ${messageOf(err)}`);
   }
 }
 
@@ -125,7 +126,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): EnvR
       try {
         result.values.push({ path: option.path, value: coerceEnvValue(option.meta, raw), variable });
       } catch (err) {
-        result.errors.push({ path: option.path, message: `${variable}: ${err instanceof Error ? err.message : String(err)}` });
+        result.errors.push({ path: option.path, message: `${variable}: ${messageOf(err)}` });
       }
       continue;
     }
@@ -198,7 +199,7 @@ export function applyItemOverrides(
       } catch (err) {
         errors.push({
           path: `${it.list.path}[${index}].${option.itemPath ?? ''}`,
-          message: `${it.variable}: ${err instanceof Error ? err.message : String(err)}`,
+          message: `${it.variable}: ${messageOf(err)}`,
         });
       }
       applied = true;

@@ -7,6 +7,7 @@ import * as TOML from 'smol-toml';
 import YAML from 'yaml';
 import { ConfigError } from './errors.js';
 import { isRecord } from './schema/define.js';
+import { messageOf } from '../util/message-of.js';
 
 export type ConfigFormat = 'json' | 'yaml' | 'toml';
 
@@ -132,7 +133,7 @@ function describeParseError(err: unknown, text: string, format: ConfigFormat): s
     const firstLine = (err.message.split('\n')[0] ?? err.message).replace(/^Invalid TOML document: /, '');
     return `${firstLine} at line ${err.line}, column ${err.column}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }
 
 /** Serializes a file-form config; JSON is indented with 2 spaces and ends with a newline. */

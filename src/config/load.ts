@@ -14,6 +14,7 @@ import { legacyLayoutOf, migrateConfig } from './migrate.js';
 import { configSchema, type Config } from './schema.js';
 import { isRecord, metaOf, type OptionSchema } from './schema/define.js';
 import { unknownKeyWarnings } from './suggest.js';
+import { messageOf } from '../util/message-of.js';
 
 export interface ConfigSources {
   /** Config file (.json, .yaml, .yml or .toml). Absent means no file. */
@@ -45,7 +46,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err);
+    const why = code === 'ENOENT' ? 'file not found' : messageOf(err);
     throw new ConfigError(`cannot read config file "${file}": ${why}`, [], { cause: err });
   }
   return parseConfigText(text, format, file);

@@ -8,6 +8,7 @@ import { Client, Metadata, credentials, status, type ChannelCredentials, type Se
 import type { LifecycleEvent } from './events.js';
 import { decodeNotifyResponse, encodeNotifyRequest, type WireResponse } from './codec.js';
 import { SENT, errorOutcome, type SendOutcome, type Sender } from './sender.js';
+import { messageOf } from '../util/message-of.js';
 
 /** gRPC statuses worth retrying: the backend may answer otherwise next time. */
 const RETRYABLE = new Set<number>([
@@ -57,7 +58,7 @@ export class GrpcSender implements Sender {
     try {
       for (const [k, v] of Object.entries(opts.metadata)) md.set(k, v);
     } catch (err) {
-      throw new Error(`metadata for ${opts.endpoint}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`metadata for ${opts.endpoint}: ${messageOf(err)}`, { cause: err });
     }
     this.#metadata = md;
     this.#client = new Client(url.host, channelCredentials(opts.tls), channelOptions);

@@ -10,6 +10,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { ProxyCallError } from './types.js';
+import { messageOf } from '../util/message-of.js';
 
 /** What came back: the status, and the body's text for a 200 (empty otherwise, not read). */
 export interface ExchangeAnswer {
@@ -104,5 +105,5 @@ function timedOut(x: HttpExchange): void {
 function failure(e: unknown): ProxyCallError {
   if (e instanceof ProxyCallError) return e;
   const code = typeof e === 'object' && e !== null && 'code' in e ? ` (${String(e.code)})` : '';
-  return new ProxyCallError(`request failed: ${e instanceof Error ? e.message : String(e)}${code}`, undefined, { cause: e });
+  return new ProxyCallError(`request failed: ${messageOf(e)}${code}`, undefined, { cause: e });
 }

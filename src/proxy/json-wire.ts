@@ -15,6 +15,7 @@ import {
   type ConnectProxyResult, type ConnectSubOptions, type ProxyAnswer, type ProxyMethod, type ProxyRequests, type ProxyResults,
   type PublishProxyResult, type RefreshProxyResult, type ResultPayload, type RpcProxyResult, type SubRefreshProxyResult, type SubscribeProxyResult,
 } from './types.js';
+import { messageOf } from '../util/message-of.js';
 
 type Obj = Record<string, unknown>;
 
@@ -49,7 +50,7 @@ export function decodeAnswer<M extends ProxyMethod>(method: M, body: string): Pr
   try {
     parsed = parseJsonWithRaw(body, isRawKey);
   } catch (e) {
-    throw new ProxyCallError(`answer is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ProxyCallError(`answer is not JSON: ${messageOf(e)}`);
   }
   const top = object(parsed, 'answer');
   const disconnect = top['disconnect'];

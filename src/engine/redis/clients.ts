@@ -8,6 +8,7 @@
 import { createClient, createCluster, createSentinel, RESP_TYPES } from '@redis/client';
 import type { HostPort, RedisShardOptions, SocketPath } from './options.js';
 import { withTimeout } from '../../util/timeout.js';
+import { messageOf } from '../../util/message-of.js';
 
 /** Reconnect backoff: 50 ms per attempt up to this, ms. */
 const MAX_RECONNECT_DELAY_MS = 1000;
@@ -165,7 +166,7 @@ export async function connect(client: Conn, label: string, timeoutMs: number): P
   try {
     await withTimeout(client.connect(), timeoutMs + 1000, () => new Error(`${label}: not connected within connect_timeout (${timeoutMs} ms)`));
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = messageOf(err);
     throw new Error(why.startsWith(label) ? why : `${label}: ${why}`);
   }
 }

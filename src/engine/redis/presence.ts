@@ -22,6 +22,7 @@ import type { RedisPresenceOptions } from './options.js';
 import { PRESENCE_ADD, PRESENCE_GET, PRESENCE_REMOVE, PRESENCE_STATS } from './presence-scripts.js';
 import type { RedisShard } from './shard.js';
 import { combinedHealth, openShards } from './shards.js';
+import { messageOf } from '../../util/message-of.js';
 
 interface Part {
   shard: RedisShard;
@@ -112,7 +113,7 @@ export class RedisPresenceManager implements PresenceManager {
     try {
       decoded = decodeClientInfoRecord(record);
     } catch (err) {
-      this.log.warn({ channel, client, err: err instanceof Error ? err.message : String(err) }, 'redis presence: skipping an entry that is not a protobuf ClientInfo');
+      this.log.warn({ channel, client, err: messageOf(err) }, 'redis presence: skipping an entry that is not a protobuf ClientInfo');
       return undefined;
     }
     const info: ClientInfo = { user: decoded.user, client: decoded.client };

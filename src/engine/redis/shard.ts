@@ -30,6 +30,7 @@ import type { ProbeTarget, PubSubConn } from './pubsub-conn.js';
 import { DeliveryProbe, probeTargets } from './delivery-probe.js';
 import { SilenceWatch } from './silence.js';
 import { randomBytes } from 'node:crypto';
+import { messageOf } from '../../util/message-of.js';
 
 /** How often each connection is pinged to detect a stalled server, ms. */
 const PING_INTERVAL_MS = 1000;
@@ -276,7 +277,7 @@ export class RedisShard {
     let lastError = '';
     const watching = (): boolean => !this.closed && live();
     client.on('error', (err) => {
-      lastError = err instanceof Error ? err.message : String(err);
+      lastError = messageOf(err);
       if (this.connectedOnce && watching() && !client.isReady) this.lost(what, lastError);
     });
     client.on('end', () => {
@@ -358,7 +359,7 @@ export class RedisShard {
       },
       (err: unknown) => {
         if (this.closed || !client.isReady) return;
-        this.fail(what, `no reply within io_timeout (${this.opts.ioTimeoutMs} ms): ${err instanceof Error ? err.message : String(err)}`, `${what} connection stalled (no reply to PING within io_timeout)`);
+        this.fail(what, `no reply within io_timeout (${this.opts.ioTimeoutMs} ms): ${messageOf(err)}`, `${what} connection stalled (no reply to PING within io_timeout)`);
         done(false, sent);
       },
     );
@@ -388,7 +389,7 @@ export class RedisShard {
       (err: unknown) => {
         if (this.closed) return;
         this.silence.replaceFailed(c);
-        this.events.warn(`${this.label}: replacing ${c.name} failed, it stays: ${err instanceof Error ? err.message : String(err)}`);
+        this.events.warn(`${this.label}: replacing ${c.name} failed, it stays: ${messageOf(err)}`);
       },
     );
   }
@@ -404,7 +405,7 @@ export class RedisShard {
       this.problems.delete(c.name);
       this.events.resubscribed(c.name, c.channels.size, performance.now() - started);
     } catch (err) {
-      this.events.warn(`${this.label}: waiting for ${c.channels.size} channels to be resubscribed on ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.events.warn(`${this.label}: waiting for ${c.channels.size} channels to be resubscribed on ${c.name} failed: ${messageOf(err)}`);
     }
   }
 }

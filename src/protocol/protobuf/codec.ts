@@ -24,6 +24,7 @@ import type {
 } from '../types.js';
 import { readUvarint32 } from '../varint.js';
 import { descriptor } from './descriptor.generated.js';
+import { messageOf } from '../../util/message-of.js';
 
 const root = pb.Root.fromJSON(descriptor as unknown as pb.INamespace);
 const lookup = (name: string): pb.Type => root.lookupType(`centrifugal.centrifuge.protocol.${name}`);
@@ -206,7 +207,7 @@ function decodeMessage(type: pb.Type, buf: Uint8Array): unknown {
   try {
     return type.decode(buf);
   } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = messageOf(err);
     throw new ProtocolDecodeError(`malformed ${type.name}: ${detail}`, { cause: err });
   }
 }

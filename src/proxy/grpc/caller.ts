@@ -26,6 +26,7 @@ import { Client, credentials, Metadata, status, type ChannelCredentials, type Ch
 import { ProxyCallError, type ProxyAnswer, type ProxyCaller, type ProxyMethod, type ProxyRequests, type ProxyResults, type SubscribeProxyRequest } from '../types.js';
 import { asIs, decodeResponse, encodeRequest, RPCS, toBuffer } from './codec.js';
 import { SubscribeStream } from './subscribe-stream.js';
+import { messageOf } from '../../util/message-of.js';
 
 export interface GrpcProxyOptions {
   name: string;
@@ -131,7 +132,7 @@ function setEntry(md: Metadata, key: string, value: string, fail: (why: string) 
     if (key.endsWith('-bin')) md.set(key, Buffer.from(value, 'latin1'));
     else md.set(key, value);
   } catch (e) {
-    throw fail(e instanceof Error ? e.message : String(e));
+    throw fail(messageOf(e));
   }
 }
 

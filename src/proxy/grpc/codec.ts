@@ -16,6 +16,7 @@ import {
   type PublishProxyResult, type RefreshProxyResult, type ResultPayload, type RpcProxyResult, type SubRefreshProxyResult, type SubscribeProxyResult,
 } from '../types.js';
 import { descriptor } from './descriptor.generated.js';
+import { messageOf } from '../../util/message-of.js';
 
 const PACKAGE = 'centrifugal.centrifugo.proxy';
 const root = pb.Root.fromJSON(descriptor as unknown as pb.INamespace);
@@ -140,7 +141,7 @@ export function decodeResponse<M extends ProxyMethod>(method: M, bytes: Uint8Arr
   try {
     m = RPCS[method].response.decode(bytes) as unknown as PbResponse<unknown>;
   } catch (e) {
-    throw new ProxyCallError(`undecodable answer: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+    throw new ProxyCallError(`undecodable answer: ${messageOf(e)}`, undefined, { cause: e });
   }
   return answerOf(m, RESULT_DECODERS[method] as (r: unknown) => ProxyResults[M]);
 }
@@ -157,7 +158,7 @@ export function decodeStreamMessage(bytes: Uint8Array): StreamMessage {
   try {
     m = StreamSubscribeResponseType.decode(bytes) as unknown as PbStreamSubscribeResponse;
   } catch (e) {
-    throw new ProxyCallError(`undecodable stream message: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+    throw new ProxyCallError(`undecodable stream message: ${messageOf(e)}`, undefined, { cause: e });
   }
   if (m.subscribeResponse !== null) return { kind: 'response', answer: answerOf(m.subscribeResponse, RESULT_DECODERS.subscribe) };
   if (m.publication !== null) return { kind: 'publication', data: bytesOf(m.publication.data), tags: { ...m.publication.tags } };

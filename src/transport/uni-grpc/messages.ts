@@ -13,6 +13,7 @@ import { ProtocolDecodeError } from '../../protocol/codec.js';
 import type { ConnectRequest, SubscribeRequest } from '../../protocol/types.js';
 import { readUvarint32 } from '../../protocol/varint.js';
 import { descriptor } from './descriptor.generated.js';
+import { messageOf } from '../../util/message-of.js';
 
 const root = pb.Root.fromJSON(descriptor as unknown as pb.INamespace);
 const ConnectRequestType = root.lookupType('centrifugal.centrifugo.unistream.ConnectRequest');
@@ -48,7 +49,7 @@ export function decodeConnectRequest(buf: Uint8Array): ConnectRequest {
   try {
     m = ConnectRequestType.decode(buf) as unknown as PbConnectRequest;
   } catch (err) {
-    throw new ProtocolDecodeError(`malformed ConnectRequest: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ProtocolDecodeError(`malformed ConnectRequest: ${messageOf(err)}`, { cause: err });
   }
   const r: ConnectRequest = {};
   if (m.token !== '') r.token = m.token;
