@@ -4,7 +4,8 @@
  * `occupied` for subscribers on both nodes, a single `vacated` after the last left anywhere, a
  * subscriber moving between nodes within the delay absorbed, and a node killed (SIGKILL, no
  * cleanup) while holding a channel's only subscriber: the surviving node vacates it once the dead
- * node's heartbeat expired (`lifecycle_events.node_ttl`).
+ * node's heartbeat expired (`lifecycle_events.node_ttl`), and the dead node's clients leave
+ * presence, as seen through the surviving node, once their entries expired (`presence_ttl`).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { SdkPool, type TestClient } from '../helpers/sdk.js';
 import { startNodes, type RotorNodes } from '../helpers/rotor-nodes.js';
 import { deletePrefix, redisUrl } from '../contract/redis-engines.js';
 import { HttpBackend, type BackendEvent } from '../helpers/lifecycle-backends.js';
+import { pollUntil } from '../helpers/service-process.js';
 
 /** Spans a node's restart (a process start is about 1.5 s). */
 const RESTART_WAIT_MS = 20_000;
@@ -30,10 +32,11 @@ describe('channel state across two Rotor processes on Redis', () => {
       label: 'lifecycle',
       count: 2,
       config: () => ({
-        engine: { type: 'redis', redis: { address: [redisUrl()], prefix } },
+        // Presence entries live 2 s unless refreshed (every 500 ms): a killed node's go soon.
+        engine: { type: 'redis', redis: { address: [redisUrl()], prefix, presence_ttl: '2s' } },
         lifecycle_events: { endpoint: backend.url, batch_max_delay: '10ms', vacated_delay: '2500ms', node_ttl: '1s' },
-        client: { disconnect_events_enabled: true },
-        channel: { namespaces: [{ name: 'room', allow_subscribe_for_client: true, state_proxy_enabled: true }] },
+        client: { disconnect_events_enabled: true, presence_update_interval: '500ms' },
+        channel: { namespaces: [{ name: 'room', allow_subscribe_for_client: true, state_proxy_enabled: true, presence: true }] },
       }),
     });
   });
@@ -97,14 +100,24 @@ describe('channel state across two Rotor processes on Redis', () => {
     assert.deepEqual(stateOf('room:move'), ['occupied', 'vacated']);
   });
 
-  it("a node killed without cleanup: the other node vacates its channels once its heartbeat expired", async () => {
+  it("a node killed without cleanup: the other node vacates its channels once its heartbeat expired, and its clients leave presence once their entries expired", async () => {
     const b = await client(1, 'dee');
     await b.subscribe('room:crash');
     await backend.next(is('occupied', 'room:crash'), 'occupied');
+    // Presence in another channel, with a client on the surviving node too.
+    const a = await client(0, 'eve');
+    await a.subscribe('room:crash-presence');
+    await b.subscribe('room:crash-presence');
+    const users = async (): Promise<string[]> => Object.values((await cl.api(0, 'presence', { channel: 'room:crash-presence' })).presence as Record<string, { user: string }>).map((i) => i.user).sort();
+    assert.deepEqual(await users(), ['dee', 'eve'], "node A's presence shows both nodes' clients");
     await cl.restart(1, {
       signal: 'SIGKILL',
       between: async () => {
         await backend.next(is('vacated', 'room:crash'), 'vacated by the surviving node', RESTART_WAIT_MS);
+        // Nobody removes dee's entry: it expires after presence_ttl, unrefreshed.
+        await pollUntil(async () => (await users()).join() === 'eve', "dee's presence entry to expire", { timeoutMs: RESTART_WAIT_MS, intervalMs: 100 });
+        assert.deepEqual(await cl.api(0, 'presence_stats', { channel: 'room:crash-presence' }), { num_clients: 1, num_users: 1 });
+        a.c.disconnect();
         // Its SDK would reconnect to the restarted node and occupy the channel again.
         b.c.disconnect();
       },
