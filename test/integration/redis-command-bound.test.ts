@@ -3,12 +3,14 @@
  * connection holds at most MAX_QUEUED_COMMANDS commands, sent or waiting for a reply. With Redis
  * stopped (SIGSTOP), 500 publishes past that bound reject at once, before any of the held ones
  * times out; the held ones fail at `io_timeout`; and once Redis resumes the shard publishes again.
+ * Behind a Sentinel that has no master to give, a command fails at `io_timeout` too, where the
+ * client would wait about 16 s for one.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisShard } from '../../src/engine/redis/shard.js';
 import { MAX_QUEUED_COMMANDS } from '../../src/engine/redis/clients.js';
-import { startRedis, type RedisServer } from '../helpers/redis-servers.js';
+import { SENTINEL_MASTER_NAME, startRedis, type RedisServer } from '../helpers/redis-servers.js';
 import { pollUntil } from '../helpers/service-process.js';
 
 const OVER = 500;
@@ -52,4 +54,33 @@ test(`a stalled Redis: ${OVER} publishes past the ${MAX_QUEUED_COMMANDS.toLocale
   await redis.resume();
   await pollUntil(async () => shard.publish('bound', payload).then(() => true, () => false), 'a publish to succeed after SIGCONT', { timeoutMs: 20_000, intervalMs: 50 });
   await pollUntil(async () => shard.health().ok, 'health back', { timeoutMs: 20_000, intervalMs: 50 });
+});
+
+test('Sentinel with no master to give (master down, no replica): a command fails at io_timeout instead of waiting for one; it works again once the master is back', async () => {
+  const master = await startRedis({ label: 'bound-master' });
+  const sentinel = await startRedis({
+    label: 'bound-sentinel',
+    sentinel: true,
+    config: [`sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.port} 1`, `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} 500`],
+  });
+  const s = await RedisShard.open(
+    { topology: { kind: 'sentinel', sentinels: [{ host: sentinel.host, port: sentinel.port }], masterName: SENTINEL_MASTER_NAME }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: 1000 },
+    false,
+    { message() {}, resubscribed() {}, warn() {}, info() {}, pubSubFailed() {} },
+    false,
+  );
+  try {
+    await s.del('bound');
+    await master.pause();
+    await pollUntil(async () => /o_down/.test(await sentinel.cli('SENTINEL', 'MASTER', SENTINEL_MASTER_NAME)), 'Sentinel to flag the master down', { timeoutMs: 20_000, intervalMs: 100 });
+    // The error says which bound applied: the client's own timeout never started, since no
+    // master was there to send the command to.
+    await assert.rejects(s.del('bound'), /no reply within io_timeout \(1000 ms\)/);
+    await master.resume();
+    await pollUntil(async () => s.del('bound').then(() => true, () => false), 'a command to succeed once the master is back', { timeoutMs: 30_000, intervalMs: 100 });
+  } finally {
+    await s.close();
+    await sentinel.stop();
+    await master.stop();
+  }
 });

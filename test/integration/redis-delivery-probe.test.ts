@@ -142,6 +142,23 @@ describe('a PUB/SUB connection held silent by a proxy', () => {
     );
   });
 
+  test('Sentinel: a command to a stalled master fails at io_timeout, not at the Sentinel client\'s own 5 s default', async () => {
+    const shard = await RedisShard.open(
+      { topology: { kind: 'sentinel', sentinels: [{ host: sentinel.host, port: sentinel.port }], masterName: SENTINEL_MASTER_NAME }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS },
+      false,
+      listen().events,
+      false,
+    );
+    try {
+      await shard.del('stall-me');
+      await master.pause();
+      await assert.rejects(shard.del('stall-me'), new RegExp(`timed out after ${IO_TIMEOUT_MS}ms`));
+    } finally {
+      await master.resume();
+      await shard.close();
+    }
+  });
+
   test('Sentinel: sentinel_client_name names the connections to the Sentinel, client_name those to the master', async () => {
     const shard = await RedisShard.open(
       { topology: { kind: 'sentinel', sentinels: [{ host: sentinel.host, port: sentinel.port }], masterName: SENTINEL_MASTER_NAME, sentinelClientName: 'rotor-to-sentinel' }, clientName: 'rotor-to-master', db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS },
@@ -275,6 +292,21 @@ describe('a 3-master Cluster', () => {
       }
     });
   }
+  test('a command to a stalled master fails at io_timeout, not at the Cluster client\'s own 5 s default', async () => {
+    const shard = await RedisShard.open({ topology: { kind: 'cluster', nodes: [...cluster.addresses] }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS }, false, listen().events, false);
+    const key = 'stall-me';
+    const owner = await cluster.nodeForKey(key);
+    try {
+      await shard.del(key);
+      await owner.pause();
+      // The message names the timeout that applied.
+      await assert.rejects(shard.del(key), new RegExp(`timed out after ${IO_TIMEOUT_MS}ms`));
+    } finally {
+      await owner.resume();
+      await shard.close();
+    }
+  });
+
   test('a broker whose shards are a plain server and this Cluster delivers the channels of each (each message read by its own shard\'s key rules)', async () => {
     const { RedisBroker } = await import('../../src/engine/redis/broker.js');
     const { shardIndex } = await import('../../src/engine/redis/hash.js');

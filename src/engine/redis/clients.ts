@@ -82,6 +82,20 @@ export function labelOf(opts: RedisShardOptions): string {
   return `redis cluster ${t.nodes.map(hp).join(',')}`;
 }
 
+/** How much longer than `io_timeout` {@link bounded} waits, ms: the client's own timeout, when it applies, fails first and says more. */
+const BOUND_MARGIN_MS = 250;
+
+/**
+ * A command's promise, failed shortly after `io_timeout` whatever the client does. The client's
+ * own timeout covers a command from when it is queued on a server connection; before that a
+ * Sentinel client waits for a master (16 s when Sentinel has none to give), a Cluster client for
+ * its slots. A single server's commands need nothing more, and get nothing (no timer per call).
+ */
+export function bounded<T>(p: Promise<T>, opts: RedisShardOptions, cluster: boolean, label: string): Promise<T> {
+  if (opts.topology.kind === 'standalone' && !cluster) return p;
+  return withTimeout(p, opts.ioTimeoutMs + BOUND_MARGIN_MS, () => new Error(`${label}: no reply within io_timeout (${opts.ioTimeoutMs} ms)`));
+}
+
 /** RESP3 unless `force_resp2`. */
 function resp(opts: RedisShardOptions): 2 | 3 {
   return opts.resp2 === true ? 2 : 3;
@@ -104,9 +118,18 @@ function clientOptions(opts: RedisShardOptions, host?: HostPort | SocketPath) {
     ...(opts.clientName === undefined ? {} : { name: opts.clientName }),
     disableOfflineQueue: true,
     commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
-    commandOptions: { timeout: opts.ioTimeoutMs, rejectInFlight: true },
+    commandOptions: commandOptions(opts),
     RESP: resp(opts),
   };
+}
+
+/**
+ * `io_timeout` on every command, one already written included. Given to each server connection
+ * and, for Sentinel and Cluster, to the client over them too: theirs carry a default of their own
+ * (5 s) that would otherwise win.
+ */
+function commandOptions(opts: RedisShardOptions) {
+  return { timeout: opts.ioTimeoutMs, rejectInFlight: true };
 }
 
 function newClient(opts: RedisShardOptions): Conn {
@@ -130,6 +153,7 @@ function newSentinel(opts: RedisShardOptions): Conn {
       ...(t.sentinelPassword === undefined ? {} : { password: t.sentinelPassword }),
     },
     masterPoolSize: 1,
+    commandOptions: commandOptions(opts),
     RESP: resp(opts),
   }) as unknown as Conn;
 }
@@ -144,6 +168,7 @@ function newCluster(opts: RedisShardOptions, minimizeConnections: boolean): Conn
     defaults,
     useReplicas: false,
     minimizeConnections,
+    commandOptions: commandOptions(opts),
     RESP: resp(opts),
   }) as unknown as Conn;
 }

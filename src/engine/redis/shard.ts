@@ -24,7 +24,7 @@
 import type { EngineHealth } from '../types.js';
 import type { RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
-import { BUFFER_REPLIES, asBuffer, connect, destroyConn, detectCluster, labelOf, makeConn, nodeAddress, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
+import { BUFFER_REPLIES, asBuffer, bounded, connect, destroyConn, detectCluster, labelOf, makeConn, nodeAddress, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
 import { PubSubPool } from './pubsub-pool.js';
 import type { ProbeTarget, PubSubConn } from './pubsub-conn.js';
 import { DeliveryProbe, probeTargets } from './delivery-probe.js';
@@ -161,11 +161,16 @@ export class RedisShard {
   async eval(script: LuaScript, keys: readonly string[], args: ReadonlyArray<Arg | number>): Promise<unknown> {
     const o = { keys: [...keys], arguments: args.map((a) => (typeof a === 'number' ? String(a) : a)) };
     try {
-      return await this.cmd.evalSha(script.sha1, o);
+      return await this.bounded(this.cmd.evalSha(script.sha1, o));
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.cmd.eval(script.source, o);
+      return this.bounded(this.cmd.eval(script.source, o));
     }
+  }
+
+  /** Fails `p` shortly after `io_timeout` on Sentinel and Cluster too (clients.ts `bounded`). */
+  private bounded<T>(p: Promise<T>): Promise<T> {
+    return bounded(p, this.opts, this.cluster, this.label);
   }
 
   /**
@@ -175,13 +180,13 @@ export class RedisShard {
    * survive a failover, not for every call.
    */
   async waitReplicas(replicas: number, key: string): Promise<void> {
-    const conn = this.cluster ? await (this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(key) : this.cmd;
-    const acked = Number(await (conn as unknown as Waiter).wait(replicas, this.opts.ioTimeoutMs));
+    const conn = this.cluster ? await this.bounded((this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(key)) : this.cmd;
+    const acked = Number(await this.bounded((conn as unknown as Waiter).wait(replicas, this.opts.ioTimeoutMs)));
     if (acked < replicas) throw new Error(`${this.label}: ${acked} of ${replicas} replicas confirmed the write within io_timeout (${this.opts.ioTimeoutMs} ms)`);
   }
 
   async del(key: string): Promise<void> {
-    await this.cmd.del(key);
+    await this.bounded(this.cmd.del(key));
   }
 
   /**
@@ -192,9 +197,9 @@ export class RedisShard {
    */
   async publish(channel: string, payload: Buffer | Uint8Array): Promise<number> {
     const bytes = asBuffer(payload);
-    if (this.sharded) return Number(await this.cmd.sPublish(channel, bytes));
-    if (this.cluster) return Number(await (await (this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(channel)).publish(channel, bytes));
-    return Number(await this.cmd.publish(channel, bytes));
+    if (this.sharded) return Number(await this.bounded(this.cmd.sPublish(channel, bytes)));
+    if (this.cluster) return Number(await this.bounded((this.rawCmd as unknown as ClusterCommands).getNodeClientForKey(channel).then((node) => node.publish(channel, bytes))));
+    return Number(await this.bounded(this.cmd.publish(channel, bytes)));
   }
 
   /** The command a script uses to publish. */
