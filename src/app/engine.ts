@@ -71,6 +71,8 @@ const BROKERS: { readonly [T in BrokerType]: Loader<Broker> | undefined } = {
       {
         onDrop: (reason) => log.warn({ reason }, 'nats broker: dropped a message'),
         onError: (err) => log.error({ err }, 'nats broker: error'),
+        onLost: (message) => log.warn({ component: 'broker' }, message),
+        onBack: (message) => log.info({ component: 'broker' }, message),
       },
     );
   },

@@ -21,6 +21,7 @@ import type { Config } from '../config/schema.js';
 import { App, type AppAddress } from './app.js';
 import { createLogger, type ProcessLogger } from './logger.js';
 import { VERSION } from './version.js';
+import { engineChoice } from './engine.js';
 import { messageOf } from '../util/message-of.js';
 
 export interface RunOptions {
@@ -77,7 +78,9 @@ function logStarted(log: ProcessLogger, config: Readonly<Config>, addr: AppAddre
   const externalTls = hs.tls.enabled;
   const separateInternal = addr.internalPort !== addr.port;
   const internalTls = separateInternal ? hs.internal_tls.enabled || (externalTls && !hs.tls_external) : externalTls;
-  log.info({ version: VERSION, engine: config.engine.type, port: addr.port }, `Rotor ${VERSION} started`);
+  // What the node runs on: `engine.type`, or the standalone broker / presence manager that replace it.
+  const choice = engineChoice(config);
+  log.info({ version: VERSION, engine: config.engine.type, broker: choice.broker.type, presence: choice.presence.type, port: addr.port }, `Rotor ${VERSION} started`);
   if (!config.websocket.disabled) log.info(`WebSocket endpoint: ${externalTls ? 'wss' : 'ws'}://${host}:${addr.port}${config.websocket.handler_prefix}`);
   if (!config.http_api.disabled) {
     const onExternal = config.http_api.external || !separateInternal;

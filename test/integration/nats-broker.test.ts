@@ -173,7 +173,8 @@ describe('NATS broker', () => {
       let server = await startNatsServer(port);
       s.add(() => kill(server));
       const prefix = uniquePrefix();
-      const a = await startBroker(s, 'a', { url, prefix });
+      const told: string[] = [];
+      const a = await startBroker(s, 'a', { url, prefix }, { onLost: (m) => told.push(`lost: ${m}`), onBack: (m) => told.push(`back: ${m}`) });
       const b = await startBroker(s, 'b', { url, prefix });
       await b.broker.subscribe('ch');
       await a.broker.publish('ch', bytes('before'), {});
@@ -194,6 +195,8 @@ describe('NATS broker', () => {
       // reconnecting: a publication right away reaches b.
       await a.broker.publish('ch', bytes('after'), {});
       await b.rec.waitFor('the publication after the outage', () => b.rec.publications('ch').length === 2);
+      // One line when the connection went, one when it was back (the reconnect attempts between say nothing).
+      assert.deepEqual(told.map((m) => m.replace(/:\d+/, ':PORT')), ['lost: nats 127.0.0.1:PORT: connection lost; reconnecting', 'back: nats 127.0.0.1:PORT: connection back, subscriptions confirmed']);
       assert.deepEqual(b.rec.publications('ch').map((e) => text(e.pub.data)), ['before', 'after']);
       // The control subscriptions came back too.
       await a.broker.publishControl(bytes('after'), 'b');

@@ -295,3 +295,25 @@ test('offsets of 10^14 and more go into entry IDs, frames and answers exactly', 
     raw.close();
   }
 });
+
+test('sharded_pub_sub on a server that is not a Cluster says it has no effect, and PUB/SUB works as ever', async () => {
+  const { RedisBroker } = await import('../../src/engine/redis/broker.js');
+  const warnings: unknown[] = [];
+  const noop = (): void => {};
+  const log = { trace: noop, debug: noop, info: noop, warn: (...a: unknown[]) => void warnings.push(a), error: noop };
+  const got: string[] = [];
+  const broker = new RedisBroker(await redisBrokerOptions(testPrefix('sharded-plain'), [redisUrl()], true), log);
+  await broker.run({ handlePublication: (ch) => void got.push(ch), handleJoin() {}, handleLeave() {}, handleControl: () => true }, testPrefix('node'));
+  try {
+    assert.deepEqual(warnings.map((w) => (w as [unknown, string])[1]), ['redis: sharded_pub_sub has no effect here: not a Redis Cluster']);
+    await broker.subscribe('plain');
+    await broker.publish('plain', Buffer.from('x'), {});
+    for (let i = 0; got.length === 0; i++) {
+      assert.ok(i < 500, 'the publication to arrive');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(got, ['plain']);
+  } finally {
+    await broker.close();
+  }
+});

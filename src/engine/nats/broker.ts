@@ -61,6 +61,10 @@ export interface NatsBrokerHooks {
   onDrop?(reason: string): void;
   /** Something went wrong outside any call: a subscription the server refused, a server error. */
   onError?(err: Error): void;
+  /** The connection to NATS was lost (once per outage; the client reconnects by itself). */
+  onLost?(message: string): void;
+  /** The connection is back and the server confirmed the subscriptions again. */
+  onBack?(message: string): void;
 }
 
 type State = 'idle' | 'connecting' | 'running' | 'closed';
@@ -332,6 +336,7 @@ export class NatsBroker implements Broker {
       if (this.down !== waiting) return;
       this.down = undefined;
       this.confirmations.clearStall();
+      this.hooks.onBack?.(`nats ${this.server}: connection back, subscriptions confirmed`);
     };
     if (nc === undefined) return done();
     writeTimeout(nc.flush(), this.opts.writeTimeoutMs, 'confirming the subscriptions after a reconnect').then(done, done);
@@ -345,6 +350,7 @@ export class NatsBroker implements Broker {
         case 'disconnect':
           this.down = `disconnected${lastError !== undefined ? ` (${lastError})` : ''}; reconnecting`;
           this.server = redactNatsUrl(s.server);
+          this.hooks.onLost?.(`nats ${this.server}: connection lost${lastError !== undefined ? ` (${lastError})` : ''}; reconnecting`);
           break;
         case 'reconnect':
           lastError = undefined;

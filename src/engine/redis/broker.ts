@@ -63,6 +63,9 @@ export class RedisBroker implements Broker {
       onPubSubFailed: () => this.pubSubError('connection'),
     });
     this.parts = shards.map((shard) => ({ shard, keys: new RedisKeys(this.opts.prefix, shard.cluster) }));
+    if (this.opts.shardedPubSub) {
+      for (const s of shards) if (!s.cluster) this.log.warn({ component: 'broker', shard: s.label }, 'redis: sharded_pub_sub has no effect here: not a Redis Cluster');
+    }
     const first = this.parts[0] as Part;
     this.nodeChannel = first.keys.node(nodeId);
     try {
