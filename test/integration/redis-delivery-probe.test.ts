@@ -292,6 +292,17 @@ describe('a 3-master Cluster', () => {
       }
     });
   }
+  test('a plain address of a Cluster node: the shard finds the Cluster and is named as one in its messages', async () => {
+    const a = cluster.addresses[0]!;
+    const shard = await RedisShard.open({ topology: { kind: 'standalone', address: { host: a.host, port: a.port } }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS }, false, listen().events, false);
+    try {
+      assert.equal(shard.cluster, true);
+      assert.equal(shard.label, `redis cluster ${a.host}:${a.port}`);
+    } finally {
+      await shard.close();
+    }
+  });
+
   test('a command to a stalled master fails at io_timeout, not at the Cluster client\'s own 5 s default', async () => {
     const shard = await RedisShard.open({ topology: { kind: 'cluster', nodes: [...cluster.addresses] }, db: 0, connectTimeoutMs: 1000, ioTimeoutMs: IO_TIMEOUT_MS }, false, listen().events, false);
     const key = 'stall-me';

@@ -22,7 +22,7 @@
  * a PING on the same connection, whose reply says every channel is subscribed again.
  */
 import type { EngineHealth } from '../types.js';
-import type { RedisShardOptions } from './options.js';
+import type { HostPort, RedisShardOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
 import { BUFFER_REPLIES, asBuffer, bounded, connect, destroyConn, detectCluster, labelOf, makeConn, nodeAddress, pinger, type Arg, type ClusterCommands, type Conn, type Listener, type Pinger, type Waiter } from './clients.js';
 import { PubSubPool } from './pubsub-pool.js';
@@ -139,9 +139,11 @@ export class RedisShard {
    * channels `<probePrefix>.probe.<random id>.<n>` (the broker passes its key prefix).
    */
   static async open(opts: RedisShardOptions, shardedPubSub: boolean, events: ShardEvents, pubsub = true, probePrefix = 'rotor'): Promise<RedisShard> {
-    const label = labelOf(opts);
+    let label = labelOf(opts);
     let cluster = opts.topology.kind === 'cluster';
     if (opts.topology.kind === 'standalone' && !('path' in opts.topology.address)) cluster = await detectCluster(opts, label);
+    // Found through a plain address: named as what it is.
+    if (cluster && opts.topology.kind === 'standalone') label = labelOf({ ...opts, topology: { kind: 'cluster', nodes: [opts.topology.address as HostPort] } });
     const cmd = makeConn(opts, cluster);
     const shard = new RedisShard(cmd, () => makeConn(opts, cluster, true), pubsub, opts, cluster && shardedPubSub, events, label, cluster, probePrefix);
     shard.watch();
