@@ -37,7 +37,7 @@ export interface RotorClient {
   readonly id: string;
   /** User ID; `""` for an anonymous connection, and in `connecting`. */
   readonly user: string;
-  /** `websocket`, `http_stream`, `sse`, `uni_websocket`, `uni_http_stream` or `uni_sse`. */
+  /** `websocket`, `http_stream`, `sse`, `uni_websocket`, `uni_http_stream`, `uni_sse`, `uni_grpc`, or `sockjs` (Centrifugo v1 clients). */
   readonly transport: string;
   /** Connection info (the token's `info`, or what `connecting` returned) as bytes, JSON for JSON clients. */
   readonly info: Uint8Array | undefined;
