@@ -26,7 +26,9 @@
  * Pinning: every server process (the single node, both nodes of a pair and their redis-server) on
  * CPU 0, the load generator (bench/loadgen.mjs) on CPU 1; the two nodes and Redis share one core.
  *
- * Options: --measure S (10), --warmup S (3), --scale F (subscriber and channel counts, for smoke
+ * Options: --measure S (10), --warmup S (3), --rate N (broadcast publications per second, 10; other
+ * rates are diagnostics: at 1 or 0.1 the fixed costs, pings and timers, weigh on each delivery),
+ * --scale F (subscriber and channel counts, for smoke
  * runs), --repeat N (every part N times, targets alternating, every other round reversed; medians
  * reported, single runs kept under `runs`), --targets rotor-memory,rotor-redis,socketio-redis,bare-ws,bare-raw,bare-raw-2,
  * --parts broadcast,api,resubscribe, --label TEXT, --rotor-root DIR (the checkout or build whose
@@ -80,7 +82,8 @@ const SERVER_CPU = 0;
 const GEN_CPU = 1;
 
 const SUBSCRIBERS = 5000;
-const RATE = 10;
+const RATE = Number(optVal('rate', '10'));
+if (!(RATE > 0 && RATE <= 1000)) throw new Error(`--rate must be a number of publications per second in (0, 1000], not ${optVal('rate', '')}`);
 const PAYLOAD_BYTES = 100;
 const API_CONNECTIONS = 32;
 const RESUB_CHANNELS = 100000;

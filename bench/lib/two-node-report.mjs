@@ -212,7 +212,7 @@ export function renderTwoNode(results) {
     `- Pinning: every server process on CPU ${s.serverCpu} — the single node, both nodes of a pair, and the pair's private redis-server (\`--save '' --appendonly no\`, one per target, so its CPU is the target's alone); the load generator on CPU ${s.generatorCpu}. Both nodes and Redis share one core.`,
   );
   out.push(
-    `- Broadcast: ${int(s.subscribers)} JSON subscribers on one channel (two nodes: half on each), ${s.rate} publications/s through node A's HTTP API, ${s.payloadBytes}-byte payloads; warm-up ${s.warmupS} s, window ${s.measureS} s${s.repeat > 1 ? `; ${s.repeat} rounds, targets alternating, every other round reversed, medians` : ''}${s.scale !== 1 ? `; **--scale ${s.scale}: a smoke run, not the issue's shape**` : ''}.`,
+    `- Broadcast: ${int(s.subscribers)} JSON subscribers on one channel (two nodes: half on each), ${s.rate} publications/s through node A's HTTP API, ${s.payloadBytes}-byte payloads; warm-up ${s.warmupS} s, window ${s.measureS} s${s.repeat > 1 ? `; ${s.repeat} rounds, targets alternating, every other round reversed, medians` : ''}${s.scale !== 1 ? `; **--scale ${s.scale}: a smoke run, not the issue's shape**` : ''}${s.rate !== 10 ? `; **--rate ${s.rate}: a diagnostic, not the issue's shape**` : ''}.`,
   );
   out.push(
     `- The generator's socket.io clients: ${s.sioClient === 'raw' ? 'the socket.io protocol spoken over `ws` (lib/socketio-client.mjs `SioRawConn`), as its Rotor clients speak Centrifugo\'s' : '`socket.io-client` 4 (WebSocket transport only); its Rotor clients are a minimal Centrifugo client over `ws`'}.`,
