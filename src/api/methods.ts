@@ -47,9 +47,11 @@ function resolve(ctx: ApiContext, channel: string) {
  * parameter); the v6 API has none.
  */
 export async function publishOne(ctx: ApiContext, channel: string, req: Obj, clientInfo?: ClientInfo): Promise<Obj> {
+  if (channel === '') throw apiBadRequest('channel required');
+  // Centrifugo's order: the payload is decoded (bad base64 is 107) before the namespace is looked up (102).
+  const data = payload(req, 'data') ?? new Uint8Array(0);
   const r = resolve(ctx, channel);
   const rules = ctx.rules();
-  const data = payload(req, 'data') ?? new Uint8Array(0);
   try {
     checkDataFormat(rules.dataFormat(r.options), data);
   } catch {
@@ -86,6 +88,8 @@ const publish: ApiMethod = (ctx, req) => publishOne(ctx, str(req, 'channel'), re
 const broadcast: ApiMethod = async (ctx, req) => {
   const channels = strList(req, 'channels');
   if (channels.length === 0) throw apiBadRequest('channels required');
+  // A payload that cannot be decoded fails the whole broadcast (one 107), not each channel.
+  payload(req, 'data');
   const responses = await Promise.all(
     channels.map(async (ch) => {
       try {
@@ -98,10 +102,12 @@ const broadcast: ApiMethod = async (ctx, req) => {
   return { responses };
 };
 
+/**
+ * Whose connections a user-targeted method acts on. An empty `user` is not refused: as in
+ * Centrifugo, it names the anonymous connections (narrowed by `client` and `session` when given).
+ */
 function target(req: Obj) {
-  const user = str(req, 'user');
-  if (user === '') throw apiBadRequest('user required');
-  return { user, client: str(req, 'client'), session: str(req, 'session') };
+  return { user: str(req, 'user'), client: str(req, 'client'), session: str(req, 'session') };
 }
 
 const subscribe: ApiMethod = async (ctx, req) => {

@@ -13,6 +13,7 @@
 import { RawJson, type RawKeyPredicate } from '../protocol/json/raw-json.js';
 import { InvalidTokenError } from './errors.js';
 import { plainDecimal } from '../util/plain-decimal.js';
+import { decodeStdBase64 } from '../util/base64.js';
 
 /** Per-subscription overrides of namespace options; an absent field means "use the namespace value". */
 export interface SubscribeOverride {
@@ -186,16 +187,14 @@ function gjsonString(v: unknown): string {
 }
 
 
-/** Standard base64 with padding, no whitespace: what Go's `base64.StdEncoding` accepts. */
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /** `b64<name>` decoded if non-empty (it wins), else JSON bytes of `<name>`, else undefined. */
 function binaryOrJson(p: Payload, name: string, where: string): Uint8Array | undefined {
   const b64 = optString(p, `b64${name}`);
   if (b64 !== undefined && b64 !== '') {
-    if (!STD_BASE64.test(b64)) invalid(`"b64${name}"${where} is not valid base64`);
-    // Copy out of Buffer's shared pool so cached claims do not pin unrelated memory.
-    return new Uint8Array(Buffer.from(b64, 'base64'));
+    // Copied out of Buffer's shared pool, so cached claims do not pin unrelated memory.
+    const bytes = decodeStdBase64(b64);
+    if (bytes === undefined) invalid(`"b64${name}"${where} is not valid base64`);
+    return bytes;
   }
   return jsonBytes(p, name);
 }

@@ -8,7 +8,7 @@
  */
 import { parseJsonWithRaw, RawJson } from '../protocol/json/raw-json.js';
 import { JsonBytes, toJsonText } from '../protocol/json/json-text.js';
-import { isBase64 } from './requests.js';
+import { isStdBase64 } from '../util/base64.js';
 import type { OptionOverride } from '../rules/subscription-options.js';
 import {
   ProxyCallError,
@@ -142,7 +142,7 @@ function payload(o: Obj, key: string): ResultPayload {
   const b64 = o[`b64${key}`];
   if (b64 === undefined || b64 === null || b64 === '') return out;
   if (typeof b64 !== 'string') bad(`b64${key} must be a string`);
-  if (!isBase64(b64)) bad(`b64${key} is not base64`);
+  if (!isStdBase64(b64)) bad(`b64${key} is not base64`);
   out.b64 = b64;
   return out;
 }

@@ -5,6 +5,7 @@
  */
 import type { ClientContext, KeptHeaders } from '../node/events.js';
 import { ProxyCallError, type ProxyCaller, type ProxyRequestBase, type RequestPayload, type ResultPayload, type UserRequestBase } from './types.js';
+import { decodeStdBase64 } from '../util/base64.js';
 
 export interface ProxyEntry {
   readonly caller: ProxyCaller;
@@ -45,16 +46,11 @@ export function setPayload(req: RequestPayload, data: Uint8Array | undefined, p:
  */
 export function resultBytes(p: ResultPayload): Uint8Array | undefined {
   if (p.b64 === undefined) return p.raw;
-  if (!isBase64(p.b64)) throw new ProxyCallError('unexpected answer: a b64 field is not base64');
-  return new Uint8Array(Buffer.from(p.b64, 'base64'));
+  const bytes = decodeStdBase64(p.b64);
+  if (bytes === undefined) throw new ProxyCallError('unexpected answer: a b64 field is not base64');
+  return bytes;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** Standard base64 with padding, as Go's `base64.StdEncoding` decodes it; Node's decoder skips bad characters silently. */
-export function isBase64(s: string): boolean {
-  return s.length % 4 === 0 && BASE64.test(s);
-}
 
 /**
  * The headers a proxy forwards, in Centrifugo's precedence: emulated (`emulated_headers`) below the

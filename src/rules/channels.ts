@@ -102,6 +102,8 @@ export class ChannelRules {
     const i = o.namespace_boundary === '' ? -1 : rest.indexOf(o.namespace_boundary);
     if (i < 0) return { namespace: '', options: this.root.options, name: rest };
     const namespace = rest.slice(0, i);
+    // Nothing before the boundary (`:chat`) names no namespace: the channel is outside any, as in Centrifugo.
+    if (namespace === '') return { namespace: '', options: this.root.options, name: rest.slice(i + o.namespace_boundary.length) };
     const ns = this.byName.get(namespace);
     if (ns === undefined) throw errors.unknownChannel();
     return { namespace, options: ns.options, name: rest.slice(i + o.namespace_boundary.length) };

@@ -443,18 +443,68 @@ test('rpc without server-side RPC extensions → error 104', async () => {
   });
 });
 
-test('user-targeted methods without user → error 107', async () => {
+test('user-targeted methods with an empty user act on the anonymous connections, as in Centrifugo; named users are untouched', async () => {
+  await withServer({ client: { allow_anonymous_connect_without_token: true } }, async (srv) => {
+    const anon = await RawClient.open(srv.wsUrl);
+    assert.equal(typeof (await anon.connect(''))?.connect?.client, 'string');
+    const named = await subscriber(srv, 'other:x');
+    const sub = await srv.api('subscribe', { channel: 'chat:anon' });
+    assert.deepEqual(sub, { status: 200, body: { result: {} } });
+    const push = await anon.next((m) => m.push?.subscribe !== undefined);
+    assert.equal(push.push.channel, 'chat:anon');
+    assert.deepEqual(await srv.api('unsubscribe', { channel: 'chat:anon' }), { status: 200, body: { result: {} } });
+    assert.equal((await anon.next((m) => m.push?.unsubscribe !== undefined)).push.channel, 'chat:anon');
+    assert.deepEqual(await srv.api('refresh', {}), { status: 200, body: { result: {} } });
+    assert.deepEqual(await srv.api('disconnect', {}), { status: 200, body: { result: {} } });
+    assert.equal((await anon.closed).code, 3503);
+    // The named user's connection saw none of it and still gets its channel's publications.
+    assert.ok(!named.frames.some((f) => f.includes('chat:anon')), named.frames.join('\n'));
+    await srv.api('publish', { channel: 'other:x', data: { still: true } });
+    assert.deepEqual((await named.next((m) => m.push?.pub !== undefined)).push.pub.data, { still: true });
+    named.close();
+  });
+});
+
+test('b64data that is not standard base64 → 107 and nothing published; in broadcast one top-level 107', async () => {
   await withServer({}, async (srv) => {
-    for (const [m, body] of [
-      ['subscribe', { channel: 'chat:a' }],
-      ['unsubscribe', { channel: 'chat:a' }],
-      ['disconnect', {}],
-      ['refresh', {}],
-    ] as const) {
-      const r = await srv.api(m, body);
-      assert.equal(r.status, 200);
-      assert.equal(r.body.error?.code, ApiErrorCode.badRequest.code, `${m}: ${JSON.stringify(r.body)}`);
+    const c = await subscriber(srv, 'chat:a');
+    // Unpadded, a character outside the alphabet, the URL-safe alphabet: Node's decoder would take all three.
+    for (const b64 of ['aGVsbG8', 'aGVs!!bG8=', 'aGVsbG8-_w==']) {
+      const r = await srv.api('publish', { channel: 'chat:a', b64data: b64 });
+      assert.equal(r.body.error?.code, ApiErrorCode.badRequest.code, `${b64}: ${JSON.stringify(r.body)}`);
     }
+    // Decoded before the namespace is looked up: 107, not 102.
+    const ns = await srv.api('publish', { channel: 'nope:a', b64data: '!!!' });
+    assert.equal(ns.body.error?.code, ApiErrorCode.badRequest.code, JSON.stringify(ns.body));
+    const b = await srv.api('broadcast', { channels: ['chat:a', 'other:b'], b64data: 'aGVsbG8' });
+    assert.equal(b.body.error?.code, ApiErrorCode.badRequest.code, JSON.stringify(b.body));
+    assert.equal(b.body.result, undefined);
+    const t = await srv.api('broadcast', { channels: ['chat:a'], b64data: 'aGVsbG8' }, { 'X-Centrifugo-Error-Mode': 'transport' });
+    assert.equal(t.status, ApiErrorCode.badRequest.httpStatus);
+    const bi = await srv.api('subscribe', { user: '42', channel: 'chat:b', b64info: 'e30' });
+    assert.equal(bi.body.error?.code, ApiErrorCode.badRequest.code, JSON.stringify(bi.body));
+    // A valid one after all of them is the first publication the subscriber sees.
+    await srv.api('publish', { channel: 'chat:a', b64data: Buffer.from('{"ok":1}').toString('base64') });
+    assert.deepEqual((await c.next((m) => m.push?.pub !== undefined)).push.pub.data, { ok: 1 });
+    assert.equal(c.frames.filter((f) => f.includes('"pub"')).length, 1, c.frames.join('\n'));
+    c.close();
+  });
+});
+
+test('a channel with nothing before the namespace boundary (":x") is outside any namespace, as in Centrifugo', async () => {
+  await withServer({ channel: { without_namespace: { allow_subscribe_for_client: true }, namespaces: NAMESPACES.channel!.namespaces } }, async (srv) => {
+    const c = await subscriber(srv, ':x');
+    assert.deepEqual(await srv.api('publish', { channel: ':x', data: { n: 1 } }), { status: 200, body: { result: {} } });
+    assert.deepEqual((await c.next((m) => m.push?.pub !== undefined)).push.pub.data, { n: 1 });
+    c.close();
+  });
+  // Without the without_namespace permission the subscribe is refused as for any such channel (103), not 102.
+  await withServer({}, async (srv) => {
+    const c = await RawClient.open(srv.wsUrl);
+    await c.connect(await connToken('42'));
+    c.send({ id: 2, subscribe: { channel: ':x' } });
+    assert.equal((await c.next((m) => m.id === 2)).error?.code, 103);
+    c.close();
   });
 });
 

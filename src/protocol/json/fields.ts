@@ -9,6 +9,7 @@
 import { ErrorCode } from '../codes.js';
 import { ReplyError } from '../errors.js';
 import { RawJson } from './raw-json.js';
+import { decodeStdBase64 } from '../../util/base64.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -79,7 +80,11 @@ export function strMap(o: Obj, key: string): Record<string, string> | undefined 
  */
 export function payload(o: Obj, key: string): Uint8Array | undefined {
   const b64 = o[`b64${key}`];
-  if (typeof b64 === 'string' && b64 !== '') return new Uint8Array(Buffer.from(b64, 'base64'));
+  if (typeof b64 === 'string' && b64 !== '') {
+    const bytes = decodeStdBase64(b64);
+    if (bytes === undefined) throw new JsonFieldError(`b64${key}`, `b64${key} is not standard base64`);
+    return bytes;
+  }
   if (b64 !== undefined && b64 !== null && typeof b64 !== 'string') throw new JsonFieldError(`b64${key}`, `b64${key} must be a string`);
   const raw = o[key];
   if (raw instanceof RawJson) {
