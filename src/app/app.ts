@@ -39,6 +39,7 @@ import { builtConsoleDir, mountConsole } from '../admin/ui.js';
 import { mountSwagger } from './swagger.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import { messageOf } from '../util/message-of.js';
+import { tokenRefusedLog } from './token-log.js';
 
 /** Largest server API request body, bytes. Centrifugo has no limit; Rotor caps it at 10 MiB. */
 export const API_MAX_BODY_SIZE = 10 * 1024 * 1024;
@@ -134,6 +135,7 @@ export class App {
       connTokens,
       subTokens,
       {
+        tokenRefused: tokenRefusedLog(log),
         insecure: c.insecure,
         allowAnonymousConnectWithoutToken: c.allow_anonymous_connect_without_token,
         disallowAnonymousConnectionTokens: c.disallow_anonymous_connection_tokens,
@@ -334,6 +336,7 @@ export class App {
     const c = this.config;
     if (c.client.insecure) this.log.warn('INSECURE client mode (client.insecure): no authentication, every permission check passes');
     if (c.http_api.insecure) this.log.warn('INSECURE HTTP API mode (http_api.insecure): the server API accepts requests without a key');
+    if (c.admin.enabled && c.admin.insecure) this.log.warn('INSECURE admin mode (admin.insecure): the admin console and its API accept requests without a login');
     if (c.client.insecure_skip_token_signature_verify) this.log.warn('INSECURE: token signatures are not verified (client.insecure_skip_token_signature_verify)');
     if (!c.http_api.insecure && !c.http_api.disabled && c.http_api.key === '') this.log.warn('http_api.key is empty: every server API request will be rejected with 401');
     if (c.http_api.v1_format && !c.http_api.disabled) {

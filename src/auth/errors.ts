@@ -20,7 +20,11 @@ export class TokenExpiredError extends Error {
  */
 export class InvalidTokenError extends Error {
   override readonly name = 'InvalidTokenError';
-  constructor(reason: string, options?: { cause?: unknown }) {
+  constructor(
+    /** Why, without the `invalid token: ` the message starts with; never the token itself. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`invalid token: ${reason}`, options);
   }
 }

@@ -14,7 +14,15 @@ import type {
 import { checkDataFormat, type ChannelRules, type NamespaceOptions, type ResolvedChannel } from './channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED, type Extras } from './subscription-options.js';
 
+/**
+ * Told why a token was refused (`InvalidTokenError`'s reason: never the token itself), so the
+ * operator can see it in the log; the client only gets 3500 or 103.
+ */
+export type TokenRefused = (kind: 'connection' | 'subscription', reason: string, clientId: string, channel?: string) => void;
+
 export interface PolicyOptions {
+  /** Where refused tokens are reported; absent: not reported. */
+  tokenRefused?: TokenRefused;
   /** `client.insecure`: no auth, every permission check passes, token expiry ignored. */
   insecure: boolean;
   allowAnonymousConnectWithoutToken: boolean;
@@ -75,6 +83,23 @@ export class CentrifugoPolicy implements NodeHooks {
     }
   }
 
+  /**
+   * The error a failed token check becomes: an expired token is 109 (the SDK refreshes it); any
+   * other invalid token is a 3500 disconnect at connect and 103 at subscribe, and is reported.
+   */
+  private tokenError(err: unknown, what: 'connect' | 'subscribe', clientId: string, channel?: string): unknown {
+    if (err instanceof TokenExpiredError) return errors.tokenExpired();
+    if (!(err instanceof InvalidTokenError)) return err;
+    this.opts.tokenRefused?.(what === 'connect' ? 'connection' : 'subscription', err.reason, clientId, channel);
+    return what === 'connect' ? new DisconnectError(disconnects.invalidToken) : errors.permissionDenied();
+  }
+
+  /** A valid subscription token for another channel, user or client: 3500, reported. */
+  private mismatch(clientId: string, channel: string): DisconnectError {
+    this.opts.tokenRefused?.('subscription', 'token is for another channel, user or client', clientId, channel);
+    return new DisconnectError(disconnects.invalidToken);
+  }
+
   /** SIGHUP: swap channel rules and token verifiers; connections keep running. */
   reload(rules: ChannelRules, connectTokens: TokenVerifier, subTokens: TokenVerifier): void {
     this.rules = rules;
@@ -96,13 +121,13 @@ export class CentrifugoPolicy implements NodeHooks {
     try {
       claims = this.connectTokens.checkConnectToken(e.token);
     } catch (err) {
-      throw tokenError(err, 'connect');
+      throw this.tokenError(err, 'connect', e.client.clientId);
     }
     if (!(claims instanceof Promise)) return this.connectingWith(e, claims);
     return claims.then(
       (c) => this.connectingWith(e, c),
       (err: unknown) => {
-        throw tokenError(err, 'connect');
+        throw this.tokenError(err, 'connect', e.client.clientId);
       },
     );
   }
@@ -232,10 +257,10 @@ export class CentrifugoPolicy implements NodeHooks {
       try {
         c = await this.subTokens.verifySubscriptionToken(e.token);
       } catch (err) {
-        throw tokenError(err, 'subscribe');
+        throw this.tokenError(err, 'subscribe', e.client.clientId, e.channel);
       }
       if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
-        throw new DisconnectError(disconnects.invalidToken);
+        throw this.mismatch(e.client.clientId, e.channel);
       }
       const options = buildSubscriptionOptions(this.rules, ns, asks, { chanInfo: c.info, data: c.data, override: c.override, expireAt: c.expireAt });
       return { options, clientSideRefresh: c.expireAt > 0 };
@@ -353,10 +378,16 @@ export class CentrifugoPolicy implements NodeHooks {
       claims = await this.connectTokens.verifyConnectToken(e.token);
     } catch (err) {
       if (err instanceof TokenExpiredError) throw new DisconnectError(disconnects.expired);
-      if (err instanceof InvalidTokenError) throw new DisconnectError(disconnects.invalidToken);
+      if (err instanceof InvalidTokenError) {
+        this.opts.tokenRefused?.('connection', err.reason, e.client.clientId);
+        throw new DisconnectError(disconnects.invalidToken);
+      }
       throw err;
     }
-    if (claims.user !== e.client.user) throw new DisconnectError(disconnects.invalidToken);
+    if (claims.user !== e.client.user) {
+      this.opts.tokenRefused?.('connection', 'refresh token is for another user', e.client.clientId);
+      throw new DisconnectError(disconnects.invalidToken);
+    }
     const out: RefreshReply = {
       expireAt: this.opts.insecure ? 0 : claims.expireAt,
       tokenChannels: claims.subs !== undefined ? Object.keys(claims.subs) : claims.channels,
@@ -374,11 +405,14 @@ export class CentrifugoPolicy implements NodeHooks {
       // Centrifugo acknowledges an expired token here (a library quirk); Rotor answers 109 so the
       // SDK fetches a fresh token instead of silently losing the expiry.
       if (err instanceof TokenExpiredError) throw errors.tokenExpired();
-      if (err instanceof InvalidTokenError) throw new DisconnectError(disconnects.invalidToken);
+      if (err instanceof InvalidTokenError) {
+        this.opts.tokenRefused?.('subscription', err.reason, e.client.clientId, e.channel);
+        throw new DisconnectError(disconnects.invalidToken);
+      }
       throw err;
     }
     if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
-      throw new DisconnectError(disconnects.invalidToken);
+      throw this.mismatch(e.client.clientId, e.channel);
     }
     const out: SubRefreshReply = { expireAt: c.expireAt };
     if (c.info !== undefined) out.chanInfo = c.info;
@@ -398,12 +432,4 @@ export class CentrifugoPolicy implements NodeHooks {
   }
 }
 
-/**
- * The error a failed token check becomes: an expired token is 109 (the SDK refreshes it); any
- * other invalid token is a 3500 disconnect at connect and 103 at subscribe.
- */
-function tokenError(err: unknown, what: 'connect' | 'subscribe'): unknown {
-  if (err instanceof TokenExpiredError) return errors.tokenExpired();
-  if (err instanceof InvalidTokenError) return what === 'connect' ? new DisconnectError(disconnects.invalidToken) : errors.permissionDenied();
-  return err;
-}
+

@@ -16,7 +16,7 @@ export const RATE_LOG_EVERY_MS = 10_000;
 /** Keys remembered at most. */
 const MAX_KEYS = 1000;
 
-type Level = 'warn' | 'error';
+type Level = 'info' | 'warn' | 'error';
 
 interface KeyState {
   /** When the last line of the key was written (`now()` ms). */

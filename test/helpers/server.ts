@@ -24,6 +24,10 @@ export interface TestServer {
   errors: unknown[];
   /** Logged debug lines: among them the repeats of an error the node logs once per window (util/rate-log.ts). */
   debug: unknown[];
+  /** Logged info lines. */
+  info: unknown[];
+  /** Logged warnings. */
+  warnings: unknown[];
   api(method: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
@@ -57,8 +61,10 @@ export async function startServer(overrides: ConfigInput = {}, parts: AppParts =
   const config = configSchema.parse(deepMerge(base, overrides as Record<string, unknown>));
   const errors: unknown[] = [];
   const debug: unknown[] = [];
+  const info: unknown[] = [];
+  const warnings: unknown[] = [];
   const noop = () => {};
-  const log: Logger = { trace: noop, debug: (...a: unknown[]) => debug.push(a), info: noop, warn: noop, error: (...a: unknown[]) => errors.push(a) };
+  const log: Logger = { trace: noop, debug: (...a: unknown[]) => debug.push(a), info: (...a: unknown[]) => info.push(a), warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => errors.push(a) };
   const app = await App.create(config, log, parts);
   let address: AppAddress;
   try {
@@ -78,6 +84,8 @@ export async function startServer(overrides: ConfigInput = {}, parts: AppParts =
     httpUrl,
     errors,
     debug,
+    info,
+    warnings,
     async api(method, body, headers = {}) {
       const res = await fetch(`${httpUrl}/api/${method}`, {
         method: 'POST',

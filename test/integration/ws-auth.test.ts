@@ -74,11 +74,23 @@ test('expired connection token: error 109, connection stays open but is unusable
   });
 });
 
-test('connection token with a wrong signature closes with 3500', async () => {
+test('connection token with a wrong signature closes with 3500; the reason is logged at info, without the token', async () => {
   await withServer(NAMESPACES, async (srv) => {
     const c = await RawClient.open(srv.wsUrl);
-    c.send({ id: 1, connect: { token: await connToken('42', {}, undefined, 'another-secret') } });
+    const token = await connToken('42', {}, undefined, 'another-secret');
+    c.send({ id: 1, connect: { token } });
     assert.deepEqual(await closedWithin(c), closeOf(DisconnectCode.invalidToken));
+    const lines = srv.info.filter((a) => (a as unknown[])[1] === 'invalid connection token') as [Record<string, unknown>, string][];
+    assert.equal(lines.length, 1, JSON.stringify(srv.info));
+    assert.equal(lines[0]![0].reason, 'signature mismatch');
+    assert.equal(typeof lines[0]![0].client, 'string');
+    assert.ok(!JSON.stringify(srv.info).includes(token.split('.')[2]!), 'the token is never logged');
+    // The same refusal again within 10 s goes to debug only: a client retrying cannot flood the log.
+    const again = await RawClient.open(srv.wsUrl);
+    again.send({ id: 1, connect: { token } });
+    await closedWithin(again);
+    assert.equal(srv.info.filter((a) => (a as unknown[])[1] === 'invalid connection token').length, 1);
+    assert.ok(srv.debug.some((a) => (a as unknown[])[1] === 'invalid connection token'));
   });
 });
 
@@ -278,11 +290,13 @@ test('expiring connection without refresh closes with 3005 after expired_close_d
 
 // ---------------------------------------------------------------- subscription tokens
 
-test('subscription token for another channel closes with 3500', async () => {
+test('subscription token for another channel closes with 3500, logged with the channel', async () => {
   await withServer(NAMESPACES, async (srv) => {
     const { c } = await connected(srv, await connToken('42'));
     c.send({ id: 2, subscribe: { channel: 'chat:a', token: await subToken('42', 'chat:b') } });
     assert.deepEqual(await closedWithin(c), closeOf(DisconnectCode.invalidToken));
+    const line = srv.info.find((a) => (a as unknown[])[1] === 'invalid subscription token') as [Record<string, unknown>, string] | undefined;
+    assert.deepEqual({ ...line?.[0], client: undefined }, { client: undefined, reason: 'token is for another channel, user or client', channel: 'chat:a' });
   });
 });
 
