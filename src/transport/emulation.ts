@@ -54,7 +54,7 @@ export class EmulationHandler {
     try {
       body = await readBody(req, this.maxRequestBodySize);
     } catch (e) {
-      return plainError(res, e instanceof BodyTooLargeError ? 413 : 400, 'bad request');
+      return plainError(res, e instanceof BodyTooLargeError ? 413 : 400, e instanceof BodyTooLargeError ? 'request body too large' : 'bad request');
     }
     const r = decodeEmulationBody(body, String(req.headers['content-type'] ?? ''));
     if (r === undefined) return plainError(res, 400, 'bad request');

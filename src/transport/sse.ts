@@ -37,7 +37,7 @@ export class SseHandler {
       try {
         body = await readBody(req, this.opts.maxRequestBodySize);
       } catch (e) {
-        return plainError(res, e instanceof BodyTooLargeError ? 413 : 400, 'bad request');
+        return plainError(res, e instanceof BodyTooLargeError ? 413 : 400, e instanceof BodyTooLargeError ? 'request body too large' : 'bad request');
       }
     }
     let cmds;

@@ -78,9 +78,10 @@ test('admin: login for a token, the API with it, and every way in refused withou
   }
 });
 
-test('admin: insecure mode asks for nothing; admin off serves nothing', async () => {
+test('admin: insecure mode asks for nothing, and says so at start; admin off serves nothing', async () => {
   const srv = await startServer({ admin: { enabled: true, insecure: true } } as ConfigInput);
   try {
+    assert.ok(srv.warnings.some((a) => String((a as unknown[])[0]).startsWith('INSECURE admin mode (admin.insecure)')), JSON.stringify(srv.warnings));
     assert.deepEqual(await (await fetch(`${srv.httpUrl}/admin/init`)).json(), { insecure: true, edition: 'oss', authenticated: true });
     const r = await fetch(`${srv.httpUrl}/admin/api`, { method: 'POST', body: '{"method":"info","params":{}}' });
     assert.equal(r.status, 200);

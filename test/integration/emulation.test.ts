@@ -106,6 +106,7 @@ test('emulation: oversized body → 413; emulation.max_request_body_size is hono
     const { s, reply } = await kit.httpStreamSession({ token: await connToken('alice') });
     const big = await emulate(srv, reply.connect, { id: 2, rpc: { method: 'm', data: { pad: 'p'.repeat(2000) } } });
     assert.equal(big.status, 413, `oversized emulation body: ${big.status}`);
+    assert.equal(big.body, 'request body too large\n');
     const small = await emulate(srv, reply.connect, { id: 3, rpc: { method: 'm', data: { pad: 'p' } } });
     assert.equal(small.status, 204);
     const rpc = await s.nextLine((m) => m.id === 3, 'the rpc reply');

@@ -129,6 +129,7 @@ test('sse bad input: missing or malformed cf_connect → 400, oversized POST bod
     assert.equal(malformed.status, 400, `malformed cf_connect: ${malformed.status}`);
     const big = await request(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id: 1, connect: { data: { pad: 'p'.repeat(70_000) } } }) });
     assert.equal(big.status, 413, `oversized body: ${big.status}`);
+    assert.equal(big.body, 'request body too large\n');
     const put = await request(url, { method: 'PUT', body: '{}' });
     assert.equal(put.status, 405);
     assert.equal(srv.app.node.hub.numConnections, 0);
