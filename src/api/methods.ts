@@ -103,11 +103,13 @@ const broadcast: ApiMethod = async (ctx, req) => {
 };
 
 /**
- * Whose connections a user-targeted method acts on. An empty `user` is not refused: as in
- * Centrifugo, it names the anonymous connections (narrowed by `client` and `session` when given).
+ * Whose connections a user-targeted method acts on. `user` is required (spec §7.2), although
+ * Centrifugo's handlers pass an empty one on, which reaches its anonymous connections.
  */
 function target(req: Obj) {
-  return { user: str(req, 'user'), client: str(req, 'client'), session: str(req, 'session') };
+  const user = str(req, 'user');
+  if (user === '') throw apiBadRequest('user required');
+  return { user, client: str(req, 'client'), session: str(req, 'session') };
 }
 
 const subscribe: ApiMethod = async (ctx, req) => {

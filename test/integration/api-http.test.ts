@@ -443,25 +443,18 @@ test('rpc without server-side RPC extensions → error 104', async () => {
   });
 });
 
-test('user-targeted methods with an empty user act on the anonymous connections, as in Centrifugo; named users are untouched', async () => {
-  await withServer({ client: { allow_anonymous_connect_without_token: true } }, async (srv) => {
-    const anon = await RawClient.open(srv.wsUrl);
-    assert.equal(typeof (await anon.connect(''))?.connect?.client, 'string');
-    const named = await subscriber(srv, 'other:x');
-    const sub = await srv.api('subscribe', { channel: 'chat:anon' });
-    assert.deepEqual(sub, { status: 200, body: { result: {} } });
-    const push = await anon.next((m) => m.push?.subscribe !== undefined);
-    assert.equal(push.push.channel, 'chat:anon');
-    assert.deepEqual(await srv.api('unsubscribe', { channel: 'chat:anon' }), { status: 200, body: { result: {} } });
-    assert.equal((await anon.next((m) => m.push?.unsubscribe !== undefined)).push.channel, 'chat:anon');
-    assert.deepEqual(await srv.api('refresh', {}), { status: 200, body: { result: {} } });
-    assert.deepEqual(await srv.api('disconnect', {}), { status: 200, body: { result: {} } });
-    assert.equal((await anon.closed).code, 3503);
-    // The named user's connection saw none of it and still gets its channel's publications.
-    assert.ok(!named.frames.some((f) => f.includes('chat:anon')), named.frames.join('\n'));
-    await srv.api('publish', { channel: 'other:x', data: { still: true } });
-    assert.deepEqual((await named.next((m) => m.push?.pub !== undefined)).push.pub.data, { still: true });
-    named.close();
+test('user-targeted methods without user → error 107 (spec §7.2: user is required)', async () => {
+  await withServer({}, async (srv) => {
+    for (const [m, body] of [
+      ['subscribe', { channel: 'chat:a' }],
+      ['unsubscribe', { channel: 'chat:a' }],
+      ['disconnect', {}],
+      ['refresh', {}],
+    ] as const) {
+      const r = await srv.api(m, body);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.error?.code, ApiErrorCode.badRequest.code, `${m}: ${JSON.stringify(r.body)}`);
+    }
   });
 });
 

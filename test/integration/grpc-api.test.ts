@@ -191,9 +191,7 @@ test('Subscribe, Unsubscribe, Refresh and Disconnect act on a connected SDK clie
     assert.deepEqual(ok(await api.call('Disconnect', { user: 'alice', disconnect: { code: 4501, reason: 'bye' } }), 'disconnect'), {});
     assert.deepEqual(await gone, { code: 4501, reason: 'bye' });
 
-    // An empty user names the anonymous connections, as in Centrifugo: there are none, so nothing happens.
-    assert.deepEqual(ok(await api.call('Subscribe', { user: '', channel: 'chat:x' }), 'subscribe'), {});
-    assert.deepEqual(await api.call('Subscribe', { user: 'alice', channel: '' }), { error: { code: 107, message: 'bad request' } });
+    assert.deepEqual(await api.call('Subscribe', { user: '', channel: 'chat:x' }), { error: { code: 107, message: 'bad request' } });
   });
 });
 
