@@ -50,7 +50,7 @@ export const DisconnectCode = {
   expired: { code: 3005, reason: 'connection expired', reconnect: true, doc: 'Connection expiration passed without a refresh.' },
   subExpired: { code: 3006, reason: 'subscription expired', reconnect: true, doc: 'A server-side subscription expired.' },
   slow: { code: 3008, reason: 'slow', reconnect: true, doc: 'The outgoing queue exceeded `client.queue_max_size`.' },
-  writeError: { code: 3009, reason: 'write error', reconnect: true, doc: 'A transport write failed or timed out.' },
+  writeError: { code: 3009, reason: 'write error', reconnect: true, doc: 'Centrifugo\'s code for a failed or timed-out transport write. Never sent by Rotor: a socket whose write fails is already gone, and a client that reads too slowly gets 3008.' },
   insufficientState: { code: 3010, reason: 'insufficient state', reconnect: true, doc: 'A server-side subscription lost stream continuity, or a refreshed token changed server-side channels.' },
   forceReconnect: { code: 3011, reason: 'force reconnect', reconnect: true, doc: 'The server asks the client to reconnect.' },
   noPong: { code: 3012, reason: 'no pong', reconnect: true, doc: 'No pong within `client.pong_timeout` after a ping.' },
@@ -64,7 +64,7 @@ export const DisconnectCode = {
   inappropriateProtocol: { code: 3506, reason: 'inappropriate protocol', reconnect: false, doc: 'A payload cannot be encoded for the connection (binary data to a JSON client).' },
   permissionDenied: { code: 3507, reason: 'permission denied', reconnect: false, doc: 'Anonymous token when `client.disallow_anonymous_connection_tokens`; unidirectional mapping of 103.' },
   notAvailable: { code: 3508, reason: 'not available', reconnect: false, doc: '`send` command without a message handler.' },
-  tooManyErrors: { code: 3509, reason: 'too many errors', reconnect: false, doc: 'Too many errors from one connection.' },
+  tooManyErrors: { code: 3509, reason: 'too many errors', reconnect: false, doc: 'Centrifugo\'s code for a connection that caused too many errors. Never sent by Rotor.' },
 } as const satisfies Record<string, DisconnectCodeEntry>;
 export type DisconnectCodeName = keyof typeof DisconnectCode;
 
