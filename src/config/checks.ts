@@ -197,6 +197,10 @@ function checkClient(c: Collector, config: Config): void {
   config.client.allowed_origins.forEach((pattern, i) => {
     const err = pattern === '*' ? undefined : globError(pattern);
     if (err !== undefined) c.error(`client.allowed_origins[${i}]`, `not a valid pattern: ${err}`);
+    // A file's string is a list of one (as in Centrifugo); only the environment variable splits on spaces.
+    else if (/\s/.test(pattern)) {
+      c.warnings.push(`client.allowed_origins[${i}]: ${JSON.stringify(pattern)} contains whitespace and can never match an Origin; write several origins as a list`);
+    }
   });
   for (const kind of ['connect', 'refresh'] as const) {
     const proxy = config.client.proxy[kind];

@@ -204,6 +204,14 @@ test('checks - allowed_origins patterns must compile', () => {
   ]);
 });
 
+test('checks - an allowed_origins pattern with whitespace (several origins written as one string) is warned about', () => {
+  const { warnings } = validateConfig({ client: { allowed_origins: 'https://a.example.com https://b.example.com' } });
+  assert.deepEqual(warnings, [
+    'client.allowed_origins[0]: "https://a.example.com https://b.example.com" contains whitespace and can never match an Origin; write several origins as a list',
+  ]);
+  assert.deepEqual(validateConfig({ client: { allowed_origins: ['https://a.example.com', 'https://b.example.com'] } }).warnings, []);
+});
+
 test('checks - connect_code_to_http_response transforms need a code and an HTTP status', () => {
   const uni = (section: string, transforms: unknown[]) => ({ [section]: { connect_code_to_http_response: { enabled: true, transforms } } });
   assert.deepEqual(configProblems(uni('uni_http_stream', [{ code: 109, to: { body: 'nope' } }])), [
