@@ -109,6 +109,10 @@ function checkChannelOptions(c: Collector, config: Config, opts: ChannelOptions,
     );
   }
   if (opts.force_recovery && !historyOn) c.error(`${p}.force_recovery`, 'requires history (history_size and history_ttl)');
+  // Accepted, as by Centrifugo, but they do nothing without a stream to position in.
+  for (const key of ['force_positioning', 'allow_positioning', 'allow_recovery'] as const) {
+    if (opts[key] && !historyOn && (opts.history_size > 0) === (opts.history_ttl > 0)) c.warnings.push(`${p}.${key}: has no effect without history (history_size and history_ttl)`);
+  }
   if (historyOn && config.broker.enabled && config.broker.type === 'nats') {
     const which = 'name' in opts && typeof opts.name === 'string' ? `namespace "${opts.name}" keeps` : 'channels without a namespace keep';
     c.error(

@@ -204,6 +204,16 @@ test('checks - allowed_origins patterns must compile', () => {
   ]);
 });
 
+test('checks - positioning and recovery options without history are warned about (accepted, as by Centrifugo, but inert)', () => {
+  const { warnings } = validateConfig({ channel: { namespaces: [{ name: 'feed', force_positioning: true, allow_positioning: true, allow_recovery: true }] } });
+  assert.deepEqual(warnings, [
+    'channel.namespaces[0].force_positioning: has no effect without history (history_size and history_ttl)',
+    'channel.namespaces[0].allow_positioning: has no effect without history (history_size and history_ttl)',
+    'channel.namespaces[0].allow_recovery: has no effect without history (history_size and history_ttl)',
+  ]);
+  assert.deepEqual(validateConfig({ channel: { without_namespace: { force_positioning: true, history_size: 10, history_ttl: '60s' } } }).warnings, []);
+});
+
 test('checks - an allowed_origins pattern with whitespace (several origins written as one string) is warned about', () => {
   const { warnings } = validateConfig({ client: { allowed_origins: 'https://a.example.com https://b.example.com' } });
   assert.deepEqual(warnings, [
