@@ -7,7 +7,7 @@ import type { Node } from '../node/node.js';
 import { jsonCodec } from '../protocol/json/codec.js';
 import { protobufCodec } from '../protocol/protobuf/codec.js';
 import type { HttpListener } from '../http/server.js';
-import { OriginChecker } from '../util/origin.js';
+import { MAX_ORIGIN_LENGTH, OriginChecker } from '../util/origin.js';
 import { Admission } from '../transport/shared/admission.js';
 import { WebSocketHandler } from '../transport/websocket.js';
 import { HttpStreamHandler } from '../transport/http-stream.js';
@@ -26,8 +26,19 @@ export interface MountedTransports {
 
 export function mountTransports(config: Readonly<Config>, node: Node, external: HttpListener): MountedTransports {
   const c = config.client;
-  const origins = new OriginChecker(c.allowed_origins);
-  const admission = new Admission(c.connection_limit, c.connection_rate_limit, () => node.hub.numConnections, () => node.metrics.connectionLimitReached());
+  // Refusals are logged at info for every transport, at most once per 10 s per origin or reason
+  // (util/rate-log.ts): a page or a client retrying cannot flood the log.
+  const origins = new OriginChecker(c.allowed_origins, (origin) => {
+    const shown = origin.length > MAX_ORIGIN_LENGTH ? `${origin.slice(0, MAX_ORIGIN_LENGTH)}…` : origin;
+    node.rateLog.write('info', `origin\u0000${shown}`, { origin: shown }, 'request Origin is not allowed');
+  });
+  const admission = new Admission(
+    c.connection_limit,
+    c.connection_rate_limit,
+    () => node.hub.numConnections,
+    () => node.metrics.connectionLimitReached(),
+    (reason) => node.rateLog.write('info', `admission\u0000${reason}`, { reason }, 'connection refused'),
+  );
   const pingIntervalMs = c.ping_interval > 0 ? c.ping_interval : 0;
   const closers: (() => void)[] = [];
 

@@ -171,7 +171,6 @@ export class SockJsHandler {
     }
     const refused = this.admission.check();
     if (refused !== undefined) {
-      this.node.log.info({ reason: refused }, 'connection refused');
       closeConn(conn, disconnects.connectionLimit.code, refused);
       return;
     }

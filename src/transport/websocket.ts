@@ -158,7 +158,6 @@ export class WebSocketHandler {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!this.origins.allowed(req.headers.origin)) {
-      this.node.log.info({ origin: req.headers.origin }, 'request Origin is not allowed');
       rejectUpgrade(socket, 403, 'Forbidden');
       return;
     }
@@ -173,7 +172,6 @@ export class WebSocketHandler {
     }
     const refused = this.admission.check();
     if (refused !== undefined) {
-      this.node.log.info({ reason: refused }, 'connection refused');
       rejectUpgrade(socket, 503, refused);
       return;
     }

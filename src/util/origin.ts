@@ -16,7 +16,11 @@ export class OriginChecker {
   private readonly any: boolean;
   private readonly patterns: GlobMatcher[];
 
-  constructor(patterns: readonly string[]) {
+  constructor(
+    patterns: readonly string[],
+    /** Told of each refused Origin (for the log); every transport checks through here. */
+    private readonly onRefused: (origin: string) => void = () => {},
+  ) {
     this.any = patterns.includes('*');
     this.patterns = patterns.filter((p) => p !== '*').map((p) => compileGlob(p.toLowerCase()));
   }
@@ -29,8 +33,9 @@ export class OriginChecker {
   allowed(origin: string | undefined): boolean {
     if (origin === undefined || origin === '') return true;
     if (this.any) return true;
-    if (origin.length > MAX_ORIGIN_LENGTH) return false;
     const o = origin.toLowerCase();
-    return this.patterns.some((re) => re.test(o));
+    if (origin.length <= MAX_ORIGIN_LENGTH && this.patterns.some((re) => re.test(o))) return true;
+    this.onRefused(origin);
+    return false;
   }
 }

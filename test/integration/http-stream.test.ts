@@ -268,6 +268,10 @@ test('client.connection_limit applies to the HTTP transports: over the limit →
     const usse = await request(`${kit.endpoint('uni_sse')}?cf_connect=${encodeURIComponent(JSON.stringify({ token }))}`);
     assert.equal(usse.status, 503, `uni_sse: ${usse.status}`);
     assert.equal(srv.app.node.hub.numConnections, 1);
+    // Every transport's refusal is logged, the same reason once per 10 s at info (the rest at debug).
+    const lines = (from: unknown[]) => from.filter((a) => (a as unknown[])[1] === 'connection refused') as [Record<string, unknown>, string][];
+    assert.deepEqual(lines(srv.info).map((l) => l[0]), [{ reason: 'connection limit reached' }]);
+    assert.equal(lines(srv.debug).length, 3);
   });
 });
 

@@ -49,6 +49,19 @@ test("allowed_origins: ['*'] allows any origin", async () => {
   });
 });
 
+test('every transport logs a refused Origin at info, once per 10 s per origin', async () => {
+  await withServer({ sse: { enabled: true } } as ConfigInput, async (srv) => {
+    assert.equal(await upgradeStatus(srv.wsUrl, { Origin: 'http://evil.example' }), 403);
+    assert.equal(await upgradeStatus(srv.wsUrl, { Origin: 'http://evil.example' }), 403);
+    const sse = await fetch(`${srv.httpUrl}/connection/sse`, { headers: { Origin: 'http://other.example' } });
+    assert.equal(sse.status, 403);
+    await sse.text();
+    const lines = (from: unknown[]) => from.filter((a) => (a as unknown[])[1] === 'request Origin is not allowed') as [Record<string, unknown>, string][];
+    assert.deepEqual(lines(srv.info).map((l) => l[0]), [{ origin: 'http://evil.example' }, { origin: 'http://other.example' }]);
+    assert.equal(lines(srv.debug).length, 1, 'the repeat of the first origin');
+  });
+});
+
 test('exact allowed origin: only that origin passes', async () => {
   // The harness default: ['http://allowed.example'].
   await withServer({}, async (srv) => {

@@ -14,12 +14,15 @@ export class Admission {
     private readonly openConnections: () => number,
     /** Told of each connection refused by the connection limit (for metrics). */
     private readonly limitReached: () => void = () => {},
+    /** Told of every refusal with its reason (for the log); every transport admits through here. */
+    private readonly refused: (reason: string) => void = () => {},
   ) {}
 
   /** Returns why the connection is refused, or undefined to admit it (and count it). */
   check(now = Date.now()): string | undefined {
     if (this.connectionLimit > 0 && this.openConnections() >= this.connectionLimit) {
       this.limitReached();
+      this.refused('connection limit reached');
       return 'connection limit reached';
     }
     if (this.rateLimitPerSecond > 0) {
@@ -27,7 +30,10 @@ export class Admission {
         this.windowStart = now;
         this.inWindow = 0;
       }
-      if (this.inWindow >= this.rateLimitPerSecond) return 'connection rate limit reached';
+      if (this.inWindow >= this.rateLimitPerSecond) {
+        this.refused('connection rate limit reached');
+        return 'connection rate limit reached';
+      }
       this.inWindow++;
     }
     return undefined;
