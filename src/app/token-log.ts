@@ -5,7 +5,7 @@
  * Written at `info` as Centrifugo does, once per 10 s per kind and reason: a client retrying with
  * the same bad token cannot flood the log (the repeats go to `debug`).
  */
-import type { TokenRefused } from '../rules/hooks.js';
+import type { TokenRefused } from '../rules/token-refusal.js';
 import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-log.js';
 

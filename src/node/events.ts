@@ -119,6 +119,12 @@ export interface ConnectReply {
   tokenChannels?: string[];
   /** Headers the connection keeps for later proxy requests (`ClientContext.keptHeaders`). */
   keptHeaders?: KeptHeaders;
+  /**
+   * Runs once the connect has succeeded and its reply (or push) is written: Centrifugo's
+   * OnConnect. Never runs for a connect that fails after the hook answered (a connection or
+   * channel limit, an expiry in the past, a server-side subscription that fails).
+   */
+  onConnected?: () => void;
 }
 
 export interface SubscribeEvent {

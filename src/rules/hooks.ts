@@ -4,7 +4,7 @@
  * DisconnectError to reject.
  */
 import {
-  TokenExpiredError, InvalidTokenError, type ConnectTokenClaims, type ServerSubOptions, type SubscriptionTokenClaims, type TokenVerifier,
+  type ConnectTokenClaims, type ServerSubOptions, type SubscriptionTokenClaims, type TokenVerifier,
 } from '../auth/verifier.js';
 import { DisconnectError, disconnects, errors } from '../protocol/errors.js';
 import type {
@@ -13,12 +13,7 @@ import type {
 } from '../node/events.js';
 import { checkDataFormat, type ChannelRules, type NamespaceOptions, type ResolvedChannel } from './channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED, type Extras } from './subscription-options.js';
-
-/**
- * Told why a token was refused (`InvalidTokenError`'s reason: never the token itself), so the
- * operator can see it in the log; the client only gets 3500 or 103.
- */
-export type TokenRefused = (kind: 'connection' | 'subscription', reason: string, clientId: string, channel?: string) => void;
+import { TokenRefusals, type TokenRefused } from './token-refusal.js';
 
 export interface PolicyOptions {
   /** Where refused tokens are reported; absent: not reported. */
@@ -66,6 +61,7 @@ export type DisconnectOthers = (user: string, keepClient: string) => void;
 
 export class CentrifugoPolicy implements NodeHooks {
   rpc?: (e: RpcEvent) => Promise<RpcReply>;
+  private readonly refusals: TokenRefusals;
 
   constructor(
     private rules: ChannelRules,
@@ -74,6 +70,7 @@ export class CentrifugoPolicy implements NodeHooks {
     private readonly opts: PolicyOptions,
     private readonly disconnectOthers: DisconnectOthers,
   ) {
+    this.refusals = new TokenRefusals(opts.tokenRefused);
     if (opts.rpcPing.enabled) {
       const method = opts.rpcPing.method;
       this.rpc = async (e: RpcEvent): Promise<RpcReply> => {
@@ -81,23 +78,6 @@ export class CentrifugoPolicy implements NodeHooks {
         return {};
       };
     }
-  }
-
-  /**
-   * The error a failed token check becomes: an expired token is 109 (the SDK refreshes it); any
-   * other invalid token is a 3500 disconnect at connect and 103 at subscribe, and is reported.
-   */
-  private tokenError(err: unknown, what: 'connect' | 'subscribe', clientId: string, channel?: string): unknown {
-    if (err instanceof TokenExpiredError) return errors.tokenExpired();
-    if (!(err instanceof InvalidTokenError)) return err;
-    this.opts.tokenRefused?.(what === 'connect' ? 'connection' : 'subscription', err.reason, clientId, channel);
-    return what === 'connect' ? new DisconnectError(disconnects.invalidToken) : errors.permissionDenied();
-  }
-
-  /** A valid subscription token for another channel, user or client: 3500, reported. */
-  private mismatch(clientId: string, channel: string): DisconnectError {
-    this.opts.tokenRefused?.('subscription', 'token is for another channel, user or client', clientId, channel);
-    return new DisconnectError(disconnects.invalidToken);
   }
 
   /** SIGHUP: swap channel rules and token verifiers; connections keep running. */
@@ -121,13 +101,13 @@ export class CentrifugoPolicy implements NodeHooks {
     try {
       claims = this.connectTokens.checkConnectToken(e.token);
     } catch (err) {
-      throw this.tokenError(err, 'connect', e.client.clientId);
+      throw this.refusals.atConnect(err, e.client.clientId);
     }
     if (!(claims instanceof Promise)) return this.connectingWith(e, claims);
     return claims.then(
       (c) => this.connectingWith(e, c),
       (err: unknown) => {
-        throw this.tokenError(err, 'connect', e.client.clientId);
+        throw this.refusals.atConnect(err, e.client.clientId);
       },
     );
   }
@@ -184,7 +164,13 @@ export class CentrifugoPolicy implements NodeHooks {
     if (pc.enabled && reply.user !== '') {
       const ch = this.rules.personalChannel(reply.user, pc.namespace);
       if (reply.subscriptions[ch] === undefined) reply.subscriptions[ch] = this.serverSideOptions(ch, {});
-      if (pc.singleConnection) this.disconnectOthers(reply.user, e.client.clientId);
+      // Once this connect has succeeded, as Centrifugo's OnConnect does: a connect that fails
+      // after this (a limit, a failed server-side subscription) leaves the others open.
+      if (pc.singleConnection) {
+        const user = reply.user;
+        const keep = e.client.clientId;
+        reply.onConnected = () => this.disconnectOthers(user, keep);
+      }
     }
 
     // Channels the client lists in `subs` are honoured only where it could subscribe anyway.
@@ -257,10 +243,10 @@ export class CentrifugoPolicy implements NodeHooks {
       try {
         c = await this.subTokens.verifySubscriptionToken(e.token);
       } catch (err) {
-        throw this.tokenError(err, 'subscribe', e.client.clientId, e.channel);
+        throw this.refusals.atSubscribe(err, e.client.clientId, e.channel);
       }
       if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
-        throw this.mismatch(e.client.clientId, e.channel);
+        throw this.refusals.mismatch(e.client.clientId, e.channel);
       }
       const options = buildSubscriptionOptions(this.rules, ns, asks, { chanInfo: c.info, data: c.data, override: c.override, expireAt: c.expireAt });
       return { options, clientSideRefresh: c.expireAt > 0 };
@@ -377,17 +363,9 @@ export class CentrifugoPolicy implements NodeHooks {
     try {
       claims = await this.connectTokens.verifyConnectToken(e.token);
     } catch (err) {
-      if (err instanceof TokenExpiredError) throw new DisconnectError(disconnects.expired);
-      if (err instanceof InvalidTokenError) {
-        this.opts.tokenRefused?.('connection', err.reason, e.client.clientId);
-        throw new DisconnectError(disconnects.invalidToken);
-      }
-      throw err;
+      throw this.refusals.atRefresh(err, e.client.clientId);
     }
-    if (claims.user !== e.client.user) {
-      this.opts.tokenRefused?.('connection', 'refresh token is for another user', e.client.clientId);
-      throw new DisconnectError(disconnects.invalidToken);
-    }
+    if (claims.user !== e.client.user) throw this.refusals.otherUser(e.client.clientId);
     const out: RefreshReply = {
       expireAt: this.opts.insecure ? 0 : claims.expireAt,
       tokenChannels: claims.subs !== undefined ? Object.keys(claims.subs) : claims.channels,
@@ -402,17 +380,10 @@ export class CentrifugoPolicy implements NodeHooks {
     try {
       c = await this.subTokens.verifySubscriptionToken(e.token);
     } catch (err) {
-      // Centrifugo acknowledges an expired token here (a library quirk); Rotor answers 109 so the
-      // SDK fetches a fresh token instead of silently losing the expiry.
-      if (err instanceof TokenExpiredError) throw errors.tokenExpired();
-      if (err instanceof InvalidTokenError) {
-        this.opts.tokenRefused?.('subscription', err.reason, e.client.clientId, e.channel);
-        throw new DisconnectError(disconnects.invalidToken);
-      }
-      throw err;
+      throw this.refusals.atSubRefresh(err, e.client.clientId, e.channel);
     }
     if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
-      throw this.mismatch(e.client.clientId, e.channel);
+      throw this.refusals.mismatch(e.client.clientId, e.channel);
     }
     const out: SubRefreshReply = { expireAt: c.expireAt };
     if (c.info !== undefined) out.chanInfo = c.info;

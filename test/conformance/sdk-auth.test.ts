@@ -428,6 +428,26 @@ test('personal channel single_connection: a new connection of the user disconnec
   });
 });
 
+test('personal channel single_connection: a new connection that then fails (channel limit, 3505) leaves the older one open, as Centrifugo acts only once connected', async () => {
+  const cfg = {
+    ...CONFIG,
+    client: { ...CONFIG.client, channel_limit: 1, subscribe_to_user_personal_channel: { enabled: true, personal_channel_namespace: 'personal', single_connection: true } },
+  };
+  await withServer(cfg, async (srv, sdk) => {
+    const old = sdk.client({ token: await connToken('alice') });
+    await old.connect();
+    // The personal channel and one token channel: two server-side channels over a limit of one.
+    const failing = sdk.client({ token: await connToken('alice', { channels: ['chat:x'] }) });
+    failing.c.connect();
+    assert.equal((await failing.events.next('disconnected')).code, 3505);
+    // The older connection still works: a publication to its personal channel reaches it.
+    const got = old.events.next('publication');
+    await srv.api('publish', { channel: 'personal:#alice', data: { still: 'here' } });
+    assert.deepEqual((await got).data, { still: 'here' });
+    assert.equal(old.c.state, 'connected');
+  });
+});
+
 test('anonymous connections: no token and not allowed → 3501; anonymous token disallowed → 3507', async () => {
   await withServer({ ...CONFIG, client: { ...CONFIG.client, disallow_anonymous_connection_tokens: true } }, async (_srv, sdk) => {
     const none = sdk.client({});

@@ -19,6 +19,8 @@ const NO_PENDING: readonly PendingSubscription[] = Object.freeze([]);
 interface Connected {
   result: ConnectResult;
   pending: readonly PendingSubscription[];
+  /** `ConnectReply.onConnected`. */
+  onConnected: (() => void) | undefined;
 }
 
 /**
@@ -54,7 +56,7 @@ function isExpired(e: unknown): boolean {
 
 function replyConnected(s: Session, id: number, c: Connected): void {
   s.sendReply({ id, kind: 'connect', result: c.result });
-  finishConnect(s, c.pending);
+  finishConnect(s, c);
 }
 
 /** Connect over a unidirectional transport: errors become disconnects (spec §2.4). */
@@ -77,7 +79,7 @@ export async function handleUnidirectionalConnect(s: Session, req: ConnectReques
     throw e;
   }
   s.sendPush({ kind: 'connect', connect: result.result });
-  finishConnect(s, result.pending);
+  finishConnect(s, result);
 }
 
 function connect(s: Session, req: ConnectRequest): Connected | Promise<Connected> {
@@ -109,7 +111,7 @@ function connectAs(s: Session, req: ConnectRequest, reply: ConnectReply): Connec
 
   s.connected(reply);
 
-  if (channels.length === 0) return { result: connectResult(s, reply, ttl, undefined), pending: NO_PENDING };
+  if (channels.length === 0) return { result: connectResult(s, reply, ttl, undefined), pending: NO_PENDING, onConnected: reply.onConnected };
   return subscribeServerSide(s, req, reply, channels, ttl);
 }
 
@@ -143,7 +145,7 @@ async function subscribeServerSide(s: Session, req: ConnectRequest, reply: Conne
     throw e;
   }
 
-  return { result: connectResult(s, reply, ttl, subResults), pending };
+  return { result: connectResult(s, reply, ttl, subResults), pending, onConnected: reply.onConnected };
 }
 
 function connectResult(s: Session, reply: ConnectReply, ttl: number, subs: Record<string, SubscribeResult> | undefined): ConnectResult {
@@ -165,7 +167,7 @@ function connectResult(s: Session, reply: ConnectReply, ttl: number, subs: Recor
   return result;
 }
 
-function finishConnect(s: Session, pending: readonly PendingSubscription[]): void {
+function finishConnect(s: Session, c: Connected): void {
   s.releaseRequest();
   // The reply itself can close the session (over queue_max_size: 3008; not encodable: 3506).
   // Timers started now would put a closed session back on the ping wheel for good.
@@ -173,5 +175,6 @@ function finishConnect(s: Session, pending: readonly PendingSubscription[]): voi
   s.node.metrics.connected(s);
   s.node.watches.connected(s.clientId, s.user, s.transport.name);
   s.startTimers();
-  for (const p of pending) goLive(s, p);
+  for (const p of c.pending) goLive(s, p);
+  c.onConnected?.();
 }
