@@ -17,7 +17,7 @@ import { readBody, BodyTooLargeError, endAnswer } from '../http/body.js';
 import { headerString } from '../http/headers.js';
 import { BARE_RESPONSE_METHODS, LEGACY_METHOD_IDS, LEGACY_UNSERVED_METHOD_NAMES, METHODS, callMethod, errorObject, type ApiContext } from './methods.js';
 import { apiError, parseApiJson, parseLegacyApiJson } from './json.js';
-import { asObject, type Obj } from '../protocol/json/fields.js';
+import { asObject, JsonFieldError, type Obj } from '../protocol/json/fields.js';
 import { toJsonText } from '../protocol/json/json-text.js';
 import { ApiStatus, type ApiHttpStatus } from './statuses.js';
 import { V1ApiHandler } from './v1/http.js';
@@ -81,7 +81,8 @@ export class ApiHttpHandler {
     if (legacy) return this.handleLegacy(res, body);
     let parsed: Obj;
     try {
-      parsed = asObject(parseApiJson(body === '' ? '{}' : body));
+      // An empty body is not a request, as for Centrifugo's decoder (`info` included).
+      parsed = asObject(parseApiJson(body));
     } catch {
       return plain(res, ApiStatus.badRequest);
     }
@@ -91,6 +92,10 @@ export class ApiHttpHandler {
       const text = toJsonText(result);
       json(res, ApiStatus.ok.status, BARE_RESPONSE_METHODS.has(methodName) ? text : `{"result":${text}}`);
     } catch (e) {
+      // A field of the wrong JSON type is a body Centrifugo's decoder refuses before the method
+      // runs: 400, as for malformed JSON. The methods read every field before acting, so nothing
+      // has happened yet. (Within a batch it stays that command's 107: the others have run.)
+      if (e instanceof JsonFieldError && e.kind === 'type') return plain(res, ApiStatus.badRequest);
       const eo = errorObject(e);
       if (eo.code === 100) this.ctx.node.rateLog.error({ err: e, method: methodName }, 'api call failed');
       if (transportMode) json(res, apiErrorHttpStatus(eo.code), toJsonText(eo));

@@ -14,7 +14,7 @@ import { GlobLimitError, GlobSyntaxError } from '../util/glob.js';
 import { channelsMatcher } from '../node/channels.js';
 import { RawJson } from '../protocol/json/raw-json.js';
 import { ApiError, apiBadRequest, apiError, parseApiJson } from './json.js';
-import { asObject, bool, boolValue, int, payload, position, str, strList, strMap, type Obj } from '../protocol/json/fields.js';
+import { asObject, bool, JsonFieldError, boolValue, int, payload, position, str, strList, strMap, type Obj } from '../protocol/json/fields.js';
 import { batchResult, historyResult, nodeResult, presenceResult, presenceStatsResult, publishResult } from './results.js';
 
 export interface ApiContext {
@@ -48,29 +48,54 @@ function resolve(ctx: ApiContext, channel: string) {
  */
 export async function publishOne(ctx: ApiContext, channel: string, req: Obj, clientInfo?: ClientInfo): Promise<Obj> {
   if (channel === '') throw apiBadRequest('channel required');
-  // Centrifugo's order: the payload is decoded (bad base64 is 107) before the namespace is looked up (102).
-  const data = payload(req, 'data') ?? new Uint8Array(0);
+  return publishRead(ctx, channel, readPublish(req), clientInfo);
+}
+
+/** The fields of a publish (or broadcast) request, every one read: a field of the wrong type throws here. */
+interface PublishFields {
+  data: Uint8Array;
+  skipHistory: boolean;
+  tags: Record<string, string> | undefined;
+  idempotencyKey: string;
+  delta: boolean;
+  version: number;
+  versionEpoch: string;
+}
+
+/** Centrifugo's order: the payload is decoded (bad base64 is 107) before the namespace is looked up (102). */
+function readPublish(req: Obj): PublishFields {
+  return {
+    data: payload(req, 'data') ?? new Uint8Array(0),
+    skipHistory: bool(req, 'skip_history'),
+    tags: strMap(req, 'tags'),
+    idempotencyKey: str(req, 'idempotency_key'),
+    delta: bool(req, 'delta'),
+    version: int(req, 'version'),
+    versionEpoch: str(req, 'version_epoch'),
+  };
+}
+
+async function publishRead(ctx: ApiContext, channel: string, p: PublishFields, clientInfo?: ClientInfo): Promise<Obj> {
+  if (channel === '') throw apiBadRequest('channel required');
   const r = resolve(ctx, channel);
   const rules = ctx.rules();
   try {
-    checkDataFormat(rules.dataFormat(r.options), data);
+    checkDataFormat(rules.dataFormat(r.options), p.data);
   } catch {
     throw apiBadRequest('invalid data');
   }
   const opts: PublishOptions = {};
   const history = rules.historyRetention(r.options);
-  if (history !== undefined && !bool(req, 'skip_history')) opts.history = history;
-  const tags = strMap(req, 'tags');
-  if (tags !== undefined) opts.tags = tags;
+  if (history !== undefined && !p.skipHistory) opts.history = history;
+  if (p.tags !== undefined) opts.tags = p.tags;
   if (clientInfo !== undefined) opts.clientInfo = clientInfo;
-  const key = str(req, 'idempotency_key');
-  if (key !== '') opts.idempotencyKey = key;
-  if (bool(req, 'delta') || r.options.delta_publish) opts.useDelta = true;
-  const version = int(req, 'version');
-  if (version > 0) {
-    opts.version = version;
-    opts.versionEpoch = str(req, 'version_epoch');
+  if (p.idempotencyKey !== '') opts.idempotencyKey = p.idempotencyKey;
+  if (p.delta || r.options.delta_publish) opts.useDelta = true;
+  if (p.version > 0) {
+    opts.version = p.version;
+    opts.versionEpoch = p.versionEpoch;
   }
+  const data = p.data;
   let res;
   try {
     res = await ctx.node.publish(channel, data, opts);
@@ -88,12 +113,13 @@ const publish: ApiMethod = (ctx, req) => publishOne(ctx, str(req, 'channel'), re
 const broadcast: ApiMethod = async (ctx, req) => {
   const channels = strList(req, 'channels');
   if (channels.length === 0) throw apiBadRequest('channels required');
-  // A payload that cannot be decoded fails the whole broadcast (one 107), not each channel.
-  payload(req, 'data');
+  // Read once, before any channel is published: a payload that cannot be decoded fails the whole
+  // broadcast (one 107), and a field of the wrong type the whole request (HTTP 400).
+  const fields = readPublish(req);
   const responses = await Promise.all(
     channels.map(async (ch) => {
       try {
-        return { result: await publishOne(ctx, ch, req) };
+        return { result: await publishRead(ctx, ch, fields) };
       } catch (e) {
         return { error: errorObject(e) };
       }
@@ -227,7 +253,7 @@ const rpc: ApiMethod = async (_ctx, req) => {
 const batch: ApiMethod = async (ctx, req) => {
   // Absent or null `commands` is an empty batch, as Go decodes a missing repeated field.
   const commands = req.commands ?? [];
-  if (!Array.isArray(commands)) throw apiBadRequest('commands must be an array');
+  if (!Array.isArray(commands)) throw new JsonFieldError('commands', 'commands must be an array');
   const run = async (c: unknown): Promise<Obj> => {
     try {
       // A null entry is malformed (107, spec §7.2); an object naming no known method is 104.
@@ -248,7 +274,8 @@ const batch: ApiMethod = async (ctx, req) => {
     }
   };
   const replies: Obj[] = [];
-  if (bool(req, 'parallel')) replies.push(...(await Promise.all(commands.map(run))));
+  const parallel = bool(req, 'parallel');
+  if (parallel) replies.push(...(await Promise.all(commands.map(run))));
   else for (const c of commands) replies.push(await run(c));
   return batchResult(replies);
 };

@@ -18,7 +18,7 @@ export const ApiStatus = {
   badRequest: {
     status: 400,
     text: 'bad request',
-    doc: 'The body is not valid JSON (or, on the legacy `/api` endpoint, is empty or has a command `id` that is not an integer from 0 to 4294967295).',
+    doc: 'The body is empty or not valid JSON, or a field holds the wrong kind of JSON value (`"channel": 5`, `"tags": {"a": 1}`, `commands` that is not a list), as Centrifugo\'s decoder refuses it; nothing runs. Inside a batch, a command with such a field gets error 107 instead. On the legacy `/api` endpoint: an empty body, or a command `id` that is not an integer from 0 to 4294967295.',
   },
   unauthorized: {
     status: 401,

@@ -120,6 +120,34 @@ test('a JSON array body is not a request → 400', async () => {
   });
 });
 
+test('a field of the wrong JSON type, or an empty body, is refused as Centrifugo\'s decoder refuses it: 400, nothing done', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    for (const body of [
+      { channel: 5, data: {} },
+      { channel: 'chat:a', data: { x: 1 }, tags: { a: 1 } },
+      { channel: 'chat:a', data: { x: 1 }, skip_history: 'yes' },
+      { channel: 'chat:a', data: { x: 1 }, version: 1.5 },
+    ]) {
+      const r = await srv.api('publish', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    // Broadcast reads its fields before publishing anything: the whole request is refused.
+    const b = await srv.api('broadcast', { channels: ['chat:a', 'other:b'], data: { x: 1 }, tags: { a: 1 } });
+    assert.equal(b.status, 400);
+    assert.equal((await post(srv, '/api/batch', '{"commands":{}}', { 'X-API-Key': API_KEY })).status, 400);
+    const empty = await post(srv, '/api/info', '', { 'X-API-Key': API_KEY });
+    assert.deepEqual([empty.status, empty.text], [400, 'bad request\n']);
+    // Inside a batch the others have run by then: that command alone gets 107.
+    const batch = await srv.api('batch', { commands: [{ publish: { channel: 'chat:a', data: { n: 1 } } }, { publish: { channel: 7 } }] });
+    assert.equal(batch.status, 200);
+    assert.equal(batch.body.replies?.[1]?.error?.code, ApiErrorCode.badRequest.code, JSON.stringify(batch.body));
+    assert.deepEqual((await c.next((m) => m.push?.pub !== undefined)).push.pub.data, { n: 1 });
+    assert.equal(c.frames.filter((f) => f.includes('"pub"')).length, 1, 'only the batch\'s good command published');
+    c.close();
+  });
+});
+
 test('publish with empty channel → 200 with error 107', async () => {
   await withServer({}, async (srv) => {
     const r = await srv.api('publish', { channel: '', data: { x: 1 } });
@@ -284,10 +312,11 @@ test('batch answers {"replies":[…]} at the top level (no result wrapper), as C
     assert.deepEqual(await srv.api('publish', { channel: 'chat:a', data: { n: 2 } }), { status: 200, body: { result: {} } });
     // `replies` is omitempty in Centrifugo; absent `commands` decodes as an empty list.
     for (const body of [{ commands: [] }, {}, { commands: null }]) assert.deepEqual(await srv.api('batch', body), { status: 200, body: {} }, JSON.stringify(body));
-    // A batch refused as a whole is an error like any method's: in the body, or by status in transport mode.
-    assert.deepEqual(await srv.api('batch', { commands: 5 }), { status: 200, body: { error: { code: 107, message: 'bad request' } } });
-    const t = await srv.api('batch', { commands: 5 }, { 'X-Centrifugo-Error-Mode': 'transport' });
-    assert.deepEqual(t, { status: ApiErrorCode.badRequest.httpStatus, body: { code: 107, message: 'bad request' } });
+    // `commands` that is not a list is a body Centrifugo's decoder refuses: 400 in either error mode.
+    const bad = await post(srv, '/api/batch', '{"commands":5}', { 'X-API-Key': API_KEY });
+    assert.deepEqual([bad.status, bad.text], [400, 'bad request\n']);
+    const t = await post(srv, '/api/batch', '{"commands":5}', { 'X-API-Key': API_KEY, 'X-Centrifugo-Error-Mode': 'transport' });
+    assert.equal(t.status, 400);
   });
 });
 

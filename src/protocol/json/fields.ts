@@ -23,6 +23,12 @@ export class JsonFieldError extends ReplyError {
   constructor(
     readonly field: string,
     why: string,
+    /**
+     * `type`: the field holds the wrong kind of JSON value, which Centrifugo's decoder refuses
+     * before any method runs (its HTTP API answers 400); `value`: the right kind with a value the
+     * method refuses (a base64 string that does not decode), a 107 like other bad values.
+     */
+    readonly kind: 'type' | 'value' = 'type',
   ) {
     super(ErrorCode.badRequest.code, ErrorCode.badRequest.message);
     this.cause = why;
@@ -82,7 +88,7 @@ export function payload(o: Obj, key: string): Uint8Array | undefined {
   const b64 = o[`b64${key}`];
   if (typeof b64 === 'string' && b64 !== '') {
     const bytes = decodeStdBase64(b64);
-    if (bytes === undefined) throw new JsonFieldError(`b64${key}`, `b64${key} is not standard base64`);
+    if (bytes === undefined) throw new JsonFieldError(`b64${key}`, `b64${key} is not standard base64`, 'value');
     return bytes;
   }
   if (b64 !== undefined && b64 !== null && typeof b64 !== 'string') throw new JsonFieldError(`b64${key}`, `b64${key} must be a string`);
