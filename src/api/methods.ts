@@ -62,10 +62,14 @@ interface PublishFields {
   versionEpoch: string;
 }
 
+/** `"data": null`, published as the JSON `null` it is: Centrifugo's decoder keeps the raw bytes. */
+const JSON_NULL = new TextEncoder().encode('null');
+
 /** Centrifugo's order: the payload is decoded (bad base64 is 107) before the namespace is looked up (102). */
 function readPublish(req: Obj): PublishFields {
+  const data = payload(req, 'data') ?? (req.data instanceof RawJson && req.data.text.trim() === 'null' ? JSON_NULL.slice() : new Uint8Array(0));
   return {
-    data: payload(req, 'data') ?? new Uint8Array(0),
+    data,
     skipHistory: bool(req, 'skip_history'),
     tags: strMap(req, 'tags'),
     idempotencyKey: str(req, 'idempotency_key'),

@@ -166,6 +166,17 @@ test('publish without data → 200 with error 107', async () => {
   });
 });
 
+test('publish with "data": null publishes the JSON null, as Centrifugo\'s decoder keeps the raw bytes', async () => {
+  await withServer({}, async (srv) => {
+    const c = await subscriber(srv, 'chat:a');
+    assert.deepEqual(await srv.api('publish', '{"channel":"chat:a","data":null}'), { status: 200, body: { result: {} } });
+    const push = await c.next((m) => m.push?.pub !== undefined);
+    assert.equal(push.push.pub.data, null);
+    assert.ok(c.frames.some((f) => f.includes('"data":null')), c.frames.join('\n'));
+    c.close();
+  });
+});
+
 test('publish to an unknown namespace → 200 with error 102', async () => {
   await withServer({}, async (srv) => {
     const r = await srv.api('publish', { channel: 'nope:a', data: { x: 1 } });

@@ -94,7 +94,8 @@ export function payload(o: Obj, key: string): Uint8Array | undefined {
   if (b64 !== undefined && b64 !== null && typeof b64 !== 'string') throw new JsonFieldError(`b64${key}`, `b64${key} must be a string`);
   const raw = o[key];
   if (raw instanceof RawJson) {
-    // A JSON null payload counts as absent, as Centrifugo's decoder does.
+    // A JSON null payload counts as absent. The server API's publish data is the exception: there
+    // Centrifugo's decoder keeps the bytes `null` and publishes them (api/methods.ts, readPublish).
     if (raw.text.trim() === 'null') return undefined;
     return new Uint8Array(Buffer.from(raw.text, 'utf8'));
   }
