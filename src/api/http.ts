@@ -67,10 +67,11 @@ export class ApiHttpHandler {
       if (this.ctx.node.isShuttingDown) return plain(res, ApiStatus.shuttingDown);
       return this.v1.handle(req, res);
     }
+    const methodName = legacy ? '' : path.slice(this.opts.prefix.length + 1);
+    // A path that names no method is not found, key or not, as on Centrifugo's fixed routes.
+    if (!legacy && METHODS[methodName] === undefined) return plain(res, ApiStatus.methodNotFound);
     if (!this.authorized(req)) return plain(res, ApiStatus.unauthorized);
     if (this.ctx.node.isShuttingDown) return plain(res, ApiStatus.shuttingDown);
-    const methodName = legacy ? '' : path.slice(this.opts.prefix.length + 1);
-    if (!legacy && METHODS[methodName] === undefined) return plain(res, ApiStatus.methodNotFound);
     let body: string;
     try {
       body = (await readBody(req, this.opts.maxBodySize)).toString('utf8');

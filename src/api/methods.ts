@@ -14,7 +14,7 @@ import { GlobLimitError, GlobSyntaxError } from '../util/glob.js';
 import { channelsMatcher } from '../node/channels.js';
 import { RawJson } from '../protocol/json/raw-json.js';
 import { ApiError, apiBadRequest, apiError, parseApiJson } from './json.js';
-import { asObject, bool, JsonFieldError, boolValue, int, payload, position, str, strList, strMap, type Obj } from '../protocol/json/fields.js';
+import { asObject, bool, JsonFieldError, boolValue, int, payload, position, str, strList, strMap, uint, type Obj } from '../protocol/json/fields.js';
 import { batchResult, historyResult, nodeResult, presenceResult, presenceStatsResult, publishResult } from './results.js';
 
 export interface ApiContext {
@@ -74,7 +74,7 @@ function readPublish(req: Obj): PublishFields {
     tags: strMap(req, 'tags'),
     idempotencyKey: str(req, 'idempotency_key'),
     delta: bool(req, 'delta'),
-    version: int(req, 'version'),
+    version: uint(req, 'version'),
     versionEpoch: str(req, 'version_epoch'),
   };
 }
@@ -289,8 +289,11 @@ export function errorObject(e: unknown): { code: number; message: string } {
   return { code: ApiErrorCode.internal.code, message: ApiErrorCode.internal.message };
 }
 
-/** Every method by its name in the URL (`/api/<name>`) and in the legacy `{method}` field. */
-export const METHODS: Readonly<Record<string, ApiMethod>> = {
+/**
+ * Every method by its name in the URL (`/api/<name>`) and in the legacy `{method}` field. Without
+ * a prototype, so a name such as `toString` or `constructor` finds nothing rather than Object's.
+ */
+export const METHODS: Readonly<Record<string, ApiMethod>> = Object.assign(Object.create(null) as Record<string, ApiMethod>, {
   publish,
   broadcast,
   subscribe,
@@ -305,7 +308,7 @@ export const METHODS: Readonly<Record<string, ApiMethod>> = {
   info,
   rpc,
   batch,
-};
+});
 
 /**
  * Runs the method `name` (which must be in METHODS) for one API request, counted in

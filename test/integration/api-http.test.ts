@@ -99,10 +99,16 @@ test('GET → 405', async () => {
   });
 });
 
-test('unknown method /api/foo → 404', async () => {
+test('unknown method /api/foo → 404, key or not (Centrifugo\'s routes are fixed); names of Object members are no methods', async () => {
   await withServer({}, async (srv) => {
     const r = await srv.api('foo', {});
     assert.equal(r.status, 404);
+    assert.equal((await post(srv, '/api/foo', '{}')).status, 404);
+    // Before, the method table's prototype answered: /api/toString gave {"result":"[object Object]"}.
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const p = await post(srv, `/api/${name}`, '{}', { 'X-API-Key': API_KEY });
+      assert.deepEqual([p.status, p.text], [404, 'method not found\n'], name);
+    }
   });
 });
 
@@ -128,6 +134,8 @@ test('a field of the wrong JSON type, or an empty body, is refused as Centrifugo
       { channel: 'chat:a', data: { x: 1 }, tags: { a: 1 } },
       { channel: 'chat:a', data: { x: 1 }, skip_history: 'yes' },
       { channel: 'chat:a', data: { x: 1 }, version: 1.5 },
+      // Go's uint64: a negative number does not decode.
+      { channel: 'chat:a', data: { x: 1 }, version: -1 },
     ]) {
       const r = await srv.api('publish', body);
       assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.status} ${JSON.stringify(r.body)}`);

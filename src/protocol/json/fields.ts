@@ -64,6 +64,13 @@ export function int(o: Obj, key: string): number {
   return v;
 }
 
+/** An integer of 0 or more (Go's `uint64` fields: a negative value is the wrong type there). */
+export function uint(o: Obj, key: string): number {
+  const v = int(o, key);
+  if (v < 0) throw new JsonFieldError(key, `${key} must not be negative`);
+  return v;
+}
+
 export function strList(o: Obj, key: string): string[] {
   const v = o[key];
   if (v === undefined || v === null) return [];
@@ -107,7 +114,7 @@ export function position(o: Obj, key: string): { offset: number; epoch: string }
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   const p = asObject(v, key);
-  return { offset: int(p, 'offset'), epoch: str(p, 'epoch') };
+  return { offset: uint(p, 'offset'), epoch: str(p, 'epoch') };
 }
 
 /** A Protobuf BoolValue in its JSON form, `{"value": true}`; undefined when absent or `null`. */
