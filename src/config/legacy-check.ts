@@ -51,7 +51,7 @@ export function findLegacyKeys(raw: Record<string, unknown>): LegacyFinding[] {
   const out: LegacyFinding[] = [];
   for (const [key, value] of Object.entries(raw)) {
     const entry = LEGACY_KEYS[key];
-    const section = sections[key];
+    const section = Object.hasOwn(sections, key) ? sections[key] : undefined;
     if (entry !== undefined) {
       const scalarForSection = section !== undefined && metaOf(section)?.kind === 'object' && value !== null && !isRecord(value);
       if (section === undefined || scalarForSection) out.push({ path: key, v6: entry.v6, entry });

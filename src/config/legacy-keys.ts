@@ -66,8 +66,11 @@ function tlsKeys(prefix: string, v6: string): Record<string, LegacyKey> {
   return Object.fromEntries(Object.entries(fields).map(([suffix, field]) => [`${prefix}${suffix}`, v5(`${v6}.${field}`)]));
 }
 
-/** Flat key ⇒ where it lives in v6. Keys that v6 still has at the top level (`pid_file`, `proxies`, `consumers`) are not here. */
-export const LEGACY_KEYS: Readonly<Record<string, LegacyKey>> = {
+/**
+ * Flat key ⇒ where it lives in v6. Keys that v6 still has at the top level (`pid_file`, `proxies`, `consumers`) are not here.
+ * Without a prototype: a key or variable named `constructor` or `toString` finds nothing.
+ */
+export const LEGACY_KEYS: Readonly<Record<string, LegacyKey>> = Object.assign(Object.create(null) as Record<string, LegacyKey>, {
   // Server, listeners, TLS.
   address: both('http_server.address'),
   port: both('http_server.port'),
@@ -396,4 +399,4 @@ export const LEGACY_KEYS: Readonly<Record<string, LegacyKey>> = {
   sockjs_handler_prefix: v5('sockjs.handler_prefix'),
   sockjs_url: both('sockjs.url'),
   sockjs_heartbeat_delay: v1('sockjs.heartbeat_delay', SECONDS),
-};
+});

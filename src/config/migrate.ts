@@ -151,13 +151,13 @@ function proxyObjects(config: Record<string, unknown>): Record<string, unknown>[
 }
 
 /** Extra switches a v5 key needs in v6 beyond its value (`also set …` in the table). */
-const ALSO_SET: Readonly<Record<string, readonly [string, unknown]>> = {
+const ALSO_SET: Readonly<Record<string, readonly [string, unknown]>> = Object.assign(Object.create(null) as Record<string, readonly [string, unknown]>, {
   proxy_connect_endpoint: ['client.proxy.connect.enabled', true],
   proxy_refresh_endpoint: ['client.proxy.refresh.enabled', true],
   proxy_rpc_endpoint: ['rpc.without_namespace.proxy_enabled', true],
   broker: ['broker.enabled', true],
   presence_manager: ['presence_manager.enabled', true],
-};
+});
 
 /**
  * The v6 form of a v1 or v5 flat config. Keys already in the v6 layout are kept as they are.

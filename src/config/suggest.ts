@@ -85,7 +85,8 @@ export function unknownKeyWarnings(raw: Record<string, unknown>, schema: OptionS
     const known = Object.keys(fields);
     for (const [key, child] of Object.entries(value)) {
       const childPath = path === '' ? key : `${path}.${key}`;
-      const childSchema = fields[key];
+      // Own keys only: `toString` or `constructor` in a file must not find Object's members.
+      const childSchema = Object.hasOwn(fields, key) ? fields[key] : undefined;
       if (childSchema === undefined) {
         const hint = suggestionFor(childPath, path, key, known);
         warnings.push(`unknown config key "${childPath}"${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}`);

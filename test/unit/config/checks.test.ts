@@ -298,3 +298,25 @@ test('checks - lifecycle events: endpoints, retry bounds, and opt-ins with nowhe
   ]);
   assert.deepEqual(configProblems({ client: { disconnect_events_enabled: true }, lifecycle_events: { endpoint: 'grpc://127.0.0.1:9' } }), []);
 });
+
+test('checks - keys and variables named like Object members are unknown, not found on the prototype', async () => {
+  const { loadConfig } = await import('../../../src/config/index.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-proto-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ toString: 1, client: { constructor: 2 } }));
+  let warnings: string[];
+  try {
+    ({ warnings } = loadConfig({ file, env: { CENTRIFUGO_CONSTRUCTOR: '1', CENTRIFUGO_TOSTRING: '2' } }));
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+  assert.deepEqual([...warnings].sort(), [
+    'unknown config key "client.constructor"',
+    'unknown config key "toString"',
+    'unknown env var "CENTRIFUGO_CONSTRUCTOR"',
+    'unknown env var "CENTRIFUGO_TOSTRING"',
+  ]);
+});
