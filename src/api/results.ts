@@ -12,6 +12,7 @@ import type { PresenceStats } from '../node/events.js';
 import type { NodeInfo } from '../node/node.js';
 import type { Obj } from '../protocol/json/fields.js';
 import { JsonBytes } from '../protocol/json/json-text.js';
+import { dict } from '../util/dict.js';
 
 /** A bytes field: undefined (omitted) when absent or empty. */
 function bytesField(b: Uint8Array | undefined): JsonBytes | undefined {
@@ -37,7 +38,7 @@ export function publishResult(position: StreamPosition | undefined): Obj {
 }
 
 export function presenceResult(presence: Record<string, ClientInfo>): Obj {
-  const out: Obj = {};
+  const out = dict<unknown>();
   for (const [id, info] of Object.entries(presence)) out[id] = clientInfoResult(info);
   return { presence: out };
 }

@@ -104,7 +104,7 @@ export function rawClaimSelector(userIdClaim: string): RawClaimSelector {
       custom === undefined
         ? NEVER
         : (payload) => {
-            const v = payload[custom];
+            const v = Object.hasOwn(payload, custom) ? payload[custom] : undefined;
             return typeof v === 'number' || (typeof v === 'object' && v !== null);
           },
     isRaw: (key, depth) => (depth === 0 ? TOP_RAW.has(key) || key === custom : depth === 2 && SUB_RAW.has(key)),
@@ -129,9 +129,12 @@ function invalid(reason: string): never {
   throw new InvalidTokenError(reason);
 }
 
-/** Reads an optional claim; `null` counts as absent (Go decodes JSON null into the zero value). */
+/**
+ * Reads an optional claim; `null` counts as absent (Go decodes JSON null into the zero value).
+ * Own claims only: a `user_id_claim` of `constructor` or `toString` must not find Object's members.
+ */
 function read(p: Payload, name: string): unknown {
-  const v = p[name];
+  const v = Object.hasOwn(p, name) ? p[name] : undefined;
   return v === null || (v instanceof RawJson && v.text === 'null') ? undefined : v;
 }
 

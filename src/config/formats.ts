@@ -115,7 +115,30 @@ export function parseConfigText(text: string, format: ConfigFormat, file: string
     throw new ConfigError(`invalid config file "${file}": ${describeParseError(err, text, format)}`, [], { cause: err });
   }
   if (!isRecord(data)) throw new ConfigError(`invalid config file "${file}": the top level must be an object`);
+  // The parsers keep `__proto__` as an ordinary key; merged into objects later (the v1/v5
+  // migration), it would reach Object.prototype. No option has that name.
+  const proto = protoKeyPath(data, '');
+  if (proto !== undefined) throw new ConfigError(`invalid config file "${file}": key "${proto}" is not allowed`);
   return data;
+}
+
+/** The path of the first `__proto__` key in a parsed document, if any. */
+function protoKeyPath(value: unknown, path: string): string | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = protoKeyPath(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const key of Object.keys(value)) {
+    const here = path === '' ? key : `${path}.${key}`;
+    if (key === '__proto__') return here;
+    const found = protoKeyPath((value as Record<string, unknown>)[key], here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function describeParseError(err: unknown, text: string, format: ConfigFormat): string {

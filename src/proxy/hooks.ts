@@ -52,6 +52,7 @@ import {
 } from './types.js';
 import { ProxiedSubscriptionStream } from './stream-subscription.js';
 import { RpcRouter } from './rpc-router.js';
+import { dict } from '../util/dict.js';
 
 /** A refresh that failed on the proxy's side extends the connection or subscription this long, s. */
 export const FAILED_REFRESH_EXTENSION_S = 60;
@@ -347,7 +348,7 @@ function connectIdentity(r: ConnectProxyResult, clientSideRefresh: boolean): Con
   if (info !== undefined) id.info = info;
   if (meta !== undefined) id.meta = meta;
   if (data !== undefined) id.data = data;
-  const subs: Record<string, ServerSubOptions> = {};
+  const subs = dict<ServerSubOptions>();
   for (const ch of r.channels) subs[ch] = {};
   for (const [ch, so] of Object.entries(r.subs ?? {})) {
     const sub: ServerSubOptions = {};

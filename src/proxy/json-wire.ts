@@ -16,6 +16,7 @@ import {
   type PublishProxyResult, type RefreshProxyResult, type ResultPayload, type RpcProxyResult, type SubRefreshProxyResult, type SubscribeProxyResult,
 } from './types.js';
 import { messageOf } from '../util/message-of.js';
+import { dict } from '../util/dict.js';
 
 type Obj = Record<string, unknown>;
 
@@ -81,7 +82,7 @@ const RESULT_DECODERS: { [M in ProxyMethod]: (o: Obj) => ProxyResults[M] } = {
     const subs = o['subs'];
     if (subs !== undefined && subs !== null) {
       const m = object(subs, 'subs');
-      out.subs = {};
+      out.subs = dict();
       for (const ch of Object.keys(m)) out.subs[ch] = subOptions(object(m[ch], `subs.${ch}`));
     }
     return out;
@@ -197,7 +198,7 @@ function stringList(o: Obj, key: string): string[] {
 
 function stringMap(v: unknown, what: string): Record<string, string> {
   const o = object(v, what);
-  const out: Record<string, string> = {};
+  const out = dict<string>();
   for (const k of Object.keys(o)) {
     const x = o[k];
     if (typeof x !== 'string') bad(`${what}.${k} must be a string`);

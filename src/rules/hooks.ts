@@ -14,6 +14,7 @@ import type {
 import { checkDataFormat, type ChannelRules, type NamespaceOptions, type ResolvedChannel } from './channels.js';
 import { buildSubscriptionOptions, NOTHING_ASKED, type Extras } from './subscription-options.js';
 import { TokenRefusals, type TokenRefused } from './token-refusal.js';
+import { dict } from '../util/dict.js';
 
 export interface PolicyOptions {
   /** Where refused tokens are reported; absent: not reported. */
@@ -148,7 +149,7 @@ export class CentrifugoPolicy implements NodeHooks {
   }
 
   private replyFor(e: ConnectEvent, id: ConnectIdentity, processClientSubs: boolean): ConnectReply {
-    const reply: ConnectReply = { user: id.user, expireAt: id.expireAt, subscriptions: {}, clientSideRefresh: id.clientSideRefresh };
+    const reply: ConnectReply = { user: id.user, expireAt: id.expireAt, subscriptions: dict(), clientSideRefresh: id.clientSideRefresh };
     if (id.info !== undefined) reply.info = id.info;
     if (id.meta !== undefined) reply.meta = id.meta;
     if (id.data !== undefined) reply.data = id.data;

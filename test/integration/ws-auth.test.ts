@@ -288,6 +288,17 @@ test('expiring connection without refresh closes with 3005 after expired_close_d
   });
 });
 
+test('token channels named __proto__ or constructor are subscribed like any other', async () => {
+  await withServer(NAMESPACES, async (srv) => {
+    const { c, rep } = await connected(srv, await connToken('42', { channels: ['__proto__', 'constructor', 'open:x'] }));
+    assert.deepEqual(Object.keys(rep.connect.subs ?? {}).sort(), ['__proto__', 'constructor', 'open:x']);
+    await srv.api('publish', { channel: '__proto__', data: { p: 1 } });
+    const push = await c.next((m) => m.push?.pub !== undefined);
+    assert.equal(push.push.channel, '__proto__');
+    c.close();
+  });
+});
+
 // ---------------------------------------------------------------- subscription tokens
 
 test('subscription token for another channel closes with 3500, logged with the channel', async () => {

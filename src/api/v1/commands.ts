@@ -19,6 +19,7 @@ import { ReplyError } from '../../protocol/errors.js';
 import type { RawJson } from '../../protocol/json/raw-json.js';
 import type { Obj } from '../../protocol/json/fields.js';
 import type { NodeInfo } from '../../node/node.js';
+import { dict } from '../../util/dict.js';
 
 export type V1Command =
   | { method: 'publish'; channel: string; data: RawJson; client: string }
@@ -143,7 +144,7 @@ async function body(ctx: ApiContext, c: V1Command, idempotencyKey: string): Prom
       return null;
     case 'presence': {
       const r = (await callMethod(ctx, 'http', 'presence', { channel: c.channel })) as { presence: Record<string, unknown> };
-      const out: Obj = {};
+      const out = dict<unknown>();
       for (const [id, info] of Object.entries(r.presence)) out[id] = clientInfo(info);
       return { channel: c.channel, data: out };
     }

@@ -13,6 +13,7 @@ import { ConnectingEvent } from './connect-event.js';
 import type { Session } from './session.js';
 import { establishSubscription, goLive, type PendingSubscription } from './subscribe.js';
 import { expiredV1Connect, v1ConnectReply } from './v1.js';
+import { dict } from '../../util/dict.js';
 
 const NO_PENDING: readonly PendingSubscription[] = Object.freeze([]);
 
@@ -119,7 +120,7 @@ function connectAs(s: Session, req: ConnectRequest, reply: ConnectReply): Connec
 async function subscribeServerSide(s: Session, req: ConnectRequest, reply: ConnectReply, channels: string[], ttl: number): Promise<Connected> {
   const node = s.node;
   const pending: PendingSubscription[] = [];
-  const subResults: Record<string, SubscribeResult> = {};
+  const subResults = dict<SubscribeResult>();
   try {
     await Promise.all(
       channels.map(async (ch) => {

@@ -9,6 +9,7 @@ import { isValidJson } from '../../protocol/json/raw-json.js';
 import type { ConnectReply } from '../events.js';
 import type { V1Options, V1Verifier } from '../options.js';
 import type { Session } from './session.js';
+import { dict } from '../../util/dict.js';
 
 const NOTHING_VERIFIES: V1Verifier = { token: () => false, channelSign: () => false };
 const NO_V1: V1Options = { verify: NOTHING_VERIFIES, connectionLifetimeSec: 0, insecure: false, clientChannelBoundary: '' };
@@ -53,7 +54,7 @@ function infoBytes(info: string): Uint8Array | undefined {
  */
 export function v1ConnectReply(s: Session, c: V1Credentials): ConnectReply {
   const id = identify(v1Options(s), c);
-  const reply: ConnectReply = { user: id.user, expireAt: id.expireAt, subscriptions: {}, clientSideRefresh: true };
+  const reply: ConnectReply = { user: id.user, expireAt: id.expireAt, subscriptions: dict(), clientSideRefresh: true };
   if (id.info !== undefined) reply.info = id.info;
   return reply;
 }

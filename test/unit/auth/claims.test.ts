@@ -170,6 +170,14 @@ describe('user_id_claim', () => {
     assert.equal(await userOf('user_id', { sub: 'ignored' }), '');
   });
 
+  it('a claim named like an Object member is read from the token only: absent means anonymous, not Object\'s member', async () => {
+    for (const claim of ['constructor', 'toString', 'valueOf', '__proto__']) {
+      assert.equal(await userOf(claim, { sub: 'ignored' }), '', claim);
+    }
+    assert.equal(await userOf('constructor', '{"constructor":"u7"}'), 'u7');
+    assert.equal(await userOf('__proto__', '{"__proto__":"u8"}'), 'u8');
+  });
+
   it('the default sub must stay a string', async () => {
     await assert.rejects(connect({ sub: 42 }), InvalidTokenError);
     await assert.rejects(userOf('sub', { sub: 42 }), InvalidTokenError);

@@ -320,3 +320,22 @@ test('checks - keys and variables named like Object members are unknown, not fou
     'unknown env var "CENTRIFUGO_TOSTRING"',
   ]);
 });
+
+test('checks - a config file with a __proto__ key anywhere is refused, naming where (it would reach Object.prototype when migrated)', async () => {
+  const { loadConfig } = await import('../../../src/config/index.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-proto-'));
+  try {
+    const v1 = join(dir, 'v1.json');
+    writeFileSync(v1, '{"secret":"s","api_port":"9001","__proto__":{"polluted":"yes"}}');
+    assert.throws(() => loadConfig({ file: v1 }), { message: `invalid config file "${v1}": key "__proto__" is not allowed` });
+    const yaml = join(dir, 'c.yaml');
+    writeFileSync(yaml, 'channel:\n  namespaces:\n    - name: a\n      __proto__:\n        x: 1\n');
+    assert.throws(() => loadConfig({ file: yaml }), { message: `invalid config file "${yaml}": key "channel.namespaces[0].__proto__" is not allowed` });
+    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});

@@ -60,6 +60,15 @@ describe('proxy json-wire: answers', () => {
     assert.deepEqual(decodeAnswer('rpc', '{"error":{"code":"1403"}}'), { kind: 'error', code: 1403, message: '', temporary: false });
   });
 
+  it('channel and tag names such as __proto__ and constructor are ordinary keys', () => {
+    const a = decodeAnswer('connect', '{"result":{"user":"u","subs":{"__proto__":{},"constructor":{},"news":{}}}}');
+    const r = a.kind === 'result' ? a.result! : assert.fail();
+    assert.deepEqual(Object.keys(r.subs!), ['__proto__', 'constructor', 'news']);
+    const p = decodeAnswer('publish', '{"result":{"tags":{"__proto__":"v","k":"w"}}}');
+    const pr = p.kind === 'result' ? p.result! : assert.fail();
+    assert.deepEqual(Object.entries(pr.tags!), [['__proto__', 'v'], ['k', 'w']]);
+  });
+
   it('refresh, subscribe, publish, sub_refresh and rpc results', () => {
     const refresh = decodeAnswer('refresh', '{"result":{"expired":true,"expire_at":7,"info":"s","meta":{"m":2}}}');
     assert.deepEqual(refresh.kind === 'result' && { ...refresh.result, info: text(refresh.result!.info.raw), meta: text(refresh.result!.meta.raw) }, {
@@ -70,7 +79,7 @@ describe('proxy json-wire: answers', () => {
     assert.deepEqual([s.expireAt, s.info.b64, text(s.data.raw), s.override], [9, 'AQ==', '{"d":1}', { joinLeave: true }]);
     const pub = decodeAnswer('publish', '{"result":{"data":{"x":1},"skip_history":true,"tags":{"k":"v"},"idempotency_key":"i","delta":true,"version":3,"version_epoch":"e"}}');
     const p = pub.kind === 'result' ? pub.result! : assert.fail();
-    assert.deepEqual({ ...p, data: text(p.data.raw) }, { data: '{"x":1}', skipHistory: true, tags: { k: 'v' }, idempotencyKey: 'i', delta: true, version: 3, versionEpoch: 'e' });
+    assert.deepEqual({ ...p, data: text(p.data.raw), tags: { ...p.tags } }, { data: '{"x":1}', skipHistory: true, tags: { k: 'v' }, idempotencyKey: 'i', delta: true, version: 3, versionEpoch: 'e' });
     const sr = decodeAnswer('sub_refresh', '{"result":{"expired":false,"expire_at":11,"b64info":"AA=="}}');
     assert.deepEqual(sr.kind === 'result' && { ...sr.result, info: sr.result!.info.b64 }, { expired: false, expireAt: 11, info: 'AA==' });
     const rpc = decodeAnswer('rpc', '{"result":{"b64data":"AP8="}}');
