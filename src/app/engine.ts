@@ -19,6 +19,7 @@ import type { RedisPubSubErrorSink } from '../engine/redis/pubsub-errors.js';
 import type { NatsBrokerOptions } from '../engine/nats/options.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-log.js';
 
 /** What the node is built on. */
 export interface EngineParts {
@@ -66,10 +67,12 @@ const BROKERS: { readonly [T in BrokerType]: Loader<Broker> | undefined } = {
   },
   nats: async (config, _section, log) => {
     const [{ NatsBroker }, options] = await Promise.all([import('../engine/nats/broker.js'), natsOptions(config)]);
+    const dropLog = new RateLimitedLog(log);
     return new NatsBroker(
       options,
       {
-        onDrop: (reason) => log.warn({ reason }, 'nats broker: dropped a message'),
+        // A flood of undecodable messages must not become a flood of lines: once per 10 s per kind.
+        onDrop: (reason, kind) => dropLog.write('warn', kind, { reason }, 'nats broker: dropped a message'),
         onError: (err) => log.error({ err }, 'nats broker: error'),
         onLost: (message) => log.warn({ component: 'broker' }, message),
         onBack: (message) => log.info({ component: 'broker' }, message),

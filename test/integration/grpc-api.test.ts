@@ -404,6 +404,9 @@ test('reflection lists the API service and serves api.proto; a client built from
 
     const missing = await reflect(srv.grpcPort, 'v1', { file_containing_symbol: 'no.such.Symbol' });
     assert.equal(missing.error_response.error_code, grpc.status.NOT_FOUND);
+    // A service's "method" named like an Object member is no method.
+    const proto = await reflect(srv.grpcPort, 'v1', { file_containing_symbol: `${API_SERVICE}.constructor` });
+    assert.equal(proto.error_response?.error_code, grpc.status.NOT_FOUND);
     const byName = await reflect(srv.grpcPort, 'v1alpha', { file_by_filename: 'api.proto' });
     assert.deepEqual(byName.file_descriptor_response.file_descriptor_proto, [bytesOfFile]);
   });

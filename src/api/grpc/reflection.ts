@@ -137,7 +137,12 @@ export class Reflection {
         return;
       }
       const answer = this.answer(req);
-      call.write(Buffer.from(responseType.encode({ valid_host: req.host, original_request: req, ...answer }).finish()));
+      // A peer that asks and never reads would otherwise have every ~10 KB answer buffered here:
+      // reading stops until the answers drain, and HTTP/2 flow control holds the peer back.
+      if (!call.write(Buffer.from(responseType.encode({ valid_host: req.host, original_request: req, ...answer }).finish()))) {
+        call.pause();
+        call.once('drain', () => call.resume());
+      }
     });
     call.on('end', () => call.end());
   }
@@ -169,7 +174,7 @@ export class Reflection {
       if (!name.startsWith(`${pkg}.`)) return false;
       const parts = name.slice(pkg.length + 1).split('.');
       const top = f.ns.get(parts[0]!);
-      if (top instanceof pb.Service) return parts.length === 1 || (parts.length === 2 && top.methods[parts[1]!] !== undefined);
+      if (top instanceof pb.Service) return parts.length === 1 || (parts.length === 2 && Object.hasOwn(top.methods, parts[1]!));
       if (!(top instanceof pb.Type)) return false;
       let t: pb.ReflectionObject | null = top;
       for (const p of parts.slice(1)) t = t instanceof pb.Namespace ? t.get(p) : null;

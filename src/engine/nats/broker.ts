@@ -58,7 +58,8 @@ export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export interface NatsBrokerHooks {
   /** A message from NATS was dropped (not decodable, or of a kind this broker does not take). */
-  onDrop?(reason: string): void;
+  /** `kind`: which handler dropped it, a key for rate-limiting (the reason names the subject). */
+  onDrop?(reason: string, kind: 'control' | 'publication'): void;
   /** Something went wrong outside any call: a subscription the server refused, a server error. */
   onError?(err: Error): void;
   /** The connection to NATS was lost (once per outage; the client reconnects by itself). */
@@ -289,7 +290,7 @@ export class NatsBroker implements Broker {
     try {
       h.handleControl(msg.data);
     } catch (e) {
-      this.drop(`the control handler threw: ${messageOf(e)}`);
+      this.drop(`the control handler threw: ${messageOf(e)}`, 'control');
     }
   }
 
@@ -318,7 +319,7 @@ export class NatsBroker implements Broker {
       if (wildcard) pub.channel = push.channel !== '' ? push.channel : this.subjects.channelOf(msg.subject);
       h.handlePublication(channel, pub, position, useDelta, undefined);
     } catch (e) {
-      this.drop(`a message on ${msg.subject}: ${messageOf(e)}`);
+      this.drop(`a message on ${msg.subject}: ${messageOf(e)}`, 'publication');
     }
   }
 
@@ -374,8 +375,8 @@ export class NatsBroker implements Broker {
     }
   }
 
-  private drop(reason: string): void {
-    this.hooks.onDrop?.(reason);
+  private drop(reason: string, kind: 'control' | 'publication'): void {
+    this.hooks.onDrop?.(reason, kind);
   }
 
   private report(err: Error): void {

@@ -25,6 +25,8 @@ export class SubscribeStream extends EventEmitter<SubscribeStreamEvents> impleme
   #answered = false;
   /** Set once the stream is over for the listener: cancelled, failed or finished. */
   #done = false;
+  /** The stream's write buffer is over its high-water mark; publishes wait for 'drain'. */
+  #backedUp = false;
 
   /** Use `GrpcProxyCaller.openSubscribeStream`. */
   constructor(client: Client, request: SubscribeProxyRequest, md: Metadata, timeoutMs: number, readonly bidirectional = false) {
@@ -44,9 +46,20 @@ export class SubscribeStream extends EventEmitter<SubscribeStreamEvents> impleme
     this.#call.on('status', (s: StatusObject) => this.#status(s));
   }
 
+  /**
+   * False, and nothing sent (the client gets 100, temporary), while the backend has not taken the
+   * previous publications: grpc-js would otherwise buffer every one of a fast publisher's messages
+   * for a backend that reads slowly or not at all.
+   */
   publish(data: Uint8Array): boolean {
-    if (this.#duplex === undefined || this.#done || !this.#answered) return false;
-    this.#duplex.write(encodeStreamPublication(data));
+    const duplex = this.#duplex;
+    if (duplex === undefined || this.#done || !this.#answered || this.#backedUp) return false;
+    if (!duplex.write(encodeStreamPublication(data))) {
+      this.#backedUp = true;
+      duplex.once('drain', () => {
+        this.#backedUp = false;
+      });
+    }
     return true;
   }
 
