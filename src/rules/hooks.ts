@@ -102,13 +102,13 @@ export class CentrifugoPolicy implements NodeHooks {
     try {
       claims = this.connectTokens.checkConnectToken(e.token);
     } catch (err) {
-      throw this.refusals.atConnect(err, e.client.clientId);
+      throw this.refusals.of(err, 'connect', e.client.clientId);
     }
     if (!(claims instanceof Promise)) return this.connectingWith(e, claims);
     return claims.then(
       (c) => this.connectingWith(e, c),
       (err: unknown) => {
-        throw this.refusals.atConnect(err, e.client.clientId);
+        throw this.refusals.of(err, 'connect', e.client.clientId);
       },
     );
   }
@@ -244,7 +244,7 @@ export class CentrifugoPolicy implements NodeHooks {
       try {
         c = await this.subTokens.verifySubscriptionToken(e.token);
       } catch (err) {
-        throw this.refusals.atSubscribe(err, e.client.clientId, e.channel);
+        throw this.refusals.of(err, 'subscribe', e.client.clientId, e.channel);
       }
       if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
         throw this.refusals.mismatch(e.client.clientId, e.channel);
@@ -364,7 +364,7 @@ export class CentrifugoPolicy implements NodeHooks {
     try {
       claims = await this.connectTokens.verifyConnectToken(e.token);
     } catch (err) {
-      throw this.refusals.atRefresh(err, e.client.clientId);
+      throw this.refusals.of(err, 'refresh', e.client.clientId);
     }
     if (claims.user !== e.client.user) throw this.refusals.otherUser(e.client.clientId);
     const out: RefreshReply = {
@@ -381,7 +381,7 @@ export class CentrifugoPolicy implements NodeHooks {
     try {
       c = await this.subTokens.verifySubscriptionToken(e.token);
     } catch (err) {
-      throw this.refusals.atSubRefresh(err, e.client.clientId, e.channel);
+      throw this.refusals.of(err, 'sub_refresh', e.client.clientId, e.channel);
     }
     if (c.channel !== e.channel || c.user !== e.client.user || (c.client !== undefined && c.client !== '' && c.client !== e.client.clientId)) {
       throw this.refusals.mismatch(e.client.clientId, e.channel);

@@ -1,16 +1,7 @@
 /**
  * What a token that fails its check becomes, by where it was presented, and the report of why (the
  * reason only, never the token), so the operator can read in the log what the client only sees as
- * "invalid token".
- *
- * | where            | expired                 | invalid | for another channel, user or client |
- * |------------------|-------------------------|---------|-------------------------------------|
- * | connect          | 109                     | 3500    | (not applicable)                    |
- * | subscribe        | 109                     | 103     | 3500                                |
- * | refresh          | 3005                    | 3500    | 3500 (another user)                 |
- * | sub_refresh      | 109                     | 3500    | 3500                                |
- *
- * Expired tokens are not reported: the SDK fetches a fresh one, which is routine.
+ * "invalid token". Expired tokens are not reported: the SDK fetches a fresh one, which is routine.
  */
 import { TokenExpiredError, InvalidTokenError } from '../auth/errors.js';
 import { DisconnectError, disconnects, errors } from '../protocol/errors.js';
@@ -18,51 +9,55 @@ import { DisconnectError, disconnects, errors } from '../protocol/errors.js';
 /** Told why a token was refused: `InvalidTokenError.reason` or a mismatch, never the token. */
 export type TokenRefused = (kind: 'connection' | 'subscription', reason: string, clientId: string, channel?: string) => void;
 
+/** Where a token is presented. */
+export type TokenPlace = 'connect' | 'subscribe' | 'refresh' | 'sub_refresh';
+
+interface Outcome {
+  readonly kind: 'connection' | 'subscription';
+  readonly expired: () => Error;
+  readonly invalid: () => Error;
+}
+
+const invalidToken = (): Error => new DisconnectError(disconnects.invalidToken);
+
+/**
+ * | where       | expired | invalid |
+ * |-------------|---------|---------|
+ * | connect     | 109     | 3500    |
+ * | subscribe   | 109     | 103     |
+ * | refresh     | 3005    | 3500    |
+ * | sub_refresh | 109     | 3500    |
+ *
+ * At sub_refresh Centrifugo acknowledges an expired token (a library quirk); Rotor answers 109 so
+ * the SDK fetches a fresh token instead of silently losing the expiry.
+ */
+const OUTCOMES: Readonly<Record<TokenPlace, Outcome>> = {
+  connect: { kind: 'connection', expired: errors.tokenExpired, invalid: invalidToken },
+  subscribe: { kind: 'subscription', expired: errors.tokenExpired, invalid: errors.permissionDenied },
+  refresh: { kind: 'connection', expired: () => new DisconnectError(disconnects.expired), invalid: invalidToken },
+  sub_refresh: { kind: 'subscription', expired: errors.tokenExpired, invalid: invalidToken },
+};
+
 export class TokenRefusals {
   constructor(private readonly report: TokenRefused = () => {}) {}
 
-  /** A connection token at connect. Errors other than a token's are returned unchanged. */
-  atConnect(err: unknown, clientId: string): unknown {
-    if (err instanceof TokenExpiredError) return errors.tokenExpired();
+  /** The error a failed check at `place` becomes; errors other than a token's are returned unchanged. */
+  of(err: unknown, place: TokenPlace, clientId: string, channel?: string): unknown {
+    const o = OUTCOMES[place];
+    if (err instanceof TokenExpiredError) return o.expired();
     if (!(err instanceof InvalidTokenError)) return err;
-    this.report('connection', err.reason, clientId);
-    return new DisconnectError(disconnects.invalidToken);
+    if (channel === undefined) this.report(o.kind, err.reason, clientId);
+    else this.report(o.kind, err.reason, clientId, channel);
+    return o.invalid();
   }
 
-  /** A subscription token at subscribe. */
-  atSubscribe(err: unknown, clientId: string, channel: string): unknown {
-    if (err instanceof TokenExpiredError) return errors.tokenExpired();
-    if (!(err instanceof InvalidTokenError)) return err;
-    this.report('subscription', err.reason, clientId, channel);
-    return errors.permissionDenied();
-  }
-
-  /** A connection token at refresh. */
-  atRefresh(err: unknown, clientId: string): unknown {
-    if (err instanceof TokenExpiredError) return new DisconnectError(disconnects.expired);
-    if (!(err instanceof InvalidTokenError)) return err;
-    this.report('connection', err.reason, clientId);
-    return new DisconnectError(disconnects.invalidToken);
-  }
-
-  /**
-   * A subscription token at sub_refresh. Centrifugo acknowledges an expired one here (a library
-   * quirk); Rotor answers 109 so the SDK fetches a fresh token instead of silently losing the expiry.
-   */
-  atSubRefresh(err: unknown, clientId: string, channel: string): unknown {
-    if (err instanceof TokenExpiredError) return errors.tokenExpired();
-    if (!(err instanceof InvalidTokenError)) return err;
-    this.report('subscription', err.reason, clientId, channel);
-    return new DisconnectError(disconnects.invalidToken);
-  }
-
-  /** A valid subscription token for another channel, user or client. */
+  /** A valid subscription token for another channel, user or client: 3500. */
   mismatch(clientId: string, channel: string): DisconnectError {
     this.report('subscription', 'token is for another channel, user or client', clientId, channel);
     return new DisconnectError(disconnects.invalidToken);
   }
 
-  /** A valid refresh token for another user. */
+  /** A valid refresh token for another user: 3500. */
   otherUser(clientId: string): DisconnectError {
     this.report('connection', 'refresh token is for another user', clientId);
     return new DisconnectError(disconnects.invalidToken);

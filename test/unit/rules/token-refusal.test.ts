@@ -12,12 +12,12 @@ test('TokenRefusals: each place a token is presented maps expired and invalid to
   const expired = new TokenExpiredError();
   const invalid = new InvalidTokenError('signature mismatch');
   assert.deepEqual(
-    [r.atConnect(expired, 'c'), r.atSubscribe(expired, 'c', 'ch'), r.atRefresh(expired, 'c'), r.atSubRefresh(expired, 'c', 'ch')].map(codeOf),
+    [r.of(expired, 'connect', 'c'), r.of(expired, 'subscribe', 'c', 'ch'), r.of(expired, 'refresh', 'c'), r.of(expired, 'sub_refresh', 'c', 'ch')].map(codeOf),
     [109, 109, 3005, 109],
   );
   assert.deepEqual(reports, [], 'expired tokens are routine: not reported');
   assert.deepEqual(
-    [r.atConnect(invalid, 'c'), r.atSubscribe(invalid, 'c', 'ch'), r.atRefresh(invalid, 'c'), r.atSubRefresh(invalid, 'c', 'ch')].map(codeOf),
+    [r.of(invalid, 'connect', 'c'), r.of(invalid, 'subscribe', 'c', 'ch'), r.of(invalid, 'refresh', 'c'), r.of(invalid, 'sub_refresh', 'c', 'ch')].map(codeOf),
     [3500, 103, 3500, 3500],
   );
   assert.deepEqual([r.mismatch('c', 'ch'), r.otherUser('c')].map(codeOf), [3500, 3500]);
@@ -31,5 +31,5 @@ test('TokenRefusals: each place a token is presented maps expired and invalid to
   ]);
   // Anything else is not a token's fault and passes through unchanged.
   const other = new Error('jwks down');
-  assert.equal(r.atConnect(other, 'c'), other);
+  assert.equal(r.of(other, 'connect', 'c'), other);
 });
