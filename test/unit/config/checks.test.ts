@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig } from '../../../src/config/index.js';
+import { loadConfig, validateConfig } from '../../../src/config/index.js';
 import { configProblems } from '../../helpers/config.js';
+import { tempDir } from '../../helpers/server-process.js';
 
 const ns = (opts: Record<string, unknown>) => ({ channel: { namespaces: [{ name: 'ns', ...opts }] } });
 
@@ -300,18 +301,13 @@ test('checks - lifecycle events: endpoints, retry bounds, and opt-ins with nowhe
 });
 
 test('checks - keys and variables named like Object members are unknown, not found on the prototype', async () => {
-  const { loadConfig } = await import('../../../src/config/index.js');
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'rotor-proto-'));
-  const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ toString: 1, client: { constructor: 2 } }));
+  const tmp = tempDir();
   let warnings: string[];
   try {
+    const file = tmp.file('config.json', { toString: 1, client: { constructor: 2 } });
     ({ warnings } = loadConfig({ file, env: { CENTRIFUGO_CONSTRUCTOR: '1', CENTRIFUGO_TOSTRING: '2' } }));
   } finally {
-    rmSync(dir, { recursive: true });
+    tmp.cleanup();
   }
   assert.deepEqual([...warnings].sort(), [
     'unknown config key "client.constructor"',
@@ -322,20 +318,14 @@ test('checks - keys and variables named like Object members are unknown, not fou
 });
 
 test('checks - a config file with a __proto__ key anywhere is refused, naming where (it would reach Object.prototype when migrated)', async () => {
-  const { loadConfig } = await import('../../../src/config/index.js');
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'rotor-proto-'));
+  const tmp = tempDir();
   try {
-    const v1 = join(dir, 'v1.json');
-    writeFileSync(v1, '{"secret":"s","api_port":"9001","__proto__":{"polluted":"yes"}}');
+    const v1 = tmp.file('v1.json', '{"secret":"s","api_port":"9001","__proto__":{"polluted":"yes"}}');
     assert.throws(() => loadConfig({ file: v1 }), { message: `invalid config file "${v1}": key "__proto__" is not allowed` });
-    const yaml = join(dir, 'c.yaml');
-    writeFileSync(yaml, 'channel:\n  namespaces:\n    - name: a\n      __proto__:\n        x: 1\n');
+    const yaml = tmp.file('c.yaml', 'channel:\n  namespaces:\n    - name: a\n      __proto__:\n        x: 1\n');
     assert.throws(() => loadConfig({ file: yaml }), { message: `invalid config file "${yaml}": key "channel.namespaces[0].__proto__" is not allowed` });
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   } finally {
-    rmSync(dir, { recursive: true });
+    tmp.cleanup();
   }
 });
