@@ -231,7 +231,11 @@ export class RedisBroker implements Broker {
     // By the shard it came from: shards may differ in tagging (a Cluster's `{CH}` beside a plain
     // server's `CH`), and a plain server's rule would read `{CH}` as a channel of that name.
     let name: string | undefined;
-    for (const p of this.parts) if (p.shard === shard) name = p.keys.channelOf(channel);
+    for (const p of this.parts) {
+      if (p.shard !== shard) continue;
+      name = p.keys.channelOf(channel);
+      break;
+    }
     if (name === undefined) return this.drop(`message on unexpected PUB/SUB channel ${channel}`);
     const m = parsePubSubMessage(payload);
     if (m === undefined) return this.drop(`undecodable message on ${channel}`);
